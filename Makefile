@@ -1,0 +1,59 @@
+# MetaMerge — the two commands a newcomer needs: `make demo` and `make test`.
+SHELL := /bin/bash
+SWIFT ?= swift
+PYTHON ?= python3
+VENV ?= .venv
+SYSTEM_PACKAGES := libhdf5-dev libopenblas-dev pkg-config
+RELEASE_BIN := .build/release/metamerge
+export OPENBLAS_NUM_THREADS ?= 2
+
+.PHONY: all deps build test demo python-env swift-test python-checks notebooks bench clean
+
+all: build
+
+# System libraries: installed with apt-get when missing and we are root; otherwise the exact command is printed.
+deps:
+	@missing=""; \
+	command -v pkg-config >/dev/null 2>&1 || missing="pkg-config"; \
+	if command -v pkg-config >/dev/null 2>&1; then \
+	  pkg-config --exists hdf5 || missing="$$missing libhdf5-dev"; \
+	  pkg-config --exists openblas || missing="$$missing libopenblas-dev"; \
+	else missing="$(SYSTEM_PACKAGES)"; fi; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing system packages: $(SYSTEM_PACKAGES)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SYSTEM_PACKAGES) >/dev/null || exit 1; \
+	  else \
+	    echo "MetaMerge needs: $(SYSTEM_PACKAGES). Run:"; \
+	    echo "  sudo apt-get update && sudo apt-get install -y $(SYSTEM_PACKAGES)"; exit 1; \
+	  fi; \
+	fi
+
+# A Python environment for the checks that use real reference readers (h5py, safetensors) and the notebooks.
+# Optional: without a python3 the Python checks are skipped with a message, never silently.
+python-env:
+	@if ! command -v $(PYTHON) >/dev/null 2>&1; then echo "python-env: no $(PYTHON) found; Python checks will be skipped"; exit 0; fi; \
+	if [ ! -x $(VENV)/bin/python ] || ! cmp -s scripts/requirements-check.txt $(VENV)/.requirements; then \
+	  echo "setting up $(VENV) from scripts/requirements-check.txt"; \
+	  $(PYTHON) -m venv $(VENV) && $(VENV)/bin/pip install -q -r scripts/requirements-check.txt && \
+	  cp scripts/requirements-check.txt $(VENV)/.requirements; \
+	fi
+
+build: deps
+	$(SWIFT) build -c release --product metamerge
+
+swift-test: deps
+	$(SWIFT) test
+
+python-checks: build python-env
+	@if [ -x $(VENV)/bin/python ]; then \
+	  METAMERGE=$(RELEASE_BIN) $(VENV)/bin/python scripts/checks/run_all.py; \
+	else echo "python-checks: skipped (no Python 3 available)"; fi
+
+test: swift-test python-checks
+
+demo: build
+	$(RELEASE_BIN) demo
+
+clean:
+	rm -rf .build

@@ -1,0 +1,63 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "MetaMerge",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "metamerge", targets: ["MetaMergeCLI"]),
+        .library(name: "SafeTensors", targets: ["SafeTensors"]),
+        .library(name: "Checkpoints", targets: ["Checkpoints"]),
+        .library(name: "HDF5", targets: ["HDF5"]),
+        .library(name: "Transformer", targets: ["Transformer"]),
+        .library(name: "Analysis", targets: ["Analysis"]),
+        .library(name: "Merging", targets: ["Merging"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CHDF5", pkgConfig: "hdf5",
+            providers: [.apt(["libhdf5-dev"])]),
+        .systemLibrary(
+            name: "CBLAS", pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]),
+        .target(name: "SafeTensors"),
+        .target(name: "Checkpoints", dependencies: ["SafeTensors"]),
+        .target(name: "HDF5", dependencies: ["CHDF5"]),
+        .target(name: "Transformer", dependencies: ["Checkpoints", "CBLAS"]),
+        .target(
+            name: "Analysis",
+            dependencies: ["Checkpoints", "Transformer", "HDF5", .product(name: "Logging", package: "swift-log")]),
+        .target(
+            name: "Merging",
+            dependencies: [
+                "Checkpoints", "Analysis", .product(name: "Yams", package: "Yams"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+        .executableTarget(
+            name: "MetaMergeCLI",
+            dependencies: [
+                "SafeTensors", "Checkpoints", "HDF5", "Transformer", "Analysis", "Merging",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors", "TestSupport"]),
+        .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "TestSupport"]),
+        .testTarget(name: "HDF5Tests", dependencies: ["HDF5", "TestSupport"]),
+        .testTarget(name: "TransformerTests", dependencies: ["Transformer", "TestSupport"]),
+        .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "TestSupport"]),
+        .testTarget(name: "MergingTests", dependencies: ["Merging", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["MetaMergeCLI", "TestSupport"]),
+    ]
+)
+
+for target in package.targets where target.type != .system {
+    var settings = target.swiftSettings ?? []
+    settings.append(.swiftLanguageMode(.v6))
+    target.swiftSettings = settings
+}

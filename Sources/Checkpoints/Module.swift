@@ -1,0 +1,1 @@
+// The Checkpoints module; see DESIGN.md for what it owns.

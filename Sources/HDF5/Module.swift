@@ -1,0 +1,1 @@
+// The HDF5 module; see DESIGN.md for what it owns.

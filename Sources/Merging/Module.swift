@@ -1,0 +1,1 @@
+// The Merging module; see DESIGN.md for what it owns.
