@@ -2,7 +2,9 @@
 ///
 /// In Float32 as `linear_merge`: the sum starts at 0 and adds wᵢ·θᵢ input by input, in config order (the base,
 /// when given and not listed, is the last input, as MergeKit appends it); the division comes last. No base is
-/// special, and a zero weight sum gives ±∞/NaN, as in MergeKit.
+/// special, and a zero weight sum gives ±∞/NaN, as in MergeKit. MergeKit accumulates with `torch.addcmul_`, whose
+/// vectorised CPU kernel is a fused multiply-add (one rounding of s + w·θ); so does this kernel: the product of
+/// two Floats is exact in Float64, and s + w·θ is rounded once more to Float32.
 final class LinearKernel: TensorKernel, @unchecked Sendable {
     let weights: [Float]
     let normalize: Bool
@@ -28,7 +30,8 @@ final class LinearKernel: TensorKernel, @unchecked Sendable {
             for i in 0..<n { out[i] = 0 }
             for (k, w) in weights.enumerated() {
                 let x = inputs[k]
-                for i in 0..<n { out[i] += x[i] * w }
+                let weight = Double(w)
+                for i in 0..<n { out[i] = Float(Double(out[i]) + Double(x[i]) * weight) }
             }
             if normalize {
                 let d = denominator

@@ -64,12 +64,17 @@ final class RankSelection: @unchecked Sendable {
     }
 
     func endPass1() {
-        var totals = [[Int]](repeating: [Int](repeating: 0, count: 65536), count: models)
-        let storage = histograms!.storage
-        for worker in 0..<workers {
-            for model in 0..<models {
-                let base = (worker * models + model) * 65536
-                for bin in 0..<65536 { totals[model][bin] += Int(storage[base + bin]) }
+        let storage = histograms!.storage.baseAddress!
+        var totals = [[Int]](repeating: [], count: models)
+        for model in 0..<models {
+            totals[model] = [Int](unsafeUninitializedCapacity: 65536) { buffer, initialized in
+                let total = buffer.baseAddress!
+                for bin in 0..<65536 { total[bin] = 0 }
+                for worker in 0..<workers {
+                    let histogram = storage + (worker * models + model) * 65536
+                    for bin in 0..<65536 { total[bin] += Int(histogram[bin]) }
+                }
+                initialized = 65536
             }
         }
         histograms = nil
