@@ -129,7 +129,7 @@ public struct AlignedTensor: Sendable, Hashable {
 
 /// A tensor the family cannot compare across all its models.
 public struct TensorProblem: Sendable, Hashable, CustomStringConvertible {
-    public enum Kind: Sendable, Hashable {
+    public enum Kind: Sendable, Hashable, Codable {
         /// Stored by some models but not by those named.
         case missing(models: [String])
         /// Shapes differ beyond a vocabulary size; keyed by model name.
@@ -142,6 +142,11 @@ public struct TensorProblem: Sendable, Hashable, CustomStringConvertible {
 
     public let name: String
     public let kind: Kind
+
+    public init(name: String, kind: Kind) {
+        self.name = name
+        self.kind = kind
+    }
 
     public var description: String {
         switch kind {
