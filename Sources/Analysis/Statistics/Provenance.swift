@@ -1,0 +1,39 @@
+import Foundation
+
+/// Where a report came from: the tool, when, the command line, and each model with a fingerprint of its weights.
+public struct Provenance: Sendable, Hashable {
+    public struct Model: Sendable, Hashable {
+        /// `base` or the task name.
+        public let role: String
+        public let path: String
+        /// See ``Fingerprint``.
+        public let fingerprint: String
+        public init(role: String, path: String, fingerprint: String) {
+            self.role = role
+            self.path = path
+            self.fingerprint = fingerprint
+        }
+    }
+
+    public var toolVersion: String
+    /// ISO 8601, UTC.
+    public var createdUTC: String
+    public var commandLine: String
+    public var models: [Model]
+
+    public init(toolVersion: String, createdUTC: String, commandLine: String, models: [Model]) {
+        self.toolVersion = toolVersion
+        self.createdUTC = createdUTC
+        self.commandLine = commandLine
+        self.models = models
+    }
+
+    public static let toolVersion = "0.1.0"
+
+    public static func now() -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime]
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        return formatter.string(from: Date())
+    }
+}

@@ -1,0 +1,116 @@
+import Checkpoints
+import Foundation
+
+/// The one streaming pass that computes ``TaskVectorStatistics``.
+///
+/// Every aligned tensor is cut into chunks of at most ``chunkElements`` coordinates; workers (one per thread)
+/// take chunks in model order, read the chunk from the base and each task model as Float32 into their own reused
+/// buffers, and add it to that chunk's ``TaskVectorMoments``. Chunk sums are then added per tensor in chunk order,
+/// so the result does not depend on the thread count. Each input byte is read once; memory is
+/// threads × (T + 1) × chunk × 4 bytes plus the mapped pages being read.
+public struct StatisticsPass: Sendable {
+    public var threads: Int
+    public var chunkElements: Int
+
+    public init(threads: Int = ProcessInfo.processInfo.activeProcessorCount, chunkElements: Int = 1 << 20) {
+        self.threads = max(1, threads)
+        self.chunkElements = max(1, chunkElements)
+    }
+
+    /// Computes the statistics of `family`.
+    ///
+    /// - Parameter progress: called from worker threads with the number of input bytes just read.
+    public func run(
+        _ family: ModelFamily, commandLine: String = "", progress: (@Sendable (Int) -> Void)? = nil
+    ) throws -> TaskVectorStatistics {
+        let taskCount = family.tasks.count
+        let tensors = family.tensors
+        var items: [(tensor: Int, range: Range<Int>)] = []
+        for (index, tensor) in tensors.enumerated() {
+            let count = tensor.elementCount
+            if count == 0 { items.append((index, 0..<0)) }
+            var start = 0
+            while start < count {
+                items.append((index, start..<min(start + chunkElements, count)))
+                start += chunkElements
+            }
+        }
+        let results = UnsafeMutableBufferPointer<TaskVectorMoments?>.allocate(capacity: items.count)
+        results.initialize(repeating: nil)
+        defer { results.deinitialize().deallocate() }
+        let shared = WorkQueue(items: items, results: results)
+        let chunk = chunkElements
+        DispatchQueue.concurrentPerform(iterations: min(threads, max(items.count, 1))) { _ in
+            var buffers = [[Float]](repeating: [Float](repeating: 0, count: chunk), count: taskCount + 1)
+            var kernel = MomentsKernel(taskCount: taskCount)
+            while let (itemIndex, item) = shared.next() {
+                let tensor = tensors[item.tensor]
+                var moments = TaskVectorMoments(taskCount: taskCount)
+                do {
+                    for model in 0...taskCount {
+                        try buffers[model].withUnsafeMutableBufferPointer { buffer in
+                            let target = UnsafeMutableBufferPointer(rebasing: buffer[0..<item.range.count])
+                            try family.readFloat32(tensor, model: model, elements: item.range, into: target)
+                        }
+                    }
+                } catch {
+                    shared.fail(error)
+                    return
+                }
+                let pointers = buffers.map { $0.withUnsafeBufferPointer { $0.baseAddress! } }
+                kernel.accumulate(base: pointers[0], tasks: Array(pointers.dropFirst()), count: item.range.count, into: &moments)
+                shared.store(moments, at: itemIndex)
+                progress?(item.range.count * tensor.dtypes.reduce(0) { $0 + $1.byteSize })
+            }
+        }
+        if let error = shared.error { throw error }
+
+        var perTensor = tensors.map { _ in TaskVectorMoments(taskCount: taskCount) }
+        for (index, item) in items.enumerated() {
+            perTensor[item.tensor].add(results[index]!)
+        }
+        let statistics = zip(tensors, perTensor).map { tensor, moments in
+            TensorStatistics(name: tensor.name, shape: tensor.shape, trimmed: tensor.isTrimmed, moments: moments)
+        }
+        let models = try zip(["base"] + family.taskNames, family.checkpoints).map { role, checkpoint in
+            Provenance.Model(role: role, path: checkpoint.directory.path, fingerprint: try checkpoint.fingerprint())
+        }
+        return TaskVectorStatistics(
+            taskNames: family.taskNames, tensors: statistics, problems: family.problems,
+            provenance: Provenance(
+                toolVersion: Provenance.toolVersion, createdUTC: Provenance.now(), commandLine: commandLine, models: models))
+    }
+}
+
+/// The shared state of the pass's workers: the next chunk to take, the results, the first error.
+private final class WorkQueue: @unchecked Sendable {
+    private let lock = NSLock()
+    private let items: [(tensor: Int, range: Range<Int>)]
+    private let results: UnsafeMutableBufferPointer<TaskVectorMoments?>
+    private var nextIndex = 0
+    private(set) var error: (any Error)?
+
+    init(items: [(tensor: Int, range: Range<Int>)], results: UnsafeMutableBufferPointer<TaskVectorMoments?>) {
+        self.items = items
+        self.results = results
+    }
+
+    func next() -> (Int, (tensor: Int, range: Range<Int>))? {
+        lock.lock()
+        defer { lock.unlock() }
+        guard error == nil, nextIndex < items.count else { return nil }
+        defer { nextIndex += 1 }
+        return (nextIndex, items[nextIndex])
+    }
+
+    /// Each index is written by exactly one worker, so no lock is needed for distinct slots.
+    func store(_ moments: TaskVectorMoments, at index: Int) {
+        results[index] = moments
+    }
+
+    func fail(_ error: any Error) {
+        lock.lock()
+        defer { lock.unlock() }
+        if self.error == nil { self.error = error }
+    }
+}

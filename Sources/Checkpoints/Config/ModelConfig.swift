@@ -1,0 +1,62 @@
+import Foundation
+
+/// A tolerant, typed view of a Hugging Face `config.json`.
+///
+/// Every key is kept in ``json``; the typed properties read the keys Llama-family configs use. A key that is
+/// absent reads as `nil`. Nested `text_config` blocks (multimodal wrappers) are not unwrapped.
+public struct ModelConfig: Sendable {
+    /// Every key of the file, known or not.
+    public let json: [String: JSONValue]
+
+    public init(json: [String: JSONValue]) {
+        self.json = json
+    }
+
+    /// Reads and decodes `config.json`; throws ``CheckpointError`` naming the file when it is not a JSON object.
+    public init(contentsOf url: URL) throws {
+        let data: Data
+        do {
+            data = try Data(contentsOf: url)
+        } catch {
+            throw CheckpointError(.unreadableFile, url: url, "cannot read the file: \(error.localizedDescription)")
+        }
+        let value: JSONValue
+        do {
+            value = try JSONDecoder().decode(JSONValue.self, from: data)
+        } catch {
+            throw CheckpointError(.badConfig, url: url, "is not valid JSON (\(error)); expected a JSON object")
+        }
+        guard case .object(let object) = value else {
+            throw CheckpointError(.badConfig, url: url, "is not a JSON object")
+        }
+        self.json = object
+    }
+
+    public func int(_ key: String) -> Int? { json[key]?.intValue }
+    public func double(_ key: String) -> Double? { json[key]?.doubleValue }
+    public func string(_ key: String) -> String? { json[key]?.stringValue }
+    public func bool(_ key: String) -> Bool? { json[key]?.boolValue }
+
+    public var architectures: [String] { json["architectures"]?.arrayValue?.compactMap(\.stringValue) ?? [] }
+    public var modelType: String? { string("model_type") }
+    public var hiddenSize: Int? { int("hidden_size") }
+    public var intermediateSize: Int? { int("intermediate_size") }
+    public var numHiddenLayers: Int? { int("num_hidden_layers") }
+    public var numAttentionHeads: Int? { int("num_attention_heads") }
+    /// `num_key_value_heads`, defaulting to the attention head count as transformers does.
+    public var numKeyValueHeads: Int? { int("num_key_value_heads") ?? numAttentionHeads }
+    public var headDim: Int? { int("head_dim") }
+    public var vocabSize: Int? { int("vocab_size") }
+    public var maxPositionEmbeddings: Int? { int("max_position_embeddings") }
+    public var rmsNormEps: Double? { double("rms_norm_eps") }
+    public var attentionBias: Bool? { bool("attention_bias") }
+
+    /// `rope_theta`, or `rope_parameters.rope_theta` (transformers ≥ 5 writes the latter).
+    public var ropeTheta: Double? {
+        double("rope_theta") ?? json["rope_parameters"]?.objectValue?["rope_theta"]?.doubleValue
+    }
+
+    /// `tie_word_embeddings`, defaulting to `false` when absent (transformers' default for Llama is false;
+    /// a checkpoint with no `lm_head.weight` is treated as tied regardless, see ``Checkpoint/lmHeadIsTied``).
+    public var tieWordEmbeddings: Bool { bool("tie_word_embeddings") ?? false }
+}

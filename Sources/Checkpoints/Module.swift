@@ -1,1 +1,0 @@
-// The Checkpoints module; see DESIGN.md for what it owns.

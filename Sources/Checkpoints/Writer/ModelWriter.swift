@@ -1,0 +1,218 @@
+import Foundation
+import SafeTensors
+
+/// Writes a model directory: safetensors shards by byte size plus `model.safetensors.index.json` (or a single
+/// `model.safetensors` when everything fits in one shard), `config.json` and tokenizer files copied from a
+/// chosen model, and any extra files (model card, config copy).
+///
+/// Everything is written into a temporary sibling directory (`.<name>.partial-<uuid>`) that ``commit()`` renames
+/// to the final name only when complete; ``abort()`` (or a throw before commit) leaves nothing under the final
+/// name. Tensors are streamed: the caller appends each tensor's data, in the planned order, in chunks.
+public final class ModelWriter {
+    /// A tensor to write: its name, storage dtype and shape.
+    public struct Entry: Sendable, Hashable {
+        public let name: String
+        public let dtype: DType
+        public let shape: [Int]
+        public init(name: String, dtype: DType, shape: [Int]) {
+            self.name = name
+            self.dtype = dtype
+            self.shape = shape
+        }
+        public var byteCount: Int { shape.reduce(1, *) * dtype.byteSize }
+    }
+
+    /// The files Hugging Face tools read beside the weights, copied by ``copySupportFiles(from:)`` when present.
+    public static let supportFileNames = [
+        "tokenizer.json", "tokenizer_config.json", "tokenizer.model", "special_tokens_map.json",
+        "generation_config.json", "chat_template.jinja", "vocab.json", "merges.txt", "added_tokens.json",
+    ]
+
+    public let destination: URL
+    public let temporary: URL
+    /// The planned shards: file name and the entries it holds, in the order they must be appended (shards in
+    /// the caller's order; inside a shard, the safetensors layout order).
+    public let shards: [(file: String, entries: [Entry])]
+    private let overwrite: Bool
+    private var shardIndex = 0
+    private var entryIndex = 0
+    private var writer: SafeTensorsWriter?
+    private var elementsWritten = 0
+    private var finished = false
+
+    /// Plans the shards and creates the temporary directory.
+    ///
+    /// - Parameters:
+    ///   - destination: the final model directory; it must not exist unless `overwrite` is set.
+    ///   - entries: every tensor, in the order they will be appended.
+    ///   - shardSize: the most bytes of tensor data per shard (a tensor larger than that gets a shard of its own).
+    public init(destination: URL, entries: [Entry], shardSize: ByteSize = .fiveGigabytes, overwrite: Bool = false) throws {
+        let manager = FileManager.default
+        if manager.fileExists(atPath: destination.path), !overwrite {
+            throw CheckpointError(.writeFailed, url: destination, "already exists; choose another output directory or remove it")
+        }
+        let parent = destination.deletingLastPathComponent()
+        var isDirectory: ObjCBool = false
+        guard manager.fileExists(atPath: parent.path, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw CheckpointError(.writeFailed, url: parent, "the output's parent directory does not exist")
+        }
+        var names = Set<String>()
+        for entry in entries where !names.insert(entry.name).inserted {
+            throw CheckpointError(.writeFailed, url: destination, tensor: entry.name, "is planned twice")
+        }
+        self.destination = destination
+        self.overwrite = overwrite
+        self.temporary = parent.appendingPathComponent(".\(destination.lastPathComponent).partial-\(UUID().uuidString)")
+        self.shards = Self.plan(entries, shardSize: shardSize.bytes)
+        do {
+            try manager.createDirectory(at: temporary, withIntermediateDirectories: false)
+        } catch {
+            throw CheckpointError(.writeFailed, url: temporary, "cannot create the temporary output directory: \(error.localizedDescription)")
+        }
+    }
+
+    deinit {
+        if !finished { try? FileManager.default.removeItem(at: temporary) }
+    }
+
+    static func plan(_ entries: [Entry], shardSize: Int) -> [(file: String, entries: [Entry])] {
+        var groups: [[Entry]] = []
+        var current: [Entry] = []
+        var bytes = 0
+        for entry in entries {
+            if !current.isEmpty, bytes + entry.byteCount > shardSize {
+                groups.append(current)
+                current = []
+                bytes = 0
+            }
+            current.append(entry)
+            bytes += entry.byteCount
+        }
+        if !current.isEmpty || groups.isEmpty { groups.append(current) }
+        // Within a shard, tensors are appended in the order the safetensors layout stores them.
+        groups = groups.map { group in
+            SafeTensorsWriter.dataOrder(of: group.map { ($0.name, $0.dtype) }).map { group[$0] }
+        }
+        if groups.count == 1 { return [("model.safetensors", groups[0])] }
+        return groups.enumerated().map { offset, group in
+            (String(format: "model-%05d-of-%05d.safetensors", offset + 1, groups.count), group)
+        }
+    }
+
+    /// The entry the next append must belong to, or `nil` when all tensors are written.
+    public var nextEntry: Entry? {
+        shardIndex < shards.count && entryIndex < shards[shardIndex].entries.count
+            ? shards[shardIndex].entries[entryIndex] : nil
+    }
+
+    /// Appends the next chunk of tensor `name`'s data, given as Float32 and converted to the entry's dtype.
+    public func append(_ name: String, float32 chunk: UnsafeBufferPointer<Float>) throws {
+        try withCurrentWriter(name, count: chunk.count) { try $0.append(name, float32: chunk) }
+    }
+
+    /// Appends the next chunk of tensor `name`'s data as raw bytes in the entry's dtype (a whole number of elements).
+    public func append(_ name: String, raw chunk: UnsafeRawBufferPointer) throws {
+        guard let entry = nextEntry, entry.name == name else {
+            throw CheckpointError(.writeFailed, url: destination, tensor: name, "appended out of the planned order (expected '\(nextEntry?.name ?? "nothing")')")
+        }
+        try withCurrentWriter(name, count: chunk.count / entry.dtype.byteSize) { try $0.append(name, raw: chunk) }
+    }
+
+    private func withCurrentWriter(_ name: String, count: Int, _ body: (SafeTensorsWriter) throws -> Void) throws {
+        guard let entry = nextEntry, entry.name == name else {
+            throw CheckpointError(.writeFailed, url: destination, tensor: name, "appended out of the planned order (expected '\(nextEntry?.name ?? "nothing")')")
+        }
+        if writer == nil {
+            let shard = shards[shardIndex]
+            writer = try SafeTensorsWriter(
+                url: temporary.appendingPathComponent(shard.file),
+                tensors: shard.entries.map { ($0.name, $0.dtype, $0.shape) })
+        }
+        try body(writer!)
+        elementsWritten += count
+        let total = entry.shape.reduce(1, *)
+        if elementsWritten > total {
+            throw CheckpointError(.writeFailed, url: destination, tensor: name, "more data appended than its shape \(entry.shape) holds")
+        }
+        if elementsWritten == total {
+            elementsWritten = 0
+            entryIndex += 1
+            if entryIndex == shards[shardIndex].entries.count {
+                try writer!.finish()
+                writer = nil
+                shardIndex += 1
+                entryIndex = 0
+            }
+        }
+    }
+
+    /// Copies `config.json` and the tokenizer files present in `source` into the output.
+    public func copySupportFiles(from source: URL, includingConfig: Bool = true) throws {
+        let names = (includingConfig ? ["config.json"] : []) + Self.supportFileNames
+        for name in names {
+            let from = source.appendingPathComponent(name)
+            guard FileManager.default.fileExists(atPath: from.path) else { continue }
+            let to = temporary.appendingPathComponent(name)
+            try? FileManager.default.removeItem(at: to)
+            do {
+                try FileManager.default.copyItem(at: from.resolvingSymlinksInPath(), to: to)
+            } catch {
+                throw CheckpointError(.writeFailed, url: from, "cannot copy into the output: \(error.localizedDescription)")
+            }
+        }
+    }
+
+    /// Writes an extra file (model card, config copy) into the output.
+    public func writeFile(named name: String, contents: Data) throws {
+        do {
+            try contents.write(to: temporary.appendingPathComponent(name))
+        } catch {
+            throw CheckpointError(.writeFailed, url: temporary.appendingPathComponent(name), "cannot write: \(error.localizedDescription)")
+        }
+    }
+
+    /// Writes the index (when sharded) and renames the temporary directory to the destination.
+    ///
+    /// - Throws: when a planned tensor was not fully written, or the rename fails.
+    public func commit() throws {
+        if let next = nextEntry {
+            throw CheckpointError(.writeFailed, url: destination, tensor: next.name, "was never written; the output is incomplete")
+        }
+        if shards.count == 1, shards[0].entries.isEmpty {
+            try SafeTensorsWriter(url: temporary.appendingPathComponent(shards[0].file), tensors: []).finish()
+        }
+        if shards.count > 1 {
+            var weightMap: [String: String] = [:]
+            var total = 0
+            for shard in shards {
+                for entry in shard.entries {
+                    weightMap[entry.name] = shard.file
+                    total += entry.byteCount
+                }
+            }
+            let index: [String: Any] = ["metadata": ["total_size": total], "weight_map": weightMap]
+            let data = try JSONSerialization.data(withJSONObject: index, options: [.prettyPrinted, .sortedKeys])
+            try writeFile(named: "model.safetensors.index.json", contents: data)
+        }
+        let manager = FileManager.default
+        if manager.fileExists(atPath: destination.path) {
+            guard overwrite else {
+                throw CheckpointError(.writeFailed, url: destination, "appeared while writing; the result is left in \(temporary.path)")
+            }
+            try manager.removeItem(at: destination)
+        }
+        do {
+            try manager.moveItem(at: temporary, to: destination)
+        } catch {
+            throw CheckpointError(.writeFailed, url: destination, "cannot rename the finished output into place: \(error.localizedDescription)")
+        }
+        finished = true
+    }
+
+    /// Removes the temporary directory; nothing appears under the destination.
+    public func abort() {
+        writer = nil
+        try? FileManager.default.removeItem(at: temporary)
+        finished = true
+    }
+}

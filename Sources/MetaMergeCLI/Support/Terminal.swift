@@ -1,0 +1,83 @@
+import ArgumentParser
+import Foundation
+
+/// Standard error and the terminal: one-line errors, progress that redraws on a terminal and prints plain lines
+/// otherwise (CI logs, pipes).
+enum Terminal {
+    static let isTerminal: Bool = isatty(STDERR_FILENO) != 0 && ProcessInfo.processInfo.environment["TERM"] != "dumb"
+
+    static func error(_ message: String) {
+        FileHandle.standardError.write(Data("metamerge: \(message)\n".utf8))
+    }
+
+    static func info(_ message: String) {
+        FileHandle.standardError.write(Data("\(message)\n".utf8))
+    }
+
+    static func out(_ text: String) {
+        FileHandle.standardOutput.write(Data((text + "\n").utf8))
+    }
+}
+
+/// Runs a command body; any error is bad input: one line on stderr, exit code 2.
+/// Gate failures are reported by the body itself with `ExitCode(1)`.
+func reportingErrors(_ body: () async throws -> Void) async throws {
+    do {
+        try await body()
+    } catch let exit as ExitCode {
+        throw exit
+    } catch {
+        Terminal.error("\(error)")
+        throw ExitCode(2)
+    }
+}
+
+/// A progress display for a long pass over tensors or bytes.
+///
+/// On a terminal it redraws one line (`\r` + clear) at most ten times a second; otherwise it prints a plain line
+/// at every 10 % step, so logs stay short.
+final class Progress: @unchecked Sendable {
+    private let label: String
+    private let total: Double
+    private let lock = NSLock()
+    private var done: Double = 0
+    private var lastDraw = Date.distantPast
+    private var lastPercentPrinted = -1
+    private let start = Date()
+    private let enabled: Bool
+
+    init(_ label: String, total: Double, enabled: Bool = true) {
+        self.label = label
+        self.total = max(total, 1)
+        self.enabled = enabled
+    }
+
+    func advance(by amount: Double, item: String = "") {
+        lock.lock()
+        defer { lock.unlock() }
+        done += amount
+        guard enabled else { return }
+        let fraction = min(done / total, 1)
+        let percent = Int(fraction * 100)
+        if Terminal.isTerminal {
+            let now = Date()
+            guard now.timeIntervalSince(lastDraw) > 0.1 || fraction >= 1 else { return }
+            lastDraw = now
+            let width = 30
+            let filled = Int(fraction * Double(width))
+            let bar = String(repeating: "=", count: filled) + String(repeating: " ", count: width - filled)
+            let shown = item.count > 40 ? "…" + item.suffix(39) : item
+            FileHandle.standardError.write(Data("\r\u{1B}[2K\(label) [\(bar)] \(percent)% \(shown)".utf8))
+        } else if percent / 10 > lastPercentPrinted / 10 || lastPercentPrinted < 0 {
+            lastPercentPrinted = percent
+            FileHandle.standardError.write(Data("\(label): \(percent)%\n".utf8))
+        }
+    }
+
+    func finish() {
+        guard enabled else { return }
+        let seconds = Date().timeIntervalSince(start)
+        if Terminal.isTerminal { FileHandle.standardError.write(Data("\r\u{1B}[2K".utf8)) }
+        FileHandle.standardError.write(Data(String(format: "%@: done in %.1f s\n", label, seconds).utf8))
+    }
+}

@@ -1,0 +1,330 @@
+/// A JSON value as written in a safetensors header, parsed without losing anything a validator needs: object
+/// members keep their order and their duplicates, numbers keep their text (so `2`, `2.0`, `2e0` and
+/// `18446744073709551616` stay distinguishable and integers are exact).
+indirect enum HeaderJSON {
+    case object([HeaderJSONMember])
+    case array([HeaderJSON])
+    case string(String)
+    case number(Number)
+    case bool(Bool)
+    case null
+
+    /// A JSON number's text and shape.
+    struct Number {
+        /// The number exactly as written.
+        let text: Substring
+        /// True when written with neither fraction nor exponent (`12`, `-3`), false for `2.0`, `1e3`.
+        let isInteger: Bool
+
+        /// The value, when the text is a non-negative integer (no sign, fraction or exponent) that fits `Int`.
+        var nonNegativeInt: Int? {
+            guard isInteger, text.first != "-" else { return nil }
+            return Int(text)
+        }
+    }
+
+    /// A short name of the value's JSON type, for messages.
+    var typeName: String {
+        switch self {
+        case .object: "an object"
+        case .array: "an array"
+        case .string: "a string"
+        case .number(let n): n.isInteger ? "the integer \(n.text)" : "the non-integer number \(n.text)"
+        case .bool(let b): "the boolean \(b)"
+        case .null: "null"
+        }
+    }
+}
+
+/// One `"key": value` member of a JSON object.
+struct HeaderJSONMember {
+    let key: String
+    let value: HeaderJSON
+}
+
+/// An RFC 8259 JSON parser, as strict as `serde_json` (which the reference reader uses): whitespace is space, tab,
+/// line feed and carriage return only; no trailing commas, comments, `NaN` or leading zeros; control characters
+/// must be escaped in strings; `\u` escapes must pair surrogates; nesting is limited to 128 levels (as
+/// `serde_json`), so a hostile header cannot exhaust the stack.
+///
+/// The input must already be valid UTF-8 (checked by ``UTF8Validation``).
+struct StrictJSONParser {
+    /// A syntax error: what was expected, and the byte offset in the header where it went wrong.
+    struct SyntaxError: Error {
+        let message: String
+        let offset: Int
+    }
+
+    static let maxDepth = 128
+
+    private let bytes: UnsafeRawBufferPointer
+    private var index = 0
+    private var depth = 0
+
+    private init(bytes: UnsafeRawBufferPointer) {
+        self.bytes = bytes
+    }
+
+    /// Parses one JSON value filling `bytes` (surrounding whitespace allowed).
+    static func parse(_ bytes: UnsafeRawBufferPointer) throws(SyntaxError) -> HeaderJSON {
+        var parser = StrictJSONParser(bytes: bytes)
+        parser.skipWhitespace()
+        let value = try parser.parseValue()
+        parser.skipWhitespace()
+        guard parser.index == bytes.count else {
+            throw parser.error("unexpected bytes after the JSON value")
+        }
+        return value
+    }
+
+    private func error(_ message: String) -> SyntaxError {
+        SyntaxError(message: message, offset: index)
+    }
+
+    private var current: UInt8? { index < bytes.count ? bytes[index] : nil }
+
+    private mutating func skipWhitespace() {
+        while index < bytes.count {
+            switch bytes[index] {
+            case 0x20, 0x09, 0x0A, 0x0D: index += 1
+            default: return
+            }
+        }
+    }
+
+    private mutating func expect(_ byte: UInt8, _ what: String) throws(SyntaxError) {
+        guard current == byte else { throw error("expected \(what)") }
+        index += 1
+    }
+
+    private mutating func parseValue() throws(SyntaxError) -> HeaderJSON {
+        guard let byte = current else { throw error("unexpected end of input, expected a value") }
+        switch byte {
+        case UInt8(ascii: "{"): return try parseObject()
+        case UInt8(ascii: "["): return try parseArray()
+        case UInt8(ascii: "\""): return .string(try parseString())
+        case UInt8(ascii: "t"): try parseLiteral("true"); return .bool(true)
+        case UInt8(ascii: "f"): try parseLiteral("false"); return .bool(false)
+        case UInt8(ascii: "n"): try parseLiteral("null"); return .null
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return .number(try parseNumber())
+        default: throw error("unexpected character, expected a value")
+        }
+    }
+
+    private mutating func parseLiteral(_ literal: StaticString) throws(SyntaxError) {
+        let count = literal.utf8CodeUnitCount
+        guard bytes.count - index >= count else { throw error("invalid literal") }
+        for k in 0..<count where bytes[index + k] != literal.utf8Start[k] {
+            throw error("invalid literal")
+        }
+        index += count
+    }
+
+    private mutating func enter() throws(SyntaxError) {
+        depth += 1
+        guard depth <= Self.maxDepth else { throw error("nesting deeper than \(Self.maxDepth) levels") }
+    }
+
+    private mutating func parseObject() throws(SyntaxError) -> HeaderJSON {
+        try enter()
+        index += 1  // {
+        var members: [HeaderJSONMember] = []
+        skipWhitespace()
+        if current == UInt8(ascii: "}") {
+            index += 1
+            depth -= 1
+            return .object(members)
+        }
+        while true {
+            skipWhitespace()
+            guard current == UInt8(ascii: "\"") else { throw error("expected a string key") }
+            let key = try parseString()
+            skipWhitespace()
+            try expect(UInt8(ascii: ":"), "':' after an object key")
+            skipWhitespace()
+            let value = try parseValue()
+            members.append(HeaderJSONMember(key: key, value: value))
+            skipWhitespace()
+            if current == UInt8(ascii: ",") {
+                index += 1
+                continue
+            }
+            try expect(UInt8(ascii: "}"), "',' or '}' in an object")
+            depth -= 1
+            return .object(members)
+        }
+    }
+
+    private mutating func parseArray() throws(SyntaxError) -> HeaderJSON {
+        try enter()
+        index += 1  // [
+        var elements: [HeaderJSON] = []
+        skipWhitespace()
+        if current == UInt8(ascii: "]") {
+            index += 1
+            depth -= 1
+            return .array(elements)
+        }
+        while true {
+            skipWhitespace()
+            elements.append(try parseValue())
+            skipWhitespace()
+            if current == UInt8(ascii: ",") {
+                index += 1
+                continue
+            }
+            try expect(UInt8(ascii: "]"), "',' or ']' in an array")
+            depth -= 1
+            return .array(elements)
+        }
+    }
+
+    private mutating func parseNumber() throws(SyntaxError) -> HeaderJSON.Number {
+        let start = index
+        var isInteger = true
+        if current == UInt8(ascii: "-") { index += 1 }
+        guard let first = current, isDigit(first) else { throw error("expected a digit in a number") }
+        index += 1
+        if first != UInt8(ascii: "0") {
+            while let c = current, isDigit(c) { index += 1 }
+        }
+        if current == UInt8(ascii: ".") {
+            isInteger = false
+            index += 1
+            guard let c = current, isDigit(c) else { throw error("expected a digit after '.'") }
+            while let c = current, isDigit(c) { index += 1 }
+        }
+        if current == UInt8(ascii: "e") || current == UInt8(ascii: "E") {
+            isInteger = false
+            index += 1
+            if current == UInt8(ascii: "+") || current == UInt8(ascii: "-") { index += 1 }
+            guard let c = current, isDigit(c) else { throw error("expected a digit in an exponent") }
+            while let c = current, isDigit(c) { index += 1 }
+        }
+        let text = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
+        return HeaderJSON.Number(text: Substring(text), isInteger: isInteger)
+    }
+
+    private func isDigit(_ c: UInt8) -> Bool { c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9") }
+
+    private mutating func parseString() throws(SyntaxError) -> String {
+        index += 1  // opening quote
+        let start = index
+        // Fast path: no escapes.
+        while let c = current, c != UInt8(ascii: "\""), c != UInt8(ascii: "\\") {
+            guard c >= 0x20 else { throw error("unescaped control character in a string") }
+            index += 1
+        }
+        guard let stop = current else { throw error("unterminated string") }
+        if stop == UInt8(ascii: "\"") {
+            let text = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
+            index += 1
+            return text
+        }
+        var scratch = Array(UnsafeRawBufferPointer(rebasing: bytes[start..<index]))
+        while true {
+            guard let c = current else { throw error("unterminated string") }
+            switch c {
+            case UInt8(ascii: "\""):
+                index += 1
+                return String(decoding: scratch, as: UTF8.self)
+            case UInt8(ascii: "\\"):
+                index += 1
+                guard let e = current else { throw error("unterminated escape") }
+                index += 1
+                switch e {
+                case UInt8(ascii: "\""): scratch.append(0x22)
+                case UInt8(ascii: "\\"): scratch.append(0x5C)
+                case UInt8(ascii: "/"): scratch.append(0x2F)
+                case UInt8(ascii: "b"): scratch.append(0x08)
+                case UInt8(ascii: "f"): scratch.append(0x0C)
+                case UInt8(ascii: "n"): scratch.append(0x0A)
+                case UInt8(ascii: "r"): scratch.append(0x0D)
+                case UInt8(ascii: "t"): scratch.append(0x09)
+                case UInt8(ascii: "u"):
+                    let scalar = try parseUnicodeEscape()
+                    scratch.append(contentsOf: Array(String(Character(scalar)).utf8))
+                default: throw error("invalid escape sequence")
+                }
+            default:
+                guard c >= 0x20 else { throw error("unescaped control character in a string") }
+                scratch.append(c)
+                index += 1
+            }
+        }
+    }
+
+    /// After `\u`: four hex digits, and for a high surrogate a following `\uDC00`–`\uDFFF`.
+    private mutating func parseUnicodeEscape() throws(SyntaxError) -> Unicode.Scalar {
+        let high = try parseHex4()
+        switch high {
+        case 0xD800...0xDBFF:
+            guard bytes.count - index >= 2, bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u")
+            else { throw error("lone leading surrogate in a \\u escape") }
+            index += 2
+            let low = try parseHex4()
+            guard (0xDC00...0xDFFF).contains(low) else { throw error("invalid trailing surrogate in a \\u escape") }
+            let value = 0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00)
+            return Unicode.Scalar(value)!
+        case 0xDC00...0xDFFF:
+            throw error("lone trailing surrogate in a \\u escape")
+        default:
+            return Unicode.Scalar(high)!
+        }
+    }
+
+    private mutating func parseHex4() throws(SyntaxError) -> UInt32 {
+        guard bytes.count - index >= 4 else { throw error("expected four hex digits after \\u") }
+        var value: UInt32 = 0
+        for _ in 0..<4 {
+            let c = bytes[index]
+            let digit: UInt32
+            switch c {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = UInt32(c - UInt8(ascii: "0"))
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = UInt32(c - UInt8(ascii: "a") + 10)
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = UInt32(c - UInt8(ascii: "A") + 10)
+            default: throw error("expected four hex digits after \\u")
+            }
+            value = value << 4 | digit
+            index += 1
+        }
+        return value
+    }
+}
+
+/// Strict UTF-8 validation, as Rust's `str::from_utf8`: no overlong forms, no surrogates, nothing above U+10FFFF.
+enum UTF8Validation {
+    /// The offset of the first byte that is not part of a well-formed UTF-8 sequence, or nil if all is valid.
+    static func firstInvalidOffset(_ bytes: UnsafeRawBufferPointer) -> Int? {
+        var i = 0
+        let n = bytes.count
+        while i < n {
+            let b0 = bytes[i]
+            if b0 < 0x80 {
+                i += 1
+                continue
+            }
+            let length: Int
+            var lower: UInt8 = 0x80
+            var upper: UInt8 = 0xBF
+            switch b0 {
+            case 0xC2...0xDF: length = 2
+            case 0xE0: length = 3; lower = 0xA0
+            case 0xE1...0xEC, 0xEE...0xEF: length = 3
+            case 0xED: length = 3; upper = 0x9F
+            case 0xF0: length = 4; lower = 0x90
+            case 0xF1...0xF3: length = 4
+            case 0xF4: length = 4; upper = 0x8F
+            default: return i
+            }
+            guard i + length <= n else { return i }
+            let b1 = bytes[i + 1]
+            guard b1 >= lower, b1 <= upper else { return i }
+            for k in 2..<max(2, length) where bytes[i + k] & 0xC0 != 0x80 {
+                return i
+            }
+            i += length
+        }
+        return nil
+    }
+}
