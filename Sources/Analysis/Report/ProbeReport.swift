@@ -7,7 +7,9 @@ public enum ProbeReport {
     /// group is added to a copy of it that then replaces it; otherwise a new file holds the probe alone. A file
     /// that already has a `/probe` group has it replaced.
     public static func write(_ result: ProbeResult, provenance: Provenance, to url: URL) throws {
-        let existing = FileManager.default.fileExists(atPath: url.path) ? (try? AnalysisReport.openReport(url)) : nil
+        // Only an analysis report (with /tensors) is extended; anything else at `url` is replaced.
+        var existing = FileManager.default.fileExists(atPath: url.path) ? (try? AnalysisReport.openReport(url)) : nil
+        if let file = existing, try !file.root.exists("tensors") { existing = nil }
         try existing?.close()
         let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).partial-\(UUID().uuidString)")
         do {
