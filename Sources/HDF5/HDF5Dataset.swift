@@ -47,12 +47,13 @@ public struct HDF5Dataset: HDF5Object {
     ///   type Int64, expected Float64", or ``HDF5Error/Reason/missingObject(_:)`` if the dataset was removed.
     public func read<T: HDF5Numeric>(_ type: T.Type = T.self) throws -> HDF5Array<T> {
         try withOpenObject { dataset, site in
-            let memoryType = try site.requireType(of: dataset, toBe: T.hdf5ElementType, memoryType: T.self)
+            let memoryType = try site.requireType(of: dataset, T.self)
             let extent = try site.extent(ofDataset: dataset)
             let values = try [T](unsafeUninitializedCapacity: extent.count) { buffer, initialized in
                 if extent.count > 0 {
                     try site.check(
-                        H5Dread(dataset, memoryType, Constants.allOfSpace, Constants.allOfSpace,
+                        H5Dread(
+                            dataset, memoryType, Constants.allOfSpace, Constants.allOfSpace,
                             Constants.defaultProperties, buffer.baseAddress), "H5Dread")
                 }
                 initialized = extent.count
@@ -88,12 +89,13 @@ public struct HDF5Dataset: HDF5Object {
     ///   ``HDF5Error/Reason/invalidArgument(_:)`` for a wrong count.
     public func write<T: HDF5Numeric>(_ values: [T]) throws {
         try withOpenObject(writable: true) { dataset, site in
-            let memoryType = try site.requireType(of: dataset, toBe: T.hdf5ElementType, memoryType: T.self)
+            let memoryType = try site.requireType(of: dataset, T.self)
             let extent = try site.requireCount(of: dataset, values.count)
             guard extent.count > 0 else { return }
             try values.withUnsafeBytes { bytes in
                 try site.check(
-                    H5Dwrite(dataset, memoryType, Constants.allOfSpace, Constants.allOfSpace,
+                    H5Dwrite(
+                        dataset, memoryType, Constants.allOfSpace, Constants.allOfSpace,
                         Constants.defaultProperties, bytes.baseAddress), "H5Dwrite")
             }
         }
@@ -113,7 +115,8 @@ public struct HDF5Dataset: HDF5Object {
                 let type = try site.makeVariableStringType()
                 try pointers.withUnsafeBytes { bytes in
                     try site.check(
-                        H5Dwrite(dataset, type.raw, Constants.allOfSpace, Constants.allOfSpace,
+                        H5Dwrite(
+                            dataset, type.raw, Constants.allOfSpace, Constants.allOfSpace,
                             Constants.defaultProperties, bytes.baseAddress), "H5Dwrite")
                 }
             }
@@ -122,10 +125,9 @@ public struct HDF5Dataset: HDF5Object {
 }
 
 extension Site {
-    /// Checks the dataset's stored type against `expected`; returns the native memory type of `T`.
-    fileprivate func requireType<T: HDF5Numeric>(
-        of dataset: hid_t, toBe expected: HDF5ElementType, memoryType _: T.Type
-    ) throws -> hid_t {
+    /// Checks that the dataset stores `T`'s element type; returns the native memory type of `T`.
+    fileprivate func requireType<T: HDF5Numeric>(of dataset: hid_t, _: T.Type) throws -> hid_t {
+        let expected = T.hdf5ElementType
         let memoryType = try nativeType(of: T.self)
         let type = try handle(H5Dget_type(dataset), .datatype, "H5Dget_type")
         let found = HDF5ElementType(describing: type.raw)
@@ -138,7 +140,8 @@ extension Site {
     fileprivate func requireCount(of dataset: hid_t, _ count: Int) throws -> Extent {
         let extent = try extent(ofDataset: dataset)
         guard extent.count == count else {
-            throw error(.invalidArgument("\(count) values for a dataset of shape \(extent.shape) (\(extent.count) elements)"))
+            throw error(
+                .invalidArgument("\(count) values for a dataset of shape \(extent.shape) (\(extent.count) elements)"))
         }
         return extent
     }

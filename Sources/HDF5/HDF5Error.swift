@@ -84,7 +84,8 @@ public struct HDF5Error: Error, Sendable, Equatable, CustomStringConvertible {
         case .fileIsReadOnly:
             return "cannot modify \(subject): the file is open read-only (open it with mode .readWrite)"
         case .missingObject(let kind):
-            return "no \(kind) '\(HDF5Path.lastComponent(of: objectPath))' in group '\(HDF5Path.parent(of: objectPath))'"
+            let name = HDF5Path.lastComponent(of: objectPath)
+            return "no \(kind) '\(name)' in group '\(HDF5Path.parent(of: objectPath))'"
         case .wrongObjectKind(let found, let expected):
             return "'\(objectPath)' is a \(found), not a \(expected)"
         case .missingAttribute:

@@ -123,7 +123,9 @@ public final class HDF5File: @unchecked Sendable {
     }
 
     /// As ``withIdentifier(object:_:)``, for calls that change the file.
-    func withWritableIdentifier<R>(object: String?, attribute: String? = nil, _ body: (hid_t, Site) throws -> R) throws -> R {
+    func withWritableIdentifier<R>(
+        object: String?, attribute: String? = nil, _ body: (hid_t, Site) throws -> R
+    ) throws -> R {
         try withIdentifier(object: object) { identifier, site in
             let site = site.with(object: object, attribute: attribute)
             guard mode == .readWrite else { throw site.error(.fileIsReadOnly) }

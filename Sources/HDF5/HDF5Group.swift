@@ -104,12 +104,14 @@ public struct HDF5Group: HDF5Object {
             let space = try site.makeDataspace(shape: shape, valueCount: values.count)
             let creation = try site.makeDatasetCreationProperties(
                 shape: shape, elementSize: MemoryLayout<T>.stride, compression: compression)
-            try site.createDataset(at: target, in: identifier, type: fileType.raw, space: space.raw, creation: creation.raw) {
-                dataset in
+            try site.createDataset(
+                at: target, in: identifier, type: fileType.raw, space: space.raw, creation: creation.raw
+            ) { dataset in
                 guard !values.isEmpty else { return }
                 try values.withUnsafeBytes { bytes in
                     try site.check(
-                        H5Dwrite(dataset, memoryType, Constants.allOfSpace, Constants.allOfSpace,
+                        H5Dwrite(
+                            dataset, memoryType, Constants.allOfSpace, Constants.allOfSpace,
                             Constants.defaultProperties, bytes.baseAddress), "H5Dwrite")
                 }
             }
@@ -139,12 +141,14 @@ public struct HDF5Group: HDF5Object {
                 let type = try site.makeVariableStringType()
                 let space = try site.makeDataspace(shape: [strings.count], valueCount: strings.count)
                 let creation = try site.makeDatasetCreationProperties(shape: [], elementSize: 0, compression: .none)
-                try site.createDataset(at: target, in: identifier, type: type.raw, space: space.raw, creation: creation.raw) {
-                    dataset in
+                try site.createDataset(
+                    at: target, in: identifier, type: type.raw, space: space.raw, creation: creation.raw
+                ) { dataset in
                     guard !strings.isEmpty else { return }
                     try pointers.withUnsafeBytes { bytes in
                         try site.check(
-                            H5Dwrite(dataset, type.raw, Constants.allOfSpace, Constants.allOfSpace,
+                            H5Dwrite(
+                                dataset, type.raw, Constants.allOfSpace, Constants.allOfSpace,
                                 Constants.defaultProperties, bytes.baseAddress), "H5Dwrite")
                     }
                 }

@@ -24,7 +24,9 @@ extension HDF5Object {
     }
 
     /// Runs `body` with this object open.
-    func withOpenObject<R>(attribute: String? = nil, writable: Bool = false, _ body: (hid_t, Site) throws -> R) throws -> R {
+    func withOpenObject<R>(
+        attribute: String? = nil, writable: Bool = false, _ body: (hid_t, Site) throws -> R
+    ) throws -> R {
         let run = { (identifier: hid_t, site: Site) throws -> R in
             let site = site.with(object: path, attribute: attribute)
             let object = try site.openObject(fileID: identifier, path: path, kind: Self.objectKind)
@@ -136,18 +138,22 @@ extension Site {
         case .double(let double): try writeNumericAttribute(name, on: object, values: [double], shape: [])
         case .int64(let integer): try writeNumericAttribute(name, on: object, values: [integer], shape: [])
         case .doubles(let doubles): try writeNumericAttribute(name, on: object, values: doubles, shape: [doubles.count])
-        case .int64s(let integers): try writeNumericAttribute(name, on: object, values: integers, shape: [integers.count])
+        case .int64s(let integers):
+            try writeNumericAttribute(name, on: object, values: integers, shape: [integers.count])
         case .string(let string): try writeStringAttribute(name, on: object, strings: [string], shape: [])
         case .strings(let strings): try writeStringAttribute(name, on: object, strings: strings, shape: [strings.count])
         }
     }
 
-    private func writeNumericAttribute<T: HDF5Numeric>(_ name: String, on object: hid_t, values: [T], shape: [Int]) throws {
+    private func writeNumericAttribute<T: HDF5Numeric>(
+        _ name: String, on object: hid_t, values: [T], shape: [Int]
+    ) throws {
         let type = try nativeType(of: T.self)
         let attribute = try createAttribute(name, on: object, type: type, shape: shape, count: values.count)
         guard !values.isEmpty else { return }
         try values.withUnsafeBytes { bytes in
-            try removing(name, from: object, onFailure: check(H5Awrite(attribute.raw, type, bytes.baseAddress), "H5Awrite"))
+            try removing(
+                name, from: object, onFailure: check(H5Awrite(attribute.raw, type, bytes.baseAddress), "H5Awrite"))
         }
     }
 
@@ -157,12 +163,16 @@ extension Site {
             let attribute = try createAttribute(name, on: object, type: type.raw, shape: shape, count: strings.count)
             guard !strings.isEmpty else { return }
             try pointers.withUnsafeBytes { bytes in
-                try removing(name, from: object, onFailure: check(H5Awrite(attribute.raw, type.raw, bytes.baseAddress), "H5Awrite"))
+                try removing(
+                    name, from: object,
+                    onFailure: check(H5Awrite(attribute.raw, type.raw, bytes.baseAddress), "H5Awrite"))
             }
         }
     }
 
-    private func createAttribute(_ name: String, on object: hid_t, type: hid_t, shape: [Int], count: Int) throws -> Handle {
+    private func createAttribute(
+        _ name: String, on object: hid_t, type: hid_t, shape: [Int], count: Int
+    ) throws -> Handle {
         let space = try makeDataspace(shape: shape, valueCount: count)
         let properties = try handle(H5Pcreate(Constants.attributeCreateClass), .propertyList, "H5Pcreate")
         try check(H5Pset_char_encoding(properties.raw, H5T_CSET_UTF8), "H5Pset_char_encoding")

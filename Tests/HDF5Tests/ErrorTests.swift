@@ -99,13 +99,22 @@ struct BadRequestTests {
             file: url.path, object: "/y/ints", reason: .typeMismatch(found: "Int64", expected: "Float64"))
         #expect(throws: error) { try ints.read(Double.self) }
         #expect(error.description == "\(url.path): dataset '/y/ints' has type Int64, expected Float64")
-        #expect(throws: HDF5Error(file: url.path, object: "/y/ints", reason: .typeMismatch(found: "Int64", expected: "Int32"))) {
+        #expect(
+            throws: HDF5Error(
+                file: url.path, object: "/y/ints", reason: .typeMismatch(found: "Int64", expected: "Int32"))
+        ) {
             try ints.read(Int32.self)
         }
-        #expect(throws: HDF5Error(file: url.path, object: "/y/ints", reason: .typeMismatch(found: "Int64", expected: "String"))) {
+        #expect(
+            throws: HDF5Error(
+                file: url.path, object: "/y/ints", reason: .typeMismatch(found: "Int64", expected: "String"))
+        ) {
             try ints.readStrings()
         }
-        #expect(throws: HDF5Error(file: url.path, object: "/names", reason: .typeMismatch(found: "String", expected: "UInt8"))) {
+        #expect(
+            throws: HDF5Error(
+                file: url.path, object: "/names", reason: .typeMismatch(found: "String", expected: "UInt8"))
+        ) {
             try root.dataset("names").read(UInt8.self)
         }
     }
@@ -118,16 +127,19 @@ struct BadRequestTests {
         #expect(throws: missing) { try group.attribute("epsilon") }
         #expect(missing.description == "\(url.path): no attribute 'epsilon' on '/y'")
         let mistyped = HDF5Error(
-            file: url.path, object: "/y", attribute: "label", reason: .typeMismatch(found: "String", expected: "Float64"))
+            file: url.path, object: "/y", attribute: "label",
+            reason: .typeMismatch(found: "String", expected: "Float64"))
         #expect(throws: mistyped) { try group.attribute("label", as: Double.self) }
         #expect(mistyped.description == "\(url.path): attribute 'label' of '/y' has type String, expected Float64")
         #expect(
             throws: HDF5Error(
-                file: url.path, object: "/y", attribute: "eps", reason: .typeMismatch(found: "Float64", expected: "[Float64]"))
+                file: url.path, object: "/y", attribute: "eps",
+                reason: .typeMismatch(found: "Float64", expected: "[Float64]"))
         ) { try group.attribute("eps", as: [Double].self) }
         #expect(
             throws: HDF5Error(
-                file: url.path, object: "/y", attribute: "eps", reason: .typeMismatch(found: "Float64", expected: "Int64"))
+                file: url.path, object: "/y", attribute: "eps",
+                reason: .typeMismatch(found: "Float64", expected: "Int64"))
         ) { try group.attribute("eps", as: Int64.self) }
     }
 
@@ -190,13 +202,23 @@ struct BadRequestTests {
             #expect(throws: HDF5Error(file: url.path, object: "/d", reason: .alreadyExists)) {
                 try root.createDataset("d", strings: [])
             }
-            #expect(throws: HDF5Error(file: url.path, object: "/d", reason: .wrongObjectKind(found: .dataset, expected: .group))) {
+            #expect(
+                throws: HDF5Error(
+                    file: url.path, object: "/d", reason: .wrongObjectKind(found: .dataset, expected: .group))
+            ) {
                 try root.createDataset("d/inside", values: [1.0])
             }
-            #expect(throws: HDF5Error(file: url.path, object: "/d", reason: .typeMismatch(found: "Float64", expected: "Float32"))) {
+            #expect(
+                throws: HDF5Error(
+                    file: url.path, object: "/d", reason: .typeMismatch(found: "Float64", expected: "Float32"))
+            ) {
                 try root.dataset("d").write([Float(1), 2])
             }
-            #expect(throws: HDF5Error(file: url.path, object: "/", attribute: "s", reason: .invalidArgument("string 0 contains a NUL character, which HDF5 strings cannot hold"))) {
+            #expect(
+                throws: HDF5Error(
+                    file: url.path, object: "/", attribute: "s",
+                    reason: .invalidArgument("string 0 contains a NUL character, which HDF5 strings cannot hold"))
+            ) {
                 try root.setAttribute("s", "\u{0}")
             }
             #expect(try !root.hasAttribute("s"))

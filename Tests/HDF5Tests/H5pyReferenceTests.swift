@@ -1,7 +1,7 @@
 import Foundation
 import HDF5
-import Testing
 import TestSupport
+import Testing
 
 /// Reads `Tests/Fixtures/hdf5/reference.h5`, written by h5py (`scripts/fixtures/make_hdf5_fixtures.py`). Each
 /// expected value below is the formula the script states next to the dataset or attribute.
@@ -58,7 +58,9 @@ struct H5pyReferenceTests {
         #expect(try int16.elementType == .unsupported("Int16"))
         #expect(try int16.shape == [3])
         let file = RepositoryPaths.fixtures.appendingPathComponent("hdf5/reference.h5").path
-        #expect(throws: HDF5Error(file: file, object: "/int16", reason: .typeMismatch(found: "Int16", expected: "Int32"))) {
+        #expect(
+            throws: HDF5Error(file: file, object: "/int16", reason: .typeMismatch(found: "Int16", expected: "Int32"))
+        ) {
             try int16.read(Int32.self)
         }
     }
@@ -80,7 +82,10 @@ struct H5pyReferenceTests {
         #expect(try root.group("nested").attribute("depth") == .int64(1))
 
         let file = RepositoryPaths.fixtures.appendingPathComponent("hdf5/reference.h5").path
-        #expect(throws: HDF5Error(file: file, object: "/", attribute: "flag", reason: .typeMismatch(found: "enum", expected: "Int64"))) {
+        #expect(
+            throws: HDF5Error(
+                file: file, object: "/", attribute: "flag", reason: .typeMismatch(found: "enum", expected: "Int64"))
+        ) {
             try root.attribute("flag", as: Int64.self)
         }
         let unsupported = #expect(throws: HDF5Error.self) { try root.attribute("flag") }

@@ -1,7 +1,7 @@
 import Foundation
 import HDF5
-import Testing
 import TestSupport
+import Testing
 
 /// The Python with h5py that checks files written by this module, from `METAMERGE_H5PY_PYTHON`.
 private let h5pyPython = ProcessInfo.processInfo.environment["METAMERGE_H5PY_PYTHON"].flatMap { $0.isEmpty ? nil : $0 }
@@ -29,7 +29,8 @@ struct H5pyRoundTripTests {
         try withNewFile(at: url) { file in
             let root = file.root
             func numeric<T: HDF5Numeric>(
-                _ path: String, _ dtype: String, _ shape: [Int], compression: HDF5Compression = .none, _ value: (Int) -> T
+                _ path: String, _ dtype: String, _ shape: [Int], compression: HDF5Compression = .none,
+                _ value: (Int) -> T
             ) throws {
                 let values = (0..<elementCount(shape)).map(value)
                 try root.createDataset(path, values: values, shape: shape, compression: compression)
@@ -66,14 +67,18 @@ struct H5pyRoundTripTests {
             try attribute(root, "version", 1, "int64", [], 1)
             try attribute(root, "eps", 1e-6, "float64", [], 1e-6)
             try attribute(stats, "alphas", [0.0, 0.1, 0.2, 1.0], "float64", [4], [0.0, 0.1, 0.2, 1.0])
-            try attribute(stats, "ids", [Int64(-1), 0, 9_007_199_254_740_993], "int64", [3], [-1, 0, 9_007_199_254_740_993])
+            try attribute(
+                stats, "ids", [Int64(-1), 0, 9_007_199_254_740_993], "int64", [3], [-1, 0, 9_007_199_254_740_993])
             try attribute(stats, "tasks", ["math", "τ-code"], "string", [2], ["math", "τ-code"])
             try attribute(gram, "units", "squared L2 norm", "string", [], "squared L2 norm")
             try attribute(gram, "no_values", [Double](), "float64", [0], [Double]())
         }
         let expected: [String: Any] = [
             "groups": [
-                "/": ["empty", "empty_3d", "float32", "float64_3d", "int32", "int64", "no_strings", "scalar", "stats", "uint8"],
+                "/": [
+                    "empty", "empty_3d", "float32", "float64_3d", "int32", "int64", "no_strings", "scalar", "stats",
+                    "uint8",
+                ],
                 "/stats": ["compressed", "layers", "names"],
                 "/stats/layers": ["0"],
                 "/stats/layers/0": ["gram"],
@@ -81,7 +86,8 @@ struct H5pyRoundTripTests {
             "datasets": datasets,
             "attributes": attributes,
         ]
-        try JSONSerialization.data(withJSONObject: expected, options: [.prettyPrinted, .sortedKeys]).write(to: expectedURL)
+        try JSONSerialization.data(withJSONObject: expected, options: [.prettyPrinted, .sortedKeys]).write(
+            to: expectedURL)
 
         let script = RepositoryPaths.root.appendingPathComponent("scripts/checks/h5py_roundtrip.py")
         let process = Process()

@@ -66,7 +66,8 @@ struct NumericRoundTripTests {
         let readDoubles = try root.dataset("doubles").read(Double.self).values
         #expect(readDoubles.dropLast().map(\.bitPattern) == doubles.map(\.bitPattern))
         #expect(readDoubles.last?.isNaN == true)
-        #expect(try root.dataset("floats").read(Float.self).values == [.leastNonzeroMagnitude, -.greatestFiniteMagnitude])
+        #expect(
+            try root.dataset("floats").read(Float.self).values == [.leastNonzeroMagnitude, -.greatestFiniteMagnitude])
         #expect(try root.dataset("int64").read(Int64.self).values == [.min, .max])
         #expect(try root.dataset("int32").read(Int32.self).values == [.min, .max])
         #expect(try root.dataset("uint8").read(UInt8.self).values == [0, 255])
@@ -75,7 +76,8 @@ struct NumericRoundTripTests {
     @Test func createFromArrayAndOverwrite() throws {
         let url = try temporaryHDF5File()
         try withNewFile(at: url) { file in
-            let dataset = try file.root.createDataset("m", array: HDF5Array(values: [1.0, 2, 3, 4, 5, 6], shape: [3, 2]))
+            let dataset = try file.root.createDataset(
+                "m", array: HDF5Array(values: [1.0, 2, 3, 4, 5, 6], shape: [3, 2]))
             try dataset.write([6.0, 5, 4, 3, 2, 1])
         }
         let file = try HDF5File.open(at: url, mode: .readWrite)

@@ -40,7 +40,8 @@ extension Site {
     /// The product of the extents, checking for negative extents, too many dimensions and overflow.
     func elementCount(of shape: [Int]) throws -> Int {
         guard shape.count <= Constants.maximumRank else {
-            throw error(.invalidArgument("shape \(shape) has \(shape.count) dimensions; HDF5 allows at most \(Constants.maximumRank)"))
+            let limit = Constants.maximumRank
+            throw error(.invalidArgument("shape \(shape) has \(shape.count) dimensions; HDF5 allows at most \(limit)"))
         }
         var count = 1
         for extent in shape {
