@@ -154,13 +154,13 @@ public final class SafeTensorsWriter {
     public func append(_ name: String, float32 chunk: UnsafeBufferPointer<Float>) throws {
         try checkOpen()
         guard let index = indexByName[name] else {
-            throw fail(.tensorNotFound, tensor: name, "no tensor of this name was declared to the writer")
+            throw fail(.tensorNotFound, tensor: name, "was not declared to the writer")
         }
         let dtype = tensors[index].dtype
         guard dtype.isFloatingPoint else {
             throw fail(
                 .notFloatingPoint, tensor: name,
-                "tensor has dtype \(dtype.rawValue); Float32 data converts only to F64/F32/F16/BF16 (append raw bytes instead)")
+                "has dtype \(dtype.rawValue); Float32 data converts only to F64/F32/F16/BF16 (append raw bytes instead)")
         }
         let size = dtype.byteSize
         _ = try prepareAppend(name, byteCount: chunk.count * size)
@@ -224,12 +224,12 @@ public final class SafeTensorsWriter {
     private func prepareAppend(_ name: String, byteCount: Int) throws -> TensorInfo {
         try checkOpen()
         guard let index = indexByName[name] else {
-            throw fail(.tensorNotFound, tensor: name, "no tensor of this name was declared to the writer")
+            throw fail(.tensorNotFound, tensor: name, "was not declared to the writer")
         }
         skipCompleted(stoppingAt: name)
         guard index >= current else {
             throw fail(
-                .tooMuchData, tensor: name, "tensor is already complete (\(tensors[index].byteCount) bytes)")
+                .tooMuchData, tensor: name, "is already complete (\(tensors[index].byteCount) bytes)")
         }
         guard index == current else {
             let next = tensors[current]
