@@ -69,6 +69,8 @@ enum Fixtures {
         let safetensors_metadata: [String: String]?
         /// Why this reader departs from safetensors here, when it does.
         let deviation: String?
+        /// For an accepted file, why accepting it is right.
+        let decision: String?
 
         var testDescription: String { file }
         var url: URL { malformedDirectory.appendingPathComponent(file) }

@@ -312,6 +312,22 @@ struct WriterTests {
         #expect(!FileManager.default.fileExists(atPath: url.path))
     }
 
+    @Test("writing over a file that is open for reading replaces it without disturbing the reader")
+    func replaceMappedFile() throws {
+        let directory = try makeTemporaryDirectory("replace")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let url = directory.appendingPathComponent("r.safetensors")
+        let first = try SafeTensorsWriter(url: url, tensors: [("a", .f32, [2])])
+        try Self.two.withUnsafeBufferPointer { try first.append("a", float32: $0) }
+        try first.finish()
+        let reader = try SafeTensorsFile(url: url)
+        let second = try SafeTensorsWriter(url: url, tensors: [("b", .f16, [3])])
+        try Self.three.withUnsafeBufferPointer { try second.append("b", float32: $0) }
+        try second.finish()
+        #expect(try readAllFloats(reader, "a") == [1, 2])
+        #expect(try readAllFloats(try SafeTensorsFile(url: url), "b") == [1, 2, 3])
+    }
+
     @Test("zero-size tensors need no append, and empty appends are accepted")
     func zeroSize() throws {
         let directory = try makeTemporaryDirectory("zero")

@@ -24,7 +24,8 @@ import Darwin
 /// they are sorted.
 ///
 /// The file is written at the given URL directly (write to a temporary sibling and rename, if the result must
-/// appear atomically). Any error — a failed write, or misuse such as data for the wrong tensor, too many bytes,
+/// appear atomically). A file already there is replaced by a new one (unlinked, not truncated, so readers that
+/// have it mapped are unaffected). Any error — a failed write, or misuse such as data for the wrong tensor, too many bytes,
 /// or ``finish()`` before every tensor is complete — closes and removes the partial file, and the writer then
 /// refuses further calls (`.writerClosed`). A writer released without ``finish()`` also removes its file.
 ///
@@ -118,7 +119,19 @@ public final class SafeTensorsWriter {
         self.metadata = merged
 
         let header = HeaderEncoder.encode(tensors: infos, metadata: merged)
-        descriptor = open(url.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard header.count <= Header.maxLength else {
+            throw SafeTensorsError(
+                .invalidTensorList, file: url,
+                "header would be \(header.count) bytes; readers refuse more than \(Header.maxLength) (split into shards)")
+        }
+        // Replace, never truncate, an existing file: a process that has it memory-mapped keeps its old contents
+        // instead of crashing with SIGBUS.
+        if unlink(url.path) != 0 && errno != ENOENT {
+            state = .failed
+            throw SafeTensorsError(
+                .writeFailed, file: url, "cannot replace the existing file: \(String(cString: strerror(errno)))")
+        }
+        descriptor = open(url.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else {
             state = .failed
             throw SafeTensorsError(
