@@ -23,12 +23,12 @@ public final class Merge: @unchecked Sendable {
         if let gate = gateSpec, plan.baseIndex == nil || plan.taskIndices.isEmpty {
             throw MergeConfigError(
                 .missingKey, file: configuration.file,
-                "the gate (\(gate)) compares task vectors θₜ − θ₀ and needs a base_model and at least one other model")
+                "the gate (\(gate.summary)) compares task vectors θₜ − θ₀ and needs a base_model and at least one other model")
         }
     }
 
     /// The gate to run: `--gate`, else the config's `gate:` block.
-    public var gateSpec: GateSpec? { options.gate ?? plan.configuration.gate }
+    public var gateSpec: GateThresholds? { options.gate ?? plan.configuration.gate }
 
     var granularity: String { plan.sharedValue("granularity")?.string ?? "global" }
     var normSource: String { plan.sharedValue("norm_source")?.string ?? "original" }
@@ -48,7 +48,7 @@ public final class Merge: @unchecked Sendable {
             try computeLambdas(progress: progress)
         }
         if let spec = gateSpec, let statistics {
-            var outcome = MergeGate.evaluate(spec, statistics: statistics)
+            var outcome = try MergeGate.evaluate(spec, statistics: statistics)
             if !outcome.passed && options.force { outcome.forced = true }
             plan.gate = outcome
         }
@@ -274,11 +274,6 @@ public final class Merge: @unchecked Sendable {
 }
 
 /// Reads the statistics of a `metamerge analyze` report.
-///
-/// Wired to `Analysis.AnalysisReport.read(from:)`, which is not on main yet; until it is, a report cannot be read
-/// and the statistics are computed in-process instead.
 func readStatisticsReport(_ url: URL) throws -> TaskVectorStatistics {
-    throw MergeConfigError(
-        .badValue, file: url,
-        "reading analysis reports is not available in this build yet; omit --stats and the statistics are computed in-process")
+    try AnalysisReport.read(from: url)
 }

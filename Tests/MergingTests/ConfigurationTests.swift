@@ -1,3 +1,4 @@
+import Analysis
 import Foundation
 import Merging
 import Testing
@@ -130,11 +131,16 @@ struct ConfigurationTests {
         #expect(error?.description.contains("nope") == true)
     }
 
-    @Test func gateSpecParsesTheCommandLineForm() throws {
-        #expect(try GateSpec(parsing: "max-cosine=0.2") == GateSpec(maxCosine: 0.2, scope: .global))
-        #expect(try GateSpec(parsing: "max-cosine=0.1,scope=layer") == GateSpec(maxCosine: 0.1, scope: .layer))
-        #expect(throws: MergeConfigError.self) { try GateSpec(parsing: "cosine=0.1") }
-        #expect(throws: MergeConfigError.self) { try GateSpec(parsing: "scope=layer") }
+    @Test func gateThresholdsParseForAMerge() throws {
+        #expect(try GateThresholds.merge(parsing: "max-cosine=0.2") == GateThresholds(maxCosine: 0.2, scope: .global))
+        #expect(try GateThresholds.merge(parsing: "max-cosine=0.1,scope=layer") == GateThresholds(maxCosine: 0.1, scope: .layer))
+        #expect(throws: MergeConfigError.self) { try GateThresholds.merge(parsing: "cosine=0.1") }
+        #expect(throws: MergeConfigError.self) { try GateThresholds.merge(parsing: "scope=layer") }
+        let probe = #expect(throws: MergeConfigError.self) { try GateThresholds.merge(parsing: "max-cosine=0.1,max-chord-residual=0.2") }
+        #expect(probe?.description.contains("probe report") == true)
+        let config = try MergeConfiguration(
+            yaml: "models: [{model: a}]\nmerge_method: linear\ngate: {max_cosine: 0.3, scope: tensor}\n", directory: Self.directory)
+        #expect(config.gate == GateThresholds(maxCosine: 0.3, scope: .tensor))
     }
 }
 

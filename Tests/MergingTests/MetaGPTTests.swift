@@ -1,3 +1,5 @@
+import Analysis
+import Checkpoints
 import Foundation
 import Merging
 import SafeTensors
@@ -105,5 +107,38 @@ struct MetaGPTTests {
         let trimmed = try lambdas("density: 0.3, norm_source: sparsified")
         #expect(abs(trimmed.reduce(0, +) - 1) <= 1e-12)
         #expect(trimmed != original)
+    }
+
+    @Test func statisticsReportGivesTheIdenticalModel() throws {
+        let family = try SyntheticFamily.make("metagpt-report", tasks: 2)
+        let yaml = "models: [{model: ./t1}, {model: ./t2}]\nbase_model: ./base\nmerge_method: metagpt\n"
+        let config = try family.configuration(yaml)
+        // The report `metamerge analyze` would write for these models (tasks in the other order, to check matching).
+        let base = try Checkpoint(directory: family.root.appendingPathComponent("base"))
+        let tasks = try ["t2", "t1"].map { ModelFamily.Member(name: $0, checkpoint: try Checkpoint(directory: family.root.appendingPathComponent($0))) }
+        let report = family.root.appendingPathComponent("stats.h5")
+        try AnalysisReport.write(StatisticsPass(threads: 1).run(ModelFamily(base: base, tasks: tasks)), to: report)
+
+        let inProcess = try Merge(configuration: config, options: MergeOptions(threads: 2))
+        try inProcess.prepare()
+        try inProcess.write(to: family.output("a"))
+        let fromReport = try Merge(configuration: config, options: MergeOptions(threads: 2, statisticsReport: report))
+        try fromReport.prepare()
+        try fromReport.write(to: family.output("b"))
+        #expect(fromReport.plan.globalLambdas == inProcess.plan.globalLambdas)
+        let a = try Data(contentsOf: family.output("a").appendingPathComponent("model.safetensors"))
+        let b = try Data(contentsOf: family.output("b").appendingPathComponent("model.safetensors"))
+        #expect(a == b)
+
+        // A report of other models is refused, naming the mismatch.
+        let other = try SyntheticFamily.make("metagpt-other-report", tasks: 2, delta: { k, name, n in
+            Random.normals(seed: name.hashValue64 &+ 5, n, scale: 0.07 * Float(k)) })
+        let otherBase = try Checkpoint(directory: other.root.appendingPathComponent("base"))
+        let otherTasks = try ["t1", "t2"].map { ModelFamily.Member(name: $0, checkpoint: try Checkpoint(directory: other.root.appendingPathComponent($0))) }
+        let wrong = family.root.appendingPathComponent("wrong.h5")
+        try AnalysisReport.write(StatisticsPass(threads: 1).run(ModelFamily(base: otherBase, tasks: otherTasks)), to: wrong)
+        let refused = try Merge(configuration: config, options: MergeOptions(statisticsReport: wrong))
+        let error = #expect(throws: MergeConfigError.self) { try refused.prepare() }
+        #expect(error?.description.contains("has no statistics for model './t1'") == true)
     }
 }

@@ -1,3 +1,4 @@
+import Analysis
 import Checkpoints
 import Foundation
 import Merging
@@ -210,7 +211,7 @@ struct GateTests {
         try merge.prepare()
         let gate = try #require(merge.plan.gate)
         #expect(!gate.passed)
-        #expect(gate.violations.first?.contains("global: |cos(./t1, ./t2)| = 1.0000 > 0.5") == true)
+        #expect(gate.violations.first == "cosine global [./t1 · ./t2]: 1.0000 > 0.5000")
         #expect(throws: MergeConfigError.self) { try merge.write(to: family.output()) }
         #expect(!FileManager.default.fileExists(atPath: family.output().path))
 
@@ -219,14 +220,14 @@ struct GateTests {
         try forced.write(to: family.output())
         let card = try String(contentsOf: family.output().appendingPathComponent("README.md"), encoding: .utf8)
         #expect(card.contains("FAILED (merge forced with --force)"))
-        #expect(card.contains("largest |cos|"))
+        #expect(card.contains("max |cos| (global) 1.0000 > 0.5000"))
     }
 
     @Test func passingGateGoesIntoTheCard() throws {
         // Independent task vectors of 40k+ coordinates: |cos| is near 0.
         let family = try SyntheticFamily.make("gate-pass", shape: .init(hidden: 64, intermediate: 128, layers: 1, vocab: 64))
         let config = try family.configuration(OutputTests.taskArithmetic)
-        let merge = try Merge(configuration: config, options: MergeOptions(gate: try GateSpec(parsing: "max-cosine=0.2,scope=layer")))
+        let merge = try Merge(configuration: config, options: MergeOptions(gate: try GateThresholds.merge(parsing: "max-cosine=0.2,scope=layer")))
         try merge.prepare()
         #expect(merge.plan.gate?.passed == true)
         try merge.write(to: family.output())

@@ -1,3 +1,4 @@
+import Analysis
 import Foundation
 import SafeTensors
 import Yams
@@ -14,7 +15,7 @@ struct ConfigParser {
         var dtype: DType?
         var outDtype: DType?
         var tokenizerSource: String?
-        var gate: GateSpec?
+        var gate: GateThresholds?
     }
 
     static let knownKeys = ["models", "base_model", "merge_method", "parameters", "dtype", "out_dtype", "tokenizer_source", "gate"]
@@ -109,7 +110,7 @@ struct ConfigParser {
             tokenizerSource = source
         }
 
-        var gate: GateSpec?
+        var gate: GateThresholds?
         if let node = values["gate"], !isNull(node) {
             gate = try gateBlock(node)
         }
@@ -287,34 +288,23 @@ struct ConfigParser {
         return dtype
     }
 
-    func gateBlock(_ node: Node) throws -> GateSpec {
+    /// `gate: {max_cosine: X, scope: global|layer|tensor}`, as `metamerge check`'s thresholds.
+    func gateBlock(_ node: Node) throws -> GateThresholds {
         guard case .mapping(let map) = node else {
             throw self.error(.badValue, "'gate' must be a mapping, e.g. {max_cosine: 0.2, scope: global}")
         }
-        var spec = GateSpec()
+        var thresholds = GateThresholds()
         for (key, value) in try mapping(map, context: "gate") {
-            switch key {
-            case "max_cosine", "max-cosine":
-                guard let number = value.float, number.isFinite, number >= 0 else {
-                    throw self.error(.badValue, "gate.max_cosine must be a number ≥ 0")
-                }
-                spec.maxCosine = number
-            case "scope":
-                guard let text = scalarString(value), let scope = GateSpec.Scope(rawValue: text) else {
-                    throw self.error(.badValue, "gate.scope must be global, layer or tensor")
-                }
-                spec.scope = scope
-            case "max_nonlinearity", "max-nonlinearity":
-                throw self.error(
-                    .unsupportedKey,
-                    "gate.\(key) needs a linearity probe, which a merge does not run; check it with `metamerge check stats.h5 probe.h5 --max-nonlinearity Y` first")
-            default:
-                throw self.error(.unknownKey, "gate: unknown key '\(key)' (expected max_cosine, scope)")
+            guard let text = scalarString(value) else {
+                throw self.error(.badValue, "gate.\(key) must be a number or a scope name")
+            }
+            do {
+                try thresholds.set(key.replacingOccurrences(of: "_", with: "-"), text)
+            } catch {
+                throw self.error(.badValue, "gate: \(error)")
             }
         }
-        guard spec.maxCosine != nil else {
-            throw self.error(.missingKey, "gate: missing 'max_cosine'")
-        }
-        return spec
+        try MergeGate.validate(thresholds, file: file)
+        return thresholds
     }
 }

@@ -1,3 +1,4 @@
+import Analysis
 import Foundation
 import SafeTensors
 
@@ -54,7 +55,7 @@ public struct MergeConfiguration: Sendable {
     /// `tokenizer_source`: `base` or a model reference whose tokenizer files are copied.
     public let tokenizerSource: String?
     /// A `gate:` block.
-    public let gate: GateSpec?
+    public let gate: GateThresholds?
 
     /// Reads and validates the config at `url`; relative model paths resolve against its folder first.
     public static func load(contentsOf url: URL) throws -> MergeConfiguration {
@@ -86,7 +87,7 @@ public struct MergeConfiguration: Sendable {
     init(
         file: URL?, directory: URL, text: String, method: MergeMethod, models: [ModelEntry], baseModel: String?,
         parameters: [String: ParameterSetting], dtype: DType?, outDtype: DType?, tokenizerSource: String?,
-        gate: GateSpec?
+        gate: GateThresholds?
     ) {
         self.file = file
         self.directory = directory

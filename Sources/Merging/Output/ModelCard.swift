@@ -56,7 +56,7 @@ enum ModelCard {
         lines.append("### Assumption gate")
         lines.append("")
         if let gate = plan.gate {
-            lines.append("Orthogonality gate \(gate.spec): **\(gate.verdict)**.")
+            lines.append("Orthogonality gate \(gate.thresholds.summary): **\(gate.verdict)**.")
             lines.append("")
             for figure in gate.figures { lines.append("- \(figure)") }
             if !gate.violations.isEmpty {

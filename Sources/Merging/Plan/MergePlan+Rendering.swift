@@ -29,7 +29,7 @@ extension MergePlan {
             }
         }
         if let gate {
-            lines.append("gate \(gate.spec): \(gate.verdict)")
+            lines.append("gate \(gate.thresholds.summary): \(gate.verdict)")
             for figure in gate.figures { lines.append("  \(figure)") }
             for violation in gate.violations.prefix(20) { lines.append("  violation: \(violation)") }
             if gate.violations.count > 20 { lines.append("  … \(gate.violations.count - 20) more violation(s)") }

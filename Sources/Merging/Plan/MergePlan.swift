@@ -1,3 +1,4 @@
+import Analysis
 import Checkpoints
 import Foundation
 import SafeTensors
@@ -85,7 +86,7 @@ public struct MergeOptions: Sendable {
     public var threads: Int
     public var shardSize: ByteSize
     /// Overrides the config's `gate:` block.
-    public var gate: GateSpec?
+    public var gate: GateThresholds?
     /// Merge even when the gate fails (the verdict still goes into the model card).
     public var force: Bool
     /// A report from `metamerge analyze` to take the statistics from instead of computing them.
@@ -95,7 +96,7 @@ public struct MergeOptions: Sendable {
 
     public init(
         randomSeed: UInt64? = nil, threads: Int = ProcessInfo.processInfo.activeProcessorCount,
-        shardSize: ByteSize = .fiveGigabytes, gate: GateSpec? = nil, force: Bool = false,
+        shardSize: ByteSize = .fiveGigabytes, gate: GateThresholds? = nil, force: Bool = false,
         statisticsReport: URL? = nil, chunkElements: Int = 1 << 20
     ) {
         self.randomSeed = randomSeed

@@ -1,3 +1,4 @@
+import Analysis
 import ArgumentParser
 import Checkpoints
 import Foundation
@@ -66,7 +67,7 @@ extension MetaMerge {
                 let shardSize = ByteSize(parsing: outShardSize)!
                 let options = MergeOptions(
                     randomSeed: randomSeed, threads: threads ?? ProcessInfo.processInfo.activeProcessorCount,
-                    shardSize: shardSize, gate: try gate.map { try GateSpec(parsing: $0) }, force: force,
+                    shardSize: shardSize, gate: try gate.map { try GateThresholds.merge(parsing: $0) }, force: force,
                     statisticsReport: stats.map { URL(fileURLWithPath: $0) })
                 let merge = try Merge(configuration: configuration, options: options)
                 let reporter = ProgressReporter(enabled: !quiet)
@@ -88,10 +89,10 @@ extension MetaMerge {
                 }
                 if let outcome = plan.gate {
                     if outcome.passed {
-                        Terminal.info("gate \(outcome.spec): passed")
+                        Terminal.info("gate \(outcome.thresholds.summary): passed")
                         for figure in outcome.figures { Terminal.info("  \(figure)") }
                     } else {
-                        Terminal.error("gate \(outcome.spec) failed: \(outcome.violations.count) violation(s)")
+                        Terminal.error("gate \(outcome.thresholds.summary) failed: \(outcome.violations.count) violation(s)")
                         for violation in outcome.violations.prefix(50) { Terminal.info("  \(violation)") }
                         if outcome.violations.count > 50 { Terminal.info("  … \(outcome.violations.count - 50) more") }
                         guard force else {

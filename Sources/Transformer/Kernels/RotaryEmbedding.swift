@@ -1,0 +1,61 @@
+import Foundation
+
+/// Rotary position embeddings in the half-split ("rotate_half") layout of Hugging Face checkpoints.
+///
+/// For head dimension d and base θ: inv_freq[i] = 1 / θ^(2i/d), i = 0..<d/2, and at position p the angle is
+/// a = p · inv_freq[i] (all Float32, as transformers computes them). A head vector x = [x₁ | x₂] (halves of
+/// length d/2) becomes [x₁ cos a − x₂ sin a | x₂ cos a + x₁ sin a] — i.e. x·cos + rotate_half(x)·sin with
+/// rotate_half(x) = [−x₂ | x₁]. Positions are 0..<tokenCount (no cache, one prompt per pass).
+struct RotaryEmbedding {
+    let headDimension: Int
+    let tokenCount: Int
+    /// cos and sin of the angle, [tokenCount × d/2].
+    private(set) var cosines: [Float]
+    private(set) var sines: [Float]
+
+    init(theta: Double, headDimension: Int, tokenCount: Int) {
+        self.headDimension = headDimension
+        self.tokenCount = tokenCount
+        let half = headDimension / 2
+        let base = Float(theta)
+        let inverseFrequencies = (0..<half).map { i -> Float in
+            let exponent = Float(2 * i) / Float(headDimension)
+            return 1 / Foundation.pow(base, exponent)
+        }
+        var cosines = [Float](repeating: 0, count: tokenCount * half)
+        var sines = [Float](repeating: 0, count: tokenCount * half)
+        for p in 0..<tokenCount {
+            for i in 0..<half {
+                let angle = Float(p) * inverseFrequencies[i]
+                cosines[p * half + i] = Foundation.cos(angle)
+                sines[p * half + i] = Foundation.sin(angle)
+            }
+        }
+        self.cosines = cosines
+        self.sines = sines
+    }
+
+    /// Rotates every head of a [tokenCount × heads·d] row-major matrix in place.
+    func apply(to x: UnsafeMutablePointer<Float>, heads: Int) {
+        let half = headDimension / 2
+        let width = heads * headDimension
+        cosines.withUnsafeBufferPointer { cosines in
+            sines.withUnsafeBufferPointer { sines in
+                for p in 0..<tokenCount {
+                    let c = cosines.baseAddress! + p * half
+                    let s = sines.baseAddress! + p * half
+                    for h in 0..<heads {
+                        let first = x + p * width + h * headDimension
+                        let second = first + half
+                        for i in 0..<half {
+                            let a = first[i]
+                            let b = second[i]
+                            first[i] = a * c[i] - b * s[i]
+                            second[i] = b * c[i] + a * s[i]
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

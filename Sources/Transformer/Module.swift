@@ -1,1 +1,0 @@
-// The Transformer module; see DESIGN.md for what it owns.

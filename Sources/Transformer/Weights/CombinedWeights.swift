@@ -1,0 +1,93 @@
+import Checkpoints
+
+/// The model θ(c) = θ0 + Σ_t c_t (θ_t − θ0) over a base model θ0 and task models θ_t, formed tensor by tensor.
+///
+/// With c = α·e_t this is the point θ0 + α τ_t on task t's line; with all c_t = 0 it is the base. Each requested
+/// range is computed in chunks of ``chunkSize`` elements: base chunk, then for every task with c_t ≠ 0
+/// `out += c_t * (task − base)` in Float32, in task order (the same operations a float32 PyTorch
+/// `acc += c * (θt − θ0)` performs). Memory is two chunk buffers; no second copy of the model ever exists.
+/// Tasks with c_t = 0 are not read.
+public struct CombinedWeights: WeightProvider {
+    public let base: any WeightProvider
+    public let tasks: [any WeightProvider]
+    public let coefficients: [Float]
+
+    /// Elements combined per step (two scratch buffers of this many floats).
+    public static let chunkSize = 16_384
+
+    /// - Throws: ``TransformerError/Kind/badCoefficients`` when `coefficients.count != tasks.count` or a
+    ///   coefficient is not finite.
+    public init(base: any WeightProvider, tasks: [any WeightProvider], coefficients: [Float]) throws {
+        guard coefficients.count == tasks.count else {
+            throw TransformerError(
+                .badCoefficients, "\(coefficients.count) coefficients for \(tasks.count) task models; expected one per task")
+        }
+        if let bad = coefficients.firstIndex(where: { !$0.isFinite }) {
+            throw TransformerError(.badCoefficients, "coefficient \(bad) is \(coefficients[bad]); expected a finite number")
+        }
+        self.base = base
+        self.tasks = tasks
+        self.coefficients = coefficients
+    }
+
+    /// θ0 + Σ c_t (θ_t − θ0) over checkpoints.
+    public init(base: Checkpoint, tasks: [Checkpoint], coefficients: [Float]) throws {
+        try self.init(
+            base: CheckpointWeights(base), tasks: tasks.map { CheckpointWeights($0) }, coefficients: coefficients)
+    }
+
+    /// The point θ0 + α τ_t on the line of task `task`.
+    public init(base: any WeightProvider, tasks: [any WeightProvider], task: Int, alpha: Float) throws {
+        guard tasks.indices.contains(task) else {
+            throw TransformerError(.badCoefficients, "task index \(task) out of range 0..<\(tasks.count)")
+        }
+        var coefficients = [Float](repeating: 0, count: tasks.count)
+        coefficients[task] = alpha
+        try self.init(base: base, tasks: tasks, coefficients: coefficients)
+    }
+
+    /// The base model's shape; every task model must store the same (checked when the tensor is loaded).
+    public func shape(of name: String) -> [Int]? {
+        base.shape(of: name)
+    }
+
+    public func load(_ name: String, elements: Range<Int>, into buffer: UnsafeMutableBufferPointer<Float>) throws {
+        precondition(buffer.count == elements.count, "buffer count \(buffer.count) ≠ \(elements.count) elements")
+        let active = tasks.indices.filter { coefficients[$0] != 0 }
+        guard !active.isEmpty else {
+            try base.load(name, elements: elements, into: buffer)
+            return
+        }
+        let baseShape = base.shape(of: name)
+        for t in active where tasks[t].shape(of: name) != baseShape {
+            let stored = tasks[t].shape(of: name).map { "\($0)" } ?? "absent"
+            throw TransformerError(
+                .shapeMismatch,
+                "tensor \(name) is \(stored) in task model \(t) but \(baseShape.map { "\($0)" } ?? "absent") in the base")
+        }
+        let chunk = Self.chunkSize
+        try withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * chunk) { scratch in
+            let baseChunk = UnsafeMutableBufferPointer(rebasing: scratch[0..<chunk])
+            let taskChunk = UnsafeMutableBufferPointer(rebasing: scratch[chunk..<(2 * chunk)])
+            var start = elements.lowerBound
+            while start < elements.upperBound {
+                let end = min(start + chunk, elements.upperBound)
+                let n = end - start
+                let offset = start - elements.lowerBound
+                let out = buffer.baseAddress! + offset
+                let theta0 = baseChunk.baseAddress!
+                let thetaT = taskChunk.baseAddress!
+                try base.load(name, elements: start..<end, into: UnsafeMutableBufferPointer(start: theta0, count: n))
+                out.update(from: theta0, count: n)
+                for t in active {
+                    try tasks[t].load(name, elements: start..<end, into: UnsafeMutableBufferPointer(start: thetaT, count: n))
+                    let c = coefficients[t]
+                    for i in 0..<n {
+                        out[i] += c * (thetaT[i] - theta0[i])
+                    }
+                }
+                start = end
+            }
+        }
+    }
+}
