@@ -245,11 +245,12 @@ public final class Merge: @unchecked Sendable {
         var changed = false
         if let dtype = plan.configuration.outDtype ?? plan.configuration.dtype {
             let name = dtypeName(dtype)
-            for key in ["torch_dtype", "dtype"] where json[key] != nil || key == "torch_dtype" {
-                if json[key] as? String != name {
-                    json[key] = name
-                    changed = true
-                }
+            // Transformers 5 writes `dtype`, earlier versions `torch_dtype`: update the keys present (else add
+            // `torch_dtype`, which both read).
+            let keys = ["torch_dtype", "dtype"].filter { json[$0] != nil }
+            for key in keys.isEmpty ? ["torch_dtype"] : keys where json[key] as? String != name {
+                json[key] = name
+                changed = true
             }
         }
         if let embedding = plan.tensors.first(where: { TensorGroup(tensorName: $0.name) == .embeddings }), embedding.isTrimmed,
