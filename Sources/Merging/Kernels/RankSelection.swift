@@ -147,34 +147,63 @@ final class RankSelection: @unchecked Sendable {
 
 /// Decides membership of a chunk's elements in a prefix, in index order (ties counted as they are met).
 struct PrefixCursor {
-    private let kind: Int  // 0 none, 1 all, 2 threshold
     private let key: UInt32
     private let quota: Int
     private let descending: Bool
     private var ties: Int
+    /// For `.none` / `.all`: a key no value reaches / every value passes.
+    private let everything: Bool?
 
     init(_ cut: RankSelection.Cut, descending: Bool, chunk: Int) {
         self.descending = descending
         switch cut {
         case .none:
-            kind = 0; key = 0; quota = 0; ties = 0
+            everything = false; key = 0; quota = 0; ties = 0
         case .all:
-            kind = 1; key = 0; quota = 0; ties = 0
+            everything = true; key = 0; quota = 0; ties = 0
         case .threshold(let key, let quota, let tiesBefore):
-            kind = 2; self.key = key; self.quota = quota; ties = tiesBefore[chunk]
+            everything = nil; self.key = key; self.quota = quota; ties = tiesBefore[chunk]
         }
     }
 
     /// Whether the next element (in index order), with key `value`, is in the prefix.
     @inline(__always)
     mutating func contains(_ value: UInt32) -> Bool {
-        if kind != 2 { return kind == 1 }
+        if let everything { return everything }
         if value == key {
             ties += 1
             return ties <= quota
         }
         return descending ? value > key : value < key
     }
+
+    /// Zeroes (keeping the sign, as x·0 does) the values of `values[0..<n]` outside the prefix, in index order.
+    /// Branch-free except at keys equal to the cut, which are rare.
+    mutating func mask(_ values: UnsafeMutablePointer<Float>, count n: Int) {
+        if let everything {
+            if !everything { for i in 0..<n { values[i] *= 0 } }
+            return
+        }
+        let key = self.key, quota = self.quota
+        var ties = self.ties
+        for i in 0..<n {
+            let bits = values[i].bitPattern
+            let magnitude = bits & 0x7FFF_FFFF
+            var keep = descending ? magnitude > key : magnitude < key
+            if magnitude == key {
+                ties += 1
+                keep = ties <= quota
+            }
+            values[i] = Float(bitPattern: bits & (keepMask(keep) | 0x8000_0000))
+        }
+        self.ties = ties
+    }
+}
+
+/// All ones when `keep`, else zero: a branch-free select.
+@inline(__always)
+func keepMask(_ keep: Bool) -> UInt32 {
+    0 &- UInt32(truncatingIfNeeded: unsafeBitCast(keep, to: UInt8.self))
 }
 
 /// The key of a Float's magnitude: its bit pattern without the sign (monotonic in |x|; NaN above +∞).

@@ -400,22 +400,31 @@ final class TaskArithmeticKernel: TensorKernel, @unchecked Sendable {
         case .dropAll:
             for i in 0..<n { deltas[i] *= 0 }
         case .magnitude:
-            for i in 0..<n where !cursors.first!.contains(magnitudeKey(deltas[i])) { deltas[i] *= 0 }
+            cursors.first!.mask(deltas, count: n)
         case .outliers:
+            var low = cursors.first!, high = cursors.second!
             for i in 0..<n {
-                let key = magnitudeKey(deltas[i])
-                let dropped = cursors.first!.contains(key)
-                let inHead = cursors.second!.contains(key)
-                if dropped || !inHead { deltas[i] *= 0 }
+                let bits = deltas[i].bitPattern
+                let key = bits & 0x7FFF_FFFF
+                let dropped = low.contains(key)
+                let inHead = high.contains(key)
+                deltas[i] = Float(bitPattern: bits & (keepMask(!dropped && inHead) | 0x8000_0000))
             }
+            cursors.first = low
+            cursors.second = high
         case .random(let threshold):
             let random = randoms[t]
-            for i in 0..<n where !random.keeps(start + i, threshold: threshold) { deltas[i] *= 0 }
+            for i in 0..<n {
+                let bits = deltas[i].bitPattern
+                deltas[i] = Float(bitPattern: bits & (keepMask(random.keeps(start + i, threshold: threshold)) | 0x8000_0000))
+            }
         case .della:
-            let masks = dellaMasks!
+            let words = dellaMasks!.storage.baseAddress! + t * maskWords
             for i in 0..<n {
                 let index = start + i
-                if masks[t * maskWords + index / 64] & (1 << UInt64(index % 64)) == 0 { deltas[i] *= 0 }
+                let bits = deltas[i].bitPattern
+                let keep = words[index >> 6] & (1 << UInt64(index & 63)) != 0
+                deltas[i] = Float(bitPattern: bits & (keepMask(keep) | 0x8000_0000))
             }
         }
     }
@@ -430,7 +439,8 @@ final class TaskArithmeticKernel: TensorKernel, @unchecked Sendable {
         }
         var cursors = makeCursors(chunk: chunk)
         let block = KernelIO.blockElements
-        let weighted = io.scratch.buffer("gta.weighted", count: T * block, of: Float.self)
+        // T weighted rows, plus two rows of scratch for the election's sums.
+        let weighted = io.scratch.buffer("gta.weighted", count: (T + 2) * block, of: Float.self)
         try io.forEachBlock(range) { start, n, inputs in
             let base = inputs[0]
             for t in 0..<T {
@@ -469,29 +479,45 @@ final class TaskArithmeticKernel: TensorKernel, @unchecked Sendable {
         for i in 0..<n { out[i] = base[i] + out[i] }
     }
 
+    /// TIES' election, element-wise and branch-free so it vectorises: the majority sign is that of Σₜ Wₜ
+    /// (summed in model order), each Wₜ of that sign is added (in model order) with its weight to the divisor.
     private func combineWithConsensus(
         _ W: UnsafeMutablePointer<Float>, base: UnsafeMutablePointer<Float>, count n: Int, into out: UnsafeMutablePointer<Float>
     ) {
         let block = KernelIO.blockElements
         let T = tasks
-        let normalize = settings.normalize
-        for i in 0..<n {
-            var sum = W[i]
-            for t in 1..<T { sum += W[t * block + i] }
-            let positive = sum >= 0
-            var mixed: Float = 0
-            var divisor: Float = 0
-            for t in 0..<T {
-                let value = W[t * block + i]
-                if positive ? value > 0 : value < 0 {
-                    mixed += value
-                    divisor += weights[t]
-                }
-            }
-            if normalize { mixed /= divisor == 0 ? 1 : divisor }
-            if lambda != 1 { mixed *= lambda }
-            out[i] = base[i] + mixed
+        let sums = out
+        for i in 0..<n { sums[i] = W[i] }
+        for t in 1..<max(T, 1) {
+            let row = W + t * block
+            for i in 0..<n { sums[i] += row[i] }
         }
+        // Reuse the first weighted row's scratch neighbour for the divisor: the block after the T rows.
+        let mixed = W + T * block
+        let divisor = W + (T + 1) * block
+        for i in 0..<n {
+            mixed[i] = 0
+            divisor[i] = 0
+        }
+        for t in 0..<T {
+            let row = W + t * block
+            let weight = weights[t]
+            for i in 0..<n {
+                let value = row[i]
+                let positive = sums[i] >= 0
+                let keep = (positive && value > 0) || (!positive && value < 0)
+                mixed[i] += keep ? value : 0
+                divisor[i] += keep ? weight : 0
+            }
+        }
+        if settings.normalize {
+            for i in 0..<n { mixed[i] /= divisor[i] == 0 ? 1 : divisor[i] }
+        }
+        if lambda != 1 {
+            let lambda = self.lambda
+            for i in 0..<n { mixed[i] *= lambda }
+        }
+        for i in 0..<n { out[i] = base[i] + mixed[i] }
     }
 }
 
