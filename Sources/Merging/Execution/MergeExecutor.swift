@@ -13,10 +13,11 @@ public protocol MergeProgressReporting: Sendable {
 ///
 /// Each tensor is cut into chunks (``MergeOptions/chunkElements`` elements, whole rows for row-wise methods);
 /// a kernel's reduction passes run over all chunks on every worker thread, then the output chunks are produced
-/// by the workers and appended in order by the calling thread, at most `2 × threads` chunks ahead. Memory is the
-/// workers' block buffers plus the chunks in flight — independent of model size and of the largest tensor
-/// (except for DELLA's keep bits, n/8 bytes per model, and rows held whole by row-wise methods). Inputs are read
-/// with `pread` into reused buffers (see ``TensorSource``).
+/// by the workers — those of consecutive tensors together — and appended in order by a writer thread, at most
+/// `4 × threads` chunks ahead (``OrderedOutput``). Memory is each worker's chunk buffers plus the chunks in
+/// flight — independent of model size and of the largest tensor (except for DELLA's keep bits, n/8 bytes per
+/// model, and rows held whole by row-wise methods). Inputs are read with `pread` into reused buffers (see
+/// ``TensorSource``).
 struct MergeExecutor {
     let plan: MergePlan
     let options: MergeOptions
@@ -103,97 +104,96 @@ struct MergeExecutor {
 
     // MARK: Writing
 
+    /// One output chunk to compute.
+    private struct Item {
+        let kernel: any TensorKernel
+        let sources: [TensorSource]
+        let tensor: String
+        let dtype: DType
+        let chunk: Int
+        let range: Range<Int>
+        let sequence: Int
+    }
+
     /// Computes every tensor and appends it to `writer`, in the writer's shard order.
+    ///
+    /// Output chunks of consecutive tensors are computed together by the workers (so small tensors do not leave
+    /// threads idle) and written by ``OrderedOutput``'s thread while the next ones are computed; a tensor whose
+    /// kernel needs reduction passes waits for the chunks before it to be computed, then runs its passes.
     func write(to writer: ModelWriter, progress: (any MergeProgressReporting)?) throws {
         let byName = Dictionary(uniqueKeysWithValues: plan.tensors.map { ($0.name, $0) })
-        let window = 2 * pool.threadCount
-        let slots = OutputSlots(count: window)
-        for shard in writer.shards {
-            for entry in shard.entries {
-                guard let tensor = byName[entry.name] else { continue }
-                if tensor.isCopied {
-                    try copy(tensor, to: writer)
-                    progress?.advance(Double(tensor.elementCount))
-                    continue
-                }
-                let (kernel, sources) = try self.kernel(for: tensor)
-                let ranges = try reduce(kernel, sources: sources, count: tensor.elementCount)
-                let dtype = tensor.dtype
-                let executor = self
-                try pool.run(
-                    ranges.count, window: window,
-                    body: { chunk, worker in
-                        let range = ranges[chunk]
-                        let slot = slots.slot(chunk % window, elements: range.count, dtype: dtype)
-                        try kernel.apply(chunk: chunk, range: range, io: executor.io(sources, worker: worker), output: slot.floats)
-                        if dtype != .f32 {
-                            FloatConversion.encode(dtype, from: slot.floats, count: range.count, into: slot.raw)
-                        }
-                    },
-                    consume: { chunk in
-                        let range = ranges[chunk]
-                        let slot = slots.current(chunk % window)
-                        let bytes = range.count * dtype.byteSize
-                        let data = dtype == .f32 ? UnsafeRawPointer(slot.floats) : UnsafeRawPointer(slot.raw)
-                        try writer.append(tensor.name, raw: UnsafeRawBufferPointer(start: data, count: bytes))
-                        progress?.advance(Double(range.count))
-                    })
-                if ranges.isEmpty {
-                    try writer.append(tensor.name, raw: UnsafeRawBufferPointer(start: nil, count: 0))
+        let output = OrderedOutput(writer: writer, window: 4 * pool.threadCount, progress: progress)
+        var sequence = 0
+        var pending: [Item] = []
+        let executor = self
+        func flush() throws {
+            guard !pending.isEmpty else { return }
+            let items = pending
+            pending = []
+            try pool.run(items.count) { index, worker in
+                let item = items[index]
+                let floats = executor.scratch[worker].buffer("output", count: item.range.count, of: Float.self)
+                try item.kernel.apply(
+                    chunk: item.chunk, range: item.range, io: executor.io(item.sources, worker: worker), output: floats)
+                let bytes = item.range.count * item.dtype.byteSize
+                let destination = try output.reserve(item.sequence, bytes: bytes)
+                FloatConversion.encode(item.dtype, from: floats, count: item.range.count, into: destination)
+                output.publish(item.sequence, tensor: item.tensor, bytes: bytes, elements: item.range.count)
+            }
+        }
+        do {
+            for shard in writer.shards {
+                for entry in shard.entries {
+                    guard let tensor = byName[entry.name] else { continue }
+                    if tensor.isCopied {
+                        try flush()
+                        sequence = try copy(tensor, to: output, from: sequence)
+                        continue
+                    }
+                    let (kernel, sources) = try self.kernel(for: tensor)
+                    if kernel.passCount > 0 { try flush() }
+                    let ranges = try reduce(kernel, sources: sources, count: tensor.elementCount)
+                    if ranges.isEmpty {
+                        try flush()
+                        _ = try output.reserve(sequence, bytes: 0)
+                        output.publish(sequence, tensor: tensor.name, bytes: 0, elements: 0)
+                        sequence += 1
+                        continue
+                    }
+                    for (chunk, range) in ranges.enumerated() {
+                        pending.append(
+                            Item(
+                                kernel: kernel, sources: sources, tensor: tensor.name, dtype: tensor.dtype, chunk: chunk,
+                                range: range, sequence: sequence))
+                        sequence += 1
+                    }
+                    if pending.count >= 8 * pool.threadCount { try flush() }
                 }
             }
+            try flush()
+            try output.finish(count: sequence)
+        } catch {
+            output.abandon(error)
+            throw error
         }
     }
 
-    /// Copies a non-floating tensor's bytes from the first input.
-    private func copy(_ tensor: MergePlan.Tensor, to writer: ModelWriter) throws {
+    /// Publishes a non-floating tensor's bytes, copied from the first input, as chunks from `sequence` on; returns
+    /// the next sequence number.
+    private func copy(_ tensor: MergePlan.Tensor, to output: OrderedOutput, from sequence: Int) throws -> Int {
         let source = tensor.sources[0]
         let total = tensor.elementCount * source.dtype.byteSize
         let step = 1 << 22
-        let buffer = scratch[0].raw(bytes: min(max(total, 1), step))
+        var next = sequence
         var done = 0
         repeat {
             let n = min(step, total - done)
-            try plan.files.read(file: source.file, offset: source.offset + done, byteCount: n, into: buffer)
-            try writer.append(tensor.name, raw: UnsafeRawBufferPointer(start: buffer, count: n))
+            let destination = try output.reserve(next, bytes: n)
+            if n > 0 { try plan.files.read(file: source.file, offset: source.offset + done, byteCount: n, into: destination) }
+            output.publish(next, tensor: tensor.name, bytes: n, elements: n / max(source.dtype.byteSize, 1))
+            next += 1
             done += n
         } while done < total
+        return next
     }
-}
-
-/// The output chunks in flight: each slot holds one chunk's Float32 result and its encoding in the output dtype.
-final class OutputSlots: @unchecked Sendable {
-    final class Slot: @unchecked Sendable {
-        var floats = UnsafeMutablePointer<Float>.allocate(capacity: 1)
-        var raw = UnsafeMutableRawPointer.allocate(byteCount: 8, alignment: 64)
-        var capacity = 1
-
-        func reserve(_ elements: Int) {
-            guard elements > capacity else { return }
-            floats.deallocate()
-            raw.deallocate()
-            capacity = elements
-            floats = .allocate(capacity: elements)
-            raw = .allocate(byteCount: elements * 8, alignment: 64)
-        }
-
-        deinit {
-            floats.deallocate()
-            raw.deallocate()
-        }
-    }
-
-    private let slots: [Slot]
-
-    init(count: Int) {
-        slots = (0..<count).map { _ in Slot() }
-    }
-
-    /// Slot `index`, with room for `elements` (a slot is reused only after its previous chunk was consumed).
-    func slot(_ index: Int, elements: Int, dtype: DType) -> Slot {
-        slots[index].reserve(elements)
-        return slots[index]
-    }
-
-    func current(_ index: Int) -> Slot { slots[index] }
 }

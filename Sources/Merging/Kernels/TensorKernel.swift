@@ -44,15 +44,38 @@ struct KernelIO {
 
     /// Calls `body(start, count, inputs)` for consecutive blocks of `range`, with every input's block loaded
     /// (`inputs[k]` points at input k's `count` values).
+    ///
+    /// Each input's bytes for the whole range are read with one `pread` into the worker's chunk buffer (few, large
+    /// reads), then converted to Float32 block by block (small blocks stay in cache for `body`).
     func forEachBlock(
         _ range: Range<Int>, _ body: (Int, Int, UnsafeMutableBufferPointer<UnsafeMutablePointer<Float>>) throws -> Void
     ) throws {
+        guard !range.isEmpty else { return }
         let buffers = scratch.inputBlocks(count: sources.count, elements: Self.blockElements)
+        var offsets: [Int] = []
+        var total = 0
+        for source in sources {
+            offsets.append(total)
+            total += (range.count * source.dtype.byteSize + 63) / 64 * 64
+        }
+        let raw = scratch.buffer("io.chunk", count: total, of: UInt8.self)
+        for (input, source) in sources.enumerated() {
+            let size = source.dtype.byteSize
+            try files.read(
+                file: source.file, offset: source.offset + range.lowerBound * size, byteCount: range.count * size,
+                into: raw + offsets[input])
+        }
         var start = range.lowerBound
         while start < range.upperBound {
             let count = min(Self.blockElements, range.upperBound - start)
-            for input in sources.indices {
-                try load(input, start..<(start + count), into: buffers[input])
+            for (input, source) in sources.enumerated() {
+                let size = source.dtype.byteSize
+                FloatConversion.decode(
+                    source.dtype, from: raw + offsets[input] + (start - range.lowerBound) * size, count: count,
+                    into: buffers[input])
+                if let loadDtype, loadDtype != source.dtype {
+                    Rounding.round(buffers[input], count: count, to: loadDtype)
+                }
             }
             try body(start, count, buffers)
             start += count
