@@ -5,7 +5,7 @@ import Checkpoints
 /// With c = α·e_t this is the point θ0 + α τ_t on task t's line; with all c_t = 0 it is the base. A requested
 /// range is formed in chunks of ``chunkSize`` elements, in Float32 and task order: out = θ0 + c_t (θ_t − θ0) for
 /// the first task with c_t ≠ 0, then out += c_t (θ_t − θ0) for each further one — the operations of a float32
-/// PyTorch `acc = θ0.clone(); acc += c * (θt − θ0)`, so results agree bit for bit. Tasks with c_t = 0 are not
+/// PyTorch `acc = θ0.clone(); acc += c * (θt − θ0)` (the same Float32 operations). Tasks with c_t = 0 are not
 /// read. Memory is two chunk buffers (unused when the providers lend mapped Float32); no second copy of the model
 /// ever exists.
 public struct CombinedWeights: WeightProvider {
