@@ -1,5 +1,3 @@
-import Foundation
-
 /// The buffers of one forward pass, sized for prompts of up to `capacity` tokens and reused by every layer (and,
 /// through ``WorkspacePool``, by later passes). Contents are never read before being written, so the buffers are
 /// left uninitialised.
