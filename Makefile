@@ -42,7 +42,10 @@ python-env:
 build: deps
 	$(SWIFT) build -c release --product metamerge
 
-swift-test: deps
+# The Swift suites. With the Python environment present, tests that cross-check with h5py run too.
+swift-test: deps python-env
+	@if [ -x $(VENV)/bin/python ]; then export METAMERGE_H5PY_PYTHON=$$(pwd)/$(VENV)/bin/python; \
+	else echo "swift-test: no Python environment; the h5py cross-check tests report themselves skipped"; fi; \
 	$(SWIFT) test
 
 python-checks: build python-env

@@ -97,6 +97,14 @@ public struct ModelFamily: Sendable {
         return nil
     }
 
+    /// Releases the mapped pages of elements `elements` of `tensor` in model `model` once they have been read
+    /// (see `SafeTensorsFile.releasePages(of:elements:)`): keeps a streaming pass's resident memory bounded.
+    public func releasePages(_ tensor: AlignedTensor, model: Int, elements: Range<Int>) {
+        let checkpoint = model == 0 ? base : tasks[model - 1].checkpoint
+        let name = checkpoint.info(tensor.name) == nil ? (checkpoint.embeddingName ?? tensor.name) : tensor.name
+        checkpoint.file(of: name)?.releasePages(of: name, elements: elements)
+    }
+
     /// Reads elements `elements` of aligned tensor `tensor` from model `model` (0 = base, t = task t) as Float32.
     ///
     /// Element indices are in the common shape; for vocabulary-trimmed tensors the common sub-matrix is the
@@ -129,7 +137,7 @@ public struct AlignedTensor: Sendable, Hashable {
 
 /// A tensor the family cannot compare across all its models.
 public struct TensorProblem: Sendable, Hashable, CustomStringConvertible {
-    public enum Kind: Sendable, Hashable {
+    public enum Kind: Sendable, Hashable, Codable {
         /// Stored by some models but not by those named.
         case missing(models: [String])
         /// Shapes differ beyond a vocabulary size; keyed by model name.
@@ -142,6 +150,11 @@ public struct TensorProblem: Sendable, Hashable, CustomStringConvertible {
 
     public let name: String
     public let kind: Kind
+
+    public init(name: String, kind: Kind) {
+        self.name = name
+        self.kind = kind
+    }
 
     public var description: String {
         switch kind {

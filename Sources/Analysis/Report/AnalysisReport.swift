@@ -1,0 +1,242 @@
+import Checkpoints
+import Foundation
+import HDF5
+
+/// The HDF5 form of ``TaskVectorStatistics`` (schema in `docs/hdf5-schema.md`).
+///
+/// Raw sums (Gram matrices, ‖θ0‖², Σ τ, Σ |τ|, max |τ|, counts) are stored per tensor so the statistics can be
+/// read back exactly; derived figures (cosines, norms, relative norms, λ, means, standard deviations, rates) are
+/// stored beside them per tensor, per group and globally, for plotting without recomputation.
+public enum AnalysisReport {
+    /// The schema this build writes and the newest it reads.
+    public static let schemaVersion = 1
+
+    /// Writes `statistics` to `url`, atomically: into a temporary sibling renamed into place when complete.
+    public static func write(_ statistics: TaskVectorStatistics, to url: URL) throws {
+        try writeAtomically(to: url) { file in try write(statistics, into: file) }
+    }
+
+    /// Writes into an open file (used when a probe is added to the same report).
+    static func write(_ statistics: TaskVectorStatistics, into file: HDF5File) throws {
+        let root = file.root
+        try writeRootAttributes(root, provenance: statistics.provenance)
+        try root.createDataset("tasks", strings: statistics.taskNames)
+        let provenance = try root.createGroup("provenance")
+        let models = statistics.provenance.models
+        try provenance.createDataset("role", strings: models.map(\.role))
+        try provenance.createDataset("path", strings: models.map(\.path))
+        try provenance.createDataset("fingerprint", strings: models.map(\.fingerprint))
+
+        let T = statistics.taskCount
+        let tensors = try root.createGroup("tensors")
+        let list = statistics.tensors
+        try tensors.createDataset("name", strings: list.map(\.name))
+        try tensors.createDataset("group", strings: list.map { $0.group.description })
+        let maxRank = max(list.map(\.shape.count).max() ?? 0, 1)
+        try tensors.createDataset(
+            "shape", values: list.flatMap { $0.shape.map(Int64.init) + [Int64](repeating: -1, count: maxRank - $0.shape.count) },
+            shape: [list.count, maxRank])
+        try tensors.createDataset("trimmed", values: list.map { UInt8($0.trimmed ? 1 : 0) })
+        try writeMoments(list.map(\.moments), into: tensors, taskCount: T, raw: true)
+
+        let groupList = statistics.groups
+        let groups = try root.createGroup("layers")
+        try groups.createDataset("label", strings: groupList.map(\.label))
+        try groups.createDataset(
+            "layer_index", values: groupList.map { Int64(TensorGroup.layerIndex(fromLabel: $0.label) ?? -1) })
+        try groups.createDataset("tensor_count", values: groupList.map { Int64($0.tensorCount) })
+        try writeMoments(groupList.map(\.moments), into: groups, taskCount: T, raw: false)
+
+        let global = try root.createGroup("global")
+        try writeMoments([statistics.global.moments], into: global, taskCount: T, raw: false, scalar: true)
+
+        let skipped = try root.createGroup("problems")
+        try skipped.createDataset("name", strings: statistics.problems.map(\.name))
+        try skipped.createDataset("kind", strings: statistics.problems.map(\.kind.label))
+        try skipped.createDataset("description", strings: statistics.problems.map(\.description))
+        try skipped.createDataset("compared", values: statistics.problems.map { UInt8($0.isCompared ? 1 : 0) })
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        try skipped.createDataset(
+            "detail_json", strings: try statistics.problems.map { String(decoding: try encoder.encode($0.kind), as: UTF8.self) })
+    }
+
+    static func writeRootAttributes(_ root: HDF5Group, provenance: Provenance) throws {
+        try root.setAttribute("schema_version", Int64(schemaVersion))
+        try root.setAttribute("format", "metamerge-report")
+        try root.setAttribute("tool", "metamerge")
+        try root.setAttribute("tool_version", provenance.toolVersion)
+        try root.setAttribute("created_utc", provenance.createdUTC)
+        try root.setAttribute("command_line", provenance.commandLine)
+    }
+
+    /// Writes the figures of `moments` (one entry per row) as datasets with a leading row axis (none for the
+    /// global group, `scalar`). With `raw`, also the sums needed to read the statistics back.
+    private static func writeMoments(
+        _ moments: [TaskVectorMoments], into group: HDF5Group, taskCount T: Int, raw: Bool, scalar: Bool = false
+    ) throws {
+        let rows = moments.count
+        func put(_ name: String, _ values: [Double], _ tail: Int...) throws {
+            try group.createDataset(name, values: values, shape: (scalar ? [] : [rows]) + tail)
+        }
+        func putInt(_ name: String, _ values: [Int], _ tail: Int...) throws {
+            try group.createDataset(name, values: values.map(Int64.init), shape: (scalar ? [] : [rows]) + tail)
+        }
+        try put("gram", moments.flatMap(\.gram.entries), T, T)
+        try put("cosine", moments.flatMap(\.gram.cosines), T, T)
+        try put("norm", moments.flatMap(\.norms), T)
+        try put("base_norm", moments.map(\.baseNorm))
+        try put("relative_norm", moments.flatMap(\.relativeNorms), T)
+        try put("metagpt_lambda", moments.flatMap(\.gram.metagptLambdas), T)
+        try put("mean_abs", moments.flatMap(\.meanAbsolute), T)
+        try put("std", moments.flatMap(\.standardDeviation), T)
+        try put("max_abs", moments.flatMap(\.maxAbsolute), T)
+        try put("zero_fraction", moments.flatMap(\.zeroFraction), T)
+        try put("sign_conflict_rate", moments.map(\.signConflictRate))
+        try putInt("elements", moments.map(\.elements))
+        try putInt("non_finite", moments.flatMap(\.nonFinite), T + 1)
+        if raw {
+            try put("base_sq_norm", moments.map(\.baseSquaredNorm))
+            try put("sum", moments.flatMap(\.sum), T)
+            try put("abs_sum", moments.flatMap(\.absoluteSum), T)
+            try putInt("zeros", moments.flatMap(\.zeros), T)
+            try putInt("sign_conflicts", moments.map(\.signConflicts))
+        }
+    }
+
+    /// Reads a report written by ``write(_:to:)`` back into statistics, exactly.
+    ///
+    /// - Throws: ``AnalysisError/badReport(path:detail:)`` for a file that is not a MetaMerge report or lacks a
+    ///   dataset, ``AnalysisError/newerSchema(path:found:supported:)`` for a newer schema.
+    public static func read(from url: URL) throws -> TaskVectorStatistics {
+        let file = try openReport(url)
+        do {
+            let root = file.root
+            let taskNames = try root.dataset("tasks").readStrings()
+            let T = taskNames.count
+            let provenanceGroup = try root.group("provenance")
+            let roles = try provenanceGroup.dataset("role").readStrings()
+            let paths = try provenanceGroup.dataset("path").readStrings()
+            let prints = try provenanceGroup.dataset("fingerprint").readStrings()
+            let provenance = Provenance(
+                toolVersion: try root.attribute("tool_version", as: String.self),
+                createdUTC: try root.attribute("created_utc", as: String.self),
+                commandLine: try root.attribute("command_line", as: String.self),
+                models: (0..<roles.count).map { Provenance.Model(role: roles[$0], path: paths[$0], fingerprint: prints[$0]) })
+
+            let tensors = try root.group("tensors")
+            let names = try tensors.dataset("name").readStrings()
+            let N = names.count
+            let shapes = try tensors.dataset("shape").read(Int64.self)
+            let rank = shapes.shape.count == 2 ? shapes.shape[1] : 0
+            let trimmed = try tensors.dataset("trimmed").read(UInt8.self).values
+            func doubles(_ name: String, _ width: Int) throws -> [Double] {
+                let array = try tensors.dataset(name).read(Double.self)
+                guard array.values.count == N * width else {
+                    throw AnalysisError.badReport(path: url.path, detail: "/tensors/\(name) has \(array.values.count) values; expected \(N * width)")
+                }
+                return array.values
+            }
+            func ints(_ name: String, _ width: Int) throws -> [Int] {
+                let array = try tensors.dataset(name).read(Int64.self)
+                guard array.values.count == N * width else {
+                    throw AnalysisError.badReport(path: url.path, detail: "/tensors/\(name) has \(array.values.count) values; expected \(N * width)")
+                }
+                return array.values.map(Int.init)
+            }
+            let gram = try doubles("gram", T * T), baseSq = try doubles("base_sq_norm", 1)
+            let sum = try doubles("sum", T), absSum = try doubles("abs_sum", T), maxAbs = try doubles("max_abs", T)
+            let elements = try ints("elements", 1), zeros = try ints("zeros", T)
+            let nonFinite = try ints("non_finite", T + 1), conflicts = try ints("sign_conflicts", 1)
+            guard trimmed.count == N, shapes.values.count == N * rank else {
+                throw AnalysisError.badReport(path: url.path, detail: "/tensors datasets disagree on the tensor count \(N)")
+            }
+            var list: [TensorStatistics] = []
+            for n in 0..<N {
+                var moments = TaskVectorMoments(taskCount: T)
+                moments.elements = elements[n]
+                moments.gram = GramMatrix(count: T, entries: Array(gram[(n * T * T)..<((n + 1) * T * T)]))
+                moments.baseSquaredNorm = baseSq[n]
+                moments.sum = Array(sum[(n * T)..<((n + 1) * T)])
+                moments.absoluteSum = Array(absSum[(n * T)..<((n + 1) * T)])
+                moments.maxAbsolute = Array(maxAbs[(n * T)..<((n + 1) * T)])
+                moments.zeros = Array(zeros[(n * T)..<((n + 1) * T)])
+                moments.nonFinite = Array(nonFinite[(n * (T + 1))..<((n + 1) * (T + 1))])
+                moments.signConflicts = conflicts[n]
+                let shape = shapes.values[(n * rank)..<((n + 1) * rank)].filter { $0 >= 0 }.map(Int.init)
+                list.append(TensorStatistics(name: names[n], shape: shape, trimmed: trimmed[n] != 0, moments: moments))
+            }
+            let problemsGroup = try root.group("problems")
+            let problemNames = try problemsGroup.dataset("name").readStrings()
+            let details = try problemsGroup.dataset("detail_json").readStrings()
+            let problems = try zip(problemNames, details).map { name, detail in
+                TensorProblem(name: name, kind: try JSONDecoder().decode(TensorProblem.Kind.self, from: Data(detail.utf8)))
+            }
+            return TaskVectorStatistics(taskNames: taskNames, tensors: list, problems: problems, provenance: provenance)
+        } catch let error as AnalysisError {
+            throw error
+        } catch {
+            throw AnalysisError.badReport(path: url.path, detail: "not a complete MetaMerge analysis report: \(error)")
+        }
+    }
+
+    /// Opens `url` and checks it is a MetaMerge report of a schema this build reads.
+    static func openReport(_ url: URL) throws -> HDF5File {
+        guard FileManager.default.fileExists(atPath: url.path) else {
+            throw AnalysisError.badReport(path: url.path, detail: "no such file")
+        }
+        let file: HDF5File
+        do {
+            file = try HDF5File.open(at: url)
+        } catch {
+            throw AnalysisError.badReport(path: url.path, detail: "not a readable HDF5 file (\(error))")
+        }
+        let version: Int64
+        do {
+            guard try file.root.attribute("format", as: String.self) == "metamerge-report" else { throw AnalysisError.badArgument("") }
+            version = try file.root.attribute("schema_version", as: Int64.self)
+        } catch {
+            throw AnalysisError.badReport(
+                path: url.path, detail: "an HDF5 file but not a MetaMerge report (no format/schema_version attributes on /)")
+        }
+        guard version <= schemaVersion else {
+            throw AnalysisError.newerSchema(path: url.path, found: Int(version), supported: schemaVersion)
+        }
+        return file
+    }
+
+    /// Creates a temporary sibling of `url`, lets `body` fill it, closes it and renames it into place.
+    static func writeAtomically(to url: URL, _ body: (HDF5File) throws -> Void) throws {
+        let temporary = url.deletingLastPathComponent()
+            .appendingPathComponent(".\(url.lastPathComponent).partial-\(UUID().uuidString)")
+        do {
+            let file = try HDF5File.create(at: temporary)
+            try body(file)
+            try file.close()
+            if FileManager.default.fileExists(atPath: url.path) { try FileManager.default.removeItem(at: url) }
+            try FileManager.default.moveItem(at: temporary, to: url)
+        } catch {
+            try? FileManager.default.removeItem(at: temporary)
+            throw error
+        }
+    }
+}
+
+extension TensorGroup {
+    /// The layer index of a report label `layers.<i>`.
+    static func layerIndex(fromLabel label: String) -> Int? {
+        label.hasPrefix("layers.") ? Int(label.dropFirst("layers.".count)) : nil
+    }
+}
+
+extension TensorProblem.Kind {
+    /// `missing`, `shape_mismatch`, `vocabulary_mismatch`, `not_floating_point`.
+    public var label: String {
+        switch self {
+        case .missing: "missing"
+        case .shapeMismatch: "shape_mismatch"
+        case .vocabularyMismatch: "vocabulary_mismatch"
+        case .notFloatingPoint: "not_floating_point"
+        }
+    }
+}

@@ -1,0 +1,98 @@
+import Foundation
+import HDF5
+
+/// The probe's HDF5 form: the `/probe` group of the schema (`docs/hdf5-schema.md`).
+public enum ProbeReport {
+    /// Writes `result` as `/probe` into `url`, atomically. When `url` is already a MetaMerge analysis report, the
+    /// group is added to a copy of it that then replaces it; otherwise a new file holds the probe alone. A file
+    /// that already has a `/probe` group has it replaced.
+    public static func write(_ result: ProbeResult, provenance: Provenance, to url: URL) throws {
+        // Only an analysis report (with /tensors) is extended; anything else at `url` is replaced.
+        var existing = FileManager.default.fileExists(atPath: url.path) ? (try? AnalysisReport.openReport(url)) : nil
+        if let file = existing, try !file.root.exists("tensors") { existing = nil }
+        try existing?.close()
+        let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).partial-\(UUID().uuidString)")
+        do {
+            let file: HDF5File
+            if existing != nil {
+                try FileManager.default.copyItem(at: url, to: temporary)
+                file = try HDF5File.open(at: temporary, mode: .readWrite)
+                if try file.root.exists("probe") {
+                    // HDF5 cannot reclaim a deleted group's space in place; rewrite the analysis into a fresh file.
+                    try file.close()
+                    try FileManager.default.removeItem(at: temporary)
+                    let statistics = try AnalysisReport.read(from: url)
+                    try AnalysisReport.writeAtomically(to: temporary) { try AnalysisReport.write(statistics, into: $0) }
+                    let reopened = try HDF5File.open(at: temporary, mode: .readWrite)
+                    try write(result, into: reopened.root)
+                    try reopened.close()
+                    try FileManager.default.removeItem(at: url)
+                    try FileManager.default.moveItem(at: temporary, to: url)
+                    return
+                }
+            } else {
+                file = try HDF5File.create(at: temporary)
+                try AnalysisReport.writeRootAttributes(file.root, provenance: provenance)
+                try file.root.createDataset("tasks", strings: result.taskNames)
+            }
+            try write(result, into: file.root)
+            try file.close()
+            if FileManager.default.fileExists(atPath: url.path) { try FileManager.default.removeItem(at: url) }
+            try FileManager.default.moveItem(at: temporary, to: url)
+        } catch {
+            try? FileManager.default.removeItem(at: temporary)
+            throw error
+        }
+    }
+
+    static func write(_ result: ProbeResult, into root: HDF5Group) throws {
+        let probe = try root.createGroup("probe")
+        let T = result.taskNames.count, Q = result.prompts.count, P = result.pairNames.count
+        try probe.setAttribute("h", result.taylorStep)
+        try probe.createDataset("tasks", strings: result.taskNames)
+        try probe.createDataset("pairs", strings: result.pairNames)
+        try probe.createDataset("alphas", values: result.alphas)
+        try probe.createDataset("prompts", strings: result.prompts.map { $0.map(String.init).joined(separator: " ") })
+        try probe.createDataset("chord_residual", values: result.chordResidual.flatMap { $0 }, shape: [T, Q])
+        try probe.createDataset("taylor_error", values: result.taylorError.flatMap { $0 }, shape: [T, Q])
+        try probe.createDataset("r_squared", values: result.rSquared.flatMap { $0 }, shape: [T, Q])
+        try probe.createDataset("additivity_gap", values: result.additivityGap.flatMap { $0 }, shape: [P, Q])
+        try probe.createDataset("scales", values: result.scales)
+        try probe.createDataset("metagpt_lambda", values: result.lambdas)
+        try probe.createDataset("merged_gap", values: result.mergedGap.flatMap { $0 }, shape: [result.scales.count, Q])
+        let summary = result.summary
+        try probe.createDataset("chord_residual_max", values: summary.chordResidual.map(\.1))
+        try probe.createDataset("taylor_error_max", values: summary.taylorError.map(\.1))
+        try probe.createDataset("additivity_gap_max", values: summary.additivityGap.map(\.1))
+        let K = result.curveCoordinates.first?.count ?? 0
+        try probe.createDataset(
+            "curves", values: result.curves.flatMap { $0.flatMap { $0.map(Float.init) } }, shape: [T, result.alphas.count, K])
+        try probe.createDataset("curve_coordinates", values: result.curveCoordinates.flatMap { $0.map(Int64.init) }, shape: [T, K])
+    }
+
+    /// Reads the per-task and per-pair linearity maxima the gate checks.
+    public static func readSummary(from url: URL) throws -> LinearitySummary {
+        let file = try AnalysisReport.openReport(url)
+        do {
+            guard try file.root.exists("probe") else {
+                throw AnalysisError.badReport(path: url.path, detail: "has no /probe group (write one with metamerge probe)")
+            }
+            let probe = try file.root.group("probe")
+            let tasks = try probe.dataset("tasks").readStrings()
+            let pairs = try probe.dataset("pairs").readStrings()
+            let chord = try probe.dataset("chord_residual_max").read(Double.self).values
+            let taylor = try probe.dataset("taylor_error_max").read(Double.self).values
+            let additivity = try probe.dataset("additivity_gap_max").read(Double.self).values
+            guard chord.count == tasks.count, taylor.count == tasks.count, additivity.count == pairs.count else {
+                throw AnalysisError.badReport(path: url.path, detail: "/probe datasets disagree on the task or pair count")
+            }
+            return LinearitySummary(
+                chordResidual: Array(zip(tasks, chord)), taylorError: Array(zip(tasks, taylor)),
+                additivityGap: Array(zip(pairs, additivity)))
+        } catch let error as AnalysisError {
+            throw error
+        } catch {
+            throw AnalysisError.badReport(path: url.path, detail: "incomplete /probe group: \(error)")
+        }
+    }
+}

@@ -1,0 +1,49 @@
+import Foundation
+
+/// Which directories make a family: a base and named task models.
+public struct FamilySpec: Sendable, Hashable {
+    public var base: URL
+    public var tasks: [(name: String, directory: URL)]
+
+    public init(base: URL, tasks: [(name: String, directory: URL)]) {
+        self.base = base
+        self.tasks = tasks
+    }
+
+    /// From command-line values: a base directory and `NAME=DIR` items (a bare `DIR` is named by its last path
+    /// component).
+    public init(base: String, models: [String]) throws {
+        self.base = URL(fileURLWithPath: base)
+        tasks = try models.map { item in
+            let parts = item.split(separator: "=", maxSplits: 1).map(String.init)
+            if parts.count == 2 {
+                guard !parts[0].isEmpty, !parts[1].isEmpty else {
+                    throw CheckpointError(.badArgument, url: URL(fileURLWithPath: item), "expected NAME=DIR")
+                }
+                return (parts[0], URL(fileURLWithPath: parts[1]))
+            }
+            let url = URL(fileURLWithPath: item)
+            return (url.standardizedFileURL.lastPathComponent, url)
+        }
+    }
+
+    /// Opens every model and aligns them.
+    public func open() throws -> ModelFamily {
+        let base = try Checkpoint(directory: base)
+        let members = try tasks.map { ModelFamily.Member(name: $0.name, checkpoint: try Checkpoint(directory: $0.directory)) }
+        return try ModelFamily(base: base, tasks: members)
+    }
+
+    public static func == (lhs: FamilySpec, rhs: FamilySpec) -> Bool {
+        lhs.base == rhs.base && lhs.tasks.map(\.name) == rhs.tasks.map(\.name)
+            && lhs.tasks.map(\.directory) == rhs.tasks.map(\.directory)
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(base)
+        for task in tasks {
+            hasher.combine(task.name)
+            hasher.combine(task.directory)
+        }
+    }
+}

@@ -1,1 +1,0 @@
-// The HDF5 module; see DESIGN.md for what it owns.

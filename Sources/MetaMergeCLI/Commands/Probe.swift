@@ -1,0 +1,130 @@
+import Analysis
+import ArgumentParser
+import Checkpoints
+import Foundation
+import Transformer
+
+extension MetaMerge {
+    struct Probe: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run the model along θ0 + α·τ and measure how linear it is (chord residual, Taylor error, R², additivity).",
+            discussion: "Writes the /probe group (docs/hdf5-schema.md) into -o: a new file, or added to an analysis report.")
+
+        @OptionGroup var family: FamilyOptions
+
+        @Option(help: "Prompts as token ids, one prompt per line.")
+        var tokenIDs: String?
+
+        @Option(help: "Prompts as text, one per line, encoded with the base model's tokenizer.json (WordLevel).")
+        var prompts: String?
+
+        @Option(help: "Without prompt files: how many random prompts, and their length.")
+        var randomPrompts: Int = 8
+        @Option(help: "Length of each random prompt.")
+        var promptLength: Int = 16
+        @Option(help: "Seed of the random prompts.")
+        var seed: UInt64 = 0
+
+        @Option(help: "The α grid, start:end:step or a comma list.")
+        var alphas: String = "0:1:0.1"
+
+        @Option(help: "Total scales s of the merged point θ0 + s·Σ λt τt, comma list.")
+        var scales: String = "0.5,1,1.5,2,3"
+
+        @Option(name: .shortAndLong, help: "The HDF5 file to write (or an analysis report to add /probe to).")
+        var output: String
+
+        @Flag(help: "Print a JSON summary on stdout instead of tables.")
+        var json = false
+
+        func run() async throws {
+            try await reportingErrors {
+                let family = try family.load()
+                let config = try TransformerConfig(family.base.config)
+                let source: PromptSource =
+                    if let tokenIDs { .tokenIDs(URL(fileURLWithPath: tokenIDs)) }
+                    else if let prompts { .text(URL(fileURLWithPath: prompts)) }
+                    else { .random(count: randomPrompts, length: promptLength, seed: seed) }
+                let promptList = try source.prompts(
+                    for: family.base, vocabularySize: config.vocabularySize, maxLength: config.maxPositionEmbeddings)
+                let result = try Self.runProbe(
+                    family, prompts: promptList, alphas: try LinearityProbe.parseGrid(alphas),
+                    scales: try LinearityProbe.parseGrid(scales))
+                let provenance = Provenance(
+                    toolVersion: Provenance.toolVersion, createdUTC: Provenance.now(),
+                    commandLine: CommandLine.arguments.joined(separator: " "), models: [])
+                try ProbeReport.write(result, provenance: provenance, to: URL(fileURLWithPath: output))
+                if json {
+                    Terminal.out(try jsonString(ProbeSummaryJSON(result)))
+                } else {
+                    Terminal.out(Self.render(result))
+                    Terminal.out("report: \(output)")
+                }
+            }
+        }
+
+        /// MetaGPT's λ for the merged point, from a statistics pass, then the probe with a progress display.
+        static func runProbe(_ family: ModelFamily, prompts: [[Int]], alphas: [Double], scales: [Double]) throws -> ProbeResult {
+            let lambdas = try StatisticsPass().run(family).metagptLambdas
+            let probe = LinearityProbe(alphas: alphas, scales: scales)
+            let progress = Progress("probe", total: 1)
+            let result = try probe.run(family, prompts: prompts, lambdas: lambdas) { done, total in
+                progress.advance(by: 1 / Double(total), item: "\(done)/\(total) forward batches")
+            }
+            progress.finish()
+            return result
+        }
+
+        static func render(_ result: ProbeResult) -> String {
+            func stats(_ row: [Double]) -> String {
+                let finite = row.filter { !$0.isNaN }
+                guard !finite.isEmpty else { return "undefined".padding(toLength: 17, withPad: " ", startingAt: 0) }
+                return String(format: "%7.4f (%7.4f)", finite.max()!, finite.reduce(0, +) / Double(finite.count))
+            }
+            var lines = ["Linearity along each task vector (max over \(result.prompts.count) prompts, mean in parentheses):"]
+            let width = max(result.taskNames.map(\.count).max() ?? 4, 4)
+            lines.append("task".padding(toLength: width, withPad: " ", startingAt: 0)
+                + "  chord residual     Taylor error       R²")
+            for (t, task) in result.taskNames.enumerated() {
+                lines.append(task.padding(toLength: width, withPad: " ", startingAt: 0)
+                    + "  \(stats(result.chordResidual[t]))  \(stats(result.taylorError[t]))  \(stats(result.rSquared[t]))")
+            }
+            if !result.pairNames.isEmpty {
+                lines.append("")
+                lines.append("Additivity gap ‖f(θ0+τi+τj) − f(θ0) − (Δi+Δj)‖ / (‖Δi‖+‖Δj‖):")
+                for (p, pair) in result.pairNames.enumerated() { lines.append("  \(pair)  \(stats(result.additivityGap[p]))") }
+            }
+            lines.append("")
+            lines.append("MetaGPT point θ0 + s·Σλτ: gap to the linear prediction s·ΣλΔ:")
+            for (k, scale) in result.scales.enumerated() {
+                lines.append(String(format: "  s = %-4g ", scale) + stats(result.mergedGap[k]))
+            }
+            return lines.joined(separator: "\n")
+        }
+    }
+}
+
+/// The probe's figures for `--json`.
+struct ProbeSummaryJSON: Encodable {
+    let tasks: [String]
+    let pairs: [String]
+    let chordResidualMax: [Double]
+    let taylorErrorMax: [Double]
+    let rSquaredMean: [Double]
+    let additivityGapMax: [Double]
+    let scales: [Double]
+    let mergedGapMean: [Double]
+
+    init(_ result: ProbeResult) {
+        func mean(_ row: [Double]) -> Double { row.reduce(0, +) / Double(max(row.count, 1)) }
+        tasks = result.taskNames
+        pairs = result.pairNames
+        let summary = result.summary
+        chordResidualMax = summary.chordResidual.map(\.1)
+        taylorErrorMax = summary.taylorError.map(\.1)
+        rSquaredMean = result.rSquared.map(mean)
+        additivityGapMax = summary.additivityGap.map(\.1)
+        scales = result.scales
+        mergedGapMean = result.mergedGap.map(mean)
+    }
+}

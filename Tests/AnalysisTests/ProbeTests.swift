@@ -1,0 +1,72 @@
+import Analysis
+import Foundation
+import HDF5
+import Testing
+import TestSupport
+
+@Suite("The NTK-linearity probe on cases with known answers")
+struct ProbeTests {
+    static let prompts = [[1, 5, 9, 2], [3, 3, 7, 11, 20, 4]]
+
+    /// Logits are exactly linear in an untied lm_head: moving only lm_head gives chord residual, Taylor error and
+    /// additivity gap at Float32 rounding, and R² of 1.
+    @Test func onlyLmHeadChangedIsLinear() throws {
+        let family = try TinyLlamaFamily.make(perturbed: [["lm_head"], ["lm_head"]], scale: 0.3)
+        let result = try LinearityProbe(alphas: [0, 0.25, 0.5, 0.75, 1]).run(family, prompts: Self.prompts, lambdas: [0.5, 0.5])
+        for row in result.chordResidual { for value in row { #expect(value < 1e-5) } }
+        for row in result.taylorError { for value in row { #expect(value < 1e-4) } }
+        for row in result.additivityGap { for value in row { #expect(value < 1e-5) } }
+        for row in result.mergedGap { for value in row { #expect(value < 1e-5) } }
+        for row in result.rSquared { for value in row { #expect(value > 0.999_999) } }
+        #expect(result.pairNames == ["task0 · task1"])
+        #expect(result.curves.count == 2 && result.curves[0].count == 5 && result.curves[0][0].count == 8)
+    }
+
+    /// A large perturbation of every weight before the output is far from linear.
+    @Test func largePerturbationIsNonLinear() throws {
+        let family = try TinyLlamaFamily.make(perturbed: [["layers", "embed"], ["layers", "embed"]], scale: 1.5)
+        let result = try LinearityProbe(alphas: [0, 0.25, 0.5, 0.75, 1]).run(family, prompts: Self.prompts, lambdas: [0.5, 0.5])
+        #expect(result.chordResidual.flatMap { $0 }.max()! > 0.1)
+        #expect(result.taylorError.flatMap { $0 }.max()! > 0.1)
+        #expect(result.additivityGap.flatMap { $0 }.max()! > 0.1)
+    }
+
+    /// A tiny perturbation is nearly linear (the NTK regime), and much closer than the large one.
+    @Test func smallPerturbationIsNearlyLinear() throws {
+        let family = try TinyLlamaFamily.make(perturbed: [["layers"], ["layers"]], scale: 0.001)
+        let result = try LinearityProbe(alphas: [0, 0.5, 1]).run(family, prompts: Self.prompts, lambdas: [0.5, 0.5])
+        #expect(result.chordResidual.flatMap { $0 }.max()! < 0.01)
+        #expect(result.additivityGap.flatMap { $0 }.max()! < 0.01)
+    }
+
+    @Test func reportRoundTripAndGate() throws {
+        let family = try TinyLlamaFamily.make(perturbed: [["lm_head"], ["layers.1"]], scale: 0.3)
+        let result = try LinearityProbe(alphas: [0, 0.5, 1], scales: [1, 2]).run(family, prompts: Self.prompts, lambdas: [0.4, 0.6])
+        let directory = try makeTemporaryDirectory("probe")
+        let url = directory.appendingPathComponent("probe.h5")
+        let provenance = Provenance(toolVersion: "test", createdUTC: "now", commandLine: "probe", models: [])
+        try ProbeReport.write(result, provenance: provenance, to: url)
+        let summary = try ProbeReport.readSummary(from: url)
+        #expect(summary == result.summary)
+        let file = try HDF5File.open(at: url)
+        #expect(try file.root.group("probe").dataset("merged_gap").read(Double.self).shape == [2, 2])
+        #expect(try file.root.group("probe").dataset("curves").read(Float.self).shape == [2, 3, 8])
+        try file.close()
+        // Written a second time into the same file: the group is replaced, not duplicated.
+        try ProbeReport.write(result, provenance: provenance, to: url)
+        #expect(try ProbeReport.readSummary(from: url) == result.summary)
+
+        // Adding the probe to an analysis report keeps the analysis readable.
+        let analysisURL = directory.appendingPathComponent("report.h5")
+        try AnalysisReport.write(try StatisticsPass().run(family), to: analysisURL)
+        try ProbeReport.write(result, provenance: provenance, to: analysisURL)
+        #expect(try AnalysisReport.read(from: analysisURL).taskNames == ["task0", "task1"])
+        #expect(try ProbeReport.readSummary(from: analysisURL) == result.summary)
+        #expect(throws: AnalysisError.self) { try ProbeReport.readSummary(from: directory.appendingPathComponent("none.h5")) }
+    }
+
+    @Test(arguments: [("0:1:0.25", [0, 0.25, 0.5, 0.75, 1.0]), ("0,0.5,1", [0, 0.5, 1]), ("0:1:0.3", [0, 0.3, 0.6, 0.9, 1])])
+    func grids(text: String, expected: [Double]) throws {
+        #expect(try LinearityProbe.parseGrid(text) == expected)
+    }
+}

@@ -1,0 +1,53 @@
+import Checkpoints
+import Foundation
+import SafeTensors
+import TestSupport
+
+/// A family written from chosen task vectors, so every statistic is known by hand.
+struct SyntheticFamily {
+    let root: URL
+    let family: ModelFamily
+
+    /// `base[name]` and `tau[t][name]` give flat values; shapes in `shapes`.
+    init(
+        shapes: [String: [Int]], base: [String: [Float]], tau: [String: [[Float]]], taskNames: [String],
+        config: [String: Any] = ["architectures": ["LlamaForCausalLM"]]
+    ) throws {
+        root = try makeTemporaryDirectory("synthetic")
+        func write(_ directory: URL, _ values: [String: [Float]]) throws {
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            try JSONSerialization.data(withJSONObject: config).write(to: directory.appendingPathComponent("config.json"))
+            let writer = try SafeTensorsWriter(
+                url: directory.appendingPathComponent("model.safetensors"),
+                tensors: shapes.keys.sorted().map { ($0, DType.f32, shapes[$0]!) })
+            for info in writer.tensors {
+                try values[info.name]!.withUnsafeBufferPointer { try writer.append(info.name, float32: $0) }
+            }
+            try writer.finish()
+        }
+        try write(root.appendingPathComponent("base"), base)
+        var members: [ModelFamily.Member] = []
+        for (t, name) in taskNames.enumerated() {
+            var values: [String: [Float]] = [:]
+            for (tensor, b) in base { values[tensor] = zip(b, tau[tensor]![t]).map { $0 + $1 } }
+            let directory = root.appendingPathComponent(name)
+            try write(directory, values)
+            members.append(.init(name: name, checkpoint: try Checkpoint(directory: directory)))
+        }
+        family = try ModelFamily(base: Checkpoint(directory: root.appendingPathComponent("base")), tasks: members)
+    }
+
+    /// Two tasks, two layers; worked by hand in the tests:
+    /// layer 0: τ1 = (3, 4, 0, 0, 0, 0), τ2 = (4, −3, 0, 0, 0, 0) — orthogonal, ‖τ‖² = 25 each;
+    /// layer 1: τ1 = (1, 0, 0, 0), τ2 = (1, 1, 0, 0) — cosine 1/√2; every base weight is 1.
+    static func handWorked() throws -> SyntheticFamily {
+        try SyntheticFamily(
+            shapes: ["model.layers.0.a.weight": [2, 3], "model.layers.1.b.weight": [4]],
+            base: ["model.layers.0.a.weight": [Float](repeating: 1, count: 6), "model.layers.1.b.weight": [1, 1, 1, 1]],
+            tau: [
+                "model.layers.0.a.weight": [[3, 4, 0, 0, 0, 0], [4, -3, 0, 0, 0, 0]],
+                "model.layers.1.b.weight": [[1, 0, 0, 0], [1, 1, 0, 0]],
+            ],
+            taskNames: ["one", "two"])
+    }
+}

@@ -1,0 +1,140 @@
+#!/usr/bin/env python3
+"""End-to-end checks of the release `metamerge` binary against real reference readers (h5py, safetensors, NumPy).
+
+Run by `make test` after the Swift tests:  METAMERGE=.build/release/metamerge python scripts/checks/run_all.py
+Each check runs the binary on the bundled family (examples/tiny-family) in a temporary directory and reads what
+it wrote with the reference Python packages. Prints one line per check and a closing 'N passed, N failed'.
+"""
+import glob
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import traceback
+
+import h5py
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+FAMILY = os.path.join(ROOT, "examples", "tiny-family")
+FIXTURES = os.path.join(ROOT, "Tests", "Fixtures")
+BIN = os.environ.get("METAMERGE", os.path.join(ROOT, ".build", "release", "metamerge"))
+TASKS = ["add", "rev", "sort"]
+CHECKS = []
+
+
+def check(function):
+    CHECKS.append(function)
+    return function
+
+
+def run(*args, expect=0):
+    result = subprocess.run([BIN, *args], capture_output=True, text=True)
+    if result.returncode != expect:
+        raise AssertionError(f"metamerge {' '.join(args)} exited {result.returncode} (expected {expect}):\n"
+                             f"{result.stdout}\n{result.stderr}")
+    return result
+
+
+def family_args():
+    args = ["--base", os.path.join(FAMILY, "base")]
+    for task in TASKS:
+        args += ["--model", f"{task}={os.path.join(FAMILY, task)}"]
+    return args
+
+
+def close(a, b, rtol=1e-9, what=""):
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if a.shape != b.shape:
+        raise AssertionError(f"{what}: shape {a.shape} vs {b.shape}")
+    both_nan = np.isnan(a) & np.isnan(b)
+    err = np.abs(a - b)[~both_nan]
+    scale = np.maximum(np.abs(b), 1e-300)[~both_nan]
+    worst = float((err / scale).max()) if err.size else 0.0
+    if worst > rtol:
+        raise AssertionError(f"{what}: relative error {worst:.3g} > {rtol}")
+    return worst
+
+
+@check
+def analysis_report_reads_in_h5py_and_matches_numpy(tmp):
+    """The report of `metamerge analyze` opens in h5py and its figures equal the NumPy float64 reference."""
+    report = os.path.join(tmp, "report.h5")
+    run("analyze", *family_args(), "-o", report)
+    with open(os.path.join(FIXTURES, "analysis", "tiny-family-stats.json")) as f:
+        ref = json.load(f)
+    worst = 0.0
+    with h5py.File(report, "r") as h5:
+        assert h5.attrs["schema_version"] == 1
+        assert list(h5["tasks"].asstr()[()]) == ref["tasks"]
+        names = list(h5["tensors/name"].asstr()[()])
+        assert names == list(ref["tensors"].keys()), "tensor order differs from the reference"
+        for i, name in enumerate(names):
+            r = ref["tensors"][name]
+            worst = max(worst, close(h5["tensors/gram"][i], r["gram"], what=f"{name} gram"))
+            worst = max(worst, close(h5["tensors/metagpt_lambda"][i], r["metagpt_lambda"], what=f"{name} lambda"))
+        g = ref["global"]
+        for key in ("gram", "norm", "relative_norm", "metagpt_lambda", "mean_abs", "std", "max_abs"):
+            worst = max(worst, close(h5["global/" + key][()], g[key], what=f"global {key}"))
+        cos = np.array([[np.nan if x is None else x for x in row] for row in g["cosine"]])
+        worst = max(worst, close(h5["global/cosine"][()], cos, what="global cosine"))
+        labels = list(h5["layers/label"].asstr()[()])
+        assert labels == list(ref["groups"].keys()), f"groups {labels} vs {list(ref['groups'])}"
+        for i, label in enumerate(labels):
+            worst = max(worst, close(h5["layers/gram"][i], ref["groups"][label]["gram"], what=f"{label} gram"))
+        fingerprints = list(h5["provenance/fingerprint"].asstr()[()])
+        assert len(fingerprints) == 4 and all(len(x) == 16 for x in fingerprints)
+    return f"{len(names)} tensors; worst relative error vs NumPy {worst:.2e}"
+
+
+@check
+def gate_exit_codes(tmp):
+    """`metamerge check` exits 0 under a loose threshold, 1 under a tight one, 2 on a file that is not a report."""
+    report = os.path.join(tmp, "report.h5")
+    run("analyze", *family_args(), "-o", report)
+    run("check", report, "--max-cosine", "0.999")
+    run("check", report, "--max-cosine", "0.000001", expect=1)
+    bogus = os.path.join(tmp, "bogus.h5")
+    with open(bogus, "w") as f:
+        f.write("no")
+    run("check", bogus, "--max-cosine", "0.1", expect=2)
+    return "0 / 1 / 2 as documented"
+
+
+@check
+def inspect_json_matches_safetensors(tmp):
+    """`metamerge inspect --json` lists exactly the tensors, dtypes and shapes the safetensors package reads."""
+    from safetensors import safe_open
+    directory = os.path.join(FAMILY, "base")
+    summary = json.loads(run("inspect", "--json", "--tensors", directory).stdout)
+    expected = {}
+    with safe_open(os.path.join(directory, "model.safetensors"), "np") as f:
+        for key in f.keys():
+            t = f.get_slice(key)
+            expected[key] = (t.get_dtype(), list(t.get_shape()))
+    got = {t["name"]: (t["dtype"], t["shape"]) for t in summary["tensors"]}
+    assert got == expected, f"inspect differs from safetensors: {set(got) ^ set(expected)}"
+    return f"{len(got)} tensors"
+
+
+def main():
+    if not os.path.exists(BIN):
+        print(f"run_all: {BIN} not found; build with `make build`", file=sys.stderr)
+        return 2
+    passed = failed = 0
+    for function in CHECKS:
+        with tempfile.TemporaryDirectory() as tmp:
+            try:
+                detail = function(tmp)
+                passed += 1
+                print(f"PASS {function.__name__}: {detail}")
+            except Exception:
+                failed += 1
+                print(f"FAIL {function.__name__}:\n{traceback.format_exc()}")
+    print(f"python-checks: {passed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
