@@ -55,7 +55,7 @@ public enum PromptSource: Sendable {
         return prompts
     }
 
-    static func lines(_ url: URL) throws -> [String] {
+    public static func lines(_ url: URL) throws -> [String] {
         do {
             return try String(contentsOf: url, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: true)
                 .map(String.init).filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
