@@ -15,15 +15,7 @@ struct SyntheticFamily {
     ) throws {
         root = try makeTemporaryDirectory("synthetic")
         func write(_ directory: URL, _ values: [String: [Float]]) throws {
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            try JSONSerialization.data(withJSONObject: config).write(to: directory.appendingPathComponent("config.json"))
-            let writer = try SafeTensorsWriter(
-                url: directory.appendingPathComponent("model.safetensors"),
-                tensors: shapes.keys.sorted().map { ($0, DType.f32, shapes[$0]!) })
-            for info in writer.tensors {
-                try values[info.name]!.withUnsafeBufferPointer { try writer.append(info.name, float32: $0) }
-            }
-            try writer.finish()
+            try Self.writeModel(directory, config: config, shapes: shapes, values: values)
         }
         try write(root.appendingPathComponent("base"), base)
         var members: [ModelFamily.Member] = []
@@ -35,6 +27,19 @@ struct SyntheticFamily {
             members.append(.init(name: name, checkpoint: try Checkpoint(directory: directory)))
         }
         family = try ModelFamily(base: Checkpoint(directory: root.appendingPathComponent("base")), tasks: members)
+    }
+
+    /// Writes a model directory: `config` as config.json and `values` as F32 tensors of `shapes`.
+    static func writeModel(_ directory: URL, config: [String: Any], shapes: [String: [Int]], values: [String: [Float]]) throws {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try JSONSerialization.data(withJSONObject: config).write(to: directory.appendingPathComponent("config.json"))
+        let writer = try SafeTensorsWriter(
+            url: directory.appendingPathComponent("model.safetensors"),
+            tensors: shapes.keys.sorted().map { ($0, DType.f32, shapes[$0]!) })
+        for info in writer.tensors {
+            try values[info.name]!.withUnsafeBufferPointer { try writer.append(info.name, float32: $0) }
+        }
+        try writer.finish()
     }
 
     /// Two tasks, two layers; worked by hand in the tests:

@@ -75,15 +75,6 @@ enum TinyLlamaFamily {
     }
 
     static func write(_ directory: URL, _ values: [String: [Float]]) throws {
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        try JSONSerialization.data(withJSONObject: config).write(to: directory.appendingPathComponent("config.json"))
-        let shapes = shapes()
-        let writer = try SafeTensorsWriter(
-            url: directory.appendingPathComponent("model.safetensors"),
-            tensors: shapes.keys.sorted().map { ($0, DType.f32, shapes[$0]!) })
-        for info in writer.tensors {
-            try values[info.name]!.withUnsafeBufferPointer { try writer.append(info.name, float32: $0) }
-        }
-        try writer.finish()
+        try SyntheticFamily.writeModel(directory, config: config, shapes: shapes(), values: values)
     }
 }

@@ -205,12 +205,19 @@ public enum AnalysisReport {
         return file
     }
 
-    /// Creates a temporary sibling of `url`, lets `body` fill it, closes it and renames it into place.
-    static func writeAtomically(to url: URL, _ body: (HDF5File) throws -> Void) throws {
+    /// Creates a temporary sibling of `url` (empty, or a copy of `original` opened for writing), lets `body` fill
+    /// it, closes it and renames it into place; on failure removes it and leaves `url` as it was.
+    static func writeAtomically(to url: URL, copying original: URL? = nil, _ body: (HDF5File) throws -> Void) throws {
         let temporary = url.deletingLastPathComponent()
             .appendingPathComponent(".\(url.lastPathComponent).partial-\(UUID().uuidString)")
         do {
-            let file = try HDF5File.create(at: temporary)
+            let file: HDF5File
+            if let original {
+                try FileManager.default.copyItem(at: original, to: temporary)
+                file = try HDF5File.open(at: temporary, mode: .readWrite)
+            } else {
+                file = try HDF5File.create(at: temporary)
+            }
             try body(file)
             try file.close()
             if FileManager.default.fileExists(atPath: url.path) { try FileManager.default.removeItem(at: url) }

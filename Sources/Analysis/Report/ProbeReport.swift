@@ -8,40 +8,25 @@ public enum ProbeReport {
     /// that already has a `/probe` group has it replaced.
     public static func write(_ result: ProbeResult, provenance: Provenance, to url: URL) throws {
         // Only an analysis report (with /tensors) is extended; anything else at `url` is replaced.
-        var existing = FileManager.default.fileExists(atPath: url.path) ? (try? AnalysisReport.openReport(url)) : nil
-        if let file = existing, try !file.root.exists("tensors") { existing = nil }
-        try existing?.close()
-        let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).partial-\(UUID().uuidString)")
-        do {
-            let file: HDF5File
-            if existing != nil {
-                try FileManager.default.copyItem(at: url, to: temporary)
-                file = try HDF5File.open(at: temporary, mode: .readWrite)
-                if try file.root.exists("probe") {
-                    // HDF5 cannot reclaim a deleted group's space in place; rewrite the analysis into a fresh file.
-                    try file.close()
-                    try FileManager.default.removeItem(at: temporary)
-                    let statistics = try AnalysisReport.read(from: url)
-                    try AnalysisReport.writeAtomically(to: temporary) { try AnalysisReport.write(statistics, into: $0) }
-                    let reopened = try HDF5File.open(at: temporary, mode: .readWrite)
-                    try write(result, into: reopened.root)
-                    try reopened.close()
-                    try FileManager.default.removeItem(at: url)
-                    try FileManager.default.moveItem(at: temporary, to: url)
-                    return
-                }
-            } else {
-                file = try HDF5File.create(at: temporary)
+        var analysis: HDF5File? = FileManager.default.fileExists(atPath: url.path) ? try? AnalysisReport.openReport(url) : nil
+        if let file = analysis, try !file.root.exists("tensors") { analysis = nil }
+        let hasProbe = try analysis?.root.exists("probe") ?? false
+        try analysis?.close()
+        if analysis != nil && hasProbe {
+            // HDF5 does not reclaim a deleted group's space in place: rewrite the analysis into a fresh file.
+            let statistics = try AnalysisReport.read(from: url)
+            try AnalysisReport.writeAtomically(to: url) { file in
+                try AnalysisReport.write(statistics, into: file)
+                try write(result, into: file.root)
+            }
+        } else if analysis != nil {
+            try AnalysisReport.writeAtomically(to: url, copying: url) { try write(result, into: $0.root) }
+        } else {
+            try AnalysisReport.writeAtomically(to: url) { file in
                 try AnalysisReport.writeRootAttributes(file.root, provenance: provenance)
                 try file.root.createDataset("tasks", strings: result.taskNames)
+                try write(result, into: file.root)
             }
-            try write(result, into: file.root)
-            try file.close()
-            if FileManager.default.fileExists(atPath: url.path) { try FileManager.default.removeItem(at: url) }
-            try FileManager.default.moveItem(at: temporary, to: url)
-        } catch {
-            try? FileManager.default.removeItem(at: temporary)
-            throw error
         }
     }
 

@@ -51,6 +51,7 @@ public struct StatisticsPass: Sendable {
                         try buffers[model].withUnsafeMutableBufferPointer { buffer in
                             let target = UnsafeMutableBufferPointer(rebasing: buffer[0..<item.range.count])
                             try family.readFloat32(tensor, model: model, elements: item.range, into: target)
+                            family.releasePages(tensor, model: model, elements: item.range)
                         }
                     }
                 } catch {

@@ -97,6 +97,14 @@ public struct ModelFamily: Sendable {
         return nil
     }
 
+    /// Releases the mapped pages of elements `elements` of `tensor` in model `model` once they have been read
+    /// (see `SafeTensorsFile.releasePages(of:elements:)`): keeps a streaming pass's resident memory bounded.
+    public func releasePages(_ tensor: AlignedTensor, model: Int, elements: Range<Int>) {
+        let checkpoint = model == 0 ? base : tasks[model - 1].checkpoint
+        let name = checkpoint.info(tensor.name) == nil ? (checkpoint.embeddingName ?? tensor.name) : tensor.name
+        checkpoint.file(of: name)?.releasePages(of: name, elements: elements)
+    }
+
     /// Reads elements `elements` of aligned tensor `tensor` from model `model` (0 = base, t = task t) as Float32.
     ///
     /// Element indices are in the common shape; for vocabulary-trimmed tensors the common sub-matrix is the

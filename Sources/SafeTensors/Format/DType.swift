@@ -15,9 +15,11 @@ public enum DType: String, Sendable, CaseIterable, Codable {
     case f16 = "F16"
     /// bfloat16: the top 16 bits of a binary32 (1 sign, 8 exponent, 7 mantissa bits).
     case bf16 = "BF16"
+    /// Signed two's-complement integers of 64, 32, 16 and 8 bits; copy-only.
     case i64 = "I64", i32 = "I32", i16 = "I16", i8 = "I8"
+    /// Unsigned integers of 64, 32, 16 and 8 bits; copy-only.
     case u64 = "U64", u32 = "U32", u16 = "U16", u8 = "U8"
-    /// One byte per element, 0 or 1.
+    /// One byte per element, 0 or 1; copy-only.
     case bool = "BOOL"
     /// FP8 E4M3 (OCP "FN" variant: no infinities), one byte per element; copy-only.
     case f8e4m3 = "F8_E4M3"

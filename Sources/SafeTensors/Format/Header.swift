@@ -139,35 +139,40 @@ struct Header {
     }
 
     /// One tensor entry: `{"dtype": <known name>, "shape": [n, …], "data_offsets": [begin, end]}`; other fields are
-    /// ignored, as the reference reader does.
+    /// ignored, and the positional form `[dtype, shape, data_offsets]` is accepted, as the reference reader does.
     private static func decodeEntry(name: String, _ value: HeaderJSON, url: URL) throws(SafeTensorsError)
         -> TensorInfo
     {
         func fail(_ kind: SafeTensorsError.Kind, _ detail: String) -> SafeTensorsError {
             SafeTensorsError(kind, file: url, tensor: name, detail)
         }
-        guard case .object(let fields) = value else {
-            throw fail(.invalidTensorEntry, "entry is \(value.typeName); expected an object with dtype, shape and data_offsets")
-        }
         var dtypeValue: HeaderJSON?
         var shapeValue: HeaderJSON?
         var offsetsValue: HeaderJSON?
-        for member in fields {
-            let (key, field) = (member.key, member.value)
-            switch key {
-            case "dtype", "shape", "data_offsets":
+        switch value {
+        case .object(let fields):
+            for member in fields {
+                let (key, field) = (member.key, member.value)
                 let previous: HeaderJSON?
                 switch key {
                 case "dtype": previous = dtypeValue; dtypeValue = field
                 case "shape": previous = shapeValue; shapeValue = field
-                default: previous = offsetsValue; offsetsValue = field
+                case "data_offsets": previous = offsetsValue; offsetsValue = field
+                default: continue  // unknown fields are ignored, as by the reference reader
                 }
                 guard previous == nil else {
                     throw fail(.invalidTensorEntry, "field \"\(key)\" appears twice; expected it once")
                 }
-            default:
-                continue
             }
+        case .array(let items) where items.count == 3:
+            // The reference reader (serde) also takes an entry as the positional array [dtype, shape, data_offsets].
+            (dtypeValue, shapeValue, offsetsValue) = (items[0], items[1], items[2])
+        case .array(let items):
+            throw fail(
+                .invalidTensorEntry,
+                "entry is an array of \(items.count) elements; expected an object with dtype, shape and data_offsets")
+        default:
+            throw fail(.invalidTensorEntry, "entry is \(value.typeName); expected an object with dtype, shape and data_offsets")
         }
         guard let dtypeValue else { throw fail(.missingField, "entry has no \"dtype\"") }
         guard let shapeValue else { throw fail(.missingField, "entry has no \"shape\"") }

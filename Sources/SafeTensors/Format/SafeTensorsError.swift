@@ -93,10 +93,10 @@ public struct SafeTensorsError: Error, Sendable, CustomStringConvertible, Hashab
         self.detail = detail
     }
 
-    /// `<path>: tensor '<name>': <detail>`, or `<path>: <detail>` when no tensor is concerned.
+    /// `tensor '<name>' in <path>: <detail>`, or `<path>: <detail>` when no tensor is concerned.
     public var description: String {
         if let tensor {
-            "\(file.path): tensor '\(tensor)': \(detail)"
+            "tensor '\(tensor)' in \(file.path): \(detail)"
         } else {
             "\(file.path): \(detail)"
         }

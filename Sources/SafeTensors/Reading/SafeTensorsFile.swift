@@ -4,7 +4,9 @@ import Foundation
 ///
 /// Opening reads only the header; tensor bytes are paged in from the mapping when read, so a file larger than
 /// RAM can be read tensor by tensor. The mapping is read-only (`PROT_READ`, `MAP_PRIVATE`) and released with the
-/// object. Instances are immutable and can be shared between threads.
+/// object. Instances are immutable and can be shared between threads. As with any memory map, the file must not be
+/// truncated or rewritten in place while open (replacing it by rename, as ``SafeTensorsWriter`` and careful
+/// writers do, is safe).
 ///
 /// Validation at open (each failure a ``SafeTensorsError`` whose ``SafeTensorsError/kind`` names the rule):
 /// - at least 8 bytes; the header length (little-endian UInt64) ≤ 100,000,000 and within the file;
@@ -59,7 +61,7 @@ public final class SafeTensorsFile: Sendable {
     /// The entry of `name`, or a `.tensorNotFound` error.
     func requireInfo(_ name: String) throws(SafeTensorsError) -> TensorInfo {
         guard let info = info(name) else {
-            throw SafeTensorsError(.tensorNotFound, file: url, tensor: name, "no tensor of this name in the file")
+            throw SafeTensorsError(.tensorNotFound, file: url, tensor: name, "not found (the file has \(tensors.count) tensors)")
         }
         return info
     }

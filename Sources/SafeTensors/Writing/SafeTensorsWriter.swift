@@ -24,7 +24,8 @@ import Darwin
 /// they are sorted.
 ///
 /// The file is written at the given URL directly (write to a temporary sibling and rename, if the result must
-/// appear atomically). Any error — a failed write, or misuse such as data for the wrong tensor, too many bytes,
+/// appear atomically). A file already there is replaced by a new one (unlinked, not truncated, so readers that
+/// have it mapped are unaffected). Any error — a failed write, or misuse such as data for the wrong tensor, too many bytes,
 /// or ``finish()`` before every tensor is complete — closes and removes the partial file, and the writer then
 /// refuses further calls (`.writerClosed`). A writer released without ``finish()`` also removes its file.
 ///
@@ -118,7 +119,19 @@ public final class SafeTensorsWriter {
         self.metadata = merged
 
         let header = HeaderEncoder.encode(tensors: infos, metadata: merged)
-        descriptor = open(url.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard header.count <= Header.maxLength else {
+            throw SafeTensorsError(
+                .invalidTensorList, file: url,
+                "header would be \(header.count) bytes; readers refuse more than \(Header.maxLength) (split into shards)")
+        }
+        // Replace, never truncate, an existing file: a process that has it memory-mapped keeps its old contents
+        // instead of crashing with SIGBUS.
+        if unlink(url.path) != 0 && errno != ENOENT {
+            state = .failed
+            throw SafeTensorsError(
+                .writeFailed, file: url, "cannot replace the existing file: \(String(cString: strerror(errno)))")
+        }
+        descriptor = open(url.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else {
             state = .failed
             throw SafeTensorsError(
@@ -154,13 +167,13 @@ public final class SafeTensorsWriter {
     public func append(_ name: String, float32 chunk: UnsafeBufferPointer<Float>) throws {
         try checkOpen()
         guard let index = indexByName[name] else {
-            throw fail(.tensorNotFound, tensor: name, "no tensor of this name was declared to the writer")
+            throw fail(.tensorNotFound, tensor: name, "was not declared to the writer")
         }
         let dtype = tensors[index].dtype
         guard dtype.isFloatingPoint else {
             throw fail(
                 .notFloatingPoint, tensor: name,
-                "tensor has dtype \(dtype.rawValue); Float32 data converts only to F64/F32/F16/BF16 (append raw bytes instead)")
+                "has dtype \(dtype.rawValue); Float32 data converts only to F64/F32/F16/BF16 (append raw bytes instead)")
         }
         let size = dtype.byteSize
         _ = try prepareAppend(name, byteCount: chunk.count * size)
@@ -224,12 +237,12 @@ public final class SafeTensorsWriter {
     private func prepareAppend(_ name: String, byteCount: Int) throws -> TensorInfo {
         try checkOpen()
         guard let index = indexByName[name] else {
-            throw fail(.tensorNotFound, tensor: name, "no tensor of this name was declared to the writer")
+            throw fail(.tensorNotFound, tensor: name, "was not declared to the writer")
         }
         skipCompleted(stoppingAt: name)
         guard index >= current else {
             throw fail(
-                .tooMuchData, tensor: name, "tensor is already complete (\(tensors[index].byteCount) bytes)")
+                .tooMuchData, tensor: name, "is already complete (\(tensors[index].byteCount) bytes)")
         }
         guard index == current else {
             let next = tensors[current]
