@@ -86,7 +86,8 @@ def check_notebook(name, out, expected):
         assert width >= 300 and height >= 200, f"{figure} is {width}×{height} px"
         listed.append(f"{figure} ({width}×{height}, {size // 1024} KiB)")
     if not expected:
-        return f"ran, no figure for this report: {text.strip().splitlines()[-1] if text.strip() else ''}"
+        said = [line for line in text.splitlines() if line.startswith("**")] or text.strip().splitlines()[-1:]
+        return f"ran, no figure for this report: {said[0] if said else ''}"
     return f"{len(listed)} figures: " + ", ".join(listed)
 
 
