@@ -2,6 +2,7 @@ import Analysis
 import ArgumentParser
 import Checkpoints
 import Foundation
+import Transformer
 
 extension MetaMerge {
     struct Demo: AsyncParsableCommand {
@@ -16,6 +17,12 @@ extension MetaMerge {
 
         @Option(help: "The orthogonality threshold the gate uses.")
         var maxCosine: Double = 0.1
+
+        @Option(help: "The chord-residual threshold the gate uses.")
+        var maxChordResidual: Double = 0.1
+
+        @Option(help: "The additivity-gap threshold the gate uses.")
+        var maxAdditivityGap: Double = 0.1
 
         func run() async throws {
             try await reportingErrors {
@@ -54,8 +61,46 @@ extension MetaMerge {
                 let lambdas = zip(summary.tasks, summary.metagptLambda).map { String(format: "%@ %.3f", $0, $1) }
                 Terminal.out("MetaGPT's coefficients (λt = ‖τt‖² / Σk ‖τk‖²): " + lambdas.joined(separator: ", "))
 
+                Terminal.out("\n== 4. The NTK-linearity probe (the model run along θ0 + α·τt)")
+                let prompts = try Self.prompts(family: familyURL, base: modelFamily.base)
+                let probe = try MetaMerge.Probe.runProbe(
+                    modelFamily, prompts: prompts, alphas: LinearityProbe().alphas, scales: LinearityProbe().scales)
+                try ProbeReport.write(probe, provenance: statistics.provenance, to: reportURL)
+                Terminal.out(MetaMerge.Probe.render(probe))
+                let linearity = try Gate.evaluate(
+                    GateThresholds(maxChordResidual: maxChordResidual, maxAdditivityGap: maxAdditivityGap),
+                    statistics: statistics, linearity: probe.summary)
+                for (task, value) in probe.summary.chordResidual {
+                    Terminal.out(value <= maxChordResidual
+                        ? String(format: "linearity holds for '%@': chord residual %.2f ≤ %.2f", task, value, maxChordResidual)
+                        : String(format: "linearity does not hold for '%@': chord residual %.2f > %.2f", task, value, maxChordResidual))
+                }
+                for (pair, value) in probe.summary.additivityGap {
+                    Terminal.out(value <= maxAdditivityGap
+                        ? String(format: "task vectors add up for %@: additivity gap %.2f ≤ %.2f", pair, value, maxAdditivityGap)
+                        : String(format: "task vectors do not add up for %@: additivity gap %.2f > %.2f", pair, value, maxAdditivityGap))
+                }
+                let passed = verdict.passed && linearity.passed
+                Terminal.out(passed
+                    ? "\nThe gate passes: MetaGPT's assumptions hold on this family within the thresholds."
+                    : "\nThe gate fails: MetaGPT's assumptions do not hold on this family within the thresholds "
+                        + "(`metamerge merge --gate` would refuse without --force).")
+
                 Terminal.out("\nreport: \(reportURL.path)")
             }
+        }
+
+        /// The family's `prompts.txt` (one text prompt per line, encoded with `<bos>` in front), or eight seeded
+        /// random prompts when the family has none.
+        static func prompts(family: URL, base: Checkpoint) throws -> [[Int]] {
+            let config = try TransformerConfig(base.config)
+            let file = family.appendingPathComponent("prompts.txt")
+            guard FileManager.default.fileExists(atPath: file.path) else {
+                return try PromptSource.random(count: 8, length: 16, seed: 0)
+                    .prompts(for: base, vocabularySize: config.vocabularySize, maxLength: config.maxPositionEmbeddings)
+            }
+            let tokenizer = try WordLevelTokenizer(directory: base.directory)
+            return try PromptSource.lines(file).map { try tokenizer.encode("<bos>" + $0) }
         }
 
         /// The family folder: the option, else `examples/tiny-family` under the working directory or beside the
