@@ -77,8 +77,9 @@ notebooks: python-env
 
 test: swift-test python-checks
 
-demo: build
-	$(RELEASE_BIN) demo
+demo: build python-env
+	@if [ -x $(VENV)/bin/python ]; then $(RELEASE_BIN) demo demo-out --notebooks-python $(VENV)/bin/python; \
+	else $(RELEASE_BIN) demo demo-out; fi
 
 clean:
 	rm -rf .build

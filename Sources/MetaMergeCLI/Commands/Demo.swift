@@ -24,6 +24,9 @@ extension MetaMerge {
         @Option(help: "The additivity-gap threshold the gate uses.")
         var maxAdditivityGap: Double = 0.1
 
+        @Option(help: "A Python with notebooks-export/requirements.txt installed: the demo then renders the figures.")
+        var notebooksPython: String?
+
         func run() async throws {
             try await reportingErrors {
                 let familyURL = try Self.locateFamily(family)
@@ -86,7 +89,36 @@ extension MetaMerge {
                     : "\nThe gate fails: MetaGPT's assumptions do not hold on this family within the thresholds "
                         + "(`metamerge merge --gate` would refuse without --force).")
 
+                Terminal.out("\n== 5. The figures (notebooks-export/, run headlessly)")
+                let figures = output.appendingPathComponent("notebooks")
+                if let python = notebooksPython {
+                    try Self.exportNotebooks(python: python, report: reportURL, output: figures, maxCosine: maxCosine)
+                    Terminal.out("figures: \(figures.appendingPathComponent("figures").path)  (HTML: \(figures.appendingPathComponent("index.html").path))")
+                } else {
+                    Terminal.out("not exported here: run `make notebooks REPORT=\(reportURL.path) OUT=\(figures.path)` (make demo does)")
+                }
+
                 Terminal.out("\nreport: \(reportURL.path)")
+            }
+        }
+
+        /// Runs `notebooks-export/export.py` (found beside the family's repository checkout) with `python`.
+        static func exportNotebooks(python: String, report: URL, output: URL, maxCosine: Double) throws {
+            let family = try locateFamily(nil)
+            let script = family.deletingLastPathComponent().deletingLastPathComponent()
+                .appendingPathComponent("notebooks-export/export.py")
+            guard FileManager.default.fileExists(atPath: script.path) else {
+                throw AnalysisError.badArgument("cannot find notebooks-export/export.py next to \(family.path)")
+            }
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: python)
+            process.arguments = [
+                script.path, "--report", report.path, "--out", output.path, "--max-cosine", String(maxCosine),
+            ]
+            try process.run()
+            process.waitUntilExit()
+            guard process.terminationStatus == 0 else {
+                throw AnalysisError.badArgument("exporting the notebooks failed (exit \(process.terminationStatus)); see above")
             }
         }
 
