@@ -7,7 +7,7 @@ FAMILY=${1:-/tmp/tinyllama-family}
 PY=${PYTHON:-python3}
 [ -d "$FAMILY/base" ] || "$PY" benchmarks/make_tinyllama_family.py --out "$FAMILY" --tasks 2
 command -v /usr/bin/time >/dev/null || apt-get install -y -qq time >/dev/null
-swift build -c release --product metamerge >/dev/null
+make build >/dev/null
 BIN=.build/release/metamerge
 bytes=$(du -cb "$FAMILY"/*/model.safetensors | tail -1 | cut -f1)
 cat "$FAMILY"/*/model.safetensors > /dev/null   # warm the page cache: the target is from page cache

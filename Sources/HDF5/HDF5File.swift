@@ -134,10 +134,16 @@ public final class HDF5File: @unchecked Sendable {
     }
 
     /// File access properties: closing the file closes everything in it (`H5F_CLOSE_STRONG`), so ``close()``
-    /// really releases the file even if an identifier were left open.
+    /// really releases the file even if an identifier were left open; and no `flock` file locking.
+    ///
+    /// HDF5 ≥ 1.10 locks every file it opens with `flock`. Under the parallel test suite (which also starts child
+    /// processes) creating a fresh file in a fresh directory was seen to fail with "unable to lock file, errno =
+    /// 11". MetaMerge writes its reports to a private temporary name and renames them into place when complete,
+    /// so no other writer can meet a half-written file: the lock protects nothing here.
     private static func makeFileAccessProperties(_ site: Site) throws -> Handle {
         let list = try site.handle(H5Pcreate(Constants.fileAccessClass), .propertyList, "H5Pcreate")
         try site.check(H5Pset_fclose_degree(list.raw, H5F_CLOSE_STRONG), "H5Pset_fclose_degree")
+        try site.check(H5Pset_file_locking(list.raw, false, true), "H5Pset_file_locking")
         return list
     }
 }

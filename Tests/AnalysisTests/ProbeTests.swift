@@ -1,4 +1,5 @@
 import Analysis
+import Checkpoints
 import Foundation
 import HDF5
 import Testing
@@ -68,5 +69,46 @@ struct ProbeTests {
     @Test(arguments: [("0:1:0.25", [0, 0.25, 0.5, 0.75, 1.0]), ("0,0.5,1", [0, 0.5, 1]), ("0:1:0.3", [0, 0.3, 0.6, 0.9, 1])])
     func grids(text: String, expected: [Double]) throws {
         #expect(try LinearityProbe.parseGrid(text) == expected)
+    }
+}
+
+@Suite("Prompts for the probe")
+struct PromptTests {
+    struct Encoding: Decodable {
+        let text: String
+        let ids: [Int]
+    }
+
+    /// The bundled tokenizer.json encodes as the `tokenizers` library does (scripts/fixtures/tokenizer_reference.py).
+    @Test func wordLevelMatchesTokenizers() throws {
+        let data = try Data(contentsOf: RepositoryPaths.fixtures.appendingPathComponent("analysis/tokenizer-reference.json"))
+        let tokenizer = try WordLevelTokenizer(directory: RepositoryPaths.tinyFamily.appendingPathComponent("base"))
+        for encoding in try JSONDecoder().decode([Encoding].self, from: data) {
+            #expect(try tokenizer.encode(encoding.text) == encoding.ids, "\(encoding.text)")
+        }
+        #expect(try tokenizer.encode("Z") == [3])  // unk_token, as tokenizers does
+    }
+
+    @Test func badPromptsAreRefused() throws {
+        let checkpoint = try Checkpoint(directory: RepositoryPaths.tinyFamily.appendingPathComponent("base"))
+        let directory = try makeTemporaryDirectory("prompts")
+        let ids = directory.appendingPathComponent("ids.txt")
+        try Data("1 2 3\n4 99\n".utf8).write(to: ids)
+        let outOfRange = try #require(throws: AnalysisError.self) {
+            try PromptSource.tokenIDs(ids).prompts(for: checkpoint, vocabularySize: 36, maxLength: 64)
+        }
+        #expect("\(outOfRange)".contains("token id 99"))
+        try Data((0..<65).map { _ in "1" }.joined(separator: " ").utf8).write(to: ids)
+        let tooLong = try #require(throws: AnalysisError.self) {
+            try PromptSource.tokenIDs(ids).prompts(for: checkpoint, vocabularySize: 36, maxLength: 64)
+        }
+        #expect("\(tooLong)".contains("max_position_embeddings"))
+        try Data("1 x 3\n".utf8).write(to: ids)
+        #expect(throws: AnalysisError.self) {
+            try PromptSource.tokenIDs(ids).prompts(for: checkpoint, vocabularySize: 36, maxLength: 64)
+        }
+        let random = try PromptSource.random(count: 3, length: 5, seed: 7).prompts(for: checkpoint, vocabularySize: 36, maxLength: 64)
+        #expect(random.count == 3 && random.allSatisfy { $0.count == 5 && $0.allSatisfy { (0..<36).contains($0) } })
+        #expect(try PromptSource.random(count: 3, length: 5, seed: 7).prompts(for: checkpoint, vocabularySize: 36, maxLength: 64) == random)
     }
 }

@@ -25,7 +25,7 @@ struct ForwardBenchmark {
         let prompt = (0..<tokenCount).map { _ in Int(generator.next() % UInt64(model.config.vocabularySize)) }
         try measure("checkpoint", model, prompt, runs: runs)
 
-        if let task = Self.environment["METAMERGE_BENCH_TASK"] {
+        if let task = Self.environment["METAMERGE_BENCH_TASK"], !task.isEmpty {
             let combined = try CausalLanguageModel(
                 base: base, tasks: [Checkpoint(directory: URL(fileURLWithPath: task))], coefficients: [0.5])
             try measure("combined θ0+0.5τ", combined, prompt, runs: runs)

@@ -55,7 +55,7 @@ public enum PromptSource: Sendable {
         return prompts
     }
 
-    static func lines(_ url: URL) throws -> [String] {
+    public static func lines(_ url: URL) throws -> [String] {
         do {
             return try String(contentsOf: url, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: true)
                 .map(String.init).filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
@@ -69,6 +69,8 @@ public enum PromptSource: Sendable {
 /// post-processor's special tokens added around the text.
 public struct WordLevelTokenizer: Sendable {
     public let vocabulary: [String: Int]
+    /// `added_tokens` (e.g. `<bos>`), matched as whole strings in the text before single characters.
+    let addedTokens: [(String, Int)]
     let prefix: [Int]
     let suffix: [Int]
     let unknown: Int?
@@ -86,6 +88,10 @@ public struct WordLevelTokenizer: Sendable {
                 "\(url.path): tokenizer model '\(model["type"] as? String ?? "?")' is not supported yet (WordLevel only); use --token-ids")
         }
         self.vocabulary = vocabulary
+        addedTokens = ((root["added_tokens"] as? [[String: Any]]) ?? []).compactMap { entry in
+            guard let content = entry["content"] as? String, let id = entry["id"] as? Int, !content.isEmpty else { return nil }
+            return (content, id)
+        }.sorted { $0.0.count > $1.0.count }
         unknown = (model["unk_token"] as? String).flatMap { vocabulary[$0] }
         var prefix: [Int] = [], suffix: [Int] = []
         if let post = root["post_processor"] as? [String: Any], post["type"] as? String == "TemplateProcessing",
@@ -106,11 +112,22 @@ public struct WordLevelTokenizer: Sendable {
         self.suffix = suffix
     }
 
-    /// One id per character, with the template's special tokens around them.
+    /// Added tokens written out in the text (`<bos>`) become their ids; every other character is one id; the
+    /// template's special tokens, if any, go around them.
     public func encode(_ text: String) throws -> [Int] {
-        let body = try text.map { character -> Int in
-            if let id = vocabulary[String(character)] ?? unknown { return id }
-            throw AnalysisError.badArgument("character '\(character)' is not in the tokenizer's vocabulary")
+        var body: [Int] = []
+        var rest = Substring(text)
+        while let character = rest.first {
+            if let (content, id) = addedTokens.first(where: { rest.hasPrefix($0.0) }) {
+                body.append(id)
+                rest = rest.dropFirst(content.count)
+                continue
+            }
+            guard let id = vocabulary[String(character)] ?? unknown else {
+                throw AnalysisError.badArgument("character '\(character)' is not in the tokenizer's vocabulary")
+            }
+            body.append(id)
+            rest = rest.dropFirst()
         }
         return prefix + body + suffix
     }

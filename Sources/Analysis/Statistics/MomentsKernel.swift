@@ -1,18 +1,15 @@
 /// The inner loop of the statistics pass: adds the coordinates of one chunk to a ``TaskVectorMoments``.
 ///
 /// The chunk's values are Float32 as read from storage; task vectors τt = θt − θ0 are formed in Float64, so the
-/// sums match a float64 reference up to summation order. Work is done in blocks small enough to stay in cache,
-/// with one plain loop per sum so the optimiser vectorises each.
+/// sums match a float64 reference up to summation order. Blocks of finite values take a SIMD path; a block
+/// holding a NaN or infinity takes a checked scalar path that leaves those coordinates out.
 struct MomentsKernel {
     static let blockSize = 2048
 
     let taskCount: Int
-    /// τ for one block, task-major: deltas[t * blockSize + i].
-    private var deltas: [Double]
 
     init(taskCount: Int) {
         self.taskCount = taskCount
-        deltas = [Double](repeating: 0, count: taskCount * Self.blockSize)
     }
 
     /// Adds `count` coordinates: `base[i]` and `tasks[t][i]` for i < count.
@@ -22,81 +19,86 @@ struct MomentsKernel {
         var start = 0
         while start < count {
             let n = min(Self.blockSize, count - start)
-            if Self.allFinite(base + start, n) && tasks.allSatisfy({ Self.allFinite($0 + start, n) }) {
-                accumulateFinite(base: base + start, tasks: tasks.map { $0 + start }, count: n, into: &moments)
+            let blockTasks = tasks.map { $0 + start }
+            // The fast path assumes finite values; a NaN or infinity anywhere in the block makes one of its sums
+            // non-finite (Σ θ0² for the base, Σ τt² for a task), and the block is then redone by the checked path.
+            var block = TaskVectorMoments(taskCount: taskCount)
+            accumulateFinite(base: base + start, tasks: blockTasks, count: n, into: &block)
+            if block.baseSquaredNorm.isFinite && block.gram.squaredNorms.allSatisfy(\.isFinite) {
+                moments.add(block)
             } else {
-                accumulateChecked(base: base + start, tasks: tasks.map { $0 + start }, count: n, into: &moments)
+                accumulateChecked(base: base + start, tasks: blockTasks, count: n, into: &moments)
             }
             start += n
         }
     }
 
-    /// Whether all `count` values are finite: x − x is 0 for finite x and NaN otherwise.
-    private static func allFinite(_ values: UnsafePointer<Float>, _ count: Int) -> Bool {
-        var probe: Float = 0
-        for i in 0..<count { probe += values[i] - values[i] }
-        return probe == 0
-    }
+    typealias Lanes = SIMD8<Double>
 
+    /// The fast path for a block of finite values: eight coordinates at a time in SIMD registers, each sum its
+    /// own vector accumulator (so no floating-point reduction has to be reordered), reduced once per block.
     private mutating func accumulateFinite(
         base: UnsafePointer<Float>, tasks: [UnsafePointer<Float>], count n: Int, into moments: inout TaskVectorMoments
     ) {
         let T = taskCount
-        var baseSquares = 0.0
-        for i in 0..<n {
-            let b = Double(base[i])
-            baseSquares += b * b
-        }
-        moments.baseSquaredNorm += baseSquares
-        moments.elements += n
-        deltas.withUnsafeMutableBufferPointer { buffer in
-            let d = buffer.baseAddress!
-            for t in 0..<T {
-                let row = d + t * Self.blockSize
-                let x = tasks[t]
-                var sum = 0.0, absoluteSum = 0.0, maxAbsolute = 0.0
-                var zeros = 0
-                for i in 0..<n {
-                    let value = Double(x[i]) - Double(base[i])
-                    row[i] = value
-                    sum += value
-                    absoluteSum += abs(value)
-                    maxAbsolute = max(maxAbsolute, abs(value))
-                    zeros += value == 0 ? 1 : 0
+        let pairs = T * (T + 1) / 2
+        let vectorCount = n / 8 * 8
+        withUnsafeTemporaryAllocation(of: Lanes.self, capacity: T * 4 + pairs + 1) { scratch in
+            let deltas = scratch.baseAddress!
+            let sums = deltas + T, absoluteSums = sums + T, maxima = absoluteSums + T, products = maxima + T
+            let baseSquares = products + pairs
+            for k in 0..<(T * 4 + pairs + 1) { scratch[k] = Lanes() }
+            var zeros = [SIMD8<Int64>](repeating: SIMD8<Int64>(), count: T)
+            var conflicts = SIMD8<Int64>()
+            let one = SIMD8<Int64>(repeating: 1)
+            var i = 0
+            while i < vectorCount {
+                let b = Lanes(UnsafeRawPointer(base + i).loadUnaligned(as: SIMD8<Float>.self))
+                baseSquares[0] += b * b
+                var positive = SIMDMask<SIMD8<Int64>>(repeating: false)
+                var negative = SIMDMask<SIMD8<Int64>>(repeating: false)
+                for t in 0..<T {
+                    let d = Lanes(UnsafeRawPointer(tasks[t] + i).loadUnaligned(as: SIMD8<Float>.self)) - b
+                    deltas[t] = d
+                    sums[t] += d
+                    let magnitude = d.replacing(with: -d, where: d .< 0)
+                    absoluteSums[t] += magnitude
+                    maxima[t] = maxima[t].replacing(with: magnitude, where: magnitude .> maxima[t])
+                    zeros[t] &+= SIMD8<Int64>().replacing(with: one, where: d .== 0)
+                    positive .|= d .> 0
+                    negative .|= d .< 0
                 }
-                moments.sum[t] += sum
-                moments.absoluteSum[t] += absoluteSum
-                moments.maxAbsolute[t] = max(moments.maxAbsolute[t], maxAbsolute)
-                moments.zeros[t] += zeros
+                var p = 0
+                for a in 0..<T {
+                    for c in a..<T {
+                        products[p] += deltas[a] * deltas[c]
+                        p += 1
+                    }
+                }
+                conflicts &+= SIMD8<Int64>().replacing(with: one, where: positive .& negative)
+                i += 8
             }
-            for i in 0..<T {
-                for j in i..<T {
-                    let a = d + i * Self.blockSize
-                    let b = d + j * Self.blockSize
-                    var dot = 0.0
-                    for k in 0..<n { dot += a[k] * b[k] }
-                    moments.gram[i, j] += dot
-                    if i != j { moments.gram[j, i] += dot }
+            moments.elements += vectorCount
+            moments.baseSquaredNorm += baseSquares[0].sum()
+            var p = 0
+            for a in 0..<T {
+                moments.sum[a] += sums[a].sum()
+                moments.absoluteSum[a] += absoluteSums[a].sum()
+                moments.maxAbsolute[a] = max(moments.maxAbsolute[a], maxima[a].max())
+                moments.zeros[a] += Int(zeros[a].wrappedSum())
+                for c in a..<T {
+                    let value = products[p].sum()
+                    moments.gram[a, c] += value
+                    if a != c { moments.gram[c, a] += value }
+                    p += 1
                 }
             }
-            moments.signConflicts += Self.signConflicts(d, taskCount: T, count: n)
+            if T > 1 { moments.signConflicts += Int(conflicts.wrappedSum()) }
         }
-    }
-
-    /// Coordinates where some τ is > 0 and another < 0.
-    private static func signConflicts(_ d: UnsafeMutablePointer<Double>, taskCount: Int, count n: Int) -> Int {
-        if taskCount < 2 { return 0 }
-        var conflicts = 0
-        for i in 0..<n {
-            var positive = false, negative = false
-            for t in 0..<taskCount {
-                let value = d[t * blockSize + i]
-                positive = positive || value > 0
-                negative = negative || value < 0
-            }
-            conflicts += positive && negative ? 1 : 0
+        if vectorCount < n {
+            accumulateChecked(
+                base: base + vectorCount, tasks: tasks.map { $0 + vectorCount }, count: n - vectorCount, into: &moments)
         }
-        return conflicts
     }
 
     /// The slow path for a block holding a non-finite value: such coordinates are counted and skipped.

@@ -2,6 +2,7 @@ import Analysis
 import ArgumentParser
 import Checkpoints
 import Foundation
+import Transformer
 
 extension MetaMerge {
     struct Demo: AsyncParsableCommand {
@@ -16,6 +17,15 @@ extension MetaMerge {
 
         @Option(help: "The orthogonality threshold the gate uses.")
         var maxCosine: Double = 0.1
+
+        @Option(help: "The chord-residual threshold the gate uses.")
+        var maxChordResidual: Double = 0.1
+
+        @Option(help: "The additivity-gap threshold the gate uses.")
+        var maxAdditivityGap: Double = 0.1
+
+        @Option(help: "A Python with notebooks-export/requirements.txt installed: the demo then renders the figures.")
+        var notebooksPython: String?
 
         func run() async throws {
             try await reportingErrors {
@@ -54,8 +64,75 @@ extension MetaMerge {
                 let lambdas = zip(summary.tasks, summary.metagptLambda).map { String(format: "%@ %.3f", $0, $1) }
                 Terminal.out("MetaGPT's coefficients (λt = ‖τt‖² / Σk ‖τk‖²): " + lambdas.joined(separator: ", "))
 
+                Terminal.out("\n== 4. The NTK-linearity probe (the model run along θ0 + α·τt)")
+                let prompts = try Self.prompts(family: familyURL, base: modelFamily.base)
+                let probe = try MetaMerge.Probe.runProbe(
+                    modelFamily, prompts: prompts, alphas: LinearityProbe().alphas, scales: LinearityProbe().scales)
+                try ProbeReport.write(probe, provenance: statistics.provenance, to: reportURL)
+                Terminal.out(MetaMerge.Probe.render(probe))
+                let linearity = try Gate.evaluate(
+                    GateThresholds(maxChordResidual: maxChordResidual, maxAdditivityGap: maxAdditivityGap),
+                    statistics: statistics, linearity: probe.summary)
+                for (task, value) in probe.summary.chordResidual {
+                    Terminal.out(value <= maxChordResidual
+                        ? String(format: "linearity holds for '%@': chord residual %.2f ≤ %.2f", task, value, maxChordResidual)
+                        : String(format: "linearity does not hold for '%@': chord residual %.2f > %.2f", task, value, maxChordResidual))
+                }
+                for (pair, value) in probe.summary.additivityGap {
+                    Terminal.out(value <= maxAdditivityGap
+                        ? String(format: "task vectors add up for %@: additivity gap %.2f ≤ %.2f", pair, value, maxAdditivityGap)
+                        : String(format: "task vectors do not add up for %@: additivity gap %.2f > %.2f", pair, value, maxAdditivityGap))
+                }
+                let passed = verdict.passed && linearity.passed
+                Terminal.out(passed
+                    ? "\nThe gate passes: MetaGPT's assumptions hold on this family within the thresholds."
+                    : "\nThe gate fails: MetaGPT's assumptions do not hold on this family within the thresholds "
+                        + "(`metamerge merge --gate` would refuse without --force).")
+
+                Terminal.out("\n== 5. The figures (notebooks-export/, run headlessly)")
+                let figures = output.appendingPathComponent("notebooks")
+                if let python = notebooksPython {
+                    try Self.exportNotebooks(python: python, report: reportURL, output: figures, maxCosine: maxCosine)
+                    Terminal.out("figures: \(figures.appendingPathComponent("figures").path)  (HTML: \(figures.appendingPathComponent("index.html").path))")
+                } else {
+                    Terminal.out("not exported here: run `make notebooks REPORT=\(reportURL.path) OUT=\(figures.path)` (make demo does)")
+                }
+
                 Terminal.out("\nreport: \(reportURL.path)")
             }
+        }
+
+        /// Runs `notebooks-export/export.py` (found beside the family's repository checkout) with `python`.
+        static func exportNotebooks(python: String, report: URL, output: URL, maxCosine: Double) throws {
+            let family = try locateFamily(nil)
+            let script = family.deletingLastPathComponent().deletingLastPathComponent()
+                .appendingPathComponent("notebooks-export/export.py")
+            guard FileManager.default.fileExists(atPath: script.path) else {
+                throw AnalysisError.badArgument("cannot find notebooks-export/export.py next to \(family.path)")
+            }
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: python)
+            process.arguments = [
+                script.path, "--report", report.path, "--out", output.path, "--max-cosine", String(maxCosine),
+            ]
+            try process.run()
+            process.waitUntilExit()
+            guard process.terminationStatus == 0 else {
+                throw AnalysisError.badArgument("exporting the notebooks failed (exit \(process.terminationStatus)); see above")
+            }
+        }
+
+        /// The family's `prompts.txt` (one text prompt per line, encoded with `<bos>` in front), or eight seeded
+        /// random prompts when the family has none.
+        static func prompts(family: URL, base: Checkpoint) throws -> [[Int]] {
+            let config = try TransformerConfig(base.config)
+            let file = family.appendingPathComponent("prompts.txt")
+            guard FileManager.default.fileExists(atPath: file.path) else {
+                return try PromptSource.random(count: 8, length: 16, seed: 0)
+                    .prompts(for: base, vocabularySize: config.vocabularySize, maxLength: config.maxPositionEmbeddings)
+            }
+            let tokenizer = try WordLevelTokenizer(directory: base.directory)
+            return try PromptSource.lines(file).map { try tokenizer.encode("<bos>" + $0) }
         }
 
         /// The family folder: the option, else `examples/tiny-family` under the working directory or beside the

@@ -76,23 +76,28 @@ extension MetaMerge {
         }
 
         static func render(_ result: ProbeResult) -> String {
-            func stats(_ row: [Double]) -> String {
+            /// The worst value over prompts (the largest, or for R² the smallest) and the mean.
+            func stats(_ row: [Double], worstIsSmallest: Bool = false) -> String {
                 let finite = row.filter { !$0.isNaN }
                 guard !finite.isEmpty else { return "undefined".padding(toLength: 17, withPad: " ", startingAt: 0) }
-                return String(format: "%7.4f (%7.4f)", finite.max()!, finite.reduce(0, +) / Double(finite.count))
+                let worst = worstIsSmallest ? finite.min()! : finite.max()!
+                return String(format: "%7.4f (%7.4f)", worst, finite.reduce(0, +) / Double(finite.count))
             }
-            var lines = ["Linearity along each task vector (max over \(result.prompts.count) prompts, mean in parentheses):"]
+            var lines = ["Linearity along each task vector (worst of \(result.prompts.count) prompts, mean in parentheses):"]
             let width = max(result.taskNames.map(\.count).max() ?? 4, 4)
-            lines.append("task".padding(toLength: width, withPad: " ", startingAt: 0)
-                + "  chord residual     Taylor error       R²")
+            func pad(_ text: String) -> String { text.padding(toLength: width, withPad: " ", startingAt: 0) }
+            lines.append(pad("task") + "  chord residual     Taylor error       R² (min)")
             for (t, task) in result.taskNames.enumerated() {
-                lines.append(task.padding(toLength: width, withPad: " ", startingAt: 0)
-                    + "  \(stats(result.chordResidual[t]))  \(stats(result.taylorError[t]))  \(stats(result.rSquared[t]))")
+                lines.append(pad(task) + "  \(stats(result.chordResidual[t]))  \(stats(result.taylorError[t]))  "
+                    + stats(result.rSquared[t], worstIsSmallest: true))
             }
             if !result.pairNames.isEmpty {
                 lines.append("")
                 lines.append("Additivity gap ‖f(θ0+τi+τj) − f(θ0) − (Δi+Δj)‖ / (‖Δi‖+‖Δj‖):")
-                for (p, pair) in result.pairNames.enumerated() { lines.append("  \(pair)  \(stats(result.additivityGap[p]))") }
+                let pairWidth = result.pairNames.map(\.count).max() ?? 0
+                for (p, pair) in result.pairNames.enumerated() {
+                    lines.append("  \(pair.padding(toLength: pairWidth, withPad: " ", startingAt: 0))  \(stats(result.additivityGap[p]))")
+                }
             }
             lines.append("")
             lines.append("MetaGPT point θ0 + s·Σλτ: gap to the linear prediction s·ΣλΔ:")

@@ -34,8 +34,8 @@ func reportingErrors(_ body: () async throws -> Void) async throws {
 
 /// A progress display for a long pass over tensors or bytes.
 ///
-/// On a terminal it redraws one line (`\r` + clear) at most ten times a second; otherwise it prints a plain line
-/// at every 10 % step, so logs stay short.
+/// On a terminal it redraws one line (`\r` + clear) at most ten times a second; otherwise, once the pass has run
+/// for two seconds, it prints a plain line at every 10 % step, so logs stay short.
 final class Progress: @unchecked Sendable {
     private let label: String
     private let total: Double
@@ -68,7 +68,7 @@ final class Progress: @unchecked Sendable {
             let bar = String(repeating: "=", count: filled) + String(repeating: " ", count: width - filled)
             let shown = item.count > 40 ? "…" + item.suffix(39) : item
             FileHandle.standardError.write(Data("\r\u{1B}[2K\(label) [\(bar)] \(percent)% \(shown)".utf8))
-        } else if percent / 10 > lastPercentPrinted / 10 || lastPercentPrinted < 0 {
+        } else if Date().timeIntervalSince(start) > 2, percent / 10 > lastPercentPrinted / 10 || lastPercentPrinted < 0 {
             lastPercentPrinted = percent
             FileHandle.standardError.write(Data("\(label): \(percent)%\n".utf8))
         }

@@ -66,8 +66,18 @@ package enum FloatConversion {
         case .f32:
             UnsafeMutableRawPointer(destination).copyMemory(from: source, byteCount: count * 4)
         case .bf16:
-            for i in 0..<count {
+            // Sixteen at a time: widen the 16-bit patterns and shift them into the top half of a Float's bits.
+            var i = 0
+            let target = UnsafeMutableRawPointer(destination)
+            while i + 16 <= count {
+                let bits = source.loadUnaligned(fromByteOffset: 2 * i, as: SIMD16<UInt16>.self)
+                let widened = SIMD16<UInt32>(truncatingIfNeeded: bits) &<< 16
+                target.storeBytes(of: unsafeBitCast(widened, to: SIMD16<Float>.self), toByteOffset: 4 * i, as: SIMD16<Float>.self)
+                i += 16
+            }
+            while i < count {
                 destination[i] = float(fromBF16: source.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))
+                i += 1
             }
         case .f16:
             for i in 0..<count {

@@ -4,10 +4,10 @@ extension TransformerConfig {
     /// Reads a Llama, Mistral or Qwen2 `config.json`, refusing by name everything the forward pass does not implement.
     ///
     /// Supported: `model_type` `llama`, `mistral`, `qwen2` (or, without `model_type`, `architectures`
-    /// `LlamaForCausalLM`, `MistralForCausalLM`, `Qwen2ForCausalLM`) with `hidden_act` `silu`, default RoPE
-    /// (`rope_theta` or `rope_parameters.rope_theta`), grouped-query attention, an explicit `head_dim`, tied or
-    /// untied embeddings, and attention biases as transformers builds them: Llama on q/k/v/o when
-    /// `attention_bias`, Qwen2 on q/k/v always, Mistral never.
+    /// `LlamaForCausalLM`, `MistralForCausalLM`, `Qwen2ForCausalLM`) with `hidden_act` `silu` (or its alias
+    /// `swish`), default RoPE (`rope_theta` or `rope_parameters.rope_theta`), grouped-query attention, an explicit
+    /// `head_dim`, tied or untied embeddings, and attention biases as transformers builds them: Llama on q/k/v/o
+    /// when `attention_bias`, Qwen2 on q/k/v always, Mistral never.
     ///
     /// Absent keys take transformers' defaults: `num_key_value_heads` = `num_attention_heads`, `head_dim` =
     /// `hidden_size / num_attention_heads`, `rms_norm_eps` = 1e-6, `rope_theta` = 10000, `tie_word_embeddings` =

@@ -1,7 +1,7 @@
 /// The shape and hyper-parameters of a Llama-family decoder (Llama, Mistral, Qwen2) as the forward pass uses them.
 ///
 /// Build it from a checkpoint's `config.json` with ``init(_:)`` (which refuses, by name, everything the forward
-/// pass does not implement), or directly with ``init(architecture:hiddenSize:intermediateSize:layerCount:attentionHeadCount:keyValueHeadCount:headDimension:vocabularySize:maxPositionEmbeddings:rmsNormEpsilon:ropeTheta:tieWordEmbeddings:queryKeyValueBias:outputProjectionBias:slidingWindow:)``.
+/// pass does not implement), or field by field with the memberwise initialiser (then call ``validate()``).
 ///
 /// Tensor shapes it implies (weights are `[out, in]`, row-major, as Hugging Face stores them):
 /// - `model.embed_tokens.weight`: `[vocabularySize, hiddenSize]`

@@ -18,7 +18,9 @@ enum Kernels {
     ) {
         let beta: Float = accumulate ? 1 : 0
         if m == 1 {
-            // y = W x: gemv is much faster than a one-row gemm.
+            // y = W x: gemv is much faster than a one-row gemm. C may be uninitialised memory: clear it rather
+            // than trust every BLAS to ignore NaN garbage when β = 0.
+            if !accumulate { c.update(repeating: 0, count: n) }
             cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(n), Int32(k), 1, w, Int32(k), a, 1, beta, c, 1)
         } else {
             cblas_sgemm(

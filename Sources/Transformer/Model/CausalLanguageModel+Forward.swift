@@ -11,11 +11,14 @@ extension CausalLanguageModel {
     ///   than the sliding window; or the provider's error for a tensor it cannot read.
     public func forward(_ tokens: [Int], logits: LogitPositions = .all) throws -> ForwardOutput {
         try checkPrompt(tokens)
-        let workspace = Workspace(config: config, tokenCount: tokens.count, weightCapacity: largestLayerTensor)
-        return try forward(tokens, logits: logits, workspace: workspace)
+        return try workspaces.withWorkspace(
+            config: config, tokenCount: tokens.count, weightCapacity: largestLayerTensor
+        ) { workspace in
+            try forward(tokens, logits: logits, workspace: workspace)
+        }
     }
 
-    /// ``forward(_:logits:)`` for each prompt in turn, reusing one workspace sized for the longest.
+    /// ``forward(_:logits:)`` for each prompt in turn (all are checked before any runs).
     public func forward(batch prompts: [[Int]], logits: LogitPositions = .all) throws -> [ForwardOutput] {
         for prompt in prompts { try checkPrompt(prompt) }
         return try prompts.map { try forward($0, logits: logits) }
@@ -77,7 +80,9 @@ extension CausalLanguageModel {
         case .last: (n - 1)..<n
         case .none: n..<n
         }
-        var logits = [Float](repeating: 0, count: positions.count * V)
+        var logits = [Float](unsafeUninitializedCapacity: positions.count * V) { _, initialized in
+            initialized = positions.count * V  // every element is written by the products below
+        }
         if !positions.isEmpty {
             // logits = hidden Eᵀ, over blocks of vocabulary rows so E is never resident whole.
             let rowsPerBlock = max(1, min(V, ws.weight.count / H))

@@ -19,8 +19,8 @@ import Checkpoints
 /// then hidden = RMSNorm(x; w_final) and logits = hidden Eᵀ with E = `lm_head.weight`, or
 /// `model.embed_tokens.weight` when the embeddings are tied or no `lm_head.weight` is stored.
 ///
-/// The value is immutable and `Sendable`; each ``forward(_:logits:)`` call allocates its own workspace, so
-/// calls may run concurrently (BLAS threading permitting).
+/// The value is immutable and `Sendable`; each ``forward(_:logits:)`` call takes its own workspace (the previous
+/// call's when it is idle and large enough), so calls may run concurrently (BLAS threading permitting).
 public struct CausalLanguageModel: Sendable {
     public let config: TransformerConfig
     public let weights: any WeightProvider
@@ -28,6 +28,8 @@ public struct CausalLanguageModel: Sendable {
     public let outputProjectionName: String
     /// Largest per-layer weight matrix (elements): the size of the reused weight buffer.
     let largestLayerTensor: Int
+    /// The idle workspace, shared by copies of this value.
+    let workspaces = WorkspacePool()
 
     /// Checks that every tensor the config implies is provided, with the implied shape.
     ///

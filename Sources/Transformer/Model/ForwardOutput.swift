@@ -1,9 +1,3 @@
-/// Which positions of a prompt get logits: all (for per-token analysis), the last (next-token prediction), or
-/// none (only the final hidden state is wanted).
-public enum LogitPositions: Sendable, Hashable {
-    case all, last, none
-}
-
 /// What one forward pass over a prompt of `tokenCount` tokens produced.
 public struct ForwardOutput: Sendable {
     public let tokenCount: Int

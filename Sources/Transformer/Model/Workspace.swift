@@ -1,6 +1,11 @@
-/// The buffers of one forward pass, allocated once per prompt and reused by every layer.
+/// The buffers of one forward pass, sized for prompts of up to `capacity` tokens and reused by every layer (and,
+/// through ``WorkspacePool``, by later passes). Contents are never read before being written, so the buffers are
+/// left uninitialised.
 final class Workspace {
-    let tokenCount: Int
+    /// Longest prompt the buffers hold.
+    let capacity: Int
+    /// Length of the prompt being processed (≤ capacity).
+    var tokenCount: Int = 0
     /// Residual stream x, [n × H].
     let residual: UnsafeMutableBufferPointer<Float>
     /// Normalised input of a block, [n × H].
@@ -15,16 +20,15 @@ final class Workspace {
     let gate: UnsafeMutableBufferPointer<Float>
     let up: UnsafeMutableBufferPointer<Float>
     /// One weight matrix (or a block of output-projection rows) when the provider cannot lend its own memory.
+    /// With lending providers it is never touched, so never paged in.
     let weight: UnsafeMutableBufferPointer<Float>
     /// A norm weight or a bias vector.
     let vector: UnsafeMutableBufferPointer<Float>
 
-    init(config: TransformerConfig, tokenCount n: Int, weightCapacity: Int) {
-        tokenCount = n
+    init(config: TransformerConfig, capacity n: Int, weightCapacity: Int) {
+        capacity = n
         func make(_ count: Int) -> UnsafeMutableBufferPointer<Float> {
-            let buffer = UnsafeMutableBufferPointer<Float>.allocate(capacity: max(count, 1))
-            buffer.initialize(repeating: 0)
-            return buffer
+            UnsafeMutableBufferPointer<Float>.allocate(capacity: max(count, 1))
         }
         residual = make(n * config.hiddenSize)
         normed = make(n * config.hiddenSize)
@@ -35,8 +39,7 @@ final class Workspace {
         scores = make(n * n)
         gate = make(n * config.intermediateSize)
         up = make(n * config.intermediateSize)
-        // Left uninitialised: with zero-copy providers it is never touched, so never paged in.
-        weight = UnsafeMutableBufferPointer<Float>.allocate(capacity: max(weightCapacity, 1))
+        weight = make(weightCapacity)
         vector = make(max(config.hiddenSize, config.queryWidth))
     }
 

@@ -2,11 +2,12 @@ import Checkpoints
 
 /// The model θ(c) = θ0 + Σ_t c_t (θ_t − θ0) over a base model θ0 and task models θ_t, formed tensor by tensor.
 ///
-/// With c = α·e_t this is the point θ0 + α τ_t on task t's line; with all c_t = 0 it is the base. Each requested
-/// range is computed in chunks of ``chunkSize`` elements: base chunk, then for every task with c_t ≠ 0
-/// `out += c_t * (task − base)` in Float32, in task order (the same operations a float32 PyTorch
-/// `acc += c * (θt − θ0)` performs). Memory is two chunk buffers; no second copy of the model ever exists.
-/// Tasks with c_t = 0 are not read.
+/// With c = α·e_t this is the point θ0 + α τ_t on task t's line; with all c_t = 0 it is the base. A requested
+/// range is formed in chunks of ``chunkSize`` elements, in Float32 and task order: out = θ0 + c_t (θ_t − θ0) for
+/// the first task with c_t ≠ 0, then out += c_t (θ_t − θ0) for each further one — the operations of a float32
+/// PyTorch `acc = θ0.clone(); acc += c * (θt − θ0)` (the same Float32 operations). Tasks with c_t = 0 are not
+/// read. Memory is two chunk buffers (unused when the providers lend mapped Float32); no second copy of the model
+/// ever exists.
 public struct CombinedWeights: WeightProvider {
     public let base: any WeightProvider
     public let tasks: [any WeightProvider]
@@ -66,24 +67,34 @@ public struct CombinedWeights: WeightProvider {
                 "tensor \(name) is \(stored) in task model \(t) but \(baseShape.map { "\($0)" } ?? "absent") in the base")
         }
         let chunk = Self.chunkSize
+        let first = active[0]
+        let rest = active.dropFirst()
         try withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * chunk) { scratch in
-            let baseChunk = UnsafeMutableBufferPointer(rebasing: scratch[0..<chunk])
-            let taskChunk = UnsafeMutableBufferPointer(rebasing: scratch[chunk..<(2 * chunk)])
+            let baseScratch = UnsafeMutableBufferPointer(rebasing: scratch[0..<chunk])
+            let taskScratch = UnsafeMutableBufferPointer(rebasing: scratch[chunk..<(2 * chunk)])
             var start = elements.lowerBound
             while start < elements.upperBound {
                 let end = min(start + chunk, elements.upperBound)
                 let n = end - start
-                let offset = start - elements.lowerBound
-                let out = buffer.baseAddress! + offset
-                let theta0 = baseChunk.baseAddress!
-                let thetaT = taskChunk.baseAddress!
-                try base.load(name, elements: start..<end, into: UnsafeMutableBufferPointer(start: theta0, count: n))
-                out.update(from: theta0, count: n)
-                for t in active {
-                    try tasks[t].load(name, elements: start..<end, into: UnsafeMutableBufferPointer(start: thetaT, count: n))
-                    let c = coefficients[t]
-                    for i in 0..<n {
-                        out[i] += c * (thetaT[i] - theta0[i])
+                let out = buffer.baseAddress! + (start - elements.lowerBound)
+                // Providers may lend their memory (mapped Float32), so nothing is copied twice.
+                try base.withFloat32(name, elements: start..<end, scratch: baseScratch) { theta0Buffer in
+                    let theta0 = theta0Buffer.baseAddress!
+                    try tasks[first].withFloat32(name, elements: start..<end, scratch: taskScratch) { thetaTBuffer in
+                        let thetaT = thetaTBuffer.baseAddress!
+                        let c = coefficients[first]
+                        for i in 0..<n {
+                            out[i] = theta0[i] + c * (thetaT[i] - theta0[i])
+                        }
+                    }
+                    for t in rest {
+                        try tasks[t].withFloat32(name, elements: start..<end, scratch: taskScratch) { thetaTBuffer in
+                            let thetaT = thetaTBuffer.baseAddress!
+                            let c = coefficients[t]
+                            for i in 0..<n {
+                                out[i] += c * (thetaT[i] - theta0[i])
+                            }
+                        }
                     }
                 }
                 start = end
