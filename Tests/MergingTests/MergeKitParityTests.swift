@@ -26,6 +26,8 @@ struct MergeKitParityTests {
         let family: String
         let tasks: [String]
         let cases: [Case]
+        /// Models outside the family (a quantised variant), by name → path under the fixtures folder.
+        let extra_models: [String: String]
     }
 
     static let root = RepositoryPaths.fixtures.appendingPathComponent("mergekit")
@@ -49,8 +51,11 @@ struct MergeKitParityTests {
         let ours = try readModel(output)
         let expected = try readExpected(testCase.expected)
         let familyURL = Self.root.appendingPathComponent(Self.manifest.family)
-        let inputs = try (["base"] + Self.manifest.tasks).reduce(into: [String: [String: [Float]]]()) {
+        var inputs = try (["base"] + Self.manifest.tasks).reduce(into: [String: [String: [Float]]]()) {
             $0[$1] = try readModel(familyURL.appendingPathComponent($1))
+        }
+        for (name, path) in Self.manifest.extra_models {
+            inputs[name] = try readModel(Self.root.appendingPathComponent(path))
         }
 
         var worstUlps = 0.0

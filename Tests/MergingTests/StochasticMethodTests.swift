@@ -118,3 +118,64 @@ struct StochasticMethodTests {
         #expect(!FileManager.default.fileExists(atPath: family.output().path))
     }
 }
+
+/// TIES' top-k and Breadcrumbs' cuts among equal magnitudes: the stable order (lower index first), the same
+/// whatever the chunking — a case whose answer is computed here by sorting.
+@Suite("Magnitude cuts among equal |δ|")
+struct MagnitudeTieTests {
+    /// A zero base and one task whose deltas take 7 magnitudes only, so every cut falls among ties.
+    static func family() throws -> SyntheticFamily {
+        try SyntheticFamily.make(
+            "ties", shape: .init(hidden: 16, intermediate: 32, layers: 1, vocab: 20), tasks: 1,
+            base: { _, n in [Float](repeating: 0, count: n) },
+            delta: { _, name, n in
+                var random = Random(seed: name.hashValue64)
+                return (0..<n).map { _ in Float(Int(random.next() % 7) + 1) * (random.next() % 2 == 0 ? 0.25 : -0.25) }
+            })
+    }
+
+    /// The kept positions of the `keep` largest |δ| in stable order (ties: lower index first).
+    static func topK(_ values: [Float], _ keep: Int) -> Set<Int> {
+        Set(values.indices.sorted { abs(values[$0]) != abs(values[$1]) ? abs(values[$0]) > abs(values[$1]) : $0 < $1 }.prefix(keep))
+    }
+
+    @Test(arguments: [1 << 20, 37])
+    func tiesKeepTheLowerIndicesFirst(chunk: Int) throws {
+        let family = try Self.family()
+        let config = try family.configuration(
+            "models: [{model: ./t1, parameters: {weight: 1, density: 0.45}}]\nbase_model: ./base\nmerge_method: ties\n",
+            named: "ties-\(chunk).yml")
+        let merge = try Merge(configuration: config, options: MergeOptions(threads: 3, chunkElements: chunk))
+        try merge.prepare()
+        try merge.write(to: family.output("out-\(chunk)"))
+        let merged = try readModel(family.output("out-\(chunk)"))
+        let task = try readModel(family.root.appendingPathComponent("t1"))
+        for (name, values) in merged {
+            let delta = task[name]!
+            let expected = Self.topK(delta, max(1, Int(0.45 * Double(delta.count))))
+            let kept = Set(values.indices.filter { values[$0] != 0 })
+            #expect(kept == expected, "\(name): kept set differs from the stable top-k")
+            for i in kept { #expect(values[i] == delta[i]) }
+        }
+    }
+
+    @Test func breadcrumbsCutsBothEndsInStableOrder() throws {
+        let family = try Self.family()
+        let config = try family.configuration(
+            "models: [{model: ./t1, parameters: {weight: 1, density: 0.6, gamma: 0.1}}]\nbase_model: ./base\nmerge_method: breadcrumbs\n")
+        let merge = try Merge(configuration: config, options: MergeOptions(threads: 2, chunkElements: 50))
+        try merge.prepare()
+        try merge.write(to: family.output())
+        let merged = try readModel(family.output())
+        let task = try readModel(family.root.appendingPathComponent("t1"))
+        for (name, values) in merged {
+            let delta = task[name]!
+            let n = delta.count
+            let keep = Int(0.6 * Double(n)), top = Int(0.1 * Double(n)), bottom = max(0, n - keep - top)
+            let ascending = delta.indices.sorted { abs(delta[$0]) != abs(delta[$1]) ? abs(delta[$0]) < abs(delta[$1]) : $0 < $1 }
+            let expected = Set(ascending[bottom..<(bottom + keep)])
+            let kept = Set(values.indices.filter { values[$0] != 0 })
+            #expect(kept == expected, "\(name): kept set differs from positions [\(bottom), \(bottom + keep)) of the stable order")
+        }
+    }
+}
