@@ -25,7 +25,8 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("directory")
-    parser.add_argument("--prompt", default="12+34=")
+    parser.add_argument("--prompt", action="append", help="a prompt (repeatable); default: the first lines of "
+                        "examples/tiny-family/prompts.txt")
     parser.add_argument("--max-new-tokens", type=int, default=8)
     args = parser.parse_args()
 
@@ -46,15 +47,26 @@ def main() -> int:
     problems.update({"error_msgs": info.get("error_msgs")} if info.get("error_msgs") else {})
     print(f"loading info: {dict((k, list(v)) for k, v in info.items())}")
 
-    encoded = tokenizer(args.prompt, return_tensors="pt")
-    with torch.no_grad():
-        logits = model(**encoded).logits
-        finite = bool(torch.isfinite(logits).all())
-        output = model.generate(**encoded, max_new_tokens=args.max_new_tokens, do_sample=False,
-                                pad_token_id=tokenizer.pad_token_id)
-    text = tokenizer.decode(output[0][encoded["input_ids"].shape[1]:], skip_special_tokens=True)
-    print(f"logits: shape {tuple(logits.shape)}, finite {finite}, mean {logits.float().mean().item():.6f}")
-    print(f"prompt {args.prompt!r} -> generated {text!r}")
+    prompts = args.prompt
+    if not prompts:
+        bundled = os.path.join(os.path.dirname(__file__), "..", "..", "examples", "tiny-family", "prompts.txt")
+        prompts = open(bundled).read().split("\n")[:6] if os.path.exists(bundled) else ["Hello"]
+        prompts = [p for p in prompts if p]
+    finite = True
+    for prompt in prompts:
+        encoded = tokenizer(prompt, return_tensors="pt")
+        ids = encoded["input_ids"]
+        # The bundled family's tokenizer does not add <bos> itself (add_bos_token: false); its models were trained
+        # on <bos>PROMPT ANSWER<eos>.
+        if tokenizer.bos_token_id is not None and (ids.shape[1] == 0 or ids[0, 0].item() != tokenizer.bos_token_id):
+            ids = torch.cat([torch.tensor([[tokenizer.bos_token_id]]), ids], dim=1)
+        with torch.no_grad():
+            logits = model(input_ids=ids).logits
+            finite = finite and bool(torch.isfinite(logits).all())
+            output = model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), max_new_tokens=args.max_new_tokens,
+                                    do_sample=False, pad_token_id=tokenizer.pad_token_id)
+        text = tokenizer.decode(output[0][ids.shape[1]:], skip_special_tokens=True)
+        print(f"prompt {prompt!r} -> generated {text!r}   (logits {tuple(logits.shape)}, finite {finite})")
 
     if problems or not finite:
         print(f"FAILED: {problems or 'non-finite logits'}")
