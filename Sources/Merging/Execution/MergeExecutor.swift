@@ -132,13 +132,19 @@ struct MergeExecutor {
             pending = []
             try pool.run(items.count) { index, worker in
                 let item = items[index]
-                let floats = executor.scratch[worker].buffer("output", count: item.range.count, of: Float.self)
-                try item.kernel.apply(
-                    chunk: item.chunk, range: item.range, io: executor.io(item.sources, worker: worker), output: floats)
-                let bytes = item.range.count * item.dtype.byteSize
-                let destination = try output.reserve(item.sequence, bytes: bytes)
-                FloatConversion.encode(item.dtype, from: floats, count: item.range.count, into: destination)
-                output.publish(item.sequence, tensor: item.tensor, bytes: bytes, elements: item.range.count)
+                do {
+                    let floats = executor.scratch[worker].buffer("output", count: item.range.count, of: Float.self)
+                    try item.kernel.apply(
+                        chunk: item.chunk, range: item.range, io: executor.io(item.sources, worker: worker), output: floats)
+                    let bytes = item.range.count * item.dtype.byteSize
+                    let destination = try output.reserve(item.sequence, bytes: bytes)
+                    FloatConversion.encode(item.dtype, from: floats, count: item.range.count, into: destination)
+                    output.publish(item.sequence, tensor: item.tensor, bytes: bytes, elements: item.range.count)
+                } catch {
+                    // This chunk will never be published: release the producers waiting behind it.
+                    output.fail(error)
+                    throw error
+                }
             }
         }
         do {

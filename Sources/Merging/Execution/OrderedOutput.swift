@@ -79,6 +79,15 @@ final class OrderedOutput: @unchecked Sendable {
         if let failure { throw failure }
     }
 
+    /// Records a producer's error without waiting: producers blocked in ``reserve(_:bytes:)`` (waiting for a chunk
+    /// that will now never be published) wake up and throw it.
+    func fail(_ error: any Error) {
+        condition.lock()
+        if failure == nil { failure = error }
+        condition.broadcast()
+        condition.unlock()
+    }
+
     /// Stops the writer thread after an error elsewhere (nothing more will be published).
     func abandon(_ error: any Error) {
         condition.lock()
