@@ -1,0 +1,310 @@
+import Analysis
+import Foundation
+import SafeTensors
+import Yams
+
+/// Turns MergeKit YAML into the parts of a ``MergeConfiguration``, refusing what MetaMerge does not implement.
+struct ConfigParser {
+    let file: URL?
+
+    struct Parsed {
+        var method: MergeMethod
+        var models: [MergeConfiguration.ModelEntry]
+        var baseModel: String?
+        var parameters: [String: ParameterSetting]
+        var dtype: DType?
+        var outDtype: DType?
+        var tokenizerSource: String?
+        var gate: GateThresholds?
+    }
+
+    static let knownKeys = ["models", "base_model", "merge_method", "parameters", "dtype", "out_dtype", "tokenizer_source", "gate"]
+    /// MergeKit keys MetaMerge does not implement, with what to do instead.
+    static let unsupportedKeys: [String: String] = [
+        "slices": "layer slices (frankenmerges) are not supported; list whole models under `models:`",
+        "modules": "multi-module configs are not supported; list whole models under `models:`",
+        "tokenizer": "tokenizer building (`tokenizer:` block) is not supported; use `tokenizer_source: base` or a model to copy its tokenizer files",
+        "chat_template": "setting a chat template is not supported; edit tokenizer_config.json of the output instead",
+    ]
+
+    func error(_ kind: MergeConfigError.Kind, _ message: String) -> MergeConfigError {
+        MergeConfigError(kind, file: file, message)
+    }
+
+    func parse(_ yaml: String) throws -> Parsed {
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: yaml)
+        } catch {
+            throw self.error(.syntax, "not valid YAML: \(String(describing: error).split(separator: "\n").joined(separator: " "))")
+        }
+        guard let root, case .mapping(let top) = root else {
+            throw self.error(.syntax, "expected a YAML mapping at the top level (models, base_model, merge_method, …)")
+        }
+        let entries = try mapping(top, context: "the config")
+
+        for (key, _) in entries {
+            if let advice = Self.unsupportedKeys[key] {
+                throw self.error(.unsupportedKey, "unsupported key '\(key)': \(advice)")
+            }
+            if !Self.knownKeys.contains(key) {
+                throw self.error(
+                    .unknownKey, "unknown key '\(key)'; a config has " + Self.knownKeys.joined(separator: ", "))
+            }
+        }
+        let values = Dictionary(uniqueKeysWithValues: entries)
+
+        guard let methodNode = values["merge_method"] else {
+            throw self.error(.missingKey, "missing key 'merge_method' (one of \(MergeMethod.allCases.map(\.rawValue).joined(separator: ", ")))")
+        }
+        guard let methodName = scalarString(methodNode) else {
+            throw self.error(.badValue, "'merge_method' must be a method name")
+        }
+        guard let method = MergeMethod(rawValue: methodName) else {
+            let supported = MergeMethod.allCases.map(\.rawValue).joined(separator: ", ")
+            if MergeMethod.mergekitOnly.contains(methodName) {
+                throw self.error(.unknownMethod, "merge_method '\(methodName)' is a MergeKit method MetaMerge does not implement; supported: \(supported)")
+            }
+            throw self.error(.unknownMethod, "unknown merge_method '\(methodName)'; supported: \(supported)")
+        }
+
+        guard let modelsNode = values["models"] else {
+            throw self.error(.missingKey, "missing key 'models' (a list of `- model: PATH` entries)")
+        }
+        guard case .sequence(let modelSequence) = modelsNode, !modelSequence.isEmpty else {
+            throw self.error(.badValue, "'models' must be a non-empty list of `- model: PATH` entries")
+        }
+        var models: [MergeConfiguration.ModelEntry] = []
+        for (index, node) in modelSequence.enumerated() {
+            models.append(try modelEntry(node, index: index))
+        }
+
+        var baseModel: String?
+        if let node = values["base_model"], !isNull(node) {
+            guard let reference = scalarString(node) else {
+                throw self.error(.badValue, "'base_model' must be a model path")
+            }
+            try checkReference(reference, key: "base_model")
+            baseModel = reference
+        }
+
+        var parameters: [String: ParameterSetting] = [:]
+        if let node = values["parameters"], !isNull(node) {
+            parameters = try parameterBlock(node, context: "parameters")
+        }
+
+        let dtype = try dtypeValue(values["dtype"], key: "dtype")
+        let outDtype = try dtypeValue(values["out_dtype"], key: "out_dtype")
+
+        var tokenizerSource: String?
+        if let node = values["tokenizer_source"], !isNull(node) {
+            guard let source = scalarString(node) else {
+                throw self.error(.badValue, "'tokenizer_source' must be `base` or a model path")
+            }
+            if source == "union" {
+                throw self.error(
+                    .unsupportedKey,
+                    "unsupported key 'tokenizer_source: union': building a union vocabulary is not supported; use `tokenizer_source: base` or a model")
+            }
+            if source != "base" { try checkReference(source, key: "tokenizer_source") }
+            tokenizerSource = source
+        }
+
+        var gate: GateThresholds?
+        if let node = values["gate"], !isNull(node) {
+            gate = try gateBlock(node)
+        }
+        return Parsed(
+            method: method, models: models, baseModel: baseModel, parameters: parameters, dtype: dtype,
+            outDtype: outDtype, tokenizerSource: tokenizerSource, gate: gate)
+    }
+
+    // MARK: Pieces
+
+    /// The key/value pairs of a mapping with string keys; duplicate keys are refused (YAML readers differ on them).
+    func mapping(_ mapping: Node.Mapping, context: String) throws -> [(String, Node)] {
+        var result: [(String, Node)] = []
+        var seen = Set<String>()
+        for (keyNode, value) in mapping {
+            guard let key = scalarString(keyNode) else {
+                throw self.error(.syntax, "\(context): keys must be plain strings")
+            }
+            guard seen.insert(key).inserted else {
+                throw self.error(.syntax, "\(context): key '\(key)' appears twice")
+            }
+            result.append((key, value))
+        }
+        return result
+    }
+
+    func modelEntry(_ node: Node, index: Int) throws -> MergeConfiguration.ModelEntry {
+        guard case .mapping(let map) = node else {
+            throw self.error(.badValue, "models[\(index)]: expected a mapping `model: PATH` (with optional `parameters:`)")
+        }
+        let entries = try mapping(map, context: "models[\(index)]")
+        var reference: String?
+        var parameters: [String: ParameterSetting] = [:]
+        for (key, value) in entries {
+            switch key {
+            case "model":
+                guard let text = scalarString(value) else {
+                    throw self.error(.badValue, "models[\(index)].model must be a model path")
+                }
+                reference = text
+            case "parameters":
+                if !isNull(value) { parameters = try parameterBlock(value, context: "models[\(index)].parameters") }
+            default:
+                throw self.error(.unknownKey, "models[\(index)]: unknown key '\(key)' (a model entry has `model` and `parameters`)")
+            }
+        }
+        guard let reference else {
+            throw self.error(.missingKey, "models[\(index)]: missing key 'model'")
+        }
+        try checkReference(reference, key: "models[\(index)].model")
+        return MergeConfiguration.ModelEntry(reference: reference, parameters: parameters)
+    }
+
+    /// Refuses LoRA (`model+lora`) and hub revision (`model@rev`) references.
+    func checkReference(_ reference: String, key: String) throws {
+        if reference.contains("+") {
+            throw self.error(
+                .unsupportedKey,
+                "\(key): unsupported LoRA reference '\(reference)' (model+lora); merge the adapter into its base first (PEFT `merge_and_unload()`), then name that directory")
+        }
+        if reference.contains("@") {
+            throw self.error(
+                .unsupportedKey,
+                "\(key): unsupported hub revision '\(reference)' (model@revision); download that revision and name the local directory")
+        }
+        if reference.isEmpty {
+            throw self.error(.badValue, "\(key): empty model path")
+        }
+    }
+
+    func parameterBlock(_ node: Node, context: String) throws -> [String: ParameterSetting] {
+        guard case .mapping(let map) = node else {
+            throw self.error(.badValue, "\(context): expected a mapping of parameter names to values")
+        }
+        var result: [String: ParameterSetting] = [:]
+        for (name, value) in try mapping(map, context: context) {
+            result[name] = try setting(value, context: "\(context).\(name)")
+        }
+        return result
+    }
+
+    /// A scalar, a gradient (list of scalars), a `{filter, value}` mapping, or a list of them.
+    func setting(_ node: Node, context: String) throws -> ParameterSetting {
+        switch node {
+        case .scalar:
+            return .scalar(try scalar(node, context: context))
+        case .mapping(let map):
+            return .conditional([try condition(map, context: context)])
+        case .sequence(let sequence):
+            if sequence.isEmpty {
+                throw self.error(.badGradient, "\(context): empty list; a gradient needs at least one value")
+            }
+            let isScalar = sequence.map { if case .scalar = $0 { true } else { false } }
+            if isScalar.allSatisfy({ $0 }) {
+                let values = try sequence.enumerated().map { try scalar($1, context: "\(context)[\($0)]") }
+                let kinds = Set(values.map { value -> Int in
+                    switch value { case .number: 0; case .bool: 1; case .string(let s): Double(s) != nil ? 0 : 2 }
+                })
+                if kinds.count > 1 {
+                    throw self.error(.badGradient, "\(context): a gradient mixes numbers with other values (\(values.map(\.description).joined(separator: ", ")))")
+                }
+                return .gradient(values)
+            }
+            var conditions: [ParameterSetting.Condition] = []
+            for (index, element) in sequence.enumerated() {
+                guard case .mapping(let map) = element else {
+                    throw self.error(
+                        .badGradient,
+                        "\(context)[\(index)]: a list is either a gradient of numbers or a list of {filter, value} conditionals, not a mix")
+                }
+                conditions.append(try condition(map, context: "\(context)[\(index)]"))
+            }
+            return .conditional(conditions)
+        case .alias:
+            throw self.error(.syntax, "\(context): YAML aliases are not supported")
+        }
+    }
+
+    func condition(_ map: Node.Mapping, context: String) throws -> ParameterSetting.Condition {
+        var filter: String?
+        var value: ParameterSetting?
+        for (key, node) in try mapping(map, context: context) {
+            switch key {
+            case "filter":
+                if !isNull(node) {
+                    guard let text = scalarString(node) else {
+                        throw self.error(.badGradient, "\(context).filter must be a string")
+                    }
+                    filter = text
+                }
+            case "value":
+                let parsed = try setting(node, context: "\(context).value")
+                if case .conditional = parsed {
+                    throw self.error(.badGradient, "\(context).value: conditionals do not nest; give a number or a gradient")
+                }
+                value = parsed
+            default:
+                throw self.error(.badGradient, "\(context): unknown key '\(key)' in a conditional (expected filter and value)")
+            }
+        }
+        guard let value else {
+            throw self.error(.badGradient, "\(context): a conditional needs a 'value'")
+        }
+        return ParameterSetting.Condition(filter: filter, value: value)
+    }
+
+    func scalar(_ node: Node, context: String) throws -> ParameterScalar {
+        guard case .scalar(let scalar) = node else {
+            throw self.error(.badValue, "\(context): expected a number, boolean or string")
+        }
+        let tag = Tag.Name(rawValue: node.tag.rawValue)
+        if scalar.style == .plain || scalar.style == .any {
+            if tag == .bool, let value = node.bool { return .bool(value) }
+            if tag == .int || tag == .float, let value = node.float { return .number(value) }
+            if tag == .null { throw self.error(.badValue, "\(context): empty value") }
+        }
+        return .string(scalar.string)
+    }
+
+    func scalarString(_ node: Node) -> String? {
+        guard case .scalar(let scalar) = node else { return nil }
+        return scalar.string
+    }
+
+    func isNull(_ node: Node) -> Bool {
+        guard case .scalar(let scalar) = node, scalar.style == .plain || scalar.style == .any else { return false }
+        return node.tag.rawValue == Tag.Name.null.rawValue
+    }
+
+    func dtypeValue(_ node: Node?, key: String) throws -> DType? {
+        guard let node, !isNull(node) else { return nil }
+        guard let name = scalarString(node), let dtype = parseDTypeName(name) else {
+            throw self.error(.badValue, "'\(key)' must be one of bfloat16, float16, float32, float64")
+        }
+        return dtype
+    }
+
+    /// `gate: {max_cosine: X, scope: global|layer|tensor}`, as `metamerge check`'s thresholds.
+    func gateBlock(_ node: Node) throws -> GateThresholds {
+        guard case .mapping(let map) = node else {
+            throw self.error(.badValue, "'gate' must be a mapping, e.g. {max_cosine: 0.2, scope: global}")
+        }
+        var thresholds = GateThresholds()
+        for (key, value) in try mapping(map, context: "gate") {
+            guard let text = scalarString(value) else {
+                throw self.error(.badValue, "gate.\(key) must be a number or a scope name")
+            }
+            do {
+                try thresholds.set(key.replacingOccurrences(of: "_", with: "-"), text)
+            } catch {
+                throw self.error(.badValue, "gate: \(error)")
+            }
+        }
+        try MergeGate.validate(thresholds, file: file)
+        return thresholds
+    }
+}

@@ -1,0 +1,157 @@
+import Analysis
+import Foundation
+import SafeTensors
+
+/// A merge configuration: MergeKit's YAML schema (`mergekit/config.py`, `MergeConfiguration`) restricted to what
+/// MetaMerge implements, extended with `merge_method: metagpt…` and a `gate:` block.
+///
+/// ```yaml
+/// models:
+///   - model: ./add                 # relative to this file's folder, else to the working directory
+///     parameters: {weight: 0.5, density: [0.2, 0.8]}
+///   - model: ./rev
+///     parameters:
+///       weight: [{filter: mlp, value: 0.7}, {value: 0.3}]
+/// base_model: ./base
+/// merge_method: ties
+/// parameters: {normalize: true}
+/// dtype: float32                   # the dtype inputs are rounded to when loaded
+/// out_dtype: bfloat16              # the dtype written (else `dtype`, else the inputs' promoted dtype)
+/// tokenizer_source: base           # or a model reference: whose tokenizer files are copied
+/// gate: {max_cosine: 0.2, scope: global}
+/// ```
+///
+/// Keys MetaMerge does not implement — `slices`, `modules`, `tokenizer`, `chat_template`,
+/// `tokenizer_source: union`, LoRA references `model+lora`, hub revisions `model@rev` — are refused by name, as is
+/// any key no MergeKit config has; nothing is silently ignored.
+public struct MergeConfiguration: Sendable {
+    /// One entry of `models:`.
+    public struct ModelEntry: Sendable, Hashable {
+        /// The reference as written.
+        public let reference: String
+        /// Per-model `parameters:` (highest precedence).
+        public let parameters: [String: ParameterSetting]
+        public init(reference: String, parameters: [String: ParameterSetting] = [:]) {
+            self.reference = reference
+            self.parameters = parameters
+        }
+    }
+
+    /// The config file, when read from one.
+    public let file: URL?
+    /// The folder relative model paths are resolved against first.
+    public let directory: URL
+    /// The YAML text as given (copied to the output as `mergekit_config.yml`).
+    public let text: String
+    public let method: MergeMethod
+    public let models: [ModelEntry]
+    public let baseModel: String?
+    /// Global `parameters:` (lowest precedence).
+    public let parameters: [String: ParameterSetting]
+    /// `dtype`: inputs are rounded to it on load.
+    public let dtype: DType?
+    /// `out_dtype`: the dtype written.
+    public let outDtype: DType?
+    /// `tokenizer_source`: `base` or a model reference whose tokenizer files are copied.
+    public let tokenizerSource: String?
+    /// A `gate:` block.
+    public let gate: GateThresholds?
+
+    /// Reads and validates the config at `url`; relative model paths resolve against its folder first.
+    public static func load(contentsOf url: URL) throws -> MergeConfiguration {
+        let text: String
+        do {
+            text = try String(contentsOf: url, encoding: .utf8)
+        } catch {
+            throw MergeConfigError(.syntax, file: url, "cannot read the config: \(error.localizedDescription)")
+        }
+        return try MergeConfiguration(yaml: text, directory: url.deletingLastPathComponent(), file: url)
+    }
+
+    /// Parses `yaml`; relative model paths resolve against `directory` first, then the working directory.
+    public init(yaml: String, directory: URL, file: URL? = nil) throws {
+        let parsed = try ConfigParser(file: file).parse(yaml)
+        self.file = file
+        self.directory = directory
+        self.text = yaml
+        self.method = parsed.method
+        self.models = parsed.models
+        self.baseModel = parsed.baseModel
+        self.parameters = parsed.parameters
+        self.dtype = parsed.dtype
+        self.outDtype = parsed.outDtype
+        self.tokenizerSource = parsed.tokenizerSource
+        self.gate = parsed.gate
+    }
+
+    init(
+        file: URL?, directory: URL, text: String, method: MergeMethod, models: [ModelEntry], baseModel: String?,
+        parameters: [String: ParameterSetting], dtype: DType?, outDtype: DType?, tokenizerSource: String?,
+        gate: GateThresholds?
+    ) {
+        self.file = file
+        self.directory = directory
+        self.text = text
+        self.method = method
+        self.models = models
+        self.baseModel = baseModel
+        self.parameters = parameters
+        self.dtype = dtype
+        self.outDtype = outDtype
+        self.tokenizerSource = tokenizerSource
+        self.gate = gate
+    }
+
+    /// The model directory a reference names.
+    ///
+    /// An absolute path (or `~/…`) is taken as is. A relative path is looked up in the config file's folder first
+    /// and then in the working directory (MergeKit resolves only against the working directory; the config-relative
+    /// lookup lets a config travel with its models).
+    ///
+    /// - Throws: ``MergeConfigError`` (`badModel`) naming both places looked in when neither exists.
+    public func resolveModel(_ reference: String) throws -> URL {
+        let expanded = (reference as NSString).expandingTildeInPath
+        if expanded.hasPrefix("/") {
+            let url = URL(fileURLWithPath: expanded).standardizedFileURL
+            guard FileManager.default.fileExists(atPath: url.path) else {
+                throw MergeConfigError(.badModel, file: file, "model '\(reference)': no such directory")
+            }
+            return url
+        }
+        let candidates = [
+            directory.appendingPathComponent(expanded).standardizedFileURL,
+            URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent(expanded).standardizedFileURL,
+        ]
+        if let found = candidates.first(where: { FileManager.default.fileExists(atPath: $0.path) }) {
+            return found
+        }
+        throw MergeConfigError(
+            .badModel, file: file,
+            "model '\(reference)': not found (looked in \(candidates[0].path) and \(candidates[1].path)); MetaMerge "
+                + "reads local model directories only: download a hub model first, e.g. "
+                + "`huggingface-cli download \(reference) --local-dir DIR`, and name DIR")
+    }
+}
+
+/// The dtype names MergeKit's `dtype_from_name` accepts (optionally prefixed `torch.`).
+func parseDTypeName(_ name: String) -> DType? {
+    let bare = name.hasPrefix("torch.") ? String(name.dropFirst(6)) : name
+    switch bare {
+    case "bfloat16": return .bf16
+    case "float16": return .f16
+    case "float32": return .f32
+    case "float64": return .f64
+    default: return nil
+    }
+}
+
+/// The MergeKit name of a floating dtype (`bfloat16`, …).
+func dtypeName(_ dtype: DType) -> String {
+    switch dtype {
+    case .bf16: "bfloat16"
+    case .f16: "float16"
+    case .f32: "float32"
+    case .f64: "float64"
+    default: dtype.rawValue
+    }
+}

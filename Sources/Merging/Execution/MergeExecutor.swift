@@ -1,0 +1,199 @@
+import Checkpoints
+import Foundation
+import SafeTensors
+
+/// Receives progress from long passes (the CLI draws a bar or prints plain lines).
+public protocol MergeProgressReporting: Sendable {
+    func begin(_ label: String, total: Double)
+    func advance(_ amount: Double)
+    func end()
+}
+
+/// Runs a ``MergePlan`` tensor by tensor.
+///
+/// Each tensor is cut into chunks (``MergeOptions/chunkElements`` elements, whole rows for row-wise methods);
+/// a kernel's reduction passes run over all chunks on every worker thread, then the output chunks are produced
+/// by the workers — those of consecutive tensors together — and appended in order by a writer thread, at most
+/// `4 × threads` chunks ahead (``OrderedOutput``). Memory is each worker's chunk buffers plus the chunks in
+/// flight — independent of model size and of the largest tensor (except for DELLA's keep bits, n/8 bytes per
+/// model, and rows held whole by row-wise methods). Inputs are read with `pread` into reused buffers (see
+/// ``TensorSource``).
+struct MergeExecutor {
+    let plan: MergePlan
+    let options: MergeOptions
+    let pool: WorkerPool
+    let scratch: [WorkerScratch]
+
+    init(plan: MergePlan, options: MergeOptions) {
+        self.plan = plan
+        self.options = options
+        pool = WorkerPool(threads: options.threads)
+        scratch = (0..<options.threads).map { WorkerScratch(worker: $0) }
+    }
+
+    // MARK: Kernels
+
+    /// The kernel for `tensor` and the sources it reads, in its input order.
+    func kernel(for tensor: MergePlan.Tensor, mode: TaskArithmeticKernel.Mode = .merge) throws -> (any TensorKernel, [TensorSource]) {
+        let method = plan.method
+        let tasks = plan.taskIndices
+        let baseFirst = plan.baseIndex.map { [$0] + tasks } ?? tasks
+        let sources = baseFirst.map { tensor.sources[$0] }
+        func perTask(_ name: String) -> [Double] {
+            tasks.map { tensor.perInput[$0][name]?.number ?? 0 }
+        }
+        switch method {
+        case .linear:
+            let weights = plan.inputs.indices.map { tensor.perInput[$0]["weight"]?.number ?? 0 }
+            return (LinearKernel(weights: weights, normalize: tensor.shared["normalize"]?.bool ?? true), tensor.sources)
+        case .passthrough:
+            return (PassthroughKernel(scale: tensor.perInput[0]["scale"]?.number), tensor.sources)
+        case .metagpt:
+            guard let lambdas = tensor.lambdas else {
+                throw MergeConfigError(.badValue, "tensor '\(tensor.name)': MetaGPT coefficients were not computed")
+            }
+            return (MetaGPTKernel(lambdas: lambdas, scale: tensor.shared["lambda"]?.number ?? 1), sources)
+        case .slerp:
+            return (SlerpKernel(t: tensor.shared["t"]?.number ?? 0), sources)
+        case .modelStock:
+            return (ModelStockKernel(models: tasks.count, filterWise: tensor.shared["filter_wise"]?.bool ?? false, shape: tensor.shape), sources)
+        case .sce:
+            return (SCEKernel(tasks: tasks.count, count: tensor.elementCount, selectTopK: tensor.shared["select_topk"]?.number ?? 1), sources)
+        default:
+            var weights = perTask("weight")
+            if method.isMetaGPT {
+                guard let lambdas = tensor.lambdas ?? (mode == .squaredNorms ? [Double](repeating: 1, count: tasks.count) : nil) else {
+                    throw MergeConfigError(.badValue, "tensor '\(tensor.name)': MetaGPT coefficients were not computed")
+                }
+                weights = lambdas
+            }
+            let settings = TaskArithmeticKernel.Settings(
+                sparsification: method.sparsification, consensus: method.usesSignConsensus,
+                normalize: tensor.shared["normalize"]?.bool ?? method.defaultNormalize,
+                rescale: tensor.shared["rescale"]?.bool ?? method.defaultRescale,
+                lambda: tensor.shared["lambda"]?.number ?? 1, weights: weights, densities: perTask("density"),
+                gammas: perTask("gamma"), epsilons: perTask("epsilon"), seed: plan.seed)
+            return (try TaskArithmeticKernel(name: tensor.name, shape: tensor.shape, settings: settings, mode: mode), sources)
+        }
+    }
+
+    /// Chunk ranges of `count` elements, on multiples of `line`.
+    func chunks(count: Int, line: Int) -> [Range<Int>] {
+        guard count > 0 else { return [] }
+        let size = max(line, options.chunkElements / max(line, 1) * max(line, 1))
+        return stride(from: 0, to: count, by: size).map { $0..<min($0 + size, count) }
+    }
+
+    private func io(_ sources: [TensorSource], worker: Int) -> KernelIO {
+        KernelIO(files: plan.files, sources: sources, loadDtype: plan.configuration.dtype, scratch: scratch[worker])
+    }
+
+    /// Runs a kernel's reduction passes.
+    func reduce(_ kernel: any TensorKernel, sources: [TensorSource], count: Int) throws -> [Range<Int>] {
+        let ranges = chunks(count: count, line: kernel.lineLength)
+        for pass in 0..<kernel.passCount {
+            kernel.beginPass(pass, chunkCount: ranges.count, workers: pool.threadCount)
+            let executor = self
+            try pool.run(ranges.count, body: { chunk, worker in
+                try kernel.reduce(pass, chunk: chunk, range: ranges[chunk], io: executor.io(sources, worker: worker))
+            })
+            try kernel.endPass(pass)
+        }
+        return ranges
+    }
+
+    // MARK: Writing
+
+    /// One output chunk to compute.
+    private struct Item {
+        let kernel: any TensorKernel
+        let sources: [TensorSource]
+        let tensor: String
+        let dtype: DType
+        let chunk: Int
+        let range: Range<Int>
+        let sequence: Int
+    }
+
+    /// Computes every tensor and appends it to `writer`, in the writer's shard order.
+    ///
+    /// Output chunks of consecutive tensors are computed together by the workers (so small tensors do not leave
+    /// threads idle) and written by ``OrderedOutput``'s thread while the next ones are computed; a tensor whose
+    /// kernel needs reduction passes waits for the chunks before it to be computed, then runs its passes.
+    func write(to writer: ModelWriter, progress: (any MergeProgressReporting)?) throws {
+        let byName = Dictionary(uniqueKeysWithValues: plan.tensors.map { ($0.name, $0) })
+        let output = OrderedOutput(writer: writer, window: 4 * pool.threadCount, progress: progress)
+        var sequence = 0
+        var pending: [Item] = []
+        let executor = self
+        func flush() throws {
+            guard !pending.isEmpty else { return }
+            let items = pending
+            pending = []
+            try pool.run(items.count) { index, worker in
+                let item = items[index]
+                let floats = executor.scratch[worker].buffer("output", count: item.range.count, of: Float.self)
+                try item.kernel.apply(
+                    chunk: item.chunk, range: item.range, io: executor.io(item.sources, worker: worker), output: floats)
+                let bytes = item.range.count * item.dtype.byteSize
+                let destination = try output.reserve(item.sequence, bytes: bytes)
+                FloatConversion.encode(item.dtype, from: floats, count: item.range.count, into: destination)
+                output.publish(item.sequence, tensor: item.tensor, bytes: bytes, elements: item.range.count)
+            }
+        }
+        do {
+            for shard in writer.shards {
+                for entry in shard.entries {
+                    guard let tensor = byName[entry.name] else { continue }
+                    if tensor.isCopied {
+                        try flush()
+                        sequence = try copy(tensor, to: output, from: sequence)
+                        continue
+                    }
+                    let (kernel, sources) = try self.kernel(for: tensor)
+                    if kernel.passCount > 0 { try flush() }
+                    let ranges = try reduce(kernel, sources: sources, count: tensor.elementCount)
+                    if ranges.isEmpty {
+                        try flush()
+                        _ = try output.reserve(sequence, bytes: 0)
+                        output.publish(sequence, tensor: tensor.name, bytes: 0, elements: 0)
+                        sequence += 1
+                        continue
+                    }
+                    for (chunk, range) in ranges.enumerated() {
+                        pending.append(
+                            Item(
+                                kernel: kernel, sources: sources, tensor: tensor.name, dtype: tensor.dtype, chunk: chunk,
+                                range: range, sequence: sequence))
+                        sequence += 1
+                    }
+                    if pending.count >= 8 * pool.threadCount { try flush() }
+                }
+            }
+            try flush()
+            try output.finish(count: sequence)
+        } catch {
+            output.abandon(error)
+            throw error
+        }
+    }
+
+    /// Publishes a non-floating tensor's bytes, copied from the first input, as chunks from `sequence` on; returns
+    /// the next sequence number.
+    private func copy(_ tensor: MergePlan.Tensor, to output: OrderedOutput, from sequence: Int) throws -> Int {
+        let source = tensor.sources[0]
+        let total = tensor.elementCount * source.dtype.byteSize
+        let step = 1 << 22
+        var next = sequence
+        var done = 0
+        repeat {
+            let n = min(step, total - done)
+            let destination = try output.reserve(next, bytes: n)
+            if n > 0 { try plan.files.read(file: source.file, offset: source.offset + done, byteCount: n, into: destination) }
+            output.publish(next, tensor: tensor.name, bytes: n, elements: n / max(source.dtype.byteSize, 1))
+            next += 1
+            done += n
+        } while done < total
+        return next
+    }
+}

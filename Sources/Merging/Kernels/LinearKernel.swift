@@ -1,0 +1,100 @@
+/// MergeKit's `linear`: out = Σᵢ wᵢ·θᵢ, divided by Σᵢ wᵢ when `normalize` (the default).
+///
+/// In Float32 as `linear_merge`: the sum starts at 0 and adds wᵢ·θᵢ input by input, in config order (the base,
+/// when given and not listed, is the last input, as MergeKit appends it); the division comes last. No base is
+/// special, and a zero weight sum gives ±∞/NaN, as in MergeKit. MergeKit accumulates with `torch.addcmul_`, whose
+/// vectorised CPU kernel is a fused multiply-add (one rounding of s + w·θ); so does this kernel: the product of
+/// two Floats is exact in Float64, and s + w·θ is rounded once more to Float32.
+final class LinearKernel: TensorKernel, @unchecked Sendable {
+    let weights: [Float]
+    let normalize: Bool
+    let denominator: Float
+
+    init(weights: [Double], normalize: Bool) {
+        self.weights = weights.map { Float($0) }
+        self.normalize = normalize
+        var sum: Float = 0
+        for w in self.weights { sum += w }
+        denominator = sum
+    }
+
+    var passCount: Int { 0 }
+    var lineLength: Int { 1 }
+    func beginPass(_ pass: Int, chunkCount: Int, workers: Int) {}
+    func reduce(_ pass: Int, chunk: Int, range: Range<Int>, io: KernelIO) throws {}
+    func endPass(_ pass: Int) throws {}
+
+    func apply(chunk: Int, range: Range<Int>, io: KernelIO, output: UnsafeMutablePointer<Float>) throws {
+        try io.forEachBlock(range) { start, n, inputs in
+            let out = output + (start - range.lowerBound)
+            for i in 0..<n { out[i] = 0 }
+            for (k, w) in weights.enumerated() {
+                let x = inputs[k]
+                let weight = Double(w)
+                for i in 0..<n { out[i] = Float(Double(out[i]) + Double(x[i]) * weight) }
+            }
+            if normalize {
+                let d = denominator
+                for i in 0..<n { out[i] /= d }
+            }
+        }
+    }
+}
+
+/// MergeKit's `passthrough`: the single input, times `scale` when given.
+final class PassthroughKernel: TensorKernel, @unchecked Sendable {
+    let scale: Float?
+
+    init(scale: Double?) {
+        self.scale = scale.map { Float($0) }
+    }
+
+    var passCount: Int { 0 }
+    var lineLength: Int { 1 }
+    func beginPass(_ pass: Int, chunkCount: Int, workers: Int) {}
+    func reduce(_ pass: Int, chunk: Int, range: Range<Int>, io: KernelIO) throws {}
+    func endPass(_ pass: Int) throws {}
+
+    func apply(chunk: Int, range: Range<Int>, io: KernelIO, output: UnsafeMutablePointer<Float>) throws {
+        try io.load(0, range, into: output)
+        if let scale {
+            for i in 0..<range.count { output[i] *= scale }
+        }
+    }
+}
+
+/// MetaGPT (Zhou et al. 2024, Eq. 2 with Theorem 10's coefficients): out = θ₀ + λ·Σₜ λₜ·(θₜ − θ₀), with
+/// λₜ = ‖τₜ‖² / Σₖ ‖τₖ‖² given (global, or per tensor) and λ the `lambda` scale (default 1).
+///
+/// Each element is computed in Float64 from the Float32 inputs and rounded once to Float32, so the result is
+/// the float64 formula correctly rounded.
+final class MetaGPTKernel: TensorKernel, @unchecked Sendable {
+    let lambdas: [Double]
+    let scale: Double
+
+    init(lambdas: [Double], scale: Double) {
+        self.lambdas = lambdas
+        self.scale = scale
+    }
+
+    var passCount: Int { 0 }
+    var lineLength: Int { 1 }
+    func beginPass(_ pass: Int, chunkCount: Int, workers: Int) {}
+    func reduce(_ pass: Int, chunk: Int, range: Range<Int>, io: KernelIO) throws {}
+    func endPass(_ pass: Int) throws {}
+
+    func apply(chunk: Int, range: Range<Int>, io: KernelIO, output: UnsafeMutablePointer<Float>) throws {
+        let accumulator = io.scratch.buffer("metagpt.sum", count: KernelIO.blockElements, of: Double.self)
+        try io.forEachBlock(range) { start, n, inputs in
+            let base = inputs[0]
+            for i in 0..<n { accumulator[i] = 0 }
+            for (t, lambda) in lambdas.enumerated() {
+                let x = inputs[t + 1]
+                for i in 0..<n { accumulator[i] += lambda * (Double(x[i]) - Double(base[i])) }
+            }
+            let out = output + (start - range.lowerBound)
+            let scale = self.scale
+            for i in 0..<n { out[i] = Float(Double(base[i]) + scale * accumulator[i]) }
+        }
+    }
+}

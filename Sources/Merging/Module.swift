@@ -1,1 +1,0 @@
-// The Merging module; see DESIGN.md for what it owns.

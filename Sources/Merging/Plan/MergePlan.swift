@@ -1,0 +1,110 @@
+import Analysis
+import Checkpoints
+import Foundation
+import SafeTensors
+
+/// Everything a merge will do, decided before any weight is read: the inputs, and for every output tensor its
+/// shape, dtype, layer position and resolved parameters. MetaGPT's λ and the gate's verdict are added once the
+/// statistics are known.
+public struct MergePlan: Sendable {
+    /// One input model.
+    public struct Input: Sendable {
+        /// The reference as written in the config.
+        public let reference: String
+        public let url: URL
+        public let isBase: Bool
+        /// Whether MetaMerge appended it (a `base_model` not listed under `models:`, as MergeKit does).
+        public let appended: Bool
+        public let checkpoint: Checkpoint
+        let parameters: [String: ParameterSetting]
+    }
+
+    /// One output tensor.
+    public struct Tensor: Sendable {
+        public let name: String
+        /// The output shape (the common rows for embeddings/lm_head of different vocabulary sizes).
+        public let shape: [Int]
+        public let dtype: DType
+        /// Each input's stored shape, in input order.
+        public let inputShapes: [[Int]]
+        /// The layer position t ∈ [0, 1] gradients are evaluated at (0 outside layers).
+        public let layerPosition: Double
+        /// Stored in a non-floating dtype and identical in every input: copied byte for byte.
+        public let isCopied: Bool
+        /// Shared parameters (one value for the tensor).
+        public let shared: [String: ParameterValue]
+        /// Per-input parameters, in input order (empty for inputs a parameter does not apply to).
+        public let perInput: [[String: ParameterValue]]
+        /// MetaGPT's coefficients for this tensor, per task model, once known.
+        public internal(set) var lambdas: [Double]?
+        let sources: [TensorSource]
+
+        public var elementCount: Int { shape.reduce(1, *) }
+        public var isTrimmed: Bool { inputShapes.contains { $0 != shape } }
+    }
+
+    public let configuration: MergeConfiguration
+    public let method: MergeMethod
+    public let inputs: [Input]
+    /// Index of the base in ``inputs``, when there is one.
+    public let baseIndex: Int?
+    public internal(set) var tensors: [Tensor]
+    /// Where `config.json` comes from (the base, else the first model).
+    public let configSource: URL
+    /// Whose tokenizer files are copied.
+    public let tokenizerSource: URL
+    public let layerCount: Int
+    /// Things a user should know: vocabulary trimming, ignored parameters, a config adjusted.
+    public internal(set) var notes: [String]
+    /// The seed stochastic methods draw from.
+    public let seed: UInt64
+    /// Whether ``seed`` was given (`--random-seed`) or drawn at random.
+    public let seedGiven: Bool
+    /// MetaGPT's λ over the whole model, per task model, when global.
+    public internal(set) var globalLambdas: [Double]?
+    /// ‖τₜ‖² (or of the sparsified τₜ) behind ``globalLambdas``.
+    public internal(set) var lambdaNorms: [Double]?
+    /// Where the λ came from, for the model card.
+    public internal(set) var lambdaSource: String?
+    public internal(set) var gate: GateOutcome?
+    let files: WeightFiles
+
+    /// The task models (inputs other than the base), in input order.
+    public var taskIndices: [Int] { inputs.indices.filter { $0 != baseIndex } }
+    public var taskNames: [String] { taskIndices.map { inputs[$0].reference } }
+
+    /// The shared value of parameter `name` (the first tensor's; MetaGPT options are uniform).
+    func sharedValue(_ name: String) -> ParameterValue? {
+        tensors.first { !$0.isCopied }?.shared[name]
+    }
+}
+
+/// What a caller can set besides the config.
+public struct MergeOptions: Sendable {
+    /// Seed for DARE/DELLA draws; drawn at random (and reported) when nil.
+    public var randomSeed: UInt64?
+    public var threads: Int
+    public var shardSize: ByteSize
+    /// Overrides the config's `gate:` block.
+    public var gate: GateThresholds?
+    /// Merge even when the gate fails (the verdict still goes into the model card).
+    public var force: Bool
+    /// A report from `metamerge analyze` to take the statistics from instead of computing them.
+    public var statisticsReport: URL?
+    /// Elements per chunk of the streaming executor.
+    public var chunkElements: Int
+
+    public init(
+        randomSeed: UInt64? = nil, threads: Int = ProcessInfo.processInfo.activeProcessorCount,
+        shardSize: ByteSize = .fiveGigabytes, gate: GateThresholds? = nil, force: Bool = false,
+        statisticsReport: URL? = nil, chunkElements: Int = 1 << 20
+    ) {
+        self.randomSeed = randomSeed
+        self.threads = max(1, threads)
+        self.shardSize = shardSize
+        self.gate = gate
+        self.force = force
+        self.statisticsReport = statisticsReport
+        self.chunkElements = max(1, chunkElements)
+    }
+}

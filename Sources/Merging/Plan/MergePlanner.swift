@@ -1,0 +1,261 @@
+import Checkpoints
+import Foundation
+import SafeTensors
+
+extension MergePlan {
+    /// Opens the models a config names and plans every output tensor.
+    ///
+    /// Inputs are the `models:` entries in order, then `base_model` when it is not listed (MergeKit appends it).
+    /// Tensors are those the inputs store (a tied `lm_head` reads the embedding), in model order: embeddings,
+    /// layers, final norm, lm_head. Each tensor's parameters are resolved as MergeKit's `resolve_parameters`:
+    /// a per-input parameter from the model's own `parameters:` first, then the global ones (a conditional that
+    /// matches nothing falls through to the next), then the method's default; shared parameters from the global
+    /// `parameters:` only. Gradients are evaluated at t = layer/(L − 1) (t = 1 for a one-layer model) and at t = 0
+    /// for tensors outside the layers (embeddings, final norm, lm_head), as MergeKit 0.1.5's planner.
+    ///
+    /// - Throws: ``MergeConfigError`` naming the model, tensor or parameter; ``CheckpointError`` for an input
+    ///   that cannot be opened.
+    public init(configuration: MergeConfiguration, options: MergeOptions = MergeOptions()) throws {
+        let method = configuration.method
+        let file = configuration.file
+        var notes: [String] = []
+
+        // Inputs.
+        var inputs: [Input] = []
+        var seen: [String: String] = [:]
+        func open(_ reference: String, parameters: [String: ParameterSetting], isBase: Bool, appended: Bool) throws {
+            let url = try configuration.resolveModel(reference)
+            let key = url.resolvingSymlinksInPath().standardizedFileURL.path
+            if let previous = seen[key] {
+                throw MergeConfigError(.incompatibleModels, file: file, "model '\(reference)' is listed twice (also as '\(previous)')")
+            }
+            seen[key] = reference
+            let checkpoint = try Checkpoint(directory: url)
+            inputs.append(Input(reference: reference, url: url, isBase: isBase, appended: appended, checkpoint: checkpoint, parameters: parameters))
+        }
+        var baseURL: String?
+        if let base = configuration.baseModel {
+            baseURL = try configuration.resolveModel(base).resolvingSymlinksInPath().standardizedFileURL.path
+        }
+        for entry in configuration.models {
+            let path = try configuration.resolveModel(entry.reference).resolvingSymlinksInPath().standardizedFileURL.path
+            try open(entry.reference, parameters: entry.parameters, isBase: path == baseURL, appended: false)
+        }
+        if let base = configuration.baseModel, !inputs.contains(where: \.isBase) {
+            try open(base, parameters: [:], isBase: true, appended: true)
+        }
+        let baseIndex = inputs.firstIndex(where: \.isBase)
+
+        // The method's contract.
+        if method.basePolicy == .required, baseIndex == nil {
+            throw MergeConfigError(.missingKey, file: file, "merge_method \(method.rawValue) needs 'base_model' (the model the task vectors are taken from)")
+        }
+        let (minimum, maximum) = method.inputCount
+        if inputs.count < minimum || (maximum != nil && inputs.count > maximum!) {
+            let expected = maximum == minimum ? "exactly \(minimum)" : maximum == nil ? "at least \(minimum)" : "at most \(maximum!)"
+            let detail: String
+            switch method {
+            case .slerp: detail = " (the base and one other model)"
+            case .modelStock: detail = " (the base and at least two fine-tunes)"
+            case .passthrough: detail = " (passthrough copies one model; a base_model not listed counts as a second input)"
+            case .metagpt, .metagptTies, .metagptDare: detail = " (the base and at least one task model)"
+            default: detail = ""
+            }
+            throw MergeConfigError(
+                .incompatibleModels, file: file,
+                "merge_method \(method.rawValue) takes \(expected) input models\(detail), the base included; got \(inputs.count)")
+        }
+
+        // Parameters named that the method does not use are ignored, as MergeKit ignores them — but said.
+        let known = Set(method.parameters.map(\.name))
+        let sharedNames = Set(method.parameters.filter { $0.scope == .shared }.map(\.name))
+        for name in configuration.parameters.keys.sorted() where !known.contains(name) {
+            notes.append("parameter '\(name)' is not used by \(method.rawValue); ignored")
+        }
+        for input in inputs {
+            for name in input.parameters.keys.sorted() {
+                if !known.contains(name) {
+                    notes.append("parameter '\(name)' of model '\(input.reference)' is not used by \(method.rawValue); ignored")
+                } else if sharedNames.contains(name) {
+                    notes.append("parameter '\(name)' applies to the whole merge; the value under model '\(input.reference)' is ignored (set it in the global parameters), as in MergeKit")
+                }
+            }
+        }
+
+        // Tensors.
+        let reference = inputs[baseIndex ?? 0].checkpoint
+        let layerCount = reference.config.numHiddenLayers
+            ?? ((reference.tensorNames.compactMap { TensorGroup(tensorName: $0).layerIndex }.max() ?? -1) + 1)
+        var names = Set<String>()
+        for input in inputs { names.formUnion(input.checkpoint.tensorNames) }
+        let ordered = names.sorted { (TensorGroup(tensorName: $0), $0) < (TensorGroup(tensorName: $1), $1) }
+        let files = WeightFiles()
+        var tensors: [Tensor] = []
+        for name in ordered {
+            tensors.append(
+                try Self.planTensor(
+                    name, inputs: inputs, baseIndex: baseIndex, method: method, configuration: configuration,
+                    layerCount: layerCount, files: files, notes: &notes))
+        }
+
+        // Tokenizer and config donors.
+        let configSource = inputs[baseIndex ?? 0].url
+        var tokenizerSource = configSource
+        if let source = configuration.tokenizerSource, source != "base" {
+            tokenizerSource = try configuration.resolveModel(source)
+        }
+        if configuration.tokenizerSource == "base", baseIndex == nil {
+            notes.append("tokenizer_source: base without a base_model: the first model's tokenizer is copied")
+        }
+
+        self.configuration = configuration
+        self.method = method
+        self.inputs = inputs
+        self.baseIndex = baseIndex
+        self.tensors = tensors
+        self.configSource = configSource
+        self.tokenizerSource = tokenizerSource
+        self.layerCount = layerCount
+        self.notes = notes
+        if let seed = options.randomSeed {
+            self.seed = seed
+            self.seedGiven = true
+        } else {
+            self.seed = UInt64.random(in: 0...UInt64(UInt32.max))
+            self.seedGiven = false
+        }
+        self.files = files
+    }
+
+    private static func planTensor(
+        _ name: String, inputs: [Input], baseIndex: Int?, method: MergeMethod, configuration: MergeConfiguration,
+        layerCount: Int, files: WeightFiles, notes: inout [String]
+    ) throws -> Tensor {
+        let file = configuration.file
+        var sources: [TensorSource] = []
+        var missing: [String] = []
+        for input in inputs {
+            if let source = try files.source(name, in: input.checkpoint) {
+                sources.append(source)
+            } else {
+                missing.append(input.reference)
+            }
+        }
+        if !missing.isEmpty {
+            let present = inputs.map(\.reference).filter { !missing.contains($0) }
+            throw MergeConfigError(
+                .incompatibleModels, file: file,
+                "tensor '\(name)' is missing from \(missing.joined(separator: ", ")) (stored by \(present.joined(separator: ", "))); the models are not of one architecture")
+        }
+        let shapes = sources.map(\.shape)
+        let group = TensorGroup(tensorName: name)
+        let t: Double
+        if let layer = group.layerIndex {
+            t = layerCount > 1 ? Double(layer) / Double(layerCount - 1) : 1
+        } else {
+            t = 0
+        }
+
+        let floating = sources.map(\.dtype.isFloatingPoint)
+        if !floating.contains(true) {
+            guard Set(shapes).count == 1, Set(sources.map(\.dtype)).count == 1 else {
+                throw MergeConfigError(
+                    .incompatibleModels, file: file, "tensor '\(name)' (\(sources[0].dtype.rawValue)) differs in shape or dtype between the models")
+            }
+            let first = try rawBytes(sources[0], files: files)
+            for (index, source) in sources.enumerated().dropFirst() where try rawBytes(source, files: files) != first {
+                throw MergeConfigError(
+                    .incompatibleModels, file: file,
+                    "tensor '\(name)' is \(sources[0].dtype.rawValue) (not floating point) and differs between \(inputs[0].reference) and \(inputs[index].reference); MetaMerge copies such buffers only when every model agrees")
+            }
+            return Tensor(
+                name: name, shape: shapes[0], dtype: sources[0].dtype, inputShapes: shapes, layerPosition: t, isCopied: true,
+                shared: [:], perInput: inputs.map { _ in [:] }, lambdas: nil, sources: sources)
+        }
+        if floating.contains(false) {
+            throw MergeConfigError(
+                .incompatibleModels, file: file,
+                "tensor '\(name)' is floating point in some models and not in others (\(sources.map(\.dtype.rawValue).joined(separator: ", ")))")
+        }
+
+        var shape = shapes[0]
+        if Set(shapes).count > 1 {
+            let tails = Set(shapes.map { Array($0.dropFirst()) })
+            if (group == .embeddings || group == .lmHead), tails.count == 1, shapes.allSatisfy({ $0.count == 2 }) {
+                let rows = shapes.map { $0[0] }
+                shape = [rows.min()!] + Array(shapes[0].dropFirst())
+                notes.append(
+                    "\(name): vocabulary sizes differ (\(zip(inputs, rows).map { "\($0.reference) \($1)" }.joined(separator: ", ")) rows); merged on the common first \(rows.min()!) rows (MergeKit 0.1.5 does this only with --unsafe-truncate-embeddings)")
+            } else {
+                let listing = zip(inputs, shapes).map { "\($0.reference) \($1)" }.joined(separator: ", ")
+                throw MergeConfigError(
+                    .incompatibleModels, file: file,
+                    "tensor '\(name)': shapes differ (\(listing)); only embeddings and lm_head may differ, in their vocabulary rows")
+            }
+        }
+
+        let dtype = configuration.outDtype ?? configuration.dtype ?? promotedDtype(sources.map(\.dtype))
+
+        var shared: [String: ParameterValue] = [:]
+        var perInput = [[String: ParameterValue]](repeating: [:], count: inputs.count)
+        for spec in method.parameters {
+            switch spec.scope {
+            case .shared:
+                if let value = try resolve(spec, sources: [configuration.parameters], tensor: name, t: t, model: nil, file: file) {
+                    shared[spec.name] = value
+                }
+            case .input, .nonBase:
+                for (index, input) in inputs.enumerated() {
+                    if spec.scope == .nonBase, index == baseIndex, method.basePolicy == .required { continue }
+                    if let value = try resolve(
+                        spec, sources: [input.parameters, configuration.parameters], tensor: name, t: t, model: input.reference, file: file)
+                    {
+                        perInput[index][spec.name] = value
+                    }
+                }
+            }
+        }
+        return Tensor(
+            name: name, shape: shape, dtype: dtype, inputShapes: shapes, layerPosition: t, isCopied: false, shared: shared,
+            perInput: perInput, lambdas: nil, sources: sources)
+    }
+
+    /// The first value the sources give, else the default; `nil` for an optional parameter with no value.
+    private static func resolve(
+        _ spec: ParameterSpec, sources: [[String: ParameterSetting]], tensor: String, t: Double, model: String?, file: URL?
+    ) throws -> ParameterValue? {
+        for source in sources {
+            guard let setting = source[spec.name] else { continue }
+            do {
+                if let value = try setting.evaluate(tensorName: tensor, t: t, as: spec.type, parameter: spec.name) {
+                    return value
+                }
+            } catch let error as MergeConfigError {
+                let owner = model.map { "model '\($0)', " } ?? ""
+                throw MergeConfigError(error.kind, file: file, "\(owner)tensor '\(tensor)': \(error.message)")
+            }
+        }
+        if let value = spec.defaultValue { return value }
+        if spec.optional { return nil }
+        let location = model.map { "model '\($0)', tensor '\(tensor)'" } ?? "tensor '\(tensor)'"
+        throw MergeConfigError(.missingParameter, file: file, "missing required parameter '\(spec.name)' for \(location)")
+    }
+
+    private static func rawBytes(_ source: TensorSource, files: WeightFiles) throws -> [UInt8] {
+        let count = source.shape.reduce(1, *) * source.dtype.byteSize
+        var bytes = [UInt8](repeating: 0, count: count)
+        try bytes.withUnsafeMutableBytes { buffer in
+            if count > 0 { try files.read(file: source.file, offset: source.offset, byteCount: count, into: buffer.baseAddress!) }
+        }
+        return bytes
+    }
+
+    /// PyTorch's type promotion over the inputs' storage dtypes (what MergeKit computes and writes in when neither
+    /// `dtype` nor `out_dtype` is set): F16 with BF16 gives F32; F64 wins over everything.
+    static func promotedDtype(_ dtypes: [DType]) -> DType {
+        let set = Set(dtypes)
+        if set.contains(.f64) { return .f64 }
+        if set.contains(.f32) || (set.contains(.f16) && set.contains(.bf16)) { return .f32 }
+        return set.first ?? .f32
+    }
+}

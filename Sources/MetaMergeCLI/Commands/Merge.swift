@@ -1,0 +1,142 @@
+import Analysis
+import ArgumentParser
+import Checkpoints
+import Foundation
+import Merging
+
+extension MetaMerge {
+    struct MergeCommand: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "merge",
+            abstract: "Merge models from a MergeKit-style YAML config (MergeKit's methods, and MetaGPT).",
+            discussion: """
+                CONFIG is a MergeKit YAML file (models, base_model, merge_method, parameters, dtype, out_dtype, \
+                tokenizer_source), with merge_method metagpt | metagpt_ties | metagpt_dare and an optional gate: \
+                block. Relative model paths are looked up next to CONFIG first, then in the working directory.
+                Exit status: 0 merged, 1 the gate failed (nothing written), 2 bad input.
+                """)
+
+        @Argument(help: "The merge configuration (YAML).")
+        var config: String
+
+        @Argument(help: "The output model directory (must not exist unless --overwrite).")
+        var outDir: String?
+
+        @Option(help: "Statistics from `metamerge analyze` for the same models, instead of computing them.")
+        var stats: String?
+
+        @Option(help: "Refuse the merge unless task vectors are near-orthogonal: max-cosine=X[,scope=global|layer|tensor].")
+        var gate: String?
+
+        @Flag(help: "Merge even when the gate fails (its verdict still goes into the model card).")
+        var force = false
+
+        @Option(name: .customLong("out-shard-size"), help: "Largest output shard, e.g. 5GB, 500MB, 2B (MergeKit's suffixes).")
+        var outShardSize = "5GB"
+
+        @Option(name: .customLong("random-seed"), help: "Seed for stochastic methods (DARE, DELLA); results depend only on it.")
+        var randomSeed: UInt64?
+
+        @Option(help: "Worker threads (default: all cores).")
+        var threads: Int?
+
+        @Flag(name: .customLong("dry-run"), help: "Print the plan (tensors, parameters, MetaGPT λ, gate, shards) without writing weights.")
+        var dryRun = false
+
+        @Flag(help: "Replace OUT_DIR if it exists.")
+        var overwrite = false
+
+        @Flag(help: "No progress output.")
+        var quiet = false
+
+        func validate() throws {
+            if outDir == nil && !dryRun {
+                throw ValidationError("give an output directory (or --dry-run)")
+            }
+            if ByteSize(parsing: outShardSize) == nil {
+                throw ValidationError("--out-shard-size: '\(outShardSize)' is not a size such as 5GB, 500MB or 2B")
+            }
+            if let threads, threads < 1 {
+                throw ValidationError("--threads must be at least 1")
+            }
+        }
+
+        func run() async throws {
+            try await reportingErrors {
+                let configuration = try MergeConfiguration.load(contentsOf: URL(fileURLWithPath: config))
+                let shardSize = ByteSize(parsing: outShardSize)!
+                let options = MergeOptions(
+                    randomSeed: randomSeed, threads: threads ?? ProcessInfo.processInfo.activeProcessorCount,
+                    shardSize: shardSize, gate: try gate.map { try GateThresholds.merge(parsing: $0) }, force: force,
+                    statisticsReport: stats.map { URL(fileURLWithPath: $0) })
+                let merge = try Merge(configuration: configuration, options: options)
+                let reporter = ProgressReporter(enabled: !quiet)
+                try merge.prepare(progress: reporter)
+                let plan = merge.plan
+
+                if dryRun {
+                    Terminal.out(plan.render(shardSize: shardSize))
+                    if let outcome = plan.gate, !outcome.passed, !force { throw ExitCode(1) }
+                    return
+                }
+                for note in plan.notes { Terminal.info("note: \(note)") }
+                if let lambdas = plan.globalLambdas {
+                    let text = zip(plan.taskNames, lambdas).map { String(format: "%@ %.6f", $0, $1) }.joined(separator: ", ")
+                    Terminal.info("MetaGPT λ: \(text)")
+                }
+                if plan.method.isStochastic {
+                    Terminal.info("random seed \(plan.seed)\(plan.seedGiven ? "" : " (drawn; pass --random-seed \(plan.seed) to reproduce)")")
+                }
+                if let outcome = plan.gate {
+                    if outcome.passed {
+                        Terminal.info("gate \(outcome.thresholds.summary): passed")
+                        for figure in outcome.figures { Terminal.info("  \(figure)") }
+                    } else {
+                        Terminal.error("gate \(outcome.thresholds.summary) failed: \(outcome.violations.count) violation(s)")
+                        for violation in outcome.violations.prefix(50) { Terminal.info("  \(violation)") }
+                        if outcome.violations.count > 50 { Terminal.info("  … \(outcome.violations.count - 50) more") }
+                        guard force else {
+                            Terminal.info("nothing written; pass --force to merge anyway (the verdict goes into the model card)")
+                            throw ExitCode(1)
+                        }
+                        Terminal.info("--force: merging anyway")
+                    }
+                }
+                let result = try merge.write(to: URL(fileURLWithPath: outDir!), overwrite: overwrite, progress: reporter)
+                Terminal.out(
+                    "wrote \(result.directory.path): \(result.tensorCount) tensors, \(ByteSize(bytes: result.bytes)) in \(result.shards.count) shard(s)")
+            }
+        }
+    }
+}
+
+/// Shows a library pass's progress with the terminal's ``Progress``.
+final class ProgressReporter: MergeProgressReporting, @unchecked Sendable {
+    private let enabled: Bool
+    private let lock = NSLock()
+    private var progress: Progress?
+
+    init(enabled: Bool) {
+        self.enabled = enabled
+    }
+
+    func begin(_ label: String, total: Double) {
+        lock.lock()
+        defer { lock.unlock() }
+        progress = Progress(label, total: total, enabled: enabled)
+    }
+
+    func advance(_ amount: Double) {
+        lock.lock()
+        let current = progress
+        lock.unlock()
+        current?.advance(by: amount)
+    }
+
+    func end() {
+        lock.lock()
+        defer { lock.unlock() }
+        progress?.finish()
+        progress = nil
+    }
+}

@@ -1,0 +1,143 @@
+import Foundation
+import Merging
+import SafeTensors
+import Testing
+import TestSupport
+
+/// Every deterministic method against MergeKit 0.1.5's own output on the same family and config
+/// (`scripts/fixtures/make_mergekit_fixtures.py`, committed under `Tests/Fixtures/mergekit/`).
+///
+/// Float32 results must agree within 4 ulp of the largest input magnitude of the tensor; the bfloat16 case within
+/// one bfloat16 ulp. Where a magnitude-based cut (TIES, Breadcrumbs) falls among equal |δ|, MergeKit's unstable
+/// `argsort` and this project's stable order (lower index first) may keep different elements: those elements —
+/// every position where some model's |δ| equals a cut value shared by elements on both sides of the cut — are
+/// excluded, and counted.
+@Suite("MergeKit parity", .serialized)
+struct MergeKitParityTests {
+    struct Manifest: Decodable {
+        struct Case: Decodable {
+            let name: String
+            let config: String
+            let expected: String
+            let tensors: [String]
+            let sparsifier: String?
+            let out_dtype: String?
+        }
+        let family: String
+        let tasks: [String]
+        let cases: [Case]
+        /// Models outside the family (a quantised variant), by name → path under the fixtures folder.
+        let extra_models: [String: String]
+    }
+
+    static let root = RepositoryPaths.fixtures.appendingPathComponent("mergekit")
+
+    static let manifest: Manifest = {
+        let data = try! Data(contentsOf: root.appendingPathComponent("manifest.json"))
+        return try! JSONDecoder().decode(Manifest.self, from: data)
+    }()
+
+    static var caseNames: [String] { manifest.cases.map(\.name) }
+
+    @Test(arguments: caseNames)
+    func matchesMergeKit(_ name: String) throws {
+        let testCase = Self.manifest.cases.first { $0.name == name }!
+        let configuration = try MergeConfiguration.load(contentsOf: Self.root.appendingPathComponent(testCase.config))
+        let merge = try Merge(configuration: configuration, options: MergeOptions(randomSeed: 1, threads: 2))
+        try merge.prepare()
+        let output = try makeTemporaryDirectory("parity-\(name)").appendingPathComponent("out")
+        try merge.write(to: output)
+
+        let ours = try readModel(output)
+        let expected = try readExpected(testCase.expected)
+        let familyURL = Self.root.appendingPathComponent(Self.manifest.family)
+        var inputs = try (["base"] + Self.manifest.tasks).reduce(into: [String: [String: [Float]]]()) {
+            $0[$1] = try readModel(familyURL.appendingPathComponent($1))
+        }
+        for (name, path) in Self.manifest.extra_models {
+            inputs[name] = try readModel(Self.root.appendingPathComponent(path))
+        }
+
+        var worstUlps = 0.0
+        var identical = 0, compared = 0, excluded = 0
+        for tensorName in testCase.tensors {
+            let a = try #require(ours[tensorName], "missing \(tensorName)")
+            let b = try #require(expected[tensorName])
+            #expect(a.count == b.count)
+            let largest = inputs.values.compactMap { $0[tensorName] }.flatMap { $0 }.map(abs).max() ?? 0
+            let ulp = Double(Float(largest).ulp)
+            var skip = [Bool](repeating: false, count: a.count)
+            if let sparsifier = testCase.sparsifier, sparsifier == "magnitude" || sparsifier == "outliers" {
+                skip = try ambiguousPositions(tensorName, merge: merge, inputs: inputs, sparsifier: sparsifier)
+            }
+            for i in 0..<a.count {
+                if skip[i] {
+                    excluded += 1
+                    continue
+                }
+                compared += 1
+                if a[i].bitPattern == b[i].bitPattern { identical += 1 }
+                if testCase.out_dtype == "bfloat16" {
+                    let scale = max(abs(a[i]), abs(b[i]))
+                    let bf16Ulp = scale > 0 ? Float(sign: .plus, exponent: scale.exponent - 7, significand: 1) : 0
+                    #expect(abs(a[i] - b[i]) <= bf16Ulp, "\(name) \(tensorName)[\(i)]: \(a[i]) vs \(b[i]) (> 1 bf16 ulp)")
+                } else {
+                    let error = Double(abs(a[i] - b[i])) / ulp
+                    worstUlps = max(worstUlps, error)
+                    if error > 4 {
+                        Issue.record("\(name) \(tensorName)[\(i)]: \(a[i]) vs MergeKit \(b[i]) (\(error) ulp of \(largest))")
+                        break
+                    }
+                }
+            }
+        }
+        print(String(
+            format: "parity %@: max %.2f ulp, bit-identical %.2f%% of %d elements, tie exclusions %d",
+            name, worstUlps, 100 * Double(identical) / Double(max(compared, 1)), compared, excluded))
+        #expect(compared > 0)
+    }
+
+    /// Positions where a magnitude cut of some model falls among equal |δ| values (see the suite's comment).
+    func ambiguousPositions(
+        _ tensorName: String, merge: Merge, inputs: [String: [String: [Float]]], sparsifier: String
+    ) throws -> [Bool] {
+        let plan = merge.plan
+        let tensor = try #require(plan.tensors.first { $0.name == tensorName })
+        let base = try #require(inputs["base"]?[tensorName])
+        var skip = [Bool](repeating: false, count: base.count)
+        for index in plan.taskIndices {
+            let model = URL(fileURLWithPath: plan.inputs[index].url.path).lastPathComponent
+            let values = try #require(inputs[model]?[tensorName])
+            let density = tensor.perInput[index]["density"]?.number ?? 1
+            if density >= 1 { continue }
+            let magnitudes = zip(values, base).map { abs($0 - $1) }
+            let ascending = magnitudes.sorted()
+            let n = magnitudes.count
+            var cuts: [Int] = []
+            if sparsifier == "magnitude" {
+                cuts = [n - max(1, Int(density * Double(n)))]
+            } else {
+                let gamma = tensor.perInput[index]["gamma"]?.number ?? 0.01
+                let keep = Int(density * Double(n)), top = Int(gamma * Double(n))
+                let bottom = max(0, n - keep - top)
+                cuts = [bottom, bottom + keep]
+            }
+            for cut in cuts where cut > 0 && cut < n && ascending[cut - 1] == ascending[cut] && ascending[cut] > 0 {
+                for i in 0..<n where magnitudes[i] == ascending[cut] { skip[i] = true }
+            }
+        }
+        return skip
+    }
+
+    func readExpected(_ file: String) throws -> [String: [Float]] {
+        let url = Self.root.appendingPathComponent(file)
+        let st = try SafeTensorsFile(url: url)
+        var result: [String: [Float]] = [:]
+        for info in st.tensors {
+            var values = [Float](repeating: 0, count: info.elementCount)
+            try values.withUnsafeMutableBufferPointer { try st.readFloat32(info.name, into: $0) }
+            result[info.name] = values
+        }
+        return result
+    }
+}

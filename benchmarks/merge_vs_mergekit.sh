@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# Times `metamerge merge` against `mergekit-yaml` (MergeKit 0.1.5, CPU) on the TinyLlama-shaped synthetic family
+# (benchmarks/make_tinyllama_family.py: base + 2 task models, bf16, ~2.2 GB each), same config, same run:
+# wall time, peak RSS (/usr/bin/time -v) and the ratios, for task_arithmetic, ties and metagpt. MergeKit has no
+# MetaGPT: its side runs task_arithmetic with the λ MetaMerge computed (so MergeKit is spared computing them).
+# `metagpt` computes the statistics in-process (one extra pass over the inputs); `metagpt --stats` takes them
+# from a report `metamerge analyze` wrote beforehand (not timed), as DESIGN.md's flow does.
+# The floor is the time to read the three inputs (from the page cache) and write one output-sized file.
+# The machine may be shared: REPEAT=N runs each command N times and reports the fastest run (and its RSS).
+#
+# Usage: benchmarks/merge_vs_mergekit.sh [FAMILY_DIR]
+#   env: METAMERGE (binary; default: release build), MERGEKIT (default: mergekit-yaml beside $PYTHON),
+#        PYTHON (with torch, safetensors; default python3), WORK (scratch dir; default /tmp/metamerge-merge-bench),
+#        REPEAT (runs per command, default 1)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+FAMILY=${1:-/tmp/tinyllama-family}
+PY=${PYTHON:-python3}
+WORK=${WORK:-/tmp/metamerge-merge-bench}
+MERGEKIT=${MERGEKIT:-$(dirname "$(command -v "$PY")")/mergekit-yaml}
+[ -d "$FAMILY/base" ] || "$PY" benchmarks/make_tinyllama_family.py --out "$FAMILY" --tasks 2
+[ -x /usr/bin/time ] || { apt-get update -qq && apt-get install -y -qq time >/dev/null; }
+if [ -z "${METAMERGE:-}" ]; then
+  swift build -c release --product metamerge >/dev/null
+  METAMERGE=.build/release/metamerge
+fi
+mkdir -p "$WORK"
+rm -rf "$WORK"/out-*
+
+inputs=("$FAMILY"/base/*.safetensors "$FAMILY"/task1/*.safetensors "$FAMILY"/task2/*.safetensors)
+in_bytes=$(du -cb "${inputs[@]}" | tail -1 | cut -f1)
+out_bytes=$(du -cb "$FAMILY"/base/*.safetensors | tail -1 | cut -f1)
+cat "${inputs[@]}" > /dev/null   # warm the page cache: every run below reads from it
+
+seconds() { awk -F: '{ if (NF==3) print $1*3600+$2*60+$3; else print $1*60+$2 }'; }
+REPEAT=${REPEAT:-1}
+measure() {  # measure LABEL OUT_DIR COMMAND... → sets WALL (s) and RSS (MB) of the fastest of $REPEAT runs
+  local label=$1 out=$2; shift 2
+  WALL=""; RSS=""
+  for run in $(seq "$REPEAT"); do
+    rm -rf "$out"
+    /usr/bin/time -v "$@" > "$WORK/$label.out" 2> "$WORK/$label.time" || { cat "$WORK/$label.time" >&2; exit 1; }
+    local wall rss
+    wall=$(grep "Elapsed (wall" "$WORK/$label.time" | awk '{print $NF}' | seconds)
+    rss=$(grep "Maximum resident" "$WORK/$label.time" | awk '{printf "%.0f", $NF/1024}')
+    if [ -z "$WALL" ] || awk -v a="$wall" -v b="$WALL" 'BEGIN { exit !(a < b) }'; then WALL=$wall; RSS=$rss; fi
+    rm -rf "$out"
+  done
+}
+
+# The floor: read the inputs and write one output-sized file.
+start=$(date +%s.%N)
+cat "${inputs[@]}" > /dev/null
+head -c "$out_bytes" /dev/zero > "$WORK/floor.bin"
+sync -f "$WORK/floor.bin" 2>/dev/null || true
+floor=$(echo "$start $(date +%s.%N)" | awk '{printf "%.2f", $2-$1}')
+rm -f "$WORK/floor.bin"
+
+config() {  # config METHOD PARAMS-YAML → a MergeKit config on the family
+  cat <<EOF
+models:
+  - model: $FAMILY/task1
+    parameters: {$3}
+  - model: $FAMILY/task2
+    parameters: {$4}
+base_model: $FAMILY/base
+merge_method: $1
+parameters: {$2}
+EOF
+}
+
+config task_arithmetic "" "weight: 0.5" "weight: 0.5" > "$WORK/task_arithmetic.yml"
+config ties "" "weight: 1.0, density: 0.5" "weight: 1.0, density: 0.5" > "$WORK/ties.yml"
+config metagpt "" "" "" > "$WORK/metagpt.yml"
+"$METAMERGE" merge "$WORK/metagpt.yml" --dry-run --quiet > "$WORK/metagpt.plan"
+lambdas=($(grep -E "^  .*λ = " "$WORK/metagpt.plan" | sed -E 's/.*λ = ([0-9.e-]+).*/\1/'))
+config task_arithmetic "" "weight: ${lambdas[0]}" "weight: ${lambdas[1]}" > "$WORK/metagpt.mergekit.yml"
+"$METAMERGE" analyze --base "$FAMILY/base" --model "task1=$FAMILY/task1" --model "task2=$FAMILY/task2" \
+  -o "$WORK/stats.h5" > /dev/null 2>&1
+
+printf "family: %s (%s GB of inputs, %s GB output)\n" "$FAMILY" \
+  "$(echo "$in_bytes" | awk '{printf "%.2f", $1/1e9}')" "$(echo "$out_bytes" | awk '{printf "%.2f", $1/1e9}')"
+printf "floor (read inputs from page cache + write output): %s s\n" "$floor"
+printf "MetaGPT λ: %s\n\n" "${lambdas[*]}"
+printf "%-16s %12s %12s %12s %12s %10s %10s %10s\n" method "metamerge s" "mergekit s" "metamerge MB" "mergekit MB" speedup "RSS ratio" "vs floor"
+for method in task_arithmetic ties metagpt "metagpt --stats"; do
+  name=${method%% *}
+  extra=()
+  [ "$method" = "metagpt --stats" ] && extra=(--stats "$WORK/stats.h5")
+  mk_config="$WORK/$name.yml"
+  [ "$name" = metagpt ] && mk_config="$WORK/metagpt.mergekit.yml"
+  measure "mm-$name" "$WORK/out-mm" "$METAMERGE" merge "$WORK/$name.yml" "$WORK/out-mm" --quiet "${extra[@]}"
+  mm_wall=$WALL; mm_rss=$RSS
+  if [ "$method" != "metagpt --stats" ]; then   # MergeKit's side is the same for both metagpt rows
+    measure "mk-$name" "$WORK/out-mk" "$MERGEKIT" "$mk_config" "$WORK/out-mk" --device cpu --quiet
+    mk_wall=$WALL; mk_rss=$RSS
+  fi
+  printf "%-16s %12.1f %12.1f %12s %12s %9.1fx %9.1fx %9.2fx\n" "$method" "$mm_wall" "$mk_wall" "$mm_rss" "$mk_rss" \
+    "$(echo "$mk_wall $mm_wall" | awk '{print $1/$2}')" "$(echo "$mk_rss $mm_rss" | awk '{print $1/$2}')" \
+    "$(echo "$mm_wall $floor" | awk '{print $1/$2}')"
+done
