@@ -48,7 +48,7 @@ public final class Merge: @unchecked Sendable {
             try computeLambdas(progress: progress)
         }
         if let spec = gateSpec, let statistics {
-            var outcome = try MergeGate.evaluate(spec, statistics: statistics)
+            var outcome = try MergeGate.evaluate(spec, statistics: statistics, probe: options.probeReport)
             if !outcome.passed && options.force { outcome.forced = true }
             plan.gate = outcome
         }

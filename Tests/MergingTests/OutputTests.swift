@@ -223,6 +223,16 @@ struct GateTests {
         #expect(card.contains("max |cos| (global) 1.0000 > 0.5000"))
     }
 
+    /// Linearity thresholds are read from a probe report; without one the merge says how to write it.
+    @Test func linearityGateNeedsAProbeReport() throws {
+        let family = try Self.family()
+        let config = try family.configuration(OutputTests.taskArithmetic)
+        let merge = try Merge(
+            configuration: config, options: MergeOptions(gate: try GateThresholds.merge(parsing: "max-chord-residual=0.2")))
+        let error = #expect(throws: MergeConfigError.self) { try merge.prepare() }
+        #expect(error?.description.contains("metamerge probe") == true)
+    }
+
     @Test func passingGateGoesIntoTheCard() throws {
         // Independent task vectors of 40k+ coordinates: |cos| is near 0.
         let family = try SyntheticFamily.make("gate-pass", shape: .init(hidden: 64, intermediate: 128, layers: 1, vocab: 64))

@@ -118,6 +118,43 @@ def inspect_json_matches_safetensors(tmp):
     return f"{len(got)} tensors"
 
 
+@check
+def merged_model_loads_in_safetensors_and_matches_numpy(tmp):
+    """A model written by `metamerge merge` (sharded) loads with the safetensors package, its index is right, and
+    its values equal task arithmetic computed in NumPy float64 to float32 rounding."""
+    from safetensors.numpy import load_file
+    config = os.path.join(tmp, "ta.yml")
+    with open(config, "w") as f:
+        f.write("merge_method: task_arithmetic\n")
+        f.write(f"base_model: {os.path.join(FAMILY, 'base')}\nmodels:\n")
+        for task in TASKS:
+            f.write(f"  - model: {os.path.join(FAMILY, task)}\n    parameters: {{weight: 0.3}}\n")
+        f.write("dtype: float32\n")
+    out = os.path.join(tmp, "merged")
+    run("merge", config, out, "--out-shard-size", "300KB", "--quiet")
+    with open(os.path.join(out, "model.safetensors.index.json")) as f:
+        index = json.load(f)
+    shards = sorted(set(index["weight_map"].values()))
+    assert len(shards) > 1, "expected a sharded output"
+    merged = {}
+    for shard in shards:
+        merged.update(load_file(os.path.join(out, shard)))
+    assert set(merged) == set(index["weight_map"]), "index and shards disagree"
+    assert index["metadata"]["total_size"] == sum(v.nbytes for v in merged.values())
+    base = load_file(os.path.join(FAMILY, "base", "model.safetensors"))
+    tasks = [load_file(os.path.join(FAMILY, t, "model.safetensors")) for t in TASKS]
+    worst = 0.0
+    for name, value in merged.items():
+        b = base[name].astype(np.float64)
+        expected = b + 0.3 * sum(t[name].astype(np.float64) - b for t in tasks)
+        scale = max(np.abs(b).max(), max(np.abs(t[name]).max() for t in tasks))
+        ulp = np.spacing(np.float32(scale))
+        err = np.abs(value.astype(np.float64) - expected).max() / ulp
+        assert err <= 4, f"{name}: {err:.2f} ulps from the float64 task arithmetic"
+        worst = max(worst, err)
+    return f"{len(merged)} tensors in {len(shards)} shards; worst {worst:.2f} float32 ulps (at operand scale)"
+
+
 def main():
     if not os.path.exists(BIN):
         print(f"run_all: {BIN} not found; build with `make build`", file=sys.stderr)

@@ -4,7 +4,7 @@
 /// sums match a float64 reference up to summation order. Blocks of finite values take a SIMD path; a block
 /// holding a NaN or infinity takes a checked scalar path that leaves those coordinates out.
 struct MomentsKernel {
-    static let blockSize = 2048
+    static let blockSize = 16384
 
     let taskCount: Int
 

@@ -75,7 +75,10 @@ public final class ModelWriter {
         if !finished { try? FileManager.default.removeItem(at: temporary) }
     }
 
-    static func plan(_ entries: [Entry], shardSize: Int) -> [(file: String, entries: [Entry])] {
+    /// The shards a writer makes of `entries`, computed without creating anything: greedily in the given order,
+    /// a tensor opening a new shard when it would take the current one past `shardSize` bytes; one shard is
+    /// `model.safetensors`, several are `model-0000i-of-0000n.safetensors`.
+    public static func plan(_ entries: [Entry], shardSize: Int) -> [(file: String, entries: [Entry])] {
         var groups: [[Entry]] = []
         var current: [Entry] = []
         var bytes = 0

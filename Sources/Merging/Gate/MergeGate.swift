@@ -19,24 +19,24 @@ public struct GateOutcome: Sendable, Hashable {
 }
 
 extension GateThresholds {
-    /// `max |cos| ≤ 0.2 (global)`.
+    /// `max |cos| ≤ 0.2 (global), chord residual ≤ 0.1`: the thresholds that are set.
     public var summary: String {
-        "max |cos| ≤ \(maxCosine.map { formatNumber($0) } ?? "–") (\(scope.rawValue))"
+        var parts: [String] = []
+        if let maxCosine { parts.append("max |cos| ≤ \(formatNumber(maxCosine)) (\(scope.rawValue))") }
+        if let maxChordResidual { parts.append("chord residual ≤ \(formatNumber(maxChordResidual))") }
+        if let maxTaylorError { parts.append("Taylor error ≤ \(formatNumber(maxTaylorError))") }
+        if let maxAdditivityGap { parts.append("additivity gap ≤ \(formatNumber(maxAdditivityGap))") }
+        return parts.joined(separator: ", ")
     }
 }
 
-/// The gate as a merge runs it: `--gate max-cosine=X[,scope=S]` or a config `gate:` block, evaluated by
-/// `Analysis.Gate` on the statistics. Only the orthogonality threshold applies: the linearity thresholds need a
-/// probe report, which a merge does not produce.
+/// The gate as a merge runs it: `--gate max-cosine=X[,scope=S][,max-chord-residual=Y…]` or a config `gate:`
+/// block, evaluated by `Analysis.Gate` on the statistics and, for the linearity thresholds, on the probe report
+/// given with `--probe` (a merge does not run the model itself).
 enum MergeGate {
-    /// Refuses thresholds a merge cannot check.
+    /// Refuses a gate with no threshold.
     static func validate(_ thresholds: GateThresholds, file: URL? = nil) throws {
-        if thresholds.needsProbe {
-            throw MergeConfigError(
-                .unsupportedKey, file: file,
-                "the gate's linearity thresholds need a probe report, which a merge does not run; check them first with `metamerge check stats.h5 probe.h5 …`, and gate the merge with max-cosine")
-        }
-        if thresholds.maxCosine == nil {
+        if thresholds.isEmpty {
             throw MergeConfigError(.missingKey, file: file, "the gate needs a threshold, e.g. max-cosine=0.2")
         }
     }
@@ -53,8 +53,14 @@ enum MergeGate {
         return thresholds
     }
 
-    static func evaluate(_ thresholds: GateThresholds, statistics: TaskVectorStatistics) throws -> GateOutcome {
-        let verdict = try Gate.evaluate(thresholds, statistics: statistics)
+    static func evaluate(_ thresholds: GateThresholds, statistics: TaskVectorStatistics, probe: URL?) throws -> GateOutcome {
+        if thresholds.needsProbe, probe == nil {
+            throw MergeConfigError(
+                .missingKey,
+                "the gate's linearity thresholds need a probe report of these models: write one with `metamerge probe … -o probe.h5` and pass --probe probe.h5")
+        }
+        let linearity = try probe.map { try ProbeReport.readSummary(from: $0) }
+        let verdict = try Gate.evaluate(thresholds, statistics: statistics, linearity: linearity)
         return GateOutcome(
             thresholds: thresholds, passed: verdict.passed, violations: verdict.violations.map(\.description),
             figures: verdict.findings)

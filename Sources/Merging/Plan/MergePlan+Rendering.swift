@@ -71,23 +71,8 @@ extension MergePlan {
         return lines.joined(separator: "\n")
     }
 
-    /// The shards ``ModelWriter`` will write (its greedy rule: a tensor opens a new shard when it would take the
-    /// current one past the size), computed without creating anything.
+    /// The shards ``ModelWriter`` will write, computed without creating anything.
     static func shards(_ entries: [ModelWriter.Entry], shardSize: Int) -> [(file: String, entries: [ModelWriter.Entry])] {
-        var groups: [[ModelWriter.Entry]] = []
-        var current: [ModelWriter.Entry] = []
-        var bytes = 0
-        for entry in entries {
-            if !current.isEmpty, bytes + entry.byteCount > shardSize {
-                groups.append(current)
-                current = []
-                bytes = 0
-            }
-            current.append(entry)
-            bytes += entry.byteCount
-        }
-        if !current.isEmpty || groups.isEmpty { groups.append(current) }
-        if groups.count == 1 { return [("model.safetensors", groups[0])] }
-        return groups.enumerated().map { (String(format: "model-%05d-of-%05d.safetensors", $0 + 1, groups.count), $1) }
+        ModelWriter.plan(entries, shardSize: shardSize)
     }
 }

@@ -91,14 +91,17 @@ public struct MergeOptions: Sendable {
     public var force: Bool
     /// A report from `metamerge analyze` to take the statistics from instead of computing them.
     public var statisticsReport: URL?
+    /// A probe report (`metamerge probe`) for the gate's linearity thresholds.
+    public var probeReport: URL?
     /// Elements per chunk of the streaming executor.
     public var chunkElements: Int
 
     public init(
         randomSeed: UInt64? = nil, threads: Int = ProcessInfo.processInfo.activeProcessorCount,
         shardSize: ByteSize = .fiveGigabytes, gate: GateThresholds? = nil, force: Bool = false,
-        statisticsReport: URL? = nil, chunkElements: Int = 1 << 20
+        statisticsReport: URL? = nil, probeReport: URL? = nil, chunkElements: Int = 1 << 20
     ) {
+        self.probeReport = probeReport
         self.randomSeed = randomSeed
         self.threads = max(1, threads)
         self.shardSize = shardSize

@@ -2,12 +2,13 @@ import Analysis
 import ArgumentParser
 import Checkpoints
 import Foundation
+import Merging
 import Transformer
 
 extension MetaMerge {
     struct Demo: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "The whole story on the bundled model family: inspect, analyze, check the gate, and say what was found.")
+            abstract: "The whole story on the bundled model family: inspect, analyze, probe, gate, merge, figures — in plain words.")
 
         @Argument(help: "Where to write the report and results (default: demo-out).")
         var outputDirectory: String = "demo-out"
@@ -89,7 +90,43 @@ extension MetaMerge {
                     : "\nThe gate fails: MetaGPT's assumptions do not hold on this family within the thresholds "
                         + "(`metamerge merge --gate` would refuse without --force).")
 
-                Terminal.out("\n== 5. The figures (notebooks-export/, run headlessly)")
+                Terminal.out("\n== 5. Merging: MetaGPT, and task arithmetic for comparison")
+                var merged: [String] = []
+                for (name, method, extra) in [
+                    ("metagpt", "metagpt", "gate: {max_cosine: \(maxCosine)}\n"),
+                    ("task_arithmetic", "task_arithmetic", ""),
+                ] {
+                    let models = spec.tasks.map { "  - model: \($0.directory.path)\n    parameters: {weight: 0.3}" }
+                        .joined(separator: "\n")
+                    let yaml = """
+                        merge_method: \(method)
+                        base_model: \(spec.base.path)
+                        models:
+                        \(models)
+                        dtype: float32
+                        \(extra)
+                        """
+                    let configURL = output.appendingPathComponent("\(name).yml")
+                    try Data(yaml.utf8).write(to: configURL)
+                    let merge = try Merge(
+                        configuration: try MergeConfiguration.load(contentsOf: configURL),
+                        options: MergeOptions(force: true, statisticsReport: reportURL))
+                    try merge.prepare()
+                    if let gate = merge.plan.gate {
+                        Terminal.out("\(name): the gate (\(gate.thresholds.summary)) \(gate.passed ? "passes" : "fails"); "
+                            + (gate.passed ? "merging" : "merging anyway for the demo (--force); the model card records the verdict"))
+                    }
+                    if let lambdas = merge.plan.globalLambdas {
+                        let tasks = merge.plan.taskNames.map { URL(fileURLWithPath: $0).lastPathComponent }
+                        Terminal.out("\(name): λ " + zip(tasks, lambdas).map { String(format: "%@ %.3f", $0, $1) }.joined(separator: ", "))
+                    }
+                    let result = try merge.write(to: output.appendingPathComponent("merged-\(name)"), overwrite: true)
+                    Terminal.out("\(name): wrote \(result.directory.path) (\(result.tensorCount) tensors, \(ByteSize(bytes: result.bytes)))")
+                    merged.append(result.directory.path)
+                }
+                Terminal.out("task arithmetic uses MergeKit's fixed weight 0.3 per task; MetaGPT's λ sum to 1 (see the s-curve in the figures)")
+
+                Terminal.out("\n== 6. The figures (notebooks-export/, run headlessly)")
                 let figures = output.appendingPathComponent("notebooks")
                 if let python = notebooksPython {
                     try Self.exportNotebooks(python: python, report: reportURL, output: figures, maxCosine: maxCosine)
@@ -99,6 +136,7 @@ extension MetaMerge {
                 }
 
                 Terminal.out("\nreport: \(reportURL.path)")
+                for directory in merged { Terminal.out("merged model: \(directory)") }
             }
         }
 

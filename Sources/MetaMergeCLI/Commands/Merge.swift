@@ -25,8 +25,11 @@ extension MetaMerge {
         @Option(help: "Statistics from `metamerge analyze` for the same models, instead of computing them.")
         var stats: String?
 
-        @Option(help: "Refuse the merge unless task vectors are near-orthogonal: max-cosine=X[,scope=global|layer|tensor].")
+        @Option(help: "Refuse the merge unless the family meets thresholds: max-cosine=X[,scope=global|layer|tensor][,max-chord-residual=Y,max-taylor-error=Z,max-additivity-gap=W].")
         var gate: String?
+
+        @Option(help: "A probe report of these models (metamerge probe -o …) for the gate's linearity thresholds.")
+        var probe: String?
 
         @Flag(help: "Merge even when the gate fails (its verdict still goes into the model card).")
         var force = false
@@ -68,7 +71,7 @@ extension MetaMerge {
                 let options = MergeOptions(
                     randomSeed: randomSeed, threads: threads ?? ProcessInfo.processInfo.activeProcessorCount,
                     shardSize: shardSize, gate: try gate.map { try GateThresholds.merge(parsing: $0) }, force: force,
-                    statisticsReport: stats.map { URL(fileURLWithPath: $0) })
+                    statisticsReport: stats.map { URL(fileURLWithPath: $0) }, probeReport: probe.map { URL(fileURLWithPath: $0) })
                 let merge = try Merge(configuration: configuration, options: options)
                 let reporter = ProgressReporter(enabled: !quiet)
                 try merge.prepare(progress: reporter)
