@@ -21,7 +21,7 @@ MERGEKIT=${MERGEKIT:-$(dirname "$(command -v "$PY")")/mergekit-yaml}
 [ -d "$FAMILY/base" ] || "$PY" benchmarks/make_tinyllama_family.py --out "$FAMILY" --tasks 2
 [ -x /usr/bin/time ] || { apt-get update -qq && apt-get install -y -qq time >/dev/null; }
 if [ -z "${METAMERGE:-}" ]; then
-  swift build -c release --product metamerge >/dev/null
+  make build >/dev/null
   METAMERGE=.build/release/metamerge
 fi
 mkdir -p "$WORK"
