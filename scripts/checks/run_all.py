@@ -155,6 +155,25 @@ def merged_model_loads_in_safetensors_and_matches_numpy(tmp):
     return f"{len(merged)} tensors in {len(shards)} shards; worst {worst:.2f} float32 ulps (at operand scale)"
 
 
+@check
+def demo_end_to_end(tmp):
+    """`metamerge demo` runs the whole story and leaves the report (with /probe), both merged models and the
+    notebooks' figures (rendered with this Python, which has notebooks-export/requirements.txt installed)."""
+    out = os.path.join(tmp, "demo-out")
+    result = run("demo", out, "--notebooks-python", sys.executable)
+    for phrase in ("== 1.", "== 2.", "== 3.", "== 4.", "== 5.", "== 6.", "MetaGPT", "gate"):
+        assert phrase in result.stdout, f"demo output lacks {phrase!r}"
+    with h5py.File(os.path.join(out, "report.h5"), "r") as h5:
+        assert "global" in h5 and "probe" in h5, "the demo's report lacks /global or /probe"
+    for name in ("merged-metagpt", "merged-task_arithmetic"):
+        for file in ("model.safetensors", "config.json", "README.md", "tokenizer.json"):
+            path = os.path.join(out, name, file)
+            assert os.path.getsize(path) > 0, f"missing {path}"
+    figures = glob.glob(os.path.join(out, "notebooks", "figures", "*.png"))
+    assert len(figures) >= 9 and all(os.path.getsize(f) > 1000 for f in figures), f"figures: {figures}"
+    return f"report, 2 merged models, {len(figures)} figures"
+
+
 def main():
     if not os.path.exists(BIN):
         print(f"run_all: {BIN} not found; build with `make build`", file=sys.stderr)
