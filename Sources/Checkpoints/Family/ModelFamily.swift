@@ -97,12 +97,23 @@ public struct ModelFamily: Sendable {
         return nil
     }
 
+    /// Where model `model` (0 = base, t = task t) stores aligned tensor `tensor`: its weight file and the stored
+    /// name — the embedding for a tied `lm_head`.
+    public func storage(_ tensor: AlignedTensor, model: Int) throws -> (file: SafeTensorsFile, name: String) {
+        let checkpoint = model == 0 ? base : tasks[model - 1].checkpoint
+        var name = tensor.name
+        if checkpoint.info(name) == nil, let embedding = checkpoint.embeddingName { name = embedding }
+        guard let file = checkpoint.file(of: name) else {
+            throw CheckpointError(.missingTensor, url: checkpoint.directory, tensor: tensor.name, "not found in this checkpoint")
+        }
+        return (file, name)
+    }
+
     /// Releases the mapped pages of elements `elements` of `tensor` in model `model` once they have been read
     /// (see `SafeTensorsFile.releasePages(of:elements:)`): keeps a streaming pass's resident memory bounded.
     public func releasePages(_ tensor: AlignedTensor, model: Int, elements: Range<Int>) {
-        let checkpoint = model == 0 ? base : tasks[model - 1].checkpoint
-        let name = checkpoint.info(tensor.name) == nil ? (checkpoint.embeddingName ?? tensor.name) : tensor.name
-        checkpoint.file(of: name)?.releasePages(of: name, elements: elements)
+        guard let (file, name) = try? storage(tensor, model: model) else { return }
+        file.releasePages(of: name, elements: elements)
     }
 
     /// Reads elements `elements` of aligned tensor `tensor` from model `model` (0 = base, t = task t) as Float32.
@@ -112,10 +123,8 @@ public struct ModelFamily: Sendable {
     public func readFloat32(
         _ tensor: AlignedTensor, model: Int, elements: Range<Int>, into buffer: UnsafeMutableBufferPointer<Float>
     ) throws {
-        let checkpoint = model == 0 ? base : tasks[model - 1].checkpoint
-        var name = tensor.name
-        if checkpoint.info(name) == nil, let embedding = checkpoint.embeddingName { name = embedding }
-        try checkpoint.readFloat32(name, elements: elements, into: buffer)
+        let (file, name) = try storage(tensor, model: model)
+        try file.readFloat32(name, elements: elements, into: buffer)
     }
 }
 
