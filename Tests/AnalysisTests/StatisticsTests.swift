@@ -1,6 +1,7 @@
 import Analysis
 import Checkpoints
 import Foundation
+import SafeTensors
 import Testing
 import TestSupport
 
@@ -70,6 +71,27 @@ struct SyntheticStatisticsTests {
         #expect(gram.cosine(1, 2) == 0)
         let expected: [Double] = [2500.0 / 15000, 2500.0 / 15000, 10000.0 / 15000]  // ‖2·e1‖² = 4 · 2500
         #expect(gram.metagptLambdas == expected)
+    }
+
+    /// BF16 is read in place and F16 / F64 through decoding buffers; with values every dtype holds exactly, the
+    /// statistics equal the F32 family's bit for bit.
+    @Test(arguments: [DType.bf16, .f16, .f64])
+    func storageDtypesGiveTheSameStatistics(dtype: DType) throws {
+        let n = 3000
+        let base: [Float] = (0..<n).map { (i: Int) -> Float in Float((i * 37) % 64 - 32) / 16 }
+        let first: [Float] = (0..<n).map { (i: Int) -> Float in Float((i * 11) % 16 - 8) / 8 }
+        let second: [Float] = (0..<n).map { (i: Int) -> Float in Float((i * 5) % 16 - 7) / 4 }
+        let tau = [first, second]
+        func statistics(_ dtype: DType) throws -> TaskVectorStatistics {
+            let family = try SyntheticFamily(
+                shapes: ["model.layers.0.w": [n]], base: ["model.layers.0.w": base], tau: ["model.layers.0.w": tau],
+                taskNames: ["a", "b"], dtype: dtype)
+            return try StatisticsPass(threads: 2, chunkElements: 1000).run(family.family)
+        }
+        let reference = try statistics(.f32)
+        let other = try statistics(dtype)
+        #expect(other.tensors.map(\.moments) == reference.tensors.map(\.moments))
+        #expect(reference.global.moments.gram.entries[0] > 0)
     }
 
     @Test func zeroTaskVectorHasUndefinedCosineAndUniformLambdaWhenAllZero() throws {

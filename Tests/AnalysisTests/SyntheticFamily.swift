@@ -11,11 +11,11 @@ struct SyntheticFamily {
     /// `base[name]` and `tau[t][name]` give flat values; shapes in `shapes`.
     init(
         shapes: [String: [Int]], base: [String: [Float]], tau: [String: [[Float]]], taskNames: [String],
-        config: [String: Any] = ["architectures": ["LlamaForCausalLM"]]
+        config: [String: Any] = ["architectures": ["LlamaForCausalLM"]], dtype: DType = .f32
     ) throws {
         root = try makeTemporaryDirectory("synthetic")
         func write(_ directory: URL, _ values: [String: [Float]]) throws {
-            try Self.writeModel(directory, config: config, shapes: shapes, values: values)
+            try Self.writeModel(directory, config: config, shapes: shapes, values: values, dtype: dtype)
         }
         try write(root.appendingPathComponent("base"), base)
         var members: [ModelFamily.Member] = []
@@ -30,12 +30,14 @@ struct SyntheticFamily {
     }
 
     /// Writes a model directory: `config` as config.json and `values` as F32 tensors of `shapes`.
-    static func writeModel(_ directory: URL, config: [String: Any], shapes: [String: [Int]], values: [String: [Float]]) throws {
+    static func writeModel(
+        _ directory: URL, config: [String: Any], shapes: [String: [Int]], values: [String: [Float]], dtype: DType = .f32
+    ) throws {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         try JSONSerialization.data(withJSONObject: config).write(to: directory.appendingPathComponent("config.json"))
         let writer = try SafeTensorsWriter(
             url: directory.appendingPathComponent("model.safetensors"),
-            tensors: shapes.keys.sorted().map { ($0, DType.f32, shapes[$0]!) })
+            tensors: shapes.keys.sorted().map { ($0, dtype, shapes[$0]!) })
         for info in writer.tensors {
             try values[info.name]!.withUnsafeBufferPointer { try writer.append(info.name, float32: $0) }
         }

@@ -1,13 +1,14 @@
 import Checkpoints
 import Foundation
+import SafeTensors
 
 /// The one streaming pass that computes ``TaskVectorStatistics``.
 ///
 /// Every aligned tensor is cut into chunks of at most ``chunkElements`` coordinates; workers (one per thread)
-/// take chunks in model order, read the chunk from the base and each task model as Float32 into their own reused
-/// buffers, and add it to that chunk's ``TaskVectorMoments``. Chunk sums are then added per tensor in chunk order,
-/// so the result does not depend on the thread count. Each input byte is read once; memory is
-/// threads × (T + 1) × chunk × 4 bytes plus the mapped pages being read.
+/// take chunks in model order and hand the kernel each model's values where they are — F32 and BF16 straight from
+/// the mapped file, F16 and F64 decoded into the worker's reused buffers — then release the chunk's mapped pages.
+/// Chunk sums are added per tensor in chunk order, so the result does not depend on the thread count. Each input
+/// byte is read once; memory is the chunk being worked on plus small buffers.
 public struct StatisticsPass: Sendable {
     public var threads: Int
     public var chunkElements: Int
@@ -41,25 +42,22 @@ public struct StatisticsPass: Sendable {
         let shared = WorkQueue(items: items, results: results)
         let chunk = chunkElements
         DispatchQueue.concurrentPerform(iterations: min(threads, max(items.count, 1))) { _ in
-            var buffers = [[Float]](repeating: [Float](repeating: 0, count: chunk), count: taskCount + 1)
+            // Decoding buffers for dtypes the kernel cannot read in place (F16, F64), allocated on first use.
+            var buffers = [UnsafeMutableBufferPointer<Float>?](repeating: nil, count: taskCount + 1)
+            defer { for buffer in buffers { buffer?.deallocate() } }
             var kernel = MomentsKernel(taskCount: taskCount)
             while let (itemIndex, item) = shared.next() {
                 let tensor = tensors[item.tensor]
                 var moments = TaskVectorMoments(taskCount: taskCount)
                 do {
-                    for model in 0...taskCount {
-                        try buffers[model].withUnsafeMutableBufferPointer { buffer in
-                            let target = UnsafeMutableBufferPointer(rebasing: buffer[0..<item.range.count])
-                            try family.readFloat32(tensor, model: model, elements: item.range, into: target)
-                            family.releasePages(tensor, model: model, elements: item.range)
-                        }
+                    try Self.withSources(family, tensor, item.range, chunk: chunk, buffers: &buffers) { sources in
+                        kernel.accumulate(sources, count: item.range.count, into: &moments)
                     }
                 } catch {
                     shared.fail(error)
                     return
                 }
-                let pointers = buffers.map { $0.withUnsafeBufferPointer { $0.baseAddress! } }
-                kernel.accumulate(base: pointers[0], tasks: Array(pointers.dropFirst()), count: item.range.count, into: &moments)
+                for model in 0...taskCount { family.releasePages(tensor, model: model, elements: item.range) }
                 shared.store(moments, at: itemIndex)
                 progress?(item.range.count * tensor.dtypes.reduce(0) { $0 + $1.byteSize })
             }
@@ -80,6 +78,35 @@ public struct StatisticsPass: Sendable {
             taskNames: family.taskNames, tensors: statistics, problems: family.problems,
             provenance: Provenance(
                 toolVersion: Provenance.toolVersion, createdUTC: Provenance.now(), commandLine: commandLine, models: models))
+    }
+}
+
+extension StatisticsPass {
+    /// Calls `body` with where the kernel reads each model's elements `range` of `tensor`: F32 and BF16 straight
+    /// from the mapped file, other dtypes decoded into `buffers[model]`.
+    static func withSources(
+        _ family: ModelFamily, _ tensor: AlignedTensor, _ range: Range<Int>, chunk: Int,
+        buffers: inout [UnsafeMutableBufferPointer<Float>?],
+        _ body: ([LaneSource]) throws -> Void
+    ) throws {
+        var sources: [LaneSource] = []
+        for model in 0..<buffers.count {
+            let (file, name) = try family.storage(tensor, model: model)
+            let dtype = tensor.dtypes[model]
+            if dtype == .f32 || dtype == .bf16 {
+                // The mapping outlives this call (the family holds the file open), so the address `withRawBytes`
+                // hands out stays valid for `body`.
+                let start = try file.withRawBytes(name) { $0.baseAddress } ?? UnsafeRawPointer(bitPattern: 16)!
+                let first = start + range.lowerBound * dtype.byteSize
+                sources.append(dtype == .bf16 ? .bfloat16(first) : .float32(first))
+            } else {
+                let buffer = buffers[model] ?? UnsafeMutableBufferPointer<Float>.allocate(capacity: chunk)
+                buffers[model] = buffer
+                try file.readFloat32(name, elements: range, into: UnsafeMutableBufferPointer(rebasing: buffer[0..<range.count]))
+                sources.append(.float32(UnsafeRawPointer(buffer.baseAddress!)))
+            }
+        }
+        try withExtendedLifetime(family) { try body(sources) }
     }
 }
 
