@@ -63,9 +63,12 @@ extension MetaMerge {
             }
         }
 
-        /// MetaGPT's λ for the merged point, from a statistics pass, then the probe with a progress display.
-        static func runProbe(_ family: ModelFamily, prompts: [[Int]], alphas: [Double], scales: [Double]) throws -> ProbeResult {
-            let lambdas = try StatisticsPass().run(family).metagptLambdas
+        /// The probe with a progress display; MetaGPT's λ for the merged point are computed by a statistics pass
+        /// unless given (the demo has them from its analysis).
+        static func runProbe(
+            _ family: ModelFamily, prompts: [[Int]], alphas: [Double], scales: [Double], lambdas known: [Double]? = nil
+        ) throws -> ProbeResult {
+            let lambdas = try known ?? StatisticsPass().run(family).metagptLambdas
             let probe = LinearityProbe(alphas: alphas, scales: scales)
             let progress = Progress("probe", total: 1)
             let result = try probe.run(family, prompts: prompts, lambdas: lambdas) { done, total in
