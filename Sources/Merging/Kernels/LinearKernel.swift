@@ -18,12 +18,6 @@ final class LinearKernel: TensorKernel, @unchecked Sendable {
         denominator = sum
     }
 
-    var passCount: Int { 0 }
-    var lineLength: Int { 1 }
-    func beginPass(_ pass: Int, chunkCount: Int, workers: Int) {}
-    func reduce(_ pass: Int, chunk: Int, range: Range<Int>, io: KernelIO) throws {}
-    func endPass(_ pass: Int) throws {}
-
     func apply(chunk: Int, range: Range<Int>, io: KernelIO, output: UnsafeMutablePointer<Float>) throws {
         try io.forEachBlock(range) { start, n, inputs in
             let out = output + (start - range.lowerBound)
@@ -49,12 +43,6 @@ final class PassthroughKernel: TensorKernel, @unchecked Sendable {
         self.scale = scale.map { Float($0) }
     }
 
-    var passCount: Int { 0 }
-    var lineLength: Int { 1 }
-    func beginPass(_ pass: Int, chunkCount: Int, workers: Int) {}
-    func reduce(_ pass: Int, chunk: Int, range: Range<Int>, io: KernelIO) throws {}
-    func endPass(_ pass: Int) throws {}
-
     func apply(chunk: Int, range: Range<Int>, io: KernelIO, output: UnsafeMutablePointer<Float>) throws {
         try io.load(0, range, into: output)
         if let scale {
@@ -76,12 +64,6 @@ final class MetaGPTKernel: TensorKernel, @unchecked Sendable {
         self.lambdas = lambdas
         self.scale = scale
     }
-
-    var passCount: Int { 0 }
-    var lineLength: Int { 1 }
-    func beginPass(_ pass: Int, chunkCount: Int, workers: Int) {}
-    func reduce(_ pass: Int, chunk: Int, range: Range<Int>, io: KernelIO) throws {}
-    func endPass(_ pass: Int) throws {}
 
     func apply(chunk: Int, range: Range<Int>, io: KernelIO, output: UnsafeMutablePointer<Float>) throws {
         let accumulator = io.scratch.buffer("metagpt.sum", count: KernelIO.blockElements, of: Double.self)

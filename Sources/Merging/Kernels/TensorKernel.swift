@@ -23,6 +23,15 @@ protocol TensorKernel: AnyObject, Sendable {
     func apply(chunk: Int, range: Range<Int>, io: KernelIO, output: UnsafeMutablePointer<Float>) throws
 }
 
+/// An element-wise kernel: no reduction pass, chunks anywhere. Kernels with passes override these.
+extension TensorKernel {
+    var passCount: Int { 0 }
+    var lineLength: Int { 1 }
+    func beginPass(_ pass: Int, chunkCount: Int, workers: Int) {}
+    func reduce(_ pass: Int, chunk: Int, range: Range<Int>, io: KernelIO) throws {}
+    func endPass(_ pass: Int) throws {}
+}
+
 /// What a kernel reads with: the inputs' sources for this tensor and the calling worker's scratch buffers.
 struct KernelIO {
     let files: WeightFiles
