@@ -65,7 +65,7 @@ public struct LinearityProbe: Sendable {
                 throw AnalysisError.badArgument("grid '\(text)': the end \(end) is before the start \(start)")
             }
             let intervals = ((end - start) / step).rounded(.down) + 1e-9
-            guard intervals + 2 <= Double(maximumGridPoints) + 1 else {
+            guard intervals < Double(maximumGridPoints) else {
                 throw AnalysisError.badArgument(
                     "grid '\(text)' has \(Int(min(intervals, 1e15)) + 1) points; at most \(maximumGridPoints) are allowed (use a larger step)")
             }
@@ -103,7 +103,7 @@ public struct LinearityProbe: Sendable {
     ///
     /// - Parameter progress: called with (done, total) steps: a layer of a lockstep group, or a vocabulary block.
     /// - Throws: ``AnalysisError/badArgument(_:)`` for no prompts, a non-finite α, scale or step, a grid over
-    ///   ``maximumGridPoints``, or an estimated peak (``estimatedPeakBytes(family:prompts:)``) over ``memoryLimit``
+    ///   ``maximumGridPoints``, or an estimated peak (``estimatedPeakBytes(family:prompts:lambdas:)``) over ``memoryLimit``
     ///   — before anything large is allocated; the model's errors (``TransformerError``) for bad prompts or weights.
     public func run(
         _ family: ModelFamily, prompts: [[Int]], lambdas: [Double], progress: (@Sendable (Int, Int) -> Void)? = nil

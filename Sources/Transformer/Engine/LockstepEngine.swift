@@ -25,7 +25,7 @@ import Foundation
 ///         + P · N · H                          final hidden states of every point
 ///         + P · R · V_B ]                      one vocabulary block of logits for every point
 ///
-/// with B = max(blockElements, I, qW), G = group size, N tokens, L longest prompt, P points, R logit rows,
+/// with B = max(min(blockElements, largest matrix), I, qW, H), G = group size, N tokens, L longest prompt, P points, R logit rows,
 /// V_B = ⌊B / H⌋ vocabulary rows per block.
 public struct LockstepEngine: Sendable {
     public let config: TransformerConfig
@@ -57,7 +57,9 @@ public struct LockstepEngine: Sendable {
 
     /// Elements of each scratch block.
     public var scratchElements: Int {
-        max(blockElements, config.intermediateSize, config.queryWidth, config.hiddenSize)
+        let c = config
+        let largest = max(c.vocabularySize, c.intermediateSize, c.queryWidth, c.keyValueWidth) * c.hiddenSize
+        return max(min(blockElements, largest), c.intermediateSize, c.queryWidth, c.hiddenSize)
     }
 
     /// Vocabulary rows per block of the output projection.
