@@ -30,6 +30,7 @@ def main():
     parser.add_argument("--length", type=int, default=16)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--step", type=float, default=1e-2)
+    parser.add_argument("--prompt-file", type=Path, help="JSON list of equal-length prompts (token ids) to use")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     alphas = sorted(set([float(a) for a in args.alphas.split(",")] + [0.0, 1.0]))
@@ -62,7 +63,11 @@ def main():
             points.append(c)
     points += [[s * lam for lam in lambdas] for s in scales]
 
-    ids = torch.randint(0, config.vocab_size, (args.prompts, args.length), generator=torch.Generator().manual_seed(1))
+    if args.prompt_file:
+        ids = torch.tensor(json.loads(args.prompt_file.read_text()))
+        args.prompts, args.length = ids.shape
+    else:
+        ids = torch.randint(0, config.vocab_size, (args.prompts, args.length), generator=torch.Generator().manual_seed(1))
     start = time.perf_counter()
     outputs = []
     with torch.inference_mode():
