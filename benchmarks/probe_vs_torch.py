@@ -4,7 +4,8 @@
 # For a family DIR/{base,task1,…} (bf16 safetensors, benchmarks/make_llama7b_family.py), keeps θ0 and every θt in
 # their stored bf16 (so the script fits in memory), and for each point the probe evaluates — the base, θ0 + α τt for
 # the α grid and ±h, θ0 + τi + τj, θ0 + s Σ λt τt — forms every parameter in float32 as the Swift engine does
-# (θ0 + c (θt − θ0), task order), loads it into one float32 LlamaForCausalLM and runs the batch of prompts in one
+# (θ0 + c (θt − θ0), task order; in place into the parameters: copy θ0, add c·(θt − θ0) per task) into one float32
+# LlamaForCausalLM and runs the batch of prompts in one
 # forward call (equal lengths, no padding), keeping the float32 logits; then the probe's metrics in float64. Float32,
 # `torch.set_num_threads(THREADS)`. Prints one JSON line: wall time (forming + forward + metrics) and peak RSS.
 #
@@ -41,9 +42,9 @@ def main():
 
     start = time.perf_counter()
     config = AutoConfig.from_pretrained(args.family / "base")
-    with torch.device("meta"):
-        model = LlamaForCausalLM(config)
-    model = model.to_empty(device="cpu").to(torch.float32).eval()
+    # Built on the CPU (not on "meta" + to_empty, which would leave the rotary-embedding buffers uninitialised);
+    # every parameter is overwritten for each point below.
+    model = LlamaForCausalLM(config).to(torch.float32).eval()
     base = load_file(args.family / "base" / "model.safetensors")
     thetas = [load_file(args.family / t / "model.safetensors") for t in tasks]
     params = dict(model.named_parameters())
@@ -73,12 +74,10 @@ def main():
     with torch.inference_mode():
         for c in points:
             for name, p in params.items():
-                theta0 = base[name].to(torch.float32)
-                acc = theta0.clone()
+                p.copy_(base[name])  # bf16 → float32 θ0, in place
                 for ct, theta in zip(c, thetas):
-                    if ct != 0:
-                        acc += torch.tensor(ct, dtype=torch.float32) * (theta[name].to(torch.float32) - theta0)
-                p.copy_(acc)
+                    if ct != 0:  # p += c (θt − θ0), the difference in float32
+                        p.add_(theta[name].to(torch.float32).sub_(base[name].to(torch.float32)), alpha=ct)
             outputs.append(model(input_ids=ids).logits.to(torch.float32))
         # The metrics (float64, per prompt), as benchmarks/../Sources/Analysis/Probe/LinearityProbe.swift defines them.
         f = [o.double().reshape(args.prompts, -1) for o in outputs]

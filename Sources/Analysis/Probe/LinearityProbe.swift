@@ -18,7 +18,20 @@ import Transformer
 /// - **additivity gap** of tasks i < j: ‖f(θ0 + τi + τj) − f(θ0) − (Δi + Δj)‖ / (‖Δi‖ + ‖Δj‖);
 /// - **merged-point gap** at total scale s: ‖f(θ0 + s Σ λt τt) − f(θ0) − s Σ λt Δt‖ / ‖s Σ λt Δt‖, with MetaGPT's λ.
 ///
-/// A ratio whose denominator is zero (a task vector that does not change the outputs) is NaN.
+/// A ratio whose denominator is zero (a task vector that does not change the outputs) is NaN, and stays NaN in
+/// ``ProbeResult/summary``.
+///
+/// **Cost.** All P points (``ProbePoints``: 31 for the default probe on two tasks — the base, 10 α + ±h per task,
+/// one pair, 5 scales) go through the model together, layer by layer (``LockstepEngine``), with all prompts in one
+/// batch. Each block of each weight matrix is read from θ0 and from each θt once per lockstep group and formed
+/// for every point from that one read; the default probe on TinyLlama- or Llama-2-7B-shaped families with 8 × 16
+/// tokens fits ``memoryLimit`` in one group (≈ 0.38 GB and ≈ 0.83 GB estimated), so **every input byte of the layers
+/// and of the output projection is read once** (plus, for the embedding, only the rows of the prompts' tokens, once
+/// per point). A probe that needs G groups reads the layers G times.
+///
+/// **Memory.** ``estimatedPeakBytes(family:prompts:lambdas:)``: one block of weight rows per input, the activations
+/// of one lockstep group, the final hidden states of every point, one vocabulary block of logits for every point and
+/// the curve candidates — independent of the model's depth, never a model's worth of weights or logits.
 public struct LinearityProbe: Sendable {
     public var alphas: [Double]
     public var scales: [Double]

@@ -14,9 +14,13 @@ extension LockstepEngine {
         try check(batch)
         try checkPoints(points)
         guard !points.isEmpty else { return [] }
+        let profile = EngineProfile()
+        let started = DispatchTime.now().uptimeNanoseconds
+        defer { profile.report("layers", total: Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9) }
         let G = max(1, min(groupSize, points.count))
         let groups = stride(from: 0, to: points.count, by: G).map { $0..<min($0 + G, points.count) }
-        let scratch = EngineScratch(inputs: tasks.count + 1, elements: scratchElements, scores: batch.longest)
+        let scratch = EngineScratch(
+            inputs: tasks.count + 1, elements: scratchElements, scores: batch.longest, profile: profile)
         let activations = (0..<G).map { _ in PointActivations(config: config, tokenCount: batch.tokenCount) }
         let rotary = RotaryEmbedding(theta: config.ropeTheta, headDimension: config.headDimension, tokenCount: batch.longest)
         let H = config.hiddenSize
@@ -78,7 +82,10 @@ extension LockstepEngine {
         let R = rows.count
         guard R > 0, !points.isEmpty else { return }
         let blockRows = vocabularyBlockRows
-        let scratch = EngineScratch(inputs: tasks.count + 1, elements: scratchElements, scores: 0)
+        let profile = EngineProfile()
+        let started = DispatchTime.now().uptimeNanoseconds
+        defer { profile.report("output projection", total: Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9) }
+        let scratch = EngineScratch(inputs: tasks.count + 1, elements: scratchElements, scores: 0, profile: profile)
         // The rows asked for, gathered contiguously per point.
         let gathered = UnsafeMutableBufferPointer<Float>.allocate(capacity: points.count * R * H)
         defer { gathered.deallocate() }
@@ -98,11 +105,15 @@ extension LockstepEngine {
             let count = min(blockRows, V - first)
             try withFormedBlocks(outputProjectionName, elements: (first * H)..<((first + count) * H), points, scratch) {
                 p, weight in
-                Kernels.linear(
-                    gathered.baseAddress! + p * R * H, lda: H, rows: R, inFeatures: H, weight: weight,
-                    outFeatures: count, into: logits.baseAddress! + p * R * blockRows, ldc: count)
+                scratch.profile.measure("products") {
+                    Kernels.linear(
+                        gathered.baseAddress! + p * R * H, lda: H, rows: R, inFeatures: H, weight: weight,
+                        outFeatures: count, into: logits.baseAddress! + p * R * blockRows, ldc: count)
+                }
             }
-            try body(first..<(first + count), points.indices.map { UnsafePointer(logits.baseAddress! + $0 * R * blockRows) })
+            try scratch.profile.measure("metrics") {
+                try body(first..<(first + count), points.indices.map { UnsafePointer(logits.baseAddress! + $0 * R * blockRows) })
+            }
             progress?(b + 1, blocks)
         }
         weightsDone(outputProjectionName, points)
@@ -139,7 +150,8 @@ extension LockstepEngine {
                 }
             }
         }
-        for act in acts {
+        try scratch.profile.measure("attention") {
+          for act in acts {
             for q in batch.prompts.indices {
                 let rows = batch.rows(of: q)
                 let n = rows.count
@@ -151,6 +163,7 @@ extension LockstepEngine {
                     heads: config.attentionHeadCount, kvHeads: config.keyValueHeadCount,
                     headDimension: config.headDimension, scores: scratch.scores, into: act.attention + o * qW)
             }
+          }
         }
         try product(
             layer.attention("o_proj"), outFeatures: H, inFeatures: qW, points, rows: N, scratch,
@@ -206,9 +219,11 @@ extension LockstepEngine {
         while first < outFeatures {
             let count = min(blockRows, outFeatures - first)
             try withFormedBlocks(name, elements: (first * K)..<((first + count) * K), points, scratch) { p, weight in
-                Kernels.linear(
-                    input(p), lda: K, rows: M, inFeatures: K, weight: weight, outFeatures: count,
-                    into: output(p) + first, ldc: outFeatures, accumulate: accumulate)
+                scratch.profile.measure("products") {
+                    Kernels.linear(
+                        input(p), lda: K, rows: M, inFeatures: K, weight: weight, outFeatures: count,
+                        into: output(p) + first, ldc: outFeatures, accumulate: accumulate)
+                }
             }
             first += count
         }
@@ -249,7 +264,8 @@ extension LockstepEngine {
                     try body(p, theta0)
                     continue
                 }
-                try Parallel.forEachPart(n) { part in
+                try scratch.profile.measure("forming") {
+                  try Parallel.forEachPart(n) { part in
                     let out = formed + part.lowerBound
                     let base0 = theta0 + part.lowerBound
                     let count = part.count
@@ -261,6 +277,7 @@ extension LockstepEngine {
                         let ct = c[t]
                         for i in 0..<count { out[i] += ct * (thetaT[i] - base0[i]) }
                     }
+                  }
                 }
                 try body(p, UnsafePointer(formed))
             }
@@ -291,10 +308,12 @@ extension LockstepEngine {
                 return
             }
             let start = elements.lowerBound
-            try Parallel.forEachPart(elements.count) { part in
-                try provider.load(
-                    name, elements: (start + part.lowerBound)..<(start + part.upperBound),
-                    into: UnsafeMutableBufferPointer(rebasing: buffer[part]))
+            try scratch.profile.measure("reading") {
+                try Parallel.forEachPart(elements.count) { part in
+                    try provider.load(
+                        name, elements: (start + part.lowerBound)..<(start + part.upperBound),
+                        into: UnsafeMutableBufferPointer(rebasing: buffer[part]))
+                }
             }
             pointers[k] = UnsafePointer(buffer.baseAddress!)
             try step(i + 1)
@@ -308,11 +327,13 @@ final class EngineScratch {
     let inputs: [UnsafeMutableBufferPointer<Float>]
     let formed: UnsafeMutablePointer<Float>
     let scores: UnsafeMutablePointer<Float>
+    let profile: EngineProfile
     private let vectorStorage: UnsafeMutableBufferPointer<Float>
     private let formedStorage: UnsafeMutableBufferPointer<Float>
     private let scoreStorage: UnsafeMutableBufferPointer<Float>
 
-    init(inputs count: Int, elements: Int, scores longest: Int) {
+    init(inputs count: Int, elements: Int, scores longest: Int, profile: EngineProfile) {
+        self.profile = profile
         inputs = (0..<count).map { _ in .allocate(capacity: elements) }
         formedStorage = .allocate(capacity: elements)
         formed = formedStorage.baseAddress!
