@@ -26,10 +26,14 @@ if [ ! -f "$FAMILY/task2/model.safetensors" ]; then
 fi
 swift build -c release --build-tests "${scratch[@]}" >&2
 
-run_swift() {  # alphas scales
-    OPENBLAS_NUM_THREADS=$THREADS METAMERGE_PROBE_FAMILY="$FAMILY" METAMERGE_PROBE_ALPHAS="$1" \
+run_swift() {  # alphas scales; the engine's time per phase goes to stderr
+    local log
+    log=$(mktemp)
+    OPENBLAS_NUM_THREADS=$THREADS METAMERGE_ENGINE_PROFILE=1 METAMERGE_PROBE_FAMILY="$FAMILY" METAMERGE_PROBE_ALPHAS="$1" \
         METAMERGE_PROBE_SCALES="$2" swift test -c release --skip-build "${scratch[@]}" --filter ProbeBenchmark \
-        2>/dev/null | grep '^{"implementation"'
+        2>"$log" | grep '^{"implementation"'
+    grep -E '^engine ' "$log" >&2 || true
+    rm -f "$log"
 }
 
 swift_json=$(run_swift "0,0.5,1" "1")

@@ -237,9 +237,29 @@ extension LockstepEngine {
         tasks.indices.filter { t in points.contains { $0[t] != 0 } }
     }
 
+    /// Asks the providers to read tensor `name` now and the matrix after it in the pass's order too, so the disk
+    /// works on the next matrix while this one is multiplied.
     private func weightsAhead(_ name: String, _ points: [[Float]]) {
-        base.prefetch(name)
-        for t in neededTasks(points) { tasks[t].prefetch(name) }
+        for tensor in [name] + (matrixAfter(name).map { [$0] } ?? []) {
+            base.prefetch(tensor)
+            for t in neededTasks(points) { tasks[t].prefetch(tensor) }
+        }
+    }
+
+    /// The weight matrix the pass multiplies after `name`: q, k, v, o, gate, up, down of each layer, then the
+    /// output projection.
+    private func matrixAfter(_ name: String) -> String? {
+        let order = ["self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj", "mlp.gate_proj",
+                     "mlp.up_proj", "mlp.down_proj"]
+        for layer in 0..<config.layerCount {
+            let names = TensorNames.Layer(layer)
+            for (k, matrix) in order.enumerated() where name == names.prefix + matrix + ".weight" {
+                if k + 1 < order.count { return names.prefix + order[k + 1] + ".weight" }
+                return layer + 1 < config.layerCount
+                    ? TensorNames.Layer(layer + 1).prefix + order[0] + ".weight" : outputProjectionName
+            }
+        }
+        return nil
     }
 
     private func weightsDone(_ name: String, _ points: [[Float]]) {
