@@ -150,7 +150,7 @@ extension LockstepEngine {
                 }
             }
         }
-        try scratch.profile.measure("attention") {
+        scratch.profile.measure("attention") {
           for act in acts {
             for q in batch.prompts.indices {
                 let rows = batch.rows(of: q)
