@@ -24,10 +24,10 @@ struct MergeExecutor {
     let pool: WorkerPool
     let scratch: [WorkerScratch]
 
-    init(plan: MergePlan, options: MergeOptions) {
+    init(plan: MergePlan, options: MergeOptions) throws {
         self.plan = plan
         self.options = options
-        pool = WorkerPool(threads: options.threads)
+        pool = try WorkerPool(threads: options.threads)
         scratch = (0..<options.threads).map { WorkerScratch(worker: $0) }
     }
 
@@ -122,7 +122,7 @@ struct MergeExecutor {
     /// kernel needs reduction passes waits for the chunks before it to be computed, then runs its passes.
     func write(to writer: ModelWriter, progress: (any MergeProgressReporting)?) throws {
         let byName = Dictionary(uniqueKeysWithValues: plan.tensors.map { ($0.name, $0) })
-        let output = OrderedOutput(writer: writer, window: 4 * pool.threadCount, progress: progress)
+        let output = try OrderedOutput(writer: writer, window: 4 * pool.threadCount, progress: progress)
         var sequence = 0
         var pending: [Item] = []
         let executor = self

@@ -37,9 +37,14 @@ extension MetaMerge {
         @Flag(help: "Print a JSON summary on stdout instead of tables.")
         var json = false
 
+        func validate() throws {
+            try validateOutputPath(output)
+        }
+
         func run() async throws {
             try await reportingErrors {
                 let family = try family.load()
+                try AnalysisReport.checkDestination(URL(fileURLWithPath: output), inputs: AnalysisReport.inputs(of: family))
                 let config = try TransformerConfig(family.base.config)
                 let source: PromptSource =
                     if let tokenIDs { .tokenIDs(URL(fileURLWithPath: tokenIDs)) }

@@ -32,6 +32,22 @@ func reportingErrors(_ body: () async throws -> Void) async throws {
     }
 }
 
+/// Refuses an empty output path: `-o ""` would name the working directory.
+func validateOutputPath(_ path: String, what: String = "-o") throws {
+    if path.trimmingCharacters(in: .whitespaces).isEmpty {
+        throw ValidationError("\(what) is empty; give a path")
+    }
+}
+
+/// The most worker threads a command accepts: far more than any machine's cores, few enough to create.
+let maximumThreads = 256
+
+func validateThreads(_ threads: Int) throws {
+    guard (1...maximumThreads).contains(threads) else {
+        throw ValidationError("--threads \(threads) is out of range; expected 1…\(maximumThreads)")
+    }
+}
+
 /// A progress display for a long pass over tensors or bytes.
 ///
 /// On a terminal it redraws one line (`\r` + clear) at most ten times a second; otherwise, once the pass has run
