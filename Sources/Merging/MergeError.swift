@@ -5,20 +5,18 @@ import Foundation
 public enum MergeError: Error, Sendable, Equatable, CustomStringConvertible {
     /// A worker thread could not be created (`detail`: the system's reason).
     case threadsUnavailable(String)
-    /// The merged tensor `tensor` holds `count` NaN / ±Inf values (first at flat index `index`); from the inputs
-    /// when `inputs` names them, else from the arithmetic.
-    case nonFinite(tensor: String, count: Int, index: Int, inputs: [String])
+    /// A chunk of the merged tensor `tensor` holds `count` NaN / ±Inf values (first at flat index `index`), or
+    /// values that overflow its output dtype.
+    case nonFinite(tensor: String, count: Int, index: Int, dtype: String)
 
     public var description: String {
         switch self {
         case .threadsUnavailable(let detail):
             "cannot create the merge's worker threads (\(detail)); try fewer --threads"
-        case .nonFinite(let tensor, let count, let index, let inputs):
-            "tensor '\(tensor)': the merge produced \(count) non-finite value(s) (NaN or ±Inf, first at element \(index))"
-                + (inputs.isEmpty
-                    ? " from finite inputs (overflow in the arithmetic or the output dtype)"
-                    : "; the inputs already hold non-finite values (\(inputs.joined(separator: ", ")))")
-                + "; nothing was written (pass --allow-non-finite to write it anyway)"
+        case .nonFinite(let tensor, let count, let index, let dtype):
+            "tensor '\(tensor)': the merge produced \(count) value(s) that are NaN, ±Inf or beyond \(dtype)'s range "
+                + "(first at element \(index)) — from non-finite inputs (`metamerge analyze` counts them per tensor), "
+                + "a NaN/Inf parameter, or overflow; nothing was written (--allow-non-finite writes it anyway)"
         }
     }
 }

@@ -49,6 +49,9 @@ extension MetaMerge {
         @Flag(help: "Replace OUT_DIR if it exists.")
         var overwrite = false
 
+        @Flag(name: .customLong("allow-non-finite"), help: "Write the merge even when a merged tensor holds NaN / ±Inf (refused otherwise).")
+        var allowNonFinite = false
+
         @Flag(help: "No progress output.")
         var quiet = false
 
@@ -71,7 +74,9 @@ extension MetaMerge {
                     randomSeed: randomSeed, threads: threads ?? ProcessInfo.processInfo.activeProcessorCount,
                     shardSize: shardSize, gate: try gate.map { try GateThresholds.merge(parsing: $0) }, force: force,
                     statisticsReport: stats.map { URL(fileURLWithPath: $0) }, probeReport: probe.map { URL(fileURLWithPath: $0) })
-                let merge = try Merge(configuration: configuration, options: options)
+                var mergeOptions = options
+                mergeOptions.allowNonFinite = allowNonFinite
+                let merge = try Merge(configuration: configuration, options: mergeOptions)
                 if let outDir, !dryRun {
                     try ModelWriter.checkDestination(URL(fileURLWithPath: outDir), overwrite: overwrite, inputs: merge.inputPaths)
                 }

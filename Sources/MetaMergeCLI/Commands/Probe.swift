@@ -57,7 +57,10 @@ extension MetaMerge {
                     scales: try LinearityProbe.parseGrid(scales))
                 let provenance = Provenance(
                     toolVersion: Provenance.toolVersion, createdUTC: Provenance.now(),
-                    commandLine: CommandLine.arguments.joined(separator: " "), models: [])
+                    commandLine: CommandLine.arguments.joined(separator: " "),
+                    models: try zip(["base"] + family.taskNames, family.checkpoints).map { role, checkpoint in
+                        Provenance.Model(role: role, path: checkpoint.directory.path, fingerprint: try checkpoint.fingerprint())
+                    })
                 try ProbeReport.write(result, provenance: provenance, to: URL(fileURLWithPath: output))
                 if json {
                     Terminal.out(try jsonString(ProbeSummaryJSON(result)))

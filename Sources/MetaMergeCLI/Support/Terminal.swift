@@ -27,9 +27,22 @@ func reportingErrors(_ body: () async throws -> Void) async throws {
     } catch let exit as ExitCode {
         throw exit
     } catch {
-        Terminal.error("\(error)")
+        Terminal.error(describe(error))
         throw ExitCode(2)
     }
+}
+
+/// One readable line for an error: the library errors' own descriptions; Foundation's errors as the path and the
+/// system's reason instead of an `NSCocoaErrorDomain` dump.
+func describe(_ error: any Error) -> String {
+    guard error is CocoaError || type(of: error) == NSError.self else { return "\(error)" }
+    let nsError = error as NSError
+    let path = (nsError.userInfo[NSFilePathErrorKey] as? String) ?? (nsError.userInfo[NSURLErrorKey] as? URL)?.path
+    var reason = nsError.localizedDescription
+    if let underlying = nsError.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
+        reason = String(cString: strerror(Int32(underlying.code)))
+    }
+    return path.map { "\($0): \(reason)" } ?? reason
 }
 
 /// Refuses an empty output path: `-o ""` would name the working directory.
