@@ -225,24 +225,25 @@ public enum AnalysisReport {
     /// it, closes it and renames it over `url` (`rename(2)`: atomic, an earlier report survives until replaced);
     /// on failure — or SIGINT / SIGTERM, through `TemporaryOutputs` — removes it and leaves `url` as it was.
     static func writeAtomically(to url: URL, copying original: URL? = nil, _ body: (HDF5File) throws -> Void) throws {
+        // The report is built in memory and written with ordinary file I/O: a full disk is then one clear error
+        // (HDF5 failing to write its own file leaves the library in a state that crashes at exit).
+        let image: Data
+        do {
+            let file = try original.map { try HDF5File.openInMemory(copying: $0) } ?? HDF5File.createInMemory(name: url.path)
+            try body(file)
+            image = try file.image()
+            try file.close()
+        } catch let error as AnalysisError {
+            throw error
+        } catch {
+            throw AnalysisError.writeFailed(path: url.path, detail: "\(error)")
+        }
         _ = OutputPath.removeStalePartials(of: url)
         let temporary = OutputPath.temporarySibling(of: url)
         TemporaryOutputs.register(temporary)
         defer { TemporaryOutputs.unregister(temporary) }
         do {
-            let file: HDF5File
-            if let original {
-                do {
-                    try FileManager.default.copyItem(at: original, to: temporary)
-                } catch {
-                    throw AnalysisError.writeFailed(path: temporary.path, detail: "cannot copy \(original.path): \(describe(error))")
-                }
-                file = try HDF5File.open(at: temporary, mode: .readWrite)
-            } else {
-                file = try HDF5File.create(at: temporary)
-            }
-            try body(file)
-            try file.close()
+            try image.write(to: temporary)
             guard rename(temporary.path, url.path) == 0 else {
                 throw AnalysisError.writeFailed(
                     path: url.path, detail: "cannot rename the finished report into place: \(String(cString: strerror(errno)))")

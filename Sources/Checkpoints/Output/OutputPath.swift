@@ -37,19 +37,18 @@ public enum OutputPath {
     ///   - what: how the message names the output (`-o`, `OUT_DIR`).
     public static func refuseOverlap(_ output: URL, inputs: [URL], what: String) throws {
         let out = resolved(output)
-        for input in inputs {
-            let path = resolved(input)
+        let paths = inputs.map { ($0, resolved($0)) }
+        if let (input, _) = paths.first(where: { $0.1 == out }) {
+            throw CheckpointError(
+                .unsafePath, url: output, "\(what) is an input of this command (\(input.path)); refusing to overwrite it")
+        }
+        if let (input, _) = paths.first(where: { isInside($0.1, out) }) {
+            throw CheckpointError(
+                .unsafePath, url: output, "\(what) contains an input of this command (\(input.path)); refusing to replace it")
+        }
+        for (input, path) in paths where isInside(out, path) {
             var isDirectory: ObjCBool = false
-            let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
-            if out == path {
-                throw CheckpointError(
-                    .unsafePath, url: output, "\(what) is an input of this command (\(input.path)); refusing to overwrite it")
-            }
-            if isInside(path, out) {
-                throw CheckpointError(
-                    .unsafePath, url: output, "\(what) contains an input of this command (\(input.path)); refusing to replace it")
-            }
-            if exists, isDirectory.boolValue, isInside(out, path) {
+            if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
                 throw CheckpointError(
                     .unsafePath, url: output,
                     "\(what) is inside the input directory \(input.path); inputs are never modified — write elsewhere")
