@@ -174,6 +174,45 @@ def demo_end_to_end(tmp):
     return f"report, 2 merged models, {len(figures)} figures"
 
 
+def documented_command_lines():
+    """Every `metamerge …` line of the `sh` code blocks in README.md and docs/*.md, with the exit code a trailing
+    `# exit N` names (0 otherwise)."""
+    import re
+    import shlex
+    files = [os.path.join(ROOT, "README.md")] + sorted(glob.glob(os.path.join(ROOT, "docs", "*.md")))
+    commands = []
+    for path in files:
+        in_block = False
+        with open(path, encoding="utf-8") as handle:
+            for number, line in enumerate(handle, 1):
+                stripped = line.strip()
+                if stripped.startswith("```"):
+                    in_block = not in_block and stripped in ("```sh", "```bash", "```shell")
+                    continue
+                if in_block and stripped.startswith("metamerge "):
+                    code, _, comment = stripped.partition("#")
+                    match = re.search(r"exit (\d+)", comment)
+                    commands.append((os.path.relpath(path, ROOT), number, shlex.split(code)[1:],
+                                     int(match.group(1)) if match else 0))
+    return commands
+
+
+@check
+def documented_commands(tmp):
+    """Every command line README.md and docs/ show in `sh` blocks runs, from a directory laid out as the repository
+    (examples/ linked in), with the exit code the docs state."""
+    os.symlink(os.path.join(ROOT, "examples"), os.path.join(tmp, "examples"))
+    os.makedirs(os.path.join(tmp, "out"))
+    commands = documented_command_lines()
+    assert len(commands) >= 8, f"only {len(commands)} documented command lines found"
+    for path, number, args, expected in commands:
+        result = subprocess.run([BIN, *args], capture_output=True, text=True, cwd=tmp)
+        if result.returncode != expected:
+            raise AssertionError(f"{path}:{number}: metamerge {' '.join(args)} exited {result.returncode} "
+                                 f"(the docs say {expected}):\n{result.stdout}\n{result.stderr}")
+    return f"{len(commands)} command lines from README.md and docs/"
+
+
 def main():
     if not os.path.exists(BIN):
         print(f"run_all: {BIN} not found; build with `make build`", file=sys.stderr)
