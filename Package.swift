@@ -16,7 +16,6 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
-        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         .systemLibrary(
@@ -31,19 +30,17 @@ let package = Package(
         .target(name: "Transformer", dependencies: ["Checkpoints", "CBLAS"]),
         .target(
             name: "Analysis",
-            dependencies: ["Checkpoints", "Transformer", "HDF5", .product(name: "Logging", package: "swift-log")]),
+            dependencies: ["Checkpoints", "Transformer", "HDF5"]),
         .target(
             name: "Merging",
             dependencies: [
                 "Checkpoints", "Analysis", .product(name: "Yams", package: "Yams"),
-                .product(name: "Logging", package: "swift-log"),
             ]),
         .executableTarget(
             name: "MetaMergeCLI",
             dependencies: [
                 "SafeTensors", "Checkpoints", "HDF5", "Transformer", "Analysis", "Merging",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Logging", package: "swift-log"), .product(name: "Yams", package: "Yams"),
             ]),
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors", "TestSupport"]),

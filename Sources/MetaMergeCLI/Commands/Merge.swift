@@ -89,6 +89,9 @@ extension MetaMerge {
                     if let outcome = plan.gate, !outcome.passed, !force { throw ExitCode(1) }
                     return
                 }
+                for input in plan.inputs {
+                    for note in input.checkpoint.notes { Terminal.info("note: \(input.reference): \(note)") }
+                }
                 for note in plan.notes { Terminal.info("note: \(note)") }
                 if let lambdas = plan.globalLambdas {
                     let text = zip(plan.taskNames, lambdas).map { String(format: "%@ %.6f", $0, $1) }.joined(separator: ", ")
