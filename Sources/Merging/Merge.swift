@@ -120,13 +120,6 @@ public final class Merge: @unchecked Sendable {
 
     // MARK: MetaGPT
 
-    /// λₜ = ‖τₜ‖² / Σₖ ‖τₖ‖² from squared norms (uniform 1/T when all are zero), as `GramMatrix.metagptLambdas`.
-    static func lambdas(fromSquaredNorms norms: [Double]) -> [Double] {
-        let total = norms.reduce(0, +)
-        guard total > 0, total.isFinite else { return [Double](repeating: 1 / Double(norms.count), count: norms.count) }
-        return norms.map { $0 / total }
-    }
-
     private func computeLambdas(progress: (any MergeProgressReporting)?) throws {
         let perTensor = granularity == "per_tensor"
         var tensorNorms: [String: [Double]] = [:]
@@ -147,7 +140,7 @@ public final class Merge: @unchecked Sendable {
         if perTensor {
             for index in plan.tensors.indices where !plan.tensors[index].isCopied {
                 let norms = tensorNorms[plan.tensors[index].name] ?? [Double](repeating: 0, count: tasks)
-                plan.tensors[index].lambdas = Self.lambdas(fromSquaredNorms: norms)
+                plan.tensors[index].lambdas = GramMatrix.metagptLambdas(squaredNorms: norms)
             }
             plan.globalLambdas = nil
         } else {
@@ -160,7 +153,7 @@ public final class Merge: @unchecked Sendable {
             if normSource == "original", let statistics, taskOrder == Array(0..<tasks) {
                 total = statistics.global.moments.gram.squaredNorms
             }
-            let lambdas = Self.lambdas(fromSquaredNorms: total)
+            let lambdas = GramMatrix.metagptLambdas(squaredNorms: total)
             plan.globalLambdas = lambdas
             plan.lambdaNorms = total
             for index in plan.tensors.indices where !plan.tensors[index].isCopied {
