@@ -43,8 +43,8 @@ struct MergeKitParityTests {
     func matchesMergeKit(_ name: String) throws {
         let testCase = Self.manifest.cases.first { $0.name == name }!
         let configuration = try MergeConfiguration.load(contentsOf: Self.root.appendingPathComponent(testCase.config))
-        let merge = try Merge(configuration: configuration, options: MergeOptions(randomSeed: 1, threads: 2))
-        try merge.prepare()
+        let mergeConfigured = try Merge(configuration: configuration, options: MergeOptions(randomSeed: 1, threads: 2))
+        let merge = try mergeConfigured.prepare()
         let output = try makeTemporaryDirectory("parity-\(name)").appendingPathComponent("out")
         try merge.write(to: output)
 
@@ -99,7 +99,7 @@ struct MergeKitParityTests {
 
     /// Positions where a magnitude cut of some model falls among equal |δ| values (see the suite's comment).
     func ambiguousPositions(
-        _ tensorName: String, merge: Merge, inputs: [String: [String: [Float]]], sparsifier: String
+        _ tensorName: String, merge: PreparedMerge, inputs: [String: [String: [Float]]], sparsifier: String
     ) throws -> [Bool] {
         let plan = merge.plan
         let tensor = try #require(plan.tensors.first { $0.name == tensorName })

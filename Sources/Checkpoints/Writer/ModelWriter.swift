@@ -90,7 +90,7 @@ public final class ModelWriter {
                 throw CheckpointError(
                     .unsafePath, url: destination,
                     "exists and is not a model directory written by metamerge (no model card naming metamerge); "
-                        + "--overwrite only replaces earlier merge outputs")
+                        + "--overwrite only replaces earlier merge outputs and empty directories")
             }
         }
         let parent = destination.deletingLastPathComponent()
@@ -99,8 +99,12 @@ public final class ModelWriter {
         }
     }
 
-    /// Whether `directory` is a model directory this tool wrote: its README.md model card lists the `metamerge` tag.
+    /// Whether `directory` may be replaced by `--overwrite`: an empty directory, or a model directory this tool
+    /// wrote (its README.md model card lists the `metamerge` tag).
     public static func isOwnOutput(_ directory: URL) -> Bool {
+        if let entries = try? FileManager.default.contentsOfDirectory(atPath: directory.path), entries.isEmpty {
+            return true
+        }
         guard let card = try? String(contentsOf: directory.appendingPathComponent("README.md"), encoding: .utf8) else {
             return false
         }

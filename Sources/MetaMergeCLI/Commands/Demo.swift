@@ -112,16 +112,16 @@ extension MetaMerge {
                     let merge = try Merge(
                         configuration: try MergeConfiguration.load(contentsOf: configURL),
                         options: MergeOptions(force: true, statisticsReport: reportURL))
-                    try merge.prepare()
-                    if let gate = merge.plan.gate {
+                    let prepared = try merge.prepare()
+                    if let gate = prepared.plan.gate {
                         Terminal.out("\(name): the gate (\(gate.thresholds.summary)) \(gate.passed ? "passes" : "fails"); "
                             + (gate.passed ? "merging" : "merging anyway for the demo (--force); the model card records the verdict"))
                     }
-                    if let lambdas = merge.plan.globalLambdas {
-                        let tasks = merge.plan.taskNames.map { URL(fileURLWithPath: $0).lastPathComponent }
+                    if let lambdas = prepared.plan.globalLambdas {
+                        let tasks = prepared.plan.taskNames.map { URL(fileURLWithPath: $0).lastPathComponent }
                         Terminal.out("\(name): λ " + zip(tasks, lambdas).map { String(format: "%@ %.3f", $0, $1) }.joined(separator: ", "))
                     }
-                    let result = try merge.write(to: output.appendingPathComponent("merged-\(name)"), overwrite: true)
+                    let result = try prepared.write(to: output.appendingPathComponent("merged-\(name)"), overwrite: true)
                     Terminal.out("\(name): wrote \(result.directory.path) (\(result.tensorCount) tensors, \(ByteSize(bytes: result.bytes)))")
                     merged.append(result.directory.path)
                 }

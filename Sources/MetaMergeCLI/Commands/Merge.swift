@@ -81,8 +81,8 @@ extension MetaMerge {
                     try ModelWriter.checkDestination(URL(fileURLWithPath: outDir), overwrite: overwrite, inputs: merge.inputPaths)
                 }
                 let reporter = ProgressReporter(enabled: !quiet)
-                try merge.prepare(progress: reporter)
-                let plan = merge.plan
+                let prepared = try merge.prepare(progress: reporter)
+                let plan = prepared.plan
 
                 if dryRun {
                     Terminal.out(plan.render(shardSize: shardSize))
@@ -115,7 +115,7 @@ extension MetaMerge {
                         Terminal.info("--force: merging anyway")
                     }
                 }
-                let result = try merge.write(to: URL(fileURLWithPath: outDir!), overwrite: overwrite, progress: reporter)
+                let result = try prepared.write(to: URL(fileURLWithPath: outDir!), overwrite: overwrite, progress: reporter)
                 for note in result.notes { Terminal.info("note: \(note)") }
                 Terminal.out(
                     "wrote \(result.directory.path)\(result.replaced ? " (replacing the earlier merge there)" : ""): "
