@@ -225,20 +225,20 @@ public enum Gate {
     /// A probe report must come from the models the statistics describe: the same weight fingerprints per role.
     static func checkSameModels(_ linearity: LinearitySummary, _ statistics: TaskVectorStatistics) throws {
         let expected = statistics.provenance.models
-        guard !expected.isEmpty else { return }
-        guard !linearity.models.isEmpty else {
+        guard !expected.isEmpty, let models = linearity.models else { return }
+        guard !models.isEmpty else {
             throw AnalysisError.familyMismatch(
                 "the probe report records no model fingerprints (written by an older metamerge); re-run metamerge probe")
         }
-        let probe = Dictionary(linearity.models.map { ($0.fingerprint, $0.role) }, uniquingKeysWith: { a, _ in a })
+        let probe = Dictionary(models.map { ($0.fingerprint, $0.role) }, uniquingKeysWith: { a, _ in a })
         for model in expected where probe[model.fingerprint] == nil {
             throw AnalysisError.familyMismatch(
                 "the probe report was made from other models than the statistics: no probed model has the weights of "
                     + "'\(model.role)' (\(model.path), fingerprint \(model.fingerprint)); re-run metamerge probe on these models")
         }
-        if linearity.models.count != expected.count {
+        if models.count != expected.count {
             throw AnalysisError.familyMismatch(
-                "the probe report ran \(linearity.models.count) models, the statistics describe \(expected.count); re-run metamerge probe on these models")
+                "the probe report ran \(models.count) models, the statistics describe \(expected.count); re-run metamerge probe on these models")
         }
     }
 }
@@ -249,12 +249,13 @@ public struct LinearitySummary: Sendable, Hashable {
     public var chordResidual: [(String, Double)]
     public var taylorError: [(String, Double)]
     public var additivityGap: [(String, Double)]
-    /// The models the probe ran, with their weight fingerprints (empty when not recorded).
-    public var models: [Provenance.Model]
+    /// The models the probe ran, with their weight fingerprints: `nil` for a probe run in this process on the
+    /// statistics' own family, empty for a report that did not record them (refused by the gate).
+    public var models: [Provenance.Model]?
 
     public init(
         chordResidual: [(String, Double)], taylorError: [(String, Double)], additivityGap: [(String, Double)],
-        models: [Provenance.Model] = []
+        models: [Provenance.Model]? = nil
     ) {
         self.chordResidual = chordResidual
         self.taylorError = taylorError
@@ -262,9 +263,10 @@ public struct LinearitySummary: Sendable, Hashable {
         self.models = models
     }
 
+    /// Equal metrics (the models they were measured on are provenance, not compared).
     public static func == (lhs: LinearitySummary, rhs: LinearitySummary) -> Bool {
         lhs.chordResidual.elementsEqual(rhs.chordResidual, by: ==) && lhs.taylorError.elementsEqual(rhs.taylorError, by: ==)
-            && lhs.additivityGap.elementsEqual(rhs.additivityGap, by: ==) && lhs.models == rhs.models
+            && lhs.additivityGap.elementsEqual(rhs.additivityGap, by: ==)
     }
 
     public func hash(into hasher: inout Hasher) {

@@ -216,6 +216,27 @@ public enum AnalysisReport {
         }
     }
 
+    /// MetaGPT's global λ of `family` from the analysis report at `url`, in the family's task order — or `nil` when
+    /// there is no readable analysis report there or it was made from other weights (its fingerprints differ).
+    /// The probe uses it to avoid a second statistics pass when it writes into the report.
+    public static func metagptLambdas(from url: URL, matching family: ModelFamily) -> [Double]? {
+        guard FileManager.default.fileExists(atPath: url.path), let statistics = try? read(from: url) else { return nil }
+        let recorded = Dictionary(
+            statistics.provenance.models.map { ($0.role, $0.fingerprint) }, uniquingKeysWith: { a, _ in a })
+        guard statistics.taskNames.count == family.tasks.count,
+            recorded["base"] == (try? family.base.fingerprint())
+        else { return nil }
+        var order: [Int] = []
+        for task in family.tasks {
+            guard let fingerprint = try? task.checkpoint.fingerprint(), recorded[task.name] == fingerprint,
+                let index = statistics.taskNames.firstIndex(of: task.name)
+            else { return nil }
+            order.append(index)
+        }
+        let lambdas = statistics.metagptLambdas
+        return order.map { lambdas[$0] }
+    }
+
     /// The inputs of a family: model directories and their weight files.
     public static func inputs(of family: ModelFamily) -> [URL] {
         family.checkpoints.flatMap { [$0.directory] + $0.files.map(\.url) }
@@ -244,9 +265,11 @@ public enum AnalysisReport {
         defer { TemporaryOutputs.unregister(temporary) }
         do {
             try image.write(to: temporary)
-            guard rename(temporary.path, url.path) == 0 else {
-                throw AnalysisError.writeFailed(
-                    path: url.path, detail: "cannot rename the finished report into place: \(String(cString: strerror(errno)))")
+            try TemporaryOutputs.publish(temporary) {
+                guard rename(temporary.path, url.path) == 0 else {
+                    throw AnalysisError.writeFailed(
+                        path: url.path, detail: "cannot rename the finished report into place: \(String(cString: strerror(errno)))")
+                }
             }
         } catch {
             try? FileManager.default.removeItem(at: temporary)

@@ -160,9 +160,14 @@ public enum OutputPath {
 }
 
 /// The temporaries this process is writing, removed on SIGINT / SIGTERM by the command line's signal handler.
+///
+/// Renaming a finished temporary into place goes through ``publish(_:_:)``, under the same lock as
+/// ``removeAll()``: either the rename happens first (and the temporary is no longer registered) or the removal does
+/// (and the rename is refused), so a signal never leaves a half-removed result under its final name.
 public enum TemporaryOutputs {
     private static let lock = NSLock()
     nonisolated(unsafe) private static var paths: Set<String> = []
+    nonisolated(unsafe) private static var terminating = false
 
     public static func register(_ url: URL) {
         lock.lock()
@@ -176,12 +181,28 @@ public enum TemporaryOutputs {
         lock.unlock()
     }
 
-    /// Removes every registered temporary (from a signal handler's queue, not from the signal context itself).
+    /// Runs `rename` (which moves `temporary` into place) unless the process is being terminated, and unregisters
+    /// `temporary`; both under the lock ``removeAll()`` takes.
+    ///
+    /// - Throws: a `CheckpointError` when a signal is ending the process, or what `rename` throws.
+    public static func publish<R>(_ temporary: URL, _ rename: () throws -> R) throws -> R {
+        lock.lock()
+        defer { lock.unlock() }
+        guard !terminating else {
+            throw CheckpointError(.writeFailed, url: temporary, "interrupted by a signal; nothing was written")
+        }
+        let result = try rename()
+        paths.remove(temporary.path)
+        return result
+    }
+
+    /// Removes every registered temporary and refuses any later ``publish(_:_:)`` (from a signal handler's queue,
+    /// not from the signal context itself).
     public static func removeAll() {
         lock.lock()
-        let current = paths
+        defer { lock.unlock() }
+        terminating = true
+        for path in paths { try? FileManager.default.removeItem(atPath: path) }
         paths = []
-        lock.unlock()
-        for path in current { try? FileManager.default.removeItem(atPath: path) }
     }
 }

@@ -240,21 +240,21 @@ public final class ModelWriter {
             let data = try JSONSerialization.data(withJSONObject: index, options: [.prettyPrinted, .sortedKeys])
             try writeFile(named: "model.safetensors.index.json", contents: data)
         }
-        if try OutputPath.renameNoReplace(temporary, to: destination) {
-            replaced = false
-        } else {
-            guard overwrite, Self.isOwnOutput(destination) else {
-                abort()
-                throw CheckpointError(
-                    .writeFailed, url: destination,
-                    "was created by another process while this merge ran; this result was discarded (nothing of the other was touched)")
-            }
+        let swapped: Bool? = try TemporaryOutputs.publish(temporary) {
+            if try OutputPath.renameNoReplace(temporary, to: destination) { return false }
+            guard overwrite, Self.isOwnOutput(destination) else { return nil }
             // Crash-safe swap: the exchange is atomic; afterwards the temporary name holds the previous output.
             try OutputPath.exchange(temporary, with: destination, aside: OutputPath.temporarySibling(of: destination))
-            try? FileManager.default.removeItem(at: temporary)
-            replaced = true
+            return true
         }
-        TemporaryOutputs.unregister(temporary)
+        guard let swapped else {
+            abort()
+            throw CheckpointError(
+                .writeFailed, url: destination,
+                "was created by another process while this merge ran; this result was discarded (nothing of the other was touched)")
+        }
+        if swapped { try? FileManager.default.removeItem(at: temporary) }
+        replaced = swapped
         finished = true
     }
 

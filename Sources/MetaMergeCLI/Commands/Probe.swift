@@ -52,9 +52,12 @@ extension MetaMerge {
                     else { .random(count: randomPrompts, length: promptLength, seed: seed) }
                 let promptList = try source.prompts(
                     for: family.base, vocabularySize: config.vocabularySize, maxLength: config.maxPositionEmbeddings)
+                // λ from the analysis report the probe writes into, when it describes these weights.
+                let known = AnalysisReport.metagptLambdas(from: URL(fileURLWithPath: output), matching: family)
+                if known != nil { Terminal.info("MetaGPT λ read from \(output)") }
                 let result = try Self.runProbe(
                     family, prompts: promptList, alphas: try LinearityProbe.parseGrid(alphas),
-                    scales: try LinearityProbe.parseGrid(scales))
+                    scales: try LinearityProbe.parseGrid(scales), lambdas: known)
                 let provenance = Provenance(
                     toolVersion: Provenance.toolVersion, createdUTC: Provenance.now(),
                     commandLine: CommandLine.arguments.joined(separator: " "),
