@@ -27,6 +27,8 @@ def main():
     parser.add_argument("--tokens", type=int, default=64)
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--batch", type=int, default=8, help="also time this many prompts in one batch (0: skip)")
+    parser.add_argument("--batch-tokens", type=int, default=16)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
@@ -37,22 +39,24 @@ def main():
     model = LlamaForCausalLM.from_pretrained(args.model_dir, dtype=torch.float32).eval()
     parameters = sum(p.numel() for p in model.parameters())
 
-    ids = torch.randint(0, CONFIG["vocab_size"], (1, args.tokens), generator=torch.Generator().manual_seed(1))
-    times = []
-    with torch.inference_mode():
-        for run in range(args.runs + 2):
-            start = time.perf_counter()
-            logits = model(input_ids=ids).logits
-            elapsed = time.perf_counter() - start
-            if run >= 2:
-                times.append(elapsed)
-    assert logits.shape == (1, args.tokens, CONFIG["vocab_size"])
-    median = statistics.median(times)
-    print(json.dumps({
-        "implementation": f"PyTorch {torch.__version__} / transformers (attn {model.config._attn_implementation})",
-        "parameters": parameters, "tokens": args.tokens, "threads": torch.get_num_threads(),
-        "median_seconds": median, "tokens_per_second": args.tokens / median,
-    }))
+    shapes = [(1, args.tokens)] + ([(args.batch, args.batch_tokens)] if args.batch > 0 else [])
+    for prompts, length in shapes:
+        ids = torch.randint(0, CONFIG["vocab_size"], (prompts, length), generator=torch.Generator().manual_seed(1))
+        times = []
+        with torch.inference_mode():
+            for run in range(args.runs + 2):
+                start = time.perf_counter()
+                logits = model(input_ids=ids).logits
+                elapsed = time.perf_counter() - start
+                if run >= 2:
+                    times.append(elapsed)
+        assert logits.shape == (prompts, length, CONFIG["vocab_size"])
+        median = statistics.median(times)
+        print(json.dumps({
+            "implementation": f"PyTorch {torch.__version__} / transformers (attn {model.config._attn_implementation})",
+            "parameters": parameters, "tokens": prompts * length, "prompts": prompts, "threads": torch.get_num_threads(),
+            "median_seconds": median, "tokens_per_second": prompts * length / median,
+        }))
 
 
 if __name__ == "__main__":

@@ -19,33 +19,42 @@ MODEL=${1:-${TMPDIR:-/tmp}/metamerge-bench-llama100m}
 THREADS=${THREADS:-2}
 TOKENS=${TOKENS:-64}
 RUNS=${RUNS:-10}
+BATCH=${BATCH:-8}
+BATCH_TOKENS=${BATCH_TOKENS:-16}
 
 echo "model: $MODEL (created on first run); $TOKENS tokens, $THREADS threads, median of $RUNS runs" >&2
 torch_json=$("$PYTHON" benchmarks/forward_vs_torch.py "$MODEL" --tokens "$TOKENS" --runs "$RUNS" --threads "$THREADS" \
-    2>/dev/null | tail -n 1)
+    --batch "$BATCH" --batch-tokens "$BATCH_TOKENS" 2>/dev/null | grep '^{')
 torch_passive_json=$(OMP_WAIT_POLICY=PASSIVE "$PYTHON" benchmarks/forward_vs_torch.py "$MODEL" --tokens "$TOKENS" \
-    --runs "$RUNS" --threads "$THREADS" 2>/dev/null | tail -n 1)
+    --runs "$RUNS" --threads "$THREADS" --batch "$BATCH" --batch-tokens "$BATCH_TOKENS" 2>/dev/null | grep '^{')
 
 scratch=()
 if [ -n "${SCRATCH:-}" ]; then scratch=(--scratch-path "$SCRATCH"); fi
 swift build -c release --build-tests "${scratch[@]}" >&2
 swift_json=$(OPENBLAS_NUM_THREADS=$THREADS METAMERGE_BENCH_MODEL="$MODEL" METAMERGE_BENCH_TOKENS="$TOKENS" \
-    METAMERGE_BENCH_RUNS="$RUNS" METAMERGE_BENCH_TASK="${BENCH_TASK:-}" \
+    METAMERGE_BENCH_RUNS="$RUNS" METAMERGE_BENCH_TASK="${BENCH_TASK:-}" METAMERGE_BENCH_BATCH="$BATCH" \
+    METAMERGE_BENCH_BATCH_TOKENS="$BATCH_TOKENS" \
     swift test -c release --skip-build "${scratch[@]}" --filter ForwardBenchmark 2>/dev/null \
     | grep '^{"implementation"')
-[ -n "${BENCH_TASK:-}" ] || swift_json=$(printf '%s\n' "$swift_json" | head -n 1)
 
 "$PYTHON" - "$torch_json" "$torch_passive_json" "$swift_json" <<'PY'
 import json, sys
-runs = [json.loads(sys.argv[1]), json.loads(sys.argv[2])]
+def lines(text):
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+runs = [lines(sys.argv[1]), lines(sys.argv[2])]
 for run, label in zip(runs, ["default OpenMP", "OMP_WAIT_POLICY=PASSIVE"]):
-    print(f"{run['implementation']}, {label}: {run['tokens_per_second']:.1f} tokens/s "
-          f"({run['median_seconds'] * 1000:.0f} ms per {run['tokens']}-token prompt, "
-          f"{run['parameters'] / 1e6:.1f}M parameters, {run['threads']} threads)")
-torch = max(runs, key=lambda run: run["tokens_per_second"])
-swift = [json.loads(line) for line in sys.argv[3].splitlines() if line.strip()]
-for result in swift:
+    for r in run:
+        print(f"{r['implementation']}, {label}, {r.get('prompts', 1)} prompt(s): {r['tokens_per_second']:.1f} tokens/s "
+              f"({r['median_seconds'] * 1000:.0f} ms per {r['tokens']} tokens, "
+              f"{r['parameters'] / 1e6:.1f}M parameters, {r['threads']} threads)")
+def best(prompts):
+    candidates = [r for run in runs for r in run if r.get("prompts", 1) == prompts]
+    return max(candidates, key=lambda r: r["tokens_per_second"]) if candidates else None
+for result in lines(sys.argv[3]):
+    torch = best(result.get("prompts", 1))
+    if torch is None:
+        continue
     ratio = result["tokens_per_second"] / torch["tokens_per_second"]
     print(f"{result['implementation']}: {result['tokens_per_second']:.1f} tokens/s "
-          f"({result['median_seconds'] * 1000:.0f} ms), {ratio:.2f}x the faster PyTorch run")
+          f"({result['median_seconds'] * 1000:.0f} ms), {ratio:.2f}x the faster PyTorch run with {result.get('prompts', 1)} prompt(s)")
 PY

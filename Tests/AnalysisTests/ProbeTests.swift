@@ -66,9 +66,56 @@ struct ProbeTests {
         #expect(throws: AnalysisError.self) { try ProbeReport.readSummary(from: directory.appendingPathComponent("none.h5")) }
     }
 
-    @Test(arguments: [("0:1:0.25", [0, 0.25, 0.5, 0.75, 1.0]), ("0,0.5,1", [0, 0.5, 1]), ("0:1:0.3", [0, 0.3, 0.6, 0.9, 1])])
+    @Test(arguments: [
+        ("0:1:0.25", [0, 0.25, 0.5, 0.75, 1.0]), ("0,0.5,1", [0, 0.5, 1]), ("0:1:0.3", [0, 0.3, 0.6, 0.9, 1]),
+        ("0:1:0.001", (0...1000).map { Double($0) / 1000 }),
+    ])
     func grids(text: String, expected: [Double]) throws {
         #expect(try LinearityProbe.parseGrid(text) == expected)
+    }
+
+    /// Refused before anything is allocated: `0:1:1e-9` would be 10⁹ points.
+    @Test(arguments: [
+        "0:1:1e-9", "0:1:0.0009", "0:1:-0.1", "0:1:0", "1:0:0.1", "0:inf:0.1", "nan:1:0.1", "0:1:nan", "nan,1", "0,inf",
+        "0:1", "a,b", "", "0:1:0.1:2", (0...1001).map(String.init).joined(separator: ","),
+    ])
+    func badGridsAreRefused(text: String) {
+        #expect(throws: AnalysisError.self) { try LinearityProbe.parseGrid(text) }
+    }
+
+    /// A task model identical to the base changes nothing: its ratios have a zero denominator and are NaN, and the
+    /// summary the gate reads keeps the NaN (it never becomes 0, a pass).
+    @Test func unchangedTaskGivesNaN() throws {
+        let family = try TinyLlamaFamily.make(perturbed: [[], ["lm_head"]], scale: 0.3)
+        let result = try LinearityProbe(alphas: [0, 0.5, 1], scales: [1]).run(family, prompts: Self.prompts, lambdas: [0.5, 0.5])
+        #expect(result.chordResidual[0].allSatisfy { $0.isNaN })
+        #expect(result.taylorError[0].allSatisfy { $0.isNaN })
+        #expect(result.chordResidual[1].allSatisfy { $0 < 1e-5 })
+        #expect(result.summary.chordResidual[0].1.isNaN)
+        #expect(result.summary.taylorError[0].1.isNaN)
+        #expect(result.summary.chordResidual[1].1 < 1e-5)
+    }
+
+    /// The memory a run needs is estimated from its sizes and a run over the limit is refused up front, naming
+    /// the estimate and the limit; a limit between one and all points runs in several lockstep groups with the
+    /// same results.
+    @Test func memoryIsBoundedBeforeAllocation() throws {
+        let family = try TinyLlamaFamily.make(perturbed: [["layers"], ["layers", "lm_head"]], scale: 0.05)
+        var probe = LinearityProbe(alphas: [0, 0.5, 1], scales: [1, 2])
+        let all = try probe.run(family, prompts: Self.prompts, lambdas: [0.5, 0.5])
+        let needed = try probe.estimatedPeakBytes(family: family, prompts: Self.prompts, lambdas: [0.5, 0.5])
+        probe.memoryLimit = needed - 1  // not all points at once: several lockstep groups
+        let grouped = try probe.run(family, prompts: Self.prompts, lambdas: [0.5, 0.5])
+        #expect(grouped.chordResidual == all.chordResidual)
+        #expect(grouped.additivityGap == all.additivityGap)
+        #expect(grouped.mergedGap == all.mergedGap)
+        probe.memoryLimit = 1000
+        let error = try #require(throws: AnalysisError.self) {
+            try probe.run(family, prompts: Self.prompts, lambdas: [0.5, 0.5])
+        }
+        #expect("\(error)".contains("limit is 0.00 GB") && "\(error)".contains("points"))
+        let badAlpha = LinearityProbe(alphas: [0, .nan, 1])
+        #expect(throws: AnalysisError.self) { try badAlpha.run(family, prompts: Self.prompts, lambdas: [0.5, 0.5]) }
     }
 }
 

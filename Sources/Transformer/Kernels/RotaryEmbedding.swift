@@ -37,11 +37,17 @@ struct RotaryEmbedding {
 
     /// Rotates every head of a [tokenCount × heads·d] row-major matrix in place.
     func apply(to x: UnsafeMutablePointer<Float>, heads: Int) {
+        apply(to: x, rows: tokenCount, heads: heads)
+    }
+
+    /// Rotates every head of the first `rows` (≤ tokenCount) rows of a [rows × heads·d] matrix: row p is position p.
+    func apply(to x: UnsafeMutablePointer<Float>, rows: Int, heads: Int) {
+        precondition(rows <= tokenCount, "\(rows) rows for rotary tables of \(tokenCount) positions")
         let half = headDimension / 2
         let width = heads * headDimension
         cosines.withUnsafeBufferPointer { cosines in
             sines.withUnsafeBufferPointer { sines in
-                for p in 0..<tokenCount {
+                for p in 0..<rows {
                     let c = cosines.baseAddress! + p * half
                     let s = sines.baseAddress! + p * half
                     for h in 0..<heads {

@@ -19,17 +19,15 @@ import Checkpoints
 /// then hidden = RMSNorm(x; w_final) and logits = hidden Eᵀ with E = `lm_head.weight`, or
 /// `model.embed_tokens.weight` when the embeddings are tied or no `lm_head.weight` is stored.
 ///
-/// The value is immutable and `Sendable`; each ``forward(_:logits:)`` call takes its own workspace (the previous
-/// call's when it is idle and large enough), so calls may run concurrently (BLAS threading permitting).
+/// The value is immutable and `Sendable`; calls may run concurrently (BLAS threading permitting). A batch of prompts
+/// goes through each layer together (``LockstepEngine``): one matrix product per weight over all their tokens.
 public struct CausalLanguageModel: Sendable {
     public let config: TransformerConfig
     public let weights: any WeightProvider
     /// The tensor used as the output projection: `lm_head.weight` or, when tied, `model.embed_tokens.weight`.
     public let outputProjectionName: String
-    /// Largest per-layer weight matrix (elements): the size of the reused weight buffer.
-    let largestLayerTensor: Int
-    /// The idle workspace, shared by copies of this value.
-    let workspaces = WorkspacePool()
+    /// Every tensor the config implies, with its shape.
+    let tensorShapes: [(String, [Int])]
 
     /// Checks that every tensor the config implies is provided, with the implied shape.
     ///
@@ -80,7 +78,7 @@ public struct CausalLanguageModel: Sendable {
                     .shapeMismatch, "tensor \(name) is stored as \(stored); config.json implies \(shape)")
             }
         }
-        largestLayerTensor = max(qW * H, kvW * H, I * H)
+        tensorShapes = expected
     }
 
     /// The model of a checkpoint directory, weights read from its memory-mapped files.

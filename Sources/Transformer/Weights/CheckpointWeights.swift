@@ -45,6 +45,22 @@ public struct CheckpointWeights: WeightProvider {
         return try body(UnsafeBufferPointer(target))
     }
 
+    public func lendsFloat32(_ name: String) -> Bool {
+        checkpoint.info(name)?.dtype == .f32
+    }
+
+    /// `madvise(MADV_WILLNEED)` over the tensor's bytes: the kernel reads it ahead in large sequential requests.
+    public func prefetch(_ name: String) {
+        guard let info = checkpoint.info(name) else { return }
+        checkpoint.file(of: name)?.prefetch(name, elements: 0..<info.elementCount)
+    }
+
+    /// `madvise(MADV_DONTNEED)` + `posix_fadvise(POSIX_FADV_DONTNEED)` over the tensor's bytes.
+    public func evict(_ name: String) {
+        guard let info = checkpoint.info(name) else { return }
+        checkpoint.file(of: name)?.evict(name, elements: 0..<info.elementCount)
+    }
+
     private func checkElements(_ name: String, _ elements: Range<Int>) throws {
         guard let info = checkpoint.info(name) else {
             throw TransformerError(.missingTensor, "\(checkpoint.directory.path): tensor \(name) is not stored")

@@ -52,6 +52,16 @@ public struct CombinedWeights: WeightProvider {
         base.shape(of: name)
     }
 
+    public func prefetch(_ name: String) {
+        base.prefetch(name)
+        for t in tasks.indices where coefficients[t] != 0 { tasks[t].prefetch(name) }
+    }
+
+    public func evict(_ name: String) {
+        base.evict(name)
+        for t in tasks.indices where coefficients[t] != 0 { tasks[t].evict(name) }
+    }
+
     public func load(_ name: String, elements: Range<Int>, into buffer: UnsafeMutableBufferPointer<Float>) throws {
         precondition(buffer.count == elements.count, "buffer count \(buffer.count) ≠ \(elements.count) elements")
         let active = tasks.indices.filter { coefficients[$0] != 0 }

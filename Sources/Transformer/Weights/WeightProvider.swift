@@ -19,9 +19,23 @@ public protocol WeightProvider: Sendable {
         _ name: String, elements: Range<Int>, scratch: UnsafeMutableBufferPointer<Float>,
         _ body: (UnsafeBufferPointer<Float>) throws -> R
     ) throws -> R
+
+    /// Whether ``withFloat32(_:elements:scratch:_:)`` passes the provider's own memory for tensor `name` (no
+    /// conversion, no copy). The lockstep engine converts tensors that are not lent on both cores itself.
+    func lendsFloat32(_ name: String) -> Bool
+
+    /// A hint that tensor `name` is read next: start reading it from disk now. The default does nothing.
+    func prefetch(_ name: String)
+
+    /// A hint that tensor `name` will not be read again soon: its pages may leave memory. The default does nothing.
+    func evict(_ name: String)
 }
 
 extension WeightProvider {
+    public func lendsFloat32(_ name: String) -> Bool { false }
+    public func prefetch(_ name: String) {}
+    public func evict(_ name: String) {}
+
     public func withFloat32<R>(
         _ name: String, elements: Range<Int>, scratch: UnsafeMutableBufferPointer<Float>,
         _ body: (UnsafeBufferPointer<Float>) throws -> R

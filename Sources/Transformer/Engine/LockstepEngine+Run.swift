@@ -1,0 +1,355 @@
+import Foundation
+
+extension LockstepEngine {
+    /// Runs every point through the embedding and all layers and returns, per point, the final hidden states
+    /// (after the final RMSNorm), row-major [N × H] with prompt q at rows `batch.rows(of: q)`.
+    ///
+    /// - Parameters:
+    ///   - points: coefficient rows c_p (one per task model; all zero is the base).
+    ///   - groupSize: points advanced together; the layer weights are read ⌈points / groupSize⌉ times.
+    ///   - progress: called after each layer of each group with (done, total) layer steps.
+    public func finalHiddenStates(
+        points: [[Float]], batch: PromptBatch, groupSize: Int, progress: ((Int, Int) -> Void)? = nil
+    ) throws -> [[Float]] {
+        try check(batch)
+        try checkPoints(points)
+        guard !points.isEmpty else { return [] }
+        let profile = EngineProfile()
+        let started = DispatchTime.now().uptimeNanoseconds
+        defer { profile.report("layers", total: Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9) }
+        let G = max(1, min(groupSize, points.count))
+        let groups = stride(from: 0, to: points.count, by: G).map { $0..<min($0 + G, points.count) }
+        let scratch = EngineScratch(
+            inputs: tasks.count + 1, elements: scratchElements, scores: batch.longest, profile: profile)
+        let activations = (0..<G).map { _ in PointActivations(config: config, tokenCount: batch.tokenCount) }
+        let rotary = RotaryEmbedding(theta: config.ropeTheta, headDimension: config.headDimension, tokenCount: batch.longest)
+        let H = config.hiddenSize
+        let N = batch.tokenCount
+        var result: [[Float]] = []
+        var done = 0
+        let total = groups.count * config.layerCount
+        for group in groups {
+            let coefficients = Array(points[group])
+            let views = try coefficients.map { try CombinedWeights(base: base, tasks: tasks, coefficients: $0) }
+            let acts = Array(activations.prefix(group.count))
+            // Embedding lookup: only the prompts' rows are read.
+            for (p, view) in views.enumerated() {
+                var row = 0
+                for prompt in batch.prompts {
+                    for id in prompt {
+                        try view.load(
+                            TensorNames.embedding, elements: (id * H)..<((id + 1) * H),
+                            into: UnsafeMutableBufferPointer(start: acts[p].residual + row * H, count: H))
+                        row += 1
+                    }
+                }
+            }
+            for layer in 0..<config.layerCount {
+                let names = TensorNames.Layer(layer)
+                try attentionBlock(names, coefficients, views, acts, batch, rotary, scratch)
+                try mlpBlock(names, coefficients, views, acts, batch, scratch)
+                done += 1
+                progress?(done, total)
+            }
+            for (p, view) in views.enumerated() {
+                try view.load(TensorNames.finalNorm, into: scratch.vector(H))
+                result.append([Float](unsafeUninitializedCapacity: N * H) { buffer, initialized in
+                    Kernels.rmsNorm(
+                        acts[p].residual, rows: N, width: H, weight: scratch.vectorBase,
+                        epsilon: Float(config.rmsNormEpsilon), into: buffer.baseAddress!)
+                    initialized = N * H
+                })
+            }
+        }
+        return result
+    }
+
+    /// Computes the logits of rows `rows` (indices into the batch's N rows) for every point, one block of
+    /// vocabulary entries at a time, and hands each block to `body` before computing the next.
+    ///
+    /// `body(vocabulary, logits)` receives the block's vocabulary range and, per point, a row-major
+    /// [rows.count × vocabulary.count] buffer valid only during the call. The output projection's block of each
+    /// point is formed from one read of the inputs' block, as the layers are.
+    public func projectLogits(
+        points: [[Float]], hiddenStates: [[Float]], batch: PromptBatch, rows: [Int],
+        progress: ((Int, Int) -> Void)? = nil,
+        _ body: (Range<Int>, [UnsafePointer<Float>]) throws -> Void
+    ) throws {
+        try checkPoints(points)
+        precondition(hiddenStates.count == points.count, "one hidden-state matrix per point")
+        let H = config.hiddenSize
+        let V = config.vocabularySize
+        let R = rows.count
+        guard R > 0, !points.isEmpty else { return }
+        let blockRows = vocabularyBlockRows
+        let profile = EngineProfile()
+        let started = DispatchTime.now().uptimeNanoseconds
+        defer { profile.report("output projection", total: Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9) }
+        let scratch = EngineScratch(inputs: tasks.count + 1, elements: scratchElements, scores: 0, profile: profile)
+        // The rows asked for, gathered contiguously per point.
+        let gathered = UnsafeMutableBufferPointer<Float>.allocate(capacity: points.count * R * H)
+        defer { gathered.deallocate() }
+        for p in points.indices {
+            hiddenStates[p].withUnsafeBufferPointer { hidden in
+                for (k, row) in rows.enumerated() {
+                    (gathered.baseAddress! + (p * R + k) * H).update(from: hidden.baseAddress! + row * H, count: H)
+                }
+            }
+        }
+        let logits = UnsafeMutableBufferPointer<Float>.allocate(capacity: points.count * R * blockRows)
+        defer { logits.deallocate() }
+        let blocks = (V + blockRows - 1) / blockRows
+        weightsAhead(outputProjectionName, points)
+        for b in 0..<blocks {
+            let first = b * blockRows
+            let count = min(blockRows, V - first)
+            try withFormedBlocks(outputProjectionName, elements: (first * H)..<((first + count) * H), points, scratch) {
+                p, weight in
+                scratch.profile.measure("products") {
+                    Kernels.linear(
+                        gathered.baseAddress! + p * R * H, lda: H, rows: R, inFeatures: H, weight: weight,
+                        outFeatures: count, into: logits.baseAddress! + p * R * blockRows, ldc: count)
+                }
+            }
+            try scratch.profile.measure("metrics") {
+                try body(first..<(first + count), points.indices.map { UnsafePointer(logits.baseAddress! + $0 * R * blockRows) })
+            }
+            progress?(b + 1, blocks)
+        }
+        weightsDone(outputProjectionName, points)
+    }
+
+    // MARK: - Blocks
+
+    /// x ← x + Attention(RMSNorm(x)) W_oᵀ (+ b_o), for every point of the group.
+    private func attentionBlock(
+        _ layer: TensorNames.Layer, _ points: [[Float]], _ views: [CombinedWeights], _ acts: [PointActivations],
+        _ batch: PromptBatch, _ rotary: RotaryEmbedding, _ scratch: EngineScratch
+    ) throws {
+        let H = config.hiddenSize
+        let N = batch.tokenCount
+        let qW = config.queryWidth
+        let kvW = config.keyValueWidth
+        for (p, view) in views.enumerated() {
+            try view.load(layer.inputNorm, into: scratch.vector(H))
+            Kernels.rmsNorm(
+                acts[p].residual, rows: N, width: H, weight: scratch.vectorBase,
+                epsilon: Float(config.rmsNormEpsilon), into: acts[p].normed)
+        }
+        let projections: [(String, Int, KeyPath<PointActivations, UnsafeMutablePointer<Float>>)] = [
+            ("q_proj", qW, \.query), ("k_proj", kvW, \.key), ("v_proj", kvW, \.value),
+        ]
+        for (projection, width, output) in projections {
+            try product(
+                layer.attention(projection), outFeatures: width, inFeatures: H, points, rows: N, scratch,
+                input: { UnsafePointer(acts[$0].normed) }, output: { acts[$0][keyPath: output] })
+            if config.queryKeyValueBias {
+                for (p, view) in views.enumerated() {
+                    try view.load(layer.attention(projection, "bias"), into: scratch.vector(width))
+                    Kernels.addBias(acts[p][keyPath: output], rows: N, width: width, bias: scratch.vectorBase)
+                }
+            }
+        }
+        try scratch.profile.measure("attention") {
+          for act in acts {
+            for q in batch.prompts.indices {
+                let rows = batch.rows(of: q)
+                let n = rows.count
+                let o = rows.lowerBound
+                rotary.apply(to: act.query + o * qW, rows: n, heads: config.attentionHeadCount)
+                rotary.apply(to: act.key + o * kvW, rows: n, heads: config.keyValueHeadCount)
+                Kernels.causalAttention(
+                    q: act.query + o * qW, k: act.key + o * kvW, v: act.value + o * kvW, tokenCount: n,
+                    heads: config.attentionHeadCount, kvHeads: config.keyValueHeadCount,
+                    headDimension: config.headDimension, scores: scratch.scores, into: act.attention + o * qW)
+            }
+          }
+        }
+        try product(
+            layer.attention("o_proj"), outFeatures: H, inFeatures: qW, points, rows: N, scratch,
+            input: { UnsafePointer(acts[$0].attention) }, output: { acts[$0].residual }, accumulate: true)
+        if config.outputProjectionBias {
+            for (p, view) in views.enumerated() {
+                try view.load(layer.attention("o_proj", "bias"), into: scratch.vector(H))
+                Kernels.addBias(acts[p].residual, rows: N, width: H, bias: scratch.vectorBase)
+            }
+        }
+    }
+
+    /// x ← x + (silu(h W_gateᵀ) ⊙ h W_upᵀ) W_downᵀ with h = RMSNorm(x), for every point of the group.
+    private func mlpBlock(
+        _ layer: TensorNames.Layer, _ points: [[Float]], _ views: [CombinedWeights], _ acts: [PointActivations],
+        _ batch: PromptBatch, _ scratch: EngineScratch
+    ) throws {
+        let H = config.hiddenSize
+        let I = config.intermediateSize
+        let N = batch.tokenCount
+        for (p, view) in views.enumerated() {
+            try view.load(layer.postAttentionNorm, into: scratch.vector(H))
+            Kernels.rmsNorm(
+                acts[p].residual, rows: N, width: H, weight: scratch.vectorBase,
+                epsilon: Float(config.rmsNormEpsilon), into: acts[p].normed)
+        }
+        try product(
+            layer.mlp("gate_proj"), outFeatures: I, inFeatures: H, points, rows: N, scratch,
+            input: { UnsafePointer(acts[$0].normed) }, output: { acts[$0].gate })
+        try product(
+            layer.mlp("up_proj"), outFeatures: I, inFeatures: H, points, rows: N, scratch,
+            input: { UnsafePointer(acts[$0].normed) }, output: { acts[$0].up })
+        for act in acts {
+            let gate = act.gate, up = act.up
+            try Parallel.forEachPart(N * I) { part in
+                Kernels.swiGLU(gate: gate + part.lowerBound, up: up + part.lowerBound, count: part.count)
+            }
+        }
+        try product(
+            layer.mlp("down_proj"), outFeatures: H, inFeatures: I, points, rows: N, scratch,
+            input: { UnsafePointer(acts[$0].gate) }, output: { acts[$0].residual }, accumulate: true)
+    }
+
+    /// Y_p[M × outFeatures] (+)= X_p[M × inFeatures] · W_pᵀ for every point p, block of weight rows by block.
+    private func product(
+        _ name: String, outFeatures: Int, inFeatures K: Int, _ points: [[Float]], rows M: Int,
+        _ scratch: EngineScratch, input: (Int) -> UnsafePointer<Float>, output: (Int) -> UnsafeMutablePointer<Float>,
+        accumulate: Bool = false
+    ) throws {
+        let blockRows = max(1, min(outFeatures, scratchElements / K))
+        weightsAhead(name, points)
+        var first = 0
+        while first < outFeatures {
+            let count = min(blockRows, outFeatures - first)
+            try withFormedBlocks(name, elements: (first * K)..<((first + count) * K), points, scratch) { p, weight in
+                scratch.profile.measure("products") {
+                    Kernels.linear(
+                        input(p), lda: K, rows: M, inFeatures: K, weight: weight, outFeatures: count,
+                        into: output(p) + first, ldc: outFeatures, accumulate: accumulate)
+                }
+            }
+            first += count
+        }
+        weightsDone(name, points)
+    }
+
+    // MARK: - Forming a point's block from one read of the inputs
+
+    /// The task models some point of `points` needs (c ≠ 0), in order.
+    private func neededTasks(_ points: [[Float]]) -> [Int] {
+        tasks.indices.filter { t in points.contains { $0[t] != 0 } }
+    }
+
+    private func weightsAhead(_ name: String, _ points: [[Float]]) {
+        base.prefetch(name)
+        for t in neededTasks(points) { tasks[t].prefetch(name) }
+    }
+
+    private func weightsDone(_ name: String, _ points: [[Float]]) {
+        guard evictsInputs else { return }
+        base.evict(name)
+        for t in neededTasks(points) { tasks[t].evict(name) }
+    }
+
+    /// Reads elements `elements` of tensor `name` from θ0 and each needed θ_t once, then calls `body(p, W_p)` for
+    /// each point with its formed block (valid only during the call).
+    private func withFormedBlocks(
+        _ name: String, elements: Range<Int>, _ points: [[Float]], _ scratch: EngineScratch,
+        _ body: (Int, UnsafePointer<Float>) throws -> Void
+    ) throws {
+        let needed = neededTasks(points)
+        let n = elements.count
+        try withInputs(name, elements, needed, scratch) { theta0, thetas in
+            let formed = scratch.formed
+            for (p, c) in points.enumerated() {
+                let active = needed.filter { c[$0] != 0 }
+                guard let first = active.first else {
+                    try body(p, theta0)
+                    continue
+                }
+                try scratch.profile.measure("forming") {
+                  try Parallel.forEachPart(n) { part in
+                    let out = formed + part.lowerBound
+                    let base0 = theta0 + part.lowerBound
+                    let count = part.count
+                    let thetaFirst = thetas[first]! + part.lowerBound
+                    let cFirst = c[first]
+                    for i in 0..<count { out[i] = base0[i] + cFirst * (thetaFirst[i] - base0[i]) }
+                    for t in active.dropFirst() {
+                        let thetaT = thetas[t]! + part.lowerBound
+                        let ct = c[t]
+                        for i in 0..<count { out[i] += ct * (thetaT[i] - base0[i]) }
+                    }
+                  }
+                }
+                try body(p, UnsafePointer(formed))
+            }
+        }
+    }
+
+    /// Calls `body(θ0, [θ_t or nil])` with elements `elements` of tensor `name` as Float32 from the base and each
+    /// needed task model: lent mapped memory where the provider lends it, else converted into scratch on all cores.
+    private func withInputs(
+        _ name: String, _ elements: Range<Int>, _ needed: [Int], _ scratch: EngineScratch,
+        _ body: (UnsafePointer<Float>, [UnsafePointer<Float>?]) throws -> Void
+    ) throws {
+        var pointers = [UnsafePointer<Float>?](repeating: nil, count: tasks.count + 1)
+        let order = [0] + needed.map { $0 + 1 }
+        func step(_ i: Int) throws {
+            if i == order.count {
+                try body(pointers[0]!, Array(pointers[1...]))
+                return
+            }
+            let k = order[i]
+            let provider = k == 0 ? base : tasks[k - 1]
+            let buffer = UnsafeMutableBufferPointer(rebasing: scratch.inputs[k][0..<elements.count])
+            if provider.lendsFloat32(name) {
+                try provider.withFloat32(name, elements: elements, scratch: buffer) { view in
+                    pointers[k] = view.baseAddress!
+                    try step(i + 1)
+                }
+                return
+            }
+            let start = elements.lowerBound
+            try scratch.profile.measure("reading") {
+                try Parallel.forEachPart(elements.count) { part in
+                    try provider.load(
+                        name, elements: (start + part.lowerBound)..<(start + part.upperBound),
+                        into: UnsafeMutableBufferPointer(rebasing: buffer[part]))
+                }
+            }
+            pointers[k] = UnsafePointer(buffer.baseAddress!)
+            try step(i + 1)
+        }
+        try step(0)
+    }
+}
+
+/// The engine's reused buffers: one block per input (θ0, each θ_t), one formed block, a vector, attention scores.
+final class EngineScratch {
+    let inputs: [UnsafeMutableBufferPointer<Float>]
+    let formed: UnsafeMutablePointer<Float>
+    let scores: UnsafeMutablePointer<Float>
+    let profile: EngineProfile
+    private let vectorStorage: UnsafeMutableBufferPointer<Float>
+    private let formedStorage: UnsafeMutableBufferPointer<Float>
+    private let scoreStorage: UnsafeMutableBufferPointer<Float>
+
+    init(inputs count: Int, elements: Int, scores longest: Int, profile: EngineProfile) {
+        self.profile = profile
+        inputs = (0..<count).map { _ in .allocate(capacity: elements) }
+        formedStorage = .allocate(capacity: elements)
+        formed = formedStorage.baseAddress!
+        vectorStorage = .allocate(capacity: elements)
+        scoreStorage = .allocate(capacity: max(1, longest * longest))
+        scores = scoreStorage.baseAddress!
+    }
+
+    var vectorBase: UnsafeMutablePointer<Float> { vectorStorage.baseAddress! }
+
+    /// The first `count` floats of the vector buffer (a norm weight or a bias).
+    func vector(_ count: Int) -> UnsafeMutableBufferPointer<Float> {
+        UnsafeMutableBufferPointer(rebasing: vectorStorage[0..<count])
+    }
+
+    deinit {
+        for buffer in inputs + [formedStorage, vectorStorage, scoreStorage] { buffer.deallocate() }
+    }
+}
