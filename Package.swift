@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "Transformer", targets: ["Transformer"]),
         .library(name: "Analysis", targets: ["Analysis"]),
         .library(name: "Merging", targets: ["Merging"]),
+        .library(name: "Tokenizers", targets: ["Tokenizers"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -28,6 +29,7 @@ let package = Package(
         .target(name: "SafeTensors"),
         .target(name: "Checkpoints", dependencies: ["SafeTensors"]),
         .target(name: "HDF5", dependencies: ["CHDF5"]),
+        .target(name: "Tokenizers"),
         .target(name: "Transformer", dependencies: ["Checkpoints", "CBLAS"]),
         .target(
             name: "Analysis",
@@ -53,6 +55,7 @@ let package = Package(
         .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "HDF5", "TestSupport"]),
         .testTarget(name: "MergingTests", dependencies: ["Merging", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["MetaMergeCLI", "TestSupport"]),
+        .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "TestSupport"]),
     ]
 )
 
