@@ -33,7 +33,8 @@ let package = Package(
         .target(name: "Transformer", dependencies: ["Checkpoints", "CBLAS"]),
         .target(
             name: "Analysis",
-            dependencies: ["Checkpoints", "Transformer", "HDF5", .product(name: "Logging", package: "swift-log")]),
+            dependencies: ["Checkpoints", "Transformer", "HDF5", .product(name: "Logging", package: "swift-log"),
+                "Tokenizers"]),
         .target(
             name: "Merging",
             dependencies: [
@@ -44,6 +45,7 @@ let package = Package(
             name: "MetaMergeCLI",
             dependencies: [
                 "SafeTensors", "Checkpoints", "HDF5", "Transformer", "Analysis", "Merging",
+                "Tokenizers",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"), .product(name: "Yams", package: "Yams"),
             ]),

@@ -6,5 +6,5 @@ struct MetaMerge: AsyncParsableCommand {
         commandName: "metamerge",
         abstract: "Check the assumptions behind data-free model merging, and merge (MetaGPT and MergeKit's methods).",
         version: "0.1.0",
-        subcommands: [Inspect.self, Analyze.self, Probe.self, Check.self, MergeCommand.self, Demo.self])
+        subcommands: [Inspect.self, Analyze.self, Probe.self, Check.self, MergeCommand.self, Tokenize.self, Demo.self])
 }

@@ -204,6 +204,10 @@ public struct ProbeResult: Sendable {
     public let curves: [[[Double]]]
     /// [task][k]: which vocabulary index each curve follows.
     public let curveCoordinates: [[Int]]
+    /// The prompts' texts when they came from text (set by the caller that encoded them).
+    public var promptTexts: [String]? = nil
+    /// [task][k]: the decoded token of each curve's vocabulary index, when the base model has a tokenizer.json.
+    public var curveTokens: [[String]]? = nil
 
     /// The maxima over prompts the gate reads (NaN, from a task vector that changes nothing, counts as 0).
     public var summary: LinearitySummary {
