@@ -109,9 +109,9 @@ public enum PromptSource: Sendable {
     }
 
     /// The texts of a prompt file with their line numbers: its lines, or for `.jsonl` the `"text"` of each line's
-    /// object. Empty prompts, invalid UTF-8 and more than ``maxPrompts`` prompts are refused, naming file and line.
-    public static func texts(_ url: URL) throws -> [(number: Int, text: String)] {
-        let lines = try numberedLines(url)
+    /// object. Empty prompts, invalid UTF-8 and more than `limit` prompts are refused, naming file and line.
+    public static func texts(_ url: URL, limit: Int = maxPrompts) throws -> [(number: Int, text: String)] {
+        let lines = try numberedLines(url, limit: limit)
         guard url.pathExtension.lowercased() == "jsonl" else { return lines }
         return try lines.map { number, line in
             guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
@@ -125,9 +125,9 @@ public enum PromptSource: Sendable {
     }
 
     /// The lines of a prompt file (LF or CRLF), numbered from 1, read in bounded memory: a file with more than
-    /// ``maxPrompts`` lines is refused as soon as the line past the limit is seen, a line longer than
+    /// `limit` lines is refused as soon as the line past the limit is seen, a line longer than
     /// ``maxLineBytes`` as soon as its bytes are; an empty line or invalid UTF-8 is refused with its line number.
-    public static func numberedLines(_ url: URL) throws -> [(number: Int, text: String)] {
+    public static func numberedLines(_ url: URL, limit: Int = maxPrompts) throws -> [(number: Int, text: String)] {
         guard let handle = FileHandle(forReadingAtPath: url.path) else {
             throw AnalysisError.badArgument("\(url.path): cannot read the prompt file (missing or unreadable)")
         }
@@ -137,9 +137,9 @@ public enum PromptSource: Sendable {
         var number = 0
         func finish(_ bytes: [UInt8]) throws {
             number += 1
-            guard number <= maxPrompts else {
+            guard number <= limit else {
                 throw AnalysisError.badArgument(
-                    "\(url.path): more than \(maxPrompts) prompts; every prompt runs through the model at every "
+                    "\(url.path): more than \(limit) prompts; every prompt runs through the model at every "
                         + "point of the probe, so split the file or keep the prompts that matter")
             }
             var line = bytes[...]

@@ -21,7 +21,7 @@ extension MetaMerge {
 
         @Option(
             name: .customLong("file"),
-            help: "A prompt file as `probe --prompts` reads it: one text per line, or .jsonl with {\"text\": …}.")
+            help: "A prompt file as `probe --prompts` reads it (one text per line, or .jsonl with {\"text\": …}), any length.")
         var file: String?
 
         @Flag(name: .customLong("no-special-tokens"), help: "Leave out the special tokens the post-processor adds.")
@@ -31,7 +31,7 @@ extension MetaMerge {
             try await reportingErrors {
                 let tokenizer = try Tokenizer(contentsOf: URL(fileURLWithPath: directory))
                 var all = texts
-                if let file { all += try PromptSource.texts(URL(fileURLWithPath: file)).map(\.text) }
+                if let file { all += try PromptSource.texts(URL(fileURLWithPath: file), limit: .max).map(\.text) }
                 guard !all.isEmpty else { throw ValidationError("give texts to encode, or --file FILE") }
                 for text in all {
                     Terminal.out(try tokenizer.encode(text, addSpecialTokens: !noSpecialTokens).jsonLine(text: text))

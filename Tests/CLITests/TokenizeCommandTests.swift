@@ -1,0 +1,69 @@
+import Foundation
+import TestSupport
+import Testing
+
+@Suite("metamerge tokenize, probe prompts, and the README's command lines")
+struct TokenizeCommandTests {
+    /// One JSON line per text with the ids and tokens of the `tokenizers` package
+    /// (Tests/Fixtures/tokenizers/llama3/expected.json), with and without the special tokens.
+    @Test func tokenizePrintsTheLibrarysIDs() throws {
+        let directory = RepositoryPaths.fixtures.appendingPathComponent("tokenizers/llama3")
+        let rows = try JSONSerialization.jsonObject(
+            with: Data(contentsOf: directory.appendingPathComponent("expected.json"))) as! [[String: Any]]
+        let picked = rows.filter { ($0["text"] as! String).contains("Hello") }.prefix(3)
+        let texts = picked.map { $0["text"] as! String }
+        let result = try MetaMergeProcess.run(["tokenize", directory.path] + texts)
+        #expect(result.status == 0, "\(result.stderr)")
+        let lines = result.stdout.split(separator: "\n")
+        #expect(lines.count == texts.count)
+        for (line, row) in zip(lines, picked) {
+            let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]
+            #expect(object["text"] as? String == row["text"] as? String)
+            #expect(object["ids"] as? [Int] == row["ids"] as? [Int])
+            #expect(object["tokens"] as? [String] == row["tokens"] as? [String])
+            #expect(line.hasPrefix("{\"text\": "))
+        }
+        let plain = try MetaMergeProcess.run(["tokenize", directory.path, "--no-special-tokens", texts[0]])
+        let object = try JSONSerialization.jsonObject(with: Data(plain.stdout.utf8)) as! [String: Any]
+        #expect(object["ids"] as? [Int] == picked.first!["ids_plain"] as? [Int])
+    }
+
+    @Test func badInputExitsTwo() throws {
+        let directory = try makeTemporaryDirectory("tokenize")
+        let unigram = directory.appendingPathComponent("tokenizer.json")
+        try Data(#"{"model": {"type": "Unigram", "vocab": []}}"#.utf8).write(to: unigram)
+        let result = try MetaMergeProcess.run(["tokenize", directory.path, "x"])
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("tokenizer.json") && result.stderr.contains("Unigram"))
+        let family = RepositoryPaths.tinyFamily
+        let models = ["--base", family.appendingPathComponent("base").path, "--model", "add=" + family.appendingPathComponent("add").path]
+        for flag in ["--random-prompts=-1", "--random-prompts=0", "--prompt-length=0", "--prompt-length=100000000"] {
+            let probe = try MetaMergeProcess.run(["probe"] + models + [flag, "-o", directory.appendingPathComponent("p.h5").path])
+            #expect(probe.status == 2, "\(flag): \(probe.stderr)")
+            #expect(probe.stderr.split(separator: "\n").count == 1, "\(flag): \(probe.stderr)")
+        }
+        let help = try MetaMergeProcess.run(["probe", "--help"])
+        #expect(help.stdout.contains("--token-ids") && !help.stdout.contains("--token-i-ds"))
+    }
+
+    /// Every `metamerge …` line of the README's code blocks runs, from the repository root, with outputs in a
+    /// temporary directory.
+    @Test func readmeCommandLinesRun() throws {
+        let readme = try String(contentsOf: RepositoryPaths.root.appendingPathComponent("README.md"), encoding: .utf8)
+        var inBlock = false
+        var commands: [[String]] = []
+        for line in readme.split(separator: "\n", omittingEmptySubsequences: false) {
+            if line.hasPrefix("```") { inBlock.toggle(); continue }
+            if inBlock, line.hasPrefix("metamerge tokenize ") || line.hasPrefix("metamerge probe ") {
+                commands.append(line.split(separator: " ").dropFirst().map(String.init))
+            }
+        }
+        #expect(commands.count >= 3)
+        let scratch = try makeTemporaryDirectory("readme")
+        for command in commands {
+            let arguments = command.map { $0.hasSuffix(".h5") ? scratch.appendingPathComponent($0).path : $0 }
+            let result = try MetaMergeProcess.run(arguments, in: RepositoryPaths.root)
+            #expect(result.status == 0, "metamerge \(command.joined(separator: " ")): \(result.stderr)")
+        }
+    }
+}
