@@ -171,7 +171,7 @@ public final class Merge: @unchecked Sendable {
 
     /// ‖sparsify(τₜ)‖² per tensor: the sparsification (and rescale) of the merge itself, with the same seed.
     private func sparsifiedNorms(progress: (any MergeProgressReporting)?) throws -> [String: [Double]] {
-        let executor = MergeExecutor(plan: plan, options: options)
+        let executor = try MergeExecutor(plan: plan, options: options)
         let tensors = plan.tensors.filter { !$0.isCopied }
         progress?.begin("sparsified norms", total: Double(tensors.reduce(0) { $0 + $1.elementCount }))
         var result: [String: [Double]] = [:]
@@ -193,6 +193,16 @@ public final class Merge: @unchecked Sendable {
         public let shards: [String]
         public let tensorCount: Int
         public let bytes: Int
+        /// Whether an earlier output under ``directory`` was replaced (`overwrite`).
+        public let replaced: Bool
+        /// Stale temporaries of earlier interrupted runs removed or found.
+        public let notes: [String]
+    }
+
+    /// Every file and directory the merge reads: an output may be none of them, contain none, nor lie inside one.
+    public var inputPaths: [URL] {
+        plan.inputs.flatMap { [$0.checkpoint.directory] + $0.checkpoint.files.map(\.url) }
+            + [plan.configuration.file, options.statisticsReport, options.probeReport].compactMap { $0 }
     }
 
     /// Merges every tensor and writes the model directory: safetensors shards (+ index when more than one),
@@ -213,9 +223,10 @@ public final class Merge: @unchecked Sendable {
             throw MergeConfigError(.badValue, "the gate failed (\(gate.violations.count) violation(s)); refusing to write without --force")
         }
         let entries = plan.tensors.map { ModelWriter.Entry(name: $0.name, dtype: $0.dtype, shape: $0.shape) }
-        let writer = try ModelWriter(destination: directory, entries: entries, shardSize: options.shardSize, overwrite: overwrite)
+        let writer = try ModelWriter(
+            destination: directory, entries: entries, shardSize: options.shardSize, overwrite: overwrite, inputs: inputPaths)
         do {
-            let executor = MergeExecutor(plan: plan, options: options)
+            let executor = try MergeExecutor(plan: plan, options: options)
             progress?.begin("merge", total: Double(plan.tensors.reduce(0) { $0 + $1.elementCount }))
             try executor.write(to: writer, progress: progress)
             progress?.end()
@@ -230,7 +241,7 @@ public final class Merge: @unchecked Sendable {
         }
         return Result(
             directory: directory, shards: writer.shards.map(\.file), tensorCount: entries.count,
-            bytes: entries.reduce(0) { $0 + $1.byteCount })
+            bytes: entries.reduce(0) { $0 + $1.byteCount }, replaced: writer.replaced, notes: writer.notes)
     }
 
     /// `config.json` of the base (else the first model), copied as is unless the output differs from it: the

@@ -212,7 +212,8 @@ public struct ProbeResult: Sendable {
     /// The maxima over prompts the gate reads (NaN, from a task vector that changes nothing, counts as 0).
     public var summary: LinearitySummary {
         func maxima(_ rows: [[Double]], _ names: [String]) -> [(String, Double)] {
-            zip(names, rows).map { ($0, $1.map { $0.isNaN ? 0 : $0 }.max() ?? 0) }
+            // NaN propagates: a prompt whose metric is undefined makes the maximum undefined, and the gate fails on it.
+            zip(names, rows).map { name, row in (name, row.contains { $0.isNaN } ? .nan : row.max() ?? .nan) }
         }
         return LinearitySummary(
             chordResidual: maxima(chordResidual, taskNames), taylorError: maxima(taylorError, taskNames),

@@ -1,13 +1,15 @@
 import Foundation
 
 extension Checkpoint {
-    /// A fingerprint of the weight files: 64-bit FNV-1a over, for each file in order, its name, its size, its whole
-    /// safetensors header (names, dtypes, shapes, offsets) and 16 samples of 64 KiB spread evenly over the data,
-    /// written as 16 hex digits.
+    /// A fingerprint of the weight files: 64-bit FNV-1a over, for each file in order, its name, its size, its
+    /// modification time (nanoseconds), its whole safetensors header (names, dtypes, shapes, offsets) and 16
+    /// samples of 64 KiB spread evenly over the data, written as 16 hex digits.
     ///
     /// It tells one checkpoint from another (a report of a different model, a re-saved fine-tune) without reading
-    /// gigabytes; it is not a cryptographic hash and does not promise to notice a change confined to the bytes
-    /// between samples.
+    /// gigabytes. The samples cover content; the modification time covers an in-place edit between the samples
+    /// (any write updates it). A copy keeps the fingerprint only when it keeps the modification time (`cp -a`,
+    /// `rsync -a`); otherwise the report is refused as stale, which is safe. It is not a cryptographic hash: an
+    /// edit that also restores the modification time on purpose is not noticed.
     public func fingerprint() throws -> String {
         var hash = FNV1a()
         for file in files {
@@ -22,6 +24,10 @@ extension Checkpoint {
             let size = Int(try handle.seekToEnd())
             hash.add(Data(url.lastPathComponent.utf8))
             hash.add(Data(String(size).utf8))
+            var status = stat()
+            if stat(url.path, &status) == 0 {
+                hash.add(Data("\(status.st_mtim.tv_sec).\(status.st_mtim.tv_nsec)".utf8))
+            }
             try handle.seek(toOffset: 0)
             let lengthBytes = try handle.read(upToCount: 8) ?? Data()
             let headerLength = lengthBytes.count == 8

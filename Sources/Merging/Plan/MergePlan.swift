@@ -95,6 +95,8 @@ public struct MergeOptions: Sendable {
     public var probeReport: URL?
     /// Elements per chunk of the streaming executor.
     public var chunkElements: Int
+    /// Write a merge whose result holds NaN / ±Inf (otherwise it stops with ``MergeError/nonFinite``).
+    public var allowNonFinite = false
 
     public init(
         randomSeed: UInt64? = nil, threads: Int = ProcessInfo.processInfo.activeProcessorCount,

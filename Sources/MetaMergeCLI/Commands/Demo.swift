@@ -32,7 +32,7 @@ extension MetaMerge {
             try await reportingErrors {
                 let familyURL = try Self.locateFamily(family)
                 let output = URL(fileURLWithPath: outputDirectory)
-                try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
+                try Self.prepareOutputDirectory(output, family: familyURL)
                 let taskDirectories = try FileManager.default.contentsOfDirectory(atPath: familyURL.path)
                     .filter { $0 != "base" && FileManager.default.fileExists(atPath: familyURL.appendingPathComponent("\($0)/config.json").path) }
                     .sorted()
@@ -139,6 +139,38 @@ extension MetaMerge {
                 Terminal.out("\nreport: \(reportURL.path)")
                 for directory in merged { Terminal.out("merged model: \(directory)") }
             }
+        }
+
+        /// The name of the file that marks a directory as the demo's own: only such a directory, an empty one or a
+        /// new one is written into.
+        static let marker = ".metamerge-demo"
+
+        /// Creates `output` (marked as the demo's), or accepts an existing one that is empty or marked; refuses any
+        /// other existing path and one that overlaps the family, so a rerun never replaces a user's files.
+        static func prepareOutputDirectory(_ output: URL, family: URL) throws {
+            try validateOutputPath(output.path)
+            try OutputPath.refuseOverlap(output, inputs: [family], what: "the demo's output directory")
+            let manager = FileManager.default
+            var isDirectory: ObjCBool = false
+            if manager.fileExists(atPath: output.path, isDirectory: &isDirectory) {
+                guard isDirectory.boolValue else {
+                    throw CheckpointError(.unsafePath, url: output, "exists and is not a directory; the demo needs a directory")
+                }
+                let entries = try manager.contentsOfDirectory(atPath: output.path)
+                guard entries.isEmpty || entries.contains(marker) else {
+                    throw CheckpointError(
+                        .unsafePath, url: output,
+                        "is a non-empty directory the demo did not make; give a new or empty directory")
+                }
+            } else {
+                do {
+                    try manager.createDirectory(at: output, withIntermediateDirectories: true)
+                } catch {
+                    throw CheckpointError(.writeFailed, url: output, "cannot create the directory: \(error.localizedDescription)")
+                }
+            }
+            try Data("written by metamerge demo; a rerun replaces what it wrote here\n".utf8)
+                .write(to: output.appendingPathComponent(marker))
         }
 
         /// Runs `notebooks-export/export.py` (found beside the family's repository checkout) with `python`.

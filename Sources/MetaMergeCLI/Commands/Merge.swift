@@ -49,6 +49,9 @@ extension MetaMerge {
         @Flag(help: "Replace OUT_DIR if it exists.")
         var overwrite = false
 
+        @Flag(name: .customLong("allow-non-finite"), help: "Write the merge even when a merged tensor holds NaN / ±Inf (refused otherwise).")
+        var allowNonFinite = false
+
         @Flag(help: "No progress output.")
         var quiet = false
 
@@ -59,9 +62,8 @@ extension MetaMerge {
             if ByteSize(parsing: outShardSize) == nil {
                 throw ValidationError("--out-shard-size: '\(outShardSize)' is not a size such as 5GB, 500MB or 2B")
             }
-            if let threads, threads < 1 {
-                throw ValidationError("--threads must be at least 1")
-            }
+            if let threads { try validateThreads(threads) }
+            if let outDir { try validateOutputPath(outDir, what: "OUT_DIR") }
         }
 
         func run() async throws {
@@ -72,7 +74,12 @@ extension MetaMerge {
                     randomSeed: randomSeed, threads: threads ?? ProcessInfo.processInfo.activeProcessorCount,
                     shardSize: shardSize, gate: try gate.map { try GateThresholds.merge(parsing: $0) }, force: force,
                     statisticsReport: stats.map { URL(fileURLWithPath: $0) }, probeReport: probe.map { URL(fileURLWithPath: $0) })
-                let merge = try Merge(configuration: configuration, options: options)
+                var mergeOptions = options
+                mergeOptions.allowNonFinite = allowNonFinite
+                let merge = try Merge(configuration: configuration, options: mergeOptions)
+                if let outDir, !dryRun {
+                    try ModelWriter.checkDestination(URL(fileURLWithPath: outDir), overwrite: overwrite, inputs: merge.inputPaths)
+                }
                 let reporter = ProgressReporter(enabled: !quiet)
                 try merge.prepare(progress: reporter)
                 let plan = merge.plan
@@ -106,8 +113,10 @@ extension MetaMerge {
                     }
                 }
                 let result = try merge.write(to: URL(fileURLWithPath: outDir!), overwrite: overwrite, progress: reporter)
+                for note in result.notes { Terminal.info("note: \(note)") }
                 Terminal.out(
-                    "wrote \(result.directory.path): \(result.tensorCount) tensors, \(ByteSize(bytes: result.bytes)) in \(result.shards.count) shard(s)")
+                    "wrote \(result.directory.path)\(result.replaced ? " (replacing the earlier merge there)" : ""): "
+                        + "\(result.tensorCount) tensors, \(ByteSize(bytes: result.bytes)) in \(result.shards.count) shard(s)")
             }
         }
     }

@@ -42,9 +42,14 @@ extension MetaMerge {
         @Flag(help: "Print a JSON summary on stdout instead of tables.")
         var json = false
 
+        func validate() throws {
+            try validateOutputPath(output)
+        }
+
         func run() async throws {
             try await reportingErrors {
                 let family = try family.load()
+                try AnalysisReport.checkDestination(URL(fileURLWithPath: output), inputs: AnalysisReport.inputs(of: family))
                 let config = try TransformerConfig(family.base.config)
                 let source: PromptSource =
                     if let tokenIDs { .tokenIDs(URL(fileURLWithPath: tokenIDs)) }
@@ -58,7 +63,10 @@ extension MetaMerge {
                 result.label(with: promptList, baseDirectory: family.base.directory)
                 let provenance = Provenance(
                     toolVersion: Provenance.toolVersion, createdUTC: Provenance.now(),
-                    commandLine: CommandLine.arguments.joined(separator: " "), models: [])
+                    commandLine: CommandLine.arguments.joined(separator: " "),
+                    models: try zip(["base"] + family.taskNames, family.checkpoints).map { role, checkpoint in
+                        Provenance.Model(role: role, path: checkpoint.directory.path, fingerprint: try checkpoint.fingerprint())
+                    })
                 try ProbeReport.write(result, provenance: provenance, to: URL(fileURLWithPath: output))
                 if json {
                     Terminal.out(try jsonString(ProbeSummaryJSON(result)))
