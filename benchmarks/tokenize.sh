@@ -6,6 +6,7 @@
 # (several scripts, emoji, code, numbers, whitespace runs), written once to $CORPUS. Each side encodes every line
 # with the post-processor's special tokens, single-threaded; metamerge's time includes reading tokenizer.json
 # and the file and printing one JSON line per text (to /dev/null), the Python side's includes reading too.
+# Both wall and CPU time are printed: on a machine shared with other work, wall time counts their work too.
 #
 # Usage: benchmarks/tokenize.sh [TOKENIZER_DIR]   (default: the SmolLM2-135M tokenizer, a 49 152-token byte-level BPE)
 # Environment: PYTHON (a Python with tokenizers; default .venv/bin/python from `make python-env`), CORPUS, MB (8).
@@ -39,23 +40,24 @@ PY
 fi
 bytes=$(wc -c < "$CORPUS")
 
-start=$(date +%s.%N)
-"$BIN" tokenize "$TOKENIZER" --file "$CORPUS" > /dev/null
-end=$(date +%s.%N)
-swift_s=$(echo "$start $end" | awk '{print $2 - $1}')
+# Wall and CPU (user + system) seconds: on a shared machine the wall time also counts other people's work.
+read -r swift_s swift_cpu < <( { /usr/bin/time -f "%e %U %S" "$BIN" tokenize "$TOKENIZER" --file "$CORPUS" > /dev/null; } 2>&1 \
+    | tail -n 1 | awk '{print $1, $2 + $3}')
 
-python_s=$(TOKENIZERS_PARALLELISM=false RAYON_NUM_THREADS=1 "$PYTHON" - "$TOKENIZER/tokenizer.json" "$CORPUS" <<'PY'
+read -r python_s python_cpu < <(TOKENIZERS_PARALLELISM=false RAYON_NUM_THREADS=1 "$PYTHON" - "$TOKENIZER/tokenizer.json" "$CORPUS" <<'PY'
 import sys, time
 from tokenizers import Tokenizer
-start = time.perf_counter()
+start, cpu = time.perf_counter(), time.process_time()
 tok = Tokenizer.from_file(sys.argv[1])
 with open(sys.argv[2], encoding="utf-8") as f:
     lines = f.read().split("\n")[:-1]
 for line in lines:
     tok.encode(line)
-print(time.perf_counter() - start)
+print(time.perf_counter() - start, time.process_time() - cpu)
 PY
 )
 echo "text: $(echo "$bytes" | awk '{printf "%.2f MB", $1/1e6}') in $(wc -l < "$CORPUS") lines; tokenizer: $TOKENIZER"
-echo "metamerge tokenize: $(echo "$bytes $swift_s" | awk '{printf "%.2f MB/s (%.2f s)", $1/1e6/$2, $2}')"
-echo "tokenizers $("$PYTHON" -c 'import tokenizers; print(tokenizers.__version__)') (Python, 1 thread): $(echo "$bytes $python_s" | awk '{printf "%.2f MB/s (%.2f s)", $1/1e6/$2, $2}')"
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"
+rate() { echo "$bytes $1 $2" | awk '{printf "%.2f MB/s wall (%.2f s), %.2f MB/s of CPU time (%.2f s)", $1/1e6/$2, $2, $1/1e6/$3, $3}'; }
+echo "metamerge tokenize: $(rate "$swift_s" "$swift_cpu")"
+echo "tokenizers $("$PYTHON" -c 'import tokenizers; print(tokenizers.__version__)') (Python, 1 thread): $(rate "$python_s" "$python_cpu")"

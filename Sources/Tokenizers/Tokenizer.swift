@@ -23,8 +23,8 @@ public struct Tokenizer: Sendable {
     let addedTokens: [AddedToken]
     let rawMatcher: AddedTokenMatcher
     let normalizedMatcher: AddedTokenMatcher
-    /// id → token over the model's vocabulary and the added tokens.
-    let idToToken: [Int: String]
+    /// id → token over the model's vocabulary and the added tokens (`nil` where no token has the id).
+    let idToToken: [String?]
     let specialIDs: Set<Int>
 
     /// Reads `url`: a `tokenizer.json` file, or a directory holding one.
@@ -95,18 +95,25 @@ public struct Tokenizer: Sendable {
         rawMatcher = AddedTokenMatcher(added.filter { !$0.normalized }.map { ($0.content, $0) })
         normalizedMatcher = AddedTokenMatcher(
             added.filter(\.normalized).map { (normalizer?.apply($0.content) ?? $0.content, $0) })
-        var idToToken: [Int: String] = [:]
-        for (id, token) in vocabulary.tokens.enumerated() { if let token { idToToken[id] = token } }
-        for token in added { idToToken[token.id] = token.content }
+        var idToToken = vocabulary.tokens
+        for token in added {
+            guard token.id >= 0, token.id < 50_000_000 else {
+                throw TokenizerError("\(path): added token '\(token.content)' has id \(token.id), out of range")
+            }
+            if token.id >= idToToken.count {
+                idToToken.append(contentsOf: repeatElement(nil, count: token.id + 1 - idToToken.count))
+            }
+            idToToken[token.id] = token.content
+        }
         self.idToToken = idToToken
         specialIDs = Set(added.filter(\.special).map(\.id))
     }
 
     /// The number of ids: the largest id + 1 over the vocabulary and the added tokens.
-    public var vocabularySize: Int { (idToToken.keys.max() ?? -1) + 1 }
+    public var vocabularySize: Int { idToToken.count }
 
     /// The token of `id`, `nil` when none has it.
-    public func token(_ id: Int) -> String? { idToToken[id] }
+    public func token(_ id: Int) -> String? { id >= 0 && id < idToToken.count ? idToToken[id] : nil }
 
     /// The ids and tokens of `text`, with the post-processor's special tokens when `addSpecialTokens`.
     public func encode(_ text: String, addSpecialTokens: Bool = true) throws -> Encoding {
@@ -144,7 +151,7 @@ public struct Tokenizer: Sendable {
                     }
                     for id in ids {
                         result.ids.append(id)
-                        result.tokens.append(idToToken[id] ?? "")
+                        result.tokens.append(self.token(id) ?? "")
                     }
                 }
             }
@@ -157,7 +164,7 @@ public struct Tokenizer: Sendable {
     public func decode(_ ids: [Int], skipSpecialTokens: Bool = false) -> String {
         let tokens = ids.compactMap { id -> String? in
             if skipSpecialTokens && specialIDs.contains(id) { return nil }
-            return idToToken[id]
+            return token(id)
         }
         guard let decoder else { return tokens.joined(separator: " ") }
         return decoder.decodeChain(tokens).joined()
