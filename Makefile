@@ -54,6 +54,7 @@ build: deps
 
 # The Swift suites. With the Python environment present, tests that cross-check with h5py run too.
 swift-test: deps python-env
+	@$(MAKE) --no-print-directory smollm2 || echo "swift-test: no SmolLM2 checkpoint in $(SMOLLM2); the tests on it report themselves skipped"
 	@if [ -x $(VENV)/bin/python ]; then export METAMERGE_H5PY_PYTHON=$$(pwd)/$(VENV)/bin/python; \
 	else echo "swift-test: no Python environment; the h5py cross-check tests report themselves skipped"; fi; \
 	$(SWIFT) test

