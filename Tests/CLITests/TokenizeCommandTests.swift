@@ -124,3 +124,55 @@ struct SmolLM2Tests {
             && result.stderr.contains("max_position_embeddings 8192"), "\(result.stderr)")
     }
 }
+
+private let h5pyPython = ProcessInfo.processInfo.environment["METAMERGE_H5PY_PYTHON"].flatMap { $0.isEmpty ? nil : $0 }
+
+@Suite("probe --prompts: the prompt datasets as h5py reads them")
+struct ProbePromptDatasetTests {
+    /// h5py reads /probe/prompt_token_ids, prompt_offsets and prompt_texts back as the ids the `tokenizers` package
+    /// gives the bundled prompts (Tests/Fixtures/analysis/tokenizer-reference.json) and their texts.
+    @Test(
+        .enabled(
+            if: h5pyPython != nil,
+            "set METAMERGE_H5PY_PYTHON to a Python with h5py (scripts/requirements-check.txt) to run the h5py check"))
+    func h5pyReadsThePromptIDs() throws {
+        let family = RepositoryPaths.tinyFamily
+        let scratch = try makeTemporaryDirectory("probe-prompts")
+        let report = scratch.appendingPathComponent("probe.h5")
+        let run = try MetaMergeProcess.run([
+            "probe", "--base", family.appendingPathComponent("base").path, "--model",
+            "add=" + family.appendingPathComponent("add").path, "--prompts",
+            family.appendingPathComponent("prompts.txt").path, "-o", report.path,
+        ])
+        #expect(run.status == 0, "\(run.stderr)")
+        let script = """
+            import h5py, json, sys
+            with h5py.File(sys.argv[1], "r") as f:
+                p = f["probe"]
+                ids, offsets = p["prompt_token_ids"], p["prompt_offsets"]
+                print(json.dumps({"dtypes": [str(ids.dtype), str(offsets.dtype)],
+                                  "prompts": [ids[offsets[q]:offsets[q + 1]].tolist() for q in range(len(offsets) - 1)],
+                                  "texts": [s.decode() for s in p["prompt_texts"][()]]}))
+            """
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try #require(h5pyPython))
+        process.arguments = ["-c", script, report.path]
+        let out = Pipe()
+        process.standardOutput = out
+        try process.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        let object = try JSONSerialization.jsonObject(with: data) as! [String: Any]
+        #expect(object["dtypes"] as? [String] == ["int64", "int64"])
+        let reference = try JSONSerialization.jsonObject(
+            with: Data(contentsOf: RepositoryPaths.fixtures.appendingPathComponent("analysis/tokenizer-reference.json")))
+            as! [[String: Any]]
+        let texts = try String(contentsOf: family.appendingPathComponent("prompts.txt"), encoding: .utf8)
+            .split(separator: "\n").map(String.init)
+        #expect(object["texts"] as? [String] == texts)
+        let expected = texts.map { text in reference.first { $0["text"] as? String == text }?["ids"] as? [Int] }
+        #expect(expected.allSatisfy { $0 != nil })
+        #expect((object["prompts"] as? [[Int]])?.map { Optional($0) } == expected)
+    }
+}
