@@ -103,7 +103,8 @@ public struct Tokenizer: Sendable {
             if token.id >= idToToken.count {
                 idToToken.append(contentsOf: repeatElement(nil, count: token.id + 1 - idToToken.count))
             }
-            idToToken[token.id] = token.content
+            // A normalized added token decodes to its normalized content, as the library's does.
+            idToToken[token.id] = token.normalized ? (normalizer?.apply(token.content) ?? token.content) : token.content
         }
         self.idToToken = idToToken
         specialIDs = Set(added.filter(\.special).map(\.id))

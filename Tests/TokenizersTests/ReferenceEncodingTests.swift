@@ -47,7 +47,7 @@ func mismatches(_ tokenizer: Tokenizer, _ rows: [ReferenceRow]) throws -> (count
 struct ReferenceEncodingTests {
     static let families = [
         "gpt2", "gpt2-prefix", "llama3", "qwen2", "sentencepiece", "metaspace", "metaspace-split", "wordpiece", "bert",
-        "bpe-suffix", "split-invert", "smollm2",
+        "bpe-suffix", "split-invert", "wordlevel", "legacy-merges", "smollm2",
     ]
 
     @Test("every string encodes and decodes as the library's", arguments: families)
