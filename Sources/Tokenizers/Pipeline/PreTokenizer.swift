@@ -14,6 +14,7 @@ enum PrependScheme: String, Sendable {
 
 /// A `pre_tokenizer` of `tokenizer.json`: splits a piece into the words the model encodes one by one.
 indirect enum PreTokenizer: Sendable {
+    /// With `use_regex`, split with GPT-2's pattern (``GPT2Splitter``); then every UTF-8 byte becomes its scalar.
     case byteLevel(addPrefixSpace: Bool, useRegex: Bool)
     case split(Pattern, SplitBehavior, invert: Bool)
     case digits(individual: Bool)
@@ -24,9 +25,6 @@ indirect enum PreTokenizer: Sendable {
     case bert
     case sequence([PreTokenizer])
 
-    /// GPT-2's split pattern, which ByteLevel applies when `use_regex` is set.
-    static let gpt2Pattern = #"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"#
-    static let gpt2Regex = try! NSRegularExpression(pattern: gpt2Pattern)
     /// The `Whitespace` pre-tokenizer's `\w+|[^\w\s]+`, kept (the rest removed).
     static let wordRegex = try! NSRegularExpression(pattern: #"\w+|[^\w\s]+"#)
 
@@ -112,14 +110,20 @@ indirect enum PreTokenizer: Sendable {
         case .byteLevel(let addPrefixSpace, let useRegex):
             var p = piece
             if addPrefixSpace && text.utf8.first != 0x20 { p.text = " " + text }
-            var words: [Piece] = []
-            if useRegex {
-                let regex = Pattern.regex(Self.gpt2Regex, source: Self.gpt2Pattern)
-                splitting(p, SplitBehavior.isolated.split(p.text, on: regex.matches(in: p.text)), into: &words)
-            } else if !p.text.isEmpty {
-                words = [p]
+            guard !p.text.isEmpty else { return }
+            guard useRegex else {
+                out.append(Piece(text: ByteLevelAlphabet.encode(p.text), atStart: p.atStart))
+                return
             }
-            for w in words { out.append(Piece(text: ByteLevelAlphabet.encode(w.text), atStart: w.atStart)) }
+            let scalars = Array(p.text.unicodeScalars)
+            var bytes: [UInt8] = []
+            for range in GPT2Splitter.matches(scalars) {
+                bytes.removeAll(keepingCapacity: true)
+                for scalar in scalars[range] {
+                    for b in UTF8.encode(scalar)! { bytes.append(contentsOf: ByteLevelAlphabet.byteToUTF8[Int(b)]) }
+                }
+                out.append(Piece(text: String(decoding: bytes, as: UTF8.self), atStart: p.atStart && range.lowerBound == 0))
+            }
         case .split(let pattern, let behavior, let invert):
             splitting(piece, behavior.split(text, on: pattern.matches(in: text), invert: invert), into: &out)
         case .digits(let individual):
