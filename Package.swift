@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "Transformer", targets: ["Transformer"]),
         .library(name: "Analysis", targets: ["Analysis"]),
         .library(name: "Merging", targets: ["Merging"]),
+        .library(name: "Tokenizers", targets: ["Tokenizers"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -27,10 +28,11 @@ let package = Package(
         .target(name: "SafeTensors"),
         .target(name: "Checkpoints", dependencies: ["SafeTensors"]),
         .target(name: "HDF5", dependencies: ["CHDF5"]),
+        .target(name: "Tokenizers"),
         .target(name: "Transformer", dependencies: ["Checkpoints", "CBLAS"]),
         .target(
             name: "Analysis",
-            dependencies: ["Checkpoints", "Transformer", "HDF5"]),
+            dependencies: ["Checkpoints", "Transformer", "HDF5", "Tokenizers"]),
         .target(
             name: "Merging",
             dependencies: [
@@ -40,6 +42,7 @@ let package = Package(
             name: "MetaMergeCLI",
             dependencies: [
                 "SafeTensors", "Checkpoints", "HDF5", "Transformer", "Analysis", "Merging",
+                "Tokenizers",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .target(name: "TestSupport", path: "Tests/TestSupport"),
@@ -50,6 +53,7 @@ let package = Package(
         .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "HDF5", "TestSupport"]),
         .testTarget(name: "MergingTests", dependencies: ["Merging", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["MetaMergeCLI", "TestSupport"]),
+        .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "TestSupport"]),
     ]
 )
 

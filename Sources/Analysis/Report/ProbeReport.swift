@@ -45,6 +45,12 @@ public enum ProbeReport {
         try probe.createDataset("pairs", strings: result.pairNames)
         try probe.createDataset("alphas", values: result.alphas)
         try probe.createDataset("prompts", strings: result.prompts.map { $0.map(String.init).joined(separator: " ") })
+        // The prompts' ids as a ragged array: prompt q is prompt_token_ids[prompt_offsets[q] ..< prompt_offsets[q + 1]].
+        try probe.createDataset("prompt_token_ids", values: result.prompts.flatMap { $0.map(Int64.init) })
+        var offsets: [Int64] = [0]
+        for prompt in result.prompts { offsets.append(offsets.last! + Int64(prompt.count)) }
+        try probe.createDataset("prompt_offsets", values: offsets)
+        if let texts = result.promptTexts { try probe.createDataset("prompt_texts", strings: texts) }
         try probe.createDataset("chord_residual", values: result.chordResidual.flatMap { $0 }, shape: [T, Q])
         try probe.createDataset("taylor_error", values: result.taylorError.flatMap { $0 }, shape: [T, Q])
         try probe.createDataset("r_squared", values: result.rSquared.flatMap { $0 }, shape: [T, Q])
@@ -60,6 +66,9 @@ public enum ProbeReport {
         try probe.createDataset(
             "curves", values: result.curves.flatMap { $0.flatMap { $0.map(Float.init) } }, shape: [T, result.alphas.count, K])
         try probe.createDataset("curve_coordinates", values: result.curveCoordinates.flatMap { $0.map(Int64.init) }, shape: [T, K])
+        if let tokens = result.curveTokens, tokens.count == T, tokens.allSatisfy({ $0.count == K }) {
+            try probe.createDataset("curve_tokens", strings: tokens.flatMap { $0 })  // T × K, row-major
+        }
     }
 
     /// 64-bit FNV-1a over the prompts' token ids (each as 8 little-endian bytes, a prompt ended by −1), as 16 hex
