@@ -34,6 +34,12 @@ public struct Tokenizer: Sendable {
         if FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), isDirectory.boolValue {
             file = url.appendingPathComponent("tokenizer.json")
         }
+        guard FileManager.default.fileExists(atPath: file.path) else {
+            throw TokenizerError(
+                isDirectory.boolValue
+                    ? "\(url.path): no tokenizer.json in this directory (the Hugging Face tokenizers file the model ships)"
+                    : "\(file.path): no such file")
+        }
         let data: Data
         do { data = try Data(contentsOf: file) } catch {
             throw TokenizerError("\(file.path): cannot read the tokenizer: \(error.localizedDescription)")
