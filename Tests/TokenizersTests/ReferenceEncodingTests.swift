@@ -11,6 +11,8 @@ struct ReferenceRow: Decodable {
     let tokens: [String]
     let ids_plain: [Int]
     let decoded: String
+    /// SmolLM2 only: transformers' AutoTokenizer's ids for the same text.
+    let ids_transformers: [Int]?
 }
 
 func loadReference(_ directory: URL) throws -> (Tokenizer, [ReferenceRow]) {
@@ -30,6 +32,9 @@ func mismatches(_ tokenizer: Tokenizer, _ rows: [ReferenceRow]) throws -> (count
         let decoded = tokenizer.decode(encoding.ids)
         var problems: [String] = []
         if encoding.ids != row.ids { problems.append("ids \(encoding.ids) expected \(row.ids)") }
+        if let hf = row.ids_transformers, encoding.ids != hf {
+            problems.append("ids \(encoding.ids), transformers gives \(hf)")
+        }
         if encoding.tokens != row.tokens { problems.append("tokens \(encoding.tokens) expected \(row.tokens)") }
         if plain.ids != row.ids_plain { problems.append("plain ids \(plain.ids) expected \(row.ids_plain)") }
         if !decoded.unicodeScalars.elementsEqual(row.decoded.unicodeScalars) {
