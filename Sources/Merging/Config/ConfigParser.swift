@@ -62,9 +62,6 @@ struct ConfigParser {
         }
         guard let method = MergeMethod(rawValue: methodName) else {
             let supported = MergeMethod.allCases.map(\.rawValue).joined(separator: ", ")
-            if MergeMethod.mergekitOnly.contains(methodName) {
-                throw self.error(.unknownMethod, "merge_method '\(methodName)' is a MergeKit method MetaMerge does not implement; supported: \(supported)")
-            }
             throw self.error(.unknownMethod, "unknown merge_method '\(methodName)'; supported: \(supported)")
         }
 
@@ -114,6 +111,7 @@ struct ConfigParser {
         if let node = values["gate"], !isNull(node) {
             gate = try gateBlock(node)
         }
+        try validateParameters(method: method, global: parameters, models: models)
         return Parsed(
             method: method, models: models, baseModel: baseModel, parameters: parameters, dtype: dtype,
             outDtype: outDtype, tokenizerSource: tokenizerSource, gate: gate)

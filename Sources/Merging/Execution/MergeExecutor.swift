@@ -59,6 +59,8 @@ struct MergeExecutor {
             return (ModelStockKernel(models: tasks.count, filterWise: tensor.shared["filter_wise"]?.bool ?? false, shape: tensor.shape), sources)
         case .sce:
             return (SCEKernel(tasks: tasks.count, count: tensor.elementCount, selectTopK: tensor.shared["select_topk"]?.number ?? 1), sources)
+        case .nuslerp, .multislerp, .karcher, .nearswap, .arceeFusion, .ram, .ramplusTL:
+            return try sphericalAndRAMKernel(for: tensor)
         default:
             var weights = perTask("weight")
             if method.isMetaGPT {

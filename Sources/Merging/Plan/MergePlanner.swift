@@ -59,11 +59,22 @@ extension MergePlan {
             case .modelStock: detail = " (the base and at least two fine-tunes)"
             case .passthrough: detail = " (passthrough copies one model; a base_model not listed counts as a second input)"
             case .metagpt, .metagptTies, .metagptDare: detail = " (the base and at least one task model)"
+            case .nearswap, .arceeFusion: detail = " (the base and one other model)"
+            case .nuslerp: detail = " (two models, plus an optional base_model)"
             default: detail = ""
             }
             throw MergeConfigError(
                 .incompatibleModels, file: file,
                 "merge_method \(method.rawValue) takes \(expected) input models\(detail), the base included; got \(inputs.count)")
+        }
+
+        if method == .nuslerp {
+            let others = inputs.indices.filter { $0 != baseIndex }.map { inputs[$0].reference }
+            if others.count != 2 {
+                throw MergeConfigError(
+                    .incompatibleModels, file: file,
+                    "merge_method nuslerp interpolates exactly two models (plus an optional base_model that is not one of them); got \(others.count): \(others.joined(separator: ", "))")
+            }
         }
 
         // Parameters named that the method does not use are ignored, as MergeKit ignores them — but said.
@@ -206,7 +217,7 @@ extension MergePlan {
                 }
             case .input, .nonBase:
                 for (index, input) in inputs.enumerated() {
-                    if spec.scope == .nonBase, index == baseIndex, method.basePolicy == .required { continue }
+                    if spec.scope == .nonBase, index == baseIndex, method.basePolicy != .ignored { continue }
                     if let value = try resolve(
                         spec, sources: [input.parameters, configuration.parameters], tensor: name, t: t, model: input.reference, file: file)
                     {
@@ -215,9 +226,33 @@ extension MergePlan {
                 }
             }
         }
+        try checkWeightSum(method: method, tensor: name, inputs: inputs, perInput: perInput, shared: shared, file: file)
         return Tensor(
             name: name, shape: shape, dtype: dtype, inputShapes: shapes, layerPosition: t, isCopied: false, shared: shared,
             perInput: perInput, lambdas: nil, sources: sources)
+    }
+
+    /// Refuses weights that sum to zero where the method divides by their sum (`linear` with `normalize: true`,
+    /// `multislerp` with `normalize_weights: true`): the result would be ±∞/NaN. (The task-arithmetic family
+    /// divides by 1 instead when |Σ| < 1e-8, and nuslerp takes t = 0.5 when |Σ| < 1e-6, as MergeKit.)
+    private static func checkWeightSum(
+        method: MergeMethod, tensor: String, inputs: [Input], perInput: [[String: ParameterValue]],
+        shared: [String: ParameterValue], file: URL?
+    ) throws {
+        let key: String
+        switch method {
+        case .linear where shared["normalize"]?.bool ?? true: key = "normalize"
+        case .multislerp where shared["normalize_weights"]?.bool ?? true: key = "normalize_weights"
+        default: return
+        }
+        let weighted = inputs.indices.compactMap { index in perInput[index]["weight"]?.number.map { (inputs[index].reference, $0) } }
+        var sum: Float = 0
+        for (_, weight) in weighted { sum += Float(weight) }
+        guard sum == 0 else { return }
+        let listing = weighted.map { "\($0.0) \(formatNumber($0.1))" }.joined(separator: ", ")
+        throw MergeConfigError(
+            .badValue, file: file,
+            "tensor '\(tensor)': the weights sum to 0 (\(listing)) and \(key): true divides by their sum; change the weights or set \(key): false")
     }
 
     /// The first value the sources give, else the default; `nil` for an optional parameter with no value.
@@ -228,6 +263,9 @@ extension MergePlan {
             guard let setting = source[spec.name] else { continue }
             do {
                 if let value = try setting.evaluate(tensorName: tensor, t: t, as: spec.type, parameter: spec.name) {
+                    if let number = value.number, !spec.range.contains(number) {
+                        throw MergeConfigError(.badValue, "parameter '\(spec.name)' evaluates to \(formatNumber(number)); it must be \(spec.range)")
+                    }
                     return value
                 }
             } catch let error as MergeConfigError {
