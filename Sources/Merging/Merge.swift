@@ -260,6 +260,10 @@ public final class Merge: @unchecked Sendable {
             plan.notes.append("config.json: vocab_size set to \(embedding.shape[0]) (the common rows)")
             changed = true
         }
+        if !plan.layerMap.isEmpty, json["num_hidden_layers"] as? Int != plan.layerCount {  // slices: the output's layers
+            json["num_hidden_layers"] = plan.layerCount
+            changed = true
+        }
         if plan.tensors.contains(where: { $0.name == "lm_head.weight" }), json["tie_word_embeddings"] as? Bool == true {
             json["tie_word_embeddings"] = false
             plan.notes.append("config.json: tie_word_embeddings set to false (some inputs store lm_head.weight, so the merge does)")

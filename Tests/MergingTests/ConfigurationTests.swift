@@ -65,7 +65,7 @@ struct ConfigurationTests {
     }
 
     @Test(arguments: [
-        ("slices:\n  - sources: []\nmerge_method: linear\n", "slices"),
+        ("slices:\n  - sources: [{model: a, layer_range: [0, 1]}]\n    residual_weight: 0.5\nmerge_method: linear\n", "residual_weight"),
         ("modules: {}\nmodels: [{model: a}]\nmerge_method: linear\n", "modules"),
         ("models: [{model: a}]\nmerge_method: linear\ntokenizer:\n  source: union\n", "tokenizer"),
         ("models: [{model: a}]\nmerge_method: linear\ntokenizer_source: union\n", "tokenizer_source: union"),

@@ -22,6 +22,9 @@ struct MergeKitParityTests {
             let tensors: [String]
             let sparsifier: String?
             let out_dtype: String?
+            /// MergeKit's output: `num_hidden_layers` in its config.json and its number of tensors (newer cases).
+            let num_hidden_layers: Int?
+            let tensor_count: Int?
         }
         let family: String
         let tasks: [String]
@@ -93,6 +96,14 @@ struct MergeKitParityTests {
                     }
                 }
             }
+        }
+        if let layers = testCase.num_hidden_layers {
+            let data = try Data(contentsOf: output.appendingPathComponent("config.json"))
+            let json = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+            #expect(json["num_hidden_layers"] as? Int == layers, "\(name): num_hidden_layers")
+        }
+        if let count = testCase.tensor_count {
+            #expect(ours.count == count, "\(name): \(ours.count) tensors, MergeKit wrote \(count)")
         }
         print(String(
             format: "parity %@: max %.2f ulp, bit-identical %.2f%% of %d elements, tie exclusions %d",

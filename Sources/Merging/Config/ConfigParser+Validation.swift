@@ -15,10 +15,11 @@ extension ConfigParser {
     /// against its type and range (``ValueRange``): NaN, ±∞ and out-of-range numbers are refused here, when the
     /// configuration is parsed, naming the key, the model or the global `parameters:`, the filter, and the range.
     func validateParameters(
-        method: MergeMethod, global: [String: ParameterSetting], models: [MergeConfiguration.ModelEntry]
+        method: MergeMethod, global: [String: ParameterSetting], models: [MergeConfiguration.ModelEntry],
+        owner: String = "parameters"
     ) throws {
         for name in global.keys.sorted() {
-            try validate(global[name]!, name: name, method: method, owner: "parameters")
+            try validate(global[name]!, name: name, method: method, owner: owner)
         }
         for (index, model) in models.enumerated() {
             for name in model.parameters.keys.sorted() {

@@ -16,12 +16,12 @@ struct ConfigParser {
         var outDtype: DType?
         var tokenizerSource: String?
         var gate: GateThresholds?
+        var slices: [MergeConfiguration.OutputSlice]?
     }
 
-    static let knownKeys = ["models", "base_model", "merge_method", "parameters", "dtype", "out_dtype", "tokenizer_source", "gate"]
+    static let knownKeys = ["models", "slices", "base_model", "merge_method", "parameters", "dtype", "out_dtype", "tokenizer_source", "gate"]
     /// MergeKit keys MetaMerge does not implement, with what to do instead.
     static let unsupportedKeys: [String: String] = [
-        "slices": "layer slices (frankenmerges) are not supported; list whole models under `models:`",
         "modules": "multi-module configs are not supported; list whole models under `models:`",
         "tokenizer": "tokenizer building (`tokenizer:` block) is not supported; use `tokenizer_source: base` or a model to copy its tokenizer files",
         "chat_template": "setting a chat template is not supported; edit tokenizer_config.json of the output instead",
@@ -65,15 +65,27 @@ struct ConfigParser {
             throw self.error(.unknownMethod, "unknown merge_method '\(methodName)'; supported: \(supported)")
         }
 
-        guard let modelsNode = values["models"] else {
-            throw self.error(.missingKey, "missing key 'models' (a list of `- model: PATH` entries)")
-        }
-        guard case .sequence(let modelSequence) = modelsNode, !modelSequence.isEmpty else {
-            throw self.error(.badValue, "'models' must be a non-empty list of `- model: PATH` entries")
-        }
         var models: [MergeConfiguration.ModelEntry] = []
-        for (index, node) in modelSequence.enumerated() {
-            models.append(try modelEntry(node, index: index))
+        var slices: [MergeConfiguration.OutputSlice]?
+        if let slicesNode = values["slices"] {
+            if values["models"] != nil {
+                throw self.error(.badValue, "give either 'models' or 'slices', not both")
+            }
+            let parsed = try sliceList(slicesNode)
+            slices = parsed
+            for source in parsed.flatMap(\.sources) where !models.contains(where: { $0.reference == source.reference }) {
+                models.append(MergeConfiguration.ModelEntry(reference: source.reference))
+            }
+        } else {
+            guard let modelsNode = values["models"] else {
+                throw self.error(.missingKey, "missing key 'models' (a list of `- model: PATH` entries) or 'slices'")
+            }
+            guard case .sequence(let modelSequence) = modelsNode, !modelSequence.isEmpty else {
+                throw self.error(.badValue, "'models' must be a non-empty list of `- model: PATH` entries")
+            }
+            for (index, node) in modelSequence.enumerated() {
+                models.append(try modelEntry(node, index: index))
+            }
         }
 
         var baseModel: String?
@@ -112,9 +124,17 @@ struct ConfigParser {
             gate = try gateBlock(node)
         }
         try validateParameters(method: method, global: parameters, models: models)
+        for (index, slice) in (slices ?? []).enumerated() {
+            try validateParameters(method: method, global: slice.parameters, models: [], owner: "slices[\(index)].parameters")
+            for (number, source) in slice.sources.enumerated() {
+                try validateParameters(
+                    method: method, global: source.parameters, models: [],
+                    owner: "slices[\(index)].sources[\(number)] ('\(source.reference)') parameters")
+            }
+        }
         return Parsed(
             method: method, models: models, baseModel: baseModel, parameters: parameters, dtype: dtype,
-            outDtype: outDtype, tokenizerSource: tokenizerSource, gate: gate)
+            outDtype: outDtype, tokenizerSource: tokenizerSource, gate: gate, slices: slices)
     }
 
     // MARK: Pieces
@@ -160,6 +180,99 @@ struct ConfigParser {
         }
         try checkReference(reference, key: "models[\(index)].model")
         return MergeConfiguration.ModelEntry(reference: reference, parameters: parameters)
+    }
+
+    /// `slices: [{sources: [{model, layer_range: [a, b], parameters}], parameters}]`.
+    ///
+    /// Each `layer_range` is two whole numbers 0 ≤ a < b (checked against the model's layer count when planned); the
+    /// sources of one slice must have ranges of equal length and name each model at most once (MergeKit's rule).
+    func sliceList(_ node: Node) throws -> [MergeConfiguration.OutputSlice] {
+        guard case .sequence(let sequence) = node, !sequence.isEmpty else {
+            throw self.error(.badValue, "'slices' must be a non-empty list of `- sources: [{model, layer_range: [a, b]}]` entries")
+        }
+        var slices: [MergeConfiguration.OutputSlice] = []
+        for (index, element) in sequence.enumerated() {
+            let context = "slices[\(index)]"
+            guard case .mapping(let map) = element else {
+                throw self.error(.badValue, "\(context): expected a mapping with 'sources'")
+            }
+            var sources: [MergeConfiguration.SliceSource]?
+            var parameters: [String: ParameterSetting] = [:]
+            for (key, value) in try mapping(map, context: context) {
+                switch key {
+                case "sources":
+                    guard case .sequence(let list) = value, !list.isEmpty else {
+                        throw self.error(.badValue, "\(context).sources must be a non-empty list of `{model, layer_range: [a, b]}`")
+                    }
+                    sources = try list.enumerated().map { try sliceSource($1, context: "\(context).sources[\($0)]") }
+                case "parameters":
+                    if !isNull(value) { parameters = try parameterBlock(value, context: "\(context).parameters") }
+                case "base_model":
+                    throw self.error(
+                        .unsupportedKey, "\(context): unsupported key 'base_model' in a slice; set base_model at the top level")
+                case "residual_weight":
+                    throw self.error(
+                        .unsupportedKey, "\(context): unsupported key 'residual_weight' (MergeKit 0.1.5 accepts it but never uses it)")
+                default:
+                    throw self.error(.unknownKey, "\(context): unknown key '\(key)' (a slice has `sources` and `parameters`)")
+                }
+            }
+            guard let sources else {
+                throw self.error(.missingKey, "\(context): missing key 'sources'")
+            }
+            var seen: [String: Range<Int>] = [:]
+            for source in sources {
+                if let other = seen[source.reference] {
+                    throw self.error(
+                        .badValue,
+                        "\(context).sources: model '\(source.reference)' appears twice (layer_range [\(other.lowerBound), \(other.upperBound)] and [\(source.layers.lowerBound), \(source.layers.upperBound)]); a slice merges each model's layers once — use another slice for more layers")
+                }
+                seen[source.reference] = source.layers
+            }
+            let lengths = Set(sources.map(\.layers.count))
+            if lengths.count > 1 {
+                let listing = sources.map { "'\($0.reference)' [\($0.layers.lowerBound), \($0.layers.upperBound)]" }.joined(separator: ", ")
+                throw self.error(
+                    .badValue, "\(context).sources: layer_range lengths differ (\(listing)); every source of a slice must give the same number of layers")
+            }
+            slices.append(MergeConfiguration.OutputSlice(sources: sources, parameters: parameters))
+        }
+        return slices
+    }
+
+    func sliceSource(_ node: Node, context: String) throws -> MergeConfiguration.SliceSource {
+        guard case .mapping(let map) = node else {
+            throw self.error(.badValue, "\(context): expected `{model: PATH, layer_range: [a, b]}`")
+        }
+        var reference: String?
+        var range: Range<Int>?
+        var parameters: [String: ParameterSetting] = [:]
+        for (key, value) in try mapping(map, context: context) {
+            switch key {
+            case "model":
+                guard let text = scalarString(value) else { throw self.error(.badValue, "\(context).model must be a model path") }
+                try checkReference(text, key: "\(context).model")
+                reference = text
+            case "layer_range":
+                guard case .sequence(let bounds) = value, bounds.count == 2,
+                    let a = scalarString(bounds[0]).flatMap({ Int($0) }), let b = scalarString(bounds[1]).flatMap({ Int($0) })
+                else {
+                    throw self.error(.badValue, "\(context).layer_range must be two whole numbers [first, end)")
+                }
+                guard a >= 0, b > a else {
+                    throw self.error(
+                        .badValue, "\(context).layer_range [\(a), \(b)] is empty or reversed; it must be [a, b] with 0 ≤ a < b (layers a to b − 1)")
+                }
+                range = a..<b
+            case "parameters":
+                if !isNull(value) { parameters = try parameterBlock(value, context: "\(context).parameters") }
+            default:
+                throw self.error(.unknownKey, "\(context): unknown key '\(key)' (a slice source has `model`, `layer_range` and `parameters`)")
+            }
+        }
+        guard let reference else { throw self.error(.missingKey, "\(context): missing key 'model'") }
+        guard let range else { throw self.error(.missingKey, "\(context): missing key 'layer_range'") }
+        return MergeConfiguration.SliceSource(reference: reference, layers: range, parameters: parameters)
     }
 
     /// Refuses LoRA (`model+lora`) and hub revision (`model@rev`) references.

@@ -38,7 +38,7 @@ struct MergeExecutor {
         let method = plan.method
         let tasks = plan.taskIndices
         let baseFirst = plan.baseIndex.map { [$0] + tasks } ?? tasks
-        let sources = baseFirst.map { tensor.sources[$0] }
+        let sources = baseFirst.filter { $0 < tensor.sources.count }.map { tensor.sources[$0] }  // a passthrough slice reads one input
         func perTask(_ name: String) -> [Double] {
             tasks.map { tensor.perInput[$0][name]?.number ?? 0 }
         }

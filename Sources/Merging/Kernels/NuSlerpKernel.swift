@@ -9,7 +9,7 @@ import Foundation
 /// with `nuslerp_row_wise: true`, each column): uᵢ = vᵢ / max(‖vᵢ‖, 1e-7), cos Ω = Σ u₀u₁ clamped to [−1, 1],
 /// Ω = acos, and
 ///
-///     slerp = (sin((1 − t)Ω)·v₀ + sin(tΩ)·v₁) / sin Ω,   or (1 − t)·v₀ + t·v₁ when |sin Ω| < 1e-8.
+///     slerp = (sin((1 − t)Ω)·v₀ + sin(tΩ)·v₁) / sin Ω,   or (1 − t)·v₀ + t·v₁ when 1 − cos²Ω ≤ 1e-16.
 ///
 /// Float32 element arithmetic in MergeKit's order (the division by sin Ω last); norms and dot products are
 /// accumulated in Float64. Flattened and column-wise vectors are reduced over chunks (two passes: norms, then the
@@ -106,11 +106,14 @@ final class NuSlerpKernel: TensorKernel, @unchecked Sendable {
         }
     }
 
-    /// (sin((1 − t)Ω), sin(tΩ), sin Ω, colinear) for cos Ω, in Float32.
+    /// (sin((1 − t)Ω), sin(tΩ), sin Ω, colinear) for cos Ω, in Float32. Colinear (the lerp) is 1 − cos²Ω ≤ (1e-8)²
+    /// — in Float32, |cos Ω| = 1 exactly after the clamp — as MergeKit 0.1.5.
     static func coefficients(cosine: Float, t: Float) -> (Float, Float, Float, Bool) {
-        let theta = acos(min(max(cosine, -1), 1))
+        let c = min(max(cosine, -1), 1)
+        let colinear = 1 - c * c <= Float(1e-16)
+        let theta = acos(colinear ? 0 : c)
         let sinTheta = sin(theta)
-        return (sin((1 - t) * theta), sin(t * theta), sinTheta, abs(sinTheta) < 1e-8)
+        return (sin((1 - t) * theta), sin(t * theta), sinTheta, colinear)
     }
 
     @inline(__always)

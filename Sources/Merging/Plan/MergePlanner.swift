@@ -51,7 +51,8 @@ extension MergePlan {
             throw MergeConfigError(.missingKey, file: file, "merge_method \(method.rawValue) needs 'base_model' (the model the task vectors are taken from)")
         }
         let (minimum, maximum) = method.inputCount
-        if inputs.count < minimum || (maximum != nil && inputs.count > maximum!) {
+        let sliced = configuration.slices != nil
+        if !(sliced && method == .passthrough), inputs.count < minimum || (maximum != nil && inputs.count > maximum!) {
             let expected = maximum == minimum ? "exactly \(minimum)" : maximum == nil ? "at least \(minimum)" : "at most \(maximum!)"
             let detail: String
             switch method {
@@ -95,18 +96,44 @@ extension MergePlan {
 
         // Tensors.
         let reference = inputs[baseIndex ?? 0].checkpoint
-        let layerCount = reference.config.numHiddenLayers
-            ?? ((reference.tensorNames.compactMap { TensorGroup(tensorName: $0).layerIndex }.max() ?? -1) + 1)
-        var names = Set<String>()
-        for input in inputs { names.formUnion(input.checkpoint.tensorNames) }
-        let ordered = names.sorted { (TensorGroup(tensorName: $0), $0) < (TensorGroup(tensorName: $1), $1) }
+        let layerCount = Self.layerCount(of: reference)
         let files = WeightFiles()
         var tensors: [Tensor] = []
-        for name in ordered {
-            tensors.append(
-                try Self.planTensor(
-                    name, inputs: inputs, baseIndex: baseIndex, method: method, configuration: configuration,
-                    layerCount: layerCount, files: files, notes: &notes))
+        var layerMap: [LayerMapEntry] = []
+        if let slices = configuration.slices {
+            (tensors, layerMap) = try Self.planSlices(
+                slices, inputs: inputs, baseIndex: baseIndex, method: method, configuration: configuration, files: files,
+                notes: &notes)
+        } else {
+            if method != .passthrough {
+                let counts = inputs.map { Self.layerCount(of: $0.checkpoint) }
+                if Set(counts).count > 1 {
+                    let listing = zip(inputs, counts).map { "'\($0.reference)' \($1)" }.joined(separator: ", ")
+                    throw MergeConfigError(
+                        .incompatibleModels, file: file,
+                        "the models have different layer counts (\(listing)); merge_method \(method.rawValue) merges layer i of every model with layer i of the others — give 'slices:' with a layer_range per model to choose aligned layers")
+                }
+            }
+            var names = Set<String>()
+            for input in inputs { names.formUnion(input.checkpoint.tensorNames) }
+            let ordered = names.sorted { (TensorGroup(tensorName: $0), $0) < (TensorGroup(tensorName: $1), $1) }
+            let global = configuration.parameters
+            for name in ordered {
+                let group = TensorGroup(tensorName: name)
+                let t: Double
+                if let layer = group.layerIndex {
+                    t = layerCount > 1 ? Double(layer) / Double(layerCount - 1) : 1
+                } else {
+                    t = 0
+                }
+                let request = TensorRequest(
+                    output: name, inputNames: inputs.map { _ in name }, inputParameters: inputs.map { [$0.parameters, global] },
+                    sharedParameters: [global], t: t)
+                tensors.append(
+                    try Self.planTensor(
+                        request, inputs: inputs, baseIndex: baseIndex, method: method, configuration: configuration,
+                        files: files, notes: &notes))
+            }
         }
 
         // Tokenizer and config donors.
@@ -126,7 +153,8 @@ extension MergePlan {
         self.tensors = tensors
         self.configSource = configSource
         self.tokenizerSource = tokenizerSource
-        self.layerCount = layerCount
+        self.layerCount = configuration.slices == nil ? layerCount : layerMap.count
+        self.layerMap = layerMap
         self.notes = notes
         if let seed = options.randomSeed {
             self.seed = seed
@@ -138,34 +166,45 @@ extension MergePlan {
         self.files = files
     }
 
-    private static func planTensor(
-        _ name: String, inputs: [Input], baseIndex: Int?, method: MergeMethod, configuration: MergeConfiguration,
-        layerCount: Int, files: WeightFiles, notes: inout [String]
+    /// One output tensor to plan: which tensor of each input it reads (nil: the input takes no part — a
+    /// passthrough slice reads one model), where each input's parameters come from in precedence order, and the
+    /// layer position gradients are evaluated at.
+    struct TensorRequest {
+        let output: String
+        let inputNames: [String?]
+        let inputParameters: [[[String: ParameterSetting]]]
+        let sharedParameters: [[String: ParameterSetting]]
+        let t: Double
+    }
+
+    static func planTensor(
+        _ request: TensorRequest, inputs allInputs: [Input], baseIndex allBaseIndex: Int?, method: MergeMethod,
+        configuration: MergeConfiguration, files: WeightFiles, notes: inout [String]
     ) throws -> Tensor {
         let file = configuration.file
+        let name = request.output
+        let t = request.t
+        let participants = allInputs.indices.filter { request.inputNames[$0] != nil }
+        let inputs = participants.map { allInputs[$0] }
+        let baseIndex = allBaseIndex.flatMap { participants.firstIndex(of: $0) }
         var sources: [TensorSource] = []
         var missing: [String] = []
-        for input in inputs {
-            if let source = try files.source(name, in: input.checkpoint) {
+        for index in participants {
+            let inputName = request.inputNames[index]!
+            if let source = try files.source(inputName, in: allInputs[index].checkpoint) {
                 sources.append(source)
             } else {
-                missing.append(input.reference)
+                missing.append(inputName == name ? allInputs[index].reference : "\(allInputs[index].reference) (as '\(inputName)')")
             }
         }
         if !missing.isEmpty {
-            let present = inputs.map(\.reference).filter { !missing.contains($0) }
+            let present = inputs.map(\.reference).filter { reference in !missing.contains { $0.hasPrefix(reference) } }
             throw MergeConfigError(
                 .incompatibleModels, file: file,
                 "tensor '\(name)' is missing from \(missing.joined(separator: ", ")) (stored by \(present.joined(separator: ", "))); the models are not of one architecture")
         }
         let shapes = sources.map(\.shape)
         let group = TensorGroup(tensorName: name)
-        let t: Double
-        if let layer = group.layerIndex {
-            t = layerCount > 1 ? Double(layer) / Double(layerCount - 1) : 1
-        } else {
-            t = 0
-        }
 
         let floating = sources.map(\.dtype.isFloatingPoint)
         if !floating.contains(true) {
@@ -212,14 +251,15 @@ extension MergePlan {
         for spec in method.parameters {
             switch spec.scope {
             case .shared:
-                if let value = try resolve(spec, sources: [configuration.parameters], tensor: name, t: t, model: nil, file: file) {
+                if let value = try resolve(spec, sources: request.sharedParameters, tensor: name, t: t, model: nil, file: file) {
                     shared[spec.name] = value
                 }
             case .input, .nonBase:
                 for (index, input) in inputs.enumerated() {
                     if spec.scope == .nonBase, index == baseIndex, method.basePolicy != .ignored { continue }
                     if let value = try resolve(
-                        spec, sources: [input.parameters, configuration.parameters], tensor: name, t: t, model: input.reference, file: file)
+                        spec, sources: request.inputParameters[participants[index]], tensor: name, t: t, model: input.reference,
+                        file: file)
                     {
                         perInput[index][spec.name] = value
                     }
