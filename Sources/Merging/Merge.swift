@@ -260,6 +260,10 @@ public final class Merge: @unchecked Sendable {
             plan.notes.append("config.json: vocab_size set to \(embedding.shape[0]) (the common rows)")
             changed = true
         }
+        if let rows = plan.vocabularySize, json["vocab_size"] as? Int != rows {  // tokenizer alignment: the output's rows
+            json["vocab_size"] = rows
+            changed = true
+        }
         if !plan.layerMap.isEmpty, json["num_hidden_layers"] as? Int != plan.layerCount {  // slices: the output's layers
             json["num_hidden_layers"] = plan.layerCount
             changed = true

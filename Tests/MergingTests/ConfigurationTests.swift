@@ -67,8 +67,6 @@ struct ConfigurationTests {
     @Test(arguments: [
         ("slices:\n  - sources: [{model: a, layer_range: [0, 1]}]\n    residual_weight: 0.5\nmerge_method: linear\n", "residual_weight"),
         ("modules: {}\nmodels: [{model: a}]\nmerge_method: linear\n", "modules"),
-        ("models: [{model: a}]\nmerge_method: linear\ntokenizer:\n  source: union\n", "tokenizer"),
-        ("models: [{model: a}]\nmerge_method: linear\ntokenizer_source: union\n", "tokenizer_source: union"),
         ("models: [{model: a}]\nmerge_method: linear\nchat_template: chatml\n", "chat_template"),
         ("models: [{model: a+b/lora}]\nmerge_method: linear\n", "model+lora"),
         ("models: [{model: org/name@main}]\nmerge_method: linear\n", "model@revision"),

@@ -26,6 +26,9 @@ struct MergeKitParityTests {
             /// MergeKit's output: `num_hidden_layers` in its config.json and its number of tensors (newer cases).
             let num_hidden_layers: Int?
             let tensor_count: Int?
+            /// With a tokenizer rule: MergeKit's `vocab_size` and its tokenizer's `get_vocab()`.
+            let vocab_size: Int?
+            let tokenizer_vocab: [String: Int]?
         }
         let family: String
         let tasks: [String]
@@ -107,6 +110,12 @@ struct MergeKitParityTests {
             let data = try Data(contentsOf: output.appendingPathComponent("config.json"))
             let json = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
             #expect(json["num_hidden_layers"] as? Int == layers, "\(name): num_hidden_layers")
+        }
+        if let vocabulary = testCase.tokenizer_vocab {
+            let data = try Data(contentsOf: output.appendingPathComponent("config.json"))
+            let json = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+            #expect(json["vocab_size"] as? Int == testCase.vocab_size, "\(name): vocab_size")
+            #expect(try readVocabulary(output) == vocabulary, "\(name): the output tokenizer's vocabulary")
         }
         if let count = testCase.tensor_count {
             #expect(ours.count == count, "\(name): \(ours.count) tensors, MergeKit wrote \(count)")
@@ -194,6 +203,18 @@ struct MergeKitParityTests {
         let lowest = threshold(lowSorted, lowSorted, highSorted)
         let highest = threshold(highSorted, highSorted, lowSorted)
         return zip(low, high).map { $0.1 >= lowest && $0.0 <= highest }
+    }
+
+    /// token → id of a tokenizer.json (`model.vocab` and `added_tokens`), as `get_vocab()`.
+    func readVocabulary(_ directory: URL) throws -> [String: Int] {
+        let data = try Data(contentsOf: directory.appendingPathComponent("tokenizer.json"))
+        let json = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        var result: [String: Int] = [:]
+        if let vocab = (json["model"] as? [String: Any])?["vocab"] as? [String: Int] { result = vocab }
+        for entry in json["added_tokens"] as? [[String: Any]] ?? [] {
+            if let content = entry["content"] as? String, let id = entry["id"] as? Int { result[content] = id }
+        }
+        return result
     }
 
     func readExpected(_ file: String) throws -> [String: [Float]] {

@@ -144,3 +144,48 @@ struct ParameterValidationTests {
         #expect(fusionThree?.description.contains("exactly 2 input models") == true)
     }
 }
+
+@Suite("Tokenizer configuration")
+struct TokenizerConfigurationTests {
+    func error(_ yaml: String) -> MergeConfigError? {
+        do {
+            _ = try MergeConfiguration(yaml: yaml, directory: URL(fileURLWithPath: "/tmp"))
+            return nil
+        } catch let error as MergeConfigError {
+            return error
+        } catch {
+            return nil
+        }
+    }
+
+    @Test func aTokensEntryNamingAModelNotInTheConfigIsRefused() {
+        let failure = error(
+            "models: [{model: a, parameters: {weight: 1}}]\nbase_model: b\nmerge_method: task_arithmetic\ntokenizer:\n  tokens:\n    \"<x>\": {source: c}\n")
+        #expect(failure?.description.contains("tokenizer.tokens.<x>.source names model 'c'") == true, "\(String(describing: failure))")
+        let modelToken = error(
+            "models: [{model: a, parameters: {weight: 1}}]\nmerge_method: linear\ntokenizer:\n  tokens:\n    \"<x>\": {source: {kind: model_token, model: z, token: q}}\n")
+        #expect(modelToken?.description.contains("names model 'z'") == true)
+    }
+
+    @Test func tokenizerSourceAndTokenizerTogetherAreRefused() {
+        let failure = error("models: [{model: a}]\nmerge_method: passthrough\ntokenizer_source: base\ntokenizer: {source: union}\n")
+        #expect(failure?.description.contains("either 'tokenizer_source' or 'tokenizer'") == true)
+    }
+
+    @Test func malformedEntriesNameTheKey() {
+        #expect(error("models: [{model: a}]\nmerge_method: passthrough\ntokenizer: {pad_to_multiple_of: 0}\n")?.description.contains("pad_to_multiple_of") == true)
+        #expect(error("models: [{model: a}]\nmerge_method: passthrough\ntokenizer: {tokens: {x: {source: {kind: model_token, model: a}}}}\n")?.description.contains("exactly one of 'token' and 'token_id'") == true)
+        #expect(error("models: [{model: a}]\nmerge_method: passthrough\ntokenizer: {sauce: union}\n")?.kind == .unknownKey)
+    }
+
+    @Test func parsesMergeKitsTokenizerBlock() throws {
+        let config = try MergeConfiguration(
+            yaml: "models: [{model: a}, {model: b}]\nmerge_method: linear\ntokenizer:\n  source: b\n  pad_to_multiple_of: 8\n  tokens:\n    \"<t>\": {source: a, force: true}\n    \"<z>\": {source: {kind: zero}}\n",
+            directory: URL(fileURLWithPath: "/tmp"))
+        #expect(config.tokenizer?.source == .model("b"))
+        #expect(config.tokenizer?.padToMultipleOf == 8)
+        #expect(config.tokenizer?.tokens.map(\.content) == ["<t>", "<z>"])
+        #expect(config.tokenizer?.tokens[0].force == true)
+        #expect(config.tokenizer?.tokens[1].source == .zero)
+    }
+}

@@ -17,13 +17,15 @@ struct ConfigParser {
         var tokenizerSource: String?
         var gate: GateThresholds?
         var slices: [MergeConfiguration.OutputSlice]?
+        var tokenizer: TokenizerSettings?
     }
 
-    static let knownKeys = ["models", "slices", "base_model", "merge_method", "parameters", "dtype", "out_dtype", "tokenizer_source", "gate"]
+    static let knownKeys = [
+        "models", "slices", "base_model", "merge_method", "parameters", "dtype", "out_dtype", "tokenizer_source", "tokenizer", "gate",
+    ]
     /// MergeKit keys MetaMerge does not implement, with what to do instead.
     static let unsupportedKeys: [String: String] = [
         "modules": "multi-module configs are not supported; list whole models under `models:`",
-        "tokenizer": "tokenizer building (`tokenizer:` block) is not supported; use `tokenizer_source: base` or a model to copy its tokenizer files",
         "chat_template": "setting a chat template is not supported; edit tokenizer_config.json of the output instead",
     ]
 
@@ -106,17 +108,33 @@ struct ConfigParser {
         let outDtype = try dtypeValue(values["out_dtype"], key: "out_dtype")
 
         var tokenizerSource: String?
+        var tokenizer: TokenizerSettings?
         if let node = values["tokenizer_source"], !isNull(node) {
             guard let source = scalarString(node) else {
-                throw self.error(.badValue, "'tokenizer_source' must be `base` or a model path")
+                throw self.error(.badValue, "'tokenizer_source' must be `base`, `union` or a model path")
             }
-            if source == "union" {
-                throw self.error(
-                    .unsupportedKey,
-                    "unsupported key 'tokenizer_source: union': building a union vocabulary is not supported; use `tokenizer_source: base` or a model")
-            }
-            if source != "base" { try checkReference(source, key: "tokenizer_source") }
+            if source != "base", source != "union" { try checkReference(source, key: "tokenizer_source") }
             tokenizerSource = source
+            tokenizer = TokenizerSettings(source: tokenizerSourceValue(source), tokens: [], padToMultipleOf: nil)
+        }
+        if let node = values["tokenizer"], !isNull(node) {
+            if tokenizer != nil {
+                throw self.error(.badValue, "give either 'tokenizer_source' or 'tokenizer', not both (as MergeKit)")
+            }
+            tokenizer = try tokenizerBlock(node)
+        }
+        if let tokenizer {
+            let known = Set(models.map(\.reference) + (baseModel.map { [$0] } ?? []))
+            for token in tokenizer.tokens {
+                if let model = token.source?.model, !known.contains(model) {
+                    throw self.error(
+                        .badValue,
+                        "tokenizer.tokens.\(token.content).source names model '\(model)', which is not in the config (models: \(known.sorted().joined(separator: ", ")))")
+                }
+            }
+            if case .model(let model) = tokenizer.source, tokenizerSource == nil, !known.contains(model) {
+                try checkReference(model, key: "tokenizer.source")
+            }
         }
 
         var gate: GateThresholds?
@@ -134,7 +152,7 @@ struct ConfigParser {
         }
         return Parsed(
             method: method, models: models, baseModel: baseModel, parameters: parameters, dtype: dtype,
-            outDtype: outDtype, tokenizerSource: tokenizerSource, gate: gate, slices: slices)
+            outDtype: outDtype, tokenizerSource: tokenizerSource, gate: gate, slices: slices, tokenizer: tokenizer)
     }
 
     // MARK: Pieces
@@ -180,6 +198,100 @@ struct ConfigParser {
         }
         try checkReference(reference, key: "models[\(index)].model")
         return MergeConfiguration.ModelEntry(reference: reference, parameters: parameters)
+    }
+
+    func tokenizerSourceValue(_ text: String) -> TokenizerSettings.Source {
+        switch text {
+        case "base": .base
+        case "union": .union
+        default: .model(text)
+        }
+    }
+
+    /// The `tokenizer:` block: `source` (default `union`), `tokens`, `pad_to_multiple_of`.
+    func tokenizerBlock(_ node: Node) throws -> TokenizerSettings {
+        guard case .mapping(let map) = node else {
+            throw self.error(.badValue, "'tokenizer' must be a mapping with source, tokens, pad_to_multiple_of")
+        }
+        var source = TokenizerSettings.Source.union
+        var tokens: [TokenizerSettings.Token] = []
+        var pad: Int?
+        for (key, value) in try mapping(map, context: "tokenizer") {
+            switch key {
+            case "source":
+                guard let text = scalarString(value) else {
+                    throw self.error(.badValue, "tokenizer.source must be `base`, `union` or a model path")
+                }
+                if text != "base", text != "union" { try checkReference(text, key: "tokenizer.source") }
+                source = tokenizerSourceValue(text)
+            case "tokens":
+                if isNull(value) { continue }
+                guard case .mapping(let entries) = value else {
+                    throw self.error(.badValue, "tokenizer.tokens must map token strings to {source, force}")
+                }
+                for (token, entry) in try mapping(entries, context: "tokenizer.tokens") {
+                    tokens.append(try tokenEntry(token, entry))
+                }
+            case "pad_to_multiple_of":
+                if isNull(value) { continue }
+                guard let text = scalarString(value), let number = Int(text), number > 0 else {
+                    throw self.error(.badValue, "tokenizer.pad_to_multiple_of must be a whole number > 0")
+                }
+                pad = number
+            default:
+                throw self.error(.unknownKey, "tokenizer: unknown key '\(key)' (expected source, tokens, pad_to_multiple_of)")
+            }
+        }
+        return TokenizerSettings(source: source, tokens: tokens, padToMultipleOf: pad)
+    }
+
+    func tokenEntry(_ token: String, _ node: Node) throws -> TokenizerSettings.Token {
+        let context = "tokenizer.tokens.\(token)"
+        guard case .mapping(let map) = node else {
+            throw self.error(.badValue, "\(context) must be {source: MODEL | {kind: zero} | {kind: model_token, model, token|token_id}, force: BOOL}")
+        }
+        var source: TokenizerSettings.Embedding?
+        var force = false
+        for (key, value) in try mapping(map, context: context) {
+            switch key {
+            case "source":
+                if isNull(value) { continue }
+                if let text = scalarString(value) {
+                    try checkReference(text, key: "\(context).source")
+                    source = .model(text)
+                    continue
+                }
+                guard case .mapping(let inner) = value else {
+                    throw self.error(.badValue, "\(context).source must be a model path or {kind: zero | model_token, …}")
+                }
+                let fields = Dictionary(uniqueKeysWithValues: try mapping(inner, context: "\(context).source"))
+                switch fields["kind"].flatMap(scalarString) {
+                case "zero":
+                    source = .zero
+                case "model_token":
+                    guard let model = fields["model"].flatMap(scalarString) else {
+                        throw self.error(.missingKey, "\(context).source: model_token needs 'model'")
+                    }
+                    let text = fields["token"].flatMap(scalarString)
+                    let id = fields["token_id"].flatMap(scalarString).flatMap { Int($0) }
+                    if (text == nil) == (id == nil) {
+                        throw self.error(.badValue, "\(context).source: model_token needs exactly one of 'token' and 'token_id'")
+                    }
+                    if let id, id < 0 { throw self.error(.badValue, "\(context).source.token_id must be ≥ 0") }
+                    source = .modelToken(model: model, token: text, tokenID: id)
+                default:
+                    throw self.error(.badValue, "\(context).source.kind must be `zero` or `model_token`")
+                }
+            case "force":
+                guard let flag = try ParameterType.bool.validate(try scalar(value, context: "\(context).force"), parameter: "force").bool else {
+                    throw self.error(.badValue, "\(context).force must be true or false")
+                }
+                force = flag
+            default:
+                throw self.error(.unknownKey, "\(context): unknown key '\(key)' (expected source, force)")
+            }
+        }
+        return TokenizerSettings.Token(content: token, source: source, force: force)
     }
 
     /// `slices: [{sources: [{model, layer_range: [a, b], parameters}], parameters}]`.

@@ -76,6 +76,8 @@ public struct MergeConfiguration: Sendable {
     /// `slices:` (MergeKit's layer slices), when given instead of `models:`; ``models`` then lists each model the
     /// slices name once, in order of appearance, without parameters.
     public let slices: [OutputSlice]?
+    /// `tokenizer_source` or the `tokenizer:` block: the output vocabulary and the embedding rows aligned to it.
+    public let tokenizer: TokenizerSettings?
 
     /// Reads and validates the config at `url`; relative model paths resolve against its folder first.
     public static func load(contentsOf url: URL) throws -> MergeConfiguration {
@@ -103,14 +105,16 @@ public struct MergeConfiguration: Sendable {
         self.tokenizerSource = parsed.tokenizerSource
         self.gate = parsed.gate
         self.slices = parsed.slices
+        self.tokenizer = parsed.tokenizer
     }
 
     init(
         file: URL?, directory: URL, text: String, method: MergeMethod, models: [ModelEntry], baseModel: String?,
         parameters: [String: ParameterSetting], dtype: DType?, outDtype: DType?, tokenizerSource: String?,
-        gate: GateThresholds?, slices: [OutputSlice]? = nil
+        gate: GateThresholds?, slices: [OutputSlice]? = nil, tokenizer: TokenizerSettings? = nil
     ) {
         self.slices = slices
+        self.tokenizer = tokenizer
         self.file = file
         self.directory = directory
         self.text = text

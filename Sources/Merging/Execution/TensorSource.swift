@@ -54,7 +54,7 @@ final class WeightFiles: @unchecked Sendable {
             shape: info.shape)
     }
 
-    private func openFile(_ url: URL) throws -> Int {
+    func openFile(_ url: URL) throws -> Int {
         let path = url.resolvingSymlinksInPath().path
         if let index = indexByPath[path] { return index }
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)

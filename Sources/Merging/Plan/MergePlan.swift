@@ -57,6 +57,10 @@ public struct MergePlan: Sendable {
     public let layerCount: Int
     /// For `slices:`, where each output layer comes from; empty otherwise.
     public internal(set) var layerMap: [LayerMapEntry] = []
+    /// The output vocabulary and the aligned embeddings' scratch files, when a tokenizer rule is given.
+    let vocabulary: VocabularyAlignment?
+    /// The output's vocabulary rows (`vocab_size`), when a tokenizer rule is given.
+    public var vocabularySize: Int? { vocabulary?.rowCount }
     /// Things a user should know: vocabulary trimming, ignored parameters, a config adjusted.
     public internal(set) var notes: [String]
     /// The seed stochastic methods draw from.

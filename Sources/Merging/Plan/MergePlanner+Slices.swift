@@ -36,7 +36,7 @@ extension MergePlan {
     ///   slice that does not fit the method, or a layer tensor missing from a source.
     static func planSlices(
         _ slices: [MergeConfiguration.OutputSlice], inputs: [Input], baseIndex: Int?, method: MergeMethod,
-        configuration: MergeConfiguration, files: WeightFiles, notes: inout [String]
+        configuration: MergeConfiguration, files: WeightFiles, alignment: VocabularyAlignment?, notes: inout [String]
     ) throws -> ([Tensor], [LayerMapEntry]) {
         let file = configuration.file
         if method.isMetaGPT {
@@ -98,7 +98,7 @@ extension MergePlan {
             tensors.append(
                 try planTensor(
                     request, inputs: inputs, baseIndex: baseIndex, method: method, configuration: configuration, files: files,
-                    notes: &notes))
+                    alignment: alignment, notes: &notes))
         }
         func outside(_ slice: MergeConfiguration.OutputSlice) -> [String] {
             let checkpoint = inputs[inputIndex(slice.sources[0].reference)].checkpoint

@@ -94,6 +94,11 @@ extension MergePlan {
             }
         }
 
+        // The output vocabulary, when a tokenizer rule is given.
+        let alignment = try configuration.tokenizer.map {
+            try VocabularyAlignment(settings: $0, inputs: inputs, baseIndex: baseIndex, configuration: configuration)
+        }
+
         // Tensors.
         let reference = inputs[baseIndex ?? 0].checkpoint
         let layerCount = Self.layerCount(of: reference)
@@ -103,7 +108,7 @@ extension MergePlan {
         if let slices = configuration.slices {
             (tensors, layerMap) = try Self.planSlices(
                 slices, inputs: inputs, baseIndex: baseIndex, method: method, configuration: configuration, files: files,
-                notes: &notes)
+                alignment: alignment, notes: &notes)
         } else {
             if method != .passthrough {
                 let counts = inputs.map { Self.layerCount(of: $0.checkpoint) }
@@ -132,18 +137,19 @@ extension MergePlan {
                 tensors.append(
                     try Self.planTensor(
                         request, inputs: inputs, baseIndex: baseIndex, method: method, configuration: configuration,
-                        files: files, notes: &notes))
+                        files: files, alignment: alignment, notes: &notes))
             }
         }
 
         // Tokenizer and config donors.
         let configSource = inputs[baseIndex ?? 0].url
         var tokenizerSource = configSource
-        if let source = configuration.tokenizerSource, source != "base" {
-            tokenizerSource = try configuration.resolveModel(source)
+        if let alignment {
+            tokenizerSource = alignment.tokenizerDirectory
+            notes.append("tokenizer: \(alignment.tokens.count) tokens, embedding rows aligned by token (\(alignment.rowCount) rows)")
         }
-        if configuration.tokenizerSource == "base", baseIndex == nil {
-            notes.append("tokenizer_source: base without a base_model: the first model's tokenizer is copied")
+        if configuration.tokenizer?.source == .base, baseIndex == nil {
+            notes.append("tokenizer source base without a base_model: the first model's vocabulary is used")
         }
 
         self.configuration = configuration
@@ -155,6 +161,7 @@ extension MergePlan {
         self.tokenizerSource = tokenizerSource
         self.layerCount = configuration.slices == nil ? layerCount : layerMap.count
         self.layerMap = layerMap
+        self.vocabulary = alignment
         self.notes = notes
         if let seed = options.randomSeed {
             self.seed = seed
@@ -179,7 +186,7 @@ extension MergePlan {
 
     static func planTensor(
         _ request: TensorRequest, inputs allInputs: [Input], baseIndex allBaseIndex: Int?, method: MergeMethod,
-        configuration: MergeConfiguration, files: WeightFiles, notes: inout [String]
+        configuration: MergeConfiguration, files: WeightFiles, alignment: VocabularyAlignment? = nil, notes: inout [String]
     ) throws -> Tensor {
         let file = configuration.file
         let name = request.output
@@ -189,7 +196,8 @@ extension MergePlan {
         let baseIndex = allBaseIndex.flatMap { participants.firstIndex(of: $0) }
         var sources: [TensorSource] = []
         var missing: [String] = []
-        for index in participants {
+        let participantIndices = participants
+        for index in participantIndices {
             let inputName = request.inputNames[index]!
             if let source = try files.source(inputName, in: allInputs[index].checkpoint) {
                 sources.append(source)
@@ -229,13 +237,23 @@ extension MergePlan {
         }
 
         var shape = shapes[0]
-        if Set(shapes).count > 1 {
+        let dtype = configuration.outDtype ?? configuration.dtype ?? promotedDtype(sources.map(\.dtype))
+        if let alignment, group == .embeddings || group == .lmHead {
+            let tails = Set(shapes.map { Array($0.dropFirst()) })
+            guard tails.count == 1 else {
+                let listing = zip(inputs, shapes).map { "\($0.reference) \($1)" }.joined(separator: ", ")
+                throw MergeConfigError(.incompatibleModels, file: file, "tensor '\(name)': shapes differ beyond the vocabulary rows (\(listing))")
+            }
+            sources = try alignment.alignedSources(
+                tensor: name, models: participants, sources: sources, files: files, loadDtype: configuration.dtype, file: file)
+            shape = sources[0].shape
+        } else if Set(shapes).count > 1 {
             let tails = Set(shapes.map { Array($0.dropFirst()) })
             if (group == .embeddings || group == .lmHead), tails.count == 1, shapes.allSatisfy({ $0.count == 2 }) {
-                let rows = shapes.map { $0[0] }
-                shape = [rows.min()!] + Array(shapes[0].dropFirst())
-                notes.append(
-                    "\(name): vocabulary sizes differ (\(zip(inputs, rows).map { "\($0.reference) \($1)" }.joined(separator: ", ")) rows); merged on the common first \(rows.min()!) rows (MergeKit 0.1.5 does this only with --unsafe-truncate-embeddings)")
+                let listing = zip(inputs, shapes).map { "'\($0.reference)' \($1[0])" }.joined(separator: ", ")
+                throw MergeConfigError(
+                    .incompatibleModels, file: file,
+                    "tensor '\(name)': vocabulary sizes differ (\(listing) rows); add 'tokenizer_source: base' (or union, or a model) or a 'tokenizer:' block so the rows are aligned by token, as MergeKit requires")
             } else {
                 let listing = zip(inputs, shapes).map { "\($0.reference) \($1)" }.joined(separator: ", ")
                 throw MergeConfigError(
@@ -244,7 +262,6 @@ extension MergePlan {
             }
         }
 
-        let dtype = configuration.outDtype ?? configuration.dtype ?? promotedDtype(sources.map(\.dtype))
 
         var shared: [String: ParameterValue] = [:]
         var perInput = [[String: ParameterValue]](repeating: [:], count: inputs.count)
