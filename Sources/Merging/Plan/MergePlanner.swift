@@ -69,6 +69,10 @@ extension MergePlan {
                 "merge_method \(method.rawValue) takes \(expected) input models\(detail), the base included; got \(inputs.count)")
         }
 
+        if method == .multislerp, inputs.indices.allSatisfy({ $0 == baseIndex }) {
+            throw MergeConfigError(
+                .incompatibleModels, file: file, "merge_method multislerp needs at least one model besides base_model")
+        }
         if method == .nuslerp {
             let others = inputs.indices.filter { $0 != baseIndex }.map { inputs[$0].reference }
             if others.count != 2 {
