@@ -215,7 +215,7 @@ extension MergePlan {
                 .incompatibleModels, file: file,
                 "tensor '\(name)' is missing from \(missing.joined(separator: ", ")) (stored by \(present.joined(separator: ", "))); the models are not of one architecture")
         }
-        let shapes = sources.map(\.shape)
+        var shapes = sources.map(\.shape)
         let group = TensorGroup(tensorName: name)
 
         let floating = sources.map(\.dtype.isFloatingPoint)
@@ -250,6 +250,11 @@ extension MergePlan {
             }
             sources = try alignment.alignedSources(
                 tensor: name, models: participants, sources: sources, files: files, loadDtype: configuration.dtype, file: file)
+            if Set(shapes.map { $0[0] }).count > 1 || shapes[0][0] != sources[0].shape[0] {
+                notes.append(
+                    "\(name): rows aligned by token to the output vocabulary (\(zip(inputs, shapes).map { "\($0.reference) \($1[0])" }.joined(separator: ", ")) → \(sources[0].shape[0]) rows)")
+            }
+            shapes = sources.map(\.shape)
             shape = sources[0].shape
         } else if Set(shapes).count > 1 {
             let tails = Set(shapes.map { Array($0.dropFirst()) })
