@@ -89,7 +89,7 @@ clean:
 # .build-fuzz/corpus/<harness>; the committed seeds in Tests/Fuzz/corpus/<harness> are only read. A crash leaves
 # its input in .build-fuzz/artifacts/<harness>/ and makes the target fail.
 FUZZ_SECONDS ?= 60
-FUZZ_HARNESSES ?= safetensors-header index-json config-json mergekit-yaml hdf5-report
+FUZZ_HARNESSES ?= safetensors-header index-json config-json mergekit-yaml hdf5-report-schema hdf5-report
 FUZZ_SCRATCH := .build-fuzz
 FUZZ_BIN := $(FUZZ_SCRATCH)/release/metamerge-fuzz
 FUZZ_BUILD_FLAGS := -c release -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xcc -fsanitize=fuzzer-no-link,address
@@ -105,7 +105,7 @@ fuzz: fuzz-build
 	for h in $(FUZZ_HARNESSES); do \
 	  mkdir -p $(FUZZ_SCRATCH)/corpus/$$h $(FUZZ_SCRATCH)/artifacts/$$h; \
 	  log=$(FUZZ_SCRATCH)/fuzz-$$h.log; \
-	  METAMERGE_FUZZ_HARNESS=$$h ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(CURDIR)/Tests/Fuzz/lsan.supp $(FUZZ_BIN) $(FUZZ_RUN_FLAGS) -max_total_time=$(FUZZ_SECONDS) \
+	  METAMERGE_FUZZ_HARNESS=$$h SWIFT_BACKTRACE=enable=no ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(CURDIR)/Tests/Fuzz/lsan.supp $(FUZZ_BIN) $(FUZZ_RUN_FLAGS) -max_total_time=$(FUZZ_SECONDS) \
 	    -artifact_prefix=$(FUZZ_SCRATCH)/artifacts/$$h/ $(FUZZ_SCRATCH)/corpus/$$h Tests/Fuzz/corpus/$$h >$$log 2>&1; rc=$$?; \
 	  runs=$$(awk '/stat::number_of_executed_units/ {print $$2}' $$log); runs=$${runs:-0}; total=$$((total + runs)); \
 	  if [ $$rc = 0 ]; then echo "fuzz $$h: $$runs executions in $(FUZZ_SECONDS) s, no crash"; \

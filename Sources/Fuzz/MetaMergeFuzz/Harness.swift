@@ -1,7 +1,7 @@
 import Foundation
 
 /// libFuzzer's entry point. One executable holds every harness; `METAMERGE_FUZZ_HARNESS` picks the one to run
-/// (see docs/fuzzing.md): `safetensors-header`, `index-json`, `config-json`, `mergekit-yaml`, `hdf5-report`.
+/// (see docs/fuzzing.md): `safetensors-header`, `index-json`, `config-json`, `mergekit-yaml`, `hdf5-report` (damaged files), `hdf5-report-schema` (sound files, fuzzed contents).
 ///
 /// A harness feeds the bytes to a reader's public entry point and touches everything the reader returns. Any
 /// thrown error is the expected outcome for bad input (its message is rendered too, so a crash while describing
@@ -49,6 +49,7 @@ enum Harnesses {
         "config-json": ConfigJSONHarness(),
         "mergekit-yaml": MergeKitYAMLHarness(),
         "hdf5-report": HDF5ReportHarness(),
+        "hdf5-report-schema": HDF5ReportSchemaHarness(),
     ]
 
     static let selected: any Harness = {
