@@ -57,6 +57,18 @@ let package = Package(
     ]
 )
 
+// Fuzz harnesses (docs/fuzzing.md): declared only when METAMERGE_FUZZ=1, because they need
+// `-sanitize=fuzzer` to link (libFuzzer provides `main`); `make fuzz` sets it. Plain `swift build` and
+// `swift test` never see them.
+if Context.environment["METAMERGE_FUZZ"] == "1" {
+    package.products.append(.executable(name: "metamerge-fuzz", targets: ["MetaMergeFuzz"]))
+    package.targets.append(
+        .executableTarget(
+            name: "MetaMergeFuzz",
+            dependencies: ["SafeTensors", "Checkpoints", "Transformer", "Analysis", "HDF5", "Merging"],
+            path: "Sources/Fuzz/MetaMergeFuzz"))
+}
+
 for target in package.targets where target.type != .system {
     var settings = target.swiftSettings ?? []
     settings.append(.swiftLanguageMode(.v6))

@@ -90,6 +90,14 @@ public struct PreparedMerge: Sendable {
             notes.append("config.json: vocab_size set to \(embedding.shape[0]) (the common rows)")
             changed = true
         }
+        if let rows = plan.vocabularySize, json["vocab_size"] as? Int != rows {  // tokenizer alignment: the output's rows
+            json["vocab_size"] = rows
+            changed = true
+        }
+        if !plan.layerMap.isEmpty, json["num_hidden_layers"] as? Int != plan.layerCount {  // slices: the output's layers
+            json["num_hidden_layers"] = plan.layerCount
+            changed = true
+        }
         if plan.tensors.contains(where: { $0.name == "lm_head.weight" }), json["tie_word_embeddings"] as? Bool == true {
             json["tie_word_embeddings"] = false
             notes.append("config.json: tie_word_embeddings set to false (some inputs store lm_head.weight, so the merge does)")

@@ -118,6 +118,11 @@ public enum AnalysisReport {
             let roles = try provenanceGroup.dataset("role").readStrings()
             let paths = try provenanceGroup.dataset("path").readStrings()
             let prints = try provenanceGroup.dataset("fingerprint").readStrings()
+            guard paths.count == roles.count, prints.count == roles.count else {
+                throw AnalysisError.badReport(
+                    path: url.path,
+                    detail: "/provenance datasets disagree on the model count (role \(roles.count), path \(paths.count), fingerprint \(prints.count))")
+            }
             let provenance = Provenance(
                 toolVersion: try root.attribute("tool_version", as: String.self),
                 createdUTC: try root.attribute("created_utc", as: String.self),

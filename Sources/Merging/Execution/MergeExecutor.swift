@@ -38,7 +38,7 @@ struct MergeExecutor {
         let method = plan.method
         let tasks = plan.taskIndices
         let baseFirst = plan.baseIndex.map { [$0] + tasks } ?? tasks
-        let sources = baseFirst.map { tensor.sources[$0] }
+        let sources = baseFirst.filter { $0 < tensor.sources.count }.map { tensor.sources[$0] }  // a passthrough slice reads one input
         func perTask(_ name: String) -> [Double] {
             tasks.map { tensor.perInput[$0][name]?.number ?? 0 }
         }
@@ -59,6 +59,8 @@ struct MergeExecutor {
             return (ModelStockKernel(models: tasks.count, filterWise: tensor.shared["filter_wise"]?.bool ?? false, shape: tensor.shape), sources)
         case .sce:
             return (SCEKernel(tasks: tasks.count, count: tensor.elementCount, selectTopK: tensor.shared["select_topk"]?.number ?? 1), sources)
+        case .nuslerp, .multislerp, .karcher, .nearswap, .arceeFusion, .ram, .ramplusTL:
+            return try sphericalAndRAMKernel(for: tensor)
         default:
             var weights = perTask("weight")
             if method.isMetaGPT {

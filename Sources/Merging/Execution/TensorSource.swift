@@ -55,7 +55,11 @@ final class WeightFiles: @unchecked Sendable {
     }
 
     private func openFile(_ file: SafeTensorsFile) throws -> Int {
-        let url = file.url
+        try openFile(file.url, dataStart: file.dataStart)
+    }
+
+    /// Opens `url` for `pread` (once per resolved path); `dataStart` is recorded for tensors located in it by name.
+    func openFile(_ url: URL, dataStart: Int = 0) throws -> Int {
         let path = url.resolvingSymlinksInPath().path
         if let index = indexByPath[path] { return index }
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
@@ -63,7 +67,7 @@ final class WeightFiles: @unchecked Sendable {
             throw CheckpointError(.unreadableFile, url: url, "cannot open for reading: \(String(cString: strerror(errno)))")
         }
         descriptors.append(descriptor)
-        dataStarts.append(file.dataStart)
+        dataStarts.append(dataStart)
         urls.append(url)
         indexByPath[path] = descriptors.count - 1
         return descriptors.count - 1

@@ -53,7 +53,14 @@ public struct MergePlan: Sendable {
     public let configSource: URL
     /// Whose tokenizer files are copied.
     public let tokenizerSource: URL
+    /// The output's layer count (for `slices:`, the sum of the slices' lengths).
     public let layerCount: Int
+    /// For `slices:`, where each output layer comes from; empty otherwise.
+    public internal(set) var layerMap: [LayerMapEntry] = []
+    /// The output vocabulary and the aligned embeddings' scratch files, when a tokenizer rule is given.
+    let vocabulary: VocabularyAlignment?
+    /// The output's vocabulary rows (`vocab_size`), when a tokenizer rule is given.
+    public var vocabularySize: Int? { vocabulary?.rowCount }
     /// Things a user should know: vocabulary trimming, ignored parameters, a config adjusted.
     public internal(set) var notes: [String]
     /// The seed stochastic methods draw from.
@@ -76,6 +83,18 @@ public struct MergePlan: Sendable {
     /// The shared value of parameter `name` (the first tensor's; MetaGPT options are uniform).
     func sharedValue(_ name: String) -> ParameterValue? {
         tensors.first { !$0.isCopied }?.shared[name]
+    }
+}
+
+/// One output layer of a sliced merge: its index and the (model, layer) pairs it is merged from.
+public struct LayerMapEntry: Sendable, Hashable {
+    public let output: Int
+    public let slice: Int
+    public let sources: [Source]
+
+    public struct Source: Sendable, Hashable {
+        public let reference: String
+        public let layer: Int
     }
 }
 
