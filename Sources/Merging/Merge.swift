@@ -200,7 +200,12 @@ private struct Preparation {
         for tensor in tensors {
             let (kernel, sources) = try executor.kernel(for: tensor, mode: .squaredNorms)
             _ = try executor.reduce(kernel, sources: sources, count: tensor.elementCount)
-            result[tensor.name] = (kernel as! TaskArithmeticKernel).squaredNorms
+            guard let measuring = kernel as? any SquaredNormsMeasuring else {
+                throw MergeConfigError(
+                    .badValue, file: plan.configuration.file,
+                    "norm_source: sparsified needs a method that sparsifies (metagpt_ties or metagpt_dare)")
+            }
+            result[tensor.name] = measuring.squaredNorms
             progress?.advance(Double(tensor.elementCount))
         }
         progress?.end()

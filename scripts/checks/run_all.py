@@ -19,7 +19,7 @@ import numpy as np
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 FAMILY = os.path.join(ROOT, "examples", "tiny-family")
 FIXTURES = os.path.join(ROOT, "Tests", "Fixtures")
-BIN = os.environ.get("METAMERGE", os.path.join(ROOT, ".build", "release", "metamerge"))
+BIN = os.path.abspath(os.environ.get("METAMERGE", os.path.join(ROOT, ".build", "release", "metamerge")))
 TASKS = ["add", "rev", "sort"]
 CHECKS = []
 
