@@ -12,7 +12,7 @@
 # Usage: benchmarks/merge_vs_mergekit.sh [FAMILY_DIR]
 #   env: METAMERGE (binary; default: release build), MERGEKIT (default: mergekit-yaml beside $PYTHON),
 #        PYTHON (with torch, safetensors; default python3), WORK (scratch dir; default /tmp/metamerge-merge-bench),
-#        REPEAT (runs per command, default 1)
+#        REPEAT (runs per command, default 1), METHODS (comma-separated subset of the rows, e.g. nuslerp,passthrough_franken)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 FAMILY=${1:-/tmp/tinyllama-family}
@@ -91,7 +91,8 @@ printf "family: %s (%s GB of inputs, %s GB output)\n" "$FAMILY" \
 printf "floor (read inputs from page cache + write output): %s s\n" "$floor"
 printf "MetaGPT λ: %s\n\n" "${lambdas[*]}"
 printf "%-20s %12s %12s %12s %12s %10s %10s %10s\n" method "metamerge s" "mergekit s" "metamerge MB" "mergekit MB" speedup "RSS ratio" "vs floor"
-for method in task_arithmetic ties nuslerp passthrough_franken metagpt "metagpt --stats"; do
+IFS=',' read -ra methods <<< "${METHODS:-task_arithmetic,ties,nuslerp,passthrough_franken,metagpt,metagpt --stats}"
+for method in "${methods[@]}"; do
   name=${method%% *}
   extra=()
   [ "$method" = "metagpt --stats" ] && extra=(--stats "$WORK/stats.h5")

@@ -11,9 +11,10 @@ import Foundation
 ///
 ///     slerp = (sin((1 − t)Ω)·v₀ + sin(tΩ)·v₁) / sin Ω,   or (1 − t)·v₀ + t·v₁ when 1 − cos²Ω ≤ 1e-16.
 ///
-/// Float32 element arithmetic in MergeKit's order (the division by sin Ω last); norms and dot products are
-/// accumulated in Float64. Flattened and column-wise vectors are reduced over chunks (two passes: norms, then the
-/// dot product of the unit vectors); rows are whole within a chunk.
+/// Float32 element arithmetic in MergeKit's order (the division by sin Ω last). ‖v₀‖², ‖v₁‖² and ⟨v₀, v₁⟩ are
+/// accumulated in Float64 in one pass, and cos Ω = ⟨v₀, v₁⟩ / (max(‖v₀‖, 1e-7)·max(‖v₁‖, 1e-7)) — the same
+/// quantity as MergeKit's Σ u₀u₁, without its Float32 rounding of the unit vectors. Flattened and column-wise
+/// vectors are reduced over chunks; rows are whole within a chunk.
 final class NuSlerpKernel: TensorKernel, @unchecked Sendable {
     enum Mode: Sendable { case flatten, rows, columns }
 
@@ -25,7 +26,6 @@ final class NuSlerpKernel: TensorKernel, @unchecked Sendable {
     private let groups: Int
     private var partial: SlotTable<Double>?
     private var chunkCount = 0
-    private var norms: [(Float, Float)] = []
     private var sines: [(Float, Float, Float, Bool)] = []
 
     /// `weights`: the two models' weights, in config order.
@@ -40,12 +40,12 @@ final class NuSlerpKernel: TensorKernel, @unchecked Sendable {
         groups = effective == .columns ? rowLength : 1
     }
 
-    var passCount: Int { mode == .rows ? 0 : 2 }
+    var passCount: Int { mode == .rows ? 0 : 1 }
     var lineLength: Int { mode == .flatten ? 1 : rowLength }
 
     func beginPass(_ pass: Int, chunkCount: Int, workers: Int) {
         self.chunkCount = chunkCount
-        partial = SlotTable(count: chunkCount * groups * (pass == 0 ? 2 : 1), initial: 0)
+        partial = SlotTable(count: chunkCount * groups * 3, initial: 0)
     }
 
     /// The two vectors' values of a block (minus the base when there is one) into `x`, `y`.
@@ -60,29 +60,47 @@ final class NuSlerpKernel: TensorKernel, @unchecked Sendable {
                 y[i] = q[i] - b[i]
             }
         } else {
-            let p = inputs[0], q = inputs[1]
-            for i in 0..<n {
-                x[i] = p[i]
-                y[i] = q[i]
-            }
+            x.update(from: inputs[0], count: n)
+            y.update(from: inputs[1], count: n)
         }
+    }
+
+    /// Σx², Σy², Σxy of `n` values (Float64).
+    @inline(__always)
+    private static func sums(_ x: UnsafeMutablePointer<Float>, _ y: UnsafeMutablePointer<Float>, count n: Int) -> (Double, Double, Double) {
+        var xx = 0.0, yy = 0.0, xy = 0.0
+        for i in 0..<n {
+            let a = Double(x[i]), b = Double(y[i])
+            xx += a * a
+            yy += b * b
+            xy += a * b
+        }
+        return (xx, yy, xy)
     }
 
     func reduce(_ pass: Int, chunk: Int, range: Range<Int>, io: KernelIO) throws {
         let x = io.scratch.buffer("nuslerp.x", count: KernelIO.blockElements, of: Float.self)
         let y = io.scratch.buffer("nuslerp.y", count: KernelIO.blockElements, of: Float.self)
-        var local = [Double](repeating: 0, count: groups * (pass == 0 ? 2 : 1))
+        var local = [Double](repeating: 0, count: groups * 3)
         let columns = mode == .columns
         try io.forEachBlock(range) { start, n, inputs in
             operands(inputs, count: n, x: x, y: y)
-            for i in 0..<n {
-                let g = columns ? (start + i) % groups : 0
-                if pass == 0 {
-                    local[2 * g] += Double(x[i]) * Double(x[i])
-                    local[2 * g + 1] += Double(y[i]) * Double(y[i])
-                } else {
-                    let (n0, n1) = norms[g]
-                    local[g] += Double(x[i] / n0) * Double(y[i] / n1)
+            if !columns {
+                let (xx, yy, xy) = Self.sums(x, y, count: n)
+                local[0] += xx
+                local[1] += yy
+                local[2] += xy
+                return
+            }
+            local.withUnsafeMutableBufferPointer { sums in
+                var g = start % groups
+                for i in 0..<n {
+                    let a = Double(x[i]), b = Double(y[i])
+                    sums[3 * g] += a * a
+                    sums[3 * g + 1] += b * b
+                    sums[3 * g + 2] += a * b
+                    g += 1
+                    if g == groups { g = 0 }
                 }
             }
         }
@@ -91,19 +109,21 @@ final class NuSlerpKernel: TensorKernel, @unchecked Sendable {
     }
 
     func endPass(_ pass: Int) throws {
-        let width = groups * (pass == 0 ? 2 : 1)
+        let width = groups * 3
         var totals = [Double](repeating: 0, count: width)
         for chunk in 0..<chunkCount {
             for k in 0..<width { totals[k] += partial![chunk * width + k] }
         }
         partial = nil
-        if pass == 0 {
-            norms = (0..<groups).map { g in
-                (max(Float(totals[2 * g].squareRoot()), 1e-7), max(Float(totals[2 * g + 1].squareRoot()), 1e-7))
-            }
-        } else {
-            sines = totals.map { Self.coefficients(cosine: Float($0), t: t) }
+        sines = (0..<groups).map { g in
+            Self.coefficients(squares: totals[3 * g], totals[3 * g + 1], dot: totals[3 * g + 2], t: t)
         }
+    }
+
+    /// The coefficients from ‖v₀‖², ‖v₁‖² and ⟨v₀, v₁⟩.
+    static func coefficients(squares a: Double, _ b: Double, dot: Double, t: Float) -> (Float, Float, Float, Bool) {
+        let n0 = Double(max(Float(a.squareRoot()), 1e-7)), n1 = Double(max(Float(b.squareRoot()), 1e-7))
+        return coefficients(cosine: Float(dot / (n0 * n1)), t: t)
     }
 
     /// (sin((1 − t)Ω), sin(tΩ), sin Ω, colinear) for cos Ω, in Float32. Colinear (the lerp) is 1 − cos²Ω ≤ (1e-8)²
@@ -114,12 +134,6 @@ final class NuSlerpKernel: TensorKernel, @unchecked Sendable {
         let theta = acos(colinear ? 0 : c)
         let sinTheta = sin(theta)
         return (sin((1 - t) * theta), sin(t * theta), sinTheta, colinear)
-    }
-
-    @inline(__always)
-    private func mix(_ x: Float, _ y: Float, _ c: (Float, Float, Float, Bool)) -> Float {
-        if c.3 { return (1 - t) * x + t * y }
-        return (c.0 * x + c.1 * y) / c.2
     }
 
     func apply(chunk: Int, range: Range<Int>, io: KernelIO, output: UnsafeMutablePointer<Float>) throws {
@@ -133,11 +147,40 @@ final class NuSlerpKernel: TensorKernel, @unchecked Sendable {
         try io.forEachBlock(range) { start, n, inputs in
             operands(inputs, count: n, x: x, y: y)
             let out = output + (start - range.lowerBound)
-            for i in 0..<n {
-                let c = sines[columns ? (start + i) % groups : 0]
-                let value = mix(x[i], y[i], c)
-                out[i] = hasBase ? inputs[0][i] + value : value
+            if columns {
+                var g = start % groups
+                for i in 0..<n {
+                    out[i] = mix(x[i], y[i], sines[g])
+                    g += 1
+                    if g == groups { g = 0 }
+                }
+            } else {
+                Self.mix(x, y, count: n, sines[0], t: t, into: out)
             }
+            if hasBase {
+                let b = inputs[0]
+                for i in 0..<n { out[i] = b[i] + out[i] }
+            }
+        }
+    }
+
+    @inline(__always)
+    private func mix(_ x: Float, _ y: Float, _ c: (Float, Float, Float, Bool)) -> Float {
+        if c.3 { return (1 - t) * x + t * y }
+        return (c.0 * x + c.1 * y) / c.2
+    }
+
+    /// `out[i] = mix(x[i], y[i])` with the branch hoisted (a vectorisable loop).
+    private static func mix(
+        _ x: UnsafeMutablePointer<Float>, _ y: UnsafeMutablePointer<Float>, count n: Int, _ c: (Float, Float, Float, Bool),
+        t: Float, into out: UnsafeMutablePointer<Float>
+    ) {
+        if c.3 {
+            let a = 1 - t
+            for i in 0..<n { out[i] = a * x[i] + t * y[i] }
+        } else {
+            let (c0, c1, s) = (c.0, c.1, c.2)
+            for i in 0..<n { out[i] = (c0 * x[i] + c1 * y[i]) / s }
         }
     }
 
@@ -154,19 +197,12 @@ final class NuSlerpKernel: TensorKernel, @unchecked Sendable {
             }
             var pointers = (0..<count).map { rows + $0 * length }
             pointers.withUnsafeMutableBufferPointer { operands($0, count: length, x: x, y: y) }
-            var s0 = 0.0, s1 = 0.0
-            for i in 0..<length {
-                s0 += Double(x[i]) * Double(x[i])
-                s1 += Double(y[i]) * Double(y[i])
-            }
-            let n0 = max(Float(s0.squareRoot()), 1e-7), n1 = max(Float(s1.squareRoot()), 1e-7)
-            var dot = 0.0
-            for i in 0..<length { dot += Double(x[i] / n0) * Double(y[i] / n1) }
-            let c = Self.coefficients(cosine: Float(dot), t: t)
+            let (xx, yy, xy) = Self.sums(x, y, count: length)
+            let c = Self.coefficients(squares: xx, yy, dot: xy, t: t)
             let out = output + (rowStart - range.lowerBound)
-            for i in 0..<length {
-                let value = mix(x[i], y[i], c)
-                out[i] = hasBase ? rows[i] + value : value
+            Self.mix(x, y, count: length, c, t: t, into: out)
+            if hasBase {
+                for i in 0..<length { out[i] = rows[i] + out[i] }
             }
             rowStart += length
         }
