@@ -93,25 +93,13 @@ extension MetaMerge {
 
                 Terminal.out("\n== 5. Merging: MetaGPT, and task arithmetic for comparison")
                 var merged: [String] = []
-                for (name, method, extra) in [
-                    ("metagpt", "metagpt", "gate: {max_cosine: \(maxCosine)}\n"),
-                    ("task_arithmetic", "task_arithmetic", ""),
-                ] {
-                    let models = spec.tasks.map { "  - model: \($0.directory.path)\n    parameters: {weight: 0.3}" }
-                        .joined(separator: "\n")
-                    let yaml = """
-                        merge_method: \(method)
-                        base_model: \(spec.base.path)
-                        models:
-                        \(models)
-                        dtype: float32
-                        \(extra)
-                        """
-                    let configURL = output.appendingPathComponent("\(name).yml")
-                    try Data(yaml.utf8).write(to: configURL)
+                for (name, method) in [("metagpt", MergeMethod.metagpt), ("task_arithmetic", .taskArithmetic)] {
+                    let configuration = try MergeConfiguration(
+                        method: method, baseModel: spec.base.path,
+                        models: spec.tasks.map { ($0.directory.path, ["weight": 0.3]) }, dtype: "float32",
+                        gate: method == .metagpt ? GateThresholds(maxCosine: maxCosine) : nil, directory: output)
                     let merge = try Merge(
-                        configuration: try MergeConfiguration.load(contentsOf: configURL),
-                        options: MergeOptions(force: true, statisticsReport: reportURL))
+                        configuration: configuration, options: MergeOptions(force: true, statisticsReport: reportURL))
                     let prepared = try merge.prepare()
                     if let gate = prepared.plan.gate {
                         Terminal.out("\(name): the gate (\(gate.thresholds.summary)) \(gate.passed ? "passes" : "fails"); "
