@@ -178,6 +178,21 @@ struct OutputSafetyTests {
                 #expect(try MetaMergeProcess.run(["inspect", out.path]).status == 0)
             }
         }
+        // Killing a merge --overwrite at any moment leaves the earlier or the new model, complete, under its name.
+        let replaced = family.workspace.appendingPathComponent("replaced")
+        #expect(try MetaMergeProcess.run(["merge", config.path, replaced.path, "--quiet"]).status == 0)
+        for delay in [0.0, 0.05, 0.15, 0.3, 0.6] {
+            let process = Process()
+            process.executableURL = MetaMergeProcess.executable
+            process.arguments = ["merge", config.path, replaced.path, "--quiet", "--overwrite"]
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            Thread.sleep(forTimeInterval: delay)
+            kill(process.processIdentifier, number)
+            process.waitUntilExit()
+            #expect(try MetaMergeProcess.run(["inspect", replaced.path]).status == 0, "after signal \(number) at \(delay) s")
+        }
         // The next run cleans what a SIGKILL left.
         let final = family.workspace.appendingPathComponent("merged-final")
         for index in 0..<5 {
@@ -259,6 +274,89 @@ struct OutputSafetyTests {
         ] {
             let result = try MetaMergeProcess.run(arguments)
             #expect(result.status == 2, "\(arguments): \(result.stderr)")
+        }
+    }
+}
+
+@Suite("Trust: every numeric knob is validated before any output exists")
+struct NumericKnobTests {
+    /// Through the binary, each a one-line error (exit 2) naming the key, and no output: NaN densities and top-k
+    /// (which once crashed with SIGILL), NaN weights and lambda, weights summing to zero with normalize, negative t.
+    @Test(arguments: [
+        ("ties", "{weight: 1, density: .nan}", "density"),
+        ("breadcrumbs", "{weight: 1, density: .nan}", "density"),
+        ("metagpt_ties", "{density: .nan}", "density"),
+        ("sce", "{select_topk: .nan}", "select_topk"),
+        ("task_arithmetic", "{weight: .nan}", "weight"),
+        ("task_arithmetic", "{weight: 1, lambda: .nan}", "lambda"),
+        ("linear", "{weight: .inf}", "weight"),
+    ])
+    func nonFiniteParametersAreRefused(method: String, parameters: String, key: String) throws {
+        let family = try FamilyCopy("trust-knob", tasks: ["add", "rev"])
+        let models = family.tasks.map { "  - model: \(family.model($0).path)\n    parameters: \(parameters)" }.joined(separator: "\n")
+        let config = family.workspace.appendingPathComponent("c.yml")
+        try Data("merge_method: \(method)\nbase_model: \(family.model("base").path)\nmodels:\n\(models)\n".utf8).write(to: config)
+        let out = family.workspace.appendingPathComponent("out")
+        let result = try MetaMergeProcess.run(["merge", config.path, out.path, "--quiet"])
+        #expect(result.status == 2, "\(method) \(parameters): \(result.stderr)")
+        #expect(result.stderr.contains(key))
+        #expect(result.stderr.split(separator: "\n").count == 1)
+        #expect(!FileManager.default.fileExists(atPath: out.path))
+    }
+
+    @Test func weightsSummingToZeroWithNormalizeAreRefused() throws {
+        let family = try FamilyCopy("trust-zero-sum", tasks: ["add", "rev"])
+        let config = family.workspace.appendingPathComponent("c.yml")
+        try Data("""
+            merge_method: linear
+            models:
+              - model: \(family.model("add").path)
+                parameters: {weight: 1}
+              - model: \(family.model("rev").path)
+                parameters: {weight: -1}
+            parameters: {normalize: true}
+
+            """.utf8).write(to: config)
+        let result = try MetaMergeProcess.run(["merge", config.path, family.workspace.appendingPathComponent("out").path])
+        #expect(result.status == 2, "\(result.stderr)")
+    }
+
+    @Test(arguments: [
+        ["--alphas", "0:1:1e-9"], ["--alphas", "0,nan,1"], ["--scales", "inf"], ["--alphas", "1:0:0.1"],
+        ["--random-prompts=-1"], ["--prompt-length", "0"],
+    ])
+    func probeGridsAndPromptCountsAreBounded(arguments: [String]) throws {
+        let family = try FamilyCopy("trust-grid", tasks: ["add"])
+        let output = family.workspace.appendingPathComponent("p.h5")
+        let result = try MetaMergeProcess.run(["probe"] + family.arguments + arguments + ["-o", output.path])
+        #expect(result.status == 2, "\(arguments): \(result.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: output.path))
+    }
+
+    @Test func tokenIDFilesWithCRLFAreRead() throws {
+        let family = try FamilyCopy("trust-crlf", tasks: ["add"])
+        let ids = family.workspace.appendingPathComponent("ids.txt")
+        try Data("1 14 15 16\r\n1 4 5 30\r\n".utf8).write(to: ids)
+        let result = try MetaMergeProcess.run(
+            ["probe"] + family.arguments + ["--token-ids", ids.path, "--alphas", "0,1", "--scales", "1", "-o",
+                family.workspace.appendingPathComponent("p.h5").path])
+        #expect(result.status == 0, "\(result.stderr)")
+    }
+
+    /// Errors Foundation raises reach the user as one line naming the path, never an `NSCocoaErrorDomain` dump.
+    @Test func systemErrorsAreOneReadableLine() throws {
+        let family = try FamilyCopy("trust-cocoa", tasks: ["add"])
+        let unreadable = family.workspace.appendingPathComponent("missing-dir/report.h5")
+        let config = family.workspace.appendingPathComponent("absent.yml")
+        for arguments in [
+            ["analyze"] + family.arguments + ["-o", unreadable.path], ["merge", config.path, "out"],
+            ["check", family.workspace.appendingPathComponent("absent.h5").path, "--max-cosine", "0.1"],
+            ["inspect", family.workspace.appendingPathComponent("nothing").path],
+        ] {
+            let result = try MetaMergeProcess.run(arguments, in: family.workspace)
+            #expect(result.status == 2)
+            #expect(!result.stderr.contains("NSCocoaErrorDomain") && !result.stderr.contains("Error Domain="), "\(result.stderr)")
+            #expect(result.stderr.split(separator: "\n").count == 1, "\(result.stderr)")
         }
     }
 }
