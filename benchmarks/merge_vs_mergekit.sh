@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Times `metamerge merge` against `mergekit-yaml` (MergeKit 0.1.5, CPU) on the TinyLlama-shaped synthetic family
 # (benchmarks/make_tinyllama_family.py: base + 2 task models, bf16, ~2.2 GB each), same config, same run:
-# wall time, peak RSS (/usr/bin/time -v) and the ratios, for task_arithmetic, ties and metagpt. MergeKit has no
+# wall time, peak RSS (/usr/bin/time -v) and the ratios, for task_arithmetic, ties, nuslerp (with the base), a
+# passthrough frankenmerge (`slices:` task1 layers 0–15 then task2 layers 8–21: 30 output layers) and metagpt. MergeKit has no
 # MetaGPT: its side runs task_arithmetic with the λ MetaMerge computed (so MergeKit is spared computing them).
 # `metagpt` computes the statistics in-process (one extra pass over the inputs); `metagpt --stats` takes them
 # from a report `metamerge analyze` wrote beforehand (not timed), as DESIGN.md's flow does.
@@ -11,7 +12,7 @@
 # Usage: benchmarks/merge_vs_mergekit.sh [FAMILY_DIR]
 #   env: METAMERGE (binary; default: release build), MERGEKIT (default: mergekit-yaml beside $PYTHON),
 #        PYTHON (with torch, safetensors; default python3), WORK (scratch dir; default /tmp/metamerge-merge-bench),
-#        REPEAT (runs per command, default 1)
+#        REPEAT (runs per command, default 1), METHODS (comma-separated subset of the rows, e.g. nuslerp,passthrough_franken)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 FAMILY=${1:-/tmp/tinyllama-family}
@@ -71,6 +72,13 @@ EOF
 
 config task_arithmetic "" "weight: 0.5" "weight: 0.5" > "$WORK/task_arithmetic.yml"
 config ties "" "weight: 1.0, density: 0.5" "weight: 1.0, density: 0.5" > "$WORK/ties.yml"
+config nuslerp "" "weight: 0.4" "weight: 0.6" > "$WORK/nuslerp.yml"
+cat > "$WORK/passthrough_franken.yml" <<EOF
+slices:
+  - sources: [{model: $FAMILY/task1, layer_range: [0, 16]}]
+  - sources: [{model: $FAMILY/task2, layer_range: [8, 22]}]
+merge_method: passthrough
+EOF
 config metagpt "" "" "" > "$WORK/metagpt.yml"
 "$METAMERGE" merge "$WORK/metagpt.yml" --dry-run --quiet > "$WORK/metagpt.plan"
 lambdas=($(grep -E "^  .*λ = " "$WORK/metagpt.plan" | sed -E 's/.*λ = ([0-9.e-]+).*/\1/'))
@@ -82,8 +90,9 @@ printf "family: %s (%s GB of inputs, %s GB output)\n" "$FAMILY" \
   "$(echo "$in_bytes" | awk '{printf "%.2f", $1/1e9}')" "$(echo "$out_bytes" | awk '{printf "%.2f", $1/1e9}')"
 printf "floor (read inputs from page cache + write output): %s s\n" "$floor"
 printf "MetaGPT λ: %s\n\n" "${lambdas[*]}"
-printf "%-16s %12s %12s %12s %12s %10s %10s %10s\n" method "metamerge s" "mergekit s" "metamerge MB" "mergekit MB" speedup "RSS ratio" "vs floor"
-for method in task_arithmetic ties metagpt "metagpt --stats"; do
+printf "%-20s %12s %12s %12s %12s %10s %10s %10s\n" method "metamerge s" "mergekit s" "metamerge MB" "mergekit MB" speedup "RSS ratio" "vs floor"
+IFS=',' read -ra methods <<< "${METHODS:-task_arithmetic,ties,nuslerp,passthrough_franken,metagpt,metagpt --stats}"
+for method in "${methods[@]}"; do
   name=${method%% *}
   extra=()
   [ "$method" = "metagpt --stats" ] && extra=(--stats "$WORK/stats.h5")
@@ -95,7 +104,7 @@ for method in task_arithmetic ties metagpt "metagpt --stats"; do
     measure "mk-$name" "$WORK/out-mk" "$MERGEKIT" "$mk_config" "$WORK/out-mk" --device cpu --quiet
     mk_wall=$WALL; mk_rss=$RSS
   fi
-  printf "%-16s %12.1f %12.1f %12s %12s %9.1fx %9.1fx %9.2fx\n" "$method" "$mm_wall" "$mk_wall" "$mm_rss" "$mk_rss" \
+  printf "%-20s %12.1f %12.1f %12s %12s %9.1fx %9.1fx %9.2fx\n" "$method" "$mm_wall" "$mk_wall" "$mm_rss" "$mk_rss" \
     "$(echo "$mk_wall $mm_wall" | awk '{print $1/$2}')" "$(echo "$mk_rss $mm_rss" | awk '{print $1/$2}')" \
     "$(echo "$mm_wall $floor" | awk '{print $1/$2}')"
 done

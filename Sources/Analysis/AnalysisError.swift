@@ -7,6 +7,8 @@ public enum AnalysisError: Error, Sendable, Equatable, CustomStringConvertible {
     case newerSchema(path: String, found: Int, supported: Int)
     /// The report describes other models than the ones given.
     case familyMismatch(String)
+    /// A report could not be written to `path` (a full disk, no permission); nothing was left under its name.
+    case writeFailed(path: String, detail: String)
 
     public var description: String {
         switch self {
@@ -15,6 +17,7 @@ public enum AnalysisError: Error, Sendable, Equatable, CustomStringConvertible {
         case .newerSchema(let path, let found, let supported):
             "\(path): report schema_version \(found) is newer than this metamerge reads (\(supported)); upgrade metamerge"
         case .familyMismatch(let message): message
+        case .writeFailed(let path, let detail): "\(path): cannot write the report: \(detail)"
         }
     }
 }

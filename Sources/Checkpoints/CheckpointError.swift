@@ -20,6 +20,7 @@ public struct CheckpointError: Error, Sendable, CustomStringConvertible, Equatab
         case badFamily
         case badArgument
         case writeFailed
+        case quantized
     }
 
     public let kind: Kind

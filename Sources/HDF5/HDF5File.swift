@@ -90,6 +90,54 @@ public final class HDF5File: @unchecked Sendable {
         }
     }
 
+    /// Creates a new, empty file held in memory (HDF5's core driver without a backing store): nothing reaches the
+    /// disk; ``image()`` gives its bytes for the caller to write. A full disk is then an ordinary write error of
+    /// the caller's, not a failure inside the library (which leaves it in a state that crashes at exit).
+    ///
+    /// - Parameter name: the name errors mention.
+    public static func createInMemory(name: String) throws -> HDF5File {
+        try Library.run {
+            let site = Site(file: name)
+            let access = try makeFileAccessProperties(site)
+            try site.check(H5Pset_fapl_core(access.raw, 1 << 20, false), "H5Pset_fapl_core")
+            let identifier = H5Fcreate(name, Constants.truncateAccess, Constants.defaultProperties, access.raw)
+            guard identifier >= 0 else { throw site.failure("H5Fcreate") }
+            return HDF5File(url: URL(fileURLWithPath: name), mode: .readWrite, identifier: identifier)
+        }
+    }
+
+    /// Opens a copy of the file at `url` in memory, for reading and writing; changes never reach `url` (write
+    /// ``image()`` elsewhere). Checked as ``open(at:mode:)`` checks.
+    public static func openInMemory(copying url: URL) throws -> HDF5File {
+        let path = url.path
+        return try Library.run {
+            let site = Site(file: path)
+            guard FileManager.default.fileExists(atPath: path) else { throw site.error(.fileNotFound) }
+            let signature = chdf5_is_hdf5(path)
+            if signature < 0 { throw site.error(.cannotOpen, libraryMessage: Library.takeErrorMessage()) }
+            if signature == 0 { throw site.error(.notHDF5File) }
+            let access = try makeFileAccessProperties(site)
+            try site.check(H5Pset_fapl_core(access.raw, 1 << 20, false), "H5Pset_fapl_core")
+            let identifier = H5Fopen(path, Constants.readWriteAccess, access.raw)
+            guard identifier >= 0 else { throw site.error(.cannotOpen, libraryMessage: Library.takeErrorMessage()) }
+            return HDF5File(url: url, mode: .readWrite, identifier: identifier)
+        }
+    }
+
+    /// The file's bytes as they would be on disk (flushed first): for a file from ``createInMemory(name:)`` or
+    /// ``openInMemory(copying:)``.
+    public func image() throws -> Data {
+        try withIdentifier(object: nil) { identifier, site in
+            try site.check(H5Fflush(identifier, H5F_SCOPE_GLOBAL), "H5Fflush")
+            let size = H5Fget_file_image(identifier, nil, 0)
+            guard size >= 0 else { throw site.failure("H5Fget_file_image") }
+            var data = Data(count: size)
+            let written = data.withUnsafeMutableBytes { H5Fget_file_image(identifier, $0.baseAddress, size) }
+            guard written == size else { throw site.failure("H5Fget_file_image") }
+            return data
+        }
+    }
+
     /// The root group, `/`.
     public var root: HDF5Group { HDF5Group(file: self, path: "/") }
 

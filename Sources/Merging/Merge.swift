@@ -3,19 +3,21 @@ import Checkpoints
 import Foundation
 import SafeTensors
 
-/// A merge from a config: plan, statistics (for MetaGPT's λ and the gate), gate, then the streamed output.
+/// A merge from a config, before its coefficients and gate are known: the plan and the options.
+///
+/// A merge is written in two steps whose order the types enforce: ``prepare(progress:)`` computes or reads the
+/// statistics (for MetaGPT's λ and the gate), λ and the gate's verdict, and returns a ``PreparedMerge``; only that
+/// can ``PreparedMerge/write(to:overwrite:progress:)``.
 ///
 /// ```swift
 /// let merge = try Merge(configuration: .load(contentsOf: configURL), options: options)
-/// try merge.prepare(progress: reporter)          // reads the weights once when λ or the gate need statistics
-/// if let gate = merge.plan.gate, !gate.passed, !options.force { /* refuse: exit 1 */ }
-/// try merge.write(to: outputURL, progress: reporter)
+/// let prepared = try merge.prepare(progress: reporter)   // reads the weights once when λ or the gate need them
+/// if let gate = prepared.plan.gate, !gate.passed, !options.force { /* refuse: exit 1 */ }
+/// try prepared.write(to: outputURL, progress: reporter)
 /// ```
-public final class Merge: @unchecked Sendable {
-    public private(set) var plan: MergePlan
+public struct Merge: Sendable {
+    public let plan: MergePlan
     public let options: MergeOptions
-    /// The task-vector statistics, when they were needed.
-    public private(set) var statistics: TaskVectorStatistics?
 
     public init(configuration: MergeConfiguration, options: MergeOptions = MergeOptions()) throws {
         self.options = options
@@ -38,20 +40,50 @@ public final class Merge: @unchecked Sendable {
         gateSpec != nil || (plan.method.isMetaGPT && normSource == "original")
     }
 
+    /// Every file and directory the merge reads: an output may be none of them, contain none, nor lie inside one.
+    public var inputPaths: [URL] { plan.inputPaths(options) }
+
     /// Computes or reads the statistics when needed, MetaGPT's λ, and the gate's verdict (recorded in
     /// ``MergePlan/gate``; a failure with ``MergeOptions/force`` is marked forced).
-    public func prepare(progress: (any MergeProgressReporting)? = nil) throws {
+    ///
+    /// - Throws: ``MergeConfigError`` for a statistics report that does not describe these models, or any read
+    ///   error of the statistics pass.
+    public func prepare(progress: (any MergeProgressReporting)? = nil) throws -> PreparedMerge {
+        var preparation = Preparation(plan: plan, options: options)
         if needsStatistics {
-            statistics = try loadStatistics(progress: progress)
+            preparation.statistics = try preparation.loadStatistics(progress: progress)
         }
         if plan.method.isMetaGPT {
-            try computeLambdas(progress: progress)
+            try preparation.computeLambdas(granularity: granularity, normSource: normSource, progress: progress)
         }
-        if let spec = gateSpec, let statistics {
+        if let spec = gateSpec, let statistics = preparation.statistics {
             var outcome = try MergeGate.evaluate(spec, statistics: statistics, probe: options.probeReport)
             if !outcome.passed && options.force { outcome.forced = true }
-            plan.gate = outcome
+            preparation.plan.gate = outcome
         }
+        return PreparedMerge(plan: preparation.plan, options: options, statistics: preparation.statistics)
+    }
+}
+
+extension MergePlan {
+    /// The inputs' directories and weight files, the config file and the reports the options name.
+    func inputPaths(_ options: MergeOptions) -> [URL] {
+        inputs.flatMap { [$0.checkpoint.directory] + $0.checkpoint.files.map(\.url) }
+            + [configuration.file, options.statisticsReport, options.probeReport].compactMap { $0 }
+    }
+}
+
+/// The work of ``Merge/prepare(progress:)``: the plan it completes and what it learns on the way.
+private struct Preparation {
+    var plan: MergePlan
+    let options: MergeOptions
+    var statistics: TaskVectorStatistics?
+    /// Maps this merge's task k to the statistics' task index (identity when computed here).
+    var taskOrder: [Int] = []
+
+    init(plan: MergePlan, options: MergeOptions) {
+        self.plan = plan
+        self.options = options
     }
 
     // MARK: Statistics
@@ -65,10 +97,7 @@ public final class Merge: @unchecked Sendable {
             tasks: plan.taskIndices.map { ModelFamily.Member(name: plan.inputs[$0].reference, checkpoint: plan.inputs[$0].checkpoint) })
     }
 
-    /// Maps this merge's task k to the statistics' task index (identity when computed here).
-    private var taskOrder: [Int] = []
-
-    private func loadStatistics(progress: (any MergeProgressReporting)?) throws -> TaskVectorStatistics {
+    mutating func loadStatistics(progress: (any MergeProgressReporting)?) throws -> TaskVectorStatistics {
         let family = try family()
         if let url = options.statisticsReport {
             let report = try readStatisticsReport(url)
@@ -87,7 +116,7 @@ public final class Merge: @unchecked Sendable {
     }
 
     /// Checks that a report describes these models (by weight fingerprints) and maps our tasks to its tasks.
-    private func matchReport(_ report: TaskVectorStatistics, url: URL) throws -> [Int] {
+    func matchReport(_ report: TaskVectorStatistics, url: URL) throws -> [Int] {
         let models = report.provenance.models
         guard let base = plan.baseIndex, let reportBase = models.first(where: { $0.role == "base" }) else {
             throw MergeConfigError(.badValue, file: url, "the report names no base model; re-run `metamerge analyze`")
@@ -120,14 +149,7 @@ public final class Merge: @unchecked Sendable {
 
     // MARK: MetaGPT
 
-    /// λₜ = ‖τₜ‖² / Σₖ ‖τₖ‖² from squared norms (uniform 1/T when all are zero), as `GramMatrix.metagptLambdas`.
-    static func lambdas(fromSquaredNorms norms: [Double]) -> [Double] {
-        let total = norms.reduce(0, +)
-        guard total > 0, total.isFinite else { return [Double](repeating: 1 / Double(norms.count), count: norms.count) }
-        return norms.map { $0 / total }
-    }
-
-    private func computeLambdas(progress: (any MergeProgressReporting)?) throws {
+    mutating func computeLambdas(granularity: String, normSource: String, progress: (any MergeProgressReporting)?) throws {
         let perTensor = granularity == "per_tensor"
         var tensorNorms: [String: [Double]] = [:]
         if normSource == "original" {
@@ -147,7 +169,7 @@ public final class Merge: @unchecked Sendable {
         if perTensor {
             for index in plan.tensors.indices where !plan.tensors[index].isCopied {
                 let norms = tensorNorms[plan.tensors[index].name] ?? [Double](repeating: 0, count: tasks)
-                plan.tensors[index].lambdas = Self.lambdas(fromSquaredNorms: norms)
+                plan.tensors[index].lambdas = GramMatrix.metagptLambdas(squaredNorms: norms)
             }
             plan.globalLambdas = nil
         } else {
@@ -160,7 +182,7 @@ public final class Merge: @unchecked Sendable {
             if normSource == "original", let statistics, taskOrder == Array(0..<tasks) {
                 total = statistics.global.moments.gram.squaredNorms
             }
-            let lambdas = Self.lambdas(fromSquaredNorms: total)
+            let lambdas = GramMatrix.metagptLambdas(squaredNorms: total)
             plan.globalLambdas = lambdas
             plan.lambdaNorms = total
             for index in plan.tensors.indices where !plan.tensors[index].isCopied {
@@ -170,108 +192,26 @@ public final class Merge: @unchecked Sendable {
     }
 
     /// ‖sparsify(τₜ)‖² per tensor: the sparsification (and rescale) of the merge itself, with the same seed.
-    private func sparsifiedNorms(progress: (any MergeProgressReporting)?) throws -> [String: [Double]] {
-        let executor = MergeExecutor(plan: plan, options: options)
+    func sparsifiedNorms(progress: (any MergeProgressReporting)?) throws -> [String: [Double]] {
+        let executor = try MergeExecutor(plan: plan, options: options)
         let tensors = plan.tensors.filter { !$0.isCopied }
         progress?.begin("sparsified norms", total: Double(tensors.reduce(0) { $0 + $1.elementCount }))
         var result: [String: [Double]] = [:]
         for tensor in tensors {
             let (kernel, sources) = try executor.kernel(for: tensor, mode: .squaredNorms)
             _ = try executor.reduce(kernel, sources: sources, count: tensor.elementCount)
-            result[tensor.name] = (kernel as! TaskArithmeticKernel).squaredNorms
+            guard let measuring = kernel as? any SquaredNormsMeasuring else {
+                throw MergeConfigError(
+                    .badValue, file: plan.configuration.file,
+                    "norm_source: sparsified needs a method that sparsifies (metagpt_ties or metagpt_dare)")
+            }
+            result[tensor.name] = measuring.squaredNorms
             progress?.advance(Double(tensor.elementCount))
         }
         progress?.end()
         return result
     }
 
-    // MARK: Output
-
-    /// What ``write(to:overwrite:progress:)`` produced.
-    public struct Result: Sendable {
-        public let directory: URL
-        public let shards: [String]
-        public let tensorCount: Int
-        public let bytes: Int
-    }
-
-    /// Merges every tensor and writes the model directory: safetensors shards (+ index when more than one),
-    /// `config.json`, the tokenizer files, `mergekit_config.yml` (the config as given) and `README.md` (the model
-    /// card). Everything goes to a temporary sibling renamed into place when complete.
-    ///
-    /// - Throws: when ``prepare(progress:)`` was not called but is needed, on a gate failure without `force`, or
-    ///   on any read/write error (nothing is left under `directory`).
-    @discardableResult
-    public func write(to directory: URL, overwrite: Bool = false, progress: (any MergeProgressReporting)? = nil) throws -> Result {
-        if plan.method.isMetaGPT, plan.tensors.contains(where: { !$0.isCopied && $0.lambdas == nil }) {
-            throw MergeConfigError(.badValue, "MetaGPT coefficients are not computed: call prepare() first")
-        }
-        if gateSpec != nil, plan.gate == nil {
-            throw MergeConfigError(.badValue, "the gate has not been evaluated: call prepare() first")
-        }
-        if let gate = plan.gate, !gate.passed, !gate.forced {
-            throw MergeConfigError(.badValue, "the gate failed (\(gate.violations.count) violation(s)); refusing to write without --force")
-        }
-        let entries = plan.tensors.map { ModelWriter.Entry(name: $0.name, dtype: $0.dtype, shape: $0.shape) }
-        let writer = try ModelWriter(destination: directory, entries: entries, shardSize: options.shardSize, overwrite: overwrite)
-        do {
-            let executor = MergeExecutor(plan: plan, options: options)
-            progress?.begin("merge", total: Double(plan.tensors.reduce(0) { $0 + $1.elementCount }))
-            try executor.write(to: writer, progress: progress)
-            progress?.end()
-            try writer.copySupportFiles(from: plan.tokenizerSource, includingConfig: false)
-            try writeConfig(to: writer)
-            try writer.writeFile(named: "mergekit_config.yml", contents: Data(plan.configuration.text.utf8))
-            try writer.writeFile(named: "README.md", contents: Data(ModelCard.render(plan: plan, name: directory.lastPathComponent).utf8))
-            try writer.commit()
-        } catch {
-            writer.abort()
-            throw error
-        }
-        return Result(
-            directory: directory, shards: writer.shards.map(\.file), tensorCount: entries.count,
-            bytes: entries.reduce(0) { $0 + $1.byteCount })
-    }
-
-    /// `config.json` of the base (else the first model), copied as is unless the output differs from it: the
-    /// dtype (`out_dtype`/`dtype`, as MergeKit records it), a vocabulary trimmed to common rows, or an `lm_head`
-    /// stored although the config ties it.
-    private func writeConfig(to writer: ModelWriter) throws {
-        let url = plan.configSource.appendingPathComponent("config.json")
-        let data = try Data(contentsOf: url)
-        guard var json = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-            throw CheckpointError(.badConfig, url: url, "is not a JSON object")
-        }
-        var changed = false
-        if let dtype = plan.configuration.outDtype ?? plan.configuration.dtype {
-            let name = dtypeName(dtype)
-            // Transformers 5 writes `dtype`, earlier versions `torch_dtype`: update the keys present (else add
-            // `torch_dtype`, which both read).
-            let keys = ["torch_dtype", "dtype"].filter { json[$0] != nil }
-            for key in keys.isEmpty ? ["torch_dtype"] : keys where json[key] as? String != name {
-                json[key] = name
-                changed = true
-            }
-        }
-        if let embedding = plan.tensors.first(where: { TensorGroup(tensorName: $0.name) == .embeddings }), embedding.isTrimmed,
-            let vocab = json["vocab_size"] as? Int, vocab != embedding.shape[0]
-        {
-            json["vocab_size"] = embedding.shape[0]
-            plan.notes.append("config.json: vocab_size set to \(embedding.shape[0]) (the common rows)")
-            changed = true
-        }
-        if plan.tensors.contains(where: { $0.name == "lm_head.weight" }), json["tie_word_embeddings"] as? Bool == true {
-            json["tie_word_embeddings"] = false
-            plan.notes.append("config.json: tie_word_embeddings set to false (some inputs store lm_head.weight, so the merge does)")
-            changed = true
-        }
-        if !changed {
-            try writer.writeFile(named: "config.json", contents: data)
-            return
-        }
-        let output = try JSONSerialization.data(withJSONObject: json, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
-        try writer.writeFile(named: "config.json", contents: output + Data("\n".utf8))
-    }
 }
 
 /// Reads the statistics of a `metamerge analyze` report.

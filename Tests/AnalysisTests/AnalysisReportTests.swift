@@ -67,6 +67,52 @@ struct AnalysisReportTests {
     }
 }
 
+@Suite("Damaged reports")
+struct DamagedReportTests {
+    /// Copies the report at `source` to `destination` dataset by dataset, with `replacements` (path → strings) written
+    /// instead of the stored values: a report whose datasets disagree, as a damaged or hand-edited file can.
+    static func copy(_ source: URL, to destination: URL, replacing replacements: [String: [String]]) throws {
+        let input = try HDF5File.open(at: source)
+        let output = try HDF5File.create(at: destination)
+        for name in try input.root.attributeNames() {
+            try output.root.setAttribute(name, try input.root.attribute(name))
+        }
+        func copyMembers(of group: HDF5Group, into target: HDF5Group) throws {
+            for name in try group.memberNames() {
+                if try group.kind(of: name) == .group {
+                    try copyMembers(of: try group.group(name), into: try target.createGroup(name))
+                    continue
+                }
+                let dataset = try group.dataset(name)
+                let type = try dataset.elementType
+                switch type {
+                case .string:
+                    try target.createDataset(name, strings: replacements[dataset.path] ?? (try dataset.readStrings()))
+                case .float64: try target.createDataset(name, array: try dataset.read(Double.self))
+                case .int64: try target.createDataset(name, array: try dataset.read(Int64.self))
+                case .uint8: try target.createDataset(name, array: try dataset.read(UInt8.self))
+                default: Issue.record("unexpected element type \(type) of \(dataset.path)")
+                }
+            }
+        }
+        try copyMembers(of: input.root, into: output.root)
+        try output.close()
+        try input.close()
+    }
+
+    /// Found by fuzzing (hdf5-report-schema): fewer paths than roles indexed past the end of `path` (a trap).
+    @Test func provenanceCountsThatDisagreeAreRefused() throws {
+        let synthetic = try SyntheticFamily.handWorked()
+        let good = synthetic.root.appendingPathComponent("good.h5")
+        try AnalysisReport.write(try StatisticsPass().run(synthetic.family), to: good)
+        let damaged = synthetic.root.appendingPathComponent("damaged.h5")
+        try Self.copy(good, to: damaged, replacing: ["/provenance/path": ["only-one"]])
+        _ = try AnalysisReport.read(from: good)
+        let error = try #require(throws: AnalysisError.self) { try AnalysisReport.read(from: damaged) }
+        #expect("\(error)".contains("/provenance datasets disagree on the model count (role 3, path 1, fingerprint 3)"))
+    }
+}
+
 @Suite("The gate")
 struct GateTests {
     @Test func globalLayerAndTensorScopes() throws {

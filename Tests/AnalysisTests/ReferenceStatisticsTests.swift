@@ -66,8 +66,8 @@ struct ReferenceStatisticsTests {
         let data = try Data(contentsOf: RepositoryPaths.fixtures.appendingPathComponent("analysis/tiny-family-stats.json"))
         let reference = try JSONDecoder().decode(Reference.self, from: data)
         let family = try FamilySpec(
-            base: RepositoryPaths.tinyFamily.appendingPathComponent("base").path,
-            models: reference.tasks.map { "\($0)=\(RepositoryPaths.tinyFamily.appendingPathComponent($0).path)" }
+            base: RepositoryPaths.tinyFamily.appendingPathComponent("base"),
+            tasks: reference.tasks.map { ($0, RepositoryPaths.tinyFamily.appendingPathComponent($0)) }
         ).open()
         let statistics = try StatisticsPass(threads: 2, chunkElements: 4096).run(family)
         #expect(Set(statistics.tensors.map(\.name)) == Set(reference.tensors.keys))

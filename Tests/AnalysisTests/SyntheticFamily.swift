@@ -34,6 +34,13 @@ struct SyntheticFamily {
         _ directory: URL, config: [String: Any], shapes: [String: [Int]], values: [String: [Float]], dtype: DType = .f32
     ) throws {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        // A real config states the layer count the tensors have (checkpoint validation requires it).
+        var config = config
+        let layers = shapes.keys.compactMap { name -> Int? in
+            guard name.hasPrefix("model.layers.") else { return nil }
+            return Int(name.dropFirst("model.layers.".count).prefix { $0.isNumber })
+        }
+        if config["num_hidden_layers"] == nil, let last = layers.max() { config["num_hidden_layers"] = last + 1 }
         try JSONSerialization.data(withJSONObject: config).write(to: directory.appendingPathComponent("config.json"))
         let writer = try SafeTensorsWriter(
             url: directory.appendingPathComponent("model.safetensors"),

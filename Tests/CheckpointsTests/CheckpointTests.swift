@@ -41,14 +41,108 @@ struct CheckpointTests {
         #expect(checkpoint.notes.isEmpty)
     }
 
-    @Test func indexNamingMissingShardFallsBackAndSaysSo() throws {
+    @Test func indexNamingMissingShardIsRefused() throws {
         let dir = try makeTemporaryDirectory("ckpt")
         let model = try ModelDirectoryBuilder(dir)
-        try model.write("model-00001-of-00001.safetensors", [("a.weight", [2])])
-        try model.writeIndex(["a.weight": "model-00001-of-00002.safetensors"])
-        let checkpoint = try Checkpoint(directory: dir)
+        try model.write("model-00001-of-00002.safetensors", [("a.weight", [2])])
+        try model.writeIndex(["a.weight": "model-00001-of-00002.safetensors", "lm_head.weight": "model-00002-of-00002.safetensors"])
+        let error = try #require(throws: CheckpointError.self) { try Checkpoint(directory: dir) }
+        #expect(error.kind == .badIndex)
+        #expect(error.description.contains("model-00002-of-00002.safetensors") && error.description.contains("lm_head.weight"))
+    }
+
+    @Test func indexMappingATensorToTheWrongShardIsRefused() throws {
+        let dir = try makeTemporaryDirectory("ckpt")
+        let model = try ModelDirectoryBuilder(dir)
+        try model.write("model-00001-of-00002.safetensors", [("a.weight", [2])])
+        try model.write("model-00002-of-00002.safetensors", [("b.weight", [2])])
+        try model.writeIndex(["a.weight": "model-00002-of-00002.safetensors", "b.weight": "model-00001-of-00002.safetensors"])
+        let error = try #require(throws: CheckpointError.self) { try Checkpoint(directory: dir) }
+        #expect(error.kind == .badIndex)
+        #expect(error.tensor == "a.weight")
+        #expect(error.description.contains("stored in model-00001-of-00002.safetensors"))
+        try model.writeIndex(["a.weight": "model-00002-of-00002.safetensors", "b.weight": "model-00002-of-00002.safetensors"])
+        let absent = try #require(throws: CheckpointError.self) { try Checkpoint(directory: dir) }
+        #expect(absent.tensor == "a.weight" && absent.description.contains("no shard named by the index stores it"))
+    }
+
+    @Test func tensorInTwoShardsIsRefused() throws {
+        let dir = try makeTemporaryDirectory("ckpt")
+        let model = try ModelDirectoryBuilder(dir)
+        try model.write("model-00001-of-00002.safetensors", [("a.weight", [2])], seed: 1)
+        try model.write("model-00002-of-00002.safetensors", [("a.weight", [2]), ("b.weight", [2])], seed: 2)
+        try model.writeIndex(["a.weight": "model-00001-of-00002.safetensors", "b.weight": "model-00002-of-00002.safetensors"])
+        let error = try #require(throws: CheckpointError.self) { try Checkpoint(directory: dir) }
+        #expect(error.kind == .duplicateTensor)
+        #expect(error.tensor == "a.weight")
+    }
+
+    @Test func collectModeListsEveryProblem() throws {
+        let dir = try makeTemporaryDirectory("ckpt")
+        let model = try ModelDirectoryBuilder(
+            dir, config: ["architectures": ["LlamaForCausalLM"], "vocab_size": 5, "hidden_size": 2])
+        try model.write("model-00001-of-00003.safetensors", [("model.embed_tokens.weight", [4, 2])])
+        try model.write("model-00002-of-00003.safetensors", [("model.layers.0.mlp.up_proj.weight", [2, 2])])
+        try model.writeIndex([
+            "model.embed_tokens.weight": "model-00001-of-00003.safetensors",
+            "model.layers.0.mlp.up_proj.weight": "model-00002-of-00003.safetensors",
+            "lm_head.weight": "model-00003-of-00003.safetensors",
+        ])
+        let checkpoint = try Checkpoint(directory: dir, validation: .collect)
+        let text = checkpoint.problems.map(\.description)
+        #expect(checkpoint.problems.count == 3)
+        #expect(text.contains { $0.contains("model-00003-of-00003.safetensors") })
+        #expect(text.contains { $0.contains("num_hidden_layers") })
+        #expect(text.contains { $0.contains("vocab_size = 5") && $0.contains("4 rows") })
+    }
+
+    @Test(arguments: [
+        (["vocab_size": 7, "hidden_size": 2, "num_hidden_layers": 1] as [String: Int], "vocab_size = 7"),
+        (["vocab_size": 3, "hidden_size": 5, "num_hidden_layers": 1], "hidden_size = 5"),
+        (["vocab_size": 3, "hidden_size": 2], "num_hidden_layers"),
+        (["vocab_size": 3, "hidden_size": 2, "num_hidden_layers": 4], "num_hidden_layers = 4"),
+    ])
+    func configInconsistentWithTheTensorsIsRefused(config: [String: Int], expected: String) throws {
+        let dir = try makeTemporaryDirectory("ckpt")
+        var json: [String: Any] = config
+        json["architectures"] = ["LlamaForCausalLM"]
+        let model = try ModelDirectoryBuilder(dir, config: json)
+        try model.write("model.safetensors", [("model.embed_tokens.weight", [3, 2]), ("model.layers.0.mlp.up_proj.weight", [2, 2])])
+        let error = try #require(throws: CheckpointError.self) { try Checkpoint(directory: dir) }
+        #expect(error.description.contains(expected))
+        #expect(error.description.contains("config.json"))
+    }
+
+    @Test(arguments: ["gptq", "awq", "bitsandbytes"])
+    func quantizationConfigIsRefusedByName(method: String) throws {
+        let dir = try makeTemporaryDirectory("ckpt")
+        let model = try ModelDirectoryBuilder(
+            dir, config: ["architectures": ["LlamaForCausalLM"], "quantization_config": ["quant_method": method, "bits": 4]])
+        try model.write("model.safetensors", [("a.weight", [2])])
+        let error = try #require(throws: CheckpointError.self) { try Checkpoint(directory: dir) }
+        #expect(error.kind == .quantized)
+        #expect(error.description.contains("\(method.uppercased() == "BITSANDBYTES" ? "bitsandbytes" : method.uppercased())-quantized checkpoints are not supported"))
+        #expect(error.description.contains("dequantize"))
+    }
+
+    @Test func packedQuantizedTensorsAreRefused() throws {
+        let dir = try makeTemporaryDirectory("ckpt")
+        let model = try ModelDirectoryBuilder(dir)
+        try model.write("model.safetensors", [("model.layers.0.self_attn.q_proj.qweight", [2]), ("x.weight", [2])])
+        let error = try #require(throws: CheckpointError.self) { try Checkpoint(directory: dir) }
+        #expect(error.kind == .quantized)
+        #expect(error.tensor == "model.layers.0.self_attn.q_proj.qweight")
+    }
+
+    @Test func singleSafetensorsFileOpensWithoutConfig() throws {
+        let dir = try makeTemporaryDirectory("ckpt")
+        let model = try ModelDirectoryBuilder(dir)
+        let url = try model.write("weights.safetensors", [("a.weight", [2, 3])], dtype: .f64)
+        let checkpoint = try Checkpoint(file: url)
         #expect(checkpoint.tensorNames == ["a.weight"])
-        #expect(checkpoint.notes.contains { $0.contains("missing shard") })
+        #expect(checkpoint.parameterCount == 6)
+        #expect(checkpoint.notes.contains { $0.contains("F64") })
+        #expect(throws: CheckpointError.self) { try Checkpoint(file: dir.appendingPathComponent("absent.safetensors")) }
     }
 
     @Test(arguments: ["../x.safetensors", "/etc/passwd", "sub/model.safetensors", ".."])

@@ -15,23 +15,57 @@ struct ModelFamilyTests {
         let task = try ModelDirectoryBuilder(root.appendingPathComponent("task"))
         try task.write("model.safetensors", [
             ("model.embed_tokens.weight", [6, 2]), ("model.layers.0.mlp.up_proj.weight", [2, 2]),
-            ("model.layers.1.mlp.up_proj.weight", [3, 2]),
+            ("model.layers.1.mlp.up_proj.weight", [2, 3]),
         ], seed: 100)
         let family = try ModelFamily(
             base: Checkpoint(directory: base.directory),
             tasks: [.init(name: "t", checkpoint: Checkpoint(directory: task.directory))])
-        #expect(family.tensors.map(\.name) == ["model.embed_tokens.weight", "model.layers.0.mlp.up_proj.weight"])
+        #expect(family.tensors.map(\.name) == [
+            "model.embed_tokens.weight", "model.layers.0.mlp.up_proj.weight", "model.layers.1.mlp.up_proj.weight",
+        ])
         let embedding = family.tensors[0]
         #expect(embedding.shape == [4, 2])
         #expect(embedding.isTrimmed)
-        #expect(family.problems.count == 3)
+        #expect(family.problems.count == 2)
         let kinds = Dictionary(uniqueKeysWithValues: family.problems.map { ($0.name, $0.kind) })
         #expect(kinds["model.embed_tokens.weight"] == .vocabularyMismatch(rows: [4, 6], commonRows: 4))
         #expect(kinds["model.layers.1.extra.weight"] == .missing(models: ["t"]))
-        #expect(kinds["model.layers.1.mlp.up_proj.weight"] == .shapeMismatch(shapes: ["base": [2, 3], "t": [3, 2]]))
         var values = [Float](repeating: 0, count: 8)
         try values.withUnsafeMutableBufferPointer { try family.readFloat32(embedding, model: 1, elements: 0..<8, into: $0) }
         #expect(values == (100..<108).map(Float.init))
+    }
+
+    @Test func shapeMismatchBeyondTheVocabularyIsRefused() throws {
+        let root = try makeTemporaryDirectory("family")
+        let base = try ModelDirectoryBuilder(root.appendingPathComponent("base"))
+        try base.write("model.safetensors", [("model.layers.0.mlp.up_proj.weight", [2, 3]), ("model.layers.1.a", [2])])
+        let task = try ModelDirectoryBuilder(root.appendingPathComponent("task"))
+        try task.write("model.safetensors", [("model.layers.0.mlp.up_proj.weight", [3, 2]), ("model.layers.1.a", [2])])
+        let error = try #require(throws: CheckpointError.self) {
+            try ModelFamily(
+                base: Checkpoint(directory: base.directory),
+                tasks: [.init(name: "t", checkpoint: Checkpoint(directory: task.directory))])
+        }
+        #expect(error.kind == .shapeMismatch)
+        #expect(error.tensor == "model.layers.0.mlp.up_proj.weight")
+        #expect(error.description.contains("base [2, 3]") && error.description.contains("t [3, 2]"))
+    }
+
+    @Test func architectureMismatchIsRefused() throws {
+        let root = try makeTemporaryDirectory("family")
+        let base = try ModelDirectoryBuilder(
+            root.appendingPathComponent("base"), config: ["architectures": ["LlamaForCausalLM"], "model_type": "llama"])
+        try base.write("model.safetensors", [("a.weight", [2])])
+        let task = try ModelDirectoryBuilder(
+            root.appendingPathComponent("task"), config: ["architectures": ["Qwen2ForCausalLM"], "model_type": "qwen2"])
+        try task.write("model.safetensors", [("a.weight", [2])])
+        let error = try #require(throws: CheckpointError.self) {
+            try ModelFamily(
+                base: Checkpoint(directory: base.directory),
+                tasks: [.init(name: "t", checkpoint: Checkpoint(directory: task.directory))])
+        }
+        #expect(error.kind == .badFamily)
+        #expect(error.description.contains("qwen2") && error.description.contains("llama"))
     }
 
     @Test func tiedBaseServesLmHeadFromEmbedding() throws {

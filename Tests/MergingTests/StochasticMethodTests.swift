@@ -24,8 +24,8 @@ struct StochasticMethodTests {
         throws -> [String: [Float]]
     {
         let config = try family.configuration(yaml, named: "\(name).yml")
-        let merge = try Merge(configuration: config, options: MergeOptions(randomSeed: seed, threads: threads, chunkElements: chunk))
-        try merge.prepare()
+        let mergeConfigured = try Merge(configuration: config, options: MergeOptions(randomSeed: seed, threads: threads, chunkElements: chunk))
+        let merge = try mergeConfigured.prepare()
         let output = family.output(name)
         try merge.write(to: output)
         return try readModel(output)
@@ -111,8 +111,8 @@ struct StochasticMethodTests {
         let family = try SyntheticFamily.make("della-epsilon", tasks: 1)
         let config = try family.configuration(
             "models: [{model: ./t1, parameters: {weight: 1, density: 0.1, epsilon: 0.2}}]\nbase_model: ./base\nmerge_method: della\n")
-        let merge = try Merge(configuration: config)
-        try merge.prepare()
+        let mergeConfigured = try Merge(configuration: config)
+        let merge = try mergeConfigured.prepare()
         let error = #expect(throws: MergeConfigError.self) { try merge.write(to: family.output()) }
         #expect(error?.description.contains("epsilon") == true)
         #expect(!FileManager.default.fileExists(atPath: family.output().path))
@@ -145,8 +145,8 @@ struct MagnitudeTieTests {
         let config = try family.configuration(
             "models: [{model: ./t1, parameters: {weight: 1, density: 0.45}}]\nbase_model: ./base\nmerge_method: ties\n",
             named: "ties-\(chunk).yml")
-        let merge = try Merge(configuration: config, options: MergeOptions(threads: 3, chunkElements: chunk))
-        try merge.prepare()
+        let mergeConfigured = try Merge(configuration: config, options: MergeOptions(threads: 3, chunkElements: chunk))
+        let merge = try mergeConfigured.prepare()
         try merge.write(to: family.output("out-\(chunk)"))
         let merged = try readModel(family.output("out-\(chunk)"))
         let task = try readModel(family.root.appendingPathComponent("t1"))
@@ -163,8 +163,8 @@ struct MagnitudeTieTests {
         let family = try Self.family()
         let config = try family.configuration(
             "models: [{model: ./t1, parameters: {weight: 1, density: 0.6, gamma: 0.1}}]\nbase_model: ./base\nmerge_method: breadcrumbs\n")
-        let merge = try Merge(configuration: config, options: MergeOptions(threads: 2, chunkElements: 50))
-        try merge.prepare()
+        let mergeConfigured = try Merge(configuration: config, options: MergeOptions(threads: 2, chunkElements: 50))
+        let merge = try mergeConfigured.prepare()
         try merge.write(to: family.output())
         let merged = try readModel(family.output())
         let task = try readModel(family.root.appendingPathComponent("t1"))

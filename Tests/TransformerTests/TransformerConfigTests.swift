@@ -110,6 +110,10 @@ struct TransformerConfigTests {
         Refusal(
             label: "vocab_size as a string", changes: ["vocab_size": .string("64")], kind: .badConfig,
             mentions: "vocab_size"),
+        // Found with the config-json fuzz harness: accepted, then `queryWidth` (heads × head_dim) trapped on overflow.
+        Refusal(
+            label: "heads × head_dim beyond Int", changes: ["num_attention_heads": .number(4e9), "head_dim": .number(4e9)],
+            kind: .badConfig, mentions: "num_attention_heads (4000000000) × head_dim (4000000000)"),
     ]
 
     @Test("unsupported or broken configs are refused by name", arguments: refusals)

@@ -19,7 +19,7 @@ import numpy as np
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 FAMILY = os.path.join(ROOT, "examples", "tiny-family")
 FIXTURES = os.path.join(ROOT, "Tests", "Fixtures")
-BIN = os.environ.get("METAMERGE", os.path.join(ROOT, ".build", "release", "metamerge"))
+BIN = os.path.abspath(os.environ.get("METAMERGE", os.path.join(ROOT, ".build", "release", "metamerge")))
 TASKS = ["add", "rev", "sort"]
 CHECKS = []
 
@@ -172,6 +172,45 @@ def demo_end_to_end(tmp):
     figures = glob.glob(os.path.join(out, "notebooks", "figures", "*.png"))
     assert len(figures) >= 9 and all(os.path.getsize(f) > 1000 for f in figures), f"figures: {figures}"
     return f"report, 2 merged models, {len(figures)} figures"
+
+
+def documented_command_lines():
+    """Every `metamerge …` line of the `sh` code blocks in README.md and docs/*.md, with the exit code a trailing
+    `# exit N` names (0 otherwise)."""
+    import re
+    import shlex
+    files = [os.path.join(ROOT, "README.md")] + sorted(glob.glob(os.path.join(ROOT, "docs", "*.md")))
+    commands = []
+    for path in files:
+        in_block = False
+        with open(path, encoding="utf-8") as handle:
+            for number, line in enumerate(handle, 1):
+                stripped = line.strip()
+                if stripped.startswith("```"):
+                    in_block = not in_block and stripped in ("```sh", "```bash", "```shell")
+                    continue
+                if in_block and stripped.startswith("metamerge "):
+                    code, _, comment = stripped.partition("#")
+                    match = re.search(r"exit (\d+)", comment)
+                    commands.append((os.path.relpath(path, ROOT), number, shlex.split(code)[1:],
+                                     int(match.group(1)) if match else 0))
+    return commands
+
+
+@check
+def documented_commands(tmp):
+    """Every command line README.md and docs/ show in `sh` blocks runs, from a directory laid out as the repository
+    (examples/ linked in), with the exit code the docs state."""
+    os.symlink(os.path.join(ROOT, "examples"), os.path.join(tmp, "examples"))
+    os.makedirs(os.path.join(tmp, "out"))
+    commands = documented_command_lines()
+    assert len(commands) >= 8, f"only {len(commands)} documented command lines found"
+    for path, number, args, expected in commands:
+        result = subprocess.run([BIN, *args], capture_output=True, text=True, cwd=tmp)
+        if result.returncode != expected:
+            raise AssertionError(f"{path}:{number}: metamerge {' '.join(args)} exited {result.returncode} "
+                                 f"(the docs say {expected}):\n{result.stdout}\n{result.stderr}")
+    return f"{len(commands)} command lines from README.md and docs/"
 
 
 def main():

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Where the orthogonality gate looks: the whole parameter vector, each layer, or each tensor.
 public enum GateScope: String, Sendable, CaseIterable, Codable {
     case global, layer, tensor
@@ -65,6 +67,19 @@ public struct GateThresholds: Sendable, Hashable {
         }
     }
 
+    /// Checks that every threshold is a finite number ≥ 0 (`nan`, `inf` and negatives are refused: a gate must not
+    /// pass because its threshold is undefined).
+    public func validate() throws {
+        for (key, value) in [
+            ("max-cosine", maxCosine), ("max-chord-residual", maxChordResidual), ("max-taylor-error", maxTaylorError),
+            ("max-additivity-gap", maxAdditivityGap),
+        ] {
+            if let value, !(value.isFinite && value >= 0) {
+                throw AnalysisError.badArgument("gate threshold \(key) = \(value) must be a finite number ≥ 0")
+            }
+        }
+    }
+
     /// Whether any linearity threshold is set (the probe report is then required).
     public var needsProbe: Bool { maxChordResidual != nil || maxTaylorError != nil || maxAdditivityGap != nil }
     /// Whether any threshold at all is set.
@@ -101,18 +116,33 @@ public struct GateVerdict: Sendable, Hashable {
 public enum Gate {
     /// Evaluates `thresholds` on `statistics` and, for the linearity thresholds, `linearity`.
     ///
-    /// Cosines are taken over pairs i < j in the chosen scope. An undefined cosine (a task vector that is zero in
-    /// that scope) is a violation at global scope — a task model identical to the base is a mistake — and at
-    /// layer or tensor scope is listed in the findings but not a violation (a frozen tensor does not interfere).
+    /// A figure the gate reads must be defined, or the gate fails naming it:
+    /// - non-finite weights (counted by the statistics pass and left out of its sums) fail any cosine check;
+    /// - a cosine whose Gram entries are not finite is a violation in every scope;
+    /// - a zero task vector (a model identical to the base) is a violation at global scope; at layer or tensor
+    ///   scope a cosine undefined because one task left that part unchanged is listed in the findings but is not
+    ///   a violation (a frozen tensor does not interfere), unless no cosine at all is defined in that scope;
+    /// - a linearity metric that is NaN (a task vector that does not change the outputs) is a violation.
+    /// Thresholds must be finite and ≥ 0; a probe report must have been made from the same models as the
+    /// statistics (their weight fingerprints).
     ///
-    /// - Throws: ``AnalysisError`` when a linearity threshold is set and `linearity` is `nil`.
+    /// - Throws: ``AnalysisError`` for a bad threshold, a missing probe report when a linearity threshold is set,
+    ///   or a probe report of other models.
     public static func evaluate(
         _ thresholds: GateThresholds, statistics: TaskVectorStatistics, linearity: LinearitySummary? = nil
     ) throws -> GateVerdict {
+        try thresholds.validate()
         var violations: [GateViolation] = []
         var findings: [String] = []
         let names = statistics.taskNames
+        let modelNames = ["base"] + names
         if let limit = thresholds.maxCosine {
+            for (m, count) in statistics.global.moments.nonFinite.enumerated() where count > 0 {
+                violations.append(GateViolation(
+                    check: "non-finite weights", location: "global", tasks: modelNames[m], value: Double(count),
+                    threshold: 0))
+                findings.append("\(count) non-finite weight(s) (NaN or ±Inf) in model '\(modelNames[m])': its statistics are undefined")
+            }
             let parts: [(String, GramMatrix)]
             switch thresholds.scope {
             case .global: parts = [("global", statistics.global.moments.gram)]
@@ -121,26 +151,47 @@ public enum Gate {
             }
             var worst = 0.0
             var undefined = 0
+            var defined = 0
+            var zeroVectors: [String: Int] = [:]
             for (location, gram) in parts {
+                for i in 0..<gram.count where gram[i, i] == 0 { zeroVectors[names[i], default: 0] += 1 }
                 for i in 0..<gram.count {
                     for j in (i + 1)..<gram.count {
                         let pair = "\(names[i]) · \(names[j])"
+                        let entries = [gram[i, i], gram[j, j], gram[i, j]]
+                        if !entries.allSatisfy(\.isFinite) {
+                            violations.append(GateViolation(
+                                check: "cosine (non-finite Gram entry)", location: location, tasks: pair, value: .nan,
+                                threshold: limit))
+                            continue
+                        }
                         guard let cosine = gram.cosine(i, j) else {
                             undefined += 1
                             if thresholds.scope == .global {
-                                violations.append(GateViolation(check: "cosine", location: location, tasks: pair, value: .nan, threshold: limit))
+                                violations.append(GateViolation(check: "cosine (zero task vector)", location: location, tasks: pair, value: .nan, threshold: limit))
                             }
                             continue
                         }
+                        defined += 1
                         worst = max(worst, abs(cosine))
-                        if abs(cosine) > limit {
+                        if !(abs(cosine) <= limit) {
                             violations.append(GateViolation(check: "cosine", location: location, tasks: pair, value: abs(cosine), threshold: limit))
                         }
                     }
                 }
             }
+            if defined == 0, undefined > 0, thresholds.scope != .global {
+                violations.append(GateViolation(
+                    check: "cosine (none defined)", location: thresholds.scope.rawValue, tasks: "all pairs", value: .nan,
+                    threshold: limit))
+            }
             let verdict = worst <= limit ? "≤" : ">"
             findings.append(String(format: "max |cos| (%@) %.4f %@ %.4f", thresholds.scope.rawValue, worst, verdict, limit))
+            for (task, count) in zeroVectors.sorted(by: { $0.key < $1.key }) {
+                findings.append(thresholds.scope == .global
+                    ? "task '\(task)' has a zero task vector: the model is identical to the base"
+                    : "task '\(task)' leaves \(count) \(thresholds.scope.rawValue)(s) unchanged (zero task vector there)")
+            }
             if undefined > 0 {
                 findings.append("\(undefined) cosine(s) undefined in \(thresholds.scope.rawValue) scope (a task vector is zero there)")
             }
@@ -149,6 +200,7 @@ public enum Gate {
             guard let linearity else {
                 throw AnalysisError.badArgument("linearity thresholds need a probe report (metamerge probe … -o probe.h5)")
             }
+            try checkSameModels(linearity, statistics)
             let checks: [(String, Double?, [(String, Double)])] = [
                 ("chord residual", thresholds.maxChordResidual, linearity.chordResidual),
                 ("taylor error", thresholds.maxTaylorError, linearity.taylorError),
@@ -156,14 +208,38 @@ public enum Gate {
             ]
             for (check, limit, values) in checks {
                 guard let limit else { continue }
-                let worst = values.map(\.1).max() ?? 0
+                let undefined = values.filter { !$0.1.isFinite }.map(\.0)
+                let worst = values.map(\.1).filter(\.isFinite).max() ?? 0
                 findings.append(String(format: "max %@ %.4f %@ %.4f", check, worst, worst <= limit ? "≤" : ">", limit))
+                if !undefined.isEmpty {
+                    findings.append("\(check) undefined for \(undefined.joined(separator: ", ")) (the task vector does not change the outputs, or the outputs are not finite)")
+                }
                 for (who, value) in values where !(value <= limit) {
-                    violations.append(GateViolation(check: check, location: "probe", tasks: who, value: value, threshold: limit))
+                    violations.append(GateViolation(check: check, location: "probe", tasks: who, value: value.isFinite ? value : .nan, threshold: limit))
                 }
             }
         }
         return GateVerdict(passed: violations.isEmpty, violations: violations, findings: findings)
+    }
+
+    /// A probe report must come from the models the statistics describe: the same weight fingerprints per role.
+    static func checkSameModels(_ linearity: LinearitySummary, _ statistics: TaskVectorStatistics) throws {
+        let expected = statistics.provenance.models
+        guard !expected.isEmpty, let models = linearity.models else { return }
+        guard !models.isEmpty else {
+            throw AnalysisError.familyMismatch(
+                "the probe report records no model fingerprints (written by an older metamerge); re-run metamerge probe")
+        }
+        let probe = Dictionary(models.map { ($0.fingerprint, $0.role) }, uniquingKeysWith: { a, _ in a })
+        for model in expected where probe[model.fingerprint] == nil {
+            throw AnalysisError.familyMismatch(
+                "the probe report was made from other models than the statistics: no probed model has the weights of "
+                    + "'\(model.role)' (\(model.path), fingerprint \(model.fingerprint)); re-run metamerge probe on these models")
+        }
+        if models.count != expected.count {
+            throw AnalysisError.familyMismatch(
+                "the probe report ran \(models.count) models, the statistics describe \(expected.count); re-run metamerge probe on these models")
+        }
     }
 }
 
@@ -173,13 +249,21 @@ public struct LinearitySummary: Sendable, Hashable {
     public var chordResidual: [(String, Double)]
     public var taylorError: [(String, Double)]
     public var additivityGap: [(String, Double)]
+    /// The models the probe ran, with their weight fingerprints: `nil` for a probe run in this process on the
+    /// statistics' own family, empty for a report that did not record them (refused by the gate).
+    public var models: [Provenance.Model]?
 
-    public init(chordResidual: [(String, Double)], taylorError: [(String, Double)], additivityGap: [(String, Double)]) {
+    public init(
+        chordResidual: [(String, Double)], taylorError: [(String, Double)], additivityGap: [(String, Double)],
+        models: [Provenance.Model]? = nil
+    ) {
         self.chordResidual = chordResidual
         self.taylorError = taylorError
         self.additivityGap = additivityGap
+        self.models = models
     }
 
+    /// Equal metrics (the models they were measured on are provenance, not compared).
     public static func == (lhs: LinearitySummary, rhs: LinearitySummary) -> Bool {
         lhs.chordResidual.elementsEqual(rhs.chordResidual, by: ==) && lhs.taylorError.elementsEqual(rhs.taylorError, by: ==)
             && lhs.additivityGap.elementsEqual(rhs.additivityGap, by: ==)
@@ -193,4 +277,3 @@ public struct LinearitySummary: Sendable, Hashable {
     }
 }
 
-import Foundation

@@ -272,6 +272,10 @@ public struct ProbeResult: Sendable {
     public let curves: [[[Double]]]
     /// [task][k]: which vocabulary index each curve follows.
     public let curveCoordinates: [[Int]]
+    /// The prompts' texts when they came from text (set by the caller that encoded them).
+    public var promptTexts: [String]? = nil
+    /// [task][k]: the decoded token of each curve's vocabulary index, when the base model has a tokenizer.json.
+    public var curveTokens: [[String]]? = nil
 
     /// The maxima over prompts the gate reads. NaN (a ratio whose denominator is zero: a task vector that does
     /// not change the outputs) propagates: a row holding a NaN has maximum NaN, so a gate cannot read it as a pass.

@@ -1,134 +1,216 @@
 import Checkpoints
 import Foundation
+import Tokenizers
 
-/// Where the probe's prompts come from: token ids, text through a model's `tokenizer.json`, or a seeded random
-/// draw from the vocabulary.
+/// The probe's prompts: token ids, and the texts they were encoded from when they came from text.
+public struct Prompts: Sendable, Equatable {
+    public let ids: [[Int]]
+    /// One per prompt, when the prompts were text; `nil` for token-id files and random prompts.
+    public let texts: [String]?
+
+    public init(ids: [[Int]], texts: [String]?) {
+        self.ids = ids
+        self.texts = texts
+    }
+}
+
+/// Where the probe's prompts come from: token ids, text through the base model's `tokenizer.json`, or a seeded
+/// random draw from the vocabulary.
 public enum PromptSource: Sendable {
-    /// One prompt per line, token ids separated by spaces or commas.
+    /// One prompt per line, token ids separated by spaces, commas or tabs (LF or CRLF line ends).
     case tokenIDs(URL)
-    /// One prompt per line of text, encoded with the base model's `tokenizer.json` (WordLevel models: one token per
-    /// character, as the bundled family uses; other tokenizer models are refused by name).
+    /// Text encoded with the base model's `tokenizer.json` as the `tokenizers` library encodes it with its special
+    /// tokens (`Tokenizer.from_file(…).encode(text)`): one prompt per line, or for a `.jsonl` file one JSON object
+    /// `{"text": …}` per line (prompts with newlines).
     case text(URL)
     /// `count` prompts of `length` tokens drawn uniformly from the vocabulary with a fixed seed.
     case random(count: Int, length: Int, seed: UInt64)
 
-    /// The prompts, checked against `vocabularySize` and `maxLength`.
+    /// At most this many prompts: every prompt goes through the model at every point of the probe, and a file
+    /// with more lines is far more likely a mistake (a corpus given for a prompt list) than a plan.
+    public static let maxPrompts = 10_000
+    /// A line longer than this (bytes) is refused before it is decoded.
+    public static let maxLineBytes = 1 << 20
+
+    /// The prompts' ids, checked against `vocabularySize` and `maxLength` (the model's `max_position_embeddings`).
     public func prompts(for checkpoint: Checkpoint, vocabularySize: Int, maxLength: Int) throws -> [[Int]] {
-        let prompts: [[Int]]
+        try load(for: checkpoint, vocabularySize: vocabularySize, maxLength: maxLength).ids
+    }
+
+    /// The prompts (ids, and texts for text prompts), checked against `vocabularySize` and `maxLength`.
+    public func load(for checkpoint: Checkpoint, vocabularySize: Int, maxLength: Int) throws -> Prompts {
+        let prompts: Prompts
+        var names: [String] = []  // how a message names each prompt
         switch self {
         case .tokenIDs(let url):
-            prompts = try Self.lines(url).enumerated().map { index, line in
-                try line.split(whereSeparator: { $0 == " " || $0 == "," || $0 == "\t" }).map { item in
-                    guard let id = Int(item) else {
-                        throw AnalysisError.badArgument("\(url.path):\(index + 1): '\(item)' is not a token id")
+            let lines = try Self.numberedLines(url)
+            prompts = Prompts(
+                ids: try lines.map { number, line in
+                    try line.split(whereSeparator: { $0 == " " || $0 == "," || $0 == "\t" }).map { item in
+                        guard let id = Int(item) else {
+                            throw AnalysisError.badArgument("\(url.path):\(number): '\(item)' is not a token id")
+                        }
+                        return id
                     }
-                    return id
-                }
-            }
+                }, texts: nil)
+            names = lines.map { "\(url.path):\($0.number): prompt" }
         case .text(let url):
-            let tokenizer = try WordLevelTokenizer(directory: checkpoint.directory)
-            prompts = try Self.lines(url).map { try tokenizer.encode($0) }
-        case .random(let count, let length, let seed):
-            var state = seed
-            prompts = (0..<count).map { _ in
-                (0..<length).map { _ in
-                    state &+= 0x9E37_79B9_7F4A_7C15
-                    var z = state
-                    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-                    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-                    return Int((z ^ (z >> 31)) % UInt64(vocabularySize))
-                }
+            let texts = try Self.texts(url)
+            let tokenizer: Tokenizer
+            do {
+                tokenizer = try Tokenizer(contentsOf: checkpoint.directory)
+            } catch let error as TokenizerError {
+                throw AnalysisError.badArgument("\(error.message); give the prompts as --token-ids instead")
             }
+            prompts = Prompts(
+                ids: try texts.map { number, text in
+                    do { return try tokenizer.encode(text).ids } catch let error as TokenizerError {
+                        throw AnalysisError.badArgument("\(url.path):\(number): \(error.message)")
+                    }
+                }, texts: texts.map(\.text))
+            names = texts.map { "\(url.path):\($0.number): prompt \(Self.quote($0.text))" }
+        case .random(let count, let length, let seed):
+            guard (1...Self.maxPrompts).contains(count) else {
+                throw AnalysisError.badArgument(
+                    "--random-prompts \(count): the number of random prompts must be between 1 and \(Self.maxPrompts)")
+            }
+            guard (1...max(1, maxLength)).contains(length) else {
+                throw AnalysisError.badArgument(
+                    "--prompt-length \(length): a prompt's length must be between 1 and the model's "
+                        + "max_position_embeddings \(maxLength)")
+            }
+            guard vocabularySize > 0 else { throw AnalysisError.badArgument("the model has an empty vocabulary") }
+            var state = seed
+            prompts = Prompts(
+                ids: (0..<count).map { _ in
+                    (0..<length).map { _ in
+                        state &+= 0x9E37_79B9_7F4A_7C15
+                        var z = state
+                        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+                        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+                        return Int((z ^ (z >> 31)) % UInt64(vocabularySize))
+                    }
+                }, texts: nil)
+            names = (0..<count).map { "random prompt \($0 + 1)" }
         }
-        guard !prompts.isEmpty else { throw AnalysisError.badArgument("no prompts given") }
-        for (index, prompt) in prompts.enumerated() {
-            guard !prompt.isEmpty else { throw AnalysisError.badArgument("prompt \(index + 1) is empty") }
+        guard !prompts.ids.isEmpty else { throw AnalysisError.badArgument("no prompts given") }
+        for (name, prompt) in zip(names, prompts.ids) {
+            guard !prompt.isEmpty else { throw AnalysisError.badArgument("\(name) has no tokens") }
             guard prompt.count <= maxLength else {
                 throw AnalysisError.badArgument(
-                    "prompt \(index + 1) has \(prompt.count) tokens, more than the model's max_position_embeddings \(maxLength)")
+                    "\(name) has \(prompt.count) tokens, more than the model's max_position_embeddings \(maxLength)")
             }
             if let bad = prompt.first(where: { $0 < 0 || $0 >= vocabularySize }) {
                 throw AnalysisError.badArgument(
-                    "prompt \(index + 1) has token id \(bad), outside the vocabulary 0..<\(vocabularySize)")
+                    "\(name) has token id \(bad), outside the vocabulary 0..<\(vocabularySize)")
             }
         }
         return prompts
     }
 
-    public static func lines(_ url: URL) throws -> [String] {
-        do {
-            return try String(contentsOf: url, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: true)
-                .map(String.init).filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
-        } catch {
-            throw AnalysisError.badArgument("\(url.path): cannot read prompts: \(error.localizedDescription)")
+    /// The texts of a prompt file with their line numbers: its lines, or for `.jsonl` the `"text"` of each line's
+    /// object. Empty prompts, invalid UTF-8 and more than `limit` prompts are refused, naming file and line.
+    public static func texts(_ url: URL, limit: Int = maxPrompts) throws -> [(number: Int, text: String)] {
+        let lines = try numberedLines(url, limit: limit)
+        guard url.pathExtension.lowercased() == "jsonl" else { return lines }
+        return try lines.map { number, line in
+            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                let text = object["text"] as? String
+            else {
+                throw AnalysisError.badArgument("\(url.path):\(number): not a JSON object with a \"text\" string")
+            }
+            guard !text.isEmpty else { throw AnalysisError.badArgument("\(url.path):\(number): the prompt text is empty") }
+            return (number, text)
+        }
+    }
+
+    /// The lines of a prompt file (LF or CRLF), numbered from 1, read in bounded memory: a file with more than
+    /// `limit` lines is refused as soon as the line past the limit is seen, a line longer than
+    /// ``maxLineBytes`` as soon as its bytes are; an empty line or invalid UTF-8 is refused with its line number.
+    public static func numberedLines(_ url: URL, limit: Int = maxPrompts) throws -> [(number: Int, text: String)] {
+        guard let handle = FileHandle(forReadingAtPath: url.path) else {
+            throw AnalysisError.badArgument("\(url.path): cannot read the prompt file (missing or unreadable)")
+        }
+        defer { try? handle.close() }
+        var result: [(number: Int, text: String)] = []
+        var current: [UInt8] = []
+        var number = 0
+        func finish(_ bytes: [UInt8]) throws {
+            number += 1
+            guard number <= limit else {
+                throw AnalysisError.badArgument(
+                    "\(url.path): more than \(limit) prompts; every prompt runs through the model at every "
+                        + "point of the probe, so split the file or keep the prompts that matter")
+            }
+            var line = bytes[...]
+            if line.last == 0x0D { line = line.dropLast() }
+            guard let text = String(validating: line, as: UTF8.self) else {
+                throw AnalysisError.badArgument("\(url.path):\(number): not valid UTF-8")
+            }
+            guard !text.unicodeScalars.allSatisfy({ $0.properties.isWhitespace }) else {
+                throw AnalysisError.badArgument(
+                    "\(url.path):\(number): empty prompt line; remove it (or, in a .jsonl file, write the prompt "
+                        + "as {\"text\": …})")
+            }
+            result.append((number, text))
+        }
+        while true {
+            let chunk: Data
+            do { chunk = try handle.read(upToCount: 1 << 20) ?? Data() } catch {
+                throw AnalysisError.badArgument("\(url.path): cannot read the prompt file: \(error.localizedDescription)")
+            }
+            if chunk.isEmpty { break }
+            for byte in chunk {
+                if byte == 0x0A {
+                    try finish(current)
+                    current.removeAll(keepingCapacity: true)
+                } else {
+                    current.append(byte)
+                    guard current.count <= maxLineBytes else {
+                        throw AnalysisError.badArgument(
+                            "\(url.path):\(number + 1): a prompt line longer than \(maxLineBytes) bytes")
+                    }
+                }
+            }
+        }
+        if !current.isEmpty { try finish(current) }
+        return result
+    }
+
+    /// The lines of a prompt file, checked as ``numberedLines(_:)`` checks them.
+    public static func lines(_ url: URL) throws -> [String] { try numberedLines(url).map(\.text) }
+
+    /// `text` quoted for a message, shortened to 40 characters.
+    static func quote(_ text: String) -> String {
+        let short = text.count > 40 ? String(text.prefix(40)) + "…" : text
+        return "\"" + short.replacingOccurrences(of: "\n", with: "\\n") + "\""
+    }
+}
+
+/// The bundled family's tokenizer, kept for callers of the first prompt reader: the base model's `tokenizer.json`
+/// through ``Tokenizers/Tokenizer`` with its special tokens.
+public struct WordLevelTokenizer: Sendable {
+    let tokenizer: Tokenizer
+
+    public init(directory: URL) throws {
+        do { tokenizer = try Tokenizer(contentsOf: directory) } catch let error as TokenizerError {
+            throw AnalysisError.badArgument(error.message)
+        }
+    }
+
+    public func encode(_ text: String) throws -> [Int] {
+        do { return try tokenizer.encode(text).ids } catch let error as TokenizerError {
+            throw AnalysisError.badArgument(error.message)
         }
     }
 }
 
-/// The Hugging Face `tokenizers` WordLevel model applied one character at a time, with a `TemplateProcessing`
-/// post-processor's special tokens added around the text.
-public struct WordLevelTokenizer: Sendable {
-    public let vocabulary: [String: Int]
-    /// `added_tokens` (e.g. `<bos>`), matched as whole strings in the text before single characters.
-    let addedTokens: [(String, Int)]
-    let prefix: [Int]
-    let suffix: [Int]
-    let unknown: Int?
-
-    public init(directory: URL) throws {
-        let url = directory.appendingPathComponent("tokenizer.json")
-        guard let data = try? Data(contentsOf: url),
-            let root = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-            let model = root["model"] as? [String: Any]
-        else {
-            throw AnalysisError.badArgument("\(url.path): missing or not a tokenizers JSON file; use --token-ids instead")
-        }
-        guard model["type"] as? String == "WordLevel", let vocabulary = model["vocab"] as? [String: Int] else {
-            throw AnalysisError.badArgument(
-                "\(url.path): tokenizer model '\(model["type"] as? String ?? "?")' is not supported yet (WordLevel only); use --token-ids")
-        }
-        self.vocabulary = vocabulary
-        addedTokens = ((root["added_tokens"] as? [[String: Any]]) ?? []).compactMap { entry in
-            guard let content = entry["content"] as? String, let id = entry["id"] as? Int, !content.isEmpty else { return nil }
-            return (content, id)
-        }.sorted { $0.0.count > $1.0.count }
-        unknown = (model["unk_token"] as? String).flatMap { vocabulary[$0] }
-        var prefix: [Int] = [], suffix: [Int] = []
-        if let post = root["post_processor"] as? [String: Any], post["type"] as? String == "TemplateProcessing",
-            let single = post["single"] as? [[String: Any]]
-        {
-            var seenSequence = false
-            for piece in single {
-                if piece["Sequence"] != nil {
-                    seenSequence = true
-                } else if let special = piece["SpecialToken"] as? [String: Any], let id = special["id"] as? String,
-                    let token = vocabulary[id]
-                {
-                    if seenSequence { suffix.append(token) } else { prefix.append(token) }
-                }
-            }
-        }
-        self.prefix = prefix
-        self.suffix = suffix
-    }
-
-    /// Added tokens written out in the text (`<bos>`) become their ids; every other character is one id; the
-    /// template's special tokens, if any, go around them.
-    public func encode(_ text: String) throws -> [Int] {
-        var body: [Int] = []
-        var rest = Substring(text)
-        while let character = rest.first {
-            if let (content, id) = addedTokens.first(where: { rest.hasPrefix($0.0) }) {
-                body.append(id)
-                rest = rest.dropFirst(content.count)
-                continue
-            }
-            guard let id = vocabulary[String(character)] ?? unknown else {
-                throw AnalysisError.badArgument("character '\(character)' is not in the tokenizer's vocabulary")
-            }
-            body.append(id)
-            rest = rest.dropFirst()
-        }
-        return prefix + body + suffix
+extension ProbeResult {
+    /// Adds what the report keeps beside the ids: the prompts' texts, and — when the base model at
+    /// `baseDirectory` has a tokenizer.json that loads — each curve's token decoded to text, for the notebook's labels.
+    public mutating func label(with prompts: Prompts, baseDirectory: URL) {
+        promptTexts = prompts.texts
+        guard let tokenizer = try? Tokenizer(contentsOf: baseDirectory) else { return }
+        curveTokens = curveCoordinates.map { row in row.map { tokenizer.decode([$0]) } }
     }
 }

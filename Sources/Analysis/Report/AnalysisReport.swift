@@ -118,6 +118,11 @@ public enum AnalysisReport {
             let roles = try provenanceGroup.dataset("role").readStrings()
             let paths = try provenanceGroup.dataset("path").readStrings()
             let prints = try provenanceGroup.dataset("fingerprint").readStrings()
+            guard paths.count == roles.count, prints.count == roles.count else {
+                throw AnalysisError.badReport(
+                    path: url.path,
+                    detail: "/provenance datasets disagree on the model count (role \(roles.count), path \(paths.count), fingerprint \(prints.count))")
+            }
             let provenance = Provenance(
                 toolVersion: try root.attribute("tool_version", as: String.self),
                 createdUTC: try root.attribute("created_utc", as: String.self),
@@ -205,27 +210,88 @@ public enum AnalysisReport {
         return file
     }
 
+    /// Refuses a report destination that would destroy something this tool did not write (see `OutputPath`):
+    /// an empty path, a directory, an input of the command or an ancestor of one, an existing file that is not a
+    /// MetaMerge report. An existing report is replaced atomically when the new one is complete.
+    public static func checkDestination(_ url: URL, inputs: [URL]) throws {
+        try OutputPath.checkFileDestination(url, inputs: inputs, what: "the report path (-o)", kind: "MetaMerge report") {
+            guard let file = try? openReport($0) else { return false }
+            try? file.close()
+            return true
+        }
+    }
+
+    /// MetaGPT's global λ of `family` from the analysis report at `url`, in the family's task order — or `nil` when
+    /// there is no readable analysis report there or it was made from other weights (its fingerprints differ).
+    /// The probe uses it to avoid a second statistics pass when it writes into the report.
+    public static func metagptLambdas(from url: URL, matching family: ModelFamily) -> [Double]? {
+        guard FileManager.default.fileExists(atPath: url.path), let statistics = try? read(from: url) else { return nil }
+        let recorded = Dictionary(
+            statistics.provenance.models.map { ($0.role, $0.fingerprint) }, uniquingKeysWith: { a, _ in a })
+        guard statistics.taskNames.count == family.tasks.count,
+            recorded["base"] == (try? family.base.fingerprint())
+        else { return nil }
+        var order: [Int] = []
+        for task in family.tasks {
+            guard let fingerprint = try? task.checkpoint.fingerprint(), recorded[task.name] == fingerprint,
+                let index = statistics.taskNames.firstIndex(of: task.name)
+            else { return nil }
+            order.append(index)
+        }
+        let lambdas = statistics.metagptLambdas
+        return order.map { lambdas[$0] }
+    }
+
+    /// The inputs of a family: model directories and their weight files.
+    public static func inputs(of family: ModelFamily) -> [URL] {
+        family.checkpoints.flatMap { [$0.directory] + $0.files.map(\.url) }
+    }
+
     /// Creates a temporary sibling of `url` (empty, or a copy of `original` opened for writing), lets `body` fill
-    /// it, closes it and renames it into place; on failure removes it and leaves `url` as it was.
+    /// it, closes it and renames it over `url` (`rename(2)`: atomic, an earlier report survives until replaced);
+    /// on failure — or SIGINT / SIGTERM, through `TemporaryOutputs` — removes it and leaves `url` as it was.
     static func writeAtomically(to url: URL, copying original: URL? = nil, _ body: (HDF5File) throws -> Void) throws {
-        let temporary = url.deletingLastPathComponent()
-            .appendingPathComponent(".\(url.lastPathComponent).partial-\(UUID().uuidString)")
+        // The report is built in memory and written with ordinary file I/O: a full disk is then one clear error
+        // (HDF5 failing to write its own file leaves the library in a state that crashes at exit).
+        let image: Data
         do {
-            let file: HDF5File
-            if let original {
-                try FileManager.default.copyItem(at: original, to: temporary)
-                file = try HDF5File.open(at: temporary, mode: .readWrite)
-            } else {
-                file = try HDF5File.create(at: temporary)
-            }
+            let file = try original.map { try HDF5File.openInMemory(copying: $0) } ?? HDF5File.createInMemory(name: url.path)
             try body(file)
+            image = try file.image()
             try file.close()
-            if FileManager.default.fileExists(atPath: url.path) { try FileManager.default.removeItem(at: url) }
-            try FileManager.default.moveItem(at: temporary, to: url)
+        } catch let error as AnalysisError {
+            throw error
+        } catch {
+            throw AnalysisError.writeFailed(path: url.path, detail: "\(error)")
+        }
+        _ = OutputPath.removeStalePartials(of: url)
+        let temporary = OutputPath.temporarySibling(of: url)
+        TemporaryOutputs.register(temporary)
+        defer { TemporaryOutputs.unregister(temporary) }
+        do {
+            try image.write(to: temporary)
+            try TemporaryOutputs.publish(temporary) {
+                guard rename(temporary.path, url.path) == 0 else {
+                    throw AnalysisError.writeFailed(
+                        path: url.path, detail: "cannot rename the finished report into place: \(String(cString: strerror(errno)))")
+                }
+            }
         } catch {
             try? FileManager.default.removeItem(at: temporary)
-            throw error
+            if let error = error as? AnalysisError { throw error }
+            throw AnalysisError.writeFailed(path: url.path, detail: describe(error))
         }
+    }
+
+    /// A Foundation or HDF5 error as one readable phrase (no `NSCocoaErrorDomain` dumps).
+    static func describe(_ error: Error) -> String {
+        if let error = error as? CocoaError, let underlying = error.userInfo[NSUnderlyingErrorKey] as? NSError,
+            underlying.domain == NSPOSIXErrorDomain, let code = POSIXErrorCode(rawValue: Int32(underlying.code))
+        {
+            return String(cString: strerror(code.rawValue))
+        }
+        if let error = error as? CocoaError { return error.localizedDescription }
+        return "\(error)"
     }
 }
 

@@ -17,27 +17,40 @@ public enum ProbeReport {
             let statistics = try AnalysisReport.read(from: url)
             try AnalysisReport.writeAtomically(to: url) { file in
                 try AnalysisReport.write(statistics, into: file)
-                try write(result, into: file.root)
+                try write(result, into: file.root, models: provenance.models)
             }
         } else if analysis != nil {
-            try AnalysisReport.writeAtomically(to: url, copying: url) { try write(result, into: $0.root) }
+            try AnalysisReport.writeAtomically(to: url, copying: url) { try write(result, into: $0.root, models: provenance.models) }
         } else {
             try AnalysisReport.writeAtomically(to: url) { file in
                 try AnalysisReport.writeRootAttributes(file.root, provenance: provenance)
                 try file.root.createDataset("tasks", strings: result.taskNames)
-                try write(result, into: file.root)
+                try write(result, into: file.root, models: provenance.models)
             }
         }
     }
 
-    static func write(_ result: ProbeResult, into root: HDF5Group) throws {
+    /// The `/probe` group; `models` (the base and task models run, with weight fingerprints) go into
+    /// `/probe/model_role`, `/probe/model_path`, `/probe/model_fingerprint`, and a fingerprint of the prompts' token
+    /// ids into the `prompts_fingerprint` attribute, so a gate can refuse a probe of other models.
+    static func write(_ result: ProbeResult, into root: HDF5Group, models: [Provenance.Model]) throws {
         let probe = try root.createGroup("probe")
+        try probe.createDataset("model_role", strings: models.map(\.role))
+        try probe.createDataset("model_path", strings: models.map(\.path))
+        try probe.createDataset("model_fingerprint", strings: models.map(\.fingerprint))
+        try probe.setAttribute("prompts_fingerprint", promptsFingerprint(result.prompts))
         let T = result.taskNames.count, Q = result.prompts.count, P = result.pairNames.count
         try probe.setAttribute("h", result.taylorStep)
         try probe.createDataset("tasks", strings: result.taskNames)
         try probe.createDataset("pairs", strings: result.pairNames)
         try probe.createDataset("alphas", values: result.alphas)
         try probe.createDataset("prompts", strings: result.prompts.map { $0.map(String.init).joined(separator: " ") })
+        // The prompts' ids as a ragged array: prompt q is prompt_token_ids[prompt_offsets[q] ..< prompt_offsets[q + 1]].
+        try probe.createDataset("prompt_token_ids", values: result.prompts.flatMap { $0.map(Int64.init) })
+        var offsets: [Int64] = [0]
+        for prompt in result.prompts { offsets.append(offsets.last! + Int64(prompt.count)) }
+        try probe.createDataset("prompt_offsets", values: offsets)
+        if let texts = result.promptTexts { try probe.createDataset("prompt_texts", strings: texts) }
         try probe.createDataset("chord_residual", values: result.chordResidual.flatMap { $0 }, shape: [T, Q])
         try probe.createDataset("taylor_error", values: result.taylorError.flatMap { $0 }, shape: [T, Q])
         try probe.createDataset("r_squared", values: result.rSquared.flatMap { $0 }, shape: [T, Q])
@@ -53,9 +66,28 @@ public enum ProbeReport {
         try probe.createDataset(
             "curves", values: result.curves.flatMap { $0.flatMap { $0.map(Float.init) } }, shape: [T, result.alphas.count, K])
         try probe.createDataset("curve_coordinates", values: result.curveCoordinates.flatMap { $0.map(Int64.init) }, shape: [T, K])
+        if let tokens = result.curveTokens, tokens.count == T, tokens.allSatisfy({ $0.count == K }) {
+            try probe.createDataset("curve_tokens", strings: tokens.flatMap { $0 })  // T × K, row-major
+        }
     }
 
-    /// Reads the per-task and per-pair linearity maxima the gate checks.
+    /// 64-bit FNV-1a over the prompts' token ids (each as 8 little-endian bytes, a prompt ended by −1), as 16 hex
+    /// digits.
+    static func promptsFingerprint(_ prompts: [[Int]]) -> String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for id in prompts.flatMap({ $0 + [-1] }) {
+            var value = UInt64(bitPattern: Int64(id)).littleEndian
+            withUnsafeBytes(of: &value) { bytes in
+                for byte in bytes {
+                    hash ^= UInt64(byte)
+                    hash = hash &* 0x0000_0100_0000_01b3
+                }
+            }
+        }
+        return String(format: "%016llx", hash)
+    }
+
+    /// Reads the per-task and per-pair linearity maxima the gate checks, and the models the probe ran.
     public static func readSummary(from url: URL) throws -> LinearitySummary {
         let file = try AnalysisReport.openReport(url)
         do {
@@ -71,9 +103,19 @@ public enum ProbeReport {
             guard chord.count == tasks.count, taylor.count == tasks.count, additivity.count == pairs.count else {
                 throw AnalysisError.badReport(path: url.path, detail: "/probe datasets disagree on the task or pair count")
             }
+            var models: [Provenance.Model] = []
+            if try probe.exists("model_fingerprint") {
+                let roles = try probe.dataset("model_role").readStrings()
+                let paths = try probe.dataset("model_path").readStrings()
+                let prints = try probe.dataset("model_fingerprint").readStrings()
+                guard roles.count == prints.count, paths.count == prints.count else {
+                    throw AnalysisError.badReport(path: url.path, detail: "/probe model datasets disagree in length")
+                }
+                models = (0..<roles.count).map { Provenance.Model(role: roles[$0], path: paths[$0], fingerprint: prints[$0]) }
+            }
             return LinearitySummary(
                 chordResidual: Array(zip(tasks, chord)), taylorError: Array(zip(tasks, taylor)),
-                additivityGap: Array(zip(pairs, additivity)))
+                additivityGap: Array(zip(pairs, additivity)), models: models)
         } catch let error as AnalysisError {
             throw error
         } catch {

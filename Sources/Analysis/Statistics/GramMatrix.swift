@@ -47,14 +47,17 @@ public struct GramMatrix: Sendable, Hashable {
         return result
     }
 
-    /// MetaGPT's coefficients λt = ‖τt‖² / Σk ‖τk‖² (Theorem 10 of the paper).
+    /// MetaGPT's coefficients λt = ‖τt‖² / Σk ‖τk‖² (Theorem 10 of the paper), from this matrix's diagonal.
+    public var metagptLambdas: [Double] { Self.metagptLambdas(squaredNorms: squaredNorms) }
+
+    /// MetaGPT's coefficients λt = ‖τt‖² / Σk ‖τk‖² from the squared norms ‖τt‖² — the one place the formula lives.
     ///
-    /// They sum to 1. When every task vector is zero the ratio is undefined and the uniform 1/T is returned
-    /// (as MergeKit's SCE weighting does for a zero sum), so a merge of identical models is their average.
-    public var metagptLambdas: [Double] {
-        let norms = squaredNorms
+    /// They sum to 1. When every task vector is zero (or the sum is not finite) the ratio is undefined and the
+    /// uniform 1/T is returned (as MergeKit's SCE weighting does for a zero sum), so a merge of identical models is
+    /// their average.
+    public static func metagptLambdas(squaredNorms norms: [Double]) -> [Double] {
         let total = norms.reduce(0, +)
-        guard total > 0, total.isFinite else { return [Double](repeating: 1 / Double(count), count: count) }
+        guard total > 0, total.isFinite else { return [Double](repeating: 1 / Double(norms.count), count: norms.count) }
         return norms.map { $0 / total }
     }
 

@@ -1,40 +1,31 @@
 import Foundation
 
 extension Checkpoint {
-    /// A fingerprint of the weight files: 64-bit FNV-1a over, for each file in order, its name, its size, its whole
-    /// safetensors header (names, dtypes, shapes, offsets) and 16 samples of 64 KiB spread evenly over the data,
-    /// written as 16 hex digits.
+    /// A fingerprint of the weight files: 64-bit FNV-1a over, for each file in order, its name, its size, its
+    /// modification time (nanoseconds), its whole safetensors header (names, dtypes, shapes, offsets) and 16
+    /// samples of 64 KiB spread evenly over the data, written as 16 hex digits.
     ///
     /// It tells one checkpoint from another (a report of a different model, a re-saved fine-tune) without reading
-    /// gigabytes; it is not a cryptographic hash and does not promise to notice a change confined to the bytes
-    /// between samples.
+    /// gigabytes. The samples cover content; the modification time covers an in-place edit between the samples
+    /// (any write updates it). A copy keeps the fingerprint only when it keeps the modification time (`cp -a`,
+    /// `rsync -a`); otherwise the report is refused as stale, which is safe. It is not a cryptographic hash: an
+    /// edit that also restores the modification time on purpose is not noticed.
     public func fingerprint() throws -> String {
         var hash = FNV1a()
         for file in files {
-            let url = file.url
-            let handle: FileHandle
-            do {
-                handle = try FileHandle(forReadingFrom: url)
-            } catch {
-                throw CheckpointError(.unreadableFile, url: url, "cannot open for fingerprinting: \(error.localizedDescription)")
-            }
-            defer { try? handle.close() }
-            let size = Int(try handle.seekToEnd())
-            hash.add(Data(url.lastPathComponent.utf8))
+            let size = file.byteCount
+            hash.add(Data(file.url.lastPathComponent.utf8))
             hash.add(Data(String(size).utf8))
-            try handle.seek(toOffset: 0)
-            let lengthBytes = try handle.read(upToCount: 8) ?? Data()
-            let headerLength = lengthBytes.count == 8
-                ? Int(lengthBytes.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }.littleEndian) : 0
-            hash.add(lengthBytes)
-            hash.add(try handle.read(upToCount: min(headerLength, size)) ?? Data())
-            let dataStart = 8 + headerLength
-            let dataSize = max(size - dataStart, 0)
+            var status = stat()
+            if stat(file.url.path, &status) == 0 {
+                hash.add(Data("\(status.st_mtim.tv_sec).\(status.st_mtim.tv_nsec)".utf8))
+            }
+            hash.add(file.mappedBytes(0..<file.dataStart))
+            let dataSize = size - file.dataStart
             let sample = 65_536
             for k in 0..<16 where dataSize > 0 {
-                let offset = dataStart + (dataSize > sample ? (dataSize - sample) * k / 15 : 0)
-                try handle.seek(toOffset: UInt64(offset))
-                hash.add(try handle.read(upToCount: sample) ?? Data())
+                let offset = file.dataStart + (dataSize > sample ? (dataSize - sample) * k / 15 : 0)
+                hash.add(file.mappedBytes(offset..<min(offset + sample, size)))
                 if dataSize <= sample { break }
             }
         }
@@ -47,7 +38,11 @@ struct FNV1a {
     private(set) var value: UInt64 = 0xcbf2_9ce4_8422_2325
 
     mutating func add(_ data: Data) {
-        for byte in data {
+        data.withUnsafeBytes { add($0) }
+    }
+
+    mutating func add(_ bytes: UnsafeRawBufferPointer) {
+        for byte in bytes {
             value ^= UInt64(byte)
             value = value &* 0x0000_0100_0000_01b3
         }

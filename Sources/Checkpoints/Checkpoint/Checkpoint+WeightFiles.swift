@@ -4,23 +4,29 @@ extension Checkpoint {
     static let pickleSuffixes = [".bin", ".pt", ".pth", ".ckpt"]
     static let indexName = "model.safetensors.index.json"
 
-    /// The weight files of a model directory: the shards named by the index when it can be trusted, else
-    /// `model.safetensors`, else every `*.safetensors` present.
-    static func weightFiles(in directory: URL, access: DirectoryAccess, notes: inout [String]) throws -> [URL] {
+    /// The weight files of a model directory: the shards named by the index, else `model.safetensors`, else every
+    /// `*.safetensors` present. A shard the index names but the directory lacks is a problem (appended to
+    /// `problems`), never a reason to fall back to other files: a missing shard would silently drop its tensors.
+    static func weightFiles(
+        in directory: URL, access: DirectoryAccess, weightMap: inout [String: String]?, problems: inout [CheckpointError]
+    ) throws -> [URL] {
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
         let safetensors = entries.filter { $0.hasSuffix(".safetensors") }.sorted()
         let indexURL = directory.appendingPathComponent(indexName)
 
         if entries.contains(indexName) {
             try access.checkInside(indexURL)
-            let shards = try shardNames(fromIndex: indexURL)
-            let missing = shards.filter { !entries.contains($0) }
-            if missing.isEmpty {
-                return shards.map { directory.appendingPathComponent($0) }
+            let map = try Self.weightMap(fromIndex: indexURL)
+            weightMap = map
+            let shards = Set(map.values).sorted()
+            for shard in shards where !entries.contains(shard) {
+                let tensors = map.filter { $0.value == shard }.keys.sorted()
+                problems.append(CheckpointError(
+                    .badIndex, url: indexURL,
+                    "names shard \(shard), which does not exist in the directory (it should hold \(tensors.count) "
+                        + "tensor(s), e.g. \(tensors.prefix(3).joined(separator: ", "))); the checkpoint is incomplete"))
             }
-            notes.append(
-                "\(indexName) names \(missing.count) missing shard(s) (\(missing.prefix(3).joined(separator: ", "))); "
-                    + "using the *.safetensors files present instead")
+            return shards.filter { entries.contains($0) }.map { directory.appendingPathComponent($0) }
         }
         if safetensors.contains("model.safetensors") {
             return [directory.appendingPathComponent("model.safetensors")]
@@ -38,35 +44,6 @@ extension Checkpoint {
         }
         throw CheckpointError(
             .noWeights, url: directory, "has no weights: expected model.safetensors or shards named by \(indexName)")
-    }
-
-    /// The distinct shard file names of `model.safetensors.index.json`, in first-mention order by tensor name.
-    ///
-    /// A name that is absolute, contains a path separator or `..` is refused: shards live in the model directory.
-    static func shardNames(fromIndex url: URL) throws -> [String] {
-        let object: Any
-        do {
-            object = try JSONSerialization.jsonObject(with: Data(contentsOf: url))
-        } catch {
-            throw CheckpointError(.badIndex, url: url, "is not valid JSON: \(error.localizedDescription)")
-        }
-        guard let root = object as? [String: Any], let weightMap = root["weight_map"] as? [String: Any] else {
-            throw CheckpointError(.badIndex, url: url, "expected a JSON object with a \"weight_map\" object")
-        }
-        var names: [String] = []
-        var seen: Set<String> = []
-        for key in weightMap.keys.sorted() {
-            guard let shard = weightMap[key] as? String else {
-                throw CheckpointError(.badIndex, url: url, tensor: key, "weight_map value is not a file name")
-            }
-            guard !shard.isEmpty, !shard.contains("/"), !shard.contains("\\"), shard != "..", shard != "." else {
-                throw CheckpointError(
-                    .unsafePath, url: url, tensor: key,
-                    "names shard '\(shard)', which is not a plain file name inside the model directory")
-            }
-            if seen.insert(shard).inserted { names.append(shard) }
-        }
-        return names.sorted()
     }
 }
 

@@ -22,17 +22,25 @@ public final class Checkpoint: Sendable {
     /// Tensor names present in the weight files, sorted; `rotary_emb.inv_freq` buffers are dropped.
     public let tensorNames: [String]
 
-    /// Opens the model directory at `directory`.
+    /// Everything found wrong with the checkpoint (with ``Validation/collect``; empty otherwise, since strict
+    /// opening throws the first).
+    public let problems: [CheckpointError]
+
+    /// Opens the model directory at `directory` and validates it.
+    ///
+    /// Validation: the index names only shards that exist and maps every tensor to the shard that holds it; no
+    /// tensor is stored twice; the checkpoint is not quantized (GPTQ / AWQ / bitsandbytes); for `model.layers.<i>`
+    /// layouts config.json has `num_hidden_layers`, `hidden_size` and `vocab_size`, consistent with the tensors.
     ///
     /// - Throws: ``CheckpointError`` naming the file: no such directory, no or bad `config.json`, no safetensors
     ///   weights (with how to convert a pickle checkpoint), a shard path escaping the directory, a weight file
-    ///   linked from outside, a tensor stored twice; or the `SafeTensorsError` of a malformed weight file.
-    public init(directory: URL) throws {
-        self.directory = directory
+    ///   linked from outside; with ``Validation/strict`` the first validation problem; or the `SafeTensorsError`
+    ///   of a malformed weight file.
+    public convenience init(directory: URL, validation: Validation = .strict) throws {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory), isDirectory.boolValue
         else {
-            throw CheckpointError(.notADirectory, url: directory, "is not a model directory (expected a folder with config.json and *.safetensors)")
+            throw CheckpointError(.notADirectory, url: directory, "is not a model directory (expected a folder with config.json and *.safetensors, or a .safetensors file)")
         }
         let access = try DirectoryAccess(directory: directory)
         let configURL = directory.appendingPathComponent("config.json")
@@ -40,32 +48,85 @@ public final class Checkpoint: Sendable {
             throw CheckpointError(.badConfig, url: configURL, "missing: a model directory needs config.json")
         }
         try access.checkInside(configURL)
-        self.config = try ModelConfig(contentsOf: configURL)
+        let config = try ModelConfig(contentsOf: configURL)
 
-        var notes: [String] = []
-        let weightURLs = try Self.weightFiles(in: directory, access: access, notes: &notes)
+        var problems: [CheckpointError] = []
+        var weightMap: [String: String]?
+        let weightURLs = try Self.weightFiles(in: directory, access: access, weightMap: &weightMap, problems: &problems)
+        for url in weightURLs { try access.checkInside(url) }
+        try self.init(
+            directory: directory, config: config, weightURLs: weightURLs, notes: [], problems: problems,
+            validation: validation
+        ) { files in
+            var found = weightMap.map {
+                Self.indexProblems($0, indexURL: directory.appendingPathComponent(Self.indexName), files: files)
+            } ?? []
+            let infos = Dictionary(files.flatMap { $0.tensors.map { ($0.name, $0) } }, uniquingKeysWith: { a, _ in a })
+            found += Self.quantizationProblems(
+                config: config, configURL: configURL, tensorNames: infos.keys.sorted(), directory: directory)
+            found += Self.configProblems(config: config, configURL: configURL, infos: infos)
+            return found
+        }
+    }
+
+    /// Opens a single `.safetensors` file as a checkpoint without config.json (`metamerge inspect FILE`).
+    public convenience init(file: URL, validation: Validation = .strict) throws {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: file.path, isDirectory: &isDirectory), !isDirectory.boolValue else {
+            throw CheckpointError(.unreadableFile, url: file, "does not exist; expected a .safetensors file")
+        }
+        try self.init(
+            directory: file.deletingLastPathComponent(), config: ModelConfig(json: [:]), weightURLs: [file], notes: [],
+            problems: [], validation: validation
+        ) { files in
+            Self.quantizationProblems(
+                config: ModelConfig(json: [:]), configURL: file, tensorNames: files.flatMap { $0.tensors.map(\.name) },
+                directory: file)
+        }
+    }
+
+    private init(
+        directory: URL, config: ModelConfig, weightURLs: [URL], notes: [String], problems: [CheckpointError],
+        validation: Validation, checks: ([SafeTensorsFile]) -> [CheckpointError]
+    ) throws {
+        var notes = notes
+        var problems = problems
+        if validation == .strict, let first = problems.first { throw first }
+        self.directory = directory
+        self.config = config
         var files: [SafeTensorsFile] = []
         var locations: [String: Int] = [:]
         for url in weightURLs {
-            try access.checkInside(url)
             let file = try SafeTensorsFile(url: url)
             for info in file.tensors {
                 if let previous = locations[info.name] {
-                    throw CheckpointError(
+                    let error = CheckpointError(
                         .duplicateTensor, url: url, tensor: info.name,
                         "is stored twice (also in \(files[previous].url.lastPathComponent)); expected each tensor in one shard")
+                    if validation == .strict { throw error }
+                    problems.append(error)
+                    continue
                 }
                 locations[info.name] = files.count
             }
             files.append(file)
         }
+        problems += checks(files)
+        if validation == .strict, let first = problems.first { throw first }
         let dropped = locations.keys.filter { $0.hasSuffix("rotary_emb.inv_freq") }
         for name in dropped { locations[name] = nil }
         if !dropped.isEmpty { notes.append("ignored \(dropped.count) rotary_emb.inv_freq buffer(s)") }
+        let f64 = locations.keys.filter { files[locations[$0]!].info($0)?.dtype == .f64 }
+        if !f64.isEmpty {
+            notes.append(
+                "\(f64.count) tensor(s) are stored as F64 (e.g. \(f64.sorted()[0])): statistics accumulate in Float64, "
+                    + "but merging and the forward pass compute in Float32, rounding F64 values to 24-bit mantissas")
+        }
         self.files = files
         self.locations = locations
         self.tensorNames = locations.keys.sorted()
         self.notes = notes
+        self.problems = problems
     }
 
     /// The header entry of tensor `name`, or `nil` when the checkpoint does not store it.

@@ -28,6 +28,8 @@ public struct CheckpointSummary: Sendable, Codable {
     public let shards: [Shard]
     public let tiedEmbeddings: Bool
     public let notes: [String]
+    /// What validation found wrong (see ``Checkpoint/Validation/collect``); empty for a sound checkpoint.
+    public let problems: [String]
     public let tensors: [Tensor]
 
     public init(_ checkpoint: Checkpoint) {
@@ -46,6 +48,7 @@ public struct CheckpointSummary: Sendable, Codable {
         }
         tiedEmbeddings = checkpoint.lmHeadIsTied
         notes = checkpoint.notes
+        problems = checkpoint.problems.map(\.description)
         tensors = checkpoint.tensorNames.compactMap { name in
             guard let info = checkpoint.info(name), let file = checkpoint.file(of: name) else { return nil }
             return Tensor(

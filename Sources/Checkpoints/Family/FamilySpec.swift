@@ -10,23 +10,6 @@ public struct FamilySpec: Sendable, Hashable {
         self.tasks = tasks
     }
 
-    /// From command-line values: a base directory and `NAME=DIR` items (a bare `DIR` is named by its last path
-    /// component).
-    public init(base: String, models: [String]) throws {
-        self.base = URL(fileURLWithPath: base)
-        tasks = try models.map { item in
-            let parts = item.split(separator: "=", maxSplits: 1).map(String.init)
-            if parts.count == 2 {
-                guard !parts[0].isEmpty, !parts[1].isEmpty else {
-                    throw CheckpointError(.badArgument, url: URL(fileURLWithPath: item), "expected NAME=DIR")
-                }
-                return (parts[0], URL(fileURLWithPath: parts[1]))
-            }
-            let url = URL(fileURLWithPath: item)
-            return (url.standardizedFileURL.lastPathComponent, url)
-        }
-    }
-
     /// Opens every model and aligns them.
     public func open() throws -> ModelFamily {
         let base = try Checkpoint(directory: base)

@@ -41,6 +41,18 @@ public struct ModelFamily: Sendable {
         for task in tasks where !names.insert(task.name).inserted {
             throw CheckpointError(.badFamily, url: task.checkpoint.directory, "task name '\(task.name)' is used twice")
         }
+        for task in tasks {
+            for (key, baseValue, taskValue) in [
+                ("model_type", base.config.modelType, task.checkpoint.config.modelType),
+                ("architectures", base.config.architectures.first, task.checkpoint.config.architectures.first),
+            ] {
+                if let baseValue, let taskValue, baseValue != taskValue {
+                    throw CheckpointError(
+                        .badFamily, url: task.checkpoint.directory.appendingPathComponent("config.json"),
+                        "\(key) is \(taskValue), but the base's is \(baseValue): task models must be fine-tunes of the base")
+                }
+            }
+        }
         self.base = base
         self.tasks = tasks
         let models = [base] + tasks.map(\.checkpoint)
@@ -76,7 +88,12 @@ public struct ModelFamily: Sendable {
                 aligned.append(AlignedTensor(name: name, shape: common, shapes: shapes, dtypes: dtypes))
                 problems.append(TensorProblem(name: name, kind: .vocabularyMismatch(rows: rows, commonRows: rows.min()!)))
             } else {
-                problems.append(TensorProblem(name: name, kind: .shapeMismatch(shapes: Dictionary(uniqueKeysWithValues: zip(modelNames, shapes)))))
+                let listed = zip(modelNames, shapes).map { "\($0) \($1)" }.joined(separator: ", ")
+                let odd = zip(models, shapes).first { $0.1 != shapes[0] }!.0
+                throw CheckpointError(
+                    .shapeMismatch, url: odd.directory, tensor: name,
+                    "has a different shape in the task models than in the base (\(listed)): the models are not one "
+                        + "family (only embedding / lm_head rows may differ, with the vocabulary)")
             }
         }
         guard !aligned.isEmpty else {

@@ -5,7 +5,7 @@ import SafeTensors
 /// `model.safetensors` when everything fits in one shard), `config.json` and tokenizer files copied from a
 /// chosen model, and any extra files (model card, config copy).
 ///
-/// Everything is written into a temporary sibling directory (`.<name>.partial-<uuid>`) that ``commit()`` renames
+/// Everything is written into a temporary sibling directory (`.<name>.partial-<pid>-<uuid>`, see `OutputPath`) that ``commit()`` renames
 /// to the final name only when complete; ``abort()`` (or a throw before commit) leaves nothing under the final
 /// name. Tensors are streamed: the caller appends each tensor's data, in the planned order, in chunks.
 public final class ModelWriter {
@@ -40,39 +40,82 @@ public final class ModelWriter {
     private var elementsWritten = 0
     private var finished = false
 
+    /// What creating the writer noticed (stale temporaries removed or found).
+    public let notes: [String]
+
     /// Plans the shards and creates the temporary directory.
     ///
     /// - Parameters:
-    ///   - destination: the final model directory; it must not exist unless `overwrite` is set.
+    ///   - destination: the final model directory; it must not exist unless `overwrite` is set, and then it must be
+    ///     a model directory this tool wrote (its README.md model card names metamerge) — nothing else is replaced.
     ///   - entries: every tensor, in the order they will be appended.
     ///   - shardSize: the most bytes of tensor data per shard (a tensor larger than that gets a shard of its own).
-    public init(destination: URL, entries: [Entry], shardSize: ByteSize = .fiveGigabytes, overwrite: Bool = false) throws {
+    ///   - inputs: the files and directories the merge reads; a destination that is, contains or lies inside one
+    ///     is refused, with or without `overwrite`.
+    public init(
+        destination: URL, entries: [Entry], shardSize: ByteSize = .fiveGigabytes, overwrite: Bool = false,
+        inputs: [URL] = []
+    ) throws {
         let manager = FileManager.default
-        if manager.fileExists(atPath: destination.path), !overwrite {
-            throw CheckpointError(.writeFailed, url: destination, "already exists; choose another output directory or remove it")
-        }
-        let parent = destination.deletingLastPathComponent()
-        var isDirectory: ObjCBool = false
-        guard manager.fileExists(atPath: parent.path, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw CheckpointError(.writeFailed, url: parent, "the output's parent directory does not exist")
-        }
+        try Self.checkDestination(destination, overwrite: overwrite, inputs: inputs)
         var names = Set<String>()
         for entry in entries where !names.insert(entry.name).inserted {
             throw CheckpointError(.writeFailed, url: destination, tensor: entry.name, "is planned twice")
         }
+        self.notes = OutputPath.removeStalePartials(of: destination)
         self.destination = destination
         self.overwrite = overwrite
-        self.temporary = parent.appendingPathComponent(".\(destination.lastPathComponent).partial-\(UUID().uuidString)")
+        self.temporary = OutputPath.temporarySibling(of: destination)
         self.shards = Self.plan(entries, shardSize: shardSize.bytes)
         do {
             try manager.createDirectory(at: temporary, withIntermediateDirectories: false)
         } catch {
             throw CheckpointError(.writeFailed, url: temporary, "cannot create the temporary output directory: \(error.localizedDescription)")
         }
+        TemporaryOutputs.register(temporary)
+    }
+
+    /// The checks ``init(destination:entries:shardSize:overwrite:inputs:)`` makes of the destination, for callers
+    /// that want to refuse a bad output before a long computation.
+    public static func checkDestination(_ destination: URL, overwrite: Bool, inputs: [URL]) throws {
+        let manager = FileManager.default
+        try OutputPath.checkNotEmpty(destination.path, what: "the output directory")
+        try OutputPath.refuseOverlap(destination, inputs: inputs, what: "the output directory")
+        var isDirectory: ObjCBool = false
+        if manager.fileExists(atPath: destination.path, isDirectory: &isDirectory) {
+            guard overwrite else {
+                throw CheckpointError(.writeFailed, url: destination, "already exists; choose another output directory or pass --overwrite")
+            }
+            guard isDirectory.boolValue, isOwnOutput(destination) else {
+                throw CheckpointError(
+                    .unsafePath, url: destination,
+                    "exists and is not a model directory written by metamerge (no model card naming metamerge); "
+                        + "--overwrite only replaces earlier merge outputs and empty directories")
+            }
+        }
+        let parent = destination.deletingLastPathComponent()
+        guard manager.fileExists(atPath: parent.path, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw CheckpointError(.writeFailed, url: parent, "the output's parent directory does not exist")
+        }
+    }
+
+    /// Whether `directory` may be replaced by `--overwrite`: an empty directory, or a model directory this tool
+    /// wrote (its README.md model card lists the `metamerge` tag).
+    public static func isOwnOutput(_ directory: URL) -> Bool {
+        if let entries = try? FileManager.default.contentsOfDirectory(atPath: directory.path), entries.isEmpty {
+            return true
+        }
+        guard let card = try? String(contentsOf: directory.appendingPathComponent("README.md"), encoding: .utf8) else {
+            return false
+        }
+        return card.hasPrefix("---") && card.contains("\n- metamerge\n")
     }
 
     deinit {
-        if !finished { try? FileManager.default.removeItem(at: temporary) }
+        if !finished {
+            try? FileManager.default.removeItem(at: temporary)
+            TemporaryOutputs.unregister(temporary)
+        }
     }
 
     /// The shards a writer makes of `entries`, computed without creating anything: greedily in the given order,
@@ -197,25 +240,32 @@ public final class ModelWriter {
             let data = try JSONSerialization.data(withJSONObject: index, options: [.prettyPrinted, .sortedKeys])
             try writeFile(named: "model.safetensors.index.json", contents: data)
         }
-        let manager = FileManager.default
-        if manager.fileExists(atPath: destination.path) {
-            guard overwrite else {
-                throw CheckpointError(.writeFailed, url: destination, "appeared while writing; the result is left in \(temporary.path)")
-            }
-            try manager.removeItem(at: destination)
+        let swapped: Bool? = try TemporaryOutputs.publish(temporary) {
+            if try OutputPath.renameNoReplace(temporary, to: destination) { return false }
+            guard overwrite, Self.isOwnOutput(destination) else { return nil }
+            // Crash-safe swap: the exchange is atomic; afterwards the temporary name holds the previous output.
+            try OutputPath.exchange(temporary, with: destination, aside: OutputPath.temporarySibling(of: destination))
+            return true
         }
-        do {
-            try manager.moveItem(at: temporary, to: destination)
-        } catch {
-            throw CheckpointError(.writeFailed, url: destination, "cannot rename the finished output into place: \(error.localizedDescription)")
+        guard let swapped else {
+            abort()
+            throw CheckpointError(
+                .writeFailed, url: destination,
+                "was created by another process while this merge ran; this result was discarded (nothing of the other was touched)")
         }
+        if swapped { try? FileManager.default.removeItem(at: temporary) }
+        replaced = swapped
         finished = true
     }
+
+    /// Whether ``commit()`` replaced an earlier output (with `overwrite`).
+    public private(set) var replaced = false
 
     /// Removes the temporary directory; nothing appears under the destination.
     public func abort() {
         writer = nil
         try? FileManager.default.removeItem(at: temporary)
+        TemporaryOutputs.unregister(temporary)
         finished = true
     }
 }

@@ -16,14 +16,16 @@ struct ConfigParser {
         var outDtype: DType?
         var tokenizerSource: String?
         var gate: GateThresholds?
+        var slices: [MergeConfiguration.OutputSlice]?
+        var tokenizer: TokenizerSettings?
     }
 
-    static let knownKeys = ["models", "base_model", "merge_method", "parameters", "dtype", "out_dtype", "tokenizer_source", "gate"]
+    static let knownKeys = [
+        "models", "slices", "base_model", "merge_method", "parameters", "dtype", "out_dtype", "tokenizer_source", "tokenizer", "gate",
+    ]
     /// MergeKit keys MetaMerge does not implement, with what to do instead.
     static let unsupportedKeys: [String: String] = [
-        "slices": "layer slices (frankenmerges) are not supported; list whole models under `models:`",
         "modules": "multi-module configs are not supported; list whole models under `models:`",
-        "tokenizer": "tokenizer building (`tokenizer:` block) is not supported; use `tokenizer_source: base` or a model to copy its tokenizer files",
         "chat_template": "setting a chat template is not supported; edit tokenizer_config.json of the output instead",
     ]
 
@@ -62,21 +64,30 @@ struct ConfigParser {
         }
         guard let method = MergeMethod(rawValue: methodName) else {
             let supported = MergeMethod.allCases.map(\.rawValue).joined(separator: ", ")
-            if MergeMethod.mergekitOnly.contains(methodName) {
-                throw self.error(.unknownMethod, "merge_method '\(methodName)' is a MergeKit method MetaMerge does not implement; supported: \(supported)")
-            }
             throw self.error(.unknownMethod, "unknown merge_method '\(methodName)'; supported: \(supported)")
         }
 
-        guard let modelsNode = values["models"] else {
-            throw self.error(.missingKey, "missing key 'models' (a list of `- model: PATH` entries)")
-        }
-        guard case .sequence(let modelSequence) = modelsNode, !modelSequence.isEmpty else {
-            throw self.error(.badValue, "'models' must be a non-empty list of `- model: PATH` entries")
-        }
         var models: [MergeConfiguration.ModelEntry] = []
-        for (index, node) in modelSequence.enumerated() {
-            models.append(try modelEntry(node, index: index))
+        var slices: [MergeConfiguration.OutputSlice]?
+        if let slicesNode = values["slices"] {
+            if values["models"] != nil {
+                throw self.error(.badValue, "give either 'models' or 'slices', not both")
+            }
+            let parsed = try sliceList(slicesNode)
+            slices = parsed
+            for source in parsed.flatMap(\.sources) where !models.contains(where: { $0.reference == source.reference }) {
+                models.append(MergeConfiguration.ModelEntry(reference: source.reference))
+            }
+        } else {
+            guard let modelsNode = values["models"] else {
+                throw self.error(.missingKey, "missing key 'models' (a list of `- model: PATH` entries) or 'slices'")
+            }
+            guard case .sequence(let modelSequence) = modelsNode, !modelSequence.isEmpty else {
+                throw self.error(.badValue, "'models' must be a non-empty list of `- model: PATH` entries")
+            }
+            for (index, node) in modelSequence.enumerated() {
+                models.append(try modelEntry(node, index: index))
+            }
         }
 
         var baseModel: String?
@@ -97,26 +108,51 @@ struct ConfigParser {
         let outDtype = try dtypeValue(values["out_dtype"], key: "out_dtype")
 
         var tokenizerSource: String?
+        var tokenizer: TokenizerSettings?
         if let node = values["tokenizer_source"], !isNull(node) {
             guard let source = scalarString(node) else {
-                throw self.error(.badValue, "'tokenizer_source' must be `base` or a model path")
+                throw self.error(.badValue, "'tokenizer_source' must be `base`, `union` or a model path")
             }
-            if source == "union" {
-                throw self.error(
-                    .unsupportedKey,
-                    "unsupported key 'tokenizer_source: union': building a union vocabulary is not supported; use `tokenizer_source: base` or a model")
-            }
-            if source != "base" { try checkReference(source, key: "tokenizer_source") }
+            if source != "base", source != "union" { try checkReference(source, key: "tokenizer_source") }
             tokenizerSource = source
+            tokenizer = TokenizerSettings(source: tokenizerSourceValue(source), tokens: [], padToMultipleOf: nil)
+        }
+        if let node = values["tokenizer"], !isNull(node) {
+            if tokenizer != nil {
+                throw self.error(.badValue, "give either 'tokenizer_source' or 'tokenizer', not both (as MergeKit)")
+            }
+            tokenizer = try tokenizerBlock(node)
+        }
+        if let tokenizer {
+            let known = Set(models.map(\.reference) + (baseModel.map { [$0] } ?? []))
+            for token in tokenizer.tokens {
+                if let model = token.source?.model, !known.contains(model) {
+                    throw self.error(
+                        .badValue,
+                        "tokenizer.tokens.\(token.content).source names model '\(model)', which is not in the config (models: \(known.sorted().joined(separator: ", ")))")
+                }
+            }
+            if case .model(let model) = tokenizer.source, tokenizerSource == nil, !known.contains(model) {
+                try checkReference(model, key: "tokenizer.source")
+            }
         }
 
         var gate: GateThresholds?
         if let node = values["gate"], !isNull(node) {
             gate = try gateBlock(node)
         }
+        try validateParameters(method: method, global: parameters, models: models)
+        for (index, slice) in (slices ?? []).enumerated() {
+            try validateParameters(method: method, global: slice.parameters, models: [], owner: "slices[\(index)].parameters")
+            for (number, source) in slice.sources.enumerated() {
+                try validateParameters(
+                    method: method, global: source.parameters, models: [],
+                    owner: "slices[\(index)].sources[\(number)] ('\(source.reference)') parameters")
+            }
+        }
         return Parsed(
             method: method, models: models, baseModel: baseModel, parameters: parameters, dtype: dtype,
-            outDtype: outDtype, tokenizerSource: tokenizerSource, gate: gate)
+            outDtype: outDtype, tokenizerSource: tokenizerSource, gate: gate, slices: slices, tokenizer: tokenizer)
     }
 
     // MARK: Pieces
@@ -162,6 +198,193 @@ struct ConfigParser {
         }
         try checkReference(reference, key: "models[\(index)].model")
         return MergeConfiguration.ModelEntry(reference: reference, parameters: parameters)
+    }
+
+    func tokenizerSourceValue(_ text: String) -> TokenizerSettings.Source {
+        switch text {
+        case "base": .base
+        case "union": .union
+        default: .model(text)
+        }
+    }
+
+    /// The `tokenizer:` block: `source` (default `union`), `tokens`, `pad_to_multiple_of`.
+    func tokenizerBlock(_ node: Node) throws -> TokenizerSettings {
+        guard case .mapping(let map) = node else {
+            throw self.error(.badValue, "'tokenizer' must be a mapping with source, tokens, pad_to_multiple_of")
+        }
+        var source = TokenizerSettings.Source.union
+        var tokens: [TokenizerSettings.Token] = []
+        var pad: Int?
+        for (key, value) in try mapping(map, context: "tokenizer") {
+            switch key {
+            case "source":
+                guard let text = scalarString(value) else {
+                    throw self.error(.badValue, "tokenizer.source must be `base`, `union` or a model path")
+                }
+                if text != "base", text != "union" { try checkReference(text, key: "tokenizer.source") }
+                source = tokenizerSourceValue(text)
+            case "tokens":
+                if isNull(value) { continue }
+                guard case .mapping(let entries) = value else {
+                    throw self.error(.badValue, "tokenizer.tokens must map token strings to {source, force}")
+                }
+                for (token, entry) in try mapping(entries, context: "tokenizer.tokens") {
+                    tokens.append(try tokenEntry(token, entry))
+                }
+            case "pad_to_multiple_of":
+                if isNull(value) { continue }
+                guard let text = scalarString(value), let number = Int(text), number > 0 else {
+                    throw self.error(.badValue, "tokenizer.pad_to_multiple_of must be a whole number > 0")
+                }
+                pad = number
+            default:
+                throw self.error(.unknownKey, "tokenizer: unknown key '\(key)' (expected source, tokens, pad_to_multiple_of)")
+            }
+        }
+        return TokenizerSettings(source: source, tokens: tokens, padToMultipleOf: pad)
+    }
+
+    func tokenEntry(_ token: String, _ node: Node) throws -> TokenizerSettings.Token {
+        let context = "tokenizer.tokens.\(token)"
+        guard case .mapping(let map) = node else {
+            throw self.error(.badValue, "\(context) must be {source: MODEL | {kind: zero} | {kind: model_token, model, token|token_id}, force: BOOL}")
+        }
+        var source: TokenizerSettings.Embedding?
+        var force = false
+        for (key, value) in try mapping(map, context: context) {
+            switch key {
+            case "source":
+                if isNull(value) { continue }
+                if let text = scalarString(value) {
+                    try checkReference(text, key: "\(context).source")
+                    source = .model(text)
+                    continue
+                }
+                guard case .mapping(let inner) = value else {
+                    throw self.error(.badValue, "\(context).source must be a model path or {kind: zero | model_token, …}")
+                }
+                let fields = Dictionary(uniqueKeysWithValues: try mapping(inner, context: "\(context).source"))
+                switch fields["kind"].flatMap(scalarString) {
+                case "zero":
+                    source = .zero
+                case "model_token":
+                    guard let model = fields["model"].flatMap(scalarString) else {
+                        throw self.error(.missingKey, "\(context).source: model_token needs 'model'")
+                    }
+                    let text = fields["token"].flatMap(scalarString)
+                    let id = fields["token_id"].flatMap(scalarString).flatMap { Int($0) }
+                    if (text == nil) == (id == nil) {
+                        throw self.error(.badValue, "\(context).source: model_token needs exactly one of 'token' and 'token_id'")
+                    }
+                    if let id, id < 0 { throw self.error(.badValue, "\(context).source.token_id must be ≥ 0") }
+                    source = .modelToken(model: model, token: text, tokenID: id)
+                default:
+                    throw self.error(.badValue, "\(context).source.kind must be `zero` or `model_token`")
+                }
+            case "force":
+                guard let flag = try ParameterType.bool.validate(try scalar(value, context: "\(context).force"), parameter: "force").bool else {
+                    throw self.error(.badValue, "\(context).force must be true or false")
+                }
+                force = flag
+            default:
+                throw self.error(.unknownKey, "\(context): unknown key '\(key)' (expected source, force)")
+            }
+        }
+        return TokenizerSettings.Token(content: token, source: source, force: force)
+    }
+
+    /// `slices: [{sources: [{model, layer_range: [a, b], parameters}], parameters}]`.
+    ///
+    /// Each `layer_range` is two whole numbers 0 ≤ a < b (checked against the model's layer count when planned); the
+    /// sources of one slice must have ranges of equal length and name each model at most once (MergeKit's rule).
+    func sliceList(_ node: Node) throws -> [MergeConfiguration.OutputSlice] {
+        guard case .sequence(let sequence) = node, !sequence.isEmpty else {
+            throw self.error(.badValue, "'slices' must be a non-empty list of `- sources: [{model, layer_range: [a, b]}]` entries")
+        }
+        var slices: [MergeConfiguration.OutputSlice] = []
+        for (index, element) in sequence.enumerated() {
+            let context = "slices[\(index)]"
+            guard case .mapping(let map) = element else {
+                throw self.error(.badValue, "\(context): expected a mapping with 'sources'")
+            }
+            var sources: [MergeConfiguration.SliceSource]?
+            var parameters: [String: ParameterSetting] = [:]
+            for (key, value) in try mapping(map, context: context) {
+                switch key {
+                case "sources":
+                    guard case .sequence(let list) = value, !list.isEmpty else {
+                        throw self.error(.badValue, "\(context).sources must be a non-empty list of `{model, layer_range: [a, b]}`")
+                    }
+                    sources = try list.enumerated().map { try sliceSource($1, context: "\(context).sources[\($0)]") }
+                case "parameters":
+                    if !isNull(value) { parameters = try parameterBlock(value, context: "\(context).parameters") }
+                case "base_model":
+                    throw self.error(
+                        .unsupportedKey, "\(context): unsupported key 'base_model' in a slice; set base_model at the top level")
+                case "residual_weight":
+                    throw self.error(
+                        .unsupportedKey, "\(context): unsupported key 'residual_weight' (MergeKit 0.1.5 accepts it but never uses it)")
+                default:
+                    throw self.error(.unknownKey, "\(context): unknown key '\(key)' (a slice has `sources` and `parameters`)")
+                }
+            }
+            guard let sources else {
+                throw self.error(.missingKey, "\(context): missing key 'sources'")
+            }
+            var seen: [String: Range<Int>] = [:]
+            for source in sources {
+                if let other = seen[source.reference] {
+                    throw self.error(
+                        .badValue,
+                        "\(context).sources: model '\(source.reference)' appears twice (layer_range [\(other.lowerBound), \(other.upperBound)] and [\(source.layers.lowerBound), \(source.layers.upperBound)]); a slice merges each model's layers once — use another slice for more layers")
+                }
+                seen[source.reference] = source.layers
+            }
+            let lengths = Set(sources.map(\.layers.count))
+            if lengths.count > 1 {
+                let listing = sources.map { "'\($0.reference)' [\($0.layers.lowerBound), \($0.layers.upperBound)]" }.joined(separator: ", ")
+                throw self.error(
+                    .badValue, "\(context).sources: layer_range lengths differ (\(listing)); every source of a slice must give the same number of layers")
+            }
+            slices.append(MergeConfiguration.OutputSlice(sources: sources, parameters: parameters))
+        }
+        return slices
+    }
+
+    func sliceSource(_ node: Node, context: String) throws -> MergeConfiguration.SliceSource {
+        guard case .mapping(let map) = node else {
+            throw self.error(.badValue, "\(context): expected `{model: PATH, layer_range: [a, b]}`")
+        }
+        var reference: String?
+        var range: Range<Int>?
+        var parameters: [String: ParameterSetting] = [:]
+        for (key, value) in try mapping(map, context: context) {
+            switch key {
+            case "model":
+                guard let text = scalarString(value) else { throw self.error(.badValue, "\(context).model must be a model path") }
+                try checkReference(text, key: "\(context).model")
+                reference = text
+            case "layer_range":
+                guard case .sequence(let bounds) = value, bounds.count == 2,
+                    let a = scalarString(bounds[0]).flatMap({ Int($0) }), let b = scalarString(bounds[1]).flatMap({ Int($0) })
+                else {
+                    throw self.error(.badValue, "\(context).layer_range must be two whole numbers [first, end)")
+                }
+                guard a >= 0, b > a else {
+                    throw self.error(
+                        .badValue, "\(context).layer_range [\(a), \(b)] is empty or reversed; it must be [a, b] with 0 ≤ a < b (layers a to b − 1)")
+                }
+                range = a..<b
+            case "parameters":
+                if !isNull(value) { parameters = try parameterBlock(value, context: "\(context).parameters") }
+            default:
+                throw self.error(.unknownKey, "\(context): unknown key '\(key)' (a slice source has `model`, `layer_range` and `parameters`)")
+            }
+        }
+        guard let reference else { throw self.error(.missingKey, "\(context): missing key 'model'") }
+        guard let range else { throw self.error(.missingKey, "\(context): missing key 'layer_range'") }
+        return MergeConfiguration.SliceSource(reference: reference, layers: range, parameters: parameters)
     }
 
     /// Refuses LoRA (`model+lora`) and hub revision (`model@rev`) references.

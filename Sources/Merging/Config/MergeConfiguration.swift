@@ -37,6 +37,23 @@ public struct MergeConfiguration: Sendable {
         }
     }
 
+    /// One source of an output slice: `{model, layer_range: [a, b], parameters}` — layers a..<b of `model`.
+    public struct SliceSource: Sendable, Hashable {
+        public let reference: String
+        public let layers: Range<Int>
+        /// Per-source `parameters:` (highest precedence, for this slice's tensors).
+        public let parameters: [String: ParameterSetting]
+    }
+
+    /// One entry of `slices:`: its sources (one for passthrough, else every model, with ranges of equal length) and
+    /// its `parameters:` (between the sources' and the global ones in precedence).
+    public struct OutputSlice: Sendable, Hashable {
+        public let sources: [SliceSource]
+        public let parameters: [String: ParameterSetting]
+        /// The number of output layers: the sources' common range length.
+        public var length: Int { sources.first?.layers.count ?? 0 }
+    }
+
     /// The config file, when read from one.
     public let file: URL?
     /// The folder relative model paths are resolved against first.
@@ -56,6 +73,11 @@ public struct MergeConfiguration: Sendable {
     public let tokenizerSource: String?
     /// A `gate:` block.
     public let gate: GateThresholds?
+    /// `slices:` (MergeKit's layer slices), when given instead of `models:`; ``models`` then lists each model the
+    /// slices name once, in order of appearance, without parameters.
+    public let slices: [OutputSlice]?
+    /// `tokenizer_source` or the `tokenizer:` block: the output vocabulary and the embedding rows aligned to it.
+    public let tokenizer: TokenizerSettings?
 
     /// Reads and validates the config at `url`; relative model paths resolve against its folder first.
     public static func load(contentsOf url: URL) throws -> MergeConfiguration {
@@ -82,13 +104,17 @@ public struct MergeConfiguration: Sendable {
         self.outDtype = parsed.outDtype
         self.tokenizerSource = parsed.tokenizerSource
         self.gate = parsed.gate
+        self.slices = parsed.slices
+        self.tokenizer = parsed.tokenizer
     }
 
     init(
         file: URL?, directory: URL, text: String, method: MergeMethod, models: [ModelEntry], baseModel: String?,
         parameters: [String: ParameterSetting], dtype: DType?, outDtype: DType?, tokenizerSource: String?,
-        gate: GateThresholds?
+        gate: GateThresholds?, slices: [OutputSlice]? = nil, tokenizer: TokenizerSettings? = nil
     ) {
+        self.slices = slices
+        self.tokenizer = tokenizer
         self.file = file
         self.directory = directory
         self.text = text

@@ -24,10 +24,10 @@ struct MergeExecutor {
     let pool: WorkerPool
     let scratch: [WorkerScratch]
 
-    init(plan: MergePlan, options: MergeOptions) {
+    init(plan: MergePlan, options: MergeOptions) throws {
         self.plan = plan
         self.options = options
-        pool = WorkerPool(threads: options.threads)
+        pool = try WorkerPool(threads: options.threads)
         scratch = (0..<options.threads).map { WorkerScratch(worker: $0) }
     }
 
@@ -38,7 +38,7 @@ struct MergeExecutor {
         let method = plan.method
         let tasks = plan.taskIndices
         let baseFirst = plan.baseIndex.map { [$0] + tasks } ?? tasks
-        let sources = baseFirst.map { tensor.sources[$0] }
+        let sources = baseFirst.filter { $0 < tensor.sources.count }.map { tensor.sources[$0] }  // a passthrough slice reads one input
         func perTask(_ name: String) -> [Double] {
             tasks.map { tensor.perInput[$0][name]?.number ?? 0 }
         }
@@ -59,6 +59,8 @@ struct MergeExecutor {
             return (ModelStockKernel(models: tasks.count, filterWise: tensor.shared["filter_wise"]?.bool ?? false, shape: tensor.shape), sources)
         case .sce:
             return (SCEKernel(tasks: tasks.count, count: tensor.elementCount, selectTopK: tensor.shared["select_topk"]?.number ?? 1), sources)
+        case .nuslerp, .multislerp, .karcher, .nearswap, .arceeFusion, .ram, .ramplusTL:
+            return try sphericalAndRAMKernel(for: tensor)
         default:
             var weights = perTask("weight")
             if method.isMetaGPT {
@@ -122,7 +124,7 @@ struct MergeExecutor {
     /// kernel needs reduction passes waits for the chunks before it to be computed, then runs its passes.
     func write(to writer: ModelWriter, progress: (any MergeProgressReporting)?) throws {
         let byName = Dictionary(uniqueKeysWithValues: plan.tensors.map { ($0.name, $0) })
-        let output = OrderedOutput(writer: writer, window: 4 * pool.threadCount, progress: progress)
+        let output = try OrderedOutput(writer: writer, window: 4 * pool.threadCount, progress: progress)
         var sequence = 0
         var pending: [Item] = []
         let executor = self
@@ -136,6 +138,9 @@ struct MergeExecutor {
                     let floats = executor.scratch[worker].buffer("output", count: item.range.count, of: Float.self)
                     try item.kernel.apply(
                         chunk: item.chunk, range: item.range, io: executor.io(item.sources, worker: worker), output: floats)
+                    if !executor.options.allowNonFinite {
+                        try Self.checkFinite(floats, count: item.range.count, tensor: item.tensor, dtype: item.dtype, offset: item.range.lowerBound)
+                    }
                     let bytes = item.range.count * item.dtype.byteSize
                     let destination = try output.reserve(item.sequence, bytes: bytes)
                     FloatConversion.encode(item.dtype, from: floats, count: item.range.count, into: destination)
@@ -182,6 +187,20 @@ struct MergeExecutor {
             output.abandon(error)
             throw error
         }
+    }
+
+    /// Throws ``MergeError/nonFinite`` when `values` holds NaN / ±Inf, or magnitudes that round to infinity in
+    /// `dtype` (F16 above 65 519.99…; BF16 and F32 only overflow from values already infinite in Float32).
+    static func checkFinite(
+        _ pointer: UnsafeMutablePointer<Float>, count: Int, tensor: String, dtype: DType, offset: Int
+    ) throws {
+        let values = UnsafeBufferPointer(start: pointer, count: count)
+        let fits: (Float) -> Bool = dtype == .f16 ? { abs($0) < 65520 } : { $0.isFinite }
+        var bad = 0
+        for value in values where !fits(value) { bad += 1 }
+        guard bad > 0 else { return }
+        let first = values.firstIndex { !fits($0) }!
+        throw MergeError.nonFinite(tensor: tensor, count: bad, index: offset + first, dtype: dtype.rawValue)
     }
 
     /// Publishes a non-floating tensor's bytes, copied from the first input, as chunks from `sequence` on; returns

@@ -26,15 +26,13 @@ final class OrderedOutput: @unchecked Sendable {
     private var failure: (any Error)?
     private var done = false
 
-    init(writer: ModelWriter, window: Int, progress: (any MergeProgressReporting)?) {
+    init(writer: ModelWriter, window: Int, progress: (any MergeProgressReporting)?) throws {
         self.writer = writer
         self.window = max(1, window)
         self.progress = progress
         slots = (0..<max(1, window)).map { _ in UnsafeMutableRawBufferPointer(start: nil, count: 0) }
         ready = [Item?](repeating: nil, count: max(1, window))
-        let thread = Thread { [self] in self.writeLoop() }
-        thread.stackSize = 1 << 20
-        thread.start()
+        try startThread(stackSize: 1 << 20) { [self] in self.writeLoop() }
     }
 
     deinit {

@@ -48,27 +48,26 @@ final class WeightFiles: @unchecked Sendable {
             stored = embedding
         }
         guard let file = checkpoint.file(of: stored), let info = file.info(stored) else { return nil }
-        let index = try openFile(file.url)
+        let index = try openFile(file)
         return TensorSource(
             file: index, storedName: stored, offset: dataStarts[index] + info.dataOffsets.lowerBound, dtype: info.dtype,
             shape: info.shape)
     }
 
-    private func openFile(_ url: URL) throws -> Int {
+    private func openFile(_ file: SafeTensorsFile) throws -> Int {
+        try openFile(file.url, dataStart: file.dataStart)
+    }
+
+    /// Opens `url` for `pread` (once per resolved path); `dataStart` is recorded for tensors located in it by name.
+    func openFile(_ url: URL, dataStart: Int = 0) throws -> Int {
         let path = url.resolvingSymlinksInPath().path
         if let index = indexByPath[path] { return index }
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else {
             throw CheckpointError(.unreadableFile, url: url, "cannot open for reading: \(String(cString: strerror(errno)))")
         }
-        var lengthBytes: UInt64 = 0
-        let got = withUnsafeMutableBytes(of: &lengthBytes) { pread(descriptor, $0.baseAddress, 8, 0) }
-        guard got == 8 else {
-            close(descriptor)
-            throw CheckpointError(.unreadableFile, url: url, "cannot read the safetensors header length")
-        }
         descriptors.append(descriptor)
-        dataStarts.append(8 + Int(UInt64(littleEndian: lengthBytes)))
+        dataStarts.append(dataStart)
         urls.append(url)
         indexByPath[path] = descriptors.count - 1
         return descriptors.count - 1

@@ -11,14 +11,21 @@ final class WorkerPool: @unchecked Sendable {
     let threadCount: Int
     private let state: State
 
-    init(threads: Int) {
+    /// Starts `threads` workers.
+    ///
+    /// - Throws: ``MergeError/threadsUnavailable(_:)`` when the system refuses a thread (those already started
+    ///   are stopped).
+    init(threads: Int) throws {
         threadCount = max(1, threads)
         state = State()
         for worker in 0..<threadCount {
             let state = self.state
-            let thread = Thread { state.workLoop(worker: worker) }
-            thread.stackSize = 1 << 22
-            thread.start()
+            do {
+                try startThread(stackSize: 1 << 22) { state.workLoop(worker: worker) }
+            } catch {
+                state.shutdown()
+                throw error
+            }
         }
     }
 

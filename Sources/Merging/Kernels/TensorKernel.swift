@@ -8,6 +8,12 @@ import SafeTensors
 /// ``apply(chunk:range:io:output:)`` produces each chunk of the output. Element-wise methods have no pass; a
 /// method that needs a whole-tensor figure (a top-k threshold, a norm, an L1 rescale factor) gets it from passes,
 /// so no kernel ever holds a whole tensor.
+/// A kernel that can measure ‖sparsified δₜ‖² per task instead of merging (MetaGPT's `norm_source: sparsified`).
+protocol SquaredNormsMeasuring: TensorKernel {
+    /// ‖sparsified δₜ‖² per task, once the kernel's passes have run.
+    var squaredNorms: [Double] { get }
+}
+
 protocol TensorKernel: AnyObject, Sendable {
     /// Reduction passes before ``apply(chunk:range:io:output:)``.
     var passCount: Int { get }

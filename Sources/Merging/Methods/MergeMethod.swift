@@ -17,9 +17,14 @@ public enum MergeMethod: String, CaseIterable, Sendable, Hashable {
     case metagpt
     case metagptTies = "metagpt_ties"
     case metagptDare = "metagpt_dare"
+    case nuslerp
+    case multislerp
+    case karcher
+    case nearswap
+    case arceeFusion = "arcee_fusion"
+    case ram
+    case ramplusTL = "ramplus_tl"
 
-    /// MergeKit methods this tool does not implement (named in the refusal, so a user knows it is not a typo).
-    static let mergekitOnly = ["nuslerp", "multislerp", "karcher", "nearswap", "arcee_fusion", "ram", "ramplus_tl"]
 
     /// How the method's kernel treats the deltas, for the generalized task arithmetic family.
     var sparsification: Sparsification? {
@@ -60,7 +65,8 @@ public enum MergeMethod: String, CaseIterable, Sendable, Hashable {
 
     var basePolicy: BasePolicy {
         switch self {
-        case .linear, .passthrough: .ignored
+        case .linear, .passthrough, .karcher: .ignored
+        case .nuslerp, .multislerp: .optional
         default: .required
         }
     }
@@ -68,7 +74,8 @@ public enum MergeMethod: String, CaseIterable, Sendable, Hashable {
     /// (minimum, maximum) number of inputs, the base included, as MergeKit's input contracts.
     var inputCount: (min: Int, max: Int?) {
         switch self {
-        case .slerp: (2, 2)
+        case .slerp, .nearswap, .arceeFusion: (2, 2)
+        case .nuslerp: (2, 3)
         case .modelStock: (3, nil)
         case .passthrough: (1, 1)
         case .metagpt, .metagptTies, .metagptDare: (2, nil)
@@ -86,11 +93,40 @@ public enum MergeMethod: String, CaseIterable, Sendable, Hashable {
         case .modelStock:
             return [ParameterSpec("filter_wise", .bool, .shared, default: .bool(false))]
         case .slerp:
-            return [ParameterSpec("t", .float, .shared)]
+            return [ParameterSpec("t", .float, .shared, range: .unitInterval)]
+        case .nuslerp:
+            return [
+                ParameterSpec("weight", .float, .nonBase),
+                ParameterSpec("nuslerp_flatten", .bool, .shared, default: .bool(true)),
+                ParameterSpec("nuslerp_row_wise", .bool, .shared, default: .bool(false)),
+            ]
+        case .multislerp:
+            return [
+                ParameterSpec("weight", .float, .nonBase),
+                ParameterSpec("normalize_weights", .bool, .shared, default: .bool(true)),
+                ParameterSpec("eps", .float, .shared, default: .number(1e-8), range: .nonNegative),
+            ]
+        case .karcher:
+            return [
+                ParameterSpec("max_iter", .float, .shared, default: .number(10), range: .count),
+                ParameterSpec("tol", .float, .shared, default: .number(1e-5), range: .nonNegative),
+            ]
+        case .nearswap:
+            return [ParameterSpec("t", .float, .shared, range: .nonNegative)]
+        case .arceeFusion:
+            return []
+        case .ram:
+            return [ParameterSpec("epsilon", .float, .shared, default: .number(1e-5), range: .nonNegative)]
+        case .ramplusTL:
+            return [
+                ParameterSpec("r", .float, .shared, default: .number(0.1), range: .nonNegative),
+                ParameterSpec("alpha", .float, .shared, default: .number(0.2), range: .nonNegative),
+                ParameterSpec("epsilon", .float, .shared, default: .number(1e-5), range: .nonNegative),
+            ]
         case .sce:
             return [
                 ParameterSpec("int8_mask", .bool, .shared, default: .bool(false)),
-                ParameterSpec("select_topk", .float, .shared, default: .number(1)),
+                ParameterSpec("select_topk", .float, .shared, default: .number(1), range: .openUnitInterval),
             ]
         case .passthrough:
             return [ParameterSpec("scale", .float, .input, optional: true)]
@@ -114,12 +150,12 @@ public enum MergeMethod: String, CaseIterable, Sendable, Hashable {
             } else {
                 specs.append(ParameterSpec("weight", .float, .nonBase))
             }
-            specs.append(ParameterSpec("density", .float, .nonBase, default: .number(1)))
+            specs.append(ParameterSpec("density", .float, .nonBase, default: .number(1), range: .unitInterval))
             if sparsification == .magnitudeOutliers {
-                specs.append(ParameterSpec("gamma", .float, .nonBase, default: .number(0.01)))
+                specs.append(ParameterSpec("gamma", .float, .nonBase, default: .number(0.01), range: .unitInterval))
             }
             if sparsification == .dellaMagprune {
-                specs.append(ParameterSpec("epsilon", .float, .nonBase, default: .number(0.15)))
+                specs.append(ParameterSpec("epsilon", .float, .nonBase, default: .number(0.15), range: .unitInterval))
             }
             return specs
         }
@@ -160,6 +196,13 @@ public enum MergeMethod: String, CaseIterable, Sendable, Hashable {
         case .metagpt: ("MetaGPT", "https://arxiv.org/abs/2406.11385")
         case .metagptTies: ("TIES + MetaGPT", "https://arxiv.org/abs/2406.11385")
         case .metagptDare: ("DARE + MetaGPT", "https://arxiv.org/abs/2406.11385")
+        case .nuslerp: ("NuSLERP", nil)
+        case .multislerp: ("Multi-SLERP", "https://goddard.blog/posts/multislerp-wow-what-a-cool-idea")
+        case .karcher: ("Karcher Mean", "https://en.wikipedia.org/wiki/Karcher_mean")
+        case .nearswap: ("NearSwap", "https://huggingface.co/alchemonaut/QuartetAnemoi-70B-t0.0001")
+        case .arceeFusion: ("Arcee Fusion", "https://arcee.ai")
+        case .ram: ("Reinforced Agent Merging", "https://arxiv.org/abs/2601.13572")
+        case .ramplusTL: ("Reinforced Agent Merging Plus (Tensor-Local)", "https://arxiv.org/abs/2601.13572")
         }
     }
 }
@@ -182,6 +225,9 @@ enum BasePolicy: Sendable {
     case required
     /// The base, when given, is one more input like the others (MergeKit appends it to the inputs).
     case ignored
+    /// The base, when given, is the reference the others are taken relative to; without one the inputs are used
+    /// as they are (MergeKit's `Optional[base_tensor]`).
+    case optional
 }
 
 /// Which inputs a parameter is given for (MergeKit's `ParameterScope`).
@@ -201,13 +247,19 @@ struct ParameterSpec: Sendable {
     let scope: ParameterScope
     let defaultValue: ParameterValue?
     let optional: Bool
+    /// The values a number may take (every number must be finite).
+    let range: ValueRange
 
-    init(_ name: String, _ type: ParameterType, _ scope: ParameterScope, default defaultValue: ParameterValue? = nil, optional: Bool = false) {
+    init(
+        _ name: String, _ type: ParameterType, _ scope: ParameterScope, default defaultValue: ParameterValue? = nil,
+        optional: Bool = false, range: ValueRange = .finite
+    ) {
         self.name = name
         self.type = type
         self.scope = scope
         self.defaultValue = defaultValue
         self.optional = optional
+        self.range = range
     }
 
     var isRequired: Bool { defaultValue == nil && !optional }

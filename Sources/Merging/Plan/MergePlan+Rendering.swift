@@ -34,6 +34,13 @@ extension MergePlan {
             for violation in gate.violations.prefix(20) { lines.append("  violation: \(violation)") }
             if gate.violations.count > 20 { lines.append("  … \(gate.violations.count - 20) more violation(s)") }
         }
+        if !layerMap.isEmpty {
+            lines.append("layer map (\(layerMap.count) output layers):")
+            for entry in layerMap {
+                let sources = entry.sources.map { "\($0.reference)[\($0.layer)]" }.joined(separator: " + ")
+                lines.append("  layer \(entry.output) ← \(sources)  (slice \(entry.slice))")
+            }
+        }
         lines.append("tensors:")
         let width = min(tensors.map(\.name.count).max() ?? 0, 60)
         for tensor in tensors {

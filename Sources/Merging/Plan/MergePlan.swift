@@ -53,7 +53,14 @@ public struct MergePlan: Sendable {
     public let configSource: URL
     /// Whose tokenizer files are copied.
     public let tokenizerSource: URL
+    /// The output's layer count (for `slices:`, the sum of the slices' lengths).
     public let layerCount: Int
+    /// For `slices:`, where each output layer comes from; empty otherwise.
+    public internal(set) var layerMap: [LayerMapEntry] = []
+    /// The output vocabulary and the aligned embeddings' scratch files, when a tokenizer rule is given.
+    let vocabulary: VocabularyAlignment?
+    /// The output's vocabulary rows (`vocab_size`), when a tokenizer rule is given.
+    public var vocabularySize: Int? { vocabulary?.rowCount }
     /// Things a user should know: vocabulary trimming, ignored parameters, a config adjusted.
     public internal(set) var notes: [String]
     /// The seed stochastic methods draw from.
@@ -79,6 +86,18 @@ public struct MergePlan: Sendable {
     }
 }
 
+/// One output layer of a sliced merge: its index and the (model, layer) pairs it is merged from.
+public struct LayerMapEntry: Sendable, Hashable {
+    public let output: Int
+    public let slice: Int
+    public let sources: [Source]
+
+    public struct Source: Sendable, Hashable {
+        public let reference: String
+        public let layer: Int
+    }
+}
+
 /// What a caller can set besides the config.
 public struct MergeOptions: Sendable {
     /// Seed for DARE/DELLA draws; drawn at random (and reported) when nil.
@@ -95,6 +114,8 @@ public struct MergeOptions: Sendable {
     public var probeReport: URL?
     /// Elements per chunk of the streaming executor.
     public var chunkElements: Int
+    /// Write a merge whose result holds NaN / ±Inf (otherwise it stops with ``MergeError/nonFinite``).
+    public var allowNonFinite = false
 
     public init(
         randomSeed: UInt64? = nil, threads: Int = ProcessInfo.processInfo.activeProcessorCount,

@@ -51,7 +51,8 @@ extension MergePlan {
             throw MergeConfigError(.missingKey, file: file, "merge_method \(method.rawValue) needs 'base_model' (the model the task vectors are taken from)")
         }
         let (minimum, maximum) = method.inputCount
-        if inputs.count < minimum || (maximum != nil && inputs.count > maximum!) {
+        let sliced = configuration.slices != nil
+        if !(sliced && method == .passthrough), inputs.count < minimum || (maximum != nil && inputs.count > maximum!) {
             let expected = maximum == minimum ? "exactly \(minimum)" : maximum == nil ? "at least \(minimum)" : "at most \(maximum!)"
             let detail: String
             switch method {
@@ -59,11 +60,26 @@ extension MergePlan {
             case .modelStock: detail = " (the base and at least two fine-tunes)"
             case .passthrough: detail = " (passthrough copies one model; a base_model not listed counts as a second input)"
             case .metagpt, .metagptTies, .metagptDare: detail = " (the base and at least one task model)"
+            case .nearswap, .arceeFusion: detail = " (the base and one other model)"
+            case .nuslerp: detail = " (two models, plus an optional base_model)"
             default: detail = ""
             }
             throw MergeConfigError(
                 .incompatibleModels, file: file,
                 "merge_method \(method.rawValue) takes \(expected) input models\(detail), the base included; got \(inputs.count)")
+        }
+
+        if method == .multislerp, inputs.indices.allSatisfy({ $0 == baseIndex }) {
+            throw MergeConfigError(
+                .incompatibleModels, file: file, "merge_method multislerp needs at least one model besides base_model")
+        }
+        if method == .nuslerp {
+            let others = inputs.indices.filter { $0 != baseIndex }.map { inputs[$0].reference }
+            if others.count != 2 {
+                throw MergeConfigError(
+                    .incompatibleModels, file: file,
+                    "merge_method nuslerp interpolates exactly two models (plus an optional base_model that is not one of them); got \(others.count): \(others.joined(separator: ", "))")
+            }
         }
 
         // Parameters named that the method does not use are ignored, as MergeKit ignores them — but said.
@@ -82,30 +98,62 @@ extension MergePlan {
             }
         }
 
+        // The output vocabulary, when a tokenizer rule is given.
+        let alignment = try configuration.tokenizer.map {
+            try VocabularyAlignment(settings: $0, inputs: inputs, baseIndex: baseIndex, configuration: configuration)
+        }
+
         // Tensors.
         let reference = inputs[baseIndex ?? 0].checkpoint
-        let layerCount = reference.config.numHiddenLayers
-            ?? ((reference.tensorNames.compactMap { TensorGroup(tensorName: $0).layerIndex }.max() ?? -1) + 1)
-        var names = Set<String>()
-        for input in inputs { names.formUnion(input.checkpoint.tensorNames) }
-        let ordered = names.sorted { (TensorGroup(tensorName: $0), $0) < (TensorGroup(tensorName: $1), $1) }
+        let layerCount = Self.layerCount(of: reference)
         let files = WeightFiles()
         var tensors: [Tensor] = []
-        for name in ordered {
-            tensors.append(
-                try Self.planTensor(
-                    name, inputs: inputs, baseIndex: baseIndex, method: method, configuration: configuration,
-                    layerCount: layerCount, files: files, notes: &notes))
+        var layerMap: [LayerMapEntry] = []
+        if let slices = configuration.slices {
+            (tensors, layerMap) = try Self.planSlices(
+                slices, inputs: inputs, baseIndex: baseIndex, method: method, configuration: configuration, files: files,
+                alignment: alignment, notes: &notes)
+        } else {
+            if method != .passthrough {
+                let counts = inputs.map { Self.layerCount(of: $0.checkpoint) }
+                if Set(counts).count > 1 {
+                    let listing = zip(inputs, counts).map { "'\($0.reference)' \($1)" }.joined(separator: ", ")
+                    throw MergeConfigError(
+                        .incompatibleModels, file: file,
+                        "the models have different layer counts (\(listing)); merge_method \(method.rawValue) merges layer i of every model with layer i of the others — give 'slices:' with a layer_range per model to choose aligned layers")
+                }
+            }
+            var names = Set<String>()
+            for input in inputs { names.formUnion(input.checkpoint.tensorNames) }
+            let ordered = names.sorted { (TensorGroup(tensorName: $0), $0) < (TensorGroup(tensorName: $1), $1) }
+            let global = configuration.parameters
+            for name in ordered {
+                let group = TensorGroup(tensorName: name)
+                let t: Double
+                if let layer = group.layerIndex {
+                    t = layerCount > 1 ? Double(layer) / Double(layerCount - 1) : 1
+                } else {
+                    t = 0
+                }
+                let request = TensorRequest(
+                    output: name, inputNames: inputs.map { _ in name }, inputParameters: inputs.map { [$0.parameters, global] },
+                    sharedParameters: [global], t: t)
+                tensors.append(
+                    try Self.planTensor(
+                        request, inputs: inputs, baseIndex: baseIndex, method: method, configuration: configuration,
+                        files: files, alignment: alignment, notes: &notes))
+            }
         }
 
         // Tokenizer and config donors.
         let configSource = inputs[baseIndex ?? 0].url
         var tokenizerSource = configSource
-        if let source = configuration.tokenizerSource, source != "base" {
-            tokenizerSource = try configuration.resolveModel(source)
+        if let alignment {
+            tokenizerSource = alignment.tokenizerDirectory
+            notes.append("tokenizer: \(alignment.tokens.count) tokens, embedding rows aligned by token (\(alignment.rowCount) rows)")
         }
-        if configuration.tokenizerSource == "base", baseIndex == nil {
-            notes.append("tokenizer_source: base without a base_model: the first model's tokenizer is copied")
+        if configuration.tokenizer?.source == .base, baseIndex == nil {
+            notes.append("tokenizer source base without a base_model: the first model's vocabulary is used")
         }
 
         self.configuration = configuration
@@ -115,7 +163,9 @@ extension MergePlan {
         self.tensors = tensors
         self.configSource = configSource
         self.tokenizerSource = tokenizerSource
-        self.layerCount = layerCount
+        self.layerCount = configuration.slices == nil ? layerCount : layerMap.count
+        self.layerMap = layerMap
+        self.vocabulary = alignment
         self.notes = notes
         if let seed = options.randomSeed {
             self.seed = seed
@@ -127,34 +177,46 @@ extension MergePlan {
         self.files = files
     }
 
-    private static func planTensor(
-        _ name: String, inputs: [Input], baseIndex: Int?, method: MergeMethod, configuration: MergeConfiguration,
-        layerCount: Int, files: WeightFiles, notes: inout [String]
+    /// One output tensor to plan: which tensor of each input it reads (nil: the input takes no part — a
+    /// passthrough slice reads one model), where each input's parameters come from in precedence order, and the
+    /// layer position gradients are evaluated at.
+    struct TensorRequest {
+        let output: String
+        let inputNames: [String?]
+        let inputParameters: [[[String: ParameterSetting]]]
+        let sharedParameters: [[String: ParameterSetting]]
+        let t: Double
+    }
+
+    static func planTensor(
+        _ request: TensorRequest, inputs allInputs: [Input], baseIndex allBaseIndex: Int?, method: MergeMethod,
+        configuration: MergeConfiguration, files: WeightFiles, alignment: VocabularyAlignment? = nil, notes: inout [String]
     ) throws -> Tensor {
         let file = configuration.file
+        let name = request.output
+        let t = request.t
+        let participants = allInputs.indices.filter { request.inputNames[$0] != nil }
+        let inputs = participants.map { allInputs[$0] }
+        let baseIndex = allBaseIndex.flatMap { participants.firstIndex(of: $0) }
         var sources: [TensorSource] = []
         var missing: [String] = []
-        for input in inputs {
-            if let source = try files.source(name, in: input.checkpoint) {
+        let participantIndices = participants
+        for index in participantIndices {
+            let inputName = request.inputNames[index]!
+            if let source = try files.source(inputName, in: allInputs[index].checkpoint) {
                 sources.append(source)
             } else {
-                missing.append(input.reference)
+                missing.append(inputName == name ? allInputs[index].reference : "\(allInputs[index].reference) (as '\(inputName)')")
             }
         }
         if !missing.isEmpty {
-            let present = inputs.map(\.reference).filter { !missing.contains($0) }
+            let present = inputs.map(\.reference).filter { reference in !missing.contains { $0.hasPrefix(reference) } }
             throw MergeConfigError(
                 .incompatibleModels, file: file,
                 "tensor '\(name)' is missing from \(missing.joined(separator: ", ")) (stored by \(present.joined(separator: ", "))); the models are not of one architecture")
         }
-        let shapes = sources.map(\.shape)
+        var shapes = sources.map(\.shape)
         let group = TensorGroup(tensorName: name)
-        let t: Double
-        if let layer = group.layerIndex {
-            t = layerCount > 1 ? Double(layer) / Double(layerCount - 1) : 1
-        } else {
-            t = 0
-        }
 
         let floating = sources.map(\.dtype.isFloatingPoint)
         if !floating.contains(true) {
@@ -179,13 +241,28 @@ extension MergePlan {
         }
 
         var shape = shapes[0]
-        if Set(shapes).count > 1 {
+        let dtype = configuration.outDtype ?? configuration.dtype ?? promotedDtype(sources.map(\.dtype))
+        if let alignment, group == .embeddings || group == .lmHead {
+            let tails = Set(shapes.map { Array($0.dropFirst()) })
+            guard tails.count == 1 else {
+                let listing = zip(inputs, shapes).map { "\($0.reference) \($1)" }.joined(separator: ", ")
+                throw MergeConfigError(.incompatibleModels, file: file, "tensor '\(name)': shapes differ beyond the vocabulary rows (\(listing))")
+            }
+            sources = try alignment.alignedSources(
+                tensor: name, models: participants, sources: sources, files: files, loadDtype: configuration.dtype, file: file)
+            if Set(shapes.map { $0[0] }).count > 1 || shapes[0][0] != sources[0].shape[0] {
+                notes.append(
+                    "\(name): rows aligned by token to the output vocabulary (\(zip(inputs, shapes).map { "\($0.reference) \($1[0])" }.joined(separator: ", ")) → \(sources[0].shape[0]) rows)")
+            }
+            shapes = sources.map(\.shape)
+            shape = sources[0].shape
+        } else if Set(shapes).count > 1 {
             let tails = Set(shapes.map { Array($0.dropFirst()) })
             if (group == .embeddings || group == .lmHead), tails.count == 1, shapes.allSatisfy({ $0.count == 2 }) {
-                let rows = shapes.map { $0[0] }
-                shape = [rows.min()!] + Array(shapes[0].dropFirst())
-                notes.append(
-                    "\(name): vocabulary sizes differ (\(zip(inputs, rows).map { "\($0.reference) \($1)" }.joined(separator: ", ")) rows); merged on the common first \(rows.min()!) rows (MergeKit 0.1.5 does this only with --unsafe-truncate-embeddings)")
+                let listing = zip(inputs, shapes).map { "'\($0.reference)' \($1[0])" }.joined(separator: ", ")
+                throw MergeConfigError(
+                    .incompatibleModels, file: file,
+                    "tensor '\(name)': vocabulary sizes differ (\(listing) rows); add 'tokenizer_source: base' (or union, or a model) or a 'tokenizer:' block so the rows are aligned by token, as MergeKit requires")
             } else {
                 let listing = zip(inputs, shapes).map { "\($0.reference) \($1)" }.joined(separator: ", ")
                 throw MergeConfigError(
@@ -194,30 +271,54 @@ extension MergePlan {
             }
         }
 
-        let dtype = configuration.outDtype ?? configuration.dtype ?? promotedDtype(sources.map(\.dtype))
 
         var shared: [String: ParameterValue] = [:]
         var perInput = [[String: ParameterValue]](repeating: [:], count: inputs.count)
         for spec in method.parameters {
             switch spec.scope {
             case .shared:
-                if let value = try resolve(spec, sources: [configuration.parameters], tensor: name, t: t, model: nil, file: file) {
+                if let value = try resolve(spec, sources: request.sharedParameters, tensor: name, t: t, model: nil, file: file) {
                     shared[spec.name] = value
                 }
             case .input, .nonBase:
                 for (index, input) in inputs.enumerated() {
-                    if spec.scope == .nonBase, index == baseIndex, method.basePolicy == .required { continue }
+                    if spec.scope == .nonBase, index == baseIndex, method.basePolicy != .ignored { continue }
                     if let value = try resolve(
-                        spec, sources: [input.parameters, configuration.parameters], tensor: name, t: t, model: input.reference, file: file)
+                        spec, sources: request.inputParameters[participants[index]], tensor: name, t: t, model: input.reference,
+                        file: file)
                     {
                         perInput[index][spec.name] = value
                     }
                 }
             }
         }
+        try checkWeightSum(method: method, tensor: name, inputs: inputs, perInput: perInput, shared: shared, file: file)
         return Tensor(
             name: name, shape: shape, dtype: dtype, inputShapes: shapes, layerPosition: t, isCopied: false, shared: shared,
             perInput: perInput, lambdas: nil, sources: sources)
+    }
+
+    /// Refuses weights that sum to zero where the method divides by their sum (`linear` with `normalize: true`,
+    /// `multislerp` with `normalize_weights: true`): the result would be ±∞/NaN. (The task-arithmetic family
+    /// divides by 1 instead when |Σ| < 1e-8, and nuslerp takes t = 0.5 when |Σ| < 1e-6, as MergeKit.)
+    private static func checkWeightSum(
+        method: MergeMethod, tensor: String, inputs: [Input], perInput: [[String: ParameterValue]],
+        shared: [String: ParameterValue], file: URL?
+    ) throws {
+        let key: String
+        switch method {
+        case .linear where shared["normalize"]?.bool ?? true: key = "normalize"
+        case .multislerp where shared["normalize_weights"]?.bool ?? true: key = "normalize_weights"
+        default: return
+        }
+        let weighted = inputs.indices.compactMap { index in perInput[index]["weight"]?.number.map { (inputs[index].reference, $0) } }
+        var sum: Float = 0
+        for (_, weight) in weighted { sum += Float(weight) }
+        guard sum == 0 else { return }
+        let listing = weighted.map { "\($0.0) \(formatNumber($0.1))" }.joined(separator: ", ")
+        throw MergeConfigError(
+            .badValue, file: file,
+            "tensor '\(tensor)': the weights sum to 0 (\(listing)) and \(key): true divides by their sum; change the weights or set \(key): false")
     }
 
     /// The first value the sources give, else the default; `nil` for an optional parameter with no value.
@@ -228,6 +329,9 @@ extension MergePlan {
             guard let setting = source[spec.name] else { continue }
             do {
                 if let value = try setting.evaluate(tensorName: tensor, t: t, as: spec.type, parameter: spec.name) {
+                    if let number = value.number, !spec.range.contains(number) {
+                        throw MergeConfigError(.badValue, "parameter '\(spec.name)' evaluates to \(formatNumber(number)); it must be \(spec.range)")
+                    }
                     return value
                 }
             } catch let error as MergeConfigError {

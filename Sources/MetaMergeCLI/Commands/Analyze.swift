@@ -20,9 +20,15 @@ extension MetaMerge {
         @Flag(help: "Print a JSON summary on stdout instead of tables.")
         var json = false
 
+        func validate() throws {
+            try validateOutputPath(output)
+            try validateThreads(threads)
+        }
+
         func run() async throws {
             try await reportingErrors {
                 let family = try family.load()
+                try AnalysisReport.checkDestination(URL(fileURLWithPath: output), inputs: AnalysisReport.inputs(of: family))
                 let statistics = try Self.computeStatistics(family, threads: threads)
                 try AnalysisReport.write(statistics, to: URL(fileURLWithPath: output))
                 let summary = StatisticsSummary(statistics)

@@ -8,7 +8,11 @@ import Transformer
 extension MetaMerge {
     struct Demo: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "The whole story on the bundled model family: inspect, analyze, probe, gate, merge, figures — in plain words.")
+            abstract: "The whole story on the bundled model families: inspect, analyze, probe, gate, merge, figures — in plain words.",
+            discussion: """
+                Without --family, runs on examples/tiny-family (whose task vectors break MetaGPT's assumptions) into \
+                OUT_DIR, then on examples/gentle-family (where they hold) into OUT_DIR/gentle, and sets the two side by side.
+                """)
 
         @Argument(help: "Where to write the report and results (default: demo-out).")
         var outputDirectory: String = "demo-out"
@@ -22,111 +26,150 @@ extension MetaMerge {
         @Option(help: "The chord-residual threshold the gate uses.")
         var maxChordResidual: Double = 0.1
 
-        @Option(help: "The additivity-gap threshold the gate uses.")
-        var maxAdditivityGap: Double = 0.1
+        @Option(help: "An additivity-gap threshold for the gate too (by default the gap is reported, not gated: the paper's assumptions are orthogonality and linearity).")
+        var maxAdditivityGap: Double?
 
         @Option(help: "A Python with notebooks-export/requirements.txt installed: the demo then renders the figures.")
         var notebooksPython: String?
 
         func run() async throws {
             try await reportingErrors {
-                let familyURL = try Self.locateFamily(family)
                 let output = URL(fileURLWithPath: outputDirectory)
-                try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
-                let taskDirectories = try FileManager.default.contentsOfDirectory(atPath: familyURL.path)
-                    .filter { $0 != "base" && FileManager.default.fileExists(atPath: familyURL.appendingPathComponent("\($0)/config.json").path) }
-                    .sorted()
-                let spec = FamilySpec(
-                    base: familyURL.appendingPathComponent("base"),
-                    tasks: taskDirectories.map { ($0, familyURL.appendingPathComponent($0)) })
-
-                Terminal.out("== 1. The bundled family: \(familyURL.path)")
-                for checkpoint in [spec.base] + spec.tasks.map(\.directory) {
-                    Terminal.out(Inspect.render(CheckpointSummary(try Checkpoint(directory: checkpoint)), tensors: false))
+                if let family {
+                    let familyURL = URL(fileURLWithPath: family)
+                    try Self.prepareOutputDirectory(output, family: familyURL)
+                    _ = try story(familyURL, output: output, figures: true)
+                    return
                 }
+                // The two bundled families: one that breaks MetaGPT's assumptions, one where they hold.
+                let tiny = try Self.locateFamily(nil)
+                let gentle = tiny.deletingLastPathComponent().appendingPathComponent("gentle-family")
+                try Self.prepareOutputDirectory(output, family: tiny.deletingLastPathComponent())
+                var outcomes = [try story(tiny, output: output, figures: true)]
+                if FileManager.default.fileExists(atPath: gentle.appendingPathComponent("base").path) {
+                    Terminal.out("\n\n######## The second bundled family: gentle fine-tunes of a base that half-knows the tasks")
+                    let gentleOutput = output.appendingPathComponent("gentle")
+                    try FileManager.default.createDirectory(at: gentleOutput, withIntermediateDirectories: true)
+                    outcomes.append(try story(gentle, output: gentleOutput, figures: false))
+                }
+                if outcomes.count > 1 { Self.compare(outcomes) }
+            }
+        }
 
-                Terminal.out("\n== 2. Task-vector statistics (one pass over the weights)")
-                let modelFamily = try spec.open()
-                let statistics = try Analyze.computeStatistics(modelFamily, threads: ProcessInfo.processInfo.activeProcessorCount)
-                let reportURL = output.appendingPathComponent("report.h5")
-                try AnalysisReport.write(statistics, to: reportURL)
-                let summary = StatisticsSummary(statistics)
-                Terminal.out(Analyze.render(summary))
+        /// What the demo found on one family.
+        struct Outcome {
+            let name: String
+            let maxCosine: Double?
+            let chordResidual: Double
+            let additivityGap: Double
+            let passed: Bool
+            let report: URL
+        }
 
-                Terminal.out("\n== 3. The orthogonality gate (max |cos| ≤ \(maxCosine), global)")
-                let verdict = try Gate.evaluate(GateThresholds(maxCosine: maxCosine), statistics: statistics)
-                let worst = summary.maxAbsCosine.map { String(format: "%.3f", $0) } ?? "undefined"
-                if verdict.passed {
-                    Terminal.out("task vectors are nearly orthogonal: max |cos| \(worst) ≤ \(String(format: "%.2f", maxCosine))")
+        /// The two families side by side: the same thresholds, opposite verdicts.
+        static func compare(_ outcomes: [Outcome]) {
+            Terminal.out("\n\n== Two families, one gate")
+            let width = max(outcomes.map(\.name.count).max() ?? 0, 6)
+            func pad(_ text: String) -> String { text.padding(toLength: width, withPad: " ", startingAt: 0) }
+            Terminal.out(pad("family") + "  max |cos|  chord residual  additivity gap  gate")
+            for outcome in outcomes {
+                let cosine = outcome.maxCosine.map { String(format: "%9.3f", $0) } ?? "    undef"
+                Terminal.out(pad(outcome.name) + "  \(cosine)  " + String(format: "%14.3f  %14.3f  ", outcome.chordResidual, outcome.additivityGap)
+                    + (outcome.passed ? "passes" : "FAILS"))
+            }
+            Terminal.out("MetaGPT's closed-form λ rests on these assumptions: trust it where the gate passes; elsewhere measure "
+                + "merges with task data (metamerge eval / sweep) before choosing coefficients.")
+        }
+
+        /// The whole story on one family, into `output`: inspect, statistics, gate, probe, merges, figures.
+        func story(_ familyURL: URL, output: URL, figures renderFigures: Bool) throws -> Outcome {
+            let taskDirectories = try FileManager.default.contentsOfDirectory(atPath: familyURL.path)
+                .filter { $0 != "base" && FileManager.default.fileExists(atPath: familyURL.appendingPathComponent("\($0)/config.json").path) }
+                .sorted()
+            let spec = FamilySpec(
+                base: familyURL.appendingPathComponent("base"),
+                tasks: taskDirectories.map { ($0, familyURL.appendingPathComponent($0)) })
+
+            Terminal.out("== 1. The family: \(familyURL.path)")
+            for checkpoint in [spec.base] + spec.tasks.map(\.directory) {
+                Terminal.out(Inspect.render(CheckpointSummary(try Checkpoint(directory: checkpoint)), tensors: false))
+            }
+
+            Terminal.out("\n== 2. Task-vector statistics (one pass over the weights)")
+            let modelFamily = try spec.open()
+            let statistics = try Analyze.computeStatistics(modelFamily, threads: ProcessInfo.processInfo.activeProcessorCount)
+            let reportURL = output.appendingPathComponent("report.h5")
+            try AnalysisReport.write(statistics, to: reportURL)
+            let summary = StatisticsSummary(statistics)
+            Terminal.out(Analyze.render(summary))
+
+            Terminal.out("\n== 3. The orthogonality gate (max |cos| ≤ \(maxCosine), global)")
+            let verdict = try Gate.evaluate(GateThresholds(maxCosine: maxCosine), statistics: statistics)
+            let worst = summary.maxAbsCosine.map { String(format: "%.3f", $0) } ?? "undefined"
+            if verdict.passed {
+                Terminal.out("task vectors are nearly orthogonal: max |cos| \(worst) ≤ \(String(format: "%.2f", maxCosine))")
+            } else {
+                Terminal.out("task vectors are NOT orthogonal enough: max |cos| \(worst) > \(String(format: "%.2f", maxCosine))")
+                for violation in verdict.violations { Terminal.out("  \(violation)") }
+            }
+            let lambdas = zip(summary.tasks, summary.metagptLambda).map { String(format: "%@ %.3f", $0, $1) }
+            Terminal.out("MetaGPT's coefficients (λt = ‖τt‖² / Σk ‖τk‖²): " + lambdas.joined(separator: ", "))
+
+            Terminal.out("\n== 4. The NTK-linearity probe (the model run along θ0 + α·τt)")
+            let prompts = try Self.prompts(family: familyURL, base: modelFamily.base)
+            let probe = try MetaMerge.Probe.runProbe(
+                modelFamily, prompts: prompts, alphas: LinearityProbe().alphas, scales: LinearityProbe().scales,
+                lambdas: statistics.metagptLambdas)
+            try ProbeReport.write(probe, provenance: statistics.provenance, to: reportURL)
+            Terminal.out(MetaMerge.Probe.render(probe))
+            let linearity = try Gate.evaluate(
+                GateThresholds(maxChordResidual: maxChordResidual, maxAdditivityGap: maxAdditivityGap),
+                statistics: statistics, linearity: probe.summary)
+            for (task, value) in probe.summary.chordResidual {
+                Terminal.out(value <= maxChordResidual
+                    ? String(format: "linearity holds for '%@': chord residual %.2f ≤ %.2f", task, value, maxChordResidual)
+                    : String(format: "linearity does not hold for '%@': chord residual %.2f > %.2f", task, value, maxChordResidual))
+            }
+            for (pair, value) in probe.summary.additivityGap {
+                if let limit = maxAdditivityGap {
+                    Terminal.out(value <= limit
+                        ? String(format: "task vectors add up for %@: additivity gap %.2f ≤ %.2f", pair, value, limit)
+                        : String(format: "task vectors do not add up for %@: additivity gap %.2f > %.2f", pair, value, limit))
                 } else {
-                    Terminal.out("task vectors are NOT orthogonal enough: max |cos| \(worst) > \(String(format: "%.2f", maxCosine))")
-                    for violation in verdict.violations { Terminal.out("  \(violation)") }
+                    Terminal.out(String(format: "additivity gap of %@: %.2f (reported, not gated)", pair, value))
                 }
-                let lambdas = zip(summary.tasks, summary.metagptLambda).map { String(format: "%@ %.3f", $0, $1) }
-                Terminal.out("MetaGPT's coefficients (λt = ‖τt‖² / Σk ‖τk‖²): " + lambdas.joined(separator: ", "))
+            }
+            let passed = verdict.passed && linearity.passed
+            Terminal.out(passed
+                ? "\nThe gate passes: MetaGPT's assumptions hold on this family within the thresholds."
+                : "\nThe gate fails: MetaGPT's assumptions do not hold on this family within the thresholds "
+                    + "(`metamerge merge --gate` would refuse without --force).")
 
-                Terminal.out("\n== 4. The NTK-linearity probe (the model run along θ0 + α·τt)")
-                let prompts = try Self.prompts(family: familyURL, base: modelFamily.base)
-                let probe = try MetaMerge.Probe.runProbe(
-                    modelFamily, prompts: prompts, alphas: LinearityProbe().alphas, scales: LinearityProbe().scales,
-                    lambdas: statistics.metagptLambdas)
-                try ProbeReport.write(probe, provenance: statistics.provenance, to: reportURL)
-                Terminal.out(MetaMerge.Probe.render(probe))
-                let linearity = try Gate.evaluate(
-                    GateThresholds(maxChordResidual: maxChordResidual, maxAdditivityGap: maxAdditivityGap),
-                    statistics: statistics, linearity: probe.summary)
-                for (task, value) in probe.summary.chordResidual {
-                    Terminal.out(value <= maxChordResidual
-                        ? String(format: "linearity holds for '%@': chord residual %.2f ≤ %.2f", task, value, maxChordResidual)
-                        : String(format: "linearity does not hold for '%@': chord residual %.2f > %.2f", task, value, maxChordResidual))
+            Terminal.out("\n== 5. Merging: MetaGPT, and task arithmetic for comparison")
+            var merged: [String] = []
+            for (name, method) in [("metagpt", MergeMethod.metagpt), ("task_arithmetic", .taskArithmetic)] {
+                let configuration = try MergeConfiguration(
+                    method: method, baseModel: spec.base.path,
+                    models: spec.tasks.map { ($0.directory.path, ["weight": 0.3]) }, dtype: "float32",
+                    gate: method == .metagpt ? GateThresholds(maxCosine: maxCosine) : nil, directory: output)
+                let merge = try Merge(
+                    configuration: configuration, options: MergeOptions(force: true, statisticsReport: reportURL))
+                let prepared = try merge.prepare()
+                if let gate = prepared.plan.gate {
+                    Terminal.out("\(name): the gate (\(gate.thresholds.summary)) \(gate.passed ? "passes" : "fails"); "
+                        + (gate.passed ? "merging" : "merging anyway for the demo (--force); the model card records the verdict"))
                 }
-                for (pair, value) in probe.summary.additivityGap {
-                    Terminal.out(value <= maxAdditivityGap
-                        ? String(format: "task vectors add up for %@: additivity gap %.2f ≤ %.2f", pair, value, maxAdditivityGap)
-                        : String(format: "task vectors do not add up for %@: additivity gap %.2f > %.2f", pair, value, maxAdditivityGap))
+                if let lambdas = prepared.plan.globalLambdas {
+                    let tasks = prepared.plan.taskNames.map { URL(fileURLWithPath: $0).lastPathComponent }
+                    Terminal.out("\(name): λ " + zip(tasks, lambdas).map { String(format: "%@ %.3f", $0, $1) }.joined(separator: ", "))
                 }
-                let passed = verdict.passed && linearity.passed
-                Terminal.out(passed
-                    ? "\nThe gate passes: MetaGPT's assumptions hold on this family within the thresholds."
-                    : "\nThe gate fails: MetaGPT's assumptions do not hold on this family within the thresholds "
-                        + "(`metamerge merge --gate` would refuse without --force).")
+                let result = try prepared.write(to: output.appendingPathComponent("merged-\(name)"), overwrite: true)
+                Terminal.out("\(name): wrote \(result.directory.path) (\(result.tensorCount) tensors, \(ByteSize(bytes: result.bytes)))")
+                merged.append(result.directory.path)
+            }
+            Terminal.out("task arithmetic uses MergeKit's fixed weight 0.3 per task; MetaGPT's λ sum to 1 (see the s-curve in the figures)")
 
-                Terminal.out("\n== 5. Merging: MetaGPT, and task arithmetic for comparison")
-                var merged: [String] = []
-                for (name, method, extra) in [
-                    ("metagpt", "metagpt", "gate: {max_cosine: \(maxCosine)}\n"),
-                    ("task_arithmetic", "task_arithmetic", ""),
-                ] {
-                    let models = spec.tasks.map { "  - model: \($0.directory.path)\n    parameters: {weight: 0.3}" }
-                        .joined(separator: "\n")
-                    let yaml = """
-                        merge_method: \(method)
-                        base_model: \(spec.base.path)
-                        models:
-                        \(models)
-                        dtype: float32
-                        \(extra)
-                        """
-                    let configURL = output.appendingPathComponent("\(name).yml")
-                    try Data(yaml.utf8).write(to: configURL)
-                    let merge = try Merge(
-                        configuration: try MergeConfiguration.load(contentsOf: configURL),
-                        options: MergeOptions(force: true, statisticsReport: reportURL))
-                    try merge.prepare()
-                    if let gate = merge.plan.gate {
-                        Terminal.out("\(name): the gate (\(gate.thresholds.summary)) \(gate.passed ? "passes" : "fails"); "
-                            + (gate.passed ? "merging" : "merging anyway for the demo (--force); the model card records the verdict"))
-                    }
-                    if let lambdas = merge.plan.globalLambdas {
-                        let tasks = merge.plan.taskNames.map { URL(fileURLWithPath: $0).lastPathComponent }
-                        Terminal.out("\(name): λ " + zip(tasks, lambdas).map { String(format: "%@ %.3f", $0, $1) }.joined(separator: ", "))
-                    }
-                    let result = try merge.write(to: output.appendingPathComponent("merged-\(name)"), overwrite: true)
-                    Terminal.out("\(name): wrote \(result.directory.path) (\(result.tensorCount) tensors, \(ByteSize(bytes: result.bytes)))")
-                    merged.append(result.directory.path)
-                }
-                Terminal.out("task arithmetic uses MergeKit's fixed weight 0.3 per task; MetaGPT's λ sum to 1 (see the s-curve in the figures)")
-
+            if renderFigures {
                 Terminal.out("\n== 6. The figures (notebooks-export/, run headlessly)")
                 let figures = output.appendingPathComponent("notebooks")
                 if let python = notebooksPython {
@@ -135,10 +178,47 @@ extension MetaMerge {
                 } else {
                     Terminal.out("not exported here: run `make notebooks REPORT=\(reportURL.path) OUT=\(figures.path)` (make demo does)")
                 }
-
-                Terminal.out("\nreport: \(reportURL.path)")
-                for directory in merged { Terminal.out("merged model: \(directory)") }
             }
+
+            Terminal.out("\nreport: \(reportURL.path)")
+            for directory in merged { Terminal.out("merged model: \(directory)") }
+            let maxima = { (values: [(String, Double)]) in values.map(\.1).max() ?? .nan }
+            return Outcome(
+                name: familyURL.lastPathComponent, maxCosine: summary.maxAbsCosine,
+                chordResidual: maxima(probe.summary.chordResidual), additivityGap: maxima(probe.summary.additivityGap),
+                passed: passed, report: reportURL)
+        }
+
+        /// The name of the file that marks a directory as the demo's own: only such a directory, an empty one or a
+        /// new one is written into.
+        static let marker = ".metamerge-demo"
+
+        /// Creates `output` (marked as the demo's), or accepts an existing one that is empty or marked; refuses any
+        /// other existing path and one that overlaps the family, so a rerun never replaces a user's files.
+        static func prepareOutputDirectory(_ output: URL, family: URL) throws {
+            try validateOutputPath(output.path)
+            try OutputPath.refuseOverlap(output, inputs: [family], what: "the demo's output directory")
+            let manager = FileManager.default
+            var isDirectory: ObjCBool = false
+            if manager.fileExists(atPath: output.path, isDirectory: &isDirectory) {
+                guard isDirectory.boolValue else {
+                    throw CheckpointError(.unsafePath, url: output, "exists and is not a directory; the demo needs a directory")
+                }
+                let entries = try manager.contentsOfDirectory(atPath: output.path)
+                guard entries.isEmpty || entries.contains(marker) else {
+                    throw CheckpointError(
+                        .unsafePath, url: output,
+                        "is a non-empty directory the demo did not make; give a new or empty directory")
+                }
+            } else {
+                do {
+                    try manager.createDirectory(at: output, withIntermediateDirectories: true)
+                } catch {
+                    throw CheckpointError(.writeFailed, url: output, "cannot create the directory: \(error.localizedDescription)")
+                }
+            }
+            try Data("written by metamerge demo; a rerun replaces what it wrote here\n".utf8)
+                .write(to: output.appendingPathComponent(marker))
         }
 
         /// Runs `notebooks-export/export.py` (found beside the family's repository checkout) with `python`.

@@ -7,7 +7,7 @@ extension MetaMerge {
         static let configuration = CommandConfiguration(
             abstract: "Show what a checkpoint holds: architecture, parameters, bytes by dtype, shards, tied embeddings.")
 
-        @Argument(help: "A Hugging Face model directory (config.json + safetensors weights).")
+        @Argument(help: "A Hugging Face model directory (config.json + safetensors weights), or a .safetensors file.")
         var directory: [String]
 
         @Flag(help: "List every tensor: name, dtype, shape, bytes.")
@@ -18,7 +18,14 @@ extension MetaMerge {
 
         func run() async throws {
             try await reportingErrors {
-                let summaries = try directory.map { try CheckpointSummary(Checkpoint(directory: URL(fileURLWithPath: $0))) }
+                let summaries = try directory.map { path in
+                    var isDirectory: ObjCBool = false
+                    let url = URL(fileURLWithPath: path)
+                    let checkpoint = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && !isDirectory.boolValue
+                        ? try Checkpoint(file: url, validation: .collect)
+                        : try Checkpoint(directory: url, validation: .collect)
+                    return CheckpointSummary(checkpoint)
+                }
                 if json {
                     let encoder = JSONEncoder()
                     encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
@@ -26,6 +33,11 @@ extension MetaMerge {
                     Terminal.out(String(decoding: data, as: UTF8.self))
                 } else {
                     Terminal.out(summaries.map { Self.render($0, tensors: tensors) }.joined(separator: "\n"))
+                }
+                let problems = summaries.flatMap(\.problems)
+                if !problems.isEmpty {
+                    for problem in problems { Terminal.error(problem) }
+                    throw ExitCode(2)
                 }
             }
         }
@@ -46,6 +58,7 @@ extension MetaMerge {
                 lines.append("    \(shard.file)  \(shard.tensors) tensors, \(ByteSize(bytes: shard.bytes))")
             }
             for note in summary.notes { lines.append("  note           \(note)") }
+            for problem in summary.problems { lines.append("  PROBLEM        \(problem)") }
             if tensors {
                 lines.append("  tensors        \(summary.tensors.count)")
                 let width = summary.tensors.map(\.name.count).max() ?? 0

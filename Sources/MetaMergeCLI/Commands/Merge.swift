@@ -49,6 +49,9 @@ extension MetaMerge {
         @Flag(help: "Replace OUT_DIR if it exists.")
         var overwrite = false
 
+        @Flag(name: .customLong("allow-non-finite"), help: "Write the merge even when a merged tensor holds NaN / ±Inf (refused otherwise).")
+        var allowNonFinite = false
+
         @Flag(help: "No progress output.")
         var quiet = false
 
@@ -59,9 +62,8 @@ extension MetaMerge {
             if ByteSize(parsing: outShardSize) == nil {
                 throw ValidationError("--out-shard-size: '\(outShardSize)' is not a size such as 5GB, 500MB or 2B")
             }
-            if let threads, threads < 1 {
-                throw ValidationError("--threads must be at least 1")
-            }
+            if let threads { try validateThreads(threads) }
+            if let outDir { try validateOutputPath(outDir, what: "OUT_DIR") }
         }
 
         func run() async throws {
@@ -72,15 +74,23 @@ extension MetaMerge {
                     randomSeed: randomSeed, threads: threads ?? ProcessInfo.processInfo.activeProcessorCount,
                     shardSize: shardSize, gate: try gate.map { try GateThresholds.merge(parsing: $0) }, force: force,
                     statisticsReport: stats.map { URL(fileURLWithPath: $0) }, probeReport: probe.map { URL(fileURLWithPath: $0) })
-                let merge = try Merge(configuration: configuration, options: options)
+                var mergeOptions = options
+                mergeOptions.allowNonFinite = allowNonFinite
+                let merge = try Merge(configuration: configuration, options: mergeOptions)
+                if let outDir, !dryRun {
+                    try ModelWriter.checkDestination(URL(fileURLWithPath: outDir), overwrite: overwrite, inputs: merge.inputPaths)
+                }
                 let reporter = ProgressReporter(enabled: !quiet)
-                try merge.prepare(progress: reporter)
-                let plan = merge.plan
+                let prepared = try merge.prepare(progress: reporter)
+                let plan = prepared.plan
 
                 if dryRun {
                     Terminal.out(plan.render(shardSize: shardSize))
                     if let outcome = plan.gate, !outcome.passed, !force { throw ExitCode(1) }
                     return
+                }
+                for input in plan.inputs {
+                    for note in input.checkpoint.notes { Terminal.info("note: \(input.reference): \(note)") }
                 }
                 for note in plan.notes { Terminal.info("note: \(note)") }
                 if let lambdas = plan.globalLambdas {
@@ -105,9 +115,11 @@ extension MetaMerge {
                         Terminal.info("--force: merging anyway")
                     }
                 }
-                let result = try merge.write(to: URL(fileURLWithPath: outDir!), overwrite: overwrite, progress: reporter)
+                let result = try prepared.write(to: URL(fileURLWithPath: outDir!), overwrite: overwrite, progress: reporter)
+                for note in result.notes { Terminal.info("note: \(note)") }
                 Terminal.out(
-                    "wrote \(result.directory.path): \(result.tensorCount) tensors, \(ByteSize(bytes: result.bytes)) in \(result.shards.count) shard(s)")
+                    "wrote \(result.directory.path)\(result.replaced ? " (replacing the earlier merge there)" : ""): "
+                        + "\(result.tensorCount) tensors, \(ByteSize(bytes: result.bytes)) in \(result.shards.count) shard(s)")
             }
         }
     }

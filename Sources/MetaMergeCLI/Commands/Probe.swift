@@ -12,10 +12,15 @@ extension MetaMerge {
 
         @OptionGroup var family: FamilyOptions
 
-        @Option(help: "Prompts as token ids, one prompt per line.")
+        @Option(name: .customLong("token-ids"), help: "Prompts as token ids, one prompt per line (LF or CRLF).")
         var tokenIDs: String?
 
-        @Option(help: "Prompts as text, one per line, encoded with the base model's tokenizer.json (WordLevel).")
+        @Option(
+            help: """
+                Prompts as text, one per line (or a .jsonl file of {"text": …} objects, for prompts with newlines), \
+                encoded with the base model's tokenizer.json as the tokenizers library does, with its special tokens \
+                (see `metamerge tokenize`).
+                """)
         var prompts: String?
 
         @Option(help: "Without prompt files: how many random prompts, and their length.")
@@ -37,22 +42,34 @@ extension MetaMerge {
         @Flag(help: "Print a JSON summary on stdout instead of tables.")
         var json = false
 
+        func validate() throws {
+            try validateOutputPath(output)
+        }
+
         func run() async throws {
             try await reportingErrors {
                 let family = try family.load()
+                try AnalysisReport.checkDestination(URL(fileURLWithPath: output), inputs: AnalysisReport.inputs(of: family))
                 let config = try TransformerConfig(family.base.config)
                 let source: PromptSource =
                     if let tokenIDs { .tokenIDs(URL(fileURLWithPath: tokenIDs)) }
                     else if let prompts { .text(URL(fileURLWithPath: prompts)) }
                     else { .random(count: randomPrompts, length: promptLength, seed: seed) }
-                let promptList = try source.prompts(
+                let promptList = try source.load(
                     for: family.base, vocabularySize: config.vocabularySize, maxLength: config.maxPositionEmbeddings)
-                let result = try Self.runProbe(
-                    family, prompts: promptList, alphas: try LinearityProbe.parseGrid(alphas),
-                    scales: try LinearityProbe.parseGrid(scales))
+                // λ from the analysis report the probe writes into, when it describes these weights.
+                let known = AnalysisReport.metagptLambdas(from: URL(fileURLWithPath: output), matching: family)
+                if known != nil { Terminal.info("MetaGPT λ read from \(output)") }
+                var result = try Self.runProbe(
+                    family, prompts: promptList.ids, alphas: try LinearityProbe.parseGrid(alphas),
+                    scales: try LinearityProbe.parseGrid(scales), lambdas: known)
+                result.label(with: promptList, baseDirectory: family.base.directory)
                 let provenance = Provenance(
                     toolVersion: Provenance.toolVersion, createdUTC: Provenance.now(),
-                    commandLine: CommandLine.arguments.joined(separator: " "), models: [])
+                    commandLine: CommandLine.arguments.joined(separator: " "),
+                    models: try zip(["base"] + family.taskNames, family.checkpoints).map { role, checkpoint in
+                        Provenance.Model(role: role, path: checkpoint.directory.path, fingerprint: try checkpoint.fingerprint())
+                    })
                 try ProbeReport.write(result, provenance: provenance, to: URL(fileURLWithPath: output))
                 if json {
                     Terminal.out(try jsonString(ProbeSummaryJSON(result)))

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Checkpoints
 import Foundation
+import Merging
 
 /// The model family a command works on: `--base DIR --model NAME=DIR …`, or a MergeKit-style YAML config
 /// (its `base_model` and `models`).
@@ -23,54 +24,25 @@ struct FamilyOptions: ParsableArguments {
         }
     }
 
-    /// Opens the family.
+    /// Opens the family: from the configuration as `Merging` reads it (one reader, one rule for relative paths),
+    /// or from `--base` and the `NAME=DIR` items.
     func load() throws -> ModelFamily {
-        let spec: FamilySpec
         if let config {
-            spec = try FamilySpec(configAt: URL(fileURLWithPath: config))
-        } else {
-            spec = try FamilySpec(base: base!, models: models)
+            return try MergeConfiguration.load(contentsOf: URL(fileURLWithPath: config)).familySpec().open()
         }
-        return try spec.open()
+        return try FamilySpec(base: URL(fileURLWithPath: base!), tasks: models.map(Self.parseModel)).open()
     }
-}
 
-import Yams
-
-extension FamilySpec {
-    /// The family of a MergeKit YAML config: `base_model` and each `models[].model` (named by the directory's
-    /// last path component). Relative paths are resolved against the config's folder, then the working directory.
-    init(configAt url: URL) throws {
-        let text: String
-        do {
-            text = try String(contentsOf: url, encoding: .utf8)
-        } catch {
-            throw CheckpointError(.badArgument, url: url, "cannot read the config: \(error.localizedDescription)")
-        }
-        guard let root = try? Yams.load(yaml: text) as? [String: Any] else {
-            throw CheckpointError(.badArgument, url: url, "is not a YAML mapping (expected MergeKit's models/base_model keys)")
-        }
-        func resolve(_ path: String) -> URL {
-            if path.hasPrefix("/") { return URL(fileURLWithPath: path) }
-            let relative = url.deletingLastPathComponent().appendingPathComponent(path)
-            return FileManager.default.fileExists(atPath: relative.path) ? relative : URL(fileURLWithPath: path)
-        }
-        guard let base = root["base_model"] as? String else {
-            throw CheckpointError(.badArgument, url: url, "has no base_model: task vectors need a base model")
-        }
-        guard let models = root["models"] as? [[String: Any]] else {
-            throw CheckpointError(.badArgument, url: url, "has no models list")
-        }
-        let baseURL = resolve(base)
-        var tasks: [(String, URL)] = []
-        for entry in models {
-            guard let path = entry["model"] as? String else {
-                throw CheckpointError(.badArgument, url: url, "a models entry has no 'model' path")
+    /// A `--model` item: `NAME=DIR`, or a bare `DIR` named by its last path component.
+    static func parseModel(_ item: String) throws -> (name: String, directory: URL) {
+        let parts = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+        if parts.count == 2 {
+            guard !parts[0].isEmpty, !parts[1].isEmpty else {
+                throw ValidationError("--model '\(item)': expected NAME=DIR")
             }
-            let directory = resolve(path)
-            if directory.standardizedFileURL == baseURL.standardizedFileURL { continue }
-            tasks.append((directory.standardizedFileURL.lastPathComponent, directory))
+            return (parts[0], URL(fileURLWithPath: parts[1]))
         }
-        self.init(base: baseURL, tasks: tasks)
+        let url = URL(fileURLWithPath: item)
+        return (url.standardizedFileURL.lastPathComponent, url)
     }
 }

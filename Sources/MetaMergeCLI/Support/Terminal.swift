@@ -27,8 +27,37 @@ func reportingErrors(_ body: () async throws -> Void) async throws {
     } catch let exit as ExitCode {
         throw exit
     } catch {
-        Terminal.error("\(error)")
+        Terminal.error(describe(error))
         throw ExitCode(2)
+    }
+}
+
+/// One readable line for an error: the library errors' own descriptions; Foundation's errors as the path and the
+/// system's reason instead of an `NSCocoaErrorDomain` dump.
+func describe(_ error: any Error) -> String {
+    guard error is CocoaError || type(of: error) == NSError.self else { return "\(error)" }
+    let nsError = error as NSError
+    let path = (nsError.userInfo[NSFilePathErrorKey] as? String) ?? (nsError.userInfo[NSURLErrorKey] as? URL)?.path
+    var reason = nsError.localizedDescription
+    if let underlying = nsError.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
+        reason = String(cString: strerror(Int32(underlying.code)))
+    }
+    return path.map { "\($0): \(reason)" } ?? reason
+}
+
+/// Refuses an empty output path: `-o ""` would name the working directory.
+func validateOutputPath(_ path: String, what: String = "-o") throws {
+    if path.trimmingCharacters(in: .whitespaces).isEmpty {
+        throw ValidationError("\(what) is empty; give a path")
+    }
+}
+
+/// The most worker threads a command accepts: far more than any machine's cores, few enough to create.
+let maximumThreads = 256
+
+func validateThreads(_ threads: Int) throws {
+    guard (1...maximumThreads).contains(threads) else {
+        throw ValidationError("--threads \(threads) is out of range; expected 1…\(maximumThreads)")
     }
 }
 

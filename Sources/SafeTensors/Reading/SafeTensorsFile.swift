@@ -31,8 +31,8 @@ public final class SafeTensorsFile: Sendable {
     public let metadata: [String: String]
 
     let mapping: MappedFile
-    /// The file offset of the data section (8 + header length).
-    let dataStart: Int
+    /// The file offset of the data section (8 + header length): the one place sibling modules learn it.
+    package let dataStart: Int
     private let indexByName: [String: Int]
 
     /// Maps and validates the file at `url`.
@@ -52,6 +52,15 @@ public final class SafeTensorsFile: Sendable {
         }
         indexByName = index
     }
+
+    /// Bytes `range` of the file (offsets from its start) from the mapping; valid while the file object lives.
+    /// For the length prefix and header (`0..<dataStart`) and for sampling data without another reader.
+    package func mappedBytes(_ range: Range<Int>) -> UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(rebasing: mapping.bytes[range.clamped(to: 0..<mapping.bytes.count)])
+    }
+
+    /// The file's size in bytes.
+    package var byteCount: Int { mapping.bytes.count }
 
     /// The entry of the tensor called `name`, or nil if the file has none.
     public func info(_ name: String) -> TensorInfo? {

@@ -85,7 +85,8 @@ public struct TransformerConfig: Sendable, Hashable {
     /// Width of all key (or value) heads together, keyValueHeadCount · headDimension.
     public var keyValueWidth: Int { keyValueHeadCount * headDimension }
 
-    /// Checks the sizes are positive and consistent (heads divisible by KV heads, even head dimension, …).
+    /// Checks the sizes are positive and consistent (heads divisible by KV heads, even head dimension, a query width
+    /// heads × head_dim that a 64-bit integer holds, …).
     ///
     /// - Throws: ``TransformerError/Kind/badConfig`` naming the offending field.
     public func validate() throws {
@@ -105,6 +106,12 @@ public struct TransformerConfig: Sendable, Hashable {
         }
         guard headDimension % 2 == 0 else {
             throw TransformerError(.badConfig, "head_dim is \(headDimension); rotary embeddings need an even head_dim")
+        }
+        // ``queryWidth`` (≥ ``keyValueWidth``, as the KV heads divide the heads) must be representable.
+        guard !attentionHeadCount.multipliedReportingOverflow(by: headDimension).overflow else {
+            throw TransformerError(
+                .badConfig,
+                "num_attention_heads (\(attentionHeadCount)) × head_dim (\(headDimension)) is too large for a 64-bit integer")
         }
         guard rmsNormEpsilon >= 0, rmsNormEpsilon.isFinite else {
             throw TransformerError(.badConfig, "rms_norm_eps is \(rmsNormEpsilon); expected a finite number ≥ 0")

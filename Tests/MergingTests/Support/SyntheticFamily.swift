@@ -47,7 +47,7 @@ struct SyntheticFamily {
         ]
         config.merge(extraConfig) { $1 }
         try JSONSerialization.data(withJSONObject: config, options: [.sortedKeys]).write(to: directory.appendingPathComponent("config.json"))
-        try Data("{\"model\": {\"type\": \"WordLevel\"}}".utf8).write(to: directory.appendingPathComponent("tokenizer.json"))
+        try Data(Self.tokenizerJSON(vocab: shape.vocab).utf8).write(to: directory.appendingPathComponent("tokenizer.json"))
         try Data("{\"tokenizer_class\": \"PreTrainedTokenizerFast\"}".utf8).write(to: directory.appendingPathComponent("tokenizer_config.json"))
         let tensors = Self.tensors(shape, tied: tied)
         let writer = try SafeTensorsWriter(url: directory.appendingPathComponent("model.safetensors"), tensors: tensors.map { ($0.0, dtype, $0.1) })
@@ -56,6 +56,12 @@ struct SyntheticFamily {
             try data.withUnsafeBufferPointer { try writer.append(info.name, float32: $0) }
         }
         try writer.finish()
+    }
+
+    /// A WordLevel tokenizer.json stub whose vocabulary is `t0`…`t{vocab−1}` (`extra` adds fields).
+    static func tokenizerJSON(vocab: Int, extra: String = "") -> String {
+        let entries = (0..<vocab).map { "\"t\($0)\": \($0)" }.joined(separator: ", ")
+        return "{\(extra)\"model\": {\"type\": \"WordLevel\", \"vocab\": {\(entries)}}, \"added_tokens\": []}"
     }
 
     static func defaultBase(_ name: String, _ count: Int) -> [Float] {

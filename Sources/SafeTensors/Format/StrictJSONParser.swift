@@ -1,47 +1,3 @@
-/// A JSON value as written in a safetensors header, parsed without losing anything a validator needs: object
-/// members keep their order and their duplicates, numbers keep their text (so `2`, `2.0`, `2e0` and
-/// `18446744073709551616` stay distinguishable and integers are exact).
-indirect enum HeaderJSON {
-    case object([HeaderJSONMember])
-    case array([HeaderJSON])
-    case string(String)
-    case number(Number)
-    case bool(Bool)
-    case null
-
-    /// A JSON number's text and shape.
-    struct Number {
-        /// The number exactly as written.
-        let text: Substring
-        /// True when written with neither fraction nor exponent (`12`, `-3`), false for `2.0`, `1e3`.
-        let isInteger: Bool
-
-        /// The value, when the text is a non-negative integer (no sign, fraction or exponent) that fits `Int`.
-        var nonNegativeInt: Int? {
-            guard isInteger, text.first != "-" else { return nil }
-            return Int(text)
-        }
-    }
-
-    /// A short name of the value's JSON type, for messages.
-    var typeName: String {
-        switch self {
-        case .object: "an object"
-        case .array: "an array"
-        case .string: "a string"
-        case .number(let n): n.isInteger ? "the integer \(n.text)" : "the non-integer number \(n.text)"
-        case .bool(let b): "the boolean \(b)"
-        case .null: "null"
-        }
-    }
-}
-
-/// One `"key": value` member of a JSON object.
-struct HeaderJSONMember {
-    let key: String
-    let value: HeaderJSON
-}
-
 /// An RFC 8259 JSON parser, as strict as `serde_json` (which the reference reader uses): whitespace is space, tab,
 /// line feed and carriage return only; no trailing commas, comments, `NaN` or leading zeros; control characters
 /// must be escaped in strings; `\u` escapes must pair surrogates; nesting is limited to 128 levels (as
@@ -289,42 +245,5 @@ struct StrictJSONParser {
             index += 1
         }
         return value
-    }
-}
-
-/// Strict UTF-8 validation, as Rust's `str::from_utf8`: no overlong forms, no surrogates, nothing above U+10FFFF.
-enum UTF8Validation {
-    /// The offset of the first byte that is not part of a well-formed UTF-8 sequence, or nil if all is valid.
-    static func firstInvalidOffset(_ bytes: UnsafeRawBufferPointer) -> Int? {
-        var i = 0
-        let n = bytes.count
-        while i < n {
-            let b0 = bytes[i]
-            if b0 < 0x80 {
-                i += 1
-                continue
-            }
-            let length: Int
-            var lower: UInt8 = 0x80
-            var upper: UInt8 = 0xBF
-            switch b0 {
-            case 0xC2...0xDF: length = 2
-            case 0xE0: length = 3; lower = 0xA0
-            case 0xE1...0xEC, 0xEE...0xEF: length = 3
-            case 0xED: length = 3; upper = 0x9F
-            case 0xF0: length = 4; lower = 0x90
-            case 0xF1...0xF3: length = 4
-            case 0xF4: length = 4; upper = 0x8F
-            default: return i
-            }
-            guard i + length <= n else { return i }
-            let b1 = bytes[i + 1]
-            guard b1 >= lower, b1 <= upper else { return i }
-            for k in 2..<max(2, length) where bytes[i + k] & 0xC0 != 0x80 {
-                return i
-            }
-            i += length
-        }
-        return nil
     }
 }

@@ -1,0 +1,143 @@
+import Foundation
+import SafeTensors
+
+extension Checkpoint {
+    /// How strictly ``Checkpoint/init(directory:validation:)`` treats an inconsistent checkpoint.
+    public enum Validation: Sendable {
+        /// The first problem is thrown: what every command that reads weights uses.
+        case strict
+        /// Every problem is collected in ``Checkpoint/problems`` and the checkpoint opens as far as it can
+        /// (`metamerge inspect` lists them all).
+        case collect
+    }
+
+    /// The weight_map of `model.safetensors.index.json`: tensor name → shard file name.
+    ///
+    /// A shard name that is absolute, contains a path separator or `..` is refused: shards live in the model
+    /// directory.
+    static func weightMap(fromIndex url: URL) throws -> [String: String] {
+        let object: Any
+        do {
+            object = try JSONSerialization.jsonObject(with: Data(contentsOf: url))
+        } catch {
+            throw CheckpointError(.badIndex, url: url, "is not valid JSON: \(error.localizedDescription)")
+        }
+        guard let root = object as? [String: Any], let weightMap = root["weight_map"] as? [String: Any] else {
+            throw CheckpointError(.badIndex, url: url, "expected a JSON object with a \"weight_map\" object")
+        }
+        var result: [String: String] = [:]
+        for key in weightMap.keys.sorted() {
+            guard let shard = weightMap[key] as? String else {
+                throw CheckpointError(.badIndex, url: url, tensor: key, "weight_map value is not a file name")
+            }
+            guard !shard.isEmpty, !shard.contains("/"), !shard.contains("\\"), shard != "..", shard != "." else {
+                throw CheckpointError(
+                    .unsafePath, url: url, tensor: key,
+                    "names shard '\(shard)', which is not a plain file name inside the model directory")
+            }
+            result[key] = shard
+        }
+        return result
+    }
+
+    /// Problems between the index and the shards: a tensor the index maps to a shard that does not hold it, and
+    /// a tensor a shard holds that the index maps elsewhere or not at all.
+    static func indexProblems(
+        _ weightMap: [String: String], indexURL: URL, files: [SafeTensorsFile]
+    ) -> [CheckpointError] {
+        var problems: [CheckpointError] = []
+        var holder: [String: String] = [:]
+        for file in files {
+            for info in file.tensors where holder[info.name] == nil { holder[info.name] = file.url.lastPathComponent }
+        }
+        let loaded = Set(files.map(\.url.lastPathComponent))
+        for (tensor, shard) in weightMap.sorted(by: { $0.key < $1.key }) where loaded.contains(shard) {
+            if holder[tensor] != shard {
+                let actual = holder[tensor].map { "it is stored in \($0)" } ?? "no shard named by the index stores it"
+                problems.append(CheckpointError(
+                    .badIndex, url: indexURL, tensor: tensor, "is mapped to \(shard), but \(actual)"))
+            }
+        }
+        for (tensor, shard) in holder.sorted(by: { $0.key < $1.key }) where weightMap[tensor] == nil {
+            problems.append(CheckpointError(
+                .badIndex, url: indexURL, tensor: tensor, "is stored in \(shard) but not listed in the index's weight_map"))
+        }
+        return problems
+    }
+
+    /// Quantized checkpoints: a `quantization_config` in config.json, or packed-integer tensors (`qweight`,
+    /// `qzeros`, `scales`, `g_idx`, bitsandbytes' `absmax` / `quant_map` / `SCB`). Their integers are not weights.
+    static func quantizationProblems(config: ModelConfig, configURL: URL, tensorNames: [String], directory: URL)
+        -> [CheckpointError]
+    {
+        if let quantization = config.json["quantization_config"] {
+            let method = quantization.objectValue?["quant_method"]?.stringValue ?? "quantized"
+            let label = method.uppercased() == method.lowercased() ? method : Self.quantizationLabel(method)
+            return [CheckpointError(
+                .quantized, url: configURL,
+                "\(label) checkpoints are not supported (config.json has a quantization_config): dequantize to "
+                    + "float16/bfloat16/float32 safetensors first, e.g. load with transformers and save_pretrained")]
+        }
+        let suffixes = [".qweight", ".qzeros", ".scales", ".g_idx", ".absmax", ".quant_map", ".SCB", ".weight_format"]
+        if let packed = tensorNames.first(where: { name in suffixes.contains { name.hasSuffix($0) } }) {
+            return [CheckpointError(
+                .quantized, url: directory, tensor: packed,
+                "is a quantized checkpoint's packed tensor (GPTQ / AWQ / bitsandbytes): quantized checkpoints are not "
+                    + "supported; dequantize first")]
+        }
+        return []
+    }
+
+    private static func quantizationLabel(_ method: String) -> String {
+        switch method.lowercased() {
+        case "gptq": "GPTQ-quantized"
+        case "awq": "AWQ-quantized"
+        case "bitsandbytes": "bitsandbytes-quantized"
+        default: "\(method)-quantized"
+        }
+    }
+
+    /// config.json against the tensors, for checkpoints laid out as `model.layers.<i>.…` (the Llama family):
+    /// `num_hidden_layers` present and equal to the layer count; `vocab_size` and `hidden_size`, where given, equal
+    /// to the embedding / lm_head rows and the embedding's columns.
+    static func configProblems(config: ModelConfig, configURL: URL, infos: [String: TensorInfo]) -> [CheckpointError] {
+        var layerCount = 0
+        for name in infos.keys where name.hasPrefix("model.layers.") {
+            let rest = name.dropFirst("model.layers.".count)
+            if let index = Int(rest.prefix { $0.isNumber }) { layerCount = max(layerCount, index + 1) }
+        }
+        guard layerCount > 0 else { return [] }
+        var problems: [CheckpointError] = []
+        let architecture = config.architectures.first ?? config.modelType ?? "model"
+        func required(_ key: String) -> Int? {
+            guard let value = config.int(key) else {
+                problems.append(CheckpointError(
+                    .badConfig, url: configURL, "has no integer '\(key)', which a \(architecture) checkpoint needs"))
+                return nil
+            }
+            return value
+        }
+        if let layers = required("num_hidden_layers"), layers != layerCount {
+            problems.append(CheckpointError(
+                .badConfig, url: configURL,
+                "says num_hidden_layers = \(layers), but the weights hold layers 0…\(layerCount - 1) (\(layerCount) layers)"))
+        }
+        let hidden = config.int("hidden_size")
+        let vocabulary = config.int("vocab_size")
+        let embedding = ["model.embed_tokens.weight"].first { infos[$0] != nil }
+        for name in [embedding, "lm_head.weight"].compactMap({ $0 }) {
+            guard let info = infos[name], info.shape.count == 2 else { continue }
+            if let vocabulary, info.shape[0] != vocabulary {
+                problems.append(CheckpointError(
+                    .shapeMismatch, url: configURL, tensor: name,
+                    "has \(info.shape[0]) rows, but config.json says vocab_size = \(vocabulary)"))
+            }
+            if let hidden, info.shape[1] != hidden {
+                problems.append(CheckpointError(
+                    .shapeMismatch, url: configURL, tensor: name,
+                    "has \(info.shape[1]) columns, but config.json says hidden_size = \(hidden)"))
+            }
+        }
+        return problems
+    }
+}

@@ -1,0 +1,30 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Starts a detached POSIX thread running `body`, or throws when the system refuses to create one (a process or
+/// memory limit): a pool must fail with an error then, not wait forever for a worker that never started.
+func startThread(stackSize: Int, _ body: @escaping @Sendable () -> Void) throws {
+    final class Box: @unchecked Sendable {
+        let body: @Sendable () -> Void
+        init(_ body: @escaping @Sendable () -> Void) { self.body = body }
+    }
+    var attributes = pthread_attr_t()
+    pthread_attr_init(&attributes)
+    defer { pthread_attr_destroy(&attributes) }
+    pthread_attr_setstacksize(&attributes, stackSize)
+    pthread_attr_setdetachstate(&attributes, Int32(PTHREAD_CREATE_DETACHED))
+    let box = Unmanaged.passRetained(Box(body))
+    var thread = pthread_t()
+    let status = pthread_create(&thread, &attributes, { context in
+        let box = Unmanaged<Box>.fromOpaque(context!).takeRetainedValue()
+        box.body()
+        return nil
+    }, box.toOpaque())
+    if status != 0 {
+        box.release()
+        throw MergeError.threadsUnavailable(String(cString: strerror(status)))
+    }
+}

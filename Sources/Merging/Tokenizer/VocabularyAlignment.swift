@@ -1,0 +1,277 @@
+import Checkpoints
+import Foundation
+import SafeTensors
+
+/// The output vocabulary and, per input model, where each output embedding row comes from — MergeKit 0.1.5's
+/// `build_tokenizer` and `PermutedVocabulary` (`mergekit/tokenizer/build.py`, `embed.py`).
+///
+/// - Output vocabulary: `base` — the base's (the first model's without a base); a model — that model's; `union` —
+///   the base's, then every other model's tokens it lacks (below each model's `vocab_size`; plain tokens, then added
+///   tokens with their settings), then the `tokens:` entries not yet present. Rows are padded to
+///   `pad_to_multiple_of`.
+/// - Row r of model m's aligned embedding: m's row for that token when m has it (and the token is not `force`d);
+///   else the token's default: a `tokens:` entry's source (a model's row, another token's row, zeros); else, when
+///   only one model has the token, that model's row; when several do, the base's row if the base has it, else
+///   the average of theirs; when none does, zeros. Padding rows are the mean of m's aligned rows.
+///
+/// The aligned rows of each input are written, row by row, to a scratch file the merge then reads like any input
+/// (memory: the default rows, at most one tensor's). **Deviation:** MergeKit orders the union's new plain tokens by
+/// iterating unordered sets and dicts (model set, `get_vocab()`); MetaMerge takes models in config order and tokens
+/// in id order. With one model contributing new tokens, or new tokens that are added tokens, the orders agree.
+final class VocabularyAlignment: @unchecked Sendable {
+    /// Output tokens by id.
+    let tokens: [String]
+    /// Rows of the aligned embeddings (the vocabulary padded to `pad_to_multiple_of`).
+    let rowCount: Int
+    /// Where the output tokenizer files come from (a donor model, or the scratch folder with the union's).
+    let tokenizerDirectory: URL
+    let scratch: URL
+    private let settings: TokenizerSettings
+    /// Per input: output id → the input's row, or −1.
+    private let permutations: [[Int]]
+    private let vocabularies: [TokenVocabulary]
+    private let references: [String]
+    private let baseIndex: Int?
+    private var counter = 0
+
+    init(settings: TokenizerSettings, inputs: [MergePlan.Input], baseIndex: Int?, configuration: MergeConfiguration) throws {
+        self.settings = settings
+        self.baseIndex = baseIndex
+        references = inputs.map(\.reference)
+        let file = configuration.file
+        let vocabularies = try inputs.map { try TokenVocabulary(directory: $0.url, reference: $0.reference) }
+        self.vocabularies = vocabularies
+        let donorIndex = baseIndex ?? 0
+        let donor = vocabularies[donorIndex]
+        if let unused = donor.ids.first(where: { $0.value >= donor.size }) {
+            throw MergeConfigError(
+                .incompatibleModels, file: file,
+                "model '\(inputs[donorIndex].reference)': its tokenizer has tokens beyond config.json's vocab_size \(donor.size) ('\(unused.key)' is \(unused.value)); MetaMerge does not strip unused tokens")
+        }
+        scratch = FileManager.default.temporaryDirectory.appendingPathComponent("metamerge-vocab-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+
+        var outIDs: [String: Int] = [:]
+        var tokens: [String] = []
+        var added: [[String: Any]] = []
+        func append(_ token: String, entry: [String: Any]?) {
+            guard outIDs[token] == nil else { return }
+            outIDs[token] = tokens.count
+            var item = entry ?? ["content": token, "single_word": false, "lstrip": false, "rstrip": false, "normalized": true, "special": false]
+            item["id"] = tokens.count
+            tokens.append(token)
+            added.append(item)
+        }
+        func adopt(_ vocabulary: TokenVocabulary) {
+            for (token, id) in vocabulary.ids.sorted(by: { $0.value < $1.value }) where id < vocabulary.size {
+                outIDs[token] = tokens.count
+                tokens.append(token)
+                _ = id
+            }
+        }
+        var directory: URL
+        switch settings.source {
+        case .base:
+            adopt(donor)
+            directory = inputs[donorIndex].url
+        case .model(let reference):
+            let url = try configuration.resolveModel(reference)
+            adopt(try TokenVocabulary(directory: url, reference: reference))
+            directory = url
+        case .union:
+            adopt(donor)
+            directory = inputs[donorIndex].url
+            let order = [donorIndex] + inputs.indices.filter { $0 != donorIndex }
+            var newAdded: [(String, [String: Any])] = []
+            var seenAdded = Set<String>()
+            for index in order {
+                let vocabulary = vocabularies[index]
+                for (token, id) in vocabulary.ids.sorted(by: { $0.value < $1.value })
+                where id < vocabulary.size && vocabulary.addedTokens[token] == nil {
+                    append(token, entry: nil)
+                }
+                for token in vocabulary.addedOrder where (vocabulary.ids[token] ?? .max) < vocabulary.size {
+                    if seenAdded.insert(token).inserted {
+                        newAdded.append((token, vocabulary.addedTokens[token]!.mapValues(\.value)))
+                    }
+                }
+            }
+            for (token, entry) in newAdded { append(token, entry: entry) }
+        }
+        for token in settings.tokens { append(token.content, entry: nil) }
+        self.tokens = tokens
+        var rows = tokens.count
+        if let pad = settings.padToMultipleOf, rows % pad != 0 { rows = (rows / pad + 1) * pad }
+        rowCount = rows
+        if !added.isEmpty {
+            try Self.writeTokenizer(from: directory, adding: added, to: scratch)
+            directory = scratch
+        }
+        tokenizerDirectory = directory
+        permutations = vocabularies.map { vocabulary in
+            tokens.map { token in
+                guard let id = vocabulary.ids[token], id < vocabulary.size else { return -1 }
+                return id
+            }
+        }
+        for token in settings.tokens {
+            if let model = token.source?.model, !references.contains(model) {
+                throw MergeConfigError(
+                    .badValue, file: file,
+                    "tokenizer.tokens.\(token.content).source names model '\(model)', which is not an input of this merge")
+            }
+            if token.source == nil {
+                throw MergeConfigError(.missingKey, file: file, "tokenizer.tokens.\(token.content): missing key 'source'")
+            }
+        }
+    }
+
+    deinit {
+        try? FileManager.default.removeItem(at: scratch)
+    }
+
+    /// The donor's tokenizer files, with `added` appended to tokenizer.json's `added_tokens` (MergeKit's
+    /// `add_tokens`).
+    private static func writeTokenizer(from donor: URL, adding added: [[String: Any]], to folder: URL) throws {
+        for name in ModelWriter.supportFileNames where name != "config.json" {
+            let source = donor.appendingPathComponent(name)
+            if FileManager.default.fileExists(atPath: source.path), name != "tokenizer.json" {
+                try FileManager.default.copyItem(at: source, to: folder.appendingPathComponent(name))
+            }
+        }
+        let url = donor.appendingPathComponent("tokenizer.json")
+        guard var json = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any] else {
+            throw MergeConfigError(.badModel, "\(url.path) is not a JSON object")
+        }
+        json["added_tokens"] = (json["added_tokens"] as? [[String: Any]] ?? []) + added
+        let data = try JSONSerialization.data(withJSONObject: json, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+        try data.write(to: folder.appendingPathComponent("tokenizer.json"))
+    }
+
+    /// Where output row `row`'s default embedding comes from, for the inputs `models` (indices into the plan's
+    /// inputs) of one tensor.
+    private enum Default {
+        case none
+        case row(input: Int, row: Int)
+        case average([(input: Int, row: Int)])
+        case zero
+    }
+
+    private func defaults(models: [Int], file: URL?) throws -> [Default] {
+        let configured = Dictionary(settings.tokens.map { ($0.content, $0) }, uniquingKeysWith: { a, _ in a })
+        var result = [Default](repeating: .none, count: tokens.count)
+        for (id, token) in tokens.enumerated() {
+            let present = models.filter { permutations[$0][id] >= 0 }
+            let entry = configured[token]
+            if entry?.force != true, present.count == models.count { continue }
+            if let entry, let source = entry.source {
+                switch source {
+                case .zero:
+                    result[id] = .zero
+                case .model(let reference):
+                    guard let input = models.first(where: { references[$0] == reference }) else {
+                        throw MergeConfigError(.badValue, file: file, "tokenizer.tokens.\(token).source: model '\(reference)' has no such tensor")
+                    }
+                    guard permutations[input][id] >= 0 else {
+                        throw MergeConfigError(
+                            .badValue, file: file, "tokenizer.tokens.\(token).source: model '\(reference)' does not have the token \(token)")
+                    }
+                    result[id] = .row(input: input, row: permutations[input][id])
+                case .modelToken(let reference, let other, let otherID):
+                    guard let input = models.first(where: { references[$0] == reference }) else {
+                        throw MergeConfigError(.badValue, file: file, "tokenizer.tokens.\(token).source: model '\(reference)' has no such tensor")
+                    }
+                    let vocabulary = vocabularies[input]
+                    guard let row = otherID ?? other.flatMap({ vocabulary.ids[$0] }) else {
+                        throw MergeConfigError(
+                            .badValue, file: file, "tokenizer.tokens.\(token).source.token: '\(other ?? "")' is not in model '\(reference)''s tokenizer")
+                    }
+                    guard row < vocabulary.size else {
+                        throw MergeConfigError(
+                            .badValue, file: file, "tokenizer.tokens.\(token).source.token_id \(row) is out of range for model '\(reference)' (\(vocabulary.size) rows)")
+                    }
+                    result[id] = .row(input: input, row: row)
+                }
+                continue
+            }
+            if present.count == 1 {
+                result[id] = .row(input: present[0], row: permutations[present[0]][id])
+            } else if present.isEmpty {
+                result[id] = .zero
+            } else if let baseIndex, models.contains(baseIndex), permutations[baseIndex][id] >= 0 {
+                result[id] = .row(input: baseIndex, row: permutations[baseIndex][id])
+            } else {
+                result[id] = .average(present.map { ($0, permutations[$0][id]) })
+            }
+        }
+        return result
+    }
+
+    /// Writes the aligned `[rowCount, width]` tensor of every input in `models` (with their `sources`, same order)
+    /// to scratch files and returns sources reading them.
+    func alignedSources(
+        tensor name: String, models: [Int], sources: [TensorSource], files: WeightFiles, loadDtype: DType?, file: URL?
+    ) throws -> [TensorSource] {
+        let width = sources[0].shape.dropFirst().reduce(1, *)
+        let plans = try defaults(models: models, file: file)
+        let position = Dictionary(uniqueKeysWithValues: models.enumerated().map { ($1, $0) })
+        let scratchBytes = UnsafeMutableRawPointer.allocate(byteCount: max(width * 8, 8), alignment: 64)
+        defer { scratchBytes.deallocate() }
+        func readRow(_ input: Int, _ row: Int, into destination: UnsafeMutablePointer<Float>) throws {
+            let source = sources[position[input]!]
+            try files.readFloat32(source, elements: (row * width)..<((row + 1) * width), into: destination, scratch: scratchBytes, loadDtype: loadDtype)
+        }
+        // Default rows, computed once (Float32, as MergeKit: a running sum from zero, then ÷ count).
+        var defaultRows: [Int: [Float]] = [:]
+        var buffer = [Float](repeating: 0, count: width)
+        for (id, plan) in plans.enumerated() {
+            switch plan {
+            case .none: continue
+            case .zero: defaultRows[id] = [Float](repeating: 0, count: width)
+            case .row(let input, let row):
+                try buffer.withUnsafeMutableBufferPointer { try readRow(input, row, into: $0.baseAddress!) }
+                defaultRows[id] = buffer
+            case .average(let rows):
+                var sum = [Float](repeating: 0, count: width)
+                for (input, row) in rows {
+                    try buffer.withUnsafeMutableBufferPointer { try readRow(input, row, into: $0.baseAddress!) }
+                    for i in 0..<width { sum[i] += buffer[i] }
+                }
+                let count = Float(rows.count)
+                defaultRows[id] = sum.map { $0 / count }
+            }
+        }
+        let forced = Set(settings.tokens.filter(\.force).compactMap { token in tokens.firstIndex(of: token.content) })
+        var result: [TensorSource] = []
+        for (k, input) in models.enumerated() {
+            counter += 1
+            let url = scratch.appendingPathComponent("aligned-\(counter).bin")
+            FileManager.default.createFile(atPath: url.path, contents: nil)
+            let handle = try FileHandle(forWritingTo: url)
+            defer { try? handle.close() }
+            var header = UInt64(0).littleEndian
+            handle.write(Data(bytes: &header, count: 8))
+            var mean = [Double](repeating: 0, count: width)
+            for id in 0..<tokens.count {
+                let row = permutations[input][id]
+                if row >= 0, !forced.contains(id) {
+                    try buffer.withUnsafeMutableBufferPointer { try readRow(input, row, into: $0.baseAddress!) }
+                } else if let values = defaultRows[id] {
+                    buffer = values
+                } else {
+                    buffer = [Float](repeating: 0, count: width)
+                }
+                for i in 0..<width { mean[i] += Double(buffer[i]) }
+                buffer.withUnsafeBytes { handle.write(Data($0)) }
+            }
+            if rowCount > tokens.count {
+                let padding = mean.map { Float($0 / Double(tokens.count)) }
+                for _ in tokens.count..<rowCount { padding.withUnsafeBytes { handle.write(Data($0)) } }
+            }
+            let index = try files.openFile(url)
+            result.append(
+                TensorSource(file: index, storedName: sources[k].storedName, offset: 8, dtype: .f32, shape: [rowCount] + Array(sources[k].shape.dropFirst())))
+        }
+        return result
+    }
+}
