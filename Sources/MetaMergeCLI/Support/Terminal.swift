@@ -96,11 +96,19 @@ final class Progress: @unchecked Sendable {
             let filled = Int(fraction * Double(width))
             let bar = String(repeating: "=", count: filled) + String(repeating: " ", count: width - filled)
             let shown = item.count > 40 ? "…" + item.suffix(39) : item
-            FileHandle.standardError.write(Data("\r\u{1B}[2K\(label) [\(bar)] \(percent)% \(shown)".utf8))
+            FileHandle.standardError.write(Data("\r\u{1B}[2K\(label) [\(bar)] \(percent)%\(eta(fraction)) \(shown)".utf8))
         } else if Date().timeIntervalSince(start) > 2, percent / 10 > lastPercentPrinted / 10 || lastPercentPrinted < 0 {
             lastPercentPrinted = percent
-            FileHandle.standardError.write(Data("\(label): \(percent)%\n".utf8))
+            FileHandle.standardError.write(Data("\(label): \(percent)%\(eta(fraction))\n".utf8))
         }
+    }
+
+    /// ` ETA 1m05s`: the time left if the rest goes at the average rate so far (empty before 1 % or 1 s).
+    private func eta(_ fraction: Double) -> String {
+        let elapsed = Date().timeIntervalSince(start)
+        guard fraction >= 0.01, fraction < 1, elapsed >= 1 else { return "" }
+        let left = Int((elapsed * (1 - fraction) / fraction).rounded())
+        return left >= 60 ? String(format: " ETA %dm%02ds", left / 60, left % 60) : " ETA \(left)s"
     }
 
     func finish() {
