@@ -1,0 +1,105 @@
+import Analysis
+import Checkpoints
+import Foundation
+import TestSupport
+import Testing
+import Tokenizers
+
+/// `eval`'s metrics against transformers (Tests/Fixtures/eval/tiny-family.json, written by
+/// scripts/fixtures/make_eval_references.py): the base and task models, and the merged points the reference records.
+@Suite("Evaluation: parity with transformers on the tiny family")
+struct EvaluationParityTests {
+    static let family = RepositoryPaths.tinyFamily
+    static let taskNames = ["add", "rev", "sort"]
+
+    struct Reference {
+        let json: [String: Any]
+        init() throws {
+            let data = try Data(contentsOf: RepositoryPaths.fixtures.appendingPathComponent("eval/tiny-family.json"))
+            json = try JSONSerialization.jsonObject(with: data) as! [String: Any]
+        }
+        func results(model: String) -> [String: [String: Any]] {
+            (json["models"] as! [String: Any])[model] as! [String: [String: Any]]
+        }
+        func merge(_ label: String) -> (coefficients: [String: Double], results: [String: [String: Any]]) {
+            let entry = (json["merges"] as! [String: Any])[label] as! [String: Any]
+            return (entry["coefficients"] as! [String: Double], entry["results"] as! [String: [String: Any]])
+        }
+    }
+
+    static func tasks() throws -> [EvalTask] {
+        let tokenizer = try Tokenizer(contentsOf: family.appendingPathComponent("base"))
+        return try taskNames.map { name in
+            try EvalTask.load(
+                name: name, url: family.appendingPathComponent("tasks/\(name).jsonl"), tokenizer: tokenizer,
+                vocabularySize: 36, maxLength: 64)
+        }
+    }
+
+    static func compare(_ metrics: [TaskMetrics], _ reference: [String: [String: Any]], label: String) {
+        for (name, m) in zip(taskNames, metrics) {
+            let r = reference[name]!
+            #expect(m.items == r["items"] as! Int, "\(label) \(name)")
+            #expect(m.exactMatch == r["exact_match"] as! Int, "\(label) \(name) exact match")
+            #expect(m.correctTokens == r["correct_tokens"] as! Int, "\(label) \(name) correct tokens")
+            #expect(m.completionTokens == r["completion_tokens"] as! Int, "\(label) \(name) completion tokens")
+            let nll = r["mean_nll"] as! Double
+            #expect(abs(m.meanNLL - nll) <= 1e-4 * abs(nll), "\(label) \(name) mean NLL \(m.meanNLL) vs \(nll)")
+            #expect(m.itemExact.map { $0 ? 1 : 0 } == r["item_exact"] as! [Int], "\(label) \(name) per-item exact")
+            let itemNLL = r["item_nll"] as! [Double]
+            let worst = zip(m.itemNLL, itemNLL).map { abs($0 - $1) / max(abs($1), 1e-6) }.max() ?? 0
+            #expect(worst <= 1e-3, "\(label) \(name) per-item NLL, worst relative difference \(worst)")
+        }
+    }
+
+    @Test(arguments: ["base", "add", "rev", "sort"])
+    func modelDirectory(_ model: String) throws {
+        let checkpoint = try Checkpoint(directory: Self.family.appendingPathComponent(model))
+        let engine = try CompletionEvaluator.engine(model: checkpoint)
+        let metrics = try CompletionEvaluator().run(engine: engine, points: [[]], tasks: try Self.tasks())[0]
+        Self.compare(metrics, try Reference().results(model: model), label: model)
+    }
+
+    /// Every merged point of the reference, all in one lockstep run (and the base as the zero point).
+    @Test func mergedPointsInOneRun() throws {
+        let reference = try Reference()
+        let family = try FamilySpec(
+            base: Self.family.appendingPathComponent("base"),
+            tasks: Self.taskNames.map { ($0, Self.family.appendingPathComponent($0)) }
+        ).open()
+        let engine = try CompletionEvaluator.engine(family: family)
+        let labels = ["uniform_s1", "uniform_s2", "metagpt", "metagpt_x2"]
+        let points = labels.map { label in
+            let c = reference.merge(label).coefficients
+            return Self.taskNames.map { Float(c[$0]!) }
+        } + [[0, 0, 0]]
+        let metrics = try CompletionEvaluator().run(engine: engine, points: points, tasks: try Self.tasks())
+        for (p, label) in labels.enumerated() { Self.compare(metrics[p], reference.merge(label).results, label: label) }
+        Self.compare(metrics[labels.count], reference.results(model: "base"), label: "zero point")
+    }
+
+    /// A memory limit that forces one item per batch and one point per lockstep group gives the same metrics,
+    /// bit for bit on the counts (the batching is not part of the answer).
+    @Test func smallBatchesAgree() throws {
+        let family = try FamilySpec(
+            base: Self.family.appendingPathComponent("base"),
+            tasks: Self.taskNames.map { ($0, Self.family.appendingPathComponent($0)) }
+        ).open()
+        let engine = try CompletionEvaluator.engine(family: family)
+        let tasks = try Self.tasks().map { EvalTask(name: $0.name, url: $0.url, items: Array($0.items.prefix(10))) }
+        let points: [[Float]] = [[0.5, 0.5, 0.5], [1, 0, 0]]
+        let whole = try CompletionEvaluator().run(engine: engine, points: points, tasks: tasks)
+        let small = CompletionEvaluator(memoryLimit: 1)
+        #expect(throws: AnalysisError.self) { try small.run(engine: engine, points: points, tasks: tasks) }
+        let one = try CompletionEvaluator().estimatedPeakBytes(engine: engine, points: 2, groupSize: 1, batch: [tasks[0].items[0]])
+        let pieces = try CompletionEvaluator(memoryLimit: one + 64).run(engine: engine, points: points, tasks: tasks)
+        for p in points.indices {
+            for (a, b) in zip(whole[p], pieces[p]) {
+                #expect(a.itemExact == b.itemExact)
+                #expect(a.itemCorrectTokens == b.itemCorrectTokens)
+                let worst = zip(a.itemNLL, b.itemNLL).map { abs($0 - $1) / max(abs($1), 1e-6) }.max() ?? 0
+                #expect(worst <= 1e-4)
+            }
+        }
+    }
+}
