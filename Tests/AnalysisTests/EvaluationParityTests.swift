@@ -69,10 +69,11 @@ struct EvaluationParityTests {
         ).open()
         let engine = try CompletionEvaluator.engine(family: family)
         let labels = ["uniform_s1", "uniform_s2", "metagpt", "metagpt_x2"]
-        let points = labels.map { label in
+        var points: [[Float]] = labels.map { label in
             let c = reference.merge(label).coefficients
             return Self.taskNames.map { Float(c[$0]!) }
-        } + [[0, 0, 0]]
+        }
+        points.append([0, 0, 0])
         let metrics = try CompletionEvaluator().run(engine: engine, points: points, tasks: try Self.tasks())
         for (p, label) in labels.enumerated() { Self.compare(metrics[p], reference.merge(label).results, label: label) }
         Self.compare(metrics[labels.count], reference.results(model: "base"), label: "zero point")
@@ -91,8 +92,12 @@ struct EvaluationParityTests {
         let whole = try CompletionEvaluator().run(engine: engine, points: points, tasks: tasks)
         let small = CompletionEvaluator(memoryLimit: 1)
         #expect(throws: AnalysisError.self) { try small.run(engine: engine, points: points, tasks: tasks) }
-        let one = try CompletionEvaluator().estimatedPeakBytes(engine: engine, points: 2, groupSize: 1, batch: [tasks[0].items[0]])
-        let pieces = try CompletionEvaluator(memoryLimit: one + 64).run(engine: engine, points: points, tasks: tasks)
+        let one = tasks.flatMap(\.items).map {
+            CompletionEvaluator().estimatedPeakBytes(engine: engine, points: 2, groupSize: 1, batch: [$0])
+        }.max()!
+        let limited = CompletionEvaluator(memoryLimit: one)
+        #expect(try limited.plan(engine: engine, points: 2, items: tasks.flatMap(\.items)).groupSize == 1)
+        let pieces = try limited.run(engine: engine, points: points, tasks: tasks)
         for p in points.indices {
             for (a, b) in zip(whole[p], pieces[p]) {
                 #expect(a.itemExact == b.itemExact)
