@@ -13,7 +13,8 @@ extension MetaMerge {
                 Every point θ0 + Σ_t s·w_t τ_t goes through the model together (the weights are read once per lockstep \
                 group, not once per point); the tasks are scored as `metamerge eval` scores them. Weightings: uniform \
                 (1/T each), metagpt (λ_t = ‖τ_t‖²/Σ‖τ_k‖²), or a vector w1:w2:… (one weight per task model). Writes \
-                the /sweep group (docs/hdf5-schema.md) into -o: a new report, or added to an analysis or probe report.
+                the /sweep group (docs/hdf5-schema.md) into -o: a new report, or added to an analysis or probe report. \
+                CONFIG (or --base/--model) names the family; its merge_method and parameters are not used.
                 """)
 
         @OptionGroup var family: FamilyOptions
