@@ -59,8 +59,8 @@ public struct Recommendation: Sendable {
         if let c = solve(gram: gram, rhs: squared), c.allSatisfy({ $0 >= 0 && $0.isFinite }) {
             target = c.reduce(0, +)
             reason.append(String(
-                format: "In the linear regime each task keeps its own effect at c* = G⁻¹·diag(G) = (%@), total scale s* = %.2f (T = %d; mean cosine %.3f).",
-                c.map { String(format: "%.2f", $0) }.joined(separator: ", "), target, T, meanCosine))
+                format: "In the linear regime each task keeps its own effect at c* = G⁻¹·diag(G) = (%@), total scale s* = %.2f (T = %d; cosines %.2f … %.2f).",
+                c.map { String(format: "%.2f", $0) }.joined(separator: ", "), target, T, cosines.min() ?? 0, cosines.max() ?? 0))
         } else {
             target = Double(T) / (1 + Double(T - 1) * max(meanCosine, 0))
             reason.append(String(format: "The Gram system is singular or asks for a negative coefficient; s* = T/(1 + (T−1)·mean cosine) = %.2f.", target))
