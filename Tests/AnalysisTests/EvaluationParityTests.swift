@@ -5,17 +5,21 @@ import TestSupport
 import Testing
 import Tokenizers
 
-/// `eval`'s metrics against transformers (Tests/Fixtures/eval/tiny-family.json, written by
+/// `eval`'s metrics against transformers (Tests/Fixtures/eval/{tiny,gentle}-family.json, written by
 /// scripts/fixtures/make_eval_references.py): the base and task models, and the merged points the reference records.
-@Suite("Evaluation: parity with transformers on the tiny family")
+@Suite("Evaluation: parity with transformers on the bundled families")
 struct EvaluationParityTests {
     static let family = RepositoryPaths.tinyFamily
     static let taskNames = ["add", "rev", "sort"]
+    static let families = ["tiny-family", "gentle-family"]
+    static func directory(_ name: String) -> URL {
+        RepositoryPaths.root.appendingPathComponent("examples/\(name)")
+    }
 
     struct Reference {
         let json: [String: Any]
-        init() throws {
-            let data = try Data(contentsOf: RepositoryPaths.fixtures.appendingPathComponent("eval/tiny-family.json"))
+        init(_ family: String = "tiny-family") throws {
+            let data = try Data(contentsOf: RepositoryPaths.fixtures.appendingPathComponent("eval/\(family).json"))
             json = try JSONSerialization.jsonObject(with: data) as! [String: Any]
         }
         func results(model: String) -> [String: [String: Any]] {
@@ -27,7 +31,7 @@ struct EvaluationParityTests {
         }
     }
 
-    static func tasks() throws -> [EvalTask] {
+    static func tasks(_ family: URL = family) throws -> [EvalTask] {
         let tokenizer = try Tokenizer(contentsOf: family.appendingPathComponent("base"))
         return try taskNames.map { name in
             try EvalTask.load(
@@ -52,20 +56,23 @@ struct EvaluationParityTests {
         }
     }
 
-    @Test(arguments: ["base", "add", "rev", "sort"])
-    func modelDirectory(_ model: String) throws {
-        let checkpoint = try Checkpoint(directory: Self.family.appendingPathComponent(model))
+    @Test(arguments: families, ["base", "add", "rev", "sort"])
+    func modelDirectory(_ familyName: String, _ model: String) throws {
+        let directory = Self.directory(familyName)
+        let checkpoint = try Checkpoint(directory: directory.appendingPathComponent(model))
         let engine = try CompletionEvaluator.engine(model: checkpoint)
-        let metrics = try CompletionEvaluator().run(engine: engine, points: [[]], tasks: try Self.tasks())[0]
-        Self.compare(metrics, try Reference().results(model: model), label: model)
+        let metrics = try CompletionEvaluator().run(engine: engine, points: [[]], tasks: try Self.tasks(directory))[0]
+        Self.compare(metrics, try Reference(familyName).results(model: model), label: "\(familyName) \(model)")
     }
 
     /// Every merged point of the reference, all in one lockstep run (and the base as the zero point).
-    @Test func mergedPointsInOneRun() throws {
-        let reference = try Reference()
+    @Test(arguments: families)
+    func mergedPointsInOneRun(_ familyName: String) throws {
+        let reference = try Reference(familyName)
+        let directory = Self.directory(familyName)
         let family = try FamilySpec(
-            base: Self.family.appendingPathComponent("base"),
-            tasks: Self.taskNames.map { ($0, Self.family.appendingPathComponent($0)) }
+            base: directory.appendingPathComponent("base"),
+            tasks: Self.taskNames.map { ($0, directory.appendingPathComponent($0)) }
         ).open()
         let engine = try CompletionEvaluator.engine(family: family)
         let labels = ["uniform_s1", "uniform_s2", "metagpt", "metagpt_x2"]
@@ -74,9 +81,11 @@ struct EvaluationParityTests {
             return Self.taskNames.map { Float(c[$0]!) }
         }
         points.append([0, 0, 0])
-        let metrics = try CompletionEvaluator().run(engine: engine, points: points, tasks: try Self.tasks())
-        for (p, label) in labels.enumerated() { Self.compare(metrics[p], reference.merge(label).results, label: label) }
-        Self.compare(metrics[labels.count], reference.results(model: "base"), label: "zero point")
+        let metrics = try CompletionEvaluator().run(engine: engine, points: points, tasks: try Self.tasks(directory))
+        for (p, label) in labels.enumerated() {
+            Self.compare(metrics[p], reference.merge(label).results, label: "\(familyName) \(label)")
+        }
+        Self.compare(metrics[labels.count], reference.results(model: "base"), label: "\(familyName) zero point")
     }
 
     /// A memory limit that forces one item per batch and one point per lockstep group gives the same metrics,
