@@ -65,7 +65,9 @@ python-checks: build python-env
 	METAMERGE=$(RELEASE_BIN) $(VENV)/bin/python scripts/checks/run_all.py || status=1; \
 	tmp=$$(mktemp -d); \
 	if $(RELEASE_BIN) analyze $(FAMILY_MODELS) -o $$tmp/report.h5 >$$tmp/log 2>&1 && \
-	   $(RELEASE_BIN) probe $(FAMILY_MODELS) -o $$tmp/report.h5 >>$$tmp/log 2>&1; then \
+	   $(RELEASE_BIN) probe $(FAMILY_MODELS) -o $$tmp/report.h5 >>$$tmp/log 2>&1 && \
+	   $(RELEASE_BIN) sweep $(FAMILY_MODELS) $(foreach t,add rev sort,--task $(t)=$(FAMILY)/tasks/$(t).jsonl) \
+	     --scales 0.25:2:0.25 --quiet -o $$tmp/report.h5 >>$$tmp/log 2>&1; then \
 	  $(VENV)/bin/python scripts/checks/check_notebooks.py $$tmp/report.h5 || status=1; \
 	else cat $$tmp/log; echo "notebooks: could not write the report of $(FAMILY); notebooks: 0 passed, 1 failed"; status=1; fi; \
 	rm -rf $$tmp; exit $$status

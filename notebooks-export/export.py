@@ -3,7 +3,7 @@
 
     python notebooks-export/export.py --report demo-out/report.h5 --out out/notebooks
 
-For each notebook (orthogonality, norms, linearity) it writes OUT/<name>.html, OUT/<name>.ipynb (executed, with
+For each notebook (orthogonality, norms, linearity, sweep) it writes OUT/<name>.html, OUT/<name>.ipynb (executed, with
 outputs) and OUT/figures/<name>-*.png, plus OUT/index.html linking them; prints one line per notebook; exits 0
 when every notebook ran, 1 when one failed (its partial HTML is still written, to show where), 2 on bad
 arguments (a missing report, a file that is not a MetaMerge report).
@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-NOTEBOOKS = ["orthogonality", "norms", "linearity"]
+NOTEBOOKS = ["orthogonality", "norms", "linearity", "sweep"]
 FIGURE_LINE = "wrote figure "
 
 

@@ -23,7 +23,7 @@ import h5py
 
 ROOT = Path(__file__).resolve().parents[2]
 EXPORT = ROOT / "notebooks-export" / "export.py"
-NOTEBOOKS = ["orthogonality", "norms", "linearity"]
+NOTEBOOKS = ["orthogonality", "norms", "linearity", "sweep"]
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
@@ -34,11 +34,13 @@ def expected_figures(report):
         analysis = all(name in f for name in ("global", "layers", "tensors"))
         probe = "probe" in f
         probe_pairs = len(f["probe/pairs"]) if probe else 0
+        sweep = "sweep" in f
     expected = {
         "orthogonality": ["cosine-heatmap", "layer-cosines", "furthest"] if analysis and tasks >= 2 else [],
         "norms": (["layer-norms", "metagpt-lambda"] + (["sign-conflicts"] if tasks >= 2 else [])) if analysis else [],
         "linearity": (["alpha-curves", "task-metrics"] + (["additivity"] if probe_pairs else []) + ["merged-gap"])
         if probe else [],
+        "sweep": ["exact-match", "nll"] if sweep else [],
     }
     return {name: [f"{name}-{figure}.png" for figure in figures] for name, figures in expected.items()}, probe
 

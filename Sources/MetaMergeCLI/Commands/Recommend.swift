@@ -1,0 +1,83 @@
+import Analysis
+import ArgumentParser
+import Foundation
+
+extension MetaMerge {
+    struct Recommend: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "A data-free merge point (total scale s and weighting) from the statistics and the probe, with the reason.",
+            discussion: """
+                REPORT is an analysis report (metamerge analyze); the probe's merged-point gap curve is read from PROBE, \
+                or from REPORT when it holds /probe. The rule (docs in Sources/Analysis/Evaluation/Recommendation.swift \
+                and the README): the linear target c* = G⁻¹·diag(G), s* = Σc*; MetaGPT's λ unless a task gets less than \
+                60 % of the uniform share (then uniform, with a warning); s capped where the second-order part of a coefficient (from the probe's chord residuals) would exceed 0.25. \
+                Check it with `metamerge sweep`.
+                """)
+
+        @Argument(help: "An analysis report (metamerge analyze -o …).")
+        var report: String
+
+        @Argument(help: "A probe report of the same models (default: REPORT's /probe, when it has one).")
+        var probe: String?
+
+        @Flag(help: "Print JSON on stdout.")
+        var json = false
+
+        func run() async throws {
+            try await reportingErrors {
+                let statistics = try AnalysisReport.read(from: URL(fileURLWithPath: report))
+                var curve: ProbeCurve? = nil
+                if let probe {
+                    curve = try ProbeCurve.read(from: URL(fileURLWithPath: probe))
+                } else {
+                    curve = try? ProbeCurve.read(from: URL(fileURLWithPath: report))
+                }
+                if let curve, curve.lambdas.count != statistics.taskCount {
+                    throw AnalysisError.familyMismatch(
+                        "the probe has \(curve.lambdas.count) tasks but the report \(statistics.taskCount); give a probe of the same models")
+                }
+                let r = Recommendation.make(statistics: statistics, probe: curve)
+                if json {
+                    Terminal.out(try jsonString(RecommendJSON(r)))
+                    return
+                }
+                var lines = [
+                    "Recommended point: \(r.weightingName) weights at total scale s = \(String(format: "%.2f", r.scale))",
+                    "  c = " + zip(r.taskNames, r.coefficients).map { String(format: "%@ %.3f", $0, $1) }.joined(separator: ", "),
+                    "  sweep it: --weights \(r.weights.map { String(format: "%.4f", $0) }.joined(separator: ":")) --scales \(String(format: "%.2f", r.scale))",
+                    "Why:",
+                ]
+                lines += r.reason.map { "  " + $0 }
+                if !r.warnings.isEmpty {
+                    lines.append("Warnings:")
+                    lines += r.warnings.map { "  " + $0 }
+                }
+                Terminal.out(lines.joined(separator: "\n"))
+            }
+        }
+    }
+}
+
+struct RecommendJSON: Encodable {
+    let tasks: [String]
+    let weighting: String
+    let weights: [Double]
+    let scale: Double
+    let coefficients: [Double]
+    let linearScale: Double
+    let probeCap: Double?
+    let reason: [String]
+    let warnings: [String]
+
+    init(_ r: Recommendation) {
+        tasks = r.taskNames
+        weighting = r.weightingName
+        weights = r.weights
+        scale = r.scale
+        coefficients = r.coefficients
+        linearScale = r.linearScale
+        probeCap = r.probeCap
+        reason = r.reason
+        warnings = r.warnings
+    }
+}
