@@ -64,6 +64,7 @@ extension MetaMerge {
             let additivityGap: Double
             let passed: Bool
             let report: URL
+            let sweep: SweepSummary?
         }
 
         /// The two families side by side: the same thresholds, opposite verdicts.
@@ -76,6 +77,15 @@ extension MetaMerge {
                 let cosine = outcome.maxCosine.map { String(format: "%9.3f", $0) } ?? "    undef"
                 Terminal.out(pad(outcome.name) + "  \(cosine)  " + String(format: "%14.3f  %14.3f  ", outcome.chordResidual, outcome.additivityGap)
                     + (outcome.passed ? "passes" : "FAILS"))
+            }
+            if outcomes.allSatisfy({ $0.sweep != nil }) {
+                Terminal.out("")
+                Terminal.out(pad("family") + "  best point with task data   MetaGPT s=1   data-free recommendation")
+                for outcome in outcomes {
+                    let sweep = outcome.sweep!
+                    Terminal.out(pad(outcome.name) + "  " + sweep.best.padding(toLength: 26, withPad: " ", startingAt: 0)
+                        + String(format: "  %10.1f%%  ", sweep.metagptAtOne ?? .nan) + sweep.recommended)
+                }
             }
             Terminal.out("MetaGPT's closed-form λ rests on these assumptions: trust it where the gate passes; elsewhere measure "
                 + "merges with task data (metamerge eval / sweep) before choosing coefficients.")
@@ -169,8 +179,42 @@ extension MetaMerge {
             }
             Terminal.out("task arithmetic uses MergeKit's fixed weight 0.3 per task; MetaGPT's λ sum to 1 (see the s-curve in the figures)")
 
+            var sweepSummary: SweepSummary?
+            let taskFiles = ["add", "rev", "sort"].map { familyURL.appendingPathComponent("tasks/\($0).jsonl") }
+            if taskFiles.allSatisfy({ FileManager.default.fileExists(atPath: $0.path) }) {
+                Terminal.out("\n== 6. What the weightings score (metamerge sweep, with the held-out tasks) and a data-free pick")
+                let result = try MetaMerge.Sweep.runSweep(
+                    modelFamily, tasks: zip(["add", "rev", "sort"], taskFiles).map { "\($0)=\($1.path)" },
+                    scales: [0, 0.5, 1, 1.5, 2, 3], weights: "uniform,metagpt", output: reportURL,
+                    lambdas: statistics.metagptLambdas, quiet: true)
+                Terminal.out("Mean exact match (%) over the three tasks at θ0 + s·Σ wt τt (s = 0 is the base):")
+                Terminal.out("weights   " + result.grid.scales.map { scale in
+                    let label = "s=" + String(format: "%g", scale)
+                    return String(repeating: " ", count: max(0, 7 - label.count)) + label
+                }.joined())
+                for (i, weighting) in result.grid.weightings.enumerated() {
+                    Terminal.out(weighting.name.padding(toLength: 10, withPad: " ", startingAt: 0)
+                        + result.grid.scales.indices.map { String(format: "%7.1f", 100 * result.meanExactMatch(i, $0)) }.joined())
+                }
+                let best = result.best(task: nil)
+                let metagpt = result.grid.weightings.firstIndex { $0.name == "metagpt" }
+                let one = result.grid.scales.firstIndex(of: 1)
+                let recommendation = Recommendation.make(statistics: statistics, probe: try? ProbeCurve.read(from: reportURL))
+                Terminal.out(String(
+                    format: "best point with task data: %@ × s = %g (%.1f%%); MetaGPT as published (s = 1): %.1f%%",
+                    result.grid.weightings[best.0].name, result.grid.scales[best.1], 100 * result.meanExactMatch(best.0, best.1),
+                    metagpt.flatMap { m in one.map { 100 * result.meanExactMatch(m, $0) } } ?? .nan))
+                Terminal.out(String(format: "data-free recommendation (metamerge recommend): %@ × s = %.2f", recommendation.weightingName, recommendation.scale))
+                for line in recommendation.warnings { Terminal.out("  warning: \(line)") }
+                sweepSummary = SweepSummary(
+                    best: String(format: "%@ s=%g %.1f%%", result.grid.weightings[best.0].name, result.grid.scales[best.1],
+                        100 * result.meanExactMatch(best.0, best.1)),
+                    metagptAtOne: metagpt.flatMap { m in one.map { 100 * result.meanExactMatch(m, $0) } },
+                    recommended: String(format: "%@ s=%.2f", recommendation.weightingName, recommendation.scale))
+            }
+
             if renderFigures {
-                Terminal.out("\n== 6. The figures (notebooks-export/, run headlessly)")
+                Terminal.out("\n== 7. The figures (notebooks-export/, run headlessly)")
                 let figures = output.appendingPathComponent("notebooks")
                 if let python = notebooksPython {
                     try Self.exportNotebooks(python: python, report: reportURL, output: figures, maxCosine: maxCosine)
@@ -186,7 +230,14 @@ extension MetaMerge {
             return Outcome(
                 name: familyURL.lastPathComponent, maxCosine: summary.maxAbsCosine,
                 chordResidual: maxima(probe.summary.chordResidual), additivityGap: maxima(probe.summary.additivityGap),
-                passed: passed, report: reportURL)
+                passed: passed, report: reportURL, sweep: sweepSummary)
+        }
+
+        /// The sweep's findings on one family, for the side-by-side table.
+        struct SweepSummary {
+            let best: String
+            let metagptAtOne: Double?
+            let recommended: String
         }
 
         /// The name of the file that marks a directory as the demo's own: only such a directory, an empty one or a

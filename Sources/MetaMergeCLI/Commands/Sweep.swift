@@ -45,37 +45,10 @@ extension MetaMerge {
         func run() async throws {
             try await reportingErrors {
                 let family = try family.load()
-                let target = try EvalTarget(family: family, point: [])
                 let url = URL(fileURLWithPath: output)
-                try AnalysisReport.checkDestination(url, inputs: target.inputs + target.taskURLs(tasks))
-                let scaleList = try LinearityProbe.parseGrid(scales)
-                var lambdas: [Double]? = nil
-                if SweepGrid.needsMetaGPT(weights) {
-                    lambdas = AnalysisReport.metagptLambdas(from: url, matching: family)
-                    if lambdas != nil {
-                        if !quiet { Terminal.info("MetaGPT λ read from \(output)") }
-                    } else {
-                        lambdas = try StatisticsPass().run(family).metagptLambdas
-                    }
-                }
-                let grid = SweepGrid(
-                    weightings: try SweepGrid.parseWeightings(weights, taskCount: family.tasks.count, metagpt: lambdas),
-                    scales: scaleList)
-                let taskList = try target.loadTasks(tasks)
-                let evaluator = CompletionEvaluator()
-                let plan = try evaluator.plan(engine: target.engine, points: grid.points.count, items: taskList.flatMap(\.items))
-                if !quiet {
-                    Terminal.info(String(
-                        format: "%d points × %d items in %d batch(es), lockstep groups of %d; estimated peak %.2f GB",
-                        grid.points.count, taskList.reduce(0) { $0 + $1.items.count }, plan.batches.count, plan.groupSize,
-                        Double(plan.peakBytes) / 1e9))
-                }
-                let progress = Progress("sweep", total: 1, enabled: !quiet)
-                let result = try SweepResult.run(
-                    family: family.taskNames, engine: target.engine, grid: grid, tasks: taskList, evaluator: evaluator
-                ) { done, total in progress.advance(by: 1 / Double(total), item: "\(done)/\(total)") }
-                progress.finish()
-                try EvaluationReport.write(result, provenance: try target.provenance(), to: url)
+                let result = try Self.runSweep(
+                    family, tasks: tasks, scales: try LinearityProbe.parseGrid(scales), weights: weights, output: url,
+                    quiet: quiet)
                 if json {
                     Terminal.out(try jsonString(SweepJSON(result)))
                 } else {
@@ -83,6 +56,45 @@ extension MetaMerge {
                     Terminal.out("report: \(output)")
                 }
             }
+        }
+
+        /// Evaluates the grid (weightings × scales) on `family` in one lockstep run and writes `/sweep` into `output`.
+        /// MetaGPT's λ come from `lambdas`, else from the analysis report at `output` when it describes these weights,
+        /// else from a statistics pass.
+        static func runSweep(
+            _ family: ModelFamily, tasks: [String], scales scaleList: [Double], weights: String, output url: URL,
+            lambdas known: [Double]? = nil, quiet: Bool
+        ) throws -> SweepResult {
+            let target = try EvalTarget(family: family, point: [])
+            try AnalysisReport.checkDestination(url, inputs: target.inputs + target.taskURLs(tasks))
+            var lambdas: [Double]? = known
+            if lambdas == nil, SweepGrid.needsMetaGPT(weights) {
+                lambdas = AnalysisReport.metagptLambdas(from: url, matching: family)
+                if lambdas != nil {
+                    if !quiet { Terminal.info("MetaGPT λ read from \(url.path)") }
+                } else {
+                    lambdas = try StatisticsPass().run(family).metagptLambdas
+                }
+            }
+            let grid = SweepGrid(
+                weightings: try SweepGrid.parseWeightings(weights, taskCount: family.tasks.count, metagpt: lambdas),
+                scales: scaleList)
+            let taskList = try target.loadTasks(tasks)
+            let evaluator = CompletionEvaluator()
+            let plan = try evaluator.plan(engine: target.engine, points: grid.points.count, items: taskList.flatMap(\.items))
+            if !quiet {
+                Terminal.info(String(
+                    format: "%d points × %d items in %d batch(es), lockstep groups of %d; estimated peak %.2f GB",
+                    grid.points.count, taskList.reduce(0) { $0 + $1.items.count }, plan.batches.count, plan.groupSize,
+                    Double(plan.peakBytes) / 1e9))
+            }
+            let progress = Progress("sweep", total: 1, enabled: !quiet)
+            let result = try SweepResult.run(
+                family: family.taskNames, engine: target.engine, grid: grid, tasks: taskList, evaluator: evaluator
+            ) { done, total in progress.advance(by: 1 / Double(total), item: "\(done)/\(total)") }
+            progress.finish()
+            try EvaluationReport.write(result, provenance: try target.provenance(), to: url)
+            return result
         }
 
         static func render(_ result: SweepResult) -> String {
