@@ -49,6 +49,7 @@ public struct HDF5Dataset: HDF5Object {
         try withOpenObject { dataset, site in
             let memoryType = try site.requireType(of: dataset, T.self)
             let extent = try site.extent(ofDataset: dataset)
+            try site.checkReadable(extent, bytesPerElement: MemoryLayout<T>.stride)
             let values = try [T](unsafeUninitializedCapacity: extent.count) { buffer, initialized in
                 if extent.count > 0 {
                     try site.check(
@@ -77,6 +78,7 @@ public struct HDF5Dataset: HDF5Object {
             }
             let space = try site.handle(H5Dget_space(dataset), .dataspace, "H5Dget_space")
             let extent = try site.extent(of: space.raw)
+            try site.checkReadable(extent, bytesPerElement: max(H5Tget_size(type.raw), MemoryLayout<UnsafeRawPointer>.size))
             return try site.readStrings(type: type.raw, space: space.raw, count: extent.count, call: "H5Dread") {
                 H5Dread(dataset, $0, Constants.allOfSpace, Constants.allOfSpace, Constants.defaultProperties, $1)
             }
@@ -135,6 +137,20 @@ extension Site {
             throw error(.typeMismatch(found: found.description, expected: expected.description))
         }
         return memoryType
+    }
+
+    /// The most bytes one read allocates: far beyond any report, far below what a damaged file's declared extent
+    /// (e.g. 2³⁸ strings) would make the process ask for before the library fails.
+    static let maximumReadBytes = 1 << 32
+
+    /// Refuses a read whose buffer (`extent.count` × `bytesPerElement`) would exceed ``maximumReadBytes``.
+    fileprivate func checkReadable(_ extent: Extent, bytesPerElement: Int) throws {
+        let (bytes, overflow) = extent.count.multipliedReportingOverflow(by: max(bytesPerElement, 1))
+        guard !overflow, bytes <= Self.maximumReadBytes else {
+            throw error(.unsupported(
+                "the dataset declares shape \(extent.shape) (\(extent.count) elements of \(bytesPerElement) bytes), more than "
+                    + "the \(Self.maximumReadBytes >> 30) GiB a read may allocate; the file is damaged"))
+        }
     }
 
     fileprivate func requireCount(of dataset: hid_t, _ count: Int) throws -> Extent {

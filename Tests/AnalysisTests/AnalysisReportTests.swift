@@ -151,3 +151,14 @@ struct GateTests {
         #expect(verdict.violations.map(\.tasks) == ["two"])
     }
 }
+
+@Suite("Damaged reports found by fuzzing")
+struct FuzzFindingTests {
+    /// A report whose string dataset declares ~2³⁸ elements once made the reader ask for 2 TiB and abort; it is
+    /// now one error before any allocation.
+    @Test func aHugeDeclaredExtentIsRefusedBeforeAllocating() throws {
+        let url = RepositoryPaths.root.appendingPathComponent("Tests/Fuzz/findings/hdf5-report-huge-string-extent.h5")
+        #expect(throws: (any Error).self) { try AnalysisReport.read(from: url) }
+        #expect(throws: (any Error).self) { try ProbeReport.readSummary(from: url) }
+    }
+}

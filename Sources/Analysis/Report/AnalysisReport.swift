@@ -174,6 +174,11 @@ public enum AnalysisReport {
             let problemsGroup = try root.group("problems")
             let problemNames = try problemsGroup.dataset("name").readStrings()
             let details = try problemsGroup.dataset("detail_json").readStrings()
+            guard problemNames.count == details.count else {
+                throw AnalysisError.badReport(
+                    path: url.path,
+                    detail: "/problems has \(problemNames.count) names but \(details.count) detail_json entries")
+            }
             let problems = try zip(problemNames, details).map { name, detail in
                 TensorProblem(name: name, kind: try JSONDecoder().decode(TensorProblem.Kind.self, from: Data(detail.utf8)))
             }
