@@ -231,6 +231,19 @@ struct StatisticsKernelTests {
         #expect(positional.tensors.map(\.moments) == mapped.tensors.map(\.moments))
     }
 
+    /// A weight file cut short after the family was opened is an error naming the file, not a crash (a read
+    /// through the mapping past the new end would raise SIGBUS).
+    @Test func fileTruncatedWhileOpenIsAnError() throws {
+        let synthetic = try Self.family(tasks: 2, count: 40_003)
+        let url = synthetic.root.appendingPathComponent("t1/model.safetensors")
+        let handle = try FileHandle(forWritingTo: url)
+        try handle.truncate(atOffset: 50_000)
+        try handle.close()
+        let error = #expect(throws: SafeTensorsError.self) { try StatisticsPass(threads: 2).run(synthetic.family) }
+        #expect(error?.kind == .dataSizeMismatch)
+        #expect(error?.file.path.hasSuffix("t1/model.safetensors") == true)
+    }
+
     /// BF16, F16 and F64 storage of values exact in every dtype give the F32 family's statistics bit for bit, for
     /// the one-, two- and three-task kernels and the general one.
     @Test(arguments: [1, 2, 3, 4])
