@@ -131,13 +131,16 @@ struct MomentsKernel {
         addGram(0, 0, g11, into: &m)
     }
 
+    // Two and three tasks need more accumulators (13 and 20 four-lane registers) than AVX2 has (16): in one loop
+    // some live on the stack, and the loop waits on store-to-load forwarding every step. Each block is therefore
+    // passed over twice, from cache: first the first-order sums (Σ θ0², Σ τ, Σ |τ|, max |τ|), then the products
+    // and counts (Gram entries, zeros, sign conflicts), each loop with its accumulators in registers.
+
     private static func finite2<L: LaneLoader>(
         _ s: UnsafeBufferPointer<UnsafeRawPointer>, _: L.Type, _ n: Int, into m: inout TaskVectorMoments
     ) {
         let p0 = s[0], p1 = s[1], p2 = s[2]
         var bb = Lanes(), s1 = Lanes(), s2 = Lanes(), a1 = Lanes(), a2 = Lanes(), x1 = Lanes(), x2 = Lanes()
-        var g11 = Lanes(), g12 = Lanes(), g22 = Lanes()
-        var z1 = Counts(), z2 = Counts(), conflicts = Counts()
         var i = 0
         while i < n {
             let b = L.lanes(p0, at: i)
@@ -151,6 +154,15 @@ struct MomentsKernel {
             a2 += m2
             x1 = maximum(x1, m1)
             x2 = maximum(x2, m2)
+            i &+= 4
+        }
+        var g11 = Lanes(), g12 = Lanes(), g22 = Lanes()
+        var z1 = Counts(), z2 = Counts(), conflicts = Counts()
+        i = 0
+        while i < n {
+            let b = L.lanes(p0, at: i)
+            let d1 = L.lanes(p1, at: i) - b
+            let d2 = L.lanes(p2, at: i) - b
             z1 &+= ones(d1 .== 0)
             z2 &+= ones(d2 .== 0)
             let p12 = d1 * d2
@@ -176,8 +188,6 @@ struct MomentsKernel {
         let p0 = s[0], p1 = s[1], p2 = s[2], p3 = s[3]
         var bb = Lanes(), s1 = Lanes(), s2 = Lanes(), s3 = Lanes(), a1 = Lanes(), a2 = Lanes(), a3 = Lanes()
         var x1 = Lanes(), x2 = Lanes(), x3 = Lanes()
-        var g11 = Lanes(), g12 = Lanes(), g13 = Lanes(), g22 = Lanes(), g23 = Lanes(), g33 = Lanes()
-        var z1 = Counts(), z2 = Counts(), z3 = Counts(), conflicts = Counts()
         var i = 0
         while i < n {
             let b = L.lanes(p0, at: i)
@@ -195,6 +205,16 @@ struct MomentsKernel {
             x1 = maximum(x1, m1)
             x2 = maximum(x2, m2)
             x3 = maximum(x3, m3)
+            i &+= 4
+        }
+        var g11 = Lanes(), g12 = Lanes(), g13 = Lanes(), g22 = Lanes(), g23 = Lanes(), g33 = Lanes()
+        var z1 = Counts(), z2 = Counts(), z3 = Counts(), conflicts = Counts()
+        i = 0
+        while i < n {
+            let b = L.lanes(p0, at: i)
+            let d1 = L.lanes(p1, at: i) - b
+            let d2 = L.lanes(p2, at: i) - b
+            let d3 = L.lanes(p3, at: i) - b
             z1 &+= ones(d1 .== 0)
             z2 &+= ones(d2 .== 0)
             z3 &+= ones(d3 .== 0)
