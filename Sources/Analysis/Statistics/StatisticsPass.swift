@@ -14,11 +14,12 @@ import SafeTensors
 ///
 /// Map or pread, chosen by measurement (`benchmarks/analyze.sh`, TinyLlama-shaped BF16 family, base + 2 tasks,
 /// 6.6 GB from the page cache, 2 threads; CPU seconds user + sys, because this machine's wall clock was shared;
-/// details in `docs/performance.md`): pread 2.14–2.20 s (user 1.37–1.40, sys 0.74–0.83); the mapping 2.24–2.44 s
-/// (user 1.82–1.98, sys 0.42–0.46), or 2.11–2.22 s when each chunk is first populated with
-/// `madvise(MADV_POPULATE_READ)`. They cost the same to within the noise; pread is kept because its resident
-/// memory is bounded by construction (no page-table growth to undo with `madvise(MADV_DONTNEED)`), it is what the
-/// merge executor uses, and it reads a file that is not cached ahead with `POSIX_FADV_SEQUENTIAL`.
+/// details in `docs/performance.md`), three runs each of the same binary: pread 2.18–2.26 s (user 1.22–1.34,
+/// sys 0.88–1.04, peak RSS 60 MB); the mapping 2.28–2.36 s (user 1.59–1.76, sys 0.55–0.69, peak RSS 71 MB); with
+/// each chunk first populated by `madvise(MADV_POPULATE_READ)` the mapping was no better. pread is kept: as cheap
+/// or cheaper, resident memory bounded by construction (no page-table growth to undo with
+/// `madvise(MADV_DONTNEED)`), no SIGBUS when a file is truncated under us (an error instead), the merge
+/// executor's way of reading, and `POSIX_FADV_SEQUENTIAL` read-ahead when the files are not cached.
 /// The mapped reader stays for that comparison: `METAMERGE_STATISTICS_READ=map` selects it.
 public struct StatisticsPass: Sendable {
     public var threads: Int
