@@ -1,3 +1,4 @@
+@testable import Analysis
 import Analysis
 import Checkpoints
 import Foundation
@@ -111,5 +112,147 @@ struct SyntheticStatisticsTests {
         #expect(moments.nonFinite == [0, 1, 1])
         #expect(moments.elements == 2)
         #expect(moments.gram.entries == [5, 1, 1, 1])
+    }
+}
+
+/// The specialised kernels (one, two, three tasks; any count) and both ways of reading, against a plain Float64
+/// loop over the same stored values written in this file (`referenceMoments`): one coordinate at a time, in the
+/// definitions' own words. Sizes cross the 16384-coordinate kernel blocks and the 32768-coordinate read pieces and
+/// leave remainders mod 4; values include exact zeros, equal weights, both signs and, in one block, NaN and ±inf.
+@Suite("Statistics kernels against a scalar Float64 loop")
+struct StatisticsKernelTests {
+    static let name = "model.layers.0.w"
+
+    /// Deterministic values: multiples of 1/64 in [−2, 2) (exact in BF16 and F32), a quarter of the task
+    /// differences exactly 0.
+    static func values(count: Int, seed: UInt64) -> [Float] {
+        var state = seed
+        return (0..<count).map { _ in
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Float(Int((state >> 33) % 256) - 128) / 64
+        }
+    }
+
+    static func family(tasks: Int, count: Int, dtype: DType = .f32, nonFinite: Bool = false) throws -> SyntheticFamily {
+        let base = values(count: count, seed: 1)
+        let tau: [[Float]] = (0..<tasks).map { t in
+            var delta = values(count: count, seed: UInt64(t + 2)).enumerated().map { i, v in i % 4 == t % 4 ? 0 : v }
+            if nonFinite {
+                delta[20_000 + t] = .nan
+                delta[20_010] = t == 0 ? .infinity : delta[20_010]
+                delta[40_001] = t == tasks - 1 ? -.infinity : delta[40_001]
+            }
+            return delta
+        }
+        return try SyntheticFamily(
+            shapes: [name: [count]], base: [name: base], tau: [name: tau], taskNames: (0..<tasks).map { "t\($0)" },
+            config: ["architectures": ["LlamaForCausalLM"], "num_hidden_layers": 1], dtype: dtype)
+    }
+
+    /// The definitions, one coordinate at a time, over the values the family stores.
+    static func referenceMoments(_ family: ModelFamily, tasks: Int, count: Int) throws -> TaskVectorMoments {
+        let tensor = family.tensors[0]
+        let models = try (0...tasks).map { model in
+            var buffer = [Float](repeating: 0, count: count)
+            try buffer.withUnsafeMutableBufferPointer {
+                try family.readFloat32(tensor, model: model, elements: 0..<count, into: $0)
+            }
+            return buffer
+        }
+        var m = TaskVectorMoments(taskCount: tasks)
+        for i in 0..<count {
+            var finite = true
+            for model in 0...tasks where !models[model][i].isFinite {
+                m.nonFinite[model] += 1
+                finite = false
+            }
+            guard finite else { continue }
+            let b = Double(models[0][i])
+            let tau = (1...tasks).map { Double(models[$0][i]) - b }
+            m.elements += 1
+            m.baseSquaredNorm += b * b
+            for t in 0..<tasks {
+                m.sum[t] += tau[t]
+                m.absoluteSum[t] += abs(tau[t])
+                m.maxAbsolute[t] = max(m.maxAbsolute[t], abs(tau[t]))
+                m.zeros[t] += tau[t] == 0 ? 1 : 0
+                for c in 0..<tasks { m.gram[t, c] += tau[t] * tau[c] }
+            }
+            if tasks > 1 && tau.contains(where: { $0 > 0 }) && tau.contains(where: { $0 < 0 }) { m.signConflicts += 1 }
+        }
+        return m
+    }
+
+    static func expectClose(_ a: Double, _ b: Double) {
+        #expect(abs(a - b) <= 1e-12 * max(abs(b), 1), "\(a) vs \(b)")
+    }
+
+    static func expectMatches(_ moments: TaskVectorMoments, _ reference: TaskVectorMoments) {
+        #expect(moments.elements == reference.elements)
+        #expect(moments.zeros == reference.zeros)
+        #expect(moments.nonFinite == reference.nonFinite)
+        #expect(moments.signConflicts == reference.signConflicts)
+        #expect(moments.maxAbsolute == reference.maxAbsolute)
+        expectClose(moments.baseSquaredNorm, reference.baseSquaredNorm)
+        for t in 0..<reference.taskCount {
+            expectClose(moments.sum[t], reference.sum[t])
+            expectClose(moments.absoluteSum[t], reference.absoluteSum[t])
+        }
+        for (entry, expected) in zip(moments.gram.entries, reference.gram.entries) { expectClose(entry, expected) }
+    }
+
+    @Test(arguments: [1, 2, 3, 4, 5])
+    func everyTaskCountMatchesTheScalarLoop(tasks: Int) throws {
+        let count = 2 * 32768 + 4099
+        for nonFinite in [false, true] {
+            let synthetic = try Self.family(tasks: tasks, count: count, nonFinite: nonFinite)
+            let reference = try Self.referenceMoments(synthetic.family, tasks: tasks, count: count)
+            #expect(reference.signConflicts > 0 || tasks == 1)
+            #expect(reference.zeros.allSatisfy { $0 > count / 8 })
+            for chunk in [1 << 20, 16384, 1000] {
+                var pass = StatisticsPass(threads: 2, chunkElements: chunk)
+                pass.reading = .positional
+                Self.expectMatches(try pass.run(synthetic.family).global.moments, reference)
+                pass.reading = .mapped
+                Self.expectMatches(try pass.run(synthetic.family).global.moments, reference)
+            }
+        }
+    }
+
+    /// Reading with `pread` or through the mapping hands the kernel the same pieces: bit-for-bit equal sums.
+    @Test(arguments: [DType.f32, .bf16, .f16, .f64])
+    func preadAndMappedReadsAgreeBitForBit(dtype: DType) throws {
+        let synthetic = try Self.family(tasks: 3, count: 40_003, dtype: dtype, nonFinite: true)
+        var pass = StatisticsPass(threads: 2, chunkElements: 25_000)
+        pass.reading = .positional
+        let positional = try pass.run(synthetic.family)
+        pass.reading = .mapped
+        let mapped = try pass.run(synthetic.family)
+        #expect(positional.tensors.map(\.moments) == mapped.tensors.map(\.moments))
+    }
+
+    /// A weight file cut short after the family was opened is an error naming the file, not a crash (a read
+    /// through the mapping past the new end would raise SIGBUS).
+    @Test func fileTruncatedWhileOpenIsAnError() throws {
+        let synthetic = try Self.family(tasks: 2, count: 40_003)
+        let url = synthetic.root.appendingPathComponent("t1/model.safetensors")
+        let handle = try FileHandle(forWritingTo: url)
+        try handle.truncate(atOffset: 50_000)
+        try handle.close()
+        let error = #expect(throws: SafeTensorsError.self) { try StatisticsPass(threads: 2).run(synthetic.family) }
+        #expect(error?.kind == .dataSizeMismatch)
+        #expect(error?.file.path.hasSuffix("t1/model.safetensors") == true)
+    }
+
+    /// BF16, F16 and F64 storage of values exact in every dtype give the F32 family's statistics bit for bit, for
+    /// the one-, two- and three-task kernels and the general one.
+    @Test(arguments: [1, 2, 3, 4])
+    func storageDtypesAgreeBitForBit(tasks: Int) throws {
+        let reference = try StatisticsPass(threads: 2).run(Self.family(tasks: tasks, count: 40_003, nonFinite: true).family)
+        for dtype in [DType.bf16, .f16, .f64] {
+            let other = try StatisticsPass(threads: 2).run(
+                Self.family(tasks: tasks, count: 40_003, dtype: dtype, nonFinite: true).family)
+            #expect(other.tensors.map(\.moments) == reference.tensors.map(\.moments))
+        }
     }
 }

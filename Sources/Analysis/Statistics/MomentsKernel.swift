@@ -1,10 +1,24 @@
 /// The inner loop of the statistics pass: adds the coordinates of one chunk to a ``TaskVectorMoments``.
 ///
-/// Values are read straight from storage (F32 and BF16 mapped bytes, or Float32 buffers decoded from other
-/// dtypes, see ``LaneSource``); task vectors τt = θt − θ0 are formed in Float64, so the sums match a float64
-/// reference up to summation order. Blocks of finite values take a SIMD path; a block
-/// holding a NaN or infinity takes a checked scalar path that leaves those coordinates out.
+/// Values are read as Float32 (stored F32, or other dtypes decoded into a buffer; see ``LaneLoader``), widened
+/// once each to Float64 and shared by every sum; task vectors τt = θt − θ0 are formed in Float64, so the sums match a float64 reference up to
+/// summation order. Blocks of ``blockSize`` finite values take a SIMD path; a block holding a NaN or infinity
+/// takes a checked scalar path that leaves those coordinates out.
+///
+/// The SIMD path has a loop of its own for one, two and three tasks whose accumulators are local variables
+/// (kept in registers, not reloaded and stored on every step as accumulators in memory are), and a general loop for
+/// more tasks. Each sum has its own four-lane accumulator, reduced once per block, so the result depends on the
+/// block boundaries (multiples of ``blockSize`` from the chunk's start) and not on how the chunk was read.
+///
+/// Formulations on the fast path, each equal to the plain one for finite values:
+/// - |τ| clears the sign bit; max |τ| is a compare-and-select;
+/// - zero counts add the comparison mask as an integer;
+/// - for T ≤ 3 a sign conflict (non-zero entries of both signs) is "some pairwise product τa τc < 0", reading the
+///   products the Gram matrix needs anyway: |τ| ≥ 2⁻¹⁴⁹ for a non-zero difference of Floats, so a product of two
+///   non-zero τ never underflows to 0 in Float64, and it never overflows (|τ| < 2¹²⁹).
 struct MomentsKernel {
+    /// Coordinates per SIMD block; the statistics pass reads in multiples of it so that blocks do not depend on
+    /// how a chunk is read.
     static let blockSize = 16384
 
     let taskCount: Int
@@ -13,61 +27,252 @@ struct MomentsKernel {
         self.taskCount = taskCount
     }
 
-    /// Adds `count` coordinates: `sources[0]` is the base, `sources[1 + t]` task t.
-    mutating func accumulate(_ sources: [LaneSource], count: Int, into moments: inout TaskVectorMoments) {
-        var start = 0
-        while start < count {
-            let n = min(Self.blockSize, count - start)
-            let block = sources.map { $0.advanced(by: start) }
-            // The fast path assumes finite values; a NaN or infinity anywhere in the block makes one of its sums
-            // non-finite (Σ θ0² for the base, Σ τt² for a task), and the block is then redone by the checked path.
-            var sums = TaskVectorMoments(taskCount: taskCount)
-            accumulateFinite(block, count: n, into: &sums)
-            if sums.baseSquaredNorm.isFinite && sums.gram.squaredNorms.allSatisfy(\.isFinite) {
-                moments.add(sums)
-            } else {
-                accumulateChecked(block, count: n, into: &moments)
+    typealias Lanes = SIMD4<Double>
+    typealias Counts = SIMD4<Int64>
+
+    /// Adds `count` coordinates read with `L`: `sources[0]` is the base, `sources[1 + t]` task t.
+    func accumulate<L: LaneLoader>(
+        _ sources: UnsafeBufferPointer<UnsafeRawPointer>, _ loader: L.Type, count: Int,
+        into moments: inout TaskVectorMoments
+    ) {
+        withUnsafeTemporaryAllocation(of: UnsafeRawPointer.self, capacity: sources.count) { block in
+            var start = 0
+            while start < count {
+                let n = min(Self.blockSize, count - start)
+                for m in 0..<sources.count { block[m] = sources[m] + start * L.byteWidth }
+                let input = UnsafeBufferPointer(block)
+                let vectorCount = n / 4 * 4
+                // The fast path assumes finite values; a NaN or infinity anywhere in the block makes one of its
+                // sums non-finite (Σ θ0² for the base, Σ τt² for a task), and the block is then redone by the
+                // checked path.
+                var sums = TaskVectorMoments(taskCount: taskCount)
+                switch taskCount {
+                case 1: Self.finite1(input, L.self, vectorCount, into: &sums)
+                case 2: Self.finite2(input, L.self, vectorCount, into: &sums)
+                case 3: Self.finite3(input, L.self, vectorCount, into: &sums)
+                default: Self.finiteGeneral(input, L.self, vectorCount, into: &sums)
+                }
+                if sums.baseSquaredNorm.isFinite && sums.gram.squaredNorms.allSatisfy(\.isFinite) {
+                    moments.add(sums)
+                } else {
+                    Self.accumulateChecked(input, L.self, 0..<vectorCount, into: &moments)
+                }
+                if vectorCount < n {
+                    Self.accumulateChecked(input, L.self, vectorCount..<n, into: &moments)
+                }
+                start += n
             }
-            start += n
         }
     }
 
-    typealias Lanes = SIMD8<Double>
+    // MARK: Lane operations
 
-    /// The fast path for a block of finite values: eight coordinates at a time in SIMD registers, each sum its
-    /// own vector accumulator (so no floating-point reduction has to be reordered), reduced once per block.
-    private mutating func accumulateFinite(_ sources: [LaneSource], count n: Int, into moments: inout TaskVectorMoments) {
-        let T = taskCount
+    @inline(__always)
+    static func magnitude(_ d: Lanes) -> Lanes {
+        unsafeBitCast(unsafeBitCast(d, to: SIMD4<UInt64>.self) & SIMD4(repeating: 0x7FFF_FFFF_FFFF_FFFF), to: Lanes.self)
+    }
+
+    @inline(__always)
+    static func maximum(_ a: Lanes, _ b: Lanes) -> Lanes {
+        a.replacing(with: b, where: b .> a)
+    }
+
+    @inline(__always)
+    static func ones(_ mask: SIMDMask<Counts>) -> Counts {
+        Counts().replacing(with: 1, where: mask)
+    }
+
+    /// Adds one task's per-block lane sums to `moments`.
+    @inline(__always)
+    static func addTask(
+        _ t: Int, sum: Lanes, absolute: Lanes, maximum: Lanes, zeros: Counts, into moments: inout TaskVectorMoments
+    ) {
+        moments.sum[t] += sum.sum()
+        moments.absoluteSum[t] += absolute.sum()
+        moments.maxAbsolute[t] = max(moments.maxAbsolute[t], maximum.max())
+        moments.zeros[t] += Int(zeros.wrappedSum())
+    }
+
+    @inline(__always)
+    private static func addGram(_ a: Int, _ c: Int, _ lanes: Lanes, into moments: inout TaskVectorMoments) {
+        let value = lanes.sum()
+        moments.gram[a, c] += value
+        if a != c { moments.gram[c, a] += value }
+    }
+
+    // MARK: Fast paths (finite blocks, n a multiple of 4)
+    //
+    // One four-lane step per iteration with every accumulator a plain local variable: this shape compiles to
+    // straight AVX2 (one `vcvtps2pd` load per model and step). Unrolling into two steps per iteration, or keeping
+    // a task's accumulators in a struct, made LLVM's SLP vectoriser split the lanes into scalar shuffles.
+
+    private static func finite1<L: LaneLoader>(
+        _ s: UnsafeBufferPointer<UnsafeRawPointer>, _: L.Type, _ n: Int, into m: inout TaskVectorMoments
+    ) {
+        let p0 = s[0], p1 = s[1]
+        var bb = Lanes(), s1 = Lanes(), a1 = Lanes(), x1 = Lanes(), g11 = Lanes()
+        var z1 = Counts()
+        var i = 0
+        while i < n {
+            let b = L.lanes(p0, at: i)
+            let d1 = L.lanes(p1, at: i) - b
+            bb += b * b
+            s1 += d1
+            let m1 = magnitude(d1)
+            a1 += m1
+            x1 = maximum(x1, m1)
+            z1 &+= ones(d1 .== 0)
+            g11 += d1 * d1
+            i &+= 4
+        }
+        m.elements += n
+        m.baseSquaredNorm += bb.sum()
+        addTask(0, sum: s1, absolute: a1, maximum: x1, zeros: z1, into: &m)
+        addGram(0, 0, g11, into: &m)
+    }
+
+    // Two and three tasks need more accumulators (13 and 20 four-lane registers) than AVX2 has (16): in one loop
+    // some live on the stack, and the loop waits on store-to-load forwarding every step. Each block is therefore
+    // passed over twice, from cache: first the first-order sums (Σ θ0², Σ τ, Σ |τ|, max |τ|), then the products
+    // and counts (Gram entries, zeros, sign conflicts), each loop with its accumulators in registers.
+
+    private static func finite2<L: LaneLoader>(
+        _ s: UnsafeBufferPointer<UnsafeRawPointer>, _: L.Type, _ n: Int, into m: inout TaskVectorMoments
+    ) {
+        let p0 = s[0], p1 = s[1], p2 = s[2]
+        var bb = Lanes(), s1 = Lanes(), s2 = Lanes(), a1 = Lanes(), a2 = Lanes(), x1 = Lanes(), x2 = Lanes()
+        var i = 0
+        while i < n {
+            let b = L.lanes(p0, at: i)
+            let d1 = L.lanes(p1, at: i) - b
+            let d2 = L.lanes(p2, at: i) - b
+            bb += b * b
+            s1 += d1
+            s2 += d2
+            let m1 = magnitude(d1), m2 = magnitude(d2)
+            a1 += m1
+            a2 += m2
+            x1 = maximum(x1, m1)
+            x2 = maximum(x2, m2)
+            i &+= 4
+        }
+        var g11 = Lanes(), g12 = Lanes(), g22 = Lanes()
+        var z1 = Counts(), z2 = Counts(), conflicts = Counts()
+        i = 0
+        while i < n {
+            let b = L.lanes(p0, at: i)
+            let d1 = L.lanes(p1, at: i) - b
+            let d2 = L.lanes(p2, at: i) - b
+            z1 &+= ones(d1 .== 0)
+            z2 &+= ones(d2 .== 0)
+            let p12 = d1 * d2
+            g11 += d1 * d1
+            g12 += p12
+            g22 += d2 * d2
+            conflicts &+= ones(p12 .< 0)
+            i &+= 4
+        }
+        m.elements += n
+        m.baseSquaredNorm += bb.sum()
+        addTask(0, sum: s1, absolute: a1, maximum: x1, zeros: z1, into: &m)
+        addTask(1, sum: s2, absolute: a2, maximum: x2, zeros: z2, into: &m)
+        addGram(0, 0, g11, into: &m)
+        addGram(0, 1, g12, into: &m)
+        addGram(1, 1, g22, into: &m)
+        m.signConflicts += Int(conflicts.wrappedSum())
+    }
+
+    private static func finite3<L: LaneLoader>(
+        _ s: UnsafeBufferPointer<UnsafeRawPointer>, _: L.Type, _ n: Int, into m: inout TaskVectorMoments
+    ) {
+        let p0 = s[0], p1 = s[1], p2 = s[2], p3 = s[3]
+        var bb = Lanes(), s1 = Lanes(), s2 = Lanes(), s3 = Lanes(), a1 = Lanes(), a2 = Lanes(), a3 = Lanes()
+        var x1 = Lanes(), x2 = Lanes(), x3 = Lanes()
+        var i = 0
+        while i < n {
+            let b = L.lanes(p0, at: i)
+            let d1 = L.lanes(p1, at: i) - b
+            let d2 = L.lanes(p2, at: i) - b
+            let d3 = L.lanes(p3, at: i) - b
+            bb += b * b
+            s1 += d1
+            s2 += d2
+            s3 += d3
+            let m1 = magnitude(d1), m2 = magnitude(d2), m3 = magnitude(d3)
+            a1 += m1
+            a2 += m2
+            a3 += m3
+            x1 = maximum(x1, m1)
+            x2 = maximum(x2, m2)
+            x3 = maximum(x3, m3)
+            i &+= 4
+        }
+        var g11 = Lanes(), g12 = Lanes(), g13 = Lanes(), g22 = Lanes(), g23 = Lanes(), g33 = Lanes()
+        var z1 = Counts(), z2 = Counts(), z3 = Counts(), conflicts = Counts()
+        i = 0
+        while i < n {
+            let b = L.lanes(p0, at: i)
+            let d1 = L.lanes(p1, at: i) - b
+            let d2 = L.lanes(p2, at: i) - b
+            let d3 = L.lanes(p3, at: i) - b
+            z1 &+= ones(d1 .== 0)
+            z2 &+= ones(d2 .== 0)
+            z3 &+= ones(d3 .== 0)
+            let p12 = d1 * d2, p13 = d1 * d3, p23 = d2 * d3
+            g11 += d1 * d1
+            g12 += p12
+            g13 += p13
+            g22 += d2 * d2
+            g23 += p23
+            g33 += d3 * d3
+            conflicts &+= ones((p12 .< 0) .| (p13 .< 0) .| (p23 .< 0))
+            i &+= 4
+        }
+        m.elements += n
+        m.baseSquaredNorm += bb.sum()
+        addTask(0, sum: s1, absolute: a1, maximum: x1, zeros: z1, into: &m)
+        addTask(1, sum: s2, absolute: a2, maximum: x2, zeros: z2, into: &m)
+        addTask(2, sum: s3, absolute: a3, maximum: x3, zeros: z3, into: &m)
+        addGram(0, 0, g11, into: &m)
+        addGram(0, 1, g12, into: &m)
+        addGram(0, 2, g13, into: &m)
+        addGram(1, 1, g22, into: &m)
+        addGram(1, 2, g23, into: &m)
+        addGram(2, 2, g33, into: &m)
+        m.signConflicts += Int(conflicts.wrappedSum())
+    }
+
+    /// Any task count: accumulators in one scratch allocation (no Swift array is touched in the loop: no
+    /// uniqueness or bounds checks); sign conflicts from per-coordinate "any τ > 0" and "any τ < 0" masks.
+    private static func finiteGeneral<L: LaneLoader>(
+        _ sources: UnsafeBufferPointer<UnsafeRawPointer>, _: L.Type, _ n: Int, into moments: inout TaskVectorMoments
+    ) {
+        let T = sources.count - 1
         let pairs = T * (T + 1) / 2
-        let vectorCount = n / 8 * 8
-        // Every accumulator lives in one scratch allocation (no Swift array is touched in the loop: no
-        // uniqueness or bounds checks); zero counts are kept as Float64 lanes, exact far beyond a block's size.
-        let width = T * 5 + pairs + 1
+        let width = T * 4 + pairs + 1
         withUnsafeTemporaryAllocation(of: Lanes.self, capacity: width) { scratch in
-        withUnsafeTemporaryAllocation(of: LaneSource.self, capacity: sources.count) { lanesFrom in
+        withUnsafeTemporaryAllocation(of: Counts.self, capacity: T + 1) { counters in
             let deltas = scratch.baseAddress!
-            let sums = deltas + T, absoluteSums = sums + T, maxima = absoluteSums + T, zeros = maxima + T
-            let products = zeros + T, baseSquares = products + pairs
+            let sums = deltas + T, absoluteSums = sums + T, maxima = absoluteSums + T
+            let products = maxima + T, baseSquares = products + pairs
+            let zeros = counters.baseAddress!, conflicts = zeros + T
             for k in 0..<width { scratch[k] = Lanes() }
-            for (k, source) in sources.enumerated() { lanesFrom[k] = source }
-            let input = lanesFrom.baseAddress!
-            var conflicts = SIMD8<Int64>()
-            let one = SIMD8<Int64>(repeating: 1)
-            let oneLane = Lanes(repeating: 1)
+            for k in 0...T { counters[k] = Counts() }
+            let input = sources.baseAddress!
             var i = 0
-            while i < vectorCount {
-                let b = input[0].lanes(at: i)
+            while i < n {
+                let b = L.lanes(input[0], at: i)
                 baseSquares[0] += b * b
-                var positive = SIMDMask<SIMD8<Int64>>(repeating: false)
-                var negative = SIMDMask<SIMD8<Int64>>(repeating: false)
+                var positive = SIMDMask<Counts>(repeating: false)
+                var negative = SIMDMask<Counts>(repeating: false)
                 for t in 0..<T {
-                    let d = input[t + 1].lanes(at: i) - b
+                    let d = L.lanes(input[t + 1], at: i) - b
                     deltas[t] = d
                     sums[t] += d
-                    let magnitude = d.replacing(with: -d, where: d .< 0)
+                    let magnitude = magnitude(d)
                     absoluteSums[t] += magnitude
-                    maxima[t] = maxima[t].replacing(with: magnitude, where: magnitude .> maxima[t])
-                    zeros[t] += Lanes().replacing(with: oneLane, where: d .== 0)
+                    maxima[t] = maximum(maxima[t], magnitude)
+                    zeros[t] &+= ones(d .== 0)
                     positive .|= d .> 0
                     negative .|= d .< 0
                 }
@@ -78,41 +283,39 @@ struct MomentsKernel {
                         p += 1
                     }
                 }
-                conflicts &+= SIMD8<Int64>().replacing(with: one, where: positive .& negative)
-                i += 8
+                conflicts[0] &+= ones(positive .& negative)
+                i &+= 4
             }
-            moments.elements += vectorCount
+            moments.elements += n
             moments.baseSquaredNorm += baseSquares[0].sum()
             var p = 0
             for a in 0..<T {
-                moments.sum[a] += sums[a].sum()
-                moments.absoluteSum[a] += absoluteSums[a].sum()
-                moments.maxAbsolute[a] = max(moments.maxAbsolute[a], maxima[a].max())
-                moments.zeros[a] += Int(zeros[a].sum())
+                addTask(a, sum: sums[a], absolute: absoluteSums[a], maximum: maxima[a], zeros: zeros[a], into: &moments)
                 for c in a..<T {
-                    let value = products[p].sum()
-                    moments.gram[a, c] += value
-                    if a != c { moments.gram[c, a] += value }
+                    addGram(a, c, products[p], into: &moments)
                     p += 1
                 }
             }
-            if T > 1 { moments.signConflicts += Int(conflicts.wrappedSum()) }
+            if T > 1 { moments.signConflicts += Int(conflicts[0].wrappedSum()) }
         }
-        }
-        if vectorCount < n {
-            accumulateChecked(sources.map { $0.advanced(by: vectorCount) }, count: n - vectorCount, into: &moments)
         }
     }
 
-    /// The slow path for a block holding a non-finite value: such coordinates are counted and skipped.
-    private mutating func accumulateChecked(_ sources: [LaneSource], count n: Int, into moments: inout TaskVectorMoments) {
-        let T = taskCount
+    // MARK: Checked path
+
+    /// The slow path for a block holding a non-finite value (and for a block's last n mod 4 coordinates): such
+    /// coordinates are counted in `nonFinite` and left out of every sum.
+    private static func accumulateChecked<L: LaneLoader>(
+        _ sources: UnsafeBufferPointer<UnsafeRawPointer>, _: L.Type, _ range: Range<Int>,
+        into moments: inout TaskVectorMoments
+    ) {
+        let T = sources.count - 1
         var values = [Double](repeating: 0, count: T)
-        for i in 0..<n {
-            let baseValue = sources[0].value(at: i)
+        for i in range {
+            let baseValue = L.value(sources[0], at: i)
             var finite = baseValue.isFinite
             if !finite { moments.nonFinite[0] += 1 }
-            for t in 0..<T where !sources[t + 1].value(at: i).isFinite {
+            for t in 0..<T where !L.value(sources[t + 1], at: i).isFinite {
                 moments.nonFinite[t + 1] += 1
                 finite = false
             }
@@ -122,7 +325,7 @@ struct MomentsKernel {
             moments.elements += 1
             var positive = false, negative = false
             for t in 0..<T {
-                let value = Double(sources[t + 1].value(at: i)) - b
+                let value = Double(L.value(sources[t + 1], at: i)) - b
                 values[t] = value
                 moments.sum[t] += value
                 moments.absoluteSum[t] += abs(value)
@@ -139,42 +342,6 @@ struct MomentsKernel {
                     if a != c { moments.gram[c, a] += product }
                 }
             }
-        }
-    }
-}
-
-/// Where the kernel reads one model's values: Float32 (stored F32, or decoded into a buffer) or BF16 bits,
-/// widened eight at a time — BF16 is the top half of a Float, so no decoding pass over memory is needed.
-enum LaneSource {
-    case float32(UnsafeRawPointer)
-    case bfloat16(UnsafeRawPointer)
-
-    func advanced(by count: Int) -> LaneSource {
-        switch self {
-        case .float32(let pointer): .float32(pointer + 4 * count)
-        case .bfloat16(let pointer): .bfloat16(pointer + 2 * count)
-        }
-    }
-
-    /// Elements i..<i+8 as Float64.
-    @inline(__always)
-    func lanes(at i: Int) -> SIMD8<Double> {
-        switch self {
-        case .float32(let pointer):
-            return SIMD8<Double>(pointer.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self))
-        case .bfloat16(let pointer):
-            let bits = SIMD8<UInt32>(truncatingIfNeeded: pointer.loadUnaligned(fromByteOffset: 2 * i, as: SIMD8<UInt16>.self)) &<< 16
-            return SIMD8<Double>(unsafeBitCast(bits, to: SIMD8<Float>.self))
-        }
-    }
-
-    /// Element i as Float.
-    @inline(__always)
-    func value(at i: Int) -> Float {
-        switch self {
-        case .float32(let pointer): pointer.loadUnaligned(fromByteOffset: 4 * i, as: Float.self)
-        case .bfloat16(let pointer):
-            Float(bitPattern: UInt32(pointer.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)) << 16)
         }
     }
 }

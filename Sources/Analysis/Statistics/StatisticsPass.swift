@@ -5,13 +5,46 @@ import SafeTensors
 /// The one streaming pass that computes ``TaskVectorStatistics``.
 ///
 /// Every aligned tensor is cut into chunks of at most ``chunkElements`` coordinates; workers (one per thread)
-/// take chunks in model order and hand the kernel each model's values where they are — F32 and BF16 straight from
-/// the mapped file, F16 and F64 decoded into the worker's reused buffers — then release the chunk's mapped pages.
-/// Chunk sums are added per tensor in chunk order, so the result does not depend on the thread count. Each input
-/// byte is read once; memory is the chunk being worked on plus small buffers.
+/// take chunks in model order, read each model's part of the chunk in pieces of ``readElements`` coordinates with
+/// `pread` into the worker's reused buffers (F32 as stored; BF16, F16 and F64 decoded to Float from a staging
+/// buffer), and hand them to the ``MomentsKernel``. Chunk sums are added per tensor in chunk order, so the result
+/// does not depend on the thread count; pieces are whole kernel blocks, so it does not depend on how a chunk is
+/// read either (the mapped reader below gives bit-for-bit the same sums). Each input byte is read once; memory
+/// is the buffers (about 1 MB per worker).
+///
+/// Map or pread, chosen by measurement (`benchmarks/analyze.sh`, TinyLlama-shaped BF16 family, base + 2 tasks,
+/// 6.6 GB from the page cache, 2 threads; CPU seconds user + sys, because this machine's wall clock was shared;
+/// details in `docs/performance.md`), three runs each of the same binary: pread 2.18–2.26 s (user 1.22–1.34,
+/// sys 0.88–1.04, peak RSS 60 MB); the mapping 2.28–2.36 s (user 1.59–1.76, sys 0.55–0.69, peak RSS 71 MB); with
+/// each chunk first populated by `madvise(MADV_POPULATE_READ)` the mapping was no better. pread is kept: as cheap
+/// or cheaper, resident memory bounded by construction (no page-table growth to undo with
+/// `madvise(MADV_DONTNEED)`), no SIGBUS when a file is truncated under us (an error instead), the merge
+/// executor's way of reading, and `POSIX_FADV_SEQUENTIAL` read-ahead when the files are not cached.
+/// The mapped reader stays for that comparison: `METAMERGE_STATISTICS_READ=map` selects it.
 public struct StatisticsPass: Sendable {
     public var threads: Int
     public var chunkElements: Int
+    /// How chunks are read: `pread` into reused buffers (the default) or through the files' mappings.
+    var reading: Reading = .fromEnvironment
+
+    /// Where the pass reads its inputs from.
+    enum Reading: Sendable {
+        /// `pread` into small reused buffers (``PositionalReader``).
+        case positional
+        /// The files' mappings, releasing each chunk's pages after use (`madvise(MADV_DONTNEED)`).
+        case mapped
+
+        /// `.mapped` when `METAMERGE_STATISTICS_READ=map` (for benchmarks), else `.positional`.
+        static var fromEnvironment: Reading {
+            ProcessInfo.processInfo.environment["METAMERGE_STATISTICS_READ"] == "map" ? .mapped : .positional
+        }
+    }
+
+    /// Coordinates read per `pread` and handed to the kernel at once: four kernel blocks (128 KB per BF16 model,
+    /// 256 KB once decoded). Measured on the TinyLlama family (CPU seconds, user + sys, two runs each): 1 block
+    /// 2.29–2.67, 2 blocks 2.31–3.18, 4 blocks 2.14–2.20, 8 blocks 2.09–2.15 — fewer system calls, while a
+    /// worker's buffers for base + 2 tasks (896 KB) still fit its L2 cache between the copy and the kernel.
+    static let readElements = 4 * MomentsKernel.blockSize
 
     public init(threads: Int = ProcessInfo.processInfo.activeProcessorCount, chunkElements: Int = 1 << 20) {
         self.threads = max(1, threads)
@@ -36,30 +69,33 @@ public struct StatisticsPass: Sendable {
                 start += chunkElements
             }
         }
+        let inputs = try Inputs(family, reading: reading)
         let results = UnsafeMutableBufferPointer<TaskVectorMoments?>.allocate(capacity: items.count)
         results.initialize(repeating: nil)
         defer { results.deinitialize().deallocate() }
         let shared = WorkQueue(items: items, results: results)
-        let chunk = chunkElements
-        DispatchQueue.concurrentPerform(iterations: min(threads, max(items.count, 1))) { _ in
-            // Decoding buffers for dtypes the kernel cannot read in place (F16, F64), allocated on first use.
-            var buffers = [UnsafeMutableBufferPointer<Float>?](repeating: nil, count: taskCount + 1)
-            defer { for buffer in buffers { buffer?.deallocate() } }
-            var kernel = MomentsKernel(taskCount: taskCount)
-            while let (itemIndex, item) = shared.next() {
-                let tensor = tensors[item.tensor]
-                var moments = TaskVectorMoments(taskCount: taskCount)
-                do {
-                    try Self.withSources(family, tensor, item.range, chunk: chunk, buffers: &buffers) { sources in
-                        kernel.accumulate(sources, count: item.range.count, into: &moments)
+        withExtendedLifetime(family) {
+            DispatchQueue.concurrentPerform(iterations: min(threads, max(items.count, 1))) { _ in
+                let kernel = MomentsKernel(taskCount: taskCount)
+                let buffers = ReadBuffers(models: taskCount + 1, elements: Self.readElements)
+                defer { buffers.deallocate() }
+                while let (itemIndex, item) = shared.next() {
+                    let tensor = tensors[item.tensor]
+                    var moments = TaskVectorMoments(taskCount: taskCount)
+                    do {
+                        try Self.accumulate(
+                            inputs.stored[item.tensor], dtypes: tensor.dtypes, item.range, buffers: buffers,
+                            kernel: kernel, into: &moments)
+                    } catch {
+                        shared.fail(error)
+                        return
                     }
-                } catch {
-                    shared.fail(error)
-                    return
+                    if inputs.reading == .mapped {
+                        for model in 0...taskCount { family.releasePages(tensor, model: model, elements: item.range) }
+                    }
+                    shared.store(moments, at: itemIndex)
+                    progress?(item.range.count * tensor.dtypes.reduce(0) { $0 + $1.byteSize })
                 }
-                for model in 0...taskCount { family.releasePages(tensor, model: model, elements: item.range) }
-                shared.store(moments, at: itemIndex)
-                progress?(item.range.count * tensor.dtypes.reduce(0) { $0 + $1.byteSize })
             }
         }
         if let error = shared.error { throw error }
@@ -82,31 +118,97 @@ public struct StatisticsPass: Sendable {
 }
 
 extension StatisticsPass {
-    /// Calls `body` with where the kernel reads each model's elements `range` of `tensor`: F32 and BF16 straight
-    /// from the mapped file, other dtypes decoded into `buffers[model]`.
-    static func withSources(
-        _ family: ModelFamily, _ tensor: AlignedTensor, _ range: Range<Int>, chunk: Int,
-        buffers: inout [UnsafeMutableBufferPointer<Float>?],
-        _ body: ([LaneSource]) throws -> Void
+    /// Reads elements `range` of one tensor from every model (`stored[model]`, stored as `dtypes[model]`) in pieces
+    /// of ``readElements`` and adds them to `moments`. F32 is read as stored (`pread` into the model's buffer, or
+    /// in place in the mapping); other dtypes are decoded into the model's buffer.
+    static func accumulate(
+        _ stored: [Inputs.Stored], dtypes: [DType], _ range: Range<Int>, buffers: ReadBuffers, kernel: MomentsKernel,
+        into moments: inout TaskVectorMoments
     ) throws {
-        var sources: [LaneSource] = []
-        for model in 0..<buffers.count {
-            let (file, name) = try family.storage(tensor, model: model)
-            let dtype = tensor.dtypes[model]
-            if dtype == .f32 || dtype == .bf16 {
-                // The mapping outlives this call (the family holds the file open), so the address `withRawBytes`
-                // hands out stays valid for `body`.
-                let start = try file.withRawBytes(name) { $0.baseAddress } ?? UnsafeRawPointer(bitPattern: 16)!
-                let first = start + range.lowerBound * dtype.byteSize
-                sources.append(dtype == .bf16 ? .bfloat16(first) : .float32(first))
-            } else {
-                let buffer = buffers[model] ?? UnsafeMutableBufferPointer<Float>.allocate(capacity: chunk)
-                buffers[model] = buffer
-                try file.readFloat32(name, elements: range, into: UnsafeMutableBufferPointer(rebasing: buffer[0..<range.count]))
-                sources.append(.float32(UnsafeRawPointer(buffer.baseAddress!)))
+        var start = range.lowerBound
+        while start < range.upperBound {
+            let piece = start..<min(start + readElements, range.upperBound)
+            for (model, dtype) in dtypes.enumerated() {
+                let input = stored[model]
+                let buffer = buffers.models[model]
+                if let reader = input.reader {
+                    if dtype == .f32 {
+                        try reader.readBytes(input.name, elements: piece, into: buffer)
+                    } else {
+                        try reader.readBytes(input.name, elements: piece, into: buffers.staging)
+                        FloatConversion.decode(
+                            dtype, from: buffers.staging, count: piece.count, into: buffer.assumingMemoryBound(to: Float.self))
+                    }
+                    buffers.pointers[model] = UnsafeRawPointer(buffer)
+                } else {
+                    let source = input.mapped + piece.lowerBound * dtype.byteSize
+                    if dtype == .f32 {
+                        buffers.pointers[model] = source
+                    } else {
+                        FloatConversion.decode(
+                            dtype, from: source, count: piece.count, into: buffer.assumingMemoryBound(to: Float.self))
+                        buffers.pointers[model] = UnsafeRawPointer(buffer)
+                    }
+                }
+            }
+            kernel.accumulate(UnsafeBufferPointer(buffers.pointers), Float32Lanes.self, count: piece.count, into: &moments)
+            start = piece.upperBound
+        }
+    }
+}
+
+/// Where each model stores each aligned tensor of a family, and how the pass reads it.
+final class Inputs: @unchecked Sendable {
+    /// One model's copy of one tensor.
+    struct Stored {
+        /// The stored name (a tied `lm_head`: the embedding's).
+        let name: String
+        /// The reader of its file when reading with `pread`; nil when reading the mapping.
+        let reader: PositionalReader?
+        /// The tensor's first byte in its file's mapping (valid while the family lives).
+        let mapped: UnsafeRawPointer
+    }
+
+    let reading: StatisticsPass.Reading
+    /// `stored[tensor][model]`.
+    let stored: [[Stored]]
+
+    init(_ family: ModelFamily, reading: StatisticsPass.Reading) throws {
+        self.reading = reading
+        var readers: [ObjectIdentifier: PositionalReader] = [:]
+        stored = try family.tensors.map { tensor in
+            try (0...family.tasks.count).map { model in
+                let (file, name) = try family.storage(tensor, model: model)
+                var reader: PositionalReader?
+                if reading == .positional {
+                    reader = try readers[ObjectIdentifier(file)] ?? PositionalReader(file)
+                    readers[ObjectIdentifier(file)] = reader
+                }
+                let mapped = try file.withRawBytes(name) { $0.baseAddress } ?? UnsafeRawPointer(bitPattern: 16)!
+                return Stored(name: name, reader: reader, mapped: mapped)
             }
         }
-        try withExtendedLifetime(family) { try body(sources) }
+    }
+}
+
+/// A worker's reused read buffers: one per model (Float32-sized, 64-byte aligned), a staging buffer for stored
+/// bytes that are decoded (F64-sized), and the pointers the kernel reads.
+struct ReadBuffers {
+    let models: [UnsafeMutableRawPointer]
+    let staging: UnsafeMutableRawPointer
+    let pointers: UnsafeMutableBufferPointer<UnsafeRawPointer>
+
+    init(models count: Int, elements: Int) {
+        models = (0..<count).map { _ in UnsafeMutableRawPointer.allocate(byteCount: elements * 4, alignment: 64) }
+        staging = UnsafeMutableRawPointer.allocate(byteCount: elements * 8, alignment: 64)
+        pointers = .allocate(capacity: count)
+        for (k, buffer) in models.enumerated() { pointers[k] = UnsafeRawPointer(buffer) }
+    }
+
+    func deallocate() {
+        for buffer in models { buffer.deallocate() }
+        staging.deallocate()
+        pointers.deallocate()
     }
 }
 
