@@ -78,7 +78,8 @@ public struct HDF5Dataset: HDF5Object {
             }
             let space = try site.handle(H5Dget_space(dataset), .dataspace, "H5Dget_space")
             let extent = try site.extent(of: space.raw)
-            try site.checkReadable(extent, bytesPerElement: max(H5Tget_size(type.raw), MemoryLayout<UnsafeRawPointer>.size))
+            try site.checkReadable(
+                extent, bytesPerElement: max(H5Tget_size(type.raw), MemoryLayout<UnsafeRawPointer>.size))
             return try site.readStrings(type: type.raw, space: space.raw, count: extent.count, call: "H5Dread") {
                 H5Dread(dataset, $0, Constants.allOfSpace, Constants.allOfSpace, Constants.defaultProperties, $1)
             }
@@ -147,9 +148,10 @@ extension Site {
     fileprivate func checkReadable(_ extent: Extent, bytesPerElement: Int) throws {
         let (bytes, overflow) = extent.count.multipliedReportingOverflow(by: max(bytesPerElement, 1))
         guard !overflow, bytes <= Self.maximumReadBytes else {
-            throw error(.unsupported(
-                "the dataset declares shape \(extent.shape) (\(extent.count) elements of \(bytesPerElement) bytes), more than "
-                    + "the \(Self.maximumReadBytes >> 30) GiB a read may allocate; the file is damaged"))
+            throw error(
+                .unsupported(
+                    "the dataset declares shape \(extent.shape) (\(extent.count) elements of \(bytesPerElement) bytes), more than "
+                        + "the \(Self.maximumReadBytes >> 30) GiB a read may allocate; the file is damaged"))
         }
     }
 

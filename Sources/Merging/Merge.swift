@@ -25,7 +25,8 @@ public struct Merge: Sendable {
         if let gate = gateSpec, plan.baseIndex == nil || plan.taskIndices.isEmpty {
             throw MergeConfigError(
                 .missingKey, file: configuration.file,
-                "the gate (\(gate.summary)) compares task vectors θₜ − θ₀ and needs a base_model and at least one other model")
+                "the gate (\(gate.summary)) compares task vectors θₜ − θ₀ and needs a base_model and at least one other model"
+            )
         }
     }
 
@@ -90,11 +91,14 @@ private struct Preparation {
 
     private func family() throws -> ModelFamily {
         guard let base = plan.baseIndex else {
-            throw MergeConfigError(.missingKey, file: plan.configuration.file, "task-vector statistics need a base_model")
+            throw MergeConfigError(
+                .missingKey, file: plan.configuration.file, "task-vector statistics need a base_model")
         }
         return try ModelFamily(
             base: plan.inputs[base].checkpoint,
-            tasks: plan.taskIndices.map { ModelFamily.Member(name: plan.inputs[$0].reference, checkpoint: plan.inputs[$0].checkpoint) })
+            tasks: plan.taskIndices.map {
+                ModelFamily.Member(name: plan.inputs[$0].reference, checkpoint: plan.inputs[$0].checkpoint)
+            })
     }
 
     mutating func loadStatistics(progress: (any MergeProgressReporting)?) throws -> TaskVectorStatistics {
@@ -125,7 +129,8 @@ private struct Preparation {
         guard reportBase.fingerprint == baseFingerprint else {
             throw MergeConfigError(
                 .badValue, file: url,
-                "was computed for another base model (fingerprint \(reportBase.fingerprint), \(plan.inputs[base].reference) has \(baseFingerprint)); re-run `metamerge analyze` on these models")
+                "was computed for another base model (fingerprint \(reportBase.fingerprint), \(plan.inputs[base].reference) has \(baseFingerprint)); re-run `metamerge analyze` on these models"
+            )
         }
         var order: [Int] = []
         for index in plan.taskIndices {
@@ -135,21 +140,25 @@ private struct Preparation {
             else {
                 throw MergeConfigError(
                     .badValue, file: url,
-                    "has no statistics for model '\(plan.inputs[index].reference)' (fingerprint \(fingerprint)); re-run `metamerge analyze` on these models")
+                    "has no statistics for model '\(plan.inputs[index].reference)' (fingerprint \(fingerprint)); re-run `metamerge analyze` on these models"
+                )
             }
             order.append(position)
         }
         if report.taskCount != order.count {
             throw MergeConfigError(
                 .badValue, file: url,
-                "covers \(report.taskCount) task models, the config merges \(order.count); re-run `metamerge analyze` with the same models")
+                "covers \(report.taskCount) task models, the config merges \(order.count); re-run `metamerge analyze` with the same models"
+            )
         }
         return order
     }
 
     // MARK: MetaGPT
 
-    mutating func computeLambdas(granularity: String, normSource: String, progress: (any MergeProgressReporting)?) throws {
+    mutating func computeLambdas(
+        granularity: String, normSource: String, progress: (any MergeProgressReporting)?
+    ) throws {
         let perTensor = granularity == "per_tensor"
         var tensorNorms: [String: [Double]] = [:]
         if normSource == "original" {
@@ -158,7 +167,8 @@ private struct Preparation {
                 let gram = tensor.moments.gram
                 tensorNorms[tensor.name] = taskOrder.map { gram[$0, $0] }
             }
-            plan.lambdaSource = options.statisticsReport == nil
+            plan.lambdaSource =
+                options.statisticsReport == nil
                 ? "norms of the original task vectors, from the statistics pass"
                 : "norms of the original task vectors, from \(options.statisticsReport!.lastPathComponent)"
         } else {

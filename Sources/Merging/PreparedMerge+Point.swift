@@ -22,7 +22,8 @@ extension PreparedMerge {
         let method = plan.method
         let advice = "write it with `metamerge merge CONFIG OUT_DIR` and evaluate OUT_DIR instead"
         guard let baseIndex = plan.baseIndex else {
-            throw MergeConfigError(.badValue, file: file, "has no base_model, so its result is not a point θ0 + Σ c τ; \(advice)")
+            throw MergeConfigError(
+                .badValue, file: file, "has no base_model, so its result is not a point θ0 + Σ c τ; \(advice)")
         }
         let tensors = plan.tensors.filter { !$0.isCopied }
         guard let first = tensors.first else { return taskDirectories.map { _ in 0 } }
@@ -40,7 +41,9 @@ extension PreparedMerge {
         var byInput: [Int: Double] = [:]
         switch method {
         case .linear:
-            let weights = try uniform { t in plan.inputs.indices.map { t.perInput[$0]["weight"]?.number ?? 0 } }.map { $0 ?? 0 }
+            let weights = try uniform { t in plan.inputs.indices.map { t.perInput[$0]["weight"]?.number ?? 0 } }.map {
+                $0 ?? 0
+            }
             let normalize = try uniform { [$0.shared["normalize"]?.bool.map { $0 ? 1 : 0 } ?? 1] }[0] == 1
             var total = 0.0
             for w in weights { total += w }
@@ -51,7 +54,8 @@ extension PreparedMerge {
                 guard abs(total - 1) < 1e-12 else {
                     throw MergeConfigError(
                         .badValue, file: file,
-                        "linear without normalize has weights summing to \(total), so θ = Σ w θ is not θ0 + Σ c τ; \(advice)")
+                        "linear without normalize has weights summing to \(total), so θ = Σ w θ is not θ0 + Σ c τ; \(advice)"
+                    )
                 }
                 for t in tasks { byInput[t] = weights[t] }
             }
@@ -67,7 +71,8 @@ extension PreparedMerge {
         case .metagpt:
             guard let lambdas = plan.globalLambdas else {
                 throw MergeConfigError(
-                    .badValue, file: file, "MetaGPT with per-tensor λ (granularity: per_tensor) is not one point θ0 + Σ c τ; \(advice)")
+                    .badValue, file: file,
+                    "MetaGPT with per-tensor λ (granularity: per_tensor) is not one point θ0 + Σ c τ; \(advice)")
             }
             let scale = try uniform { [$0.shared["lambda"]?.number ?? 1] }[0] ?? 1
             for (k, t) in tasks.enumerated() { byInput[t] = scale * lambdas[k] }
@@ -79,7 +84,11 @@ extension PreparedMerge {
         }
         return try taskDirectories.map { directory in
             let wanted = directory.standardizedFileURL.resolvingSymlinksInPath()
-            guard let t = tasks.first(where: { plan.inputs[$0].url.standardizedFileURL.resolvingSymlinksInPath() == wanted }) else {
+            guard
+                let t = tasks.first(where: {
+                    plan.inputs[$0].url.standardizedFileURL.resolvingSymlinksInPath() == wanted
+                })
+            else {
                 throw MergeConfigError(.badModel, file: file, "no model of the config is \(directory.path)")
             }
             return byInput[t] ?? 0

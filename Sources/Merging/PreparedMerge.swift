@@ -35,13 +35,16 @@ public struct PreparedMerge: Sendable {
     ///   for an output that would replace what metamerge did not write; ``MergeError`` for non-finite results or
     ///   unavailable threads; any read/write error. Nothing is left under `directory` when it throws.
     @discardableResult
-    public func write(to directory: URL, overwrite: Bool = false, progress: (any MergeProgressReporting)? = nil) throws -> Result {
+    public func write(
+        to directory: URL, overwrite: Bool = false, progress: (any MergeProgressReporting)? = nil
+    ) throws -> Result {
         if let gate = plan.gate, !gate.passed, !gate.forced {
             throw MergeError.gateFailed(violations: gate.violations.count)
         }
         let entries = plan.tensors.map { ModelWriter.Entry(name: $0.name, dtype: $0.dtype, shape: $0.shape) }
         let writer = try ModelWriter(
-            destination: directory, entries: entries, shardSize: options.shardSize, overwrite: overwrite, inputs: inputPaths)
+            destination: directory, entries: entries, shardSize: options.shardSize, overwrite: overwrite,
+            inputs: inputPaths)
         do {
             let executor = try MergeExecutor(plan: plan, options: options)
             progress?.begin("merge", total: Double(plan.tensors.reduce(0) { $0 + $1.elementCount }))
@@ -51,7 +54,9 @@ public struct PreparedMerge: Sendable {
             var card = plan
             card.notes += try writeConfig(to: writer)
             try writer.writeFile(named: "mergekit_config.yml", contents: Data(plan.configuration.text.utf8))
-            try writer.writeFile(named: "README.md", contents: Data(ModelCard.render(plan: card, name: directory.lastPathComponent).utf8))
+            try writer.writeFile(
+                named: "README.md", contents: Data(ModelCard.render(plan: card, name: directory.lastPathComponent).utf8)
+            )
             try writer.commit()
         } catch {
             writer.abort()
@@ -83,7 +88,8 @@ public struct PreparedMerge: Sendable {
                 changed = true
             }
         }
-        if let embedding = plan.tensors.first(where: { TensorGroup(tensorName: $0.name) == .embeddings }), embedding.isTrimmed,
+        if let embedding = plan.tensors.first(where: { TensorGroup(tensorName: $0.name) == .embeddings }),
+            embedding.isTrimmed,
             let vocab = json["vocab_size"] as? Int, vocab != embedding.shape[0]
         {
             json["vocab_size"] = embedding.shape[0]
@@ -100,14 +106,16 @@ public struct PreparedMerge: Sendable {
         }
         if plan.tensors.contains(where: { $0.name == "lm_head.weight" }), json["tie_word_embeddings"] as? Bool == true {
             json["tie_word_embeddings"] = false
-            notes.append("config.json: tie_word_embeddings set to false (some inputs store lm_head.weight, so the merge does)")
+            notes.append(
+                "config.json: tie_word_embeddings set to false (some inputs store lm_head.weight, so the merge does)")
             changed = true
         }
         if !changed {
             try writer.writeFile(named: "config.json", contents: data)
             return notes
         }
-        let output = try JSONSerialization.data(withJSONObject: json, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+        let output = try JSONSerialization.data(
+            withJSONObject: json, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
         try writer.writeFile(named: "config.json", contents: output + Data("\n".utf8))
         return notes
     }

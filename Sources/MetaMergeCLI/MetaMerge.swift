@@ -14,7 +14,10 @@ struct MetaMerge: AsyncParsableCommand {
             input and a file that is not a MetaMerge report; merge --overwrite replaces only an earlier merge output.
             """,
         version: "0.1.0",
-        subcommands: [Inspect.self, Analyze.self, Probe.self, Check.self, MergeCommand.self, Tokenize.self, Eval.self, Sweep.self, Recommend.self, Demo.self])
+        subcommands: [
+            Inspect.self, Analyze.self, Probe.self, Check.self, MergeCommand.self, Tokenize.self, Eval.self, Sweep.self,
+            Recommend.self, Demo.self,
+        ])
 
     /// Parses and runs the subcommand with the exit codes the README promises: a usage error is bad input (2),
     /// not ArgumentParser's 64; SIGINT / SIGTERM remove the temporaries being written before the process ends.

@@ -62,7 +62,8 @@ public struct Tokenizer: Sendable {
         }
         guard let modelJSON = root["model"] else { throw TokenizerError("\(path): no 'model'") }
         // The library's files may omit the model's "type"; it is then told by its fields.
-        let type = modelJSON["type"]?.string
+        let type =
+            modelJSON["type"]?.string
             ?? (modelJSON["merges"] != nil ? "BPE" : modelJSON["continuing_subword_prefix"] != nil ? "WordPiece" : "?")
         switch type {
         case "BPE": model = .bpe(try BPEModel(modelJSON, file: path))

@@ -1,8 +1,8 @@
 import Analysis
 import Foundation
 import HDF5
-import Testing
 import TestSupport
+import Testing
 
 @Suite("The HDF5 analysis report")
 struct AnalysisReportTests {
@@ -18,7 +18,9 @@ struct AnalysisReportTests {
         #expect(back.provenance == statistics.provenance)
         #expect(back.metagptLambdas == statistics.metagptLambdas)
         // Nothing but the report is left beside it (the temporary sibling was renamed).
-        #expect(try FileManager.default.contentsOfDirectory(atPath: synthetic.root.path).filter { $0.hasPrefix(".") }.isEmpty)
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: synthetic.root.path).filter { $0.hasPrefix(".") }
+                .isEmpty)
     }
 
     @Test func derivedFiguresAreStoredForPlotting() throws {
@@ -63,7 +65,9 @@ struct AnalysisReportTests {
         #expect(throws: AnalysisError.newerSchema(path: good.path, found: 99, supported: 1)) {
             try AnalysisReport.read(from: good)
         }
-        #expect(throws: AnalysisError.self) { try AnalysisReport.read(from: directory.appendingPathComponent("missing.h5")) }
+        #expect(throws: AnalysisError.self) {
+            try AnalysisReport.read(from: directory.appendingPathComponent("missing.h5"))
+        }
     }
 }
 

@@ -13,7 +13,8 @@ struct GateUndefinedTests {
             moments.gram = GramMatrix(count: 3, entries: entries)
             moments.baseSquaredNorm = 1
             moments.nonFinite = index == 0 ? nonFinite : [0, 0, 0, 0]
-            return TensorStatistics(name: "model.layers.0.t\(index).weight", shape: [10], trimmed: false, moments: moments)
+            return TensorStatistics(
+                name: "model.layers.0.t\(index).weight", shape: [10], trimmed: false, moments: moments)
         }
         return TaskVectorStatistics(
             taskNames: ["a", "b", "c"], tensors: tensors, problems: [],
@@ -71,7 +72,8 @@ struct GateUndefinedTests {
         let linearity = LinearitySummary(
             chordResidual: [("a", 0.01), ("b", .nan)], taylorError: [], additivityGap: [("a · b", .infinity)])
         let verdict = try Gate.evaluate(
-            GateThresholds(maxChordResidual: 0.1, maxAdditivityGap: 0.1), statistics: Self.statistics([Self.orthogonal]),
+            GateThresholds(maxChordResidual: 0.1, maxAdditivityGap: 0.1),
+            statistics: Self.statistics([Self.orthogonal]),
             linearity: linearity)
         #expect(!verdict.passed)
         #expect(Set(verdict.violations.map(\.tasks)) == ["b", "a · b"])

@@ -26,7 +26,9 @@ struct ProbeBenchmark {
         let base = try Checkpoint(directory: root.appendingPathComponent("base"))
         let family = try ModelFamily(
             base: base,
-            tasks: try taskNames.map { .init(name: $0, checkpoint: try Checkpoint(directory: root.appendingPathComponent($0))) })
+            tasks: try taskNames.map {
+                .init(name: $0, checkpoint: try Checkpoint(directory: root.appendingPathComponent($0)))
+            })
         let config = try TransformerConfig(base.config)
         let count = Self.environment["METAMERGE_PROBE_PROMPTS"].flatMap(Int.init) ?? 8
         let length = Self.environment["METAMERGE_PROBE_LENGTH"].flatMap(Int.init) ?? 16
@@ -60,8 +62,11 @@ struct ProbeBenchmark {
             if elapsed - lastPrint.value > 10 || done == total {
                 lastPrint.value = elapsed
                 let eta = elapsed / Double(done) * Double(total - done)
-                FileHandle.standardError.write(Data(String(
-                    format: "probe %d/%d steps, %.0f s elapsed, ETA %.0f s\n", done, total, elapsed, eta).utf8))
+                FileHandle.standardError.write(
+                    Data(
+                        String(
+                            format: "probe %d/%d steps, %.0f s elapsed, ETA %.0f s\n", done, total, elapsed, eta
+                        ).utf8))
             }
         }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9

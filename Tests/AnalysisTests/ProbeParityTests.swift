@@ -1,8 +1,8 @@
 import Analysis
 import Checkpoints
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// The probe's per-prompt metrics on a batch of ragged prompts against transformers: every point computed by
 /// transformers (float32, each prompt on its own) and the metrics taken in float64 by
@@ -49,10 +49,13 @@ struct ProbeParityTests {
             tasks: try reference.tasks.map {
                 .init(name: $0, checkpoint: try Checkpoint(directory: directory.appendingPathComponent($0)))
             })
-        let probe = LinearityProbe(alphas: reference.alphas, scales: reference.scales, taylorStep: reference.taylor_step)
+        let probe = LinearityProbe(
+            alphas: reference.alphas, scales: reference.scales, taylorStep: reference.taylor_step)
         let result = try probe.run(family, prompts: reference.prompts, lambdas: reference.lambdas)
         func check(_ name: String, _ ours: [[Double]], _ theirs: [[Double]], relative: Double) {
-            #expect(ours.count == theirs.count && zip(ours, theirs).allSatisfy { $0.count == $1.count }, "\(set) \(name) shape")
+            #expect(
+                ours.count == theirs.count && zip(ours, theirs).allSatisfy { $0.count == $1.count },
+                "\(set) \(name) shape")
             var worst = 0.0
             for (row, (a, b)) in zip(ours, theirs).enumerated() {
                 for (q, (x, y)) in zip(a, b).enumerated() {

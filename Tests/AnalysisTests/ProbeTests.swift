@@ -2,8 +2,8 @@ import Analysis
 import Checkpoints
 import Foundation
 import HDF5
-import Testing
 import TestSupport
+import Testing
 
 @Suite("The NTK-linearity probe on cases with known answers")
 struct ProbeTests {
@@ -13,7 +13,8 @@ struct ProbeTests {
     /// additivity gap at Float32 rounding, and R² of 1.
     @Test func onlyLmHeadChangedIsLinear() throws {
         let family = try TinyLlamaFamily.make(perturbed: [["lm_head"], ["lm_head"]], scale: 0.3)
-        let result = try LinearityProbe(alphas: [0, 0.25, 0.5, 0.75, 1]).run(family, prompts: Self.prompts, lambdas: [0.5, 0.5])
+        let result = try LinearityProbe(alphas: [0, 0.25, 0.5, 0.75, 1]).run(
+            family, prompts: Self.prompts, lambdas: [0.5, 0.5])
         for row in result.chordResidual { for value in row { #expect(value < 1e-5) } }
         for row in result.taylorError { for value in row { #expect(value < 1e-4) } }
         for row in result.additivityGap { for value in row { #expect(value < 1e-5) } }
@@ -26,7 +27,8 @@ struct ProbeTests {
     /// A large perturbation of every weight before the output is far from linear.
     @Test func largePerturbationIsNonLinear() throws {
         let family = try TinyLlamaFamily.make(perturbed: [["layers", "embed"], ["layers", "embed"]], scale: 1.5)
-        let result = try LinearityProbe(alphas: [0, 0.25, 0.5, 0.75, 1]).run(family, prompts: Self.prompts, lambdas: [0.5, 0.5])
+        let result = try LinearityProbe(alphas: [0, 0.25, 0.5, 0.75, 1]).run(
+            family, prompts: Self.prompts, lambdas: [0.5, 0.5])
         #expect(result.chordResidual.flatMap { $0 }.max()! > 0.1)
         #expect(result.taylorError.flatMap { $0 }.max()! > 0.1)
         #expect(result.additivityGap.flatMap { $0 }.max()! > 0.1)
@@ -42,7 +44,8 @@ struct ProbeTests {
 
     @Test func reportRoundTripAndGate() throws {
         let family = try TinyLlamaFamily.make(perturbed: [["lm_head"], ["layers.1"]], scale: 0.3)
-        let result = try LinearityProbe(alphas: [0, 0.5, 1], scales: [1, 2]).run(family, prompts: Self.prompts, lambdas: [0.4, 0.6])
+        let result = try LinearityProbe(alphas: [0, 0.5, 1], scales: [1, 2]).run(
+            family, prompts: Self.prompts, lambdas: [0.4, 0.6])
         let directory = try makeTemporaryDirectory("probe")
         let url = directory.appendingPathComponent("probe.h5")
         let provenance = Provenance(toolVersion: "test", createdUTC: "now", commandLine: "probe", models: [])
@@ -63,7 +66,9 @@ struct ProbeTests {
         try ProbeReport.write(result, provenance: provenance, to: analysisURL)
         #expect(try AnalysisReport.read(from: analysisURL).taskNames == ["task0", "task1"])
         #expect(try ProbeReport.readSummary(from: analysisURL) == result.summary)
-        #expect(throws: AnalysisError.self) { try ProbeReport.readSummary(from: directory.appendingPathComponent("none.h5")) }
+        #expect(throws: AnalysisError.self) {
+            try ProbeReport.readSummary(from: directory.appendingPathComponent("none.h5"))
+        }
     }
 
     @Test(arguments: [
@@ -87,7 +92,8 @@ struct ProbeTests {
     /// summary the gate reads keeps the NaN (it never becomes 0, a pass).
     @Test func unchangedTaskGivesNaN() throws {
         let family = try TinyLlamaFamily.make(perturbed: [[], ["lm_head"]], scale: 0.3)
-        let result = try LinearityProbe(alphas: [0, 0.5, 1], scales: [1]).run(family, prompts: Self.prompts, lambdas: [0.5, 0.5])
+        let result = try LinearityProbe(alphas: [0, 0.5, 1], scales: [1]).run(
+            family, prompts: Self.prompts, lambdas: [0.5, 0.5])
         #expect(result.chordResidual[0].allSatisfy { $0.isNaN })
         #expect(result.taylorError[0].allSatisfy { $0.isNaN })
         #expect(result.chordResidual[1].allSatisfy { $0 < 1e-5 })
@@ -128,7 +134,8 @@ struct PromptTests {
 
     /// The bundled tokenizer.json encodes as the `tokenizers` library does (scripts/fixtures/tokenizer_reference.py).
     @Test func wordLevelMatchesTokenizers() throws {
-        let data = try Data(contentsOf: RepositoryPaths.fixtures.appendingPathComponent("analysis/tokenizer-reference.json"))
+        let data = try Data(
+            contentsOf: RepositoryPaths.fixtures.appendingPathComponent("analysis/tokenizer-reference.json"))
         let tokenizer = try WordLevelTokenizer(directory: RepositoryPaths.tinyFamily.appendingPathComponent("base"))
         for encoding in try JSONDecoder().decode([Encoding].self, from: data) {
             #expect(try tokenizer.encode(encoding.text) == encoding.ids, "\(encoding.text)")
@@ -154,8 +161,11 @@ struct PromptTests {
         #expect(throws: AnalysisError.self) {
             try PromptSource.tokenIDs(ids).prompts(for: checkpoint, vocabularySize: 36, maxLength: 64)
         }
-        let random = try PromptSource.random(count: 3, length: 5, seed: 7).prompts(for: checkpoint, vocabularySize: 36, maxLength: 64)
+        let random = try PromptSource.random(count: 3, length: 5, seed: 7).prompts(
+            for: checkpoint, vocabularySize: 36, maxLength: 64)
         #expect(random.count == 3 && random.allSatisfy { $0.count == 5 && $0.allSatisfy { (0..<36).contains($0) } })
-        #expect(try PromptSource.random(count: 3, length: 5, seed: 7).prompts(for: checkpoint, vocabularySize: 36, maxLength: 64) == random)
+        #expect(
+            try PromptSource.random(count: 3, length: 5, seed: 7).prompts(
+                for: checkpoint, vocabularySize: 36, maxLength: 64) == random)
     }
 }

@@ -52,7 +52,9 @@ struct PromptFileTests {
         #expect(Self.message { try Self.load(.text(invalid)) }.contains("u.txt:2: not valid UTF-8"))
         let long = try Self.file("l.txt", Array("1\n\(String(repeating: "7", count: 70))\n".utf8))
         let tooLong = Self.message { try Self.load(.text(long)) }
-        #expect(tooLong.contains("l.txt:2") && tooLong.contains("70 tokens") && tooLong.contains("max_position_embeddings 64"))
+        #expect(
+            tooLong.contains("l.txt:2") && tooLong.contains("70 tokens")
+                && tooLong.contains("max_position_embeddings 64"))
     }
 
     /// 100 000 lines: refused once the line past the limit is read, with the reason.

@@ -25,7 +25,9 @@ struct RecommendationTests {
         #expect(abs(free.scale - 3) < 1e-12)
         #expect(free.warnings.contains { $0.contains("'b' λ = 0.11") && $0.contains("0.50 of the largest") })
         #expect(free.warnings.contains { $0.contains("No probe report") })
-        let probe = ProbeCurve(scales: [1, 2], medianGap: [0.1, 0.3], lambdas: [4.0 / 9, 1.0 / 9, 4.0 / 9], chordResidualMax: [0.1, 0.1, 0.1])
+        let probe = ProbeCurve(
+            scales: [1, 2], medianGap: [0.1, 0.3], lambdas: [4.0 / 9, 1.0 / 9, 4.0 / 9],
+            chordResidualMax: [0.1, 0.1, 0.1])
         let capped = Recommendation.make(statistics: stats, probe: probe)
         #expect(abs(capped.scale - 1.875) < 1e-12)
         #expect(capped.coefficients.allSatisfy { abs($0 - 0.625) < 1e-12 })

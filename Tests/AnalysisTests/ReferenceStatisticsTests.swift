@@ -1,8 +1,8 @@
 import Analysis
 import Checkpoints
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// The statistics of the bundled family against the NumPy float64 reference written by
 /// `scripts/fixtures/stats_reference.py` (Tests/Fixtures/analysis/tiny-family-stats.json).
@@ -63,7 +63,8 @@ struct ReferenceStatisticsTests {
     }
 
     @Test func matchesNumPy() throws {
-        let data = try Data(contentsOf: RepositoryPaths.fixtures.appendingPathComponent("analysis/tiny-family-stats.json"))
+        let data = try Data(
+            contentsOf: RepositoryPaths.fixtures.appendingPathComponent("analysis/tiny-family-stats.json"))
         let reference = try JSONDecoder().decode(Reference.self, from: data)
         let family = try FamilySpec(
             base: RepositoryPaths.tinyFamily.appendingPathComponent("base"),

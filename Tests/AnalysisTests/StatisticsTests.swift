@@ -1,10 +1,11 @@
-@testable import Analysis
 import Analysis
 import Checkpoints
 import Foundation
 import SafeTensors
-import Testing
 import TestSupport
+import Testing
+
+@testable import Analysis
 
 @Suite("Task-vector statistics on a family with known answers")
 struct SyntheticStatisticsTests {
@@ -248,7 +249,8 @@ struct StatisticsKernelTests {
     /// the one-, two- and three-task kernels and the general one.
     @Test(arguments: [1, 2, 3, 4])
     func storageDtypesAgreeBitForBit(tasks: Int) throws {
-        let reference = try StatisticsPass(threads: 2).run(Self.family(tasks: tasks, count: 40_003, nonFinite: true).family)
+        let reference = try StatisticsPass(threads: 2).run(
+            Self.family(tasks: tasks, count: 40_003, nonFinite: true).family)
         for dtype in [DType.bf16, .f16, .f64] {
             let other = try StatisticsPass(threads: 2).run(
                 Self.family(tasks: tasks, count: 40_003, dtype: dtype, nonFinite: true).family)

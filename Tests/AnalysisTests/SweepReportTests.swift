@@ -1,10 +1,11 @@
-@testable import Analysis
 import Checkpoints
 import Foundation
 import HDF5
 import TestSupport
 import Testing
 import Tokenizers
+
+@testable import Analysis
 
 /// The /sweep group as written, read back; where it may go.
 @Suite("Sweep report: /sweep written, read back, and the destination rules")
@@ -26,7 +27,8 @@ struct SweepReportTests {
         let grid = SweepGrid(
             weightings: try SweepGrid.parseWeightings("uniform,1:0:0", taskCount: 3, metagpt: nil), scales: [0.5, 1, 2])
         return try SweepResult.run(
-            family: modelFamily.taskNames, engine: try CompletionEvaluator.engine(family: modelFamily), grid: grid, tasks: tasks)
+            family: modelFamily.taskNames, engine: try CompletionEvaluator.engine(family: modelFamily), grid: grid,
+            tasks: tasks)
     }
 
     static let provenance = Provenance(toolVersion: "t", createdUTC: "t", commandLine: "t", models: [])

@@ -57,7 +57,9 @@ struct SyntheticFamily {
     static func handWorked() throws -> SyntheticFamily {
         try SyntheticFamily(
             shapes: ["model.layers.0.a.weight": [2, 3], "model.layers.1.b.weight": [4]],
-            base: ["model.layers.0.a.weight": [Float](repeating: 1, count: 6), "model.layers.1.b.weight": [1, 1, 1, 1]],
+            base: [
+                "model.layers.0.a.weight": [Float](repeating: 1, count: 6), "model.layers.1.b.weight": [1, 1, 1, 1],
+            ],
             tau: [
                 "model.layers.0.a.weight": [[3, 4, 0, 0, 0, 0], [4, -3, 0, 0, 0, 0]],
                 "model.layers.1.b.weight": [[1, 0, 0, 0], [1, 1, 0, 0]],

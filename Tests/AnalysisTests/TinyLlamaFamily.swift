@@ -6,15 +6,19 @@ import TestSupport
 /// A tiny random Llama (hidden 16, 2 layers, 2 heads, 1 KV head, vocab 24, untied lm_head) and task models made
 /// by perturbing chosen tensors, for probe tests whose answer is known from the architecture.
 enum TinyLlamaFamily {
-    static var config: [String: Any] { [
-        "architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_size": 16, "intermediate_size": 32,
-        "num_hidden_layers": 2, "num_attention_heads": 2, "num_key_value_heads": 1, "vocab_size": 24,
-        "max_position_embeddings": 32, "rms_norm_eps": 1e-6, "rope_theta": 10000.0, "hidden_act": "silu",
-        "tie_word_embeddings": false,
-    ] }
+    static var config: [String: Any] {
+        [
+            "architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_size": 16, "intermediate_size": 32,
+            "num_hidden_layers": 2, "num_attention_heads": 2, "num_key_value_heads": 1, "vocab_size": 24,
+            "max_position_embeddings": 32, "rms_norm_eps": 1e-6, "rope_theta": 10000.0, "hidden_act": "silu",
+            "tie_word_embeddings": false,
+        ]
+    }
 
     static func shapes() -> [String: [Int]] {
-        var shapes: [String: [Int]] = ["model.embed_tokens.weight": [24, 16], "model.norm.weight": [16], "lm_head.weight": [24, 16]]
+        var shapes: [String: [Int]] = [
+            "model.embed_tokens.weight": [24, 16], "model.norm.weight": [16], "lm_head.weight": [24, 16],
+        ]
         for layer in 0..<2 {
             let p = "model.layers.\(layer)."
             shapes[p + "input_layernorm.weight"] = [16]
@@ -48,7 +52,8 @@ enum TinyLlamaFamily {
         var values: [String: [Float]] = [:]
         for (name, shape) in shapes().sorted(by: { $0.key < $1.key }) {
             let count = shape.reduce(1, *)
-            values[name] = name.hasSuffix("norm.weight")
+            values[name] =
+                name.hasSuffix("norm.weight")
                 ? (0..<count).map { _ in 1 + noise.next(0.1) } : (0..<count).map { _ in noise.next(0.4) }
         }
         return values
@@ -64,7 +69,8 @@ enum TinyLlamaFamily {
         for (t, patterns) in perturbed.enumerated() {
             var noise = Noise(state: 1000 + UInt64(t))
             var values = base
-            for (name, tensor) in base.sorted(by: { $0.key < $1.key }) where patterns.contains(where: { name.contains($0) }) {
+            for (name, tensor) in base.sorted(by: { $0.key < $1.key })
+            where patterns.contains(where: { name.contains($0) }) {
                 values[name] = tensor.map { $0 + noise.next(scale) }
             }
             let directory = root.appendingPathComponent("task\(t)")

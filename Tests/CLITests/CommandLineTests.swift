@@ -1,11 +1,12 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// Runs the `metamerge` executable built beside the test bundle.
 struct MetaMergeProcess {
     static let executable: URL = {
-        var folder = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        var folder = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+            .deletingLastPathComponent()
         for _ in 0..<4 {
             let candidate = folder.appendingPathComponent("metamerge")
             if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
@@ -47,7 +48,9 @@ struct CommandLineTests {
         #expect(result.status == 0)
         #expect(result.stdout.contains("LlamaForCausalLM"))
         #expect(result.stdout.contains("model.safetensors"))
-        let json = try MetaMergeProcess.run(["inspect", "--json", "--tensors", Self.family.appendingPathComponent("add").path])
+        let json = try MetaMergeProcess.run([
+            "inspect", "--json", "--tensors", Self.family.appendingPathComponent("add").path,
+        ])
         #expect(json.status == 0)
         let object = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any]
         #expect((object?["tensors"] as? [Any])?.isEmpty == false)
@@ -78,7 +81,9 @@ struct CommandLineTests {
         let directory = try makeTemporaryDirectory("cli")
         let report = directory.appendingPathComponent("report.h5").path
         var arguments = ["analyze", "--base", Self.family.appendingPathComponent("base").path, "-o", report]
-        for task in ["add", "rev", "sort"] { arguments += ["--model", "\(task)=\(Self.family.appendingPathComponent(task).path)"] }
+        for task in ["add", "rev", "sort"] {
+            arguments += ["--model", "\(task)=\(Self.family.appendingPathComponent(task).path)"]
+        }
         let analyze = try MetaMergeProcess.run(arguments)
         #expect(analyze.status == 0, "\(analyze.stderr)")
         #expect(analyze.stdout.contains("MetaGPT λ"))

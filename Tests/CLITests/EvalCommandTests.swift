@@ -1,13 +1,15 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// `metamerge eval` and `metamerge sweep` as a user runs them: exit codes, one-line errors naming file and line,
 /// and the numbers of the transformers reference (Tests/Fixtures/eval/tiny-family.json).
 @Suite("eval and sweep on the command line")
 struct EvalCommandTests {
     static var family: URL { RepositoryPaths.tinyFamily }
-    static func task(_ name: String) -> String { "\(name)=" + family.appendingPathComponent("tasks/\(name).jsonl").path }
+    static func task(_ name: String) -> String {
+        "\(name)=" + family.appendingPathComponent("tasks/\(name).jsonl").path
+    }
 
     static func reference() throws -> [String: Any] {
         let data = try Data(contentsOf: RepositoryPaths.fixtures.appendingPathComponent("eval/tiny-family.json"))
@@ -23,7 +25,10 @@ struct EvalCommandTests {
 
     @Test func evalModelDirectoryMatchesTransformers() throws {
         let result = try MetaMergeProcess.run(
-            ["eval", Self.family.appendingPathComponent("add").path, "--task", Self.task("add"), "--task", Self.task("sort"), "--json", "--quiet"])
+            [
+                "eval", Self.family.appendingPathComponent("add").path, "--task", Self.task("add"), "--task",
+                Self.task("sort"), "--json", "--quiet",
+            ])
         #expect(result.status == 0, "\(result.stderr)")
         let reference = (try Self.reference()["models"] as! [String: Any])["add"] as! [String: [String: Any]]
         for task in Self.tasks(try Self.json(result.stdout)) {
@@ -39,7 +44,10 @@ struct EvalCommandTests {
     @Test func evalMetaGPTConfigMatchesTheReferencePoint() throws {
         let config = Self.family.deletingLastPathComponent().appendingPathComponent("tiny-family-metagpt.yml").path
         let result = try MetaMergeProcess.run(
-            ["eval", config, "--task", Self.task("add"), "--task", Self.task("rev"), "--task", Self.task("sort"), "--json", "--quiet"])
+            [
+                "eval", config, "--task", Self.task("add"), "--task", Self.task("rev"), "--task", Self.task("sort"),
+                "--json", "--quiet",
+            ])
         #expect(result.status == 0, "\(result.stderr)")
         let merge = (try Self.reference()["merges"] as! [String: Any])["metagpt"] as! [String: Any]
         let reference = merge["results"] as! [String: [String: Any]]
@@ -69,8 +77,14 @@ struct EvalCommandTests {
         let long = String(repeating: "1", count: 70)
         let cases: [(String, String, String)] = [
             ("nocompletion.jsonl", good + "\n" + #"{"prompt": "<bos>1+2="}"# + "\n", ":2: no \"completion\""),
-            ("empty.jsonl", good + "\n\n" + #"{"prompt": "<bos>1+2=", "completion": ""}"# + "\n", ":3: the completion is empty"),
-            ("long.jsonl", #"{"prompt": "<bos>\#(long)", "completion": "3<eos>"}"# + "\n", ":1: prompt + completion have"),
+            (
+                "empty.jsonl", good + "\n\n" + #"{"prompt": "<bos>1+2=", "completion": ""}"# + "\n",
+                ":3: the completion is empty"
+            ),
+            (
+                "long.jsonl", #"{"prompt": "<bos>\#(long)", "completion": "3<eos>"}"# + "\n",
+                ":1: prompt + completion have"
+            ),
             ("notjsonl.jsonl", "prompt,completion\n1+2=,3\n", ":1: not a JSON object"),
         ]
         for (name, text, expected) in cases {
@@ -89,7 +103,9 @@ struct EvalCommandTests {
     @Test func nonLinearConfigIsRefused() throws {
         let directory = try makeTemporaryDirectory("eval-ties")
         let base = Self.family.path
-        let config = try Self.write(directory, "ties.yml", """
+        let config = try Self.write(
+            directory, "ties.yml",
+            """
             merge_method: ties
             base_model: \(base)/base
             models:
@@ -109,15 +125,31 @@ struct EvalCommandTests {
     /// then θ0 + ·; metagpt in Float64, rounded once), the engine forms θ0 + c₁δ₁ + c₂δ₂ … in Float32 — measured
     /// differences 1e-7 … 3e-6 relative on the tiny family.
     @Test(arguments: [
-        ("task_arithmetic", "  - model: {B}/add\n    parameters: {weight: 1}\n  - model: {B}/rev\n    parameters: {weight: 0}\n  - model: {B}/sort\n    parameters: {weight: 0}\n", "1:0:0", "1"),
-        ("task_arithmetic", "  - model: {B}/add\n    parameters: {weight: 0.5}\n  - model: {B}/rev\n    parameters: {weight: 0.5}\n  - model: {B}/sort\n    parameters: {weight: 0.5}\n", "0.5:0.5:0.5", "1"),
-        ("linear", "  - model: {B}/base\n    parameters: {weight: 1}\n  - model: {B}/add\n    parameters: {weight: 1}\n  - model: {B}/rev\n    parameters: {weight: 1}\n  - model: {B}/sort\n    parameters: {weight: 1}\n", "0.25:0.25:0.25", "1"),
+        (
+            "task_arithmetic",
+            "  - model: {B}/add\n    parameters: {weight: 1}\n  - model: {B}/rev\n    parameters: {weight: 0}\n  - model: {B}/sort\n    parameters: {weight: 0}\n",
+            "1:0:0", "1"
+        ),
+        (
+            "task_arithmetic",
+            "  - model: {B}/add\n    parameters: {weight: 0.5}\n  - model: {B}/rev\n    parameters: {weight: 0.5}\n  - model: {B}/sort\n    parameters: {weight: 0.5}\n",
+            "0.5:0.5:0.5", "1"
+        ),
+        (
+            "linear",
+            "  - model: {B}/base\n    parameters: {weight: 1}\n  - model: {B}/add\n    parameters: {weight: 1}\n  - model: {B}/rev\n    parameters: {weight: 1}\n  - model: {B}/sort\n    parameters: {weight: 1}\n",
+            "0.25:0.25:0.25", "1"
+        ),
         ("metagpt", "  - model: {B}/add\n  - model: {B}/rev\n  - model: {B}/sort\n", "metagpt", "1"),
     ])
-    func sweepAtAPointEqualsEvalOfTheMergedModel(_ method: String, _ models: String, _ weights: String, _ scale: String) throws {
+    func sweepAtAPointEqualsEvalOfTheMergedModel(
+        _ method: String, _ models: String, _ weights: String, _ scale: String
+    ) throws {
         let directory = try makeTemporaryDirectory("sweep-point")
         let base = Self.family.path
-        let config = try Self.write(directory, "merge.yml", """
+        let config = try Self.write(
+            directory, "merge.yml",
+            """
             merge_method: \(method)
             base_model: \(base)/base
             dtype: float32
@@ -133,7 +165,10 @@ struct EvalCommandTests {
         let evalConfig = try MetaMergeProcess.run(["eval", config, "--json", "--quiet"] + tasks)
         #expect(evalConfig.status == 0, "\(evalConfig.stderr)")
         let sweep = try MetaMergeProcess.run(
-            ["sweep", config, "--weights", weights, "--scales", scale, "--json", "--quiet", "-o", directory.appendingPathComponent("s.h5").path] + tasks)
+            [
+                "sweep", config, "--weights", weights, "--scales", scale, "--json", "--quiet", "-o",
+                directory.appendingPathComponent("s.h5").path,
+            ] + tasks)
         #expect(sweep.status == 0, "\(sweep.stderr)")
         let point = (try Self.json(sweep.stdout)["points"] as! [[String: Any]])[0]
         let fromDir = Self.tasks(try Self.json(evalDir.stdout))
@@ -145,7 +180,9 @@ struct EvalCommandTests {
             #expect((point["tokenAccuracy"] as! [Double])[e] == fromConfig[e]["tokenAccuracy"] as! Double)
             // The written merge: the same counts; the NLL within the Float32 rounding of the merged weights.
             #expect((point["exactMatch"] as! [Int])[e] == fromDir[e]["exactMatch"] as! Int, "\(method) task \(e)")
-            #expect((point["tokenAccuracy"] as! [Double])[e] == fromDir[e]["tokenAccuracy"] as! Double, "\(method) task \(e)")
+            #expect(
+                (point["tokenAccuracy"] as! [Double])[e] == fromDir[e]["tokenAccuracy"] as! Double,
+                "\(method) task \(e)")
             let a = (point["meanNLL"] as! [Double])[e], b = fromDir[e]["meanNLL"] as! Double
             #expect(abs(a - b) <= 1e-5 * abs(b), "\(method) task \(e): \(a) vs \(b) (bit-equal: \(a == b))")
             // One task vector: the merge and the engine form θ0 + c·(θt − θ0) with the same Float32 operations.

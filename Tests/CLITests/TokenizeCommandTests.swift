@@ -8,8 +8,9 @@ struct TokenizeCommandTests {
     /// (Tests/Fixtures/tokenizers/llama3/expected.json), with and without the special tokens.
     @Test func tokenizePrintsTheLibrarysIDs() throws {
         let directory = RepositoryPaths.fixtures.appendingPathComponent("tokenizers/llama3")
-        let rows = try JSONSerialization.jsonObject(
-            with: Data(contentsOf: directory.appendingPathComponent("expected.json"))) as! [[String: Any]]
+        let rows =
+            try JSONSerialization.jsonObject(
+                with: Data(contentsOf: directory.appendingPathComponent("expected.json"))) as! [[String: Any]]
         let picked = rows.filter { ($0["text"] as! String).contains("Hello") }.prefix(3)
         let texts = picked.map { $0["text"] as! String }
         let result = try MetaMergeProcess.run(["tokenize", directory.path] + texts)
@@ -36,9 +37,13 @@ struct TokenizeCommandTests {
         #expect(result.status == 2)
         #expect(result.stderr.contains("tokenizer.json") && result.stderr.contains("Unigram"))
         let family = RepositoryPaths.tinyFamily
-        let models = ["--base", family.appendingPathComponent("base").path, "--model", "add=" + family.appendingPathComponent("add").path]
+        let models = [
+            "--base", family.appendingPathComponent("base").path, "--model",
+            "add=" + family.appendingPathComponent("add").path,
+        ]
         for flag in ["--random-prompts=-1", "--random-prompts=0", "--prompt-length=0", "--prompt-length=100000000"] {
-            let probe = try MetaMergeProcess.run(["probe"] + models + [flag, "-o", directory.appendingPathComponent("p.h5").path])
+            let probe = try MetaMergeProcess.run(
+                ["probe"] + models + [flag, "-o", directory.appendingPathComponent("p.h5").path])
             #expect(probe.status == 2, "\(flag): \(probe.stderr)")
             #expect(probe.stderr.split(separator: "\n").count == 1, "\(flag): \(probe.stderr)")
         }
@@ -51,10 +56,13 @@ struct TokenizeCommandTests {
         try JSONSerialization.data(withJSONObject: tokenizer).write(to: tokenizerURL)
         let unknown = try MetaMergeProcess.run([
             "probe", "--base", base.path, "--model", "add=" + family.appendingPathComponent("add").path,
-            "--prompts", family.appendingPathComponent("prompts.txt").path, "-o", directory.appendingPathComponent("u.h5").path,
+            "--prompts", family.appendingPathComponent("prompts.txt").path, "-o",
+            directory.appendingPathComponent("u.h5").path,
         ])
         #expect(unknown.status == 2)
-        #expect(unknown.stderr.contains(tokenizerURL.path) && unknown.stderr.contains("normalizer 'Precompiled'"), "\(unknown.stderr)")
+        #expect(
+            unknown.stderr.contains(tokenizerURL.path) && unknown.stderr.contains("normalizer 'Precompiled'"),
+            "\(unknown.stderr)")
         let help = try MetaMergeProcess.run(["probe", "--help"])
         #expect(help.stdout.contains("--token-ids") && !help.stdout.contains("--token-i-ds"))
     }
@@ -73,8 +81,10 @@ struct SmolLM2Tests {
     /// The converted checkpoint's tokenizer gives the ids the `tokenizers` package and transformers give
     /// (Tests/Fixtures/tokenizers/smollm2/expected.json, checked against AutoTokenizer by the fixture script).
     @Test func tokenizeMatchesTheReference() throws {
-        let rows = try JSONSerialization.jsonObject(
-            with: Data(contentsOf: RepositoryPaths.fixtures.appendingPathComponent("tokenizers/smollm2/expected.json")))
+        let rows =
+            try JSONSerialization.jsonObject(
+                with: Data(
+                    contentsOf: RepositoryPaths.fixtures.appendingPathComponent("tokenizers/smollm2/expected.json")))
             as! [[String: Any]]
         let picked = rows.filter { !($0["text"] as! String).isEmpty }.prefix(40)
         let result = try MetaMergeProcess.run(["tokenize", Self.directory.path] + picked.map { $0["text"] as! String })
@@ -99,8 +109,9 @@ struct SmolLM2Tests {
             "-o", scratch.appendingPathComponent("probe.h5").path,
         ])
         #expect(result.status == 2)
-        #expect(result.stderr.contains("prompts.txt:2") && result.stderr.contains("9000 tokens")
-            && result.stderr.contains("max_position_embeddings 8192"), "\(result.stderr)")
+        #expect(
+            result.stderr.contains("prompts.txt:2") && result.stderr.contains("9000 tokens")
+                && result.stderr.contains("max_position_embeddings 8192"), "\(result.stderr)")
     }
 }
 
@@ -144,8 +155,10 @@ struct ProbePromptDatasetTests {
         #expect(process.terminationStatus == 0)
         let object = try JSONSerialization.jsonObject(with: data) as! [String: Any]
         #expect(object["dtypes"] as? [String] == ["int64", "int64"])
-        let reference = try JSONSerialization.jsonObject(
-            with: Data(contentsOf: RepositoryPaths.fixtures.appendingPathComponent("analysis/tokenizer-reference.json")))
+        let reference =
+            try JSONSerialization.jsonObject(
+                with: Data(
+                    contentsOf: RepositoryPaths.fixtures.appendingPathComponent("analysis/tokenizer-reference.json")))
             as! [[String: Any]]
         let texts = try String(contentsOf: family.appendingPathComponent("prompts.txt"), encoding: .utf8)
             .split(separator: "\n").map(String.init)

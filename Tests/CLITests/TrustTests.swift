@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 #if canImport(Glibc)
 import Glibc
@@ -32,7 +32,8 @@ struct FamilyCopy {
     /// A MergeKit config for `method` over the task models (weight 0.5 each), written beside the family.
     func config(_ method: String = "task_arithmetic", name: String = "merge.yml", extra: String = "") throws -> URL {
         let models = tasks.map { "  - model: \(model($0).path)\n    parameters: {weight: 0.5}" }.joined(separator: "\n")
-        let text = "merge_method: \(method)\nbase_model: \(model("base").path)\nmodels:\n\(models)\ndtype: float32\n\(extra)"
+        let text =
+            "merge_method: \(method)\nbase_model: \(model("base").path)\nmodels:\n\(models)\ndtype: float32\n\(extra)"
         let url = workspace.appendingPathComponent(name)
         try Data(text.utf8).write(to: url)
         return url
@@ -54,7 +55,9 @@ struct FamilyCopy {
 
     /// Names under `directory` that look like temporaries (`.NAME.partial-…`).
     static func partials(in directory: URL) -> [String] {
-        ((try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []).filter { $0.contains(".partial-") }
+        ((try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []).filter {
+            $0.contains(".partial-")
+        }
     }
 }
 
@@ -90,7 +93,9 @@ struct OutputSafetyTests {
         let again = try MetaMergeProcess.run(["analyze"] + family.arguments + ["-o", report.path])
         #expect(again.status == 0, "\(again.stderr)")
         let probe = try MetaMergeProcess.run(
-            ["probe"] + family.arguments + ["--alphas", "0,1", "--scales", "1", "--random-prompts", "1", "-o", report.path])
+            ["probe"] + family.arguments + [
+                "--alphas", "0,1", "--scales", "1", "--random-prompts", "1", "-o", report.path,
+            ])
         #expect(probe.status == 0, "\(probe.stderr)")
         #expect(FamilyCopy.partials(in: family.workspace).isEmpty)
     }
@@ -160,7 +165,9 @@ struct OutputSafetyTests {
         for (index, delay) in [0.0, 0.05, 0.15, 0.3, 0.6].enumerated() {
             let out = family.workspace.appendingPathComponent("merged-\(index)")
             let report = family.workspace.appendingPathComponent("report-\(index).h5")
-            for arguments in [["merge", config.path, out.path, "--quiet"], ["analyze"] + family.arguments + ["-o", report.path]] {
+            for arguments in [
+                ["merge", config.path, out.path, "--quiet"], ["analyze"] + family.arguments + ["-o", report.path],
+            ] {
                 let process = Process()
                 process.executableURL = MetaMergeProcess.executable
                 process.arguments = arguments
@@ -171,7 +178,9 @@ struct OutputSafetyTests {
                 kill(process.processIdentifier, number)
                 process.waitUntilExit()
                 if number != SIGKILL {
-                    #expect(FamilyCopy.partials(in: family.workspace).isEmpty, "after signal \(number) at \(delay) s: \(arguments[0])")
+                    #expect(
+                        FamilyCopy.partials(in: family.workspace).isEmpty,
+                        "after signal \(number) at \(delay) s: \(arguments[0])")
                 }
             }
             if FileManager.default.fileExists(atPath: out.path) {
@@ -191,13 +200,21 @@ struct OutputSafetyTests {
             Thread.sleep(forTimeInterval: delay)
             kill(process.processIdentifier, number)
             process.waitUntilExit()
-            #expect(try MetaMergeProcess.run(["inspect", replaced.path]).status == 0, "after signal \(number) at \(delay) s")
+            #expect(
+                try MetaMergeProcess.run(["inspect", replaced.path]).status == 0, "after signal \(number) at \(delay) s"
+            )
         }
         // The next run cleans what a SIGKILL left.
         let final = family.workspace.appendingPathComponent("merged-final")
         for index in 0..<5 {
-            _ = try MetaMergeProcess.run(["merge", config.path, family.workspace.appendingPathComponent("merged-\(index)").path, "--overwrite", "--quiet"])
-            _ = try MetaMergeProcess.run(["analyze"] + family.arguments + ["-o", family.workspace.appendingPathComponent("report-\(index).h5").path])
+            _ = try MetaMergeProcess.run([
+                "merge", config.path, family.workspace.appendingPathComponent("merged-\(index)").path, "--overwrite",
+                "--quiet",
+            ])
+            _ = try MetaMergeProcess.run(
+                ["analyze"] + family.arguments + [
+                    "-o", family.workspace.appendingPathComponent("report-\(index).h5").path,
+                ])
         }
         #expect(try MetaMergeProcess.run(["merge", config.path, final.path, "--quiet"]).status == 0)
         #expect(FamilyCopy.partials(in: family.workspace).isEmpty)
@@ -256,7 +273,9 @@ struct OutputSafetyTests {
         let analyze = try MetaMergeProcess.run(["analyze"] + family.arguments + ["-o", report.path])
         #expect(analyze.status == 2)
         #expect(analyze.stderr.contains("report.h5"))
-        let merge = try MetaMergeProcess.run(["merge", try family.config().path, mountPoint.appendingPathComponent("out").path, "--quiet"])
+        let merge = try MetaMergeProcess.run([
+            "merge", try family.config().path, mountPoint.appendingPathComponent("out").path, "--quiet",
+        ])
         #expect(merge.status == 2)
         #expect(merge.stderr.contains("No space left") || merge.stderr.contains("space"))
         #expect(try FileManager.default.contentsOfDirectory(atPath: mountPoint.path).isEmpty)
@@ -293,9 +312,11 @@ struct NumericKnobTests {
     ])
     func nonFiniteParametersAreRefused(method: String, parameters: String, key: String) throws {
         let family = try FamilyCopy("trust-knob", tasks: ["add", "rev"])
-        let models = family.tasks.map { "  - model: \(family.model($0).path)\n    parameters: \(parameters)" }.joined(separator: "\n")
+        let models = family.tasks.map { "  - model: \(family.model($0).path)\n    parameters: \(parameters)" }.joined(
+            separator: "\n")
         let config = family.workspace.appendingPathComponent("c.yml")
-        try Data("merge_method: \(method)\nbase_model: \(family.model("base").path)\nmodels:\n\(models)\n".utf8).write(to: config)
+        try Data("merge_method: \(method)\nbase_model: \(family.model("base").path)\nmodels:\n\(models)\n".utf8).write(
+            to: config)
         let out = family.workspace.appendingPathComponent("out")
         let result = try MetaMergeProcess.run(["merge", config.path, out.path, "--quiet"])
         #expect(result.status == 2, "\(method) \(parameters): \(result.stderr)")
@@ -307,7 +328,8 @@ struct NumericKnobTests {
     @Test func weightsSummingToZeroWithNormalizeAreRefused() throws {
         let family = try FamilyCopy("trust-zero-sum", tasks: ["add", "rev"])
         let config = family.workspace.appendingPathComponent("c.yml")
-        try Data("""
+        try Data(
+            """
             merge_method: linear
             models:
               - model: \(family.model("add").path)
@@ -316,8 +338,11 @@ struct NumericKnobTests {
                 parameters: {weight: -1}
             parameters: {normalize: true}
 
-            """.utf8).write(to: config)
-        let result = try MetaMergeProcess.run(["merge", config.path, family.workspace.appendingPathComponent("out").path])
+            """.utf8
+        ).write(to: config)
+        let result = try MetaMergeProcess.run([
+            "merge", config.path, family.workspace.appendingPathComponent("out").path,
+        ])
         #expect(result.status == 2, "\(result.stderr)")
     }
 
@@ -338,8 +363,10 @@ struct NumericKnobTests {
         let ids = family.workspace.appendingPathComponent("ids.txt")
         try Data("1 14 15 16\r\n1 4 5 30\r\n".utf8).write(to: ids)
         let result = try MetaMergeProcess.run(
-            ["probe"] + family.arguments + ["--token-ids", ids.path, "--alphas", "0,1", "--scales", "1", "-o",
-                family.workspace.appendingPathComponent("p.h5").path])
+            ["probe"] + family.arguments + [
+                "--token-ids", ids.path, "--alphas", "0,1", "--scales", "1", "-o",
+                family.workspace.appendingPathComponent("p.h5").path,
+            ])
         #expect(result.status == 0, "\(result.stderr)")
     }
 
@@ -355,7 +382,9 @@ struct NumericKnobTests {
         ] {
             let result = try MetaMergeProcess.run(arguments, in: family.workspace)
             #expect(result.status == 2)
-            #expect(!result.stderr.contains("NSCocoaErrorDomain") && !result.stderr.contains("Error Domain="), "\(result.stderr)")
+            #expect(
+                !result.stderr.contains("NSCocoaErrorDomain") && !result.stderr.contains("Error Domain="),
+                "\(result.stderr)")
             #expect(result.stderr.split(separator: "\n").count == 1, "\(result.stderr)")
         }
     }
@@ -383,7 +412,8 @@ struct CheckpointValidationCLITests {
         #expect(inspect.status == 2)
         #expect(inspect.stderr.contains("GPTQ-quantized checkpoints are not supported"))
         #expect(inspect.stderr.contains("vocab_size = 99"))
-        let analyze = try MetaMergeProcess.run(["analyze"] + family.arguments + ["-o", family.workspace.appendingPathComponent("r.h5").path])
+        let analyze = try MetaMergeProcess.run(
+            ["analyze"] + family.arguments + ["-o", family.workspace.appendingPathComponent("r.h5").path])
         #expect(analyze.status == 2)
         #expect(analyze.stderr.split(separator: "\n").filter { $0.hasPrefix("metamerge:") }.count == 1)
     }
@@ -392,13 +422,17 @@ struct CheckpointValidationCLITests {
         let family = try FamilyCopy("trust-index", tasks: ["add"])
         let add = family.model("add")
         try FileManager.default.moveItem(
-            at: add.appendingPathComponent("model.safetensors"), to: add.appendingPathComponent("model-00001-of-00002.safetensors"))
+            at: add.appendingPathComponent("model.safetensors"),
+            to: add.appendingPathComponent("model-00001-of-00002.safetensors"))
         let header = try #require(try TinyHeader(add.appendingPathComponent("model-00001-of-00002.safetensors")))
         var weightMap = Dictionary(uniqueKeysWithValues: header.names.map { ($0, "model-00001-of-00002.safetensors") })
         weightMap["lm_head.weight"] = "model-00002-of-00002.safetensors"
         try JSONSerialization.data(withJSONObject: ["metadata": ["total_size": 0], "weight_map": weightMap])
             .write(to: add.appendingPathComponent("model.safetensors.index.json"))
-        for arguments in [["inspect", add.path], ["analyze"] + family.arguments + ["-o", family.workspace.appendingPathComponent("r.h5").path]] {
+        for arguments in [
+            ["inspect", add.path],
+            ["analyze"] + family.arguments + ["-o", family.workspace.appendingPathComponent("r.h5").path],
+        ] {
             let result = try MetaMergeProcess.run(arguments)
             #expect(result.status == 2)
             #expect(result.stderr.contains("model-00002-of-00002.safetensors"))
@@ -416,7 +450,10 @@ struct GateTrustTests {
         let check = try MetaMergeProcess.run(["check", report, "--max-cosine=\(value)"])
         #expect(check.status == 2, "\(check.stdout) \(check.stderr)")
         let merge = try MetaMergeProcess.run(
-            ["merge", try family.config().path, family.workspace.appendingPathComponent("o").path, "--gate", "max-cosine=\(value)"])
+            [
+                "merge", try family.config().path, family.workspace.appendingPathComponent("o").path, "--gate",
+                "max-cosine=\(value)",
+            ])
         #expect(merge.status == 2)
     }
 
@@ -431,8 +468,10 @@ struct GateTrustTests {
             #expect(check.status == 1, "scope \(scope): \(check.stdout)")
             #expect(check.stdout.contains("zero task vector"))
         }
-        #expect(try MetaMergeProcess.run(
-            ["probe"] + arguments + ["--alphas", "0,0.5,1", "--scales", "1", "--random-prompts", "2", "-o", report]).status == 0)
+        #expect(
+            try MetaMergeProcess.run(
+                ["probe"] + arguments + ["--alphas", "0,0.5,1", "--scales", "1", "--random-prompts", "2", "-o", report]
+            ).status == 0)
         let linearity = try MetaMergeProcess.run(["check", report, report, "--max-chord-residual", "1000"])
         #expect(linearity.status == 1, "\(linearity.stdout)")
         #expect(linearity.stdout.contains("undefined"))
@@ -444,8 +483,10 @@ struct GateTrustTests {
         let probe = family.workspace.appendingPathComponent("probe.h5").path
         #expect(try MetaMergeProcess.run(["analyze"] + family.arguments + ["-o", stats]).status == 0)
         let other = ["--base", family.model("base").path, "--model", "add=\(family.model("add").path)"]
-        #expect(try MetaMergeProcess.run(
-            ["probe"] + other + ["--alphas", "0,1", "--scales", "1", "--random-prompts", "1", "-o", probe]).status == 0)
+        #expect(
+            try MetaMergeProcess.run(
+                ["probe"] + other + ["--alphas", "0,1", "--scales", "1", "--random-prompts", "1", "-o", probe]
+            ).status == 0)
         let check = try MetaMergeProcess.run(["check", stats, probe, "--max-chord-residual", "10"])
         #expect(check.status == 2)
         #expect(check.stderr.contains("other models") || check.stderr.contains("describe"))
@@ -465,7 +506,9 @@ struct GateTrustTests {
         #expect(check.status == 1)
         #expect(check.stdout.contains("non-finite"))
         let config = try family.config()
-        let merge = try MetaMergeProcess.run(["merge", config.path, family.workspace.appendingPathComponent("o").path, "--quiet"])
+        let merge = try MetaMergeProcess.run([
+            "merge", config.path, family.workspace.appendingPathComponent("o").path, "--quiet",
+        ])
         #expect(merge.status == 2)
         #expect(merge.stderr.contains(header.names[0]) && merge.stderr.contains("--allow-non-finite"))
         let forced = try MetaMergeProcess.run(
@@ -485,7 +528,10 @@ struct GateTrustTests {
         try handle.write(contentsOf: Data([0x3F, 0x80, 0, 0]))
         try handle.close()
         let merge = try MetaMergeProcess.run(
-            ["merge", try family.config("metagpt").path, family.workspace.appendingPathComponent("o").path, "--stats", report])
+            [
+                "merge", try family.config("metagpt").path, family.workspace.appendingPathComponent("o").path,
+                "--stats", report,
+            ])
         #expect(merge.status == 2, "\(merge.stderr)")
         #expect(merge.stderr.contains("analyze"))
     }
@@ -499,7 +545,9 @@ struct TinyHeader {
     init?(_ url: URL) throws {
         let data = try Data(contentsOf: url)
         let length = data.prefix(8).withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }.littleEndian
-        guard let object = try JSONSerialization.jsonObject(with: data.subdata(in: 8..<(8 + Int(length)))) as? [String: Any]
+        guard
+            let object = try JSONSerialization.jsonObject(with: data.subdata(in: 8..<(8 + Int(length))))
+                as? [String: Any]
         else { return nil }
         names = object.keys.filter { $0 != "__metadata__" }.sorted {
             ((object[$0] as? [String: Any])?["data_offsets"] as? [Int])?.first ?? 0

@@ -1,18 +1,25 @@
 import Checkpoints
 import Foundation
 import SafeTensors
-import Testing
 import TestSupport
+import Testing
 
 @Suite("Checkpoint: a model directory")
 struct CheckpointTests {
     @Test func singleFileWithTiedEmbeddingAndRotaryBufferDropped() throws {
         let dir = try makeTemporaryDirectory("ckpt")
-        let model = try ModelDirectoryBuilder(dir, config: ["architectures": ["LlamaForCausalLM"], "tie_word_embeddings": true, "hidden_size": 4, "num_hidden_layers": 1, "vocab_size": 3])
-        try model.write("model.safetensors", [
-            ("model.embed_tokens.weight", [3, 4]), ("model.layers.0.self_attn.rotary_emb.inv_freq", [2]),
-            ("model.layers.0.mlp.up_proj.weight", [2, 4]),
-        ])
+        let model = try ModelDirectoryBuilder(
+            dir,
+            config: [
+                "architectures": ["LlamaForCausalLM"], "tie_word_embeddings": true, "hidden_size": 4,
+                "num_hidden_layers": 1, "vocab_size": 3,
+            ])
+        try model.write(
+            "model.safetensors",
+            [
+                ("model.embed_tokens.weight", [3, 4]), ("model.layers.0.self_attn.rotary_emb.inv_freq", [2]),
+                ("model.layers.0.mlp.up_proj.weight", [2, 4]),
+            ])
         let checkpoint = try Checkpoint(directory: dir)
         #expect(checkpoint.tensorNames == ["model.embed_tokens.weight", "model.layers.0.mlp.up_proj.weight"])
         #expect(checkpoint.lmHeadIsTied)
@@ -33,7 +40,9 @@ struct CheckpointTests {
         let model = try ModelDirectoryBuilder(dir)
         try model.write("model-00001-of-00002.safetensors", [("a.weight", [2, 2])], seed: 10)
         try model.write("model-00002-of-00002.safetensors", [("lm_head.weight", [3])], seed: 20)
-        try model.writeIndex(["a.weight": "model-00001-of-00002.safetensors", "lm_head.weight": "model-00002-of-00002.safetensors"])
+        try model.writeIndex([
+            "a.weight": "model-00001-of-00002.safetensors", "lm_head.weight": "model-00002-of-00002.safetensors",
+        ])
         let checkpoint = try Checkpoint(directory: dir)
         #expect(checkpoint.files.count == 2)
         #expect(!checkpoint.lmHeadIsTied)
@@ -45,10 +54,14 @@ struct CheckpointTests {
         let dir = try makeTemporaryDirectory("ckpt")
         let model = try ModelDirectoryBuilder(dir)
         try model.write("model-00001-of-00002.safetensors", [("a.weight", [2])])
-        try model.writeIndex(["a.weight": "model-00001-of-00002.safetensors", "lm_head.weight": "model-00002-of-00002.safetensors"])
+        try model.writeIndex([
+            "a.weight": "model-00001-of-00002.safetensors", "lm_head.weight": "model-00002-of-00002.safetensors",
+        ])
         let error = try #require(throws: CheckpointError.self) { try Checkpoint(directory: dir) }
         #expect(error.kind == .badIndex)
-        #expect(error.description.contains("model-00002-of-00002.safetensors") && error.description.contains("lm_head.weight"))
+        #expect(
+            error.description.contains("model-00002-of-00002.safetensors")
+                && error.description.contains("lm_head.weight"))
     }
 
     @Test func indexMappingATensorToTheWrongShardIsRefused() throws {
@@ -56,12 +69,16 @@ struct CheckpointTests {
         let model = try ModelDirectoryBuilder(dir)
         try model.write("model-00001-of-00002.safetensors", [("a.weight", [2])])
         try model.write("model-00002-of-00002.safetensors", [("b.weight", [2])])
-        try model.writeIndex(["a.weight": "model-00002-of-00002.safetensors", "b.weight": "model-00001-of-00002.safetensors"])
+        try model.writeIndex([
+            "a.weight": "model-00002-of-00002.safetensors", "b.weight": "model-00001-of-00002.safetensors",
+        ])
         let error = try #require(throws: CheckpointError.self) { try Checkpoint(directory: dir) }
         #expect(error.kind == .badIndex)
         #expect(error.tensor == "a.weight")
         #expect(error.description.contains("stored in model-00001-of-00002.safetensors"))
-        try model.writeIndex(["a.weight": "model-00002-of-00002.safetensors", "b.weight": "model-00002-of-00002.safetensors"])
+        try model.writeIndex([
+            "a.weight": "model-00002-of-00002.safetensors", "b.weight": "model-00002-of-00002.safetensors",
+        ])
         let absent = try #require(throws: CheckpointError.self) { try Checkpoint(directory: dir) }
         #expect(absent.tensor == "a.weight" && absent.description.contains("no shard named by the index stores it"))
     }
@@ -71,7 +88,9 @@ struct CheckpointTests {
         let model = try ModelDirectoryBuilder(dir)
         try model.write("model-00001-of-00002.safetensors", [("a.weight", [2])], seed: 1)
         try model.write("model-00002-of-00002.safetensors", [("a.weight", [2]), ("b.weight", [2])], seed: 2)
-        try model.writeIndex(["a.weight": "model-00001-of-00002.safetensors", "b.weight": "model-00002-of-00002.safetensors"])
+        try model.writeIndex([
+            "a.weight": "model-00001-of-00002.safetensors", "b.weight": "model-00002-of-00002.safetensors",
+        ])
         let error = try #require(throws: CheckpointError.self) { try Checkpoint(directory: dir) }
         #expect(error.kind == .duplicateTensor)
         #expect(error.tensor == "a.weight")
@@ -107,7 +126,9 @@ struct CheckpointTests {
         var json: [String: Any] = config
         json["architectures"] = ["LlamaForCausalLM"]
         let model = try ModelDirectoryBuilder(dir, config: json)
-        try model.write("model.safetensors", [("model.embed_tokens.weight", [3, 2]), ("model.layers.0.mlp.up_proj.weight", [2, 2])])
+        try model.write(
+            "model.safetensors",
+            [("model.embed_tokens.weight", [3, 2]), ("model.layers.0.mlp.up_proj.weight", [2, 2])])
         let error = try #require(throws: CheckpointError.self) { try Checkpoint(directory: dir) }
         #expect(error.description.contains(expected))
         #expect(error.description.contains("config.json"))
@@ -117,11 +138,17 @@ struct CheckpointTests {
     func quantizationConfigIsRefusedByName(method: String) throws {
         let dir = try makeTemporaryDirectory("ckpt")
         let model = try ModelDirectoryBuilder(
-            dir, config: ["architectures": ["LlamaForCausalLM"], "quantization_config": ["quant_method": method, "bits": 4]])
+            dir,
+            config: [
+                "architectures": ["LlamaForCausalLM"], "quantization_config": ["quant_method": method, "bits": 4],
+            ])
         try model.write("model.safetensors", [("a.weight", [2])])
         let error = try #require(throws: CheckpointError.self) { try Checkpoint(directory: dir) }
         #expect(error.kind == .quantized)
-        #expect(error.description.contains("\(method.uppercased() == "BITSANDBYTES" ? "bitsandbytes" : method.uppercased())-quantized checkpoints are not supported"))
+        #expect(
+            error.description.contains(
+                "\(method.uppercased() == "BITSANDBYTES" ? "bitsandbytes" : method.uppercased())-quantized checkpoints are not supported"
+            ))
         #expect(error.description.contains("dequantize"))
     }
 
@@ -184,7 +211,8 @@ struct CheckpointTests {
         try FileManager.default.removeItem(at: dir.appendingPathComponent("config.json"))
         #expect(try #require(throws: CheckpointError.self) { try Checkpoint(directory: dir) }.kind == .badConfig)
         let nowhere = dir.appendingPathComponent("nope")
-        #expect(try #require(throws: CheckpointError.self) { try Checkpoint(directory: nowhere) }.kind == .notADirectory)
+        #expect(
+            try #require(throws: CheckpointError.self) { try Checkpoint(directory: nowhere) }.kind == .notADirectory)
     }
 
     @Test func tensorStoredInTwoShardsIsRefused() throws {
@@ -203,7 +231,8 @@ struct CheckpointTests {
         let target = try elsewhere.write("model.safetensors", [("a.weight", [2])])
         let dir = root.appendingPathComponent("model")
         _ = try ModelDirectoryBuilder(dir)
-        try FileManager.default.createSymbolicLink(at: dir.appendingPathComponent("model.safetensors"), withDestinationURL: target)
+        try FileManager.default.createSymbolicLink(
+            at: dir.appendingPathComponent("model.safetensors"), withDestinationURL: target)
         #expect(try #require(throws: CheckpointError.self) { try Checkpoint(directory: dir) }.kind == .unsafePath)
     }
 
@@ -215,11 +244,15 @@ struct CheckpointTests {
         let scratch = try ModelDirectoryBuilder(blobs)
         let weights = try scratch.write("tmp.safetensors", [("a.weight", [2])], seed: 7)
         try FileManager.default.moveItem(at: weights, to: blobs.appendingPathComponent("9f8e7d"))
-        try FileManager.default.moveItem(at: blobs.appendingPathComponent("config.json"), to: blobs.appendingPathComponent("c0ffee"))
+        try FileManager.default.moveItem(
+            at: blobs.appendingPathComponent("config.json"), to: blobs.appendingPathComponent("c0ffee"))
         let snapshot = entry.appendingPathComponent("snapshots/abc123")
         try FileManager.default.createDirectory(at: snapshot, withIntermediateDirectories: true)
-        try FileManager.default.createSymbolicLink(atPath: snapshot.appendingPathComponent("model.safetensors").path, withDestinationPath: "../../blobs/9f8e7d")
-        try FileManager.default.createSymbolicLink(atPath: snapshot.appendingPathComponent("config.json").path, withDestinationPath: "../../blobs/c0ffee")
+        try FileManager.default.createSymbolicLink(
+            atPath: snapshot.appendingPathComponent("model.safetensors").path, withDestinationPath: "../../blobs/9f8e7d"
+        )
+        try FileManager.default.createSymbolicLink(
+            atPath: snapshot.appendingPathComponent("config.json").path, withDestinationPath: "../../blobs/c0ffee")
         let checkpoint = try Checkpoint(directory: snapshot)
         #expect(try checkpoint.readFloat32("a.weight") == [7, 8])
     }
@@ -227,7 +260,8 @@ struct CheckpointTests {
     @Test func summaryReportsSizesAndShards() throws {
         let dir = try makeTemporaryDirectory("ckpt")
         let model = try ModelDirectoryBuilder(dir)
-        try model.write("model.safetensors", [("model.embed_tokens.weight", [4, 2]), ("lm_head.weight", [4, 2])], dtype: .bf16)
+        try model.write(
+            "model.safetensors", [("model.embed_tokens.weight", [4, 2]), ("lm_head.weight", [4, 2])], dtype: .bf16)
         let summary = CheckpointSummary(try Checkpoint(directory: dir))
         #expect(summary.parameters == 16)
         #expect(summary.bytesByDtype == ["BF16": 32])
@@ -241,7 +275,8 @@ struct CheckpointTests {
 struct TensorGroupTests {
     @Test(arguments: [
         ("model.embed_tokens.weight", TensorGroup.embeddings), ("model.layers.12.mlp.up_proj.weight", .layer(12)),
-        ("model.norm.weight", .finalNorm), ("lm_head.weight", .lmHead), ("model.layers.0.input_layernorm.weight", .layer(0)),
+        ("model.norm.weight", .finalNorm), ("lm_head.weight", .lmHead),
+        ("model.layers.0.input_layernorm.weight", .layer(0)),
         ("something.else", .other),
     ])
     func groups(name: String, group: TensorGroup) {

@@ -6,7 +6,9 @@ import SafeTensors
 struct ModelDirectoryBuilder {
     let directory: URL
 
-    init(_ directory: URL, config: [String: Any] = ["architectures": ["LlamaForCausalLM"], "num_hidden_layers": 2]) throws {
+    init(
+        _ directory: URL, config: [String: Any] = ["architectures": ["LlamaForCausalLM"], "num_hidden_layers": 2]
+    ) throws {
         self.directory = directory
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         try JSONSerialization.data(withJSONObject: config).write(to: directory.appendingPathComponent("config.json"))

@@ -1,28 +1,33 @@
 import Checkpoints
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 @Suite("ModelFamily: alignment by tensor name")
 struct ModelFamilyTests {
     @Test func alignsAndReportsProblems() throws {
         let root = try makeTemporaryDirectory("family")
         let base = try ModelDirectoryBuilder(root.appendingPathComponent("base"))
-        try base.write("model.safetensors", [
-            ("model.embed_tokens.weight", [4, 2]), ("model.layers.0.mlp.up_proj.weight", [2, 2]),
-            ("model.layers.1.extra.weight", [3]), ("model.layers.1.mlp.up_proj.weight", [2, 3]),
-        ])
+        try base.write(
+            "model.safetensors",
+            [
+                ("model.embed_tokens.weight", [4, 2]), ("model.layers.0.mlp.up_proj.weight", [2, 2]),
+                ("model.layers.1.extra.weight", [3]), ("model.layers.1.mlp.up_proj.weight", [2, 3]),
+            ])
         let task = try ModelDirectoryBuilder(root.appendingPathComponent("task"))
-        try task.write("model.safetensors", [
-            ("model.embed_tokens.weight", [6, 2]), ("model.layers.0.mlp.up_proj.weight", [2, 2]),
-            ("model.layers.1.mlp.up_proj.weight", [2, 3]),
-        ], seed: 100)
+        try task.write(
+            "model.safetensors",
+            [
+                ("model.embed_tokens.weight", [6, 2]), ("model.layers.0.mlp.up_proj.weight", [2, 2]),
+                ("model.layers.1.mlp.up_proj.weight", [2, 3]),
+            ], seed: 100)
         let family = try ModelFamily(
             base: Checkpoint(directory: base.directory),
             tasks: [.init(name: "t", checkpoint: Checkpoint(directory: task.directory))])
-        #expect(family.tensors.map(\.name) == [
-            "model.embed_tokens.weight", "model.layers.0.mlp.up_proj.weight", "model.layers.1.mlp.up_proj.weight",
-        ])
+        #expect(
+            family.tensors.map(\.name) == [
+                "model.embed_tokens.weight", "model.layers.0.mlp.up_proj.weight", "model.layers.1.mlp.up_proj.weight",
+            ])
         let embedding = family.tensors[0]
         #expect(embedding.shape == [4, 2])
         #expect(embedding.isTrimmed)
@@ -31,16 +36,20 @@ struct ModelFamilyTests {
         #expect(kinds["model.embed_tokens.weight"] == .vocabularyMismatch(rows: [4, 6], commonRows: 4))
         #expect(kinds["model.layers.1.extra.weight"] == .missing(models: ["t"]))
         var values = [Float](repeating: 0, count: 8)
-        try values.withUnsafeMutableBufferPointer { try family.readFloat32(embedding, model: 1, elements: 0..<8, into: $0) }
+        try values.withUnsafeMutableBufferPointer {
+            try family.readFloat32(embedding, model: 1, elements: 0..<8, into: $0)
+        }
         #expect(values == (100..<108).map(Float.init))
     }
 
     @Test func shapeMismatchBeyondTheVocabularyIsRefused() throws {
         let root = try makeTemporaryDirectory("family")
         let base = try ModelDirectoryBuilder(root.appendingPathComponent("base"))
-        try base.write("model.safetensors", [("model.layers.0.mlp.up_proj.weight", [2, 3]), ("model.layers.1.a", [2])])
+        try base.write(
+            "model.safetensors", [("model.layers.0.mlp.up_proj.weight", [2, 3]), ("model.layers.1.a", [2])])
         let task = try ModelDirectoryBuilder(root.appendingPathComponent("task"))
-        try task.write("model.safetensors", [("model.layers.0.mlp.up_proj.weight", [3, 2]), ("model.layers.1.a", [2])])
+        try task.write(
+            "model.safetensors", [("model.layers.0.mlp.up_proj.weight", [3, 2]), ("model.layers.1.a", [2])])
         let error = try #require(throws: CheckpointError.self) {
             try ModelFamily(
                 base: Checkpoint(directory: base.directory),
@@ -73,13 +82,16 @@ struct ModelFamilyTests {
         let base = try ModelDirectoryBuilder(root.appendingPathComponent("base"))
         try base.write("model.safetensors", [("model.embed_tokens.weight", [3, 2])])
         let task = try ModelDirectoryBuilder(root.appendingPathComponent("task"))
-        try task.write("model.safetensors", [("model.embed_tokens.weight", [3, 2]), ("lm_head.weight", [3, 2])], seed: 50)
+        try task.write(
+            "model.safetensors", [("model.embed_tokens.weight", [3, 2]), ("lm_head.weight", [3, 2])], seed: 50)
         let family = try ModelFamily(
             base: Checkpoint(directory: base.directory),
             tasks: [.init(name: "t", checkpoint: Checkpoint(directory: task.directory))])
         let lmHead = try #require(family.tensors.first { $0.name == "lm_head.weight" })
         var values = [Float](repeating: 0, count: 6)
-        try values.withUnsafeMutableBufferPointer { try family.readFloat32(lmHead, model: 0, elements: 0..<6, into: $0) }
+        try values.withUnsafeMutableBufferPointer {
+            try family.readFloat32(lmHead, model: 0, elements: 0..<6, into: $0)
+        }
         #expect(values == (0..<6).map(Float.init))
         #expect(family.problems.isEmpty)
     }
@@ -89,10 +101,14 @@ struct ModelFamilyTests {
         let base = try ModelDirectoryBuilder(root.appendingPathComponent("base"))
         try base.write("model.safetensors", [("a.weight", [2])])
         let checkpoint = try Checkpoint(directory: base.directory)
-        #expect(try #require(throws: CheckpointError.self) { try ModelFamily(base: checkpoint, tasks: []) }.kind == .badFamily)
+        #expect(
+            try #require(throws: CheckpointError.self) { try ModelFamily(base: checkpoint, tasks: []) }.kind
+                == .badFamily)
         #expect(
             try #require(throws: CheckpointError.self) {
-                try ModelFamily(base: checkpoint, tasks: [.init(name: "a", checkpoint: checkpoint), .init(name: "a", checkpoint: checkpoint)])
+                try ModelFamily(
+                    base: checkpoint,
+                    tasks: [.init(name: "a", checkpoint: checkpoint), .init(name: "a", checkpoint: checkpoint)])
             }.kind == .badFamily)
     }
 }

@@ -1,8 +1,8 @@
 import Checkpoints
 import Foundation
 import SafeTensors
-import Testing
 import TestSupport
+import Testing
 
 @Suite("ModelWriter: shards, index, atomic output")
 struct ModelWriterTests {
@@ -38,11 +38,14 @@ struct ModelWriterTests {
         try writer.commit()
 
         let files = try FileManager.default.contentsOfDirectory(atPath: out.path).sorted()
-        #expect(files == [
-            "config.json", "model-00001-of-00003.safetensors", "model-00002-of-00003.safetensors",
-            "model-00003-of-00003.safetensors", "model.safetensors.index.json", "tokenizer.json",
-        ])
-        let index = try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("model.safetensors.index.json"))) as! [String: Any]
+        #expect(
+            files == [
+                "config.json", "model-00001-of-00003.safetensors", "model-00002-of-00003.safetensors",
+                "model-00003-of-00003.safetensors", "model.safetensors.index.json", "tokenizer.json",
+            ])
+        let index =
+            try JSONSerialization.jsonObject(
+                with: Data(contentsOf: out.appendingPathComponent("model.safetensors.index.json"))) as! [String: Any]
         #expect((index["metadata"] as! [String: Any])["total_size"] as! Int == 1000)
         #expect((index["weight_map"] as! [String: String]).count == 4)
         let checkpoint = try Checkpoint(directory: out)

@@ -1,8 +1,8 @@
 import Analysis
 import Foundation
 import Merging
-import Testing
 import TestSupport
+import Testing
 
 @Suite("Merge configuration")
 struct ConfigurationTests {
@@ -65,7 +65,10 @@ struct ConfigurationTests {
     }
 
     @Test(arguments: [
-        ("slices:\n  - sources: [{model: a, layer_range: [0, 1]}]\n    residual_weight: 0.5\nmerge_method: linear\n", "residual_weight"),
+        (
+            "slices:\n  - sources: [{model: a, layer_range: [0, 1]}]\n    residual_weight: 0.5\nmerge_method: linear\n",
+            "residual_weight"
+        ),
         ("modules: {}\nmodels: [{model: a}]\nmerge_method: linear\n", "modules"),
         ("models: [{model: a}]\nmerge_method: linear\nchat_template: chatml\n", "chat_template"),
         ("models: [{model: a+b/lora}]\nmerge_method: linear\n", "model+lora"),
@@ -109,7 +112,9 @@ struct ConfigurationTests {
     @Test func refusesMissingKeysAndBadValues() {
         #expect(failure("models: [{model: a}]\n")?.description.contains("missing key 'merge_method'") == true)
         #expect(failure("merge_method: linear\n")?.description.contains("missing key 'models'") == true)
-        #expect(failure("models: [{model: a}]\nmerge_method: linear\ndtype: fp8\n")?.description.contains("'dtype'") == true)
+        #expect(
+            failure("models: [{model: a}]\nmerge_method: linear\ndtype: fp8\n")?.description.contains("'dtype'") == true
+        )
         #expect(failure("models: [{model: a}]\nmerge_method: linear\ngate: {max_cosine: -1}\n")?.kind == .badValue)
         #expect(failure("- a\n- b\n")?.kind == .syntax)
         #expect(failure("models: [{model: a}]\nmerge_method: linear\nmodels: []\n")?.kind == .syntax)
@@ -125,7 +130,8 @@ struct ConfigurationTests {
 
     @Test func missingModelDirectoryNamesBothPlaces() throws {
         let family = try SyntheticFamily.make("missing-model")
-        let config = try family.configuration("models: [{model: ./nope, parameters: {weight: 1}}]\nmerge_method: linear\n")
+        let config = try family.configuration(
+            "models: [{model: ./nope, parameters: {weight: 1}}]\nmerge_method: linear\n")
         let error = #expect(throws: MergeConfigError.self) { try Merge(configuration: config) }
         #expect(error?.kind == .badModel)
         #expect(error?.description.contains("nope") == true)
@@ -133,21 +139,26 @@ struct ConfigurationTests {
 
     @Test func gateThresholdsParseForAMerge() throws {
         #expect(try GateThresholds.merge(parsing: "max-cosine=0.2") == GateThresholds(maxCosine: 0.2, scope: .global))
-        #expect(try GateThresholds.merge(parsing: "max-cosine=0.1,scope=layer") == GateThresholds(maxCosine: 0.1, scope: .layer))
+        #expect(
+            try GateThresholds.merge(parsing: "max-cosine=0.1,scope=layer")
+                == GateThresholds(maxCosine: 0.1, scope: .layer))
         #expect(throws: MergeConfigError.self) { try GateThresholds.merge(parsing: "cosine=0.1") }
         #expect(throws: MergeConfigError.self) { try GateThresholds.merge(parsing: "scope=layer") }
         #expect(
             try GateThresholds.merge(parsing: "max-cosine=0.1,max-chord-residual=0.2")
                 == GateThresholds(maxCosine: 0.1, scope: .global, maxChordResidual: 0.2))
         let config = try MergeConfiguration(
-            yaml: "models: [{model: a}]\nmerge_method: linear\ngate: {max_cosine: 0.3, scope: tensor}\n", directory: Self.directory)
+            yaml: "models: [{model: a}]\nmerge_method: linear\ngate: {max_cosine: 0.3, scope: tensor}\n",
+            directory: Self.directory)
         #expect(config.gate == GateThresholds(maxCosine: 0.3, scope: .tensor))
     }
 }
 
 @Suite("Parameter settings")
 struct ParameterSettingTests {
-    func value(_ setting: ParameterSetting, _ tensor: String = "model.layers.0.mlp.up_proj.weight", t: Double) throws -> Double? {
+    func value(
+        _ setting: ParameterSetting, _ tensor: String = "model.layers.0.mlp.up_proj.weight", t: Double
+    ) throws -> Double? {
         try setting.evaluate(tensorName: tensor, t: t, as: .float, parameter: "p")?.number
     }
 
@@ -226,7 +237,9 @@ struct ParameterSettingTests {
 
     @Test func missingRequiredParameterNamesModelAndTensor() throws {
         let family = try SyntheticFamily.make("required")
-        let config = try family.configuration("models: [{model: ./t1}, {model: ./t2, parameters: {weight: 1}}]\nbase_model: ./base\nmerge_method: task_arithmetic\n")
+        let config = try family.configuration(
+            "models: [{model: ./t1}, {model: ./t2, parameters: {weight: 1}}]\nbase_model: ./base\nmerge_method: task_arithmetic\n"
+        )
         let error = #expect(throws: MergeConfigError.self) { try MergePlan(configuration: config) }
         #expect(error?.kind == .missingParameter)
         #expect(error?.description.contains("missing required parameter 'weight' for model './t1'") == true)

@@ -1,8 +1,8 @@
 import Foundation
 import Merging
 import SafeTensors
-import Testing
 import TestSupport
+import Testing
 
 /// Every deterministic method against MergeKit 0.1.5's own output on the same family and config
 /// (`scripts/fixtures/make_mergekit_fixtures.py`, committed under `Tests/Fixtures/mergekit/`).
@@ -107,12 +107,14 @@ struct MergeKitParityTests {
                 if testCase.out_dtype == "bfloat16" {
                     let scale = max(abs(a[i]), abs(b[i]))
                     let bf16Ulp = scale > 0 ? Float(sign: .plus, exponent: scale.exponent - 7, significand: 1) : 0
-                    #expect(abs(a[i] - b[i]) <= bf16Ulp, "\(name) \(tensorName)[\(i)]: \(a[i]) vs \(b[i]) (> 1 bf16 ulp)")
+                    #expect(
+                        abs(a[i] - b[i]) <= bf16Ulp, "\(name) \(tensorName)[\(i)]: \(a[i]) vs \(b[i]) (> 1 bf16 ulp)")
                 } else {
                     let error = Double(abs(a[i] - b[i])) / ulp
                     worstUlps = max(worstUlps, error)
                     if error > 4 {
-                        Issue.record("\(name) \(tensorName)[\(i)]: \(a[i]) vs MergeKit \(b[i]) (\(error) ulp of \(largest))")
+                        Issue.record(
+                            "\(name) \(tensorName)[\(i)]: \(a[i]) vs MergeKit \(b[i]) (\(error) ulp of \(largest))")
                         break
                     }
                 }
@@ -132,9 +134,11 @@ struct MergeKitParityTests {
         if let count = testCase.tensor_count {
             #expect(ours.count == count, "\(name): \(ours.count) tensors, MergeKit wrote \(count)")
         }
-        print(String(
-            format: "parity %@%@: max %.2f ulp, bit-identical %.2f%% of %d elements, tie exclusions %d",
-            name, chunkElements.map { " (chunks of \($0))" } ?? "", worstUlps, 100 * Double(identical) / Double(max(compared, 1)), compared, excluded))
+        print(
+            String(
+                format: "parity %@%@: max %.2f ulp, bit-identical %.2f%% of %d elements, tie exclusions %d",
+                name, chunkElements.map { " (chunks of \($0))" } ?? "", worstUlps,
+                100 * Double(identical) / Double(max(compared, 1)), compared, excluded))
         #expect(compared > 0)
     }
 
@@ -179,7 +183,9 @@ struct MergeKitParityTests {
     /// (median + 1.5·IQR, at ranks ⌊q·(n − 1)⌋) then lies between the same formula on the lower and upper bounds
     /// (order statistics are monotone in every value). Elements whose interval meets the threshold's are excluded and
     /// counted; every other element must match.
-    func fusionAmbiguousPositions(_ tensorName: String, merge: PreparedMerge, inputs: [String: [String: [Float]]]) throws -> [Bool] {
+    func fusionAmbiguousPositions(
+        _ tensorName: String, merge: PreparedMerge, inputs: [String: [String: [Float]]]
+    ) throws -> [Bool] {
         let plan = merge.plan
         let tensor = try #require(plan.tensors.first { $0.name == tensorName })
         let base = try #require(inputs["base"]?[tensorName])

@@ -3,8 +3,8 @@ import Checkpoints
 import Foundation
 import Merging
 import SafeTensors
-import Testing
 import TestSupport
+import Testing
 
 /// MetaGPT against the independent NumPy float64 implementation `scripts/fixtures/metagpt_reference.py`
 /// (fixtures in `Tests/Fixtures/mergekit/metagpt/`): λ to 1e-9 relative, merged tensors to Float32 rounding.
@@ -20,7 +20,8 @@ struct MetaGPTTests {
     static let root = RepositoryPaths.fixtures.appendingPathComponent("mergekit/metagpt")
 
     func expected() throws -> Expected {
-        try JSONDecoder().decode(Expected.self, from: Data(contentsOf: Self.root.appendingPathComponent("expected.json")))
+        try JSONDecoder().decode(
+            Expected.self, from: Data(contentsOf: Self.root.appendingPathComponent("expected.json")))
     }
 
     func reference(_ name: String) throws -> [String: [Float]] {
@@ -56,7 +57,10 @@ struct MetaGPTTests {
             }
         }
         let fraction = Double(identical) / Double(total)
-        print(String(format: "metagpt %@: bit-identical to the float64 reference rounded to float32: %.4f%% of %d", name, 100 * fraction, total))
+        print(
+            String(
+                format: "metagpt %@: bit-identical to the float64 reference rounded to float32: %.4f%% of %d", name,
+                100 * fraction, total))
         return (merge, fraction)
     }
 
@@ -67,7 +71,9 @@ struct MetaGPTTests {
         let norms = try #require(merge.plan.lambdaNorms)
         #expect(merge.plan.taskNames.map { URL(fileURLWithPath: $0).lastPathComponent } == expected.tasks)
         for k in expected.tasks.indices {
-            #expect(relative(lambdas[k], expected.lambdas_global[k]) <= 1e-9, "λ[\(k)] \(lambdas[k]) vs \(expected.lambdas_global[k])")
+            #expect(
+                relative(lambdas[k], expected.lambdas_global[k]) <= 1e-9,
+                "λ[\(k)] \(lambdas[k]) vs \(expected.lambdas_global[k])")
             #expect(relative(norms[k], expected.squared_norms[k]) <= 1e-9)
         }
         #expect(abs(lambdas.reduce(0, +) - 1) <= 1e-12)
@@ -115,14 +121,17 @@ struct MetaGPTTests {
         let config = try family.configuration(yaml)
         // The report `metamerge analyze` would write for these models (tasks in the other order, to check matching).
         let base = try Checkpoint(directory: family.root.appendingPathComponent("base"))
-        let tasks = try ["t2", "t1"].map { ModelFamily.Member(name: $0, checkpoint: try Checkpoint(directory: family.root.appendingPathComponent($0))) }
+        let tasks = try ["t2", "t1"].map {
+            ModelFamily.Member(name: $0, checkpoint: try Checkpoint(directory: family.root.appendingPathComponent($0)))
+        }
         let report = family.root.appendingPathComponent("stats.h5")
         try AnalysisReport.write(StatisticsPass(threads: 1).run(ModelFamily(base: base, tasks: tasks)), to: report)
 
         let inProcessConfigured = try Merge(configuration: config, options: MergeOptions(threads: 2))
         let inProcess = try inProcessConfigured.prepare()
         try inProcess.write(to: family.output("a"))
-        let fromReportConfigured = try Merge(configuration: config, options: MergeOptions(threads: 2, statisticsReport: report))
+        let fromReportConfigured = try Merge(
+            configuration: config, options: MergeOptions(threads: 2, statisticsReport: report))
         let fromReport = try fromReportConfigured.prepare()
         try fromReport.write(to: family.output("b"))
         #expect(fromReport.plan.globalLambdas == inProcess.plan.globalLambdas)
@@ -131,17 +140,24 @@ struct MetaGPTTests {
         #expect(a == b)
 
         // A report of other models is refused, naming the mismatch.
-        let other = try SyntheticFamily.make("metagpt-other-report", tasks: 2, delta: { k, name, n in
-            Random.normals(seed: name.hashValue64 &+ 5, n, scale: 0.07 * Float(k)) })
+        let other = try SyntheticFamily.make(
+            "metagpt-other-report", tasks: 2,
+            delta: { k, name, n in
+                Random.normals(seed: name.hashValue64 &+ 5, n, scale: 0.07 * Float(k))
+            })
         let otherBase = try Checkpoint(directory: other.root.appendingPathComponent("base"))
-        let otherTasks = try ["t1", "t2"].map { ModelFamily.Member(name: $0, checkpoint: try Checkpoint(directory: other.root.appendingPathComponent($0))) }
+        let otherTasks = try ["t1", "t2"].map {
+            ModelFamily.Member(name: $0, checkpoint: try Checkpoint(directory: other.root.appendingPathComponent($0)))
+        }
         let wrong = family.root.appendingPathComponent("wrong.h5")
-        try AnalysisReport.write(StatisticsPass(threads: 1).run(ModelFamily(base: otherBase, tasks: otherTasks)), to: wrong)
+        try AnalysisReport.write(
+            StatisticsPass(threads: 1).run(ModelFamily(base: otherBase, tasks: otherTasks)), to: wrong)
         let refused = try Merge(configuration: config, options: MergeOptions(statisticsReport: wrong))
         let error = #expect(throws: MergeConfigError.self) { try refused.prepare() }
         // The other family's files differ in content (tasks) and modification time (base): either is named.
         #expect(error?.description.contains("re-run `metamerge analyze`") == true)
-        #expect(error?.description.contains("has no statistics for model './t1'") == true
-            || error?.description.contains("another base model") == true)
+        #expect(
+            error?.description.contains("has no statistics for model './t1'") == true
+                || error?.description.contains("another base model") == true)
     }
 }

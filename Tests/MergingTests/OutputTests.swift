@@ -3,12 +3,15 @@ import Checkpoints
 import Foundation
 import Merging
 import SafeTensors
-import Testing
 import TestSupport
+import Testing
 
 @Suite("Merge output")
 struct OutputTests {
-    func run(_ family: SyntheticFamily, _ yaml: String, options: MergeOptions = MergeOptions(threads: 2), name: String = "out") throws -> (PreparedMerge, URL) {
+    func run(
+        _ family: SyntheticFamily, _ yaml: String, options: MergeOptions = MergeOptions(threads: 2),
+        name: String = "out"
+    ) throws -> (PreparedMerge, URL) {
         let config = try family.configuration(yaml, named: "\(name).yml")
         let mergeConfigured = try Merge(configuration: config, options: options)
         let merge = try mergeConfigured.prepare()
@@ -17,18 +20,29 @@ struct OutputTests {
         return (merge, output)
     }
 
-    static let taskArithmetic = "models: [{model: ./t1, parameters: {weight: 0.5}}, {model: ./t2, parameters: {weight: 0.25}}]\nbase_model: ./base\nmerge_method: task_arithmetic\n"
+    static let taskArithmetic =
+        "models: [{model: ./t1, parameters: {weight: 0.5}}, {model: ./t2, parameters: {weight: 0.25}}]\nbase_model: ./base\nmerge_method: task_arithmetic\n"
 
     @Test func writesTheModelDirectory() throws {
         let family = try SyntheticFamily.make("files")
         let (_, output) = try run(family, Self.taskArithmetic)
         let files = Set(try FileManager.default.contentsOfDirectory(atPath: output.path))
-        #expect(files == ["model.safetensors", "config.json", "tokenizer.json", "tokenizer_config.json", "mergekit_config.yml", "README.md"])
+        #expect(
+            files == [
+                "model.safetensors", "config.json", "tokenizer.json", "tokenizer_config.json", "mergekit_config.yml",
+                "README.md",
+            ])
         // The config is copied as given; nothing about the output differs from the base's config.json.
-        #expect(try Data(contentsOf: output.appendingPathComponent("config.json")) == Data(contentsOf: family.root.appendingPathComponent("base/config.json")))
-        #expect(try String(contentsOf: output.appendingPathComponent("mergekit_config.yml"), encoding: .utf8) == Self.taskArithmetic)
+        #expect(
+            try Data(contentsOf: output.appendingPathComponent("config.json"))
+                == Data(contentsOf: family.root.appendingPathComponent("base/config.json")))
+        #expect(
+            try String(contentsOf: output.appendingPathComponent("mergekit_config.yml"), encoding: .utf8)
+                == Self.taskArithmetic)
         let card = try String(contentsOf: output.appendingPathComponent("README.md"), encoding: .utf8)
-        #expect(card.hasPrefix("---\nbase_model:\n- ./base\ntags:\n- merge\n- metamerge\nlibrary_name: transformers\n---\n"))
+        #expect(
+            card.hasPrefix("---\nbase_model:\n- ./base\ntags:\n- merge\n- metamerge\nlibrary_name: transformers\n---\n")
+        )
         #expect(card.contains("Task Arithmetic"))
         #expect(card.contains("* ./t1"))
         #expect(card.contains("No gate was run"))
@@ -40,21 +54,30 @@ struct OutputTests {
     @Test func taskArithmeticIsKnownByHand() throws {
         // Base 1, task deltas +2 and −4 everywhere: 1 + 0.5·2 + 0.25·(−4) = 1.
         let family = try SyntheticFamily.make(
-            "by-hand", base: { _, n in [Float](repeating: 1, count: n) }, delta: { k, _, n in [Float](repeating: k == 1 ? 2 : -4, count: n) })
+            "by-hand", base: { _, n in [Float](repeating: 1, count: n) },
+            delta: { k, _, n in [Float](repeating: k == 1 ? 2 : -4, count: n) })
         let (_, output) = try run(family, Self.taskArithmetic)
         for (_, values) in try readModel(output) { #expect(values.allSatisfy { $0 == 1 }) }
         // Linear without a base: (0.5·3 + 0.25·(−3)) / 0.75 = 1.
-        let (_, linear) = try run(family, "models: [{model: ./t1, parameters: {weight: 0.5}}, {model: ./t2, parameters: {weight: 0.25}}]\nmerge_method: linear\n", name: "linear")
+        let (_, linear) = try run(
+            family,
+            "models: [{model: ./t1, parameters: {weight: 0.5}}, {model: ./t2, parameters: {weight: 0.25}}]\nmerge_method: linear\n",
+            name: "linear")
         for (_, values) in try readModel(linear) { #expect(values.allSatisfy { $0 == 1 }) }
     }
 
     @Test func shardsByTheGivenSizeWithAnIndex() throws {
         let family = try SyntheticFamily.make("shards")
-        let (merge, output) = try run(family, Self.taskArithmetic, options: MergeOptions(threads: 2, shardSize: ByteSize(bytes: 2000)))
-        let files = try FileManager.default.contentsOfDirectory(atPath: output.path).filter { $0.hasSuffix(".safetensors") }.sorted()
+        let (merge, output) = try run(
+            family, Self.taskArithmetic, options: MergeOptions(threads: 2, shardSize: ByteSize(bytes: 2000)))
+        let files = try FileManager.default.contentsOfDirectory(atPath: output.path).filter {
+            $0.hasSuffix(".safetensors")
+        }.sorted()
         #expect(files.count >= 3)
         #expect(files.first?.hasPrefix("model-00001-of-") == true)
-        let index = try JSONSerialization.jsonObject(with: Data(contentsOf: output.appendingPathComponent("model.safetensors.index.json"))) as! [String: Any]
+        let index =
+            try JSONSerialization.jsonObject(
+                with: Data(contentsOf: output.appendingPathComponent("model.safetensors.index.json"))) as! [String: Any]
         let map = index["weight_map"] as! [String: String]
         #expect(Set(map.keys) == Set(merge.plan.tensors.map { $0.name }))
         #expect(Set(map.values) == Set(files))
@@ -64,7 +87,8 @@ struct OutputTests {
     }
 
     @Test func resultIsIndependentOfThreadsAndChunking() throws {
-        let family = try SyntheticFamily.make("determinism", shape: .init(hidden: 32, intermediate: 64, layers: 1, vocab: 40), tasks: 3)
+        let family = try SyntheticFamily.make(
+            "determinism", shape: .init(hidden: 32, intermediate: 64, layers: 1, vocab: 40), tasks: 3)
         let yaml = """
             models:
               - {model: ./t1, parameters: {weight: 1, density: 0.3}}
@@ -75,9 +99,11 @@ struct OutputTests {
             parameters: {rescale: true}
             """
         for method in ["ties", "breadcrumbs_ties", "dare_ties", "della", "sce", "model_stock"] {
-            let text = yaml.replacingOccurrences(of: "METHOD", with: method).replacingOccurrences(of: "della\nparameters: {rescale: true}", with: "della\nparameters: {epsilon: 0.05}")
+            let text = yaml.replacingOccurrences(of: "METHOD", with: method).replacingOccurrences(
+                of: "della\nparameters: {rescale: true}", with: "della\nparameters: {epsilon: 0.05}")
             let (_, a) = try run(family, text, options: MergeOptions(randomSeed: 3, threads: 1), name: "\(method)-a")
-            let (_, b) = try run(family, text, options: MergeOptions(randomSeed: 3, threads: 3, chunkElements: 96), name: "\(method)-b")
+            let (_, b) = try run(
+                family, text, options: MergeOptions(randomSeed: 3, threads: 3, chunkElements: 96), name: "\(method)-b")
             #expect(try readModel(a) == readModel(b), "\(method): output depends on threads/chunking")
         }
     }
@@ -92,15 +118,19 @@ struct OutputTests {
         #expect(try dtype("dtype: float32\n", "dtype") == .f32)
         #expect(try dtype("dtype: float32\nout_dtype: float16\n", "out") == .f16)
         let (_, output) = try run(family, Self.taskArithmetic + "out_dtype: float32\n", name: "config")
-        let config = try JSONSerialization.jsonObject(with: Data(contentsOf: output.appendingPathComponent("config.json"))) as! [String: Any]
+        let config =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: output.appendingPathComponent("config.json")))
+            as! [String: Any]
         #expect(config["torch_dtype"] as? String == "float32")
     }
 
     @Test func dtypeRoundsInputsOnLoad() throws {
         // Task values 1 + 2⁻¹⁰ are not bfloat16 values: with dtype bfloat16 they load as 1, so the delta is 0.
         let family = try SyntheticFamily.make(
-            "load-dtype", tasks: 1, base: { _, n in [Float](repeating: 1, count: n) }, delta: { _, _, n in [Float](repeating: 1.0 / 1024, count: n) })
-        let yaml = "models: [{model: ./t1, parameters: {weight: 1}}]\nbase_model: ./base\nmerge_method: task_arithmetic\n"
+            "load-dtype", tasks: 1, base: { _, n in [Float](repeating: 1, count: n) },
+            delta: { _, _, n in [Float](repeating: 1.0 / 1024, count: n) })
+        let yaml =
+            "models: [{model: ./t1, parameters: {weight: 1}}]\nbase_model: ./base\nmerge_method: task_arithmetic\n"
         let (_, exact) = try run(family, yaml + "dtype: float32\n", name: "f32")
         let (_, rounded) = try run(family, yaml + "dtype: bfloat16\nout_dtype: float32\n", name: "bf16")
         #expect(try readModel(exact).values.allSatisfy { $0.allSatisfy { $0 == 1 + 1.0 / 1024 } })
@@ -115,7 +145,8 @@ struct OutputTests {
         try FileManager.default.createDirectory(at: family.output(), withIntermediateDirectories: false)
         #expect(throws: (any Error).self) { try merge.write(to: family.output()) }
         try merge.write(to: family.output(), overwrite: true)
-        #expect(FileManager.default.fileExists(atPath: family.output().appendingPathComponent("model.safetensors").path))
+        #expect(
+            FileManager.default.fileExists(atPath: family.output().appendingPathComponent("model.safetensors").path))
     }
 
     @Test func tokenizerSourceNamesTheDonor() throws {
@@ -178,7 +209,9 @@ struct ShapeTests {
         // Rewrite the base tied too.
         let base = family.root.appendingPathComponent("base")
         try FileManager.default.removeItem(at: base)
-        try SyntheticFamily.writeModel(base, shape: .init(), tied: true) { name, n in Random.normals(seed: name.hashValue64, n, scale: 0.5) }
+        try SyntheticFamily.writeModel(base, shape: .init(), tied: true) { name, n in
+            Random.normals(seed: name.hashValue64, n, scale: 0.5)
+        }
         let config = try family.configuration(OutputTests.taskArithmetic)
         let mergeConfigured = try Merge(configuration: config)
         let merge = try mergeConfigured.prepare()
@@ -191,7 +224,8 @@ struct ShapeTests {
 struct GateTests {
     /// Two task vectors pointing the same way (cosine 1) and a config gate of 0.5.
     static func family() throws -> SyntheticFamily {
-        try SyntheticFamily.make("gate", delta: { k, name, n in Random.normals(seed: name.hashValue64, n, scale: Float(k) * 0.01) })
+        try SyntheticFamily.make(
+            "gate", delta: { k, name, n in Random.normals(seed: name.hashValue64, n, scale: Float(k) * 0.01) })
     }
 
     @Test func failingGateRefusesTheMergeUnlessForced() throws {
@@ -203,7 +237,9 @@ struct GateTests {
         let gate = try #require(merge.plan.gate)
         #expect(!gate.passed)
         #expect(gate.violations.first == "cosine global [./t1 · ./t2]: 1.0000 > 0.5000")
-        #expect(throws: MergeError.gateFailed(violations: gate.violations.count)) { try merge.write(to: family.output()) }
+        #expect(throws: MergeError.gateFailed(violations: gate.violations.count)) {
+            try merge.write(to: family.output())
+        }
         #expect(!FileManager.default.fileExists(atPath: family.output().path))
 
         let forcedConfigured = try Merge(configuration: config, options: MergeOptions(force: true))
@@ -219,16 +255,20 @@ struct GateTests {
         let family = try Self.family()
         let config = try family.configuration(OutputTests.taskArithmetic)
         let merge = try Merge(
-            configuration: config, options: MergeOptions(gate: try GateThresholds.merge(parsing: "max-chord-residual=0.2")))
+            configuration: config,
+            options: MergeOptions(gate: try GateThresholds.merge(parsing: "max-chord-residual=0.2")))
         let error = #expect(throws: MergeConfigError.self) { try merge.prepare() }
         #expect(error?.description.contains("metamerge probe") == true)
     }
 
     @Test func passingGateGoesIntoTheCard() throws {
         // Independent task vectors of 40k+ coordinates: |cos| is near 0.
-        let family = try SyntheticFamily.make("gate-pass", shape: .init(hidden: 64, intermediate: 128, layers: 1, vocab: 64))
+        let family = try SyntheticFamily.make(
+            "gate-pass", shape: .init(hidden: 64, intermediate: 128, layers: 1, vocab: 64))
         let config = try family.configuration(OutputTests.taskArithmetic)
-        let mergeConfigured = try Merge(configuration: config, options: MergeOptions(gate: try GateThresholds.merge(parsing: "max-cosine=0.2,scope=layer")))
+        let mergeConfigured = try Merge(
+            configuration: config,
+            options: MergeOptions(gate: try GateThresholds.merge(parsing: "max-cosine=0.2,scope=layer")))
         let merge = try mergeConfigured.prepare()
         #expect(merge.plan.gate?.passed == true)
         try merge.write(to: family.output())

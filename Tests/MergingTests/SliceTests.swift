@@ -1,7 +1,7 @@
 import Foundation
 import Merging
-import Testing
 import TestSupport
+import Testing
 
 /// `slices:` — layer ranges per source, renumbered output layers, per-source parameters, and the refusals.
 @Suite("Slices")
@@ -51,7 +51,9 @@ struct SliceTests {
         // Embeddings from the first slice's model, the final norm and lm_head from the last slice's (as MergeKit).
         #expect(out["model.embed_tokens.weight"] == t1["model.embed_tokens.weight"])
         #expect(out["lm_head.weight"] == t1["lm_head.weight"])
-        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: family.output().appendingPathComponent("config.json"))) as? [String: Any]
+        let json =
+            try JSONSerialization.jsonObject(
+                with: Data(contentsOf: family.output().appendingPathComponent("config.json"))) as? [String: Any]
         #expect(json?["num_hidden_layers"] as? Int == 5)
     }
 
@@ -87,16 +89,26 @@ struct SliceTests {
     }
 
     static let refusals: [(String, String, [String])] = [
-        ("slices:\n  - sources: [{model: ./t1, layer_range: [0, 5]}]\nmerge_method: passthrough\n",
-         "range", ["slices[0].sources[0].layer_range [0, 5] is out of range", "2 layers"]),
-        ("slices:\n  - sources: [{model: ./t1, layer_range: [0, 2]}, {model: ./deep, layer_range: [0, 2]}]\nmerge_method: passthrough\n",
-         "passthrough", ["slices[0]", "one model's layers per slice"]),
-        ("slices:\n  - sources: [{model: ./t1, layer_range: [0, 1], parameters: {weight: 1}}, {model: ./t2, layer_range: [0, 1], parameters: {weight: 1}}]\n  - sources: [{model: ./t1, layer_range: [1, 2], parameters: {weight: 1}}, {model: ./deep, layer_range: [1, 2], parameters: {weight: 1}}]\nmerge_method: linear\n",
-         "models", ["slices[1] merges ./t1, ./deep but slices[0] merges ./t1, ./t2"]),
-        ("slices:\n  - sources: [{model: ./t1, layer_range: [0, 2], parameters: {weight: 1}}]\nbase_model: ./base\nmerge_method: task_arithmetic\n",
-         "base", ["slices[0] does not include base_model './base'"]),
-        ("models:\n  - {model: ./t1, parameters: {weight: 1}}\n  - {model: ./deep, parameters: {weight: 1}}\nmerge_method: linear\n",
-         "layer counts", ["different layer counts ('./t1' 2, './deep' 3)", "'slices:'"]),
+        (
+            "slices:\n  - sources: [{model: ./t1, layer_range: [0, 5]}]\nmerge_method: passthrough\n",
+            "range", ["slices[0].sources[0].layer_range [0, 5] is out of range", "2 layers"]
+        ),
+        (
+            "slices:\n  - sources: [{model: ./t1, layer_range: [0, 2]}, {model: ./deep, layer_range: [0, 2]}]\nmerge_method: passthrough\n",
+            "passthrough", ["slices[0]", "one model's layers per slice"]
+        ),
+        (
+            "slices:\n  - sources: [{model: ./t1, layer_range: [0, 1], parameters: {weight: 1}}, {model: ./t2, layer_range: [0, 1], parameters: {weight: 1}}]\n  - sources: [{model: ./t1, layer_range: [1, 2], parameters: {weight: 1}}, {model: ./deep, layer_range: [1, 2], parameters: {weight: 1}}]\nmerge_method: linear\n",
+            "models", ["slices[1] merges ./t1, ./deep but slices[0] merges ./t1, ./t2"]
+        ),
+        (
+            "slices:\n  - sources: [{model: ./t1, layer_range: [0, 2], parameters: {weight: 1}}]\nbase_model: ./base\nmerge_method: task_arithmetic\n",
+            "base", ["slices[0] does not include base_model './base'"]
+        ),
+        (
+            "models:\n  - {model: ./t1, parameters: {weight: 1}}\n  - {model: ./deep, parameters: {weight: 1}}\nmerge_method: linear\n",
+            "layer counts", ["different layer counts ('./t1' 2, './deep' 3)", "'slices:'"]
+        ),
     ]
 
     @Test(arguments: refusals.indices)
@@ -106,22 +118,45 @@ struct SliceTests {
         let config = try family.configuration(yaml)
         let error = #expect(throws: MergeConfigError.self, "\(label)") { try Merge(configuration: config) }
         for word in words {
-            #expect(error?.description.contains(word) == true, "\(label): \(String(describing: error)) should contain \(word)")
+            #expect(
+                error?.description.contains(word) == true,
+                "\(label): \(String(describing: error)) should contain \(word)")
         }
     }
 
     static let parseRefusals: [(String, [String])] = [
-        ("slices:\n  - sources: [{model: a, layer_range: [2, 2]}]\nmerge_method: passthrough\n", ["slices[0].sources[0].layer_range [2, 2] is empty or reversed"]),
-        ("slices:\n  - sources: [{model: a, layer_range: [3, 1]}]\nmerge_method: passthrough\n", ["layer_range [3, 1]"]),
-        ("slices:\n  - sources: [{model: a, layer_range: [-1, 1]}]\nmerge_method: passthrough\n", ["layer_range [-1, 1]"]),
-        ("slices:\n  - sources: [{model: a, layer_range: [0, 2]}, {model: a, layer_range: [1, 3]}]\nmerge_method: linear\n",
-         ["slices[0].sources: model 'a' appears twice", "[0, 2]", "[1, 3]"]),
-        ("slices:\n  - sources: [{model: a, layer_range: [0, 2]}, {model: b, layer_range: [0, 3]}]\nmerge_method: linear\n",
-         ["layer_range lengths differ", "'a' [0, 2]", "'b' [0, 3]"]),
-        ("slices:\n  - sources: [{model: a, layer_range: [0, 2]}]\nmodels: [{model: a}]\nmerge_method: linear\n", ["either 'models' or 'slices'"]),
-        ("slices:\n  - sources: [{model: a, layer_range: [0, 2], parameters: {weight: .nan}}]\nmerge_method: linear\n",
-         ["slices[0].sources[0] ('a') parameters.weight", "NaN"]),
-        ("slices:\n  - sources: [{model: a, layer_range: [0, 2]}]\n    parameters: {scale: .inf}\nmerge_method: passthrough\n", ["slices[0].parameters.scale", "+inf"]),
+        (
+            "slices:\n  - sources: [{model: a, layer_range: [2, 2]}]\nmerge_method: passthrough\n",
+            ["slices[0].sources[0].layer_range [2, 2] is empty or reversed"]
+        ),
+        (
+            "slices:\n  - sources: [{model: a, layer_range: [3, 1]}]\nmerge_method: passthrough\n",
+            ["layer_range [3, 1]"]
+        ),
+        (
+            "slices:\n  - sources: [{model: a, layer_range: [-1, 1]}]\nmerge_method: passthrough\n",
+            ["layer_range [-1, 1]"]
+        ),
+        (
+            "slices:\n  - sources: [{model: a, layer_range: [0, 2]}, {model: a, layer_range: [1, 3]}]\nmerge_method: linear\n",
+            ["slices[0].sources: model 'a' appears twice", "[0, 2]", "[1, 3]"]
+        ),
+        (
+            "slices:\n  - sources: [{model: a, layer_range: [0, 2]}, {model: b, layer_range: [0, 3]}]\nmerge_method: linear\n",
+            ["layer_range lengths differ", "'a' [0, 2]", "'b' [0, 3]"]
+        ),
+        (
+            "slices:\n  - sources: [{model: a, layer_range: [0, 2]}]\nmodels: [{model: a}]\nmerge_method: linear\n",
+            ["either 'models' or 'slices'"]
+        ),
+        (
+            "slices:\n  - sources: [{model: a, layer_range: [0, 2], parameters: {weight: .nan}}]\nmerge_method: linear\n",
+            ["slices[0].sources[0] ('a') parameters.weight", "NaN"]
+        ),
+        (
+            "slices:\n  - sources: [{model: a, layer_range: [0, 2]}]\n    parameters: {scale: .inf}\nmerge_method: passthrough\n",
+            ["slices[0].parameters.scale", "+inf"]
+        ),
     ]
 
     @Test(arguments: parseRefusals.indices)

@@ -1,7 +1,7 @@
 import Foundation
 import Merging
-import Testing
 import TestSupport
+import Testing
 
 /// DARE and DELLA: the kept fraction is the density, L1 rescaling preserves ‖δ‖₁, and a seed fixes the result
 /// whatever the thread count or chunking.
@@ -20,11 +20,15 @@ struct StochasticMethodTests {
             })
     }
 
-    func merge(_ family: SyntheticFamily, _ yaml: String, seed: UInt64 = 7, threads: Int = 2, chunk: Int = 1 << 20, name: String = "out")
+    func merge(
+        _ family: SyntheticFamily, _ yaml: String, seed: UInt64 = 7, threads: Int = 2, chunk: Int = 1 << 20,
+        name: String = "out"
+    )
         throws -> [String: [Float]]
     {
         let config = try family.configuration(yaml, named: "\(name).yml")
-        let mergeConfigured = try Merge(configuration: config, options: MergeOptions(randomSeed: seed, threads: threads, chunkElements: chunk))
+        let mergeConfigured = try Merge(
+            configuration: config, options: MergeOptions(randomSeed: seed, threads: threads, chunkElements: chunk))
         let merge = try mergeConfigured.prepare()
         let output = family.output(name)
         try merge.write(to: output)
@@ -32,7 +36,9 @@ struct StochasticMethodTests {
     }
 
     /// (kept, total, ‖δ‖₁, ‖out‖₁) over the matrices.
-    func tally(_ merged: [String: [Float]], _ task: [String: [Float]]) -> (kept: Int, total: Int, l1In: Double, l1Out: Double) {
+    func tally(
+        _ merged: [String: [Float]], _ task: [String: [Float]]
+    ) -> (kept: Int, total: Int, l1In: Double, l1Out: Double) {
         var kept = 0, total = 0
         var l1In = 0.0, l1Out = 0.0
         for (name, values) in merged where name.hasSuffix("proj.weight") {
@@ -49,18 +55,26 @@ struct StochasticMethodTests {
     func dareKeepsTheDensityAndMatchesTheL1Norm(_ density: Double) throws {
         let family = try Self.family("dare-\(density)")
         let task = try readModel(family.root.appendingPathComponent("t1"))
-        let yaml = "models: [{model: ./t1, parameters: {weight: 1, density: \(density)}}]\nbase_model: ./base\nmerge_method: dare_linear\n"
+        let yaml =
+            "models: [{model: ./t1, parameters: {weight: 1, density: \(density)}}]\nbase_model: ./base\nmerge_method: dare_linear\n"
         let merged = try merge(family, yaml)
         let (kept, total, l1In, l1Out) = tally(merged, task)
         let fraction = Double(kept) / Double(total)
         let sigma = (density * (1 - density) / Double(total)).squareRoot()
-        print(String(format: "dare density %.2f: kept %.5f of %d (5σ = %.5f), L1 out/in = %.7f", density, fraction, total, 5 * sigma, l1Out / l1In))
+        print(
+            String(
+                format: "dare density %.2f: kept %.5f of %d (5σ = %.5f), L1 out/in = %.7f", density, fraction, total,
+                5 * sigma, l1Out / l1In))
         #expect(abs(fraction - density) <= 5 * sigma)
         // Each tensor is rescaled to its own L1 norm, so the sums agree to Float32 rounding.
         #expect(abs(l1Out / l1In - 1) <= 1e-5)
 
         // Without rescale the kept elements are the original deltas, untouched.
-        let plain = try merge(family, yaml.replacingOccurrences(of: "merge_method: dare_linear", with: "merge_method: dare_linear\nparameters: {rescale: false}"), name: "plain")
+        let plain = try merge(
+            family,
+            yaml.replacingOccurrences(
+                of: "merge_method: dare_linear", with: "merge_method: dare_linear\nparameters: {rescale: false}"),
+            name: "plain")
         for (name, values) in plain where name.hasSuffix("proj.weight") {
             for (value, delta) in zip(values, task[name]!) where value != 0 { #expect(value == delta) }
         }
@@ -68,7 +82,8 @@ struct StochasticMethodTests {
 
     @Test func daresDrawsDependOnlyOnTheSeed() throws {
         let family = try Self.family("dare-seed")
-        let yaml = "models: [{model: ./t1, parameters: {weight: 1, density: 0.5}}]\nbase_model: ./base\nmerge_method: dare_ties\n"
+        let yaml =
+            "models: [{model: ./t1, parameters: {weight: 1, density: 0.5}}]\nbase_model: ./base\nmerge_method: dare_ties\n"
         let reference = try merge(family, yaml, seed: 11, threads: 1, name: "a")
         let otherThreads = try merge(family, yaml, seed: 11, threads: 3, chunk: 1000, name: "b")
         let otherSeed = try merge(family, yaml, seed: 12, threads: 1, name: "c")
@@ -79,7 +94,8 @@ struct StochasticMethodTests {
     @Test func dellaKeepsTheDensityFavoursLargeMagnitudesAndMatchesTheL1Norm() throws {
         let family = try Self.family("della")
         let task = try readModel(family.root.appendingPathComponent("t1"))
-        let yaml = "models: [{model: ./t1, parameters: {weight: 1, density: 0.5, epsilon: 0.2}}]\nbase_model: ./base\nmerge_method: della_linear\n"
+        let yaml =
+            "models: [{model: ./t1, parameters: {weight: 1, density: 0.5, epsilon: 0.2}}]\nbase_model: ./base\nmerge_method: della_linear\n"
         let merged = try merge(family, yaml)
         let (kept, total, l1In, l1Out) = tally(merged, task)
         let fraction = Double(kept) / Double(total)
@@ -99,7 +115,10 @@ struct StochasticMethodTests {
             }
         }
         let pHigh = Double(high.0) / Double(high.1), pLow = Double(low.0) / Double(low.1)
-        print(String(format: "della: kept %.5f of %d, top quarter %.3f, bottom quarter %.3f, L1 out/in %.7f", fraction, total, pHigh, pLow, l1Out / l1In))
+        print(
+            String(
+                format: "della: kept %.5f of %d, top quarter %.3f, bottom quarter %.3f, L1 out/in %.7f", fraction,
+                total, pHigh, pLow, l1Out / l1In))
         #expect(abs(pHigh - 0.65) < 0.03)
         #expect(abs(pLow - 0.35) < 0.03)
 
@@ -110,7 +129,8 @@ struct StochasticMethodTests {
     @Test func dellaRefusesAnEpsilonOutsideTheDensity() throws {
         let family = try SyntheticFamily.make("della-epsilon", tasks: 1)
         let config = try family.configuration(
-            "models: [{model: ./t1, parameters: {weight: 1, density: 0.1, epsilon: 0.2}}]\nbase_model: ./base\nmerge_method: della\n")
+            "models: [{model: ./t1, parameters: {weight: 1, density: 0.1, epsilon: 0.2}}]\nbase_model: ./base\nmerge_method: della\n"
+        )
         let mergeConfigured = try Merge(configuration: config)
         let merge = try mergeConfigured.prepare()
         let error = #expect(throws: MergeConfigError.self) { try merge.write(to: family.output()) }
@@ -136,7 +156,9 @@ struct MagnitudeTieTests {
 
     /// The kept positions of the `keep` largest |δ| in stable order (ties: lower index first).
     static func topK(_ values: [Float], _ keep: Int) -> Set<Int> {
-        Set(values.indices.sorted { abs(values[$0]) != abs(values[$1]) ? abs(values[$0]) > abs(values[$1]) : $0 < $1 }.prefix(keep))
+        Set(
+            values.indices.sorted { abs(values[$0]) != abs(values[$1]) ? abs(values[$0]) > abs(values[$1]) : $0 < $1 }
+                .prefix(keep))
     }
 
     @Test(arguments: [1 << 20, 37])
@@ -162,7 +184,8 @@ struct MagnitudeTieTests {
     @Test func breadcrumbsCutsBothEndsInStableOrder() throws {
         let family = try Self.family()
         let config = try family.configuration(
-            "models: [{model: ./t1, parameters: {weight: 1, density: 0.6, gamma: 0.1}}]\nbase_model: ./base\nmerge_method: breadcrumbs\n")
+            "models: [{model: ./t1, parameters: {weight: 1, density: 0.6, gamma: 0.1}}]\nbase_model: ./base\nmerge_method: breadcrumbs\n"
+        )
         let mergeConfigured = try Merge(configuration: config, options: MergeOptions(threads: 2, chunkElements: 50))
         let merge = try mergeConfigured.prepare()
         try merge.write(to: family.output())
@@ -172,10 +195,14 @@ struct MagnitudeTieTests {
             let delta = task[name]!
             let n = delta.count
             let keep = Int(0.6 * Double(n)), top = Int(0.1 * Double(n)), bottom = max(0, n - keep - top)
-            let ascending = delta.indices.sorted { abs(delta[$0]) != abs(delta[$1]) ? abs(delta[$0]) < abs(delta[$1]) : $0 < $1 }
+            let ascending = delta.indices.sorted {
+                abs(delta[$0]) != abs(delta[$1]) ? abs(delta[$0]) < abs(delta[$1]) : $0 < $1
+            }
             let expected = Set(ascending[bottom..<(bottom + keep)])
             let kept = Set(values.indices.filter { values[$0] != 0 })
-            #expect(kept == expected, "\(name): kept set differs from positions [\(bottom), \(bottom + keep)) of the stable order")
+            #expect(
+                kept == expected,
+                "\(name): kept set differs from positions [\(bottom), \(bottom + keep)) of the stable order")
         }
     }
 }

@@ -103,7 +103,9 @@ struct ConversionTests {
         }
     }
 
-    @Test("F16 and BF16 encoding is the exact inverse of decoding for every non-NaN pattern", arguments: [DType.f16, .bf16])
+    @Test(
+        "F16 and BF16 encoding is the exact inverse of decoding for every non-NaN pattern",
+        arguments: [DType.f16, .bf16])
     func roundTripAllPatterns(_ dtype: DType) throws {
         let directory = try makeTemporaryDirectory("roundtrip16")
         defer { try? FileManager.default.removeItem(at: directory) }

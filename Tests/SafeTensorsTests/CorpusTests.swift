@@ -47,7 +47,8 @@ struct CorpusTests {
         #expect(corpus.safetensors == "rejects" || corpus.deviation != nil)
     }
 
-    @Test("lenient files are accepted with the tensors safetensors sees", arguments: cases.filter { $0.expected == "ok" })
+    @Test(
+        "lenient files are accepted with the tensors safetensors sees", arguments: cases.filter { $0.expected == "ok" })
     func accepted(_ corpus: Fixtures.CorpusCase) throws {
         #expect(corpus.safetensors == "accepts")
         #expect(corpus.decision != nil, "every lenient case records why it is accepted")
@@ -79,19 +80,24 @@ struct CorpusTests {
 
     @Test("specific accepted layouts read back their values")
     func lenientValues() throws {
-        let unaligned = try SafeTensorsFile(url: Fixtures.malformedDirectory.appendingPathComponent("ok_unaligned_header.safetensors"))
+        let unaligned = try SafeTensorsFile(
+            url: Fixtures.malformedDirectory.appendingPathComponent("ok_unaligned_header.safetensors"))
         #expect(try readAllFloats(unaligned, "a") == [1, -2])
         #expect(try readAllFloats(unaligned, "b") == [Float(0.1)])  // F64 0.1 rounded to Float
-        let escaped = try SafeTensorsFile(url: Fixtures.malformedDirectory.appendingPathComponent("ok_escaped_name.safetensors"))
+        let escaped = try SafeTensorsFile(
+            url: Fixtures.malformedDirectory.appendingPathComponent("ok_escaped_name.safetensors"))
         #expect(escaped.tensors.map(\.name) == ["A/\"😀"])
-        let scalar = try SafeTensorsFile(url: Fixtures.malformedDirectory.appendingPathComponent("ok_scalar.safetensors"))
+        let scalar = try SafeTensorsFile(
+            url: Fixtures.malformedDirectory.appendingPathComponent("ok_scalar.safetensors"))
         #expect(scalar.info("s")?.shape == [])
         #expect(scalar.info("s")?.elementCount == 1)
         #expect(try readAllFloats(scalar, "s") == [1])
-        let zero = try SafeTensorsFile(url: Fixtures.malformedDirectory.appendingPathComponent("ok_zero_size_tensors.safetensors"))
+        let zero = try SafeTensorsFile(
+            url: Fixtures.malformedDirectory.appendingPathComponent("ok_zero_size_tensors.safetensors"))
         #expect(zero.tensors.map(\.name) == ["z0", "a", "z1"])
         #expect(try readAllFloats(zero, "z1") == [])
-        let positional = try SafeTensorsFile(url: Fixtures.malformedDirectory.appendingPathComponent("ok_entry_array_form.safetensors"))
+        let positional = try SafeTensorsFile(
+            url: Fixtures.malformedDirectory.appendingPathComponent("ok_entry_array_form.safetensors"))
         #expect(try readAllFloats(positional, "a") == [1, -2])
     }
 

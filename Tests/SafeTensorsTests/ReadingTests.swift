@@ -14,12 +14,15 @@ struct ReadingTests {
         let file = try SafeTensorsFile(url: Self.allDtypes)
         let info = try #require(file.info(name))
         var buffer = [Float](repeating: 0, count: info.elementCount)
-        let error = safeTensorsError { try buffer.withUnsafeMutableBufferPointer { try file.readFloat32(name, into: $0) } }
+        let error = safeTensorsError {
+            try buffer.withUnsafeMutableBufferPointer { try file.readFloat32(name, into: $0) }
+        }
         #expect(error?.kind == .notFloatingPoint)
         #expect(error?.tensor == name)
         #expect(
             error?.description.hasPrefix(
-                "tensor '\(name)' in \(Self.allDtypes.path): has dtype \(info.dtype.rawValue); arithmetic needs F64/F32/F16/BF16")
+                "tensor '\(name)' in \(Self.allDtypes.path): has dtype \(info.dtype.rawValue); arithmetic needs F64/F32/F16/BF16"
+            )
                 == true, "\(error.map(String.init(describing:)) ?? "no error")")
         // The same bytes are available raw.
         #expect(try file.withRawBytes(name) { $0.count } == info.byteCount)
@@ -41,7 +44,9 @@ struct ReadingTests {
         }
         #expect(mismatch?.kind == .invalidElementRange)
         let empty = safeTensorsError {
-            try buffer.withUnsafeMutableBufferPointer { try file.readFloat32("f32", elements: 2..<2, into: UnsafeMutableBufferPointer(rebasing: $0[0..<0])) }
+            try buffer.withUnsafeMutableBufferPointer {
+                try file.readFloat32("f32", elements: 2..<2, into: UnsafeMutableBufferPointer(rebasing: $0[0..<0]))
+            }
         }
         #expect(empty == nil)
     }
@@ -50,7 +55,9 @@ struct ReadingTests {
     func unknownName() throws {
         let file = try SafeTensorsFile(url: Self.allDtypes)
         var buffer = [Float](repeating: 0, count: 1)
-        let e1 = safeTensorsError { try buffer.withUnsafeMutableBufferPointer { try file.readFloat32("nope", into: $0) } }
+        let e1 = safeTensorsError {
+            try buffer.withUnsafeMutableBufferPointer { try file.readFloat32("nope", into: $0) }
+        }
         let e2 = safeTensorsError { _ = try file.withRawBytes("nope") { $0.count } }
         #expect(e1?.kind == .tensorNotFound && e1?.tensor == "nope")
         #expect(e2?.kind == .tensorNotFound)
@@ -72,7 +79,9 @@ struct ReadingTests {
         // hold data.
         let rows = 1 << 17
         let columns = 1 << 18
-        var header = Array("{\"__metadata__\":{\"format\":\"pt\"},\"big\":{\"dtype\":\"BF16\",\"shape\":[\(rows),\(columns)],\"data_offsets\":[0,\(rows * columns * 2)]}}".utf8)
+        var header = Array(
+            "{\"__metadata__\":{\"format\":\"pt\"},\"big\":{\"dtype\":\"BF16\",\"shape\":[\(rows),\(columns)],\"data_offsets\":[0,\(rows * columns * 2)]}}"
+                .utf8)
         while header.count % 8 != 0 { header.append(0x20) }
         let dataStart = 8 + header.count
         let total = dataStart + rows * columns * 2
@@ -97,7 +106,9 @@ struct ReadingTests {
         #expect(info.byteCount == 1 << 36)
         let count = info.elementCount
         var tail = [Float](repeating: .nan, count: 1024)
-        try tail.withUnsafeMutableBufferPointer { try file.readFloat32("big", elements: (count - 1024)..<count, into: $0) }
+        try tail.withUnsafeMutableBufferPointer {
+            try file.readFloat32("big", elements: (count - 1024)..<count, into: $0)
+        }
         #expect(tail[1021] == 0)
         #expect(tail[1022] == 1.5)
         #expect(tail[1023] == -2)

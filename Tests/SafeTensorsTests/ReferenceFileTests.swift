@@ -40,9 +40,11 @@ struct ReferenceFileTests {
         }
     }
 
-    @Test("a sub-range of elements converts to the same values", arguments: Fixtures.referenceTensors.filter {
-        $0.expected.float32_bits != nil && $0.expected.shape.reduce(1, *) >= 3
-    })
+    @Test(
+        "a sub-range of elements converts to the same values",
+        arguments: Fixtures.referenceTensors.filter {
+            $0.expected.float32_bits != nil && $0.expected.shape.reduce(1, *) >= 3
+        })
     func float32Range(_ reference: Fixtures.ReferenceTensor) throws {
         let file = try SafeTensorsFile(url: reference.url)
         let expected = try #require(reference.expected.float32_bits)

@@ -13,7 +13,9 @@ struct WriterTests {
     /// Writes the tensors of reference file `name` (from expected.json) with `SafeTensorsWriter`; F32, F16 and BF16
     /// tensors go through `append(_:float32:)` when `viaFloat32` (F64 values need not be Float32 values, so F64
     /// goes raw), everything else as raw bytes.
-    static func rewrite(_ name: String, to url: URL, viaFloat32: Bool, metadata: [String: String] = [:]) throws
+    static func rewrite(
+        _ name: String, to url: URL, viaFloat32: Bool, metadata: [String: String] = [:]
+    ) throws
         -> SafeTensorsWriter
     {
         let expected = try #require(Fixtures.expected.files[name])
@@ -157,7 +159,8 @@ struct WriterTests {
         let directory = try makeTemporaryDirectory("raw")
         defer { try? FileManager.default.removeItem(at: directory) }
         let url = directory.appendingPathComponent("raw.safetensors")
-        let reference = try SafeTensorsFile(url: Fixtures.referenceDirectory.appendingPathComponent("all_dtypes.safetensors"))
+        let reference = try SafeTensorsFile(
+            url: Fixtures.referenceDirectory.appendingPathComponent("all_dtypes.safetensors"))
         let copied = reference.tensors.filter { !$0.dtype.isFloatingPoint }
         let writer = try SafeTensorsWriter(url: url, tensors: copied.map { ($0.name, $0.dtype, $0.shape) })
         for info in writer.tensors {
@@ -267,7 +270,8 @@ struct WriterTests {
         #expect(unknown?.kind == .tensorNotFound)
         let directory = try makeTemporaryDirectory("int")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let writer = try SafeTensorsWriter(url: directory.appendingPathComponent("i.safetensors"), tensors: [("i", .i32, [2])])
+        let writer = try SafeTensorsWriter(
+            url: directory.appendingPathComponent("i.safetensors"), tensors: [("i", .i32, [2])])
         let error = safeTensorsError { try Self.two.withUnsafeBufferPointer { try writer.append("i", float32: $0) } }
         #expect(error?.kind == .notFloatingPoint)
         #expect(error?.description.contains("I32") == true)
@@ -333,7 +337,8 @@ struct WriterTests {
         let directory = try makeTemporaryDirectory("zero")
         defer { try? FileManager.default.removeItem(at: directory) }
         let url = directory.appendingPathComponent("z.safetensors")
-        let writer = try SafeTensorsWriter(url: url, tensors: [("e1", .f32, [0]), ("a", .f32, [2]), ("e2", .f32, [4, 0])])
+        let writer = try SafeTensorsWriter(
+            url: url, tensors: [("e1", .f32, [0]), ("a", .f32, [2]), ("e2", .f32, [4, 0])])
         #expect(writer.tensors.map(\.name) == ["a", "e1", "e2"])
         try [Float]().withUnsafeBufferPointer { try writer.append("a", float32: $0) }
         try Self.two.withUnsafeBufferPointer { try writer.append("a", float32: $0) }

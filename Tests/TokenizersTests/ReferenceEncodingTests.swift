@@ -42,7 +42,9 @@ func mismatches(_ tokenizer: Tokenizer, _ rows: [ReferenceRow]) throws -> (count
         }
         if !problems.isEmpty {
             count += 1
-            if examples.count < 5 { examples.append("\(row.text.debugDescription): " + problems.joined(separator: "; ")) }
+            if examples.count < 5 {
+                examples.append("\(row.text.debugDescription): " + problems.joined(separator: "; "))
+            }
         }
     }
     return (count, examples)
@@ -61,6 +63,9 @@ struct ReferenceEncodingTests {
         let (tokenizer, rows) = try loadReference(directory)
         #expect(rows.count >= 500)
         let (count, examples) = try mismatches(tokenizer, rows)
-        #expect(count == 0, Comment(rawValue: "\(name): \(count) of \(rows.count) strings differ:\n" + examples.joined(separator: "\n")))
+        #expect(
+            count == 0,
+            Comment(rawValue: "\(name): \(count) of \(rows.count) strings differ:\n" + examples.joined(separator: "\n"))
+        )
     }
 }

@@ -17,15 +17,24 @@ struct TokenizerErrorTests {
         arguments: [
             (#""model": {"type": "Unigram", "vocab": [["a", 0.0]]}"#, "model 'Unigram'"),
             (#""model": {"type": "Tiktoken"}"#, "model 'Tiktoken'"),
-            (wordLevel + #", "normalizer": {"type": "Precompiled", "precompiled_charsmap": ""}"#, "normalizer 'Precompiled'"),
+            (
+                wordLevel + #", "normalizer": {"type": "Precompiled", "precompiled_charsmap": ""}"#,
+                "normalizer 'Precompiled'"
+            ),
             (wordLevel + #", "pre_tokenizer": {"type": "UnicodeScripts"}"#, "pre_tokenizer 'UnicodeScripts'"),
             (wordLevel + #", "post_processor": {"type": "Custom"}"#, "post_processor 'Custom'"),
             (wordLevel + #", "decoder": {"type": "CTC"}"#, "decoder 'CTC'"),
             (wordLevel + #", "truncation": {"max_length": 4}"#, "truncation is set"),
-            (wordLevel + #", "pre_tokenizer": {"type": "Split", "pattern": {"Regex": "(unclosed"}, "behavior": "Isolated"}"#,
-             "regular expression '(unclosed'"),
-            (wordLevel + #", "pre_tokenizer": {"type": "Split", "pattern": {"String": "x"}, "behavior": "Sideways"}"#,
-             "behavior 'Sideways'"),
+            (
+                wordLevel
+                    + #", "pre_tokenizer": {"type": "Split", "pattern": {"Regex": "(unclosed"}, "behavior": "Isolated"}"#,
+                "regular expression '(unclosed'"
+            ),
+            (
+                wordLevel
+                    + #", "pre_tokenizer": {"type": "Split", "pattern": {"String": "x"}, "behavior": "Sideways"}"#,
+                "behavior 'Sideways'"
+            ),
             (#""model": {"type": "BPE", "vocab": {"a": 0}, "merges": ["a b"]}"#, "merge 0 'a b'"),
         ])
     func refused(_ body: String, _ expected: String) throws {
@@ -44,7 +53,8 @@ struct TokenizerErrorTests {
 
     /// A WordLevel vocabulary without the word and without unk_token: the library fails the encode, so do we.
     @Test func wordLevelWithoutUnknown() throws {
-        let tokenizer = try Self.load(#""model": {"type": "WordLevel", "vocab": {"a": 0}}, "pre_tokenizer": {"type": "WhitespaceSplit"}"#)
+        let tokenizer = try Self.load(
+            #""model": {"type": "WordLevel", "vocab": {"a": 0}}, "pre_tokenizer": {"type": "WhitespaceSplit"}"#)
         #expect(try tokenizer.encode("a a").ids == [0, 0])
         #expect(throws: TokenizerError.self) { try tokenizer.encode("a b") }
     }

@@ -14,7 +14,8 @@ struct LockstepEngineTests {
         let references = try ReferenceSet(set)
         let config = try TransformerConfig(references.base.config)
         var engine = try LockstepEngine(
-            config: config, base: CheckpointWeights(references.base), tasks: references.tasks.map { CheckpointWeights($0) })
+            config: config, base: CheckpointWeights(references.base),
+            tasks: references.tasks.map { CheckpointWeights($0) })
         engine.blockElements = 700  // many blocks per matrix, rows not a divisor of the width
         let points = references.cases.map(\.coefficients)
         let batch = PromptBatch(references.prompts)
@@ -23,7 +24,8 @@ struct LockstepEngineTests {
         let V = config.vocabularySize
         let H = config.hiddenSize
         var logits = points.map { _ in [Float](repeating: .nan, count: batch.tokenCount * V) }
-        try engine.projectLogits(points: points, hiddenStates: hidden, batch: batch, rows: Array(0..<batch.tokenCount)) {
+        try engine.projectLogits(points: points, hiddenStates: hidden, batch: batch, rows: Array(0..<batch.tokenCount))
+        {
             vocabulary, block in
             for p in points.indices {
                 for r in 0..<batch.tokenCount {
@@ -42,8 +44,12 @@ struct LockstepEngineTests {
                 let hiddenError = maxAbsoluteDifference(
                     hidden[p][(rows.lowerBound * H)..<(rows.upperBound * H)],
                     try references.tensor("\(referenceCase.name).p\(q).hidden"))
-                #expect(logitError <= ReferenceParityTests.tolerance, "\(set) \(referenceCase.name) prompt \(q): logits \(logitError)")
-                #expect(hiddenError <= ReferenceParityTests.tolerance, "\(set) \(referenceCase.name) prompt \(q): hidden \(hiddenError)")
+                #expect(
+                    logitError <= ReferenceParityTests.tolerance,
+                    "\(set) \(referenceCase.name) prompt \(q): logits \(logitError)")
+                #expect(
+                    hiddenError <= ReferenceParityTests.tolerance,
+                    "\(set) \(referenceCase.name) prompt \(q): hidden \(hiddenError)")
             }
         }
     }
@@ -52,9 +58,12 @@ struct LockstepEngineTests {
         let references = try ReferenceSet("llama-bias")
         let config = try TransformerConfig(references.base.config)
         let engine = try LockstepEngine(
-            config: config, base: CheckpointWeights(references.base), tasks: references.tasks.map { CheckpointWeights($0) })
+            config: config, base: CheckpointWeights(references.base),
+            tasks: references.tasks.map { CheckpointWeights($0) })
         let batch = PromptBatch([[1, 2, 3]])
-        #expect(throws: TransformerError.self) { try engine.finalHiddenStates(points: [[0]], batch: batch, groupSize: 1) }
+        #expect(throws: TransformerError.self) {
+            try engine.finalHiddenStates(points: [[0]], batch: batch, groupSize: 1)
+        }
         #expect(throws: TransformerError.self) {
             try engine.finalHiddenStates(points: [[.nan, 0]], batch: batch, groupSize: 1)
         }

@@ -51,15 +51,19 @@ struct ReferenceParityTests {
         }
     }
 
-    @Test("a checkpoint on its own (in-place Float32 or converted BF16) matches the α = 0 references",
-          arguments: ["qwen2-gqa", "llama-bias"])
+    @Test(
+        "a checkpoint on its own (in-place Float32 or converted BF16) matches the α = 0 references",
+        arguments: ["qwen2-gqa", "llama-bias"])
     func plainCheckpointMatchesBase(set: String) throws {
         let references = try ReferenceSet(set)
         let model = try CausalLanguageModel(checkpoint: references.base)
         for (k, prompt) in references.prompts.enumerated() {
             let output = try model.forward(prompt)
-            #expect(maxAbsoluteDifference(output.logits, try references.tensor("alpha0.p\(k).logits")) <= Self.tolerance)
-            #expect(maxAbsoluteDifference(output.hiddenStates, try references.tensor("alpha0.p\(k).hidden")) <= Self.tolerance)
+            #expect(
+                maxAbsoluteDifference(output.logits, try references.tensor("alpha0.p\(k).logits")) <= Self.tolerance)
+            #expect(
+                maxAbsoluteDifference(output.hiddenStates, try references.tensor("alpha0.p\(k).hidden"))
+                    <= Self.tolerance)
         }
     }
 

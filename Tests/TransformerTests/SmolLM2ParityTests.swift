@@ -1,7 +1,7 @@
 import Checkpoints
 import Foundation
-import Testing
 import TestSupport
+import Testing
 import Transformer
 
 /// A real pretrained model through the batched forward pass: SmolLM2-135M (`make smollm2` → `.cache/smollm2-135m`,
@@ -55,7 +55,8 @@ struct SmolLM2ParityTests {
                 for (k, id) in references.vocabulary_ids.enumerated() {
                     let difference = abs(output.logits[position * V + id] - reference.logits_at_ids[position][k])
                     worst = max(worst, difference)
-                    #expect(difference <= Self.tolerance, "prompt \(q) position \(position) id \(id): Δ = \(difference)")
+                    #expect(
+                        difference <= Self.tolerance, "prompt \(q) position \(position) id \(id): Δ = \(difference)")
                 }
             }
             let last = Array(output.logits(at: reference.ids.count - 1))
@@ -66,6 +67,8 @@ struct SmolLM2ParityTests {
                 worst = max(worst, abs(last[id] - value))
             }
         }
-        print("SmolLM2 parity: largest |Δlogit| = \(worst) (model sha256 in references: \(references.model_sha256.prefix(12)))")
+        print(
+            "SmolLM2 parity: largest |Δlogit| = \(worst) (model sha256 in references: \(references.model_sha256.prefix(12)))"
+        )
     }
 }

@@ -68,16 +68,19 @@ struct TransformerConfigTests {
 
     static let refusals: [Refusal] = [
         Refusal(
-            label: "GPT-2", changes: ["model_type": .string("gpt2"), "architectures": .array([.string("GPT2LMHeadModel")])],
+            label: "GPT-2",
+            changes: ["model_type": .string("gpt2"), "architectures": .array([.string("GPT2LMHeadModel")])],
             kind: .unsupportedArchitecture, mentions: "GPT2LMHeadModel"),
         Refusal(
             label: "unknown model_type", changes: ["model_type": .string("phi3"), "architectures": .null],
             kind: .unsupportedArchitecture, mentions: "phi3"),
         Refusal(
-            label: "sequence classifier", changes: ["architectures": .array([.string("Qwen2ForSequenceClassification")])],
+            label: "sequence classifier",
+            changes: ["architectures": .array([.string("Qwen2ForSequenceClassification")])],
             kind: .unsupportedArchitecture, mentions: "Qwen2ForSequenceClassification"),
         Refusal(
-            label: "Mixtral", changes: ["model_type": .string("mixtral"), "architectures": .array([.string("MixtralForCausalLM")])],
+            label: "Mixtral",
+            changes: ["model_type": .string("mixtral"), "architectures": .array([.string("MixtralForCausalLM")])],
             kind: .unsupportedArchitecture, mentions: "MixtralForCausalLM"),
         Refusal(
             label: "rope_scaling yarn",
@@ -112,7 +115,8 @@ struct TransformerConfigTests {
             mentions: "vocab_size"),
         // Found with the config-json fuzz harness: accepted, then `queryWidth` (heads × head_dim) trapped on overflow.
         Refusal(
-            label: "heads × head_dim beyond Int", changes: ["num_attention_heads": .number(4e9), "head_dim": .number(4e9)],
+            label: "heads × head_dim beyond Int",
+            changes: ["num_attention_heads": .number(4e9), "head_dim": .number(4e9)],
             kind: .badConfig, mentions: "num_attention_heads (4000000000) × head_dim (4000000000)"),
     ]
 

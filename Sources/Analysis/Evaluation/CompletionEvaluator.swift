@@ -64,14 +64,16 @@ public struct CompletionEvaluator: Sendable {
             let batches = stride(from: 0, to: items.count, by: perBatch).map { $0..<min($0 + perBatch, items.count) }
             var g = P
             func peak(_ g: Int) -> Int {
-                batches.map { estimatedPeakBytes(engine: engine, points: P, groupSize: g, batch: Array(items[$0])) }.max() ?? 0
+                batches.map { estimatedPeakBytes(engine: engine, points: P, groupSize: g, batch: Array(items[$0])) }
+                    .max() ?? 0
             }
             while g > 1 && peak(g) > memoryLimit { g = (g + 1) / 2 }
             let bytes = peak(g)
             if bytes <= memoryLimit { return Plan(batches: batches, groupSize: g, peakBytes: bytes) }
             if perBatch == 1 {
                 throw AnalysisError.badArgument(
-                    String(format: "evaluating %d points would need about %.2f GB for a single item; the limit is %.2f GB",
+                    String(
+                        format: "evaluating %d points would need about %.2f GB for a single item; the limit is %.2f GB",
                         P, Double(bytes) / 1e9, Double(memoryLimit) / 1e9))
             }
             perBatch = (perBatch + 1) / 2
@@ -88,7 +90,9 @@ public struct CompletionEvaluator: Sendable {
     public func run(
         engine: LockstepEngine, points: [[Float]], tasks: [EvalTask], progress: (@Sendable (Int, Int) -> Void)? = nil
     ) throws -> [[TaskMetrics]] {
-        guard !tasks.isEmpty else { throw AnalysisError.badArgument("no tasks; give at least one --task NAME=FILE.jsonl") }
+        guard !tasks.isEmpty else {
+            throw AnalysisError.badArgument("no tasks; give at least one --task NAME=FILE.jsonl")
+        }
         guard !points.isEmpty else { return [] }
         let items = tasks.flatMap(\.items)
         let plan = try plan(engine: engine, points: points.count, items: items)

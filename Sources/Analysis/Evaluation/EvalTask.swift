@@ -56,7 +56,8 @@ public struct EvalTask: Sendable {
         do {
             let size = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue ?? 0
             guard size <= maxFileBytes else {
-                throw AnalysisError.badArgument("\(path): \(size) bytes; a task file may have at most \(maxFileBytes) bytes")
+                throw AnalysisError.badArgument(
+                    "\(path): \(size) bytes; a task file may have at most \(maxFileBytes) bytes")
             }
             data = try Data(contentsOf: url)
         } catch let error as AnalysisError {
@@ -71,16 +72,20 @@ public struct EvalTask: Sendable {
             var bytes = rawLine[...]
             if bytes.last == 0x0D { bytes = bytes.dropLast() }
             guard let text = String(validating: bytes, as: UTF8.self) else {
-                throw AnalysisError.badArgument("\(path):\(number): not valid UTF-8; a task file is JSONL (one JSON object per line)")
+                throw AnalysisError.badArgument(
+                    "\(path):\(number): not valid UTF-8; a task file is JSONL (one JSON object per line)")
             }
             if text.unicodeScalars.allSatisfy({ $0.properties.isWhitespace }) { continue }
             guard items.count < maxItems else {
                 throw AnalysisError.badArgument("\(path): more than \(maxItems) items; split the file")
             }
-            guard let object = try? JSONSerialization.jsonObject(with: Data(bytes), options: [.fragmentsAllowed]) as? [String: Any]
+            guard
+                let object = try? JSONSerialization.jsonObject(with: Data(bytes), options: [.fragmentsAllowed])
+                    as? [String: Any]
             else {
                 throw AnalysisError.badArgument(
-                    "\(path):\(number): not a JSON object; a task file is JSONL, one {\"prompt\": …, \"completion\": …} per line")
+                    "\(path):\(number): not a JSON object; a task file is JSONL, one {\"prompt\": …, \"completion\": …} per line"
+                )
             }
             guard let prompt = object["prompt"] as? String else {
                 throw AnalysisError.badArgument("\(path):\(number): no \"prompt\" string")
@@ -89,7 +94,8 @@ public struct EvalTask: Sendable {
                 throw AnalysisError.badArgument("\(path):\(number): no \"completion\" string")
             }
             guard !completion.isEmpty else {
-                throw AnalysisError.badArgument("\(path):\(number): the completion is empty; expected the text the model must produce")
+                throw AnalysisError.badArgument(
+                    "\(path):\(number): the completion is empty; expected the text the model must produce")
             }
             let p: [Int], c: [Int]
             do {
@@ -99,7 +105,9 @@ public struct EvalTask: Sendable {
                 throw AnalysisError.badArgument("\(path):\(number): \(error.message)")
             }
             guard !p.isEmpty else {
-                throw AnalysisError.badArgument("\(path):\(number): the prompt encodes to no tokens; the first completion token needs a prompt to follow")
+                throw AnalysisError.badArgument(
+                    "\(path):\(number): the prompt encodes to no tokens; the first completion token needs a prompt to follow"
+                )
             }
             guard !c.isEmpty else {
                 throw AnalysisError.badArgument("\(path):\(number): the completion encodes to no tokens")
@@ -115,7 +123,10 @@ public struct EvalTask: Sendable {
             }
             items.append(EvalItem(prompt: p, completion: c, line: number))
         }
-        guard !items.isEmpty else { throw AnalysisError.badArgument("\(path): no items; expected JSONL lines {\"prompt\": …, \"completion\": …}") }
+        guard !items.isEmpty else {
+            throw AnalysisError.badArgument(
+                "\(path): no items; expected JSONL lines {\"prompt\": …, \"completion\": …}")
+        }
         return EvalTask(name: name, url: url, items: items)
     }
 

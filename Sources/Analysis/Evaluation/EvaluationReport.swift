@@ -20,13 +20,16 @@ public enum EvaluationReport {
             try sweep.createDataset("scales", values: result.grid.scales)
             let points = result.grid.points
             try sweep.createDataset("coefficients", values: points.flatMap { $0 }, shape: [W, S, M])
-            try writeTasks(sweep, names: result.evalTasks, files: result.taskFiles, metrics: result.metrics.first?.first ?? [])
+            try writeTasks(
+                sweep, names: result.evalTasks, files: result.taskFiles, metrics: result.metrics.first?.first ?? [])
             func put(_ name: String, _ value: (TaskMetrics) -> Double) throws {
-                try sweep.createDataset(name, values: result.metrics.flatMap { $0.flatMap { $0.map(value) } }, shape: [W, S, E])
+                try sweep.createDataset(
+                    name, values: result.metrics.flatMap { $0.flatMap { $0.map(value) } }, shape: [W, S, E])
             }
             func putInt(_ name: String, _ value: (TaskMetrics) -> Int) throws {
                 try sweep.createDataset(
-                    name, values: result.metrics.flatMap { $0.flatMap { $0.map { Int64(value($0)) } } }, shape: [W, S, E])
+                    name, values: result.metrics.flatMap { $0.flatMap { $0.map { Int64(value($0)) } } },
+                    shape: [W, S, E])
             }
             try putInt("exact_match", \.exactMatch)
             try put("exact_match_rate", \.exactMatchRate)
@@ -34,9 +37,11 @@ public enum EvaluationReport {
             try put("token_accuracy", \.tokenAccuracy)
             try put("mean_nll", \.meanNLL)
             try sweep.createDataset(
-                "mean_exact_match_rate", values: (0..<W).flatMap { i in (0..<S).map { result.meanExactMatch(i, $0) } }, shape: [W, S])
+                "mean_exact_match_rate", values: (0..<W).flatMap { i in (0..<S).map { result.meanExactMatch(i, $0) } },
+                shape: [W, S])
             try sweep.createDataset(
-                "mean_nll_over_tasks", values: (0..<W).flatMap { i in (0..<S).map { result.meanNLL(i, $0) } }, shape: [W, S])
+                "mean_nll_over_tasks", values: (0..<W).flatMap { i in (0..<S).map { result.meanNLL(i, $0) } },
+                shape: [W, S])
             let best = result.best(task: nil)
             try sweep.setAttribute("best_weighting", result.grid.weightings[best.weighting].name)
             try sweep.setAttribute("best_scale", result.grid.scales[best.scale])
@@ -64,7 +69,8 @@ public enum EvaluationReport {
             try eval.createDataset("item_offsets", values: offsets)
             try eval.createDataset("item_nll", values: metrics.flatMap(\.itemNLL))
             try eval.createDataset("item_exact", values: metrics.flatMap { $0.itemExact.map { UInt8($0 ? 1 : 0) } })
-            try eval.createDataset("item_correct_tokens", values: metrics.flatMap { $0.itemCorrectTokens.map(Int64.init) })
+            try eval.createDataset(
+                "item_correct_tokens", values: metrics.flatMap { $0.itemCorrectTokens.map(Int64.init) })
             try writeModels(eval, provenance.models)
         }
     }
@@ -83,7 +89,8 @@ public enum EvaluationReport {
     }
 
     static func write(group: String, provenance: Provenance, to url: URL, _ body: (HDF5Group) throws -> Void) throws {
-        var existing: HDF5File? = FileManager.default.fileExists(atPath: url.path) ? try? AnalysisReport.openReport(url) : nil
+        var existing: HDF5File? =
+            FileManager.default.fileExists(atPath: url.path) ? try? AnalysisReport.openReport(url) : nil
         var members: [String] = []
         if let file = existing { members = (try? file.root.memberNames()) ?? [] }
         try existing?.close()

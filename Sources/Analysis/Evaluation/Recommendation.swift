@@ -58,12 +58,19 @@ public struct Recommendation: Sendable {
         var target: Double
         if let c = solve(gram: gram, rhs: squared), c.allSatisfy({ $0 >= 0 && $0.isFinite }) {
             target = c.reduce(0, +)
-            reason.append(String(
-                format: "In the linear regime each task keeps its own effect at c* = G⁻¹·diag(G) = (%@), total scale s* = %.2f (T = %d; cosines %.2f … %.2f).",
-                c.map { String(format: "%.2f", $0) }.joined(separator: ", "), target, T, cosines.min() ?? 0, cosines.max() ?? 0))
+            reason.append(
+                String(
+                    format:
+                        "In the linear regime each task keeps its own effect at c* = G⁻¹·diag(G) = (%@), total scale s* = %.2f (T = %d; cosines %.2f … %.2f).",
+                    c.map { String(format: "%.2f", $0) }.joined(separator: ", "), target, T, cosines.min() ?? 0,
+                    cosines.max() ?? 0))
         } else {
             target = Double(T) / (1 + Double(T - 1) * max(meanCosine, 0))
-            reason.append(String(format: "The Gram system is singular or asks for a negative coefficient; s* = T/(1 + (T−1)·mean cosine) = %.2f.", target))
+            reason.append(
+                String(
+                    format:
+                        "The Gram system is singular or asks for a negative coefficient; s* = T/(1 + (T−1)·mean cosine) = %.2f.",
+                    target))
         }
         target = min(max(target, 0), Double(T))
 
@@ -72,16 +79,22 @@ public struct Recommendation: Sendable {
         var lowShare: [Int] = []
         for t in 0..<T where lambdas[t] < minimumShare * uniformShare {
             lowShare.append(t)
-            warnings.append(String(
-                format: "MetaGPT gives '%@' λ = %.2f (its ‖τ‖ is %.2f of the largest): a task that trained briefly gets little weight",
-                names[t], lambdas[t], norms[t] / largest))
+            warnings.append(
+                String(
+                    format:
+                        "MetaGPT gives '%@' λ = %.2f (its ‖τ‖ is %.2f of the largest): a task that trained briefly gets little weight",
+                    names[t], lambdas[t], norms[t] / largest))
         }
         let weightingName = lowShare.isEmpty ? "metagpt" : "uniform"
         let weights = lowShare.isEmpty ? lambdas : Array(repeating: uniformShare, count: T)
         if lowShare.isEmpty {
-            reason.append("MetaGPT's λ are balanced (every task gets at least \(Int(minimumShare * 100)) % of the uniform share): weights = λ.")
+            reason.append(
+                "MetaGPT's λ are balanced (every task gets at least \(Int(minimumShare * 100)) % of the uniform share): weights = λ."
+            )
         } else {
-            reason.append("Uniform weights: MetaGPT would shrink \(lowShare.map { "'\(names[$0])'" }.joined(separator: ", ")) below \(Int(minimumShare * 100)) % of the uniform share.")
+            reason.append(
+                "Uniform weights: MetaGPT would shrink \(lowShare.map { "'\(names[$0])'" }.joined(separator: ", ")) below \(Int(minimumShare * 100)) % of the uniform share."
+            )
         }
 
         // 3. The probe's cap.
@@ -94,33 +107,44 @@ public struct Recommendation: Sendable {
                 if s < limit { limit = s; limiting = t }
             }
             if probe.chordResidualMax.contains(where: { $0.isNaN }) {
-                warnings.append("The probe's chord residual is undefined for some task (its τ does not change the outputs); that task does not cap the scale.")
+                warnings.append(
+                    "The probe's chord residual is undefined for some task (its τ does not change the outputs); that task does not cap the scale."
+                )
             }
             if limit.isFinite {
                 cap = limit
-                reason.append(String(
-                    format: "The probe's chord residuals (%@) put the second-order part of a coefficient c at ≈ 4ρc of its effect; keeping it ≤ %.2f caps s at %.2f ('%@' binds).",
-                    zip(names, probe.chordResidualMax).map { String(format: "%@ %.3f", $0, $1) }.joined(separator: ", "),
-                    tolerance, limit, names[limiting]))
+                reason.append(
+                    String(
+                        format:
+                            "The probe's chord residuals (%@) put the second-order part of a coefficient c at ≈ 4ρc of its effect; keeping it ≤ %.2f caps s at %.2f ('%@' binds).",
+                        zip(names, probe.chordResidualMax).map { String(format: "%@ %.3f", $0, $1) }.joined(
+                            separator: ", "),
+                        tolerance, limit, names[limiting]))
                 if limit < target {
-                    warnings.append(String(
-                        format: "The model leaves its linear regime well before the linear target: the scale is cut from %.2f to %.2f, so each task keeps only part of its vector; expect the merge to fall short of the task models.",
-                        target, limit))
+                    warnings.append(
+                        String(
+                            format:
+                                "The model leaves its linear regime well before the linear target: the scale is cut from %.2f to %.2f, so each task keeps only part of its vector; expect the merge to fall short of the task models.",
+                            target, limit))
                 }
             }
             let finite = zip(probe.scales, probe.medianGap).filter { $0.1.isFinite }
             if !finite.isEmpty {
                 let smallest = finite.map(\.1).min()!
                 if smallest > tolerance {
-                    warnings.append(String(
-                        format: "The MetaGPT point's gap to the linear prediction is ≥ %.2f at every probed scale (median over prompts): task arithmetic's premise does not hold for this family at any scale.",
-                        smallest))
+                    warnings.append(
+                        String(
+                            format:
+                                "The MetaGPT point's gap to the linear prediction is ≥ %.2f at every probed scale (median over prompts): task arithmetic's premise does not hold for this family at any scale.",
+                            smallest))
                 }
             }
         } else if probe != nil {
             warnings.append("The probe report does not match the statistics' tasks; the scale assumes linearity.")
         } else {
-            warnings.append("No probe report: the scale assumes the model is linear in the weights up to s*; run `metamerge probe` and pass its report to cap it.")
+            warnings.append(
+                "No probe report: the scale assumes the model is linear in the weights up to s*; run `metamerge probe` and pass its report to cap it."
+            )
         }
         let scale = min(target, cap ?? target)
         reason.append(String(format: "Recommended: %@ weights at total scale s = %.2f.", weightingName, scale))
@@ -172,7 +196,8 @@ public struct ProbeCurve: Sendable {
         defer { try? file.close() }
         do {
             guard try file.root.exists("probe") else {
-                throw AnalysisError.badReport(path: url.path, detail: "has no /probe group (write one with metamerge probe)")
+                throw AnalysisError.badReport(
+                    path: url.path, detail: "has no /probe group (write one with metamerge probe)")
             }
             let probe = try file.root.group("probe")
             let scales = try probe.dataset("scales").read(Double.self).values

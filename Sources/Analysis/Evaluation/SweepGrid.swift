@@ -31,7 +31,8 @@ public struct SweepGrid: Sendable, Equatable {
 
     /// Parses `--weights` (comma-separated `uniform`, `metagpt`, `w1:w2:…`) for `taskCount` task models.
     ///
-    /// - Parameter metagpt: MetaGPT's λ, computed by the caller only when `metagpt` is asked for (``needsMetaGPT(_:)``).
+    /// - Parameter metagpt: MetaGPT's λ, computed by the caller only when `metagpt` is asked for
+    /// (``needsMetaGPT(_:)``).
     /// - Throws: ``AnalysisError/badArgument(_:)`` for an unknown name, a vector of the wrong length or with a
     ///   non-finite entry, or a repeated weighting.
     public static func parseWeightings(_ text: String, taskCount: Int, metagpt: [Double]?) throws -> [Weighting] {
@@ -40,7 +41,8 @@ public struct SweepGrid: Sendable, Equatable {
             let weighting: Weighting
             switch field {
             case "uniform":
-                weighting = Weighting(name: "uniform", weights: Array(repeating: 1 / Double(taskCount), count: taskCount))
+                weighting = Weighting(
+                    name: "uniform", weights: Array(repeating: 1 / Double(taskCount), count: taskCount))
             case "metagpt":
                 guard let metagpt, metagpt.count == taskCount else {
                     throw AnalysisError.badArgument("--weights metagpt: MetaGPT's λ are not available for these models")
@@ -55,7 +57,8 @@ public struct SweepGrid: Sendable, Equatable {
                 let values = parts.map { $0! }
                 guard values.count == taskCount else {
                     throw AnalysisError.badArgument(
-                        "--weights '\(field)' has \(values.count) weights for \(taskCount) task models; expected one per task model")
+                        "--weights '\(field)' has \(values.count) weights for \(taskCount) task models; expected one per task model"
+                    )
                 }
                 guard values.allSatisfy(\.isFinite) else {
                     throw AnalysisError.badArgument("--weights '\(field)': expected finite numbers")
@@ -87,7 +90,9 @@ public struct SweepResult: Sendable {
     public let taskFiles: [String]
     public let metrics: [[[TaskMetrics]]]
 
-    public init(modelTasks: [String], grid: SweepGrid, evalTasks: [String], taskFiles: [String], metrics: [[[TaskMetrics]]]) {
+    public init(
+        modelTasks: [String], grid: SweepGrid, evalTasks: [String], taskFiles: [String], metrics: [[[TaskMetrics]]]
+    ) {
         self.modelTasks = modelTasks
         self.grid = grid
         self.evalTasks = evalTasks

@@ -63,7 +63,8 @@ public struct GateThresholds: Sendable, Hashable {
         case "max-additivity-gap": maxAdditivityGap = number
         default:
             throw AnalysisError.badArgument(
-                "unknown gate key '\(key)'; expected max-cosine, scope, max-chord-residual, max-taylor-error or max-additivity-gap")
+                "unknown gate key '\(key)'; expected max-cosine, scope, max-chord-residual, max-taylor-error or max-additivity-gap"
+            )
         }
     }
 
@@ -138,10 +139,13 @@ public enum Gate {
         let modelNames = ["base"] + names
         if let limit = thresholds.maxCosine {
             for (m, count) in statistics.global.moments.nonFinite.enumerated() where count > 0 {
-                violations.append(GateViolation(
-                    check: "non-finite weights", location: "global", tasks: modelNames[m], value: Double(count),
-                    threshold: 0))
-                findings.append("\(count) non-finite weight(s) (NaN or ±Inf) in model '\(modelNames[m])': its statistics are undefined")
+                violations.append(
+                    GateViolation(
+                        check: "non-finite weights", location: "global", tasks: modelNames[m], value: Double(count),
+                        threshold: 0))
+                findings.append(
+                    "\(count) non-finite weight(s) (NaN or ±Inf) in model '\(modelNames[m])': its statistics are undefined"
+                )
             }
             let parts: [(String, GramMatrix)]
             switch thresholds.scope {
@@ -160,45 +164,61 @@ public enum Gate {
                         let pair = "\(names[i]) · \(names[j])"
                         let entries = [gram[i, i], gram[j, j], gram[i, j]]
                         if !entries.allSatisfy(\.isFinite) {
-                            violations.append(GateViolation(
-                                check: "cosine (non-finite Gram entry)", location: location, tasks: pair, value: .nan,
-                                threshold: limit))
+                            violations.append(
+                                GateViolation(
+                                    check: "cosine (non-finite Gram entry)", location: location, tasks: pair,
+                                    value: .nan,
+                                    threshold: limit))
                             continue
                         }
                         guard let cosine = gram.cosine(i, j) else {
                             undefined += 1
                             if thresholds.scope == .global {
-                                violations.append(GateViolation(check: "cosine (zero task vector)", location: location, tasks: pair, value: .nan, threshold: limit))
+                                violations.append(
+                                    GateViolation(
+                                        check: "cosine (zero task vector)", location: location, tasks: pair,
+                                        value: .nan, threshold: limit))
                             }
                             continue
                         }
                         defined += 1
                         worst = max(worst, abs(cosine))
                         if !(abs(cosine) <= limit) {
-                            violations.append(GateViolation(check: "cosine", location: location, tasks: pair, value: abs(cosine), threshold: limit))
+                            violations.append(
+                                GateViolation(
+                                    check: "cosine", location: location, tasks: pair, value: abs(cosine),
+                                    threshold: limit))
                         }
                     }
                 }
             }
             if defined == 0, undefined > 0, thresholds.scope != .global {
-                violations.append(GateViolation(
-                    check: "cosine (none defined)", location: thresholds.scope.rawValue, tasks: "all pairs", value: .nan,
-                    threshold: limit))
+                violations.append(
+                    GateViolation(
+                        check: "cosine (none defined)", location: thresholds.scope.rawValue, tasks: "all pairs",
+                        value: .nan,
+                        threshold: limit))
             }
             let verdict = worst <= limit ? "≤" : ">"
-            findings.append(String(format: "max |cos| (%@) %.4f %@ %.4f", thresholds.scope.rawValue, worst, verdict, limit))
+            findings.append(
+                String(format: "max |cos| (%@) %.4f %@ %.4f", thresholds.scope.rawValue, worst, verdict, limit))
             for (task, count) in zeroVectors.sorted(by: { $0.key < $1.key }) {
-                findings.append(thresholds.scope == .global
-                    ? "task '\(task)' has a zero task vector: the model is identical to the base"
-                    : "task '\(task)' leaves \(count) \(thresholds.scope.rawValue)(s) unchanged (zero task vector there)")
+                findings.append(
+                    thresholds.scope == .global
+                        ? "task '\(task)' has a zero task vector: the model is identical to the base"
+                        : "task '\(task)' leaves \(count) \(thresholds.scope.rawValue)(s) unchanged (zero task vector there)"
+                )
             }
             if undefined > 0 {
-                findings.append("\(undefined) cosine(s) undefined in \(thresholds.scope.rawValue) scope (a task vector is zero there)")
+                findings.append(
+                    "\(undefined) cosine(s) undefined in \(thresholds.scope.rawValue) scope (a task vector is zero there)"
+                )
             }
         }
         if thresholds.needsProbe {
             guard let linearity else {
-                throw AnalysisError.badArgument("linearity thresholds need a probe report (metamerge probe … -o probe.h5)")
+                throw AnalysisError.badArgument(
+                    "linearity thresholds need a probe report (metamerge probe … -o probe.h5)")
             }
             try checkSameModels(linearity, statistics)
             let checks: [(String, Double?, [(String, Double)])] = [
@@ -212,10 +232,15 @@ public enum Gate {
                 let worst = values.map(\.1).filter(\.isFinite).max() ?? 0
                 findings.append(String(format: "max %@ %.4f %@ %.4f", check, worst, worst <= limit ? "≤" : ">", limit))
                 if !undefined.isEmpty {
-                    findings.append("\(check) undefined for \(undefined.joined(separator: ", ")) (the task vector does not change the outputs, or the outputs are not finite)")
+                    findings.append(
+                        "\(check) undefined for \(undefined.joined(separator: ", ")) (the task vector does not change the outputs, or the outputs are not finite)"
+                    )
                 }
                 for (who, value) in values where !(value <= limit) {
-                    violations.append(GateViolation(check: check, location: "probe", tasks: who, value: value.isFinite ? value : .nan, threshold: limit))
+                    violations.append(
+                        GateViolation(
+                            check: check, location: "probe", tasks: who, value: value.isFinite ? value : .nan,
+                            threshold: limit))
                 }
             }
         }
@@ -228,17 +253,20 @@ public enum Gate {
         guard !expected.isEmpty, let models = linearity.models else { return }
         guard !models.isEmpty else {
             throw AnalysisError.familyMismatch(
-                "the probe report records no model fingerprints (written by an older metamerge); re-run metamerge probe")
+                "the probe report records no model fingerprints (written by an older metamerge); re-run metamerge probe"
+            )
         }
         let probe = Dictionary(models.map { ($0.fingerprint, $0.role) }, uniquingKeysWith: { a, _ in a })
         for model in expected where probe[model.fingerprint] == nil {
             throw AnalysisError.familyMismatch(
                 "the probe report was made from other models than the statistics: no probed model has the weights of "
-                    + "'\(model.role)' (\(model.path), fingerprint \(model.fingerprint)); re-run metamerge probe on these models")
+                    + "'\(model.role)' (\(model.path), fingerprint \(model.fingerprint)); re-run metamerge probe on these models"
+            )
         }
         if models.count != expected.count {
             throw AnalysisError.familyMismatch(
-                "the probe report ran \(models.count) models, the statistics describe \(expected.count); re-run metamerge probe on these models")
+                "the probe report ran \(models.count) models, the statistics describe \(expected.count); re-run metamerge probe on these models"
+            )
         }
     }
 }
@@ -265,7 +293,8 @@ public struct LinearitySummary: Sendable, Hashable {
 
     /// Equal metrics (the models they were measured on are provenance, not compared).
     public static func == (lhs: LinearitySummary, rhs: LinearitySummary) -> Bool {
-        lhs.chordResidual.elementsEqual(rhs.chordResidual, by: ==) && lhs.taylorError.elementsEqual(rhs.taylorError, by: ==)
+        lhs.chordResidual.elementsEqual(rhs.chordResidual, by: ==)
+            && lhs.taylorError.elementsEqual(rhs.taylorError, by: ==)
             && lhs.additivityGap.elementsEqual(rhs.additivityGap, by: ==)
     }
 
@@ -276,4 +305,3 @@ public struct LinearitySummary: Sendable, Hashable {
         }
     }
 }
-

@@ -80,20 +80,23 @@ public struct LinearityProbe: Sendable {
             let intervals = ((end - start) / step).rounded(.down) + 1e-9
             guard intervals < Double(maximumGridPoints) else {
                 throw AnalysisError.badArgument(
-                    "grid '\(text)' has \(Int(min(intervals, 1e15)) + 1) points; at most \(maximumGridPoints) are allowed (use a larger step)")
+                    "grid '\(text)' has \(Int(min(intervals, 1e15)) + 1) points; at most \(maximumGridPoints) are allowed (use a larger step)"
+                )
             }
             let count = Int(intervals) + 1
             var values = (0..<count).map { start + Double($0) * step }
             if let last = values.last, end - last > step * 1e-6 { values.append(end) }
             guard values.count <= maximumGridPoints else {
                 throw AnalysisError.badArgument(
-                    "grid '\(text)' has \(values.count) points; at most \(maximumGridPoints) are allowed (use a larger step)")
+                    "grid '\(text)' has \(values.count) points; at most \(maximumGridPoints) are allowed (use a larger step)"
+                )
             }
             return values.map { ($0 * 1e9).rounded() / 1e9 }
         }
         let list = text.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
         guard !list.isEmpty, fields.count == 1, list.allSatisfy({ $0 != nil }) else {
-            throw AnalysisError.badArgument("grid '\(text)' is neither start:end:step nor a comma-separated list of numbers")
+            throw AnalysisError.badArgument(
+                "grid '\(text)' is neither start:end:step nor a comma-separated list of numbers")
         }
         let values = list.map { $0! }
         if let bad = values.first(where: { !$0.isFinite }) {
@@ -116,7 +119,8 @@ public struct LinearityProbe: Sendable {
     ///
     /// - Parameter progress: called with (done, total) steps: a layer of a lockstep group, or a vocabulary block.
     /// - Throws: ``AnalysisError/badArgument(_:)`` for no prompts, a non-finite α, scale or step, a grid over
-    ///   ``maximumGridPoints``, or an estimated peak (``estimatedPeakBytes(family:prompts:lambdas:)``) over ``memoryLimit``
+    /// ``maximumGridPoints``, or an estimated peak (``estimatedPeakBytes(family:prompts:lambdas:)``) over
+    /// ``memoryLimit``
     ///   — before anything large is allocated; the model's errors (``TransformerError``) for bad prompts or weights.
     public func run(
         _ family: ModelFamily, prompts: [[Int]], lambdas: [Double], progress: (@Sendable (Int, Int) -> Void)? = nil
@@ -166,7 +170,7 @@ public struct LinearityProbe: Sendable {
     /// The probe's estimated peak anonymous memory in bytes for `prompts` on `family`, with the points run in as
     /// few lockstep groups as ``memoryLimit`` allows (one group when it fits):
     ///
-    ///     peak ≈ 4 · [ (T + 2) · B  +  G · N · (2H + 2qW + 2kvW + 2I)  +  L²  +  P · N · (H + V_B)  +  T · |grid| · V ]
+    /// peak ≈ 4 · [ (T + 2) · B  +  G · N · (2H + 2qW + 2kvW + 2I)  +  L²  +  P · N · (H + V_B)  +  T · |grid| · V ]
     ///
     /// B = one block of weight rows (max(2²⁰, I) elements), G points per lockstep group, N = Σ prompt lengths,
     /// L = the longest prompt, P points (1 + T(|grid| + 1) + T(T−1)/2 + |scales|), V_B = ⌊B / H⌋ vocabulary rows
@@ -190,28 +194,40 @@ public struct LinearityProbe: Sendable {
             (engine.config.vocabularySize + engine.vocabularyBlockRows - 1) / engine.vocabularyBlockRows
         }
 
-        init(_ probe: LinearityProbe, _ family: ModelFamily, prompts: [[Int]], lambdas: [Double], enforceLimit: Bool = true)
+        init(
+            _ probe: LinearityProbe, _ family: ModelFamily, prompts: [[Int]], lambdas: [Double],
+            enforceLimit: Bool = true
+        )
             throws
         {
             guard !prompts.isEmpty else { throw AnalysisError.badArgument("the probe needs at least one prompt") }
             let T = family.tasks.count
-            for (label, values) in [("α", probe.alphas), ("scale", probe.scales), ("λ", lambdas), ("Taylor step", [probe.taylorStep])] {
+            for (label, values) in [
+                ("α", probe.alphas), ("scale", probe.scales), ("λ", lambdas), ("Taylor step", [probe.taylorStep]),
+            ] {
                 if let bad = values.first(where: { !$0.isFinite }) {
-                    throw AnalysisError.badArgument("the probe's \(label) values contain \(bad); expected finite numbers")
+                    throw AnalysisError.badArgument(
+                        "the probe's \(label) values contain \(bad); expected finite numbers")
                 }
             }
-            guard probe.taylorStep != 0 else { throw AnalysisError.badArgument("the Taylor step is 0; expected a small non-zero step") }
+            guard probe.taylorStep != 0 else {
+                throw AnalysisError.badArgument("the Taylor step is 0; expected a small non-zero step")
+            }
             guard lambdas.count == T else {
                 throw AnalysisError.badArgument("\(lambdas.count) λ for \(T) task models; expected one per task")
             }
             grid = Array(Set(probe.alphas + [0, 1])).sorted()
-            guard grid.count <= LinearityProbe.maximumGridPoints + 2, probe.scales.count <= LinearityProbe.maximumGridPoints else {
+            guard grid.count <= LinearityProbe.maximumGridPoints + 2,
+                probe.scales.count <= LinearityProbe.maximumGridPoints
+            else {
                 throw AnalysisError.badArgument(
-                    "the grid has \(grid.count) α and \(probe.scales.count) scales; at most \(LinearityProbe.maximumGridPoints) each")
+                    "the grid has \(grid.count) α and \(probe.scales.count) scales; at most \(LinearityProbe.maximumGridPoints) each"
+                )
             }
             pairs = (0..<T).flatMap { i in ((i + 1)..<T).map { (i, $0) } }
             points = ProbePoints(
-                tasks: T, grid: grid, taylorStep: probe.taylorStep, pairs: pairs, scales: probe.scales, lambdas: lambdas)
+                tasks: T, grid: grid, taylorStep: probe.taylorStep, pairs: pairs, scales: probe.scales, lambdas: lambdas
+            )
             batch = PromptBatch(prompts)
             let config = try TransformerConfig(family.base.config)
             var engine = try LockstepEngine(
@@ -230,7 +246,8 @@ public struct LinearityProbe: Sendable {
             let curvesBytes = 4 * T * grid.count * config.vocabularySize
             let estimator = engine
             let peak = { (g: Int) -> Int in
-                estimator.estimatedPeakBytes(points: P, groupSize: g, batch: batch, logitRows: batch.tokenCount) + curvesBytes
+                estimator.estimatedPeakBytes(points: P, groupSize: g, batch: batch, logitRows: batch.tokenCount)
+                    + curvesBytes
             }
             // The largest group that fits the limit: fewer groups, fewer reads of the inputs.
             var g = P

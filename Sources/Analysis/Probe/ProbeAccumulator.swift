@@ -33,8 +33,10 @@ struct ProbeAccumulator {
     /// [task][k]: the first prompt's last-position logits along the grid (V each).
     var firstPromptLast: [[[Float]]]
 
-    init(points: ProbePoints, alphas: [Double], taylorStep: Double, pairs: [(Int, Int)], scales: [Double],
-         lambdas: [Double], rows: [Range<Int>], vocabularySize V: Int) {
+    init(
+        points: ProbePoints, alphas: [Double], taylorStep: Double, pairs: [(Int, Int)], scales: [Double],
+        lambdas: [Double], rows: [Range<Int>], vocabularySize V: Int
+    ) {
         self.points = points
         self.alphas = alphas
         self.taylorStep = taylorStep

@@ -15,8 +15,10 @@ struct ProbePoints {
     /// The merged point of each scale.
     var merged: [Int] = []
 
-    init(tasks T: Int, grid alphas: [Double], taylorStep h: Double, pairs pairList: [(Int, Int)], scales: [Double],
-         lambdas: [Double]) {
+    init(
+        tasks T: Int, grid alphas: [Double], taylorStep h: Double, pairs pairList: [(Int, Int)], scales: [Double],
+        lambdas: [Double]
+    ) {
         func add(_ c: [Double]) -> Int {
             coefficients.append(c.map(Float.init))
             return coefficients.count - 1

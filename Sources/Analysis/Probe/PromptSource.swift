@@ -119,7 +119,9 @@ public enum PromptSource: Sendable {
             else {
                 throw AnalysisError.badArgument("\(url.path):\(number): not a JSON object with a \"text\" string")
             }
-            guard !text.isEmpty else { throw AnalysisError.badArgument("\(url.path):\(number): the prompt text is empty") }
+            guard !text.isEmpty else {
+                throw AnalysisError.badArgument("\(url.path):\(number): the prompt text is empty")
+            }
             return (number, text)
         }
     }
@@ -157,7 +159,8 @@ public enum PromptSource: Sendable {
         while true {
             let chunk: Data
             do { chunk = try handle.read(upToCount: 1 << 20) ?? Data() } catch {
-                throw AnalysisError.badArgument("\(url.path): cannot read the prompt file: \(error.localizedDescription)")
+                throw AnalysisError.badArgument(
+                    "\(url.path): cannot read the prompt file: \(error.localizedDescription)")
             }
             if chunk.isEmpty { break }
             for byte in chunk {

@@ -34,7 +34,8 @@ public enum AnalysisReport {
         try tensors.createDataset("group", strings: list.map { $0.group.description })
         let maxRank = max(list.map(\.shape.count).max() ?? 0, 1)
         try tensors.createDataset(
-            "shape", values: list.flatMap { $0.shape.map(Int64.init) + [Int64](repeating: -1, count: maxRank - $0.shape.count) },
+            "shape",
+            values: list.flatMap { $0.shape.map(Int64.init) + [Int64](repeating: -1, count: maxRank - $0.shape.count) },
             shape: [list.count, maxRank])
         try tensors.createDataset("trimmed", values: list.map { UInt8($0.trimmed ? 1 : 0) })
         try writeMoments(list.map(\.moments), into: tensors, taskCount: T, raw: true)
@@ -58,7 +59,8 @@ public enum AnalysisReport {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         try skipped.createDataset(
-            "detail_json", strings: try statistics.problems.map { String(decoding: try encoder.encode($0.kind), as: UTF8.self) })
+            "detail_json",
+            strings: try statistics.problems.map { String(decoding: try encoder.encode($0.kind), as: UTF8.self) })
     }
 
     static func writeRootAttributes(_ root: HDF5Group, provenance: Provenance) throws {
@@ -121,13 +123,17 @@ public enum AnalysisReport {
             guard paths.count == roles.count, prints.count == roles.count else {
                 throw AnalysisError.badReport(
                     path: url.path,
-                    detail: "/provenance datasets disagree on the model count (role \(roles.count), path \(paths.count), fingerprint \(prints.count))")
+                    detail:
+                        "/provenance datasets disagree on the model count (role \(roles.count), path \(paths.count), fingerprint \(prints.count))"
+                )
             }
             let provenance = Provenance(
                 toolVersion: try root.attribute("tool_version", as: String.self),
                 createdUTC: try root.attribute("created_utc", as: String.self),
                 commandLine: try root.attribute("command_line", as: String.self),
-                models: (0..<roles.count).map { Provenance.Model(role: roles[$0], path: paths[$0], fingerprint: prints[$0]) })
+                models: (0..<roles.count).map {
+                    Provenance.Model(role: roles[$0], path: paths[$0], fingerprint: prints[$0])
+                })
 
             let tensors = try root.group("tensors")
             let names = try tensors.dataset("name").readStrings()
@@ -138,14 +144,18 @@ public enum AnalysisReport {
             func doubles(_ name: String, _ width: Int) throws -> [Double] {
                 let array = try tensors.dataset(name).read(Double.self)
                 guard array.values.count == N * width else {
-                    throw AnalysisError.badReport(path: url.path, detail: "/tensors/\(name) has \(array.values.count) values; expected \(N * width)")
+                    throw AnalysisError.badReport(
+                        path: url.path,
+                        detail: "/tensors/\(name) has \(array.values.count) values; expected \(N * width)")
                 }
                 return array.values
             }
             func ints(_ name: String, _ width: Int) throws -> [Int] {
                 let array = try tensors.dataset(name).read(Int64.self)
                 guard array.values.count == N * width else {
-                    throw AnalysisError.badReport(path: url.path, detail: "/tensors/\(name) has \(array.values.count) values; expected \(N * width)")
+                    throw AnalysisError.badReport(
+                        path: url.path,
+                        detail: "/tensors/\(name) has \(array.values.count) values; expected \(N * width)")
                 }
                 return array.values.map(Int.init)
             }
@@ -154,7 +164,8 @@ public enum AnalysisReport {
             let elements = try ints("elements", 1), zeros = try ints("zeros", T)
             let nonFinite = try ints("non_finite", T + 1), conflicts = try ints("sign_conflicts", 1)
             guard trimmed.count == N, shapes.values.count == N * rank else {
-                throw AnalysisError.badReport(path: url.path, detail: "/tensors datasets disagree on the tensor count \(N)")
+                throw AnalysisError.badReport(
+                    path: url.path, detail: "/tensors datasets disagree on the tensor count \(N)")
             }
             var list: [TensorStatistics] = []
             for n in 0..<N {
@@ -180,7 +191,8 @@ public enum AnalysisReport {
                     detail: "/problems has \(problemNames.count) names but \(details.count) detail_json entries")
             }
             let problems = try zip(problemNames, details).map { name, detail in
-                TensorProblem(name: name, kind: try JSONDecoder().decode(TensorProblem.Kind.self, from: Data(detail.utf8)))
+                TensorProblem(
+                    name: name, kind: try JSONDecoder().decode(TensorProblem.Kind.self, from: Data(detail.utf8)))
             }
             return TaskVectorStatistics(taskNames: taskNames, tensors: list, problems: problems, provenance: provenance)
         } catch let error as AnalysisError {
@@ -203,11 +215,14 @@ public enum AnalysisReport {
         }
         let version: Int64
         do {
-            guard try file.root.attribute("format", as: String.self) == "metamerge-report" else { throw AnalysisError.badArgument("") }
+            guard try file.root.attribute("format", as: String.self) == "metamerge-report" else {
+                throw AnalysisError.badArgument("")
+            }
             version = try file.root.attribute("schema_version", as: Int64.self)
         } catch {
             throw AnalysisError.badReport(
-                path: url.path, detail: "an HDF5 file but not a MetaMerge report (no format/schema_version attributes on /)")
+                path: url.path,
+                detail: "an HDF5 file but not a MetaMerge report (no format/schema_version attributes on /)")
         }
         guard version <= schemaVersion else {
             throw AnalysisError.newerSchema(path: url.path, found: Int(version), supported: schemaVersion)
@@ -219,7 +234,8 @@ public enum AnalysisReport {
     /// an empty path, a directory, an input of the command or an ancestor of one, an existing file that is not a
     /// MetaMerge report. An existing report is replaced atomically when the new one is complete.
     public static func checkDestination(_ url: URL, inputs: [URL]) throws {
-        try OutputPath.checkFileDestination(url, inputs: inputs, what: "the report path (-o)", kind: "MetaMerge report") {
+        try OutputPath.checkFileDestination(url, inputs: inputs, what: "the report path (-o)", kind: "MetaMerge report")
+        {
             guard let file = try? openReport($0) else { return false }
             try? file.close()
             return true
@@ -230,7 +246,9 @@ public enum AnalysisReport {
     /// there is no readable analysis report there or it was made from other weights (its fingerprints differ).
     /// The probe uses it to avoid a second statistics pass when it writes into the report.
     public static func metagptLambdas(from url: URL, matching family: ModelFamily) -> [Double]? {
-        guard FileManager.default.fileExists(atPath: url.path), let statistics = try? read(from: url) else { return nil }
+        guard FileManager.default.fileExists(atPath: url.path), let statistics = try? read(from: url) else {
+            return nil
+        }
         let recorded = Dictionary(
             statistics.provenance.models.map { ($0.role, $0.fingerprint) }, uniquingKeysWith: { a, _ in a })
         guard statistics.taskNames.count == family.tasks.count,
@@ -260,7 +278,8 @@ public enum AnalysisReport {
         // (HDF5 failing to write its own file leaves the library in a state that crashes at exit).
         let image: Data
         do {
-            let file = try original.map { try HDF5File.openInMemory(copying: $0) } ?? HDF5File.createInMemory(name: url.path)
+            let file =
+                try original.map { try HDF5File.openInMemory(copying: $0) } ?? HDF5File.createInMemory(name: url.path)
             try body(file)
             image = try file.image()
             try file.close()
@@ -278,7 +297,8 @@ public enum AnalysisReport {
             try TemporaryOutputs.publish(temporary) {
                 guard rename(temporary.path, url.path) == 0 else {
                     throw AnalysisError.writeFailed(
-                        path: url.path, detail: "cannot rename the finished report into place: \(String(cString: strerror(errno)))")
+                        path: url.path,
+                        detail: "cannot rename the finished report into place: \(String(cString: strerror(errno)))")
                 }
             }
         } catch {

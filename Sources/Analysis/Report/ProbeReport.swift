@@ -8,7 +8,8 @@ public enum ProbeReport {
     /// that already has a `/probe` group has it replaced.
     public static func write(_ result: ProbeResult, provenance: Provenance, to url: URL) throws {
         // Only an analysis report (with /tensors) is extended; anything else at `url` is replaced.
-        var analysis: HDF5File? = FileManager.default.fileExists(atPath: url.path) ? try? AnalysisReport.openReport(url) : nil
+        var analysis: HDF5File? =
+            FileManager.default.fileExists(atPath: url.path) ? try? AnalysisReport.openReport(url) : nil
         if let file = analysis, try !file.root.exists("tensors") { analysis = nil }
         let hasProbe = try analysis?.root.exists("probe") ?? false
         try analysis?.close()
@@ -20,7 +21,9 @@ public enum ProbeReport {
                 try write(result, into: file.root, models: provenance.models)
             }
         } else if analysis != nil {
-            try AnalysisReport.writeAtomically(to: url, copying: url) { try write(result, into: $0.root, models: provenance.models) }
+            try AnalysisReport.writeAtomically(to: url, copying: url) {
+                try write(result, into: $0.root, models: provenance.models)
+            }
         } else {
             try AnalysisReport.writeAtomically(to: url) { file in
                 try AnalysisReport.writeRootAttributes(file.root, provenance: provenance)
@@ -45,7 +48,8 @@ public enum ProbeReport {
         try probe.createDataset("pairs", strings: result.pairNames)
         try probe.createDataset("alphas", values: result.alphas)
         try probe.createDataset("prompts", strings: result.prompts.map { $0.map(String.init).joined(separator: " ") })
-        // The prompts' ids as a ragged array: prompt q is prompt_token_ids[prompt_offsets[q] ..< prompt_offsets[q + 1]].
+        // The prompts' ids as a ragged array: prompt q is prompt_token_ids[prompt_offsets[q] ..< prompt_offsets[q +
+        // 1]].
         try probe.createDataset("prompt_token_ids", values: result.prompts.flatMap { $0.map(Int64.init) })
         var offsets: [Int64] = [0]
         for prompt in result.prompts { offsets.append(offsets.last! + Int64(prompt.count)) }
@@ -64,8 +68,10 @@ public enum ProbeReport {
         try probe.createDataset("additivity_gap_max", values: summary.additivityGap.map(\.1))
         let K = result.curveCoordinates.first?.count ?? 0
         try probe.createDataset(
-            "curves", values: result.curves.flatMap { $0.flatMap { $0.map(Float.init) } }, shape: [T, result.alphas.count, K])
-        try probe.createDataset("curve_coordinates", values: result.curveCoordinates.flatMap { $0.map(Int64.init) }, shape: [T, K])
+            "curves", values: result.curves.flatMap { $0.flatMap { $0.map(Float.init) } },
+            shape: [T, result.alphas.count, K])
+        try probe.createDataset(
+            "curve_coordinates", values: result.curveCoordinates.flatMap { $0.map(Int64.init) }, shape: [T, K])
         if let tokens = result.curveTokens, tokens.count == T, tokens.allSatisfy({ $0.count == K }) {
             try probe.createDataset("curve_tokens", strings: tokens.flatMap { $0 })  // T × K, row-major
         }
@@ -92,7 +98,8 @@ public enum ProbeReport {
         let file = try AnalysisReport.openReport(url)
         do {
             guard try file.root.exists("probe") else {
-                throw AnalysisError.badReport(path: url.path, detail: "has no /probe group (write one with metamerge probe)")
+                throw AnalysisError.badReport(
+                    path: url.path, detail: "has no /probe group (write one with metamerge probe)")
             }
             let probe = try file.root.group("probe")
             let tasks = try probe.dataset("tasks").readStrings()
@@ -101,7 +108,8 @@ public enum ProbeReport {
             let taylor = try probe.dataset("taylor_error_max").read(Double.self).values
             let additivity = try probe.dataset("additivity_gap_max").read(Double.self).values
             guard chord.count == tasks.count, taylor.count == tasks.count, additivity.count == pairs.count else {
-                throw AnalysisError.badReport(path: url.path, detail: "/probe datasets disagree on the task or pair count")
+                throw AnalysisError.badReport(
+                    path: url.path, detail: "/probe datasets disagree on the task or pair count")
             }
             var models: [Provenance.Model] = []
             if try probe.exists("model_fingerprint") {
@@ -111,7 +119,9 @@ public enum ProbeReport {
                 guard roles.count == prints.count, paths.count == prints.count else {
                     throw AnalysisError.badReport(path: url.path, detail: "/probe model datasets disagree in length")
                 }
-                models = (0..<roles.count).map { Provenance.Model(role: roles[$0], path: paths[$0], fingerprint: prints[$0]) }
+                models = (0..<roles.count).map {
+                    Provenance.Model(role: roles[$0], path: paths[$0], fingerprint: prints[$0])
+                }
             }
             return LinearitySummary(
                 chordResidual: Array(zip(tasks, chord)), taylorError: Array(zip(tasks, taylor)),

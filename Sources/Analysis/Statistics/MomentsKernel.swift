@@ -1,7 +1,8 @@
 /// The inner loop of the statistics pass: adds the coordinates of one chunk to a ``TaskVectorMoments``.
 ///
 /// Values are read as Float32 (stored F32, or other dtypes decoded into a buffer; see ``LaneLoader``), widened
-/// once each to Float64 and shared by every sum; task vectors τt = θt − θ0 are formed in Float64, so the sums match a float64 reference up to
+/// once each to Float64 and shared by every sum; task vectors τt = θt − θ0 are formed in Float64, so the sums match a
+/// float64 reference up to
 /// summation order. Blocks of ``blockSize`` finite values take a SIMD path; a block holding a NaN or infinity
 /// takes a checked scalar path that leaves those coordinates out.
 ///
@@ -69,7 +70,8 @@ struct MomentsKernel {
 
     @inline(__always)
     static func magnitude(_ d: Lanes) -> Lanes {
-        unsafeBitCast(unsafeBitCast(d, to: SIMD4<UInt64>.self) & SIMD4(repeating: 0x7FFF_FFFF_FFFF_FFFF), to: Lanes.self)
+        unsafeBitCast(
+            unsafeBitCast(d, to: SIMD4<UInt64>.self) & SIMD4(repeating: 0x7FFF_FFFF_FFFF_FFFF), to: Lanes.self)
     }
 
     @inline(__always)
@@ -251,53 +253,54 @@ struct MomentsKernel {
         let pairs = T * (T + 1) / 2
         let width = T * 4 + pairs + 1
         withUnsafeTemporaryAllocation(of: Lanes.self, capacity: width) { scratch in
-        withUnsafeTemporaryAllocation(of: Counts.self, capacity: T + 1) { counters in
-            let deltas = scratch.baseAddress!
-            let sums = deltas + T, absoluteSums = sums + T, maxima = absoluteSums + T
-            let products = maxima + T, baseSquares = products + pairs
-            let zeros = counters.baseAddress!, conflicts = zeros + T
-            for k in 0..<width { scratch[k] = Lanes() }
-            for k in 0...T { counters[k] = Counts() }
-            let input = sources.baseAddress!
-            var i = 0
-            while i < n {
-                let b = L.lanes(input[0], at: i)
-                baseSquares[0] += b * b
-                var positive = SIMDMask<Counts>(repeating: false)
-                var negative = SIMDMask<Counts>(repeating: false)
-                for t in 0..<T {
-                    let d = L.lanes(input[t + 1], at: i) - b
-                    deltas[t] = d
-                    sums[t] += d
-                    let magnitude = magnitude(d)
-                    absoluteSums[t] += magnitude
-                    maxima[t] = maximum(maxima[t], magnitude)
-                    zeros[t] &+= ones(d .== 0)
-                    positive .|= d .> 0
-                    negative .|= d .< 0
+            withUnsafeTemporaryAllocation(of: Counts.self, capacity: T + 1) { counters in
+                let deltas = scratch.baseAddress!
+                let sums = deltas + T, absoluteSums = sums + T, maxima = absoluteSums + T
+                let products = maxima + T, baseSquares = products + pairs
+                let zeros = counters.baseAddress!, conflicts = zeros + T
+                for k in 0..<width { scratch[k] = Lanes() }
+                for k in 0...T { counters[k] = Counts() }
+                let input = sources.baseAddress!
+                var i = 0
+                while i < n {
+                    let b = L.lanes(input[0], at: i)
+                    baseSquares[0] += b * b
+                    var positive = SIMDMask<Counts>(repeating: false)
+                    var negative = SIMDMask<Counts>(repeating: false)
+                    for t in 0..<T {
+                        let d = L.lanes(input[t + 1], at: i) - b
+                        deltas[t] = d
+                        sums[t] += d
+                        let magnitude = magnitude(d)
+                        absoluteSums[t] += magnitude
+                        maxima[t] = maximum(maxima[t], magnitude)
+                        zeros[t] &+= ones(d .== 0)
+                        positive .|= d .> 0
+                        negative .|= d .< 0
+                    }
+                    var p = 0
+                    for a in 0..<T {
+                        for c in a..<T {
+                            products[p] += deltas[a] * deltas[c]
+                            p += 1
+                        }
+                    }
+                    conflicts[0] &+= ones(positive .& negative)
+                    i &+= 4
                 }
+                moments.elements += n
+                moments.baseSquaredNorm += baseSquares[0].sum()
                 var p = 0
                 for a in 0..<T {
+                    addTask(
+                        a, sum: sums[a], absolute: absoluteSums[a], maximum: maxima[a], zeros: zeros[a], into: &moments)
                     for c in a..<T {
-                        products[p] += deltas[a] * deltas[c]
+                        addGram(a, c, products[p], into: &moments)
                         p += 1
                     }
                 }
-                conflicts[0] &+= ones(positive .& negative)
-                i &+= 4
+                if T > 1 { moments.signConflicts += Int(conflicts[0].wrappedSum()) }
             }
-            moments.elements += n
-            moments.baseSquaredNorm += baseSquares[0].sum()
-            var p = 0
-            for a in 0..<T {
-                addTask(a, sum: sums[a], absolute: absoluteSums[a], maximum: maxima[a], zeros: zeros[a], into: &moments)
-                for c in a..<T {
-                    addGram(a, c, products[p], into: &moments)
-                    p += 1
-                }
-            }
-            if T > 1 { moments.signConflicts += Int(conflicts[0].wrappedSum()) }
-        }
         }
     }
 

@@ -113,7 +113,8 @@ public struct StatisticsPass: Sendable {
         return TaskVectorStatistics(
             taskNames: family.taskNames, tensors: statistics, problems: family.problems,
             provenance: Provenance(
-                toolVersion: Provenance.toolVersion, createdUTC: Provenance.now(), commandLine: commandLine, models: models))
+                toolVersion: Provenance.toolVersion, createdUTC: Provenance.now(), commandLine: commandLine,
+                models: models))
     }
 }
 
@@ -137,7 +138,8 @@ extension StatisticsPass {
                     } else {
                         try reader.readBytes(input.name, elements: piece, into: buffers.staging)
                         FloatConversion.decode(
-                            dtype, from: buffers.staging, count: piece.count, into: buffer.assumingMemoryBound(to: Float.self))
+                            dtype, from: buffers.staging, count: piece.count,
+                            into: buffer.assumingMemoryBound(to: Float.self))
                     }
                     buffers.pointers[model] = UnsafeRawPointer(buffer)
                 } else {
@@ -151,7 +153,8 @@ extension StatisticsPass {
                     }
                 }
             }
-            kernel.accumulate(UnsafeBufferPointer(buffers.pointers), Float32Lanes.self, count: piece.count, into: &moments)
+            kernel.accumulate(
+                UnsafeBufferPointer(buffers.pointers), Float32Lanes.self, count: piece.count, into: &moments)
             start = piece.upperBound
         }
     }

@@ -74,7 +74,9 @@ public struct TaskVectorStatistics: Sendable {
             sums[group]!.0 += 1
             sums[group]!.1.add(tensor.moments)
         }
-        return order.sorted().map { GroupStatistics(label: $0.description, tensorCount: sums[$0]!.0, moments: sums[$0]!.1) }
+        return order.sorted().map {
+            GroupStatistics(label: $0.description, tensorCount: sums[$0]!.0, moments: sums[$0]!.1)
+        }
     }
 
     /// MetaGPT's coefficients over the whole compared parameter vector (the paper's Eq. 15).

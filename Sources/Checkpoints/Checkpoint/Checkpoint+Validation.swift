@@ -54,36 +54,45 @@ extension Checkpoint {
         for (tensor, shard) in weightMap.sorted(by: { $0.key < $1.key }) where loaded.contains(shard) {
             if holder[tensor] != shard {
                 let actual = holder[tensor].map { "it is stored in \($0)" } ?? "no shard named by the index stores it"
-                problems.append(CheckpointError(
-                    .badIndex, url: indexURL, tensor: tensor, "is mapped to \(shard), but \(actual)"))
+                problems.append(
+                    CheckpointError(
+                        .badIndex, url: indexURL, tensor: tensor, "is mapped to \(shard), but \(actual)"))
             }
         }
         for (tensor, shard) in holder.sorted(by: { $0.key < $1.key }) where weightMap[tensor] == nil {
-            problems.append(CheckpointError(
-                .badIndex, url: indexURL, tensor: tensor, "is stored in \(shard) but not listed in the index's weight_map"))
+            problems.append(
+                CheckpointError(
+                    .badIndex, url: indexURL, tensor: tensor,
+                    "is stored in \(shard) but not listed in the index's weight_map"))
         }
         return problems
     }
 
     /// Quantized checkpoints: a `quantization_config` in config.json, or packed-integer tensors (`qweight`,
     /// `qzeros`, `scales`, `g_idx`, bitsandbytes' `absmax` / `quant_map` / `SCB`). Their integers are not weights.
-    static func quantizationProblems(config: ModelConfig, configURL: URL, tensorNames: [String], directory: URL)
+    static func quantizationProblems(
+        config: ModelConfig, configURL: URL, tensorNames: [String], directory: URL
+    )
         -> [CheckpointError]
     {
         if let quantization = config.json["quantization_config"] {
             let method = quantization.objectValue?["quant_method"]?.stringValue ?? "quantized"
             let label = method.uppercased() == method.lowercased() ? method : Self.quantizationLabel(method)
-            return [CheckpointError(
-                .quantized, url: configURL,
-                "\(label) checkpoints are not supported (config.json has a quantization_config): dequantize to "
-                    + "float16/bfloat16/float32 safetensors first, e.g. load with transformers and save_pretrained")]
+            return [
+                CheckpointError(
+                    .quantized, url: configURL,
+                    "\(label) checkpoints are not supported (config.json has a quantization_config): dequantize to "
+                        + "float16/bfloat16/float32 safetensors first, e.g. load with transformers and save_pretrained")
+            ]
         }
         let suffixes = [".qweight", ".qzeros", ".scales", ".g_idx", ".absmax", ".quant_map", ".SCB", ".weight_format"]
         if let packed = tensorNames.first(where: { name in suffixes.contains { name.hasSuffix($0) } }) {
-            return [CheckpointError(
-                .quantized, url: directory, tensor: packed,
-                "is a quantized checkpoint's packed tensor (GPTQ / AWQ / bitsandbytes): quantized checkpoints are not "
-                    + "supported; dequantize first")]
+            return [
+                CheckpointError(
+                    .quantized, url: directory, tensor: packed,
+                    "is a quantized checkpoint's packed tensor (GPTQ / AWQ / bitsandbytes): quantized checkpoints are not "
+                        + "supported; dequantize first")
+            ]
         }
         return []
     }
@@ -111,16 +120,20 @@ extension Checkpoint {
         let architecture = config.architectures.first ?? config.modelType ?? "model"
         func required(_ key: String) -> Int? {
             guard let value = config.int(key) else {
-                problems.append(CheckpointError(
-                    .badConfig, url: configURL, "has no integer '\(key)', which a \(architecture) checkpoint needs"))
+                problems.append(
+                    CheckpointError(
+                        .badConfig, url: configURL, "has no integer '\(key)', which a \(architecture) checkpoint needs")
+                )
                 return nil
             }
             return value
         }
         if let layers = required("num_hidden_layers"), layers != layerCount {
-            problems.append(CheckpointError(
-                .badConfig, url: configURL,
-                "says num_hidden_layers = \(layers), but the weights hold layers 0…\(layerCount - 1) (\(layerCount) layers)"))
+            problems.append(
+                CheckpointError(
+                    .badConfig, url: configURL,
+                    "says num_hidden_layers = \(layers), but the weights hold layers 0…\(layerCount - 1) (\(layerCount) layers)"
+                ))
         }
         let hidden = config.int("hidden_size")
         let vocabulary = config.int("vocab_size")
@@ -128,14 +141,16 @@ extension Checkpoint {
         for name in [embedding, "lm_head.weight"].compactMap({ $0 }) {
             guard let info = infos[name], info.shape.count == 2 else { continue }
             if let vocabulary, info.shape[0] != vocabulary {
-                problems.append(CheckpointError(
-                    .shapeMismatch, url: configURL, tensor: name,
-                    "has \(info.shape[0]) rows, but config.json says vocab_size = \(vocabulary)"))
+                problems.append(
+                    CheckpointError(
+                        .shapeMismatch, url: configURL, tensor: name,
+                        "has \(info.shape[0]) rows, but config.json says vocab_size = \(vocabulary)"))
             }
             if let hidden, info.shape[1] != hidden {
-                problems.append(CheckpointError(
-                    .shapeMismatch, url: configURL, tensor: name,
-                    "has \(info.shape[1]) columns, but config.json says hidden_size = \(hidden)"))
+                problems.append(
+                    CheckpointError(
+                        .shapeMismatch, url: configURL, tensor: name,
+                        "has \(info.shape[1]) columns, but config.json says hidden_size = \(hidden)"))
             }
         }
         return problems

@@ -8,7 +8,8 @@ extension Checkpoint {
     /// `*.safetensors` present. A shard the index names but the directory lacks is a problem (appended to
     /// `problems`), never a reason to fall back to other files: a missing shard would silently drop its tensors.
     static func weightFiles(
-        in directory: URL, access: DirectoryAccess, weightMap: inout [String: String]?, problems: inout [CheckpointError]
+        in directory: URL, access: DirectoryAccess, weightMap: inout [String: String]?,
+        problems: inout [CheckpointError]
     ) throws -> [URL] {
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
         let safetensors = entries.filter { $0.hasSuffix(".safetensors") }.sorted()
@@ -21,10 +22,12 @@ extension Checkpoint {
             let shards = Set(map.values).sorted()
             for shard in shards where !entries.contains(shard) {
                 let tensors = map.filter { $0.value == shard }.keys.sorted()
-                problems.append(CheckpointError(
-                    .badIndex, url: indexURL,
-                    "names shard \(shard), which does not exist in the directory (it should hold \(tensors.count) "
-                        + "tensor(s), e.g. \(tensors.prefix(3).joined(separator: ", "))); the checkpoint is incomplete"))
+                problems.append(
+                    CheckpointError(
+                        .badIndex, url: indexURL,
+                        "names shard \(shard), which does not exist in the directory (it should hold \(tensors.count) "
+                            + "tensor(s), e.g. \(tensors.prefix(3).joined(separator: ", "))); the checkpoint is incomplete"
+                    ))
             }
             return shards.filter { entries.contains($0) }.map { directory.appendingPathComponent($0) }
         }
@@ -73,7 +76,8 @@ struct DirectoryAccess {
         if let blobs, Self.isInside(resolved, blobs) { return }
         throw CheckpointError(
             .unsafePath, url: url,
-            "resolves to \(resolved), outside the model directory (and not in a Hugging Face cache blobs/ folder); refusing to follow it")
+            "resolves to \(resolved), outside the model directory (and not in a Hugging Face cache blobs/ folder); refusing to follow it"
+        )
     }
 
     private static func isInside(_ path: String, _ folder: String) -> Bool {

@@ -40,7 +40,10 @@ public final class Checkpoint: Sendable {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory), isDirectory.boolValue
         else {
-            throw CheckpointError(.notADirectory, url: directory, "is not a model directory (expected a folder with config.json and *.safetensors, or a .safetensors file)")
+            throw CheckpointError(
+                .notADirectory, url: directory,
+                "is not a model directory (expected a folder with config.json and *.safetensors, or a .safetensors file)"
+            )
         }
         let access = try DirectoryAccess(directory: directory)
         let configURL = directory.appendingPathComponent("config.json")
@@ -58,9 +61,10 @@ public final class Checkpoint: Sendable {
             directory: directory, config: config, weightURLs: weightURLs, notes: [], problems: problems,
             validation: validation
         ) { files in
-            var found = weightMap.map {
-                Self.indexProblems($0, indexURL: directory.appendingPathComponent(Self.indexName), files: files)
-            } ?? []
+            var found =
+                weightMap.map {
+                    Self.indexProblems($0, indexURL: directory.appendingPathComponent(Self.indexName), files: files)
+                } ?? []
             let infos = Dictionary(files.flatMap { $0.tensors.map { ($0.name, $0) } }, uniquingKeysWith: { a, _ in a })
             found += Self.quantizationProblems(
                 config: config, configURL: configURL, tensorNames: infos.keys.sorted(), directory: directory)
@@ -72,7 +76,8 @@ public final class Checkpoint: Sendable {
     /// Opens a single `.safetensors` file as a checkpoint without config.json (`metamerge inspect FILE`).
     public convenience init(file: URL, validation: Validation = .strict) throws {
         var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: file.path, isDirectory: &isDirectory), !isDirectory.boolValue else {
+        guard FileManager.default.fileExists(atPath: file.path, isDirectory: &isDirectory), !isDirectory.boolValue
+        else {
             throw CheckpointError(.unreadableFile, url: file, "does not exist; expected a .safetensors file")
         }
         try self.init(
@@ -102,7 +107,8 @@ public final class Checkpoint: Sendable {
                 if let previous = locations[info.name] {
                     let error = CheckpointError(
                         .duplicateTensor, url: url, tensor: info.name,
-                        "is stored twice (also in \(files[previous].url.lastPathComponent)); expected each tensor in one shard")
+                        "is stored twice (also in \(files[previous].url.lastPathComponent)); expected each tensor in one shard"
+                    )
                     if validation == .strict { throw error }
                     problems.append(error)
                     continue

@@ -13,7 +13,9 @@ public struct FamilySpec: Sendable, Hashable {
     /// Opens every model and aligns them.
     public func open() throws -> ModelFamily {
         let base = try Checkpoint(directory: base)
-        let members = try tasks.map { ModelFamily.Member(name: $0.name, checkpoint: try Checkpoint(directory: $0.directory)) }
+        let members = try tasks.map {
+            ModelFamily.Member(name: $0.name, checkpoint: try Checkpoint(directory: $0.directory))
+        }
         return try ModelFamily(base: base, tasks: members)
     }
 

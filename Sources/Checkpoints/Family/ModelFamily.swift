@@ -35,7 +35,8 @@ public struct ModelFamily: Sendable {
     ///   at all is comparable.
     public init(base: Checkpoint, tasks: [Member]) throws {
         guard !tasks.isEmpty else {
-            throw CheckpointError(.badFamily, url: base.directory, "a family needs at least one task model besides the base")
+            throw CheckpointError(
+                .badFamily, url: base.directory, "a family needs at least one task model besides the base")
         }
         var names: Set<String> = []
         for task in tasks where !names.insert(task.name).inserted {
@@ -49,7 +50,8 @@ public struct ModelFamily: Sendable {
                 if let baseValue, let taskValue, baseValue != taskValue {
                     throw CheckpointError(
                         .badFamily, url: task.checkpoint.directory.appendingPathComponent("config.json"),
-                        "\(key) is \(taskValue), but the base's is \(baseValue): task models must be fine-tunes of the base")
+                        "\(key) is \(taskValue), but the base's is \(baseValue): task models must be fine-tunes of the base"
+                    )
                 }
             }
         }
@@ -86,7 +88,8 @@ public struct ModelFamily: Sendable {
                 let rows = shapes.map { $0[0] }
                 let common = [rows.min()!] + shapes[0].dropFirst()
                 aligned.append(AlignedTensor(name: name, shape: common, shapes: shapes, dtypes: dtypes))
-                problems.append(TensorProblem(name: name, kind: .vocabularyMismatch(rows: rows, commonRows: rows.min()!)))
+                problems.append(
+                    TensorProblem(name: name, kind: .vocabularyMismatch(rows: rows, commonRows: rows.min()!)))
             } else {
                 let listed = zip(modelNames, shapes).map { "\($0) \($1)" }.joined(separator: ", ")
                 let odd = zip(models, shapes).first { $0.1 != shapes[0] }!.0
@@ -121,7 +124,8 @@ public struct ModelFamily: Sendable {
         var name = tensor.name
         if checkpoint.info(name) == nil, let embedding = checkpoint.embeddingName { name = embedding }
         guard let file = checkpoint.file(of: name) else {
-            throw CheckpointError(.missingTensor, url: checkpoint.directory, tensor: tensor.name, "not found in this checkpoint")
+            throw CheckpointError(
+                .missingTensor, url: checkpoint.directory, tensor: tensor.name, "not found in this checkpoint")
         }
         return (file, name)
     }
@@ -187,7 +191,8 @@ public struct TensorProblem: Sendable, Hashable, CustomStringConvertible {
         case .missing(let models):
             "\(name): missing from \(models.joined(separator: ", "))"
         case .shapeMismatch(let shapes):
-            "\(name): shapes differ (" + shapes.keys.sorted().map { "\($0) \(shapes[$0]!)" }.joined(separator: ", ") + ")"
+            "\(name): shapes differ (" + shapes.keys.sorted().map { "\($0) \(shapes[$0]!)" }.joined(separator: ", ")
+                + ")"
         case .vocabularyMismatch(let rows, let common):
             "\(name): vocabulary sizes differ (\(rows.map(String.init).joined(separator: ", ")) rows); compared on the common \(common) rows"
         case .notFloatingPoint(let dtype):

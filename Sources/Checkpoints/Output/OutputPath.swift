@@ -40,11 +40,13 @@ public enum OutputPath {
         let paths = inputs.map { ($0, resolved($0)) }
         if let (input, _) = paths.first(where: { $0.1 == out }) {
             throw CheckpointError(
-                .unsafePath, url: output, "\(what) is an input of this command (\(input.path)); refusing to overwrite it")
+                .unsafePath, url: output,
+                "\(what) is an input of this command (\(input.path)); refusing to overwrite it")
         }
         if let (input, _) = paths.first(where: { isInside($0.1, out) }) {
             throw CheckpointError(
-                .unsafePath, url: output, "\(what) contains an input of this command (\(input.path)); refusing to replace it")
+                .unsafePath, url: output,
+                "\(what) contains an input of this command (\(input.path)); refusing to replace it")
         }
         for (input, path) in paths where isInside(out, path) {
             var isDirectory: ObjCBool = false
@@ -68,7 +70,8 @@ public enum OutputPath {
         if FileManager.default.fileExists(atPath: output.path, isDirectory: &isDirectory) {
             if isDirectory.boolValue {
                 throw CheckpointError(
-                    .unsafePath, url: output, "\(what) is an existing directory; give a file path such as \(output.path)/report.h5")
+                    .unsafePath, url: output,
+                    "\(what) is an existing directory; give a file path such as \(output.path)/report.h5")
             }
             guard isOwnKind(output) else {
                 throw CheckpointError(
@@ -77,7 +80,8 @@ public enum OutputPath {
             }
         }
         let parent = output.deletingLastPathComponent()
-        guard FileManager.default.fileExists(atPath: parent.path, isDirectory: &isDirectory), isDirectory.boolValue else {
+        guard FileManager.default.fileExists(atPath: parent.path, isDirectory: &isDirectory), isDirectory.boolValue
+        else {
             throw CheckpointError(.writeFailed, url: parent, "the directory of \(what) does not exist")
         }
     }
@@ -108,7 +112,9 @@ public enum OutputPath {
             guard let dash = rest.firstIndex(of: "-"), let pid = Int32(rest[..<dash]),
                 UUID(uuidString: String(rest[rest.index(after: dash)...])) != nil
             else {
-                notes.append("\(url.path) looks like an interrupted output from an older run; remove it if nothing is writing it")
+                notes.append(
+                    "\(url.path) looks like an interrupted output from an older run; remove it if nothing is writing it"
+                )
                 continue
             }
             if kill(pid, 0) == 0 || errno == EPERM { continue }  // its writer still runs
@@ -119,7 +125,8 @@ public enum OutputPath {
         return notes
     }
 
-    private typealias RenameAt2 = @convention(c) (Int32, UnsafePointer<CChar>, Int32, UnsafePointer<CChar>, UInt32) -> Int32
+    private typealias RenameAt2 =
+        @convention(c) (Int32, UnsafePointer<CChar>, Int32, UnsafePointer<CChar>, UInt32) -> Int32
     private static let renameat2: RenameAt2? = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "renameat2")
         .map { unsafeBitCast($0, to: RenameAt2.self) }
 
@@ -155,7 +162,8 @@ public enum OutputPath {
     }
 
     private static func renameError(_ from: URL, _ to: URL) -> CheckpointError {
-        CheckpointError(.writeFailed, url: to, "cannot rename \(from.path) into place: \(String(cString: strerror(errno)))")
+        CheckpointError(
+            .writeFailed, url: to, "cannot rename \(from.path) into place: \(String(cString: strerror(errno)))")
     }
 }
 

@@ -1,3 +1,5 @@
+import Foundation
+
 /// A byte count parsed from a human size: `5GB`, `500MB`, `2GB`, `1.5G`, `800M`, `4GiB`, `1000000`.
 ///
 /// Decimal units (`K`/`KB` = 10³, `M`/`MB` = 10⁶, `G`/`GB`/`B` = 10⁹ — MergeKit's `5B` means five billion
@@ -36,5 +38,3 @@ public struct ByteSize: Sendable, Hashable, CustomStringConvertible {
         }
     }
 }
-
-import Foundation

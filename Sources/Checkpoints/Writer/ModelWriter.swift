@@ -5,7 +5,8 @@ import SafeTensors
 /// `model.safetensors` when everything fits in one shard), `config.json` and tokenizer files copied from a
 /// chosen model, and any extra files (model card, config copy).
 ///
-/// Everything is written into a temporary sibling directory (`.<name>.partial-<pid>-<uuid>`, see `OutputPath`) that ``commit()`` renames
+/// Everything is written into a temporary sibling directory (`.<name>.partial-<pid>-<uuid>`, see `OutputPath`) that
+/// ``commit()`` renames
 /// to the final name only when complete; ``abort()`` (or a throw before commit) leaves nothing under the final
 /// name. Tensors are streamed: the caller appends each tensor's data, in the planned order, in chunks.
 public final class ModelWriter {
@@ -70,7 +71,9 @@ public final class ModelWriter {
         do {
             try manager.createDirectory(at: temporary, withIntermediateDirectories: false)
         } catch {
-            throw CheckpointError(.writeFailed, url: temporary, "cannot create the temporary output directory: \(error.localizedDescription)")
+            throw CheckpointError(
+                .writeFailed, url: temporary,
+                "cannot create the temporary output directory: \(error.localizedDescription)")
         }
         TemporaryOutputs.register(temporary)
     }
@@ -84,7 +87,9 @@ public final class ModelWriter {
         var isDirectory: ObjCBool = false
         if manager.fileExists(atPath: destination.path, isDirectory: &isDirectory) {
             guard overwrite else {
-                throw CheckpointError(.writeFailed, url: destination, "already exists; choose another output directory or pass --overwrite")
+                throw CheckpointError(
+                    .writeFailed, url: destination,
+                    "already exists; choose another output directory or pass --overwrite")
             }
             guard isDirectory.boolValue, isOwnOutput(destination) else {
                 throw CheckpointError(
@@ -159,14 +164,18 @@ public final class ModelWriter {
     /// Appends the next chunk of tensor `name`'s data as raw bytes in the entry's dtype (a whole number of elements).
     public func append(_ name: String, raw chunk: UnsafeRawBufferPointer) throws {
         guard let entry = nextEntry, entry.name == name else {
-            throw CheckpointError(.writeFailed, url: destination, tensor: name, "appended out of the planned order (expected '\(nextEntry?.name ?? "nothing")')")
+            throw CheckpointError(
+                .writeFailed, url: destination, tensor: name,
+                "appended out of the planned order (expected '\(nextEntry?.name ?? "nothing")')")
         }
         try withCurrentWriter(name, count: chunk.count / entry.dtype.byteSize) { try $0.append(name, raw: chunk) }
     }
 
     private func withCurrentWriter(_ name: String, count: Int, _ body: (SafeTensorsWriter) throws -> Void) throws {
         guard let entry = nextEntry, entry.name == name else {
-            throw CheckpointError(.writeFailed, url: destination, tensor: name, "appended out of the planned order (expected '\(nextEntry?.name ?? "nothing")')")
+            throw CheckpointError(
+                .writeFailed, url: destination, tensor: name,
+                "appended out of the planned order (expected '\(nextEntry?.name ?? "nothing")')")
         }
         if writer == nil {
             let shard = shards[shardIndex]
@@ -178,7 +187,8 @@ public final class ModelWriter {
         elementsWritten += count
         let total = entry.shape.reduce(1, *)
         if elementsWritten > total {
-            throw CheckpointError(.writeFailed, url: destination, tensor: name, "more data appended than its shape \(entry.shape) holds")
+            throw CheckpointError(
+                .writeFailed, url: destination, tensor: name, "more data appended than its shape \(entry.shape) holds")
         }
         if elementsWritten == total {
             elementsWritten = 0
@@ -203,7 +213,8 @@ public final class ModelWriter {
             do {
                 try FileManager.default.copyItem(at: from.resolvingSymlinksInPath(), to: to)
             } catch {
-                throw CheckpointError(.writeFailed, url: from, "cannot copy into the output: \(error.localizedDescription)")
+                throw CheckpointError(
+                    .writeFailed, url: from, "cannot copy into the output: \(error.localizedDescription)")
             }
         }
     }
@@ -213,7 +224,9 @@ public final class ModelWriter {
         do {
             try contents.write(to: temporary.appendingPathComponent(name))
         } catch {
-            throw CheckpointError(.writeFailed, url: temporary.appendingPathComponent(name), "cannot write: \(error.localizedDescription)")
+            throw CheckpointError(
+                .writeFailed, url: temporary.appendingPathComponent(name), "cannot write: \(error.localizedDescription)"
+            )
         }
     }
 
@@ -222,7 +235,8 @@ public final class ModelWriter {
     /// - Throws: when a planned tensor was not fully written, or the rename fails.
     public func commit() throws {
         if let next = nextEntry {
-            throw CheckpointError(.writeFailed, url: destination, tensor: next.name, "was never written; the output is incomplete")
+            throw CheckpointError(
+                .writeFailed, url: destination, tensor: next.name, "was never written; the output is incomplete")
         }
         if shards.count == 1, shards[0].entries.isEmpty {
             try SafeTensorsWriter(url: temporary.appendingPathComponent(shards[0].file), tensors: []).finish()
@@ -251,7 +265,8 @@ public final class ModelWriter {
             abort()
             throw CheckpointError(
                 .writeFailed, url: destination,
-                "was created by another process while this merge ran; this result was discarded (nothing of the other was touched)")
+                "was created by another process while this merge ran; this result was discarded (nothing of the other was touched)"
+            )
         }
         if swapped { try? FileManager.default.removeItem(at: temporary) }
         replaced = swapped

@@ -20,8 +20,10 @@ struct ConfigJSONHarness: Harness {
         blackHole(config.architectures)
         blackHole(config.modelType)
         blackHole(
-            [config.hiddenSize, config.intermediateSize, config.numHiddenLayers, config.numAttentionHeads,
-             config.numKeyValueHeads, config.headDim, config.vocabSize, config.maxPositionEmbeddings])
+            [
+                config.hiddenSize, config.intermediateSize, config.numHiddenLayers, config.numAttentionHeads,
+                config.numKeyValueHeads, config.headDim, config.vocabSize, config.maxPositionEmbeddings,
+            ])
         blackHole([config.rmsNormEps, config.ropeTheta])
         blackHole([config.attentionBias, config.tieWordEmbeddings])
         do {

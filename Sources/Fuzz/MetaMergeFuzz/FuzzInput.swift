@@ -30,7 +30,9 @@ struct FuzzInput {
     }
 
     mutating func double() -> Double {
-        let specials: [Double] = [0, -0.0, 1, -1, 0.5, .nan, .infinity, -.infinity, .greatestFiniteMagnitude, .leastNonzeroMagnitude]
+        let specials: [Double] = [
+            0, -0.0, 1, -1, 0.5, .nan, .infinity, -.infinity, .greatestFiniteMagnitude, .leastNonzeroMagnitude,
+        ]
         let choice = Int(byte())
         if choice < specials.count * 16 { return specials[choice % specials.count] }
         var bits: UInt64 = 0

@@ -35,16 +35,21 @@ struct HDF5ReportHarness: Harness {
         func model(_ name: String, _ values: [Float]) throws -> Checkpoint {
             let directory = root.appendingPathComponent(name)
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            try Data(#"{"architectures": ["LlamaForCausalLM"]}"#.utf8).write(to: directory.appendingPathComponent("config.json"))
+            try Data(#"{"architectures": ["LlamaForCausalLM"]}"#.utf8).write(
+                to: directory.appendingPathComponent("config.json"))
             let writer = try SafeTensorsWriter(
-                url: directory.appendingPathComponent("model.safetensors"), tensors: [("model.layers.0.w.weight", .f32, [2])])
+                url: directory.appendingPathComponent("model.safetensors"),
+                tensors: [("model.layers.0.w.weight", .f32, [2])])
             try values.withUnsafeBufferPointer { try writer.append("model.layers.0.w.weight", float32: $0) }
             try writer.finish()
             return try Checkpoint(directory: directory)
         }
         let family = try ModelFamily(
             base: model("base", [1, 1]),
-            tasks: [.init(name: "one", checkpoint: try model("one", [4, 5])), .init(name: "two", checkpoint: try model("two", [5, -2]))])
+            tasks: [
+                .init(name: "one", checkpoint: try model("one", [4, 5])),
+                .init(name: "two", checkpoint: try model("two", [5, -2])),
+            ])
         let statistics = try StatisticsPass(threads: 1).run(family, commandLine: "metamerge analyze")
         try AnalysisReport.write(statistics, to: url)
         let file = try HDF5File.open(at: url, mode: .readWrite)

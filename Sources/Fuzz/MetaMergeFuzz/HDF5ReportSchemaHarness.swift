@@ -61,7 +61,10 @@ struct HDF5ReportSchemaHarness: Harness {
         let file = try HDF5File.create(at: url)
         defer { try? file.close() }
         let root = file.root
-        for (name, isNumber) in [("format", false), ("schema_version", true), ("tool_version", false), ("created_utc", false), ("command_line", false)] {
+        for (name, isNumber) in [
+            ("format", false), ("schema_version", true), ("tool_version", false), ("created_utc", false),
+            ("command_line", false),
+        ] {
             let op = input.byte()
             switch op % 8 {
             case 0: continue
@@ -69,8 +72,11 @@ struct HDF5ReportSchemaHarness: Harness {
             case 2: try root.setAttribute(name, [input.int64(), input.int64()])
             case 3: try root.setAttribute(name, input.string(Self.words))
             default:
-                if isNumber { try root.setAttribute(name, Int64(input.int(upTo: 2))) }
-                else { try root.setAttribute(name, name == "format" ? "metamerge-report" : input.string(Self.words)) }
+                if isNumber {
+                    try root.setAttribute(name, Int64(input.int(upTo: 2)))
+                } else {
+                    try root.setAttribute(name, name == "format" ? "metamerge-report" : input.string(Self.words))
+                }
             }
         }
         var groups: [String: HDF5Group] = ["": root]
@@ -86,10 +92,14 @@ struct HDF5ReportSchemaHarness: Harness {
             let shape = (0..<rank).map { _ in input.int(upTo: 4) }
             let count = shape.reduce(1, *)
             switch kind {
-            case .float64: try group.createDataset(entry.name, values: (0..<count).map { _ in input.double() }, shape: shape)
-            case .int64: try group.createDataset(entry.name, values: (0..<count).map { _ in input.int64() }, shape: shape)
-            case .uint8: try group.createDataset(entry.name, values: (0..<count).map { _ in input.byte() }, shape: shape)
-            case .strings: try group.createDataset(entry.name, strings: (0..<count).map { _ in input.string(Self.words) })
+            case .float64:
+                try group.createDataset(entry.name, values: (0..<count).map { _ in input.double() }, shape: shape)
+            case .int64:
+                try group.createDataset(entry.name, values: (0..<count).map { _ in input.int64() }, shape: shape)
+            case .uint8:
+                try group.createDataset(entry.name, values: (0..<count).map { _ in input.byte() }, shape: shape)
+            case .strings:
+                try group.createDataset(entry.name, strings: (0..<count).map { _ in input.string(Self.words) })
             }
         }
     }

@@ -1,7 +1,8 @@
 import Foundation
 
 /// libFuzzer's entry point. One executable holds every harness; `METAMERGE_FUZZ_HARNESS` picks the one to run
-/// (see docs/fuzzing.md): `safetensors-header`, `index-json`, `config-json`, `mergekit-yaml`, `hdf5-report` (damaged files), `hdf5-report-schema` (sound files, fuzzed contents).
+/// (see docs/fuzzing.md): `safetensors-header`, `index-json`, `config-json`, `mergekit-yaml`, `hdf5-report` (damaged
+/// files), `hdf5-report-schema` (sound files, fuzzed contents).
 ///
 /// A harness feeds the bytes to a reader's public entry point and touches everything the reader returns. Any
 /// thrown error is the expected outcome for bad input (its message is rendered too, so a crash while describing
@@ -16,7 +17,10 @@ public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt
 /// Called once by libFuzzer before the first input: checks the harness name (so a typo fails at once, not as
 /// millions of no-op runs) and, with `METAMERGE_FUZZ_MAKE_SEED=FILE`, writes the harness's generated seed and exits.
 @_cdecl("LLVMFuzzerInitialize")
-public func fuzzInitialize(_ argc: UnsafeMutablePointer<CInt>?, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>?) -> CInt {
+public func fuzzInitialize(
+    _ argc: UnsafeMutablePointer<CInt>?,
+    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>?
+) -> CInt {
     let harness = Harnesses.selected
     if let seed = ProcessInfo.processInfo.environment["METAMERGE_FUZZ_MAKE_SEED"] {
         do {
@@ -38,7 +42,8 @@ protocol Harness: Sendable {
 
 extension Harness {
     func makeSeed(_ url: URL) throws {
-        throw CocoaError(.featureUnsupported, userInfo: [NSLocalizedDescriptionKey: "this harness has no generated seed"])
+        throw CocoaError(
+            .featureUnsupported, userInfo: [NSLocalizedDescriptionKey: "this harness has no generated seed"])
     }
 }
 

@@ -14,7 +14,9 @@ struct IndexJSONHarness: Harness {
         directory = scratchDirectory.appendingPathComponent("index-model")
         index = directory.appendingPathComponent("model.safetensors.index.json")
         try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        overwrite(directory.appendingPathComponent("config.json"), with: Array(#"{"architectures": ["LlamaForCausalLM"], "model_type": "llama"}"#.utf8))
+        overwrite(
+            directory.appendingPathComponent("config.json"),
+            with: Array(#"{"architectures": ["LlamaForCausalLM"], "model_type": "llama"}"#.utf8))
         for (shard, tensor) in [("model-00001-of-00002.safetensors", "a"), ("model-00002-of-00002.safetensors", "b")] {
             overwrite(directory.appendingPathComponent(shard), with: Self.oneTensorFile(tensor))
         }

@@ -45,8 +45,9 @@ struct SafeTensorsHeaderHarness: Harness {
                         try half.withUnsafeMutableBufferPointer {
                             try file.readFloat32(info.name, elements: (count - count / 2)..<count, into: $0)
                         }
-                        precondition(half.elementsEqual(values[(count - count / 2)...], by: { $0.bitPattern == $1.bitPattern }),
-                                     "a partial read differs from the whole tensor's read")
+                        precondition(
+                            half.elementsEqual(values[(count - count / 2)...], by: { $0.bitPattern == $1.bitPattern }),
+                            "a partial read differs from the whole tensor's read")
                     }
                 }
             } catch {

@@ -21,7 +21,8 @@ struct ConfigParser {
     }
 
     static let knownKeys = [
-        "models", "slices", "base_model", "merge_method", "parameters", "dtype", "out_dtype", "tokenizer_source", "tokenizer", "gate",
+        "models", "slices", "base_model", "merge_method", "parameters", "dtype", "out_dtype", "tokenizer_source",
+        "tokenizer", "gate",
     ]
     /// MergeKit keys MetaMerge does not implement, with what to do instead.
     static let unsupportedKeys: [String: String] = [
@@ -38,7 +39,8 @@ struct ConfigParser {
         do {
             root = try Yams.compose(yaml: yaml)
         } catch {
-            throw self.error(.syntax, "not valid YAML: \(String(describing: error).split(separator: "\n").joined(separator: " "))")
+            throw self.error(
+                .syntax, "not valid YAML: \(String(describing: error).split(separator: "\n").joined(separator: " "))")
         }
         guard let root, case .mapping(let top) = root else {
             throw self.error(.syntax, "expected a YAML mapping at the top level (models, base_model, merge_method, …)")
@@ -57,7 +59,9 @@ struct ConfigParser {
         let values = Dictionary(uniqueKeysWithValues: entries)
 
         guard let methodNode = values["merge_method"] else {
-            throw self.error(.missingKey, "missing key 'merge_method' (one of \(MergeMethod.allCases.map(\.rawValue).joined(separator: ", ")))")
+            throw self.error(
+                .missingKey,
+                "missing key 'merge_method' (one of \(MergeMethod.allCases.map(\.rawValue).joined(separator: ", ")))")
         }
         guard let methodName = scalarString(methodNode) else {
             throw self.error(.badValue, "'merge_method' must be a method name")
@@ -75,7 +79,8 @@ struct ConfigParser {
             }
             let parsed = try sliceList(slicesNode)
             slices = parsed
-            for source in parsed.flatMap(\.sources) where !models.contains(where: { $0.reference == source.reference }) {
+            for source in parsed.flatMap(\.sources) where !models.contains(where: { $0.reference == source.reference })
+            {
                 models.append(MergeConfiguration.ModelEntry(reference: source.reference))
             }
         } else {
@@ -129,7 +134,8 @@ struct ConfigParser {
                 if let model = token.source?.model, !known.contains(model) {
                     throw self.error(
                         .badValue,
-                        "tokenizer.tokens.\(token.content).source names model '\(model)', which is not in the config (models: \(known.sorted().joined(separator: ", ")))")
+                        "tokenizer.tokens.\(token.content).source names model '\(model)', which is not in the config (models: \(known.sorted().joined(separator: ", ")))"
+                    )
                 }
             }
             if case .model(let model) = tokenizer.source, tokenizerSource == nil, !known.contains(model) {
@@ -143,7 +149,8 @@ struct ConfigParser {
         }
         try validateParameters(method: method, global: parameters, models: models)
         for (index, slice) in (slices ?? []).enumerated() {
-            try validateParameters(method: method, global: slice.parameters, models: [], owner: "slices[\(index)].parameters")
+            try validateParameters(
+                method: method, global: slice.parameters, models: [], owner: "slices[\(index)].parameters")
             for (number, source) in slice.sources.enumerated() {
                 try validateParameters(
                     method: method, global: source.parameters, models: [],
@@ -175,7 +182,8 @@ struct ConfigParser {
 
     func modelEntry(_ node: Node, index: Int) throws -> MergeConfiguration.ModelEntry {
         guard case .mapping(let map) = node else {
-            throw self.error(.badValue, "models[\(index)]: expected a mapping `model: PATH` (with optional `parameters:`)")
+            throw self.error(
+                .badValue, "models[\(index)]: expected a mapping `model: PATH` (with optional `parameters:`)")
         }
         let entries = try mapping(map, context: "models[\(index)]")
         var reference: String?
@@ -190,7 +198,8 @@ struct ConfigParser {
             case "parameters":
                 if !isNull(value) { parameters = try parameterBlock(value, context: "models[\(index)].parameters") }
             default:
-                throw self.error(.unknownKey, "models[\(index)]: unknown key '\(key)' (a model entry has `model` and `parameters`)")
+                throw self.error(
+                    .unknownKey, "models[\(index)]: unknown key '\(key)' (a model entry has `model` and `parameters`)")
             }
         }
         guard let reference else {
@@ -239,7 +248,8 @@ struct ConfigParser {
                 }
                 pad = number
             default:
-                throw self.error(.unknownKey, "tokenizer: unknown key '\(key)' (expected source, tokens, pad_to_multiple_of)")
+                throw self.error(
+                    .unknownKey, "tokenizer: unknown key '\(key)' (expected source, tokens, pad_to_multiple_of)")
             }
         }
         return TokenizerSettings(source: source, tokens: tokens, padToMultipleOf: pad)
@@ -248,7 +258,10 @@ struct ConfigParser {
     func tokenEntry(_ token: String, _ node: Node) throws -> TokenizerSettings.Token {
         let context = "tokenizer.tokens.\(token)"
         guard case .mapping(let map) = node else {
-            throw self.error(.badValue, "\(context) must be {source: MODEL | {kind: zero} | {kind: model_token, model, token|token_id}, force: BOOL}")
+            throw self.error(
+                .badValue,
+                "\(context) must be {source: MODEL | {kind: zero} | {kind: model_token, model, token|token_id}, force: BOOL}"
+            )
         }
         var source: TokenizerSettings.Embedding?
         var force = false
@@ -262,7 +275,8 @@ struct ConfigParser {
                     continue
                 }
                 guard case .mapping(let inner) = value else {
-                    throw self.error(.badValue, "\(context).source must be a model path or {kind: zero | model_token, …}")
+                    throw self.error(
+                        .badValue, "\(context).source must be a model path or {kind: zero | model_token, …}")
                 }
                 let fields = Dictionary(uniqueKeysWithValues: try mapping(inner, context: "\(context).source"))
                 switch fields["kind"].flatMap(scalarString) {
@@ -275,7 +289,8 @@ struct ConfigParser {
                     let text = fields["token"].flatMap(scalarString)
                     let id = fields["token_id"].flatMap(scalarString).flatMap { Int($0) }
                     if (text == nil) == (id == nil) {
-                        throw self.error(.badValue, "\(context).source: model_token needs exactly one of 'token' and 'token_id'")
+                        throw self.error(
+                            .badValue, "\(context).source: model_token needs exactly one of 'token' and 'token_id'")
                     }
                     if let id, id < 0 { throw self.error(.badValue, "\(context).source.token_id must be ≥ 0") }
                     source = .modelToken(model: model, token: text, tokenID: id)
@@ -283,7 +298,11 @@ struct ConfigParser {
                     throw self.error(.badValue, "\(context).source.kind must be `zero` or `model_token`")
                 }
             case "force":
-                guard let flag = try ParameterType.bool.validate(try scalar(value, context: "\(context).force"), parameter: "force").bool else {
+                guard
+                    let flag = try ParameterType.bool.validate(
+                        try scalar(value, context: "\(context).force"), parameter: "force"
+                    ).bool
+                else {
                     throw self.error(.badValue, "\(context).force must be true or false")
                 }
                 force = flag
@@ -300,7 +319,8 @@ struct ConfigParser {
     /// sources of one slice must have ranges of equal length and name each model at most once (MergeKit's rule).
     func sliceList(_ node: Node) throws -> [MergeConfiguration.OutputSlice] {
         guard case .sequence(let sequence) = node, !sequence.isEmpty else {
-            throw self.error(.badValue, "'slices' must be a non-empty list of `- sources: [{model, layer_range: [a, b]}]` entries")
+            throw self.error(
+                .badValue, "'slices' must be a non-empty list of `- sources: [{model, layer_range: [a, b]}]` entries")
         }
         var slices: [MergeConfiguration.OutputSlice] = []
         for (index, element) in sequence.enumerated() {
@@ -314,19 +334,23 @@ struct ConfigParser {
                 switch key {
                 case "sources":
                     guard case .sequence(let list) = value, !list.isEmpty else {
-                        throw self.error(.badValue, "\(context).sources must be a non-empty list of `{model, layer_range: [a, b]}`")
+                        throw self.error(
+                            .badValue, "\(context).sources must be a non-empty list of `{model, layer_range: [a, b]}`")
                     }
                     sources = try list.enumerated().map { try sliceSource($1, context: "\(context).sources[\($0)]") }
                 case "parameters":
                     if !isNull(value) { parameters = try parameterBlock(value, context: "\(context).parameters") }
                 case "base_model":
                     throw self.error(
-                        .unsupportedKey, "\(context): unsupported key 'base_model' in a slice; set base_model at the top level")
+                        .unsupportedKey,
+                        "\(context): unsupported key 'base_model' in a slice; set base_model at the top level")
                 case "residual_weight":
                     throw self.error(
-                        .unsupportedKey, "\(context): unsupported key 'residual_weight' (MergeKit 0.1.5 accepts it but never uses it)")
+                        .unsupportedKey,
+                        "\(context): unsupported key 'residual_weight' (MergeKit 0.1.5 accepts it but never uses it)")
                 default:
-                    throw self.error(.unknownKey, "\(context): unknown key '\(key)' (a slice has `sources` and `parameters`)")
+                    throw self.error(
+                        .unknownKey, "\(context): unknown key '\(key)' (a slice has `sources` and `parameters`)")
                 }
             }
             guard let sources else {
@@ -337,15 +361,19 @@ struct ConfigParser {
                 if let other = seen[source.reference] {
                     throw self.error(
                         .badValue,
-                        "\(context).sources: model '\(source.reference)' appears twice (layer_range [\(other.lowerBound), \(other.upperBound)] and [\(source.layers.lowerBound), \(source.layers.upperBound)]); a slice merges each model's layers once — use another slice for more layers")
+                        "\(context).sources: model '\(source.reference)' appears twice (layer_range [\(other.lowerBound), \(other.upperBound)] and [\(source.layers.lowerBound), \(source.layers.upperBound)]); a slice merges each model's layers once — use another slice for more layers"
+                    )
                 }
                 seen[source.reference] = source.layers
             }
             let lengths = Set(sources.map(\.layers.count))
             if lengths.count > 1 {
-                let listing = sources.map { "'\($0.reference)' [\($0.layers.lowerBound), \($0.layers.upperBound)]" }.joined(separator: ", ")
+                let listing = sources.map { "'\($0.reference)' [\($0.layers.lowerBound), \($0.layers.upperBound)]" }
+                    .joined(separator: ", ")
                 throw self.error(
-                    .badValue, "\(context).sources: layer_range lengths differ (\(listing)); every source of a slice must give the same number of layers")
+                    .badValue,
+                    "\(context).sources: layer_range lengths differ (\(listing)); every source of a slice must give the same number of layers"
+                )
             }
             slices.append(MergeConfiguration.OutputSlice(sources: sources, parameters: parameters))
         }
@@ -362,24 +390,31 @@ struct ConfigParser {
         for (key, value) in try mapping(map, context: context) {
             switch key {
             case "model":
-                guard let text = scalarString(value) else { throw self.error(.badValue, "\(context).model must be a model path") }
+                guard let text = scalarString(value) else {
+                    throw self.error(.badValue, "\(context).model must be a model path")
+                }
                 try checkReference(text, key: "\(context).model")
                 reference = text
             case "layer_range":
                 guard case .sequence(let bounds) = value, bounds.count == 2,
-                    let a = scalarString(bounds[0]).flatMap({ Int($0) }), let b = scalarString(bounds[1]).flatMap({ Int($0) })
+                    let a = scalarString(bounds[0]).flatMap({ Int($0) }),
+                    let b = scalarString(bounds[1]).flatMap({ Int($0) })
                 else {
                     throw self.error(.badValue, "\(context).layer_range must be two whole numbers [first, end)")
                 }
                 guard a >= 0, b > a else {
                     throw self.error(
-                        .badValue, "\(context).layer_range [\(a), \(b)] is empty or reversed; it must be [a, b] with 0 ≤ a < b (layers a to b − 1)")
+                        .badValue,
+                        "\(context).layer_range [\(a), \(b)] is empty or reversed; it must be [a, b] with 0 ≤ a < b (layers a to b − 1)"
+                    )
                 }
                 range = a..<b
             case "parameters":
                 if !isNull(value) { parameters = try parameterBlock(value, context: "\(context).parameters") }
             default:
-                throw self.error(.unknownKey, "\(context): unknown key '\(key)' (a slice source has `model`, `layer_range` and `parameters`)")
+                throw self.error(
+                    .unknownKey,
+                    "\(context): unknown key '\(key)' (a slice source has `model`, `layer_range` and `parameters`)")
             }
         }
         guard let reference else { throw self.error(.missingKey, "\(context): missing key 'model'") }
@@ -392,12 +427,14 @@ struct ConfigParser {
         if reference.contains("+") {
             throw self.error(
                 .unsupportedKey,
-                "\(key): unsupported LoRA reference '\(reference)' (model+lora); merge the adapter into its base first (PEFT `merge_and_unload()`), then name that directory")
+                "\(key): unsupported LoRA reference '\(reference)' (model+lora); merge the adapter into its base first (PEFT `merge_and_unload()`), then name that directory"
+            )
         }
         if reference.contains("@") {
             throw self.error(
                 .unsupportedKey,
-                "\(key): unsupported hub revision '\(reference)' (model@revision); download that revision and name the local directory")
+                "\(key): unsupported hub revision '\(reference)' (model@revision); download that revision and name the local directory"
+            )
         }
         if reference.isEmpty {
             throw self.error(.badValue, "\(key): empty model path")
@@ -429,11 +466,19 @@ struct ConfigParser {
             let isScalar = sequence.map { if case .scalar = $0 { true } else { false } }
             if isScalar.allSatisfy({ $0 }) {
                 let values = try sequence.enumerated().map { try scalar($1, context: "\(context)[\($0)]") }
-                let kinds = Set(values.map { value -> Int in
-                    switch value { case .number: 0; case .bool: 1; case .string(let s): Double(s) != nil ? 0 : 2 }
-                })
+                let kinds = Set(
+                    values.map { value -> Int in
+                        switch value {
+                        case .number: 0;
+                        case .bool: 1;
+                        case .string(let s): Double(s) != nil ? 0 : 2
+                        }
+                    })
                 if kinds.count > 1 {
-                    throw self.error(.badGradient, "\(context): a gradient mixes numbers with other values (\(values.map(\.description).joined(separator: ", ")))")
+                    throw self.error(
+                        .badGradient,
+                        "\(context): a gradient mixes numbers with other values (\(values.map(\.description).joined(separator: ", ")))"
+                    )
                 }
                 return .gradient(values)
             }
@@ -442,7 +487,8 @@ struct ConfigParser {
                 guard case .mapping(let map) = element else {
                     throw self.error(
                         .badGradient,
-                        "\(context)[\(index)]: a list is either a gradient of numbers or a list of {filter, value} conditionals, not a mix")
+                        "\(context)[\(index)]: a list is either a gradient of numbers or a list of {filter, value} conditionals, not a mix"
+                    )
                 }
                 conditions.append(try condition(map, context: "\(context)[\(index)]"))
             }
@@ -467,11 +513,13 @@ struct ConfigParser {
             case "value":
                 let parsed = try setting(node, context: "\(context).value")
                 if case .conditional = parsed {
-                    throw self.error(.badGradient, "\(context).value: conditionals do not nest; give a number or a gradient")
+                    throw self.error(
+                        .badGradient, "\(context).value: conditionals do not nest; give a number or a gradient")
                 }
                 value = parsed
             default:
-                throw self.error(.badGradient, "\(context): unknown key '\(key)' in a conditional (expected filter and value)")
+                throw self.error(
+                    .badGradient, "\(context): unknown key '\(key)' in a conditional (expected filter and value)")
             }
         }
         guard let value else {

@@ -20,7 +20,8 @@ extension MergeConfiguration {
             let name = directory.lastPathComponent
             if tasks.contains(where: { $0.name == name }) {
                 throw MergeConfigError(
-                    .badModel, file: file, "two models are named '\(name)' (the last path component); rename one directory")
+                    .badModel, file: file,
+                    "two models are named '\(name)' (the last path component); rename one directory")
             }
             tasks.append((name, directory))
         }

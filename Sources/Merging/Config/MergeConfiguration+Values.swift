@@ -28,11 +28,19 @@ extension MergeConfiguration {
         }
         var root: [(Node, Node)] = [(scalar("merge_method"), scalar(method.rawValue))]
         if let baseModel { root.append((scalar("base_model"), scalar(baseModel))) }
-        root.append((scalar("models"), Node.sequence(Node.Sequence(models.map { model in
-            var entry: [(Node, Node)] = [(scalar("model"), scalar(model.reference))]
-            if !model.parameters.isEmpty { entry.append((scalar("parameters"), numbers(model.parameters))) }
-            return Node.mapping(Node.Mapping(entry))
-        }))))
+        root.append(
+            (
+                scalar("models"),
+                Node.sequence(
+                    Node.Sequence(
+                        models.map { model in
+                            var entry: [(Node, Node)] = [(scalar("model"), scalar(model.reference))]
+                            if !model.parameters.isEmpty {
+                                entry.append((scalar("parameters"), numbers(model.parameters)))
+                            }
+                            return Node.mapping(Node.Mapping(entry))
+                        }))
+            ))
         if !parameters.isEmpty { root.append((scalar("parameters"), numbers(parameters))) }
         if let dtype { root.append((scalar("dtype"), scalar(dtype))) }
         if let gate {

@@ -146,7 +146,8 @@ public struct MergeConfiguration: Sendable {
         }
         let candidates = [
             directory.appendingPathComponent(expanded).standardizedFileURL,
-            URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent(expanded).standardizedFileURL,
+            URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent(expanded)
+                .standardizedFileURL,
         ]
         if let found = candidates.first(where: { FileManager.default.fileExists(atPath: $0.path) }) {
             return found

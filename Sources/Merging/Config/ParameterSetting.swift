@@ -51,7 +51,9 @@ public indirect enum ParameterSetting: Sendable, Hashable {
     /// - conditionals: the first whose filter is absent, `*`, or a substring of `tensorName` is evaluated.
     ///
     /// - Throws: ``MergeConfigError`` (`badValue`) naming the parameter when a value does not validate as `type`.
-    public func evaluate(tensorName: String, t: Double, as type: ParameterType, parameter: String) throws
+    public func evaluate(
+        tensorName: String, t: Double, as type: ParameterType, parameter: String
+    ) throws
         -> ParameterValue?
     {
         switch self {

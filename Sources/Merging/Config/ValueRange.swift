@@ -37,7 +37,8 @@ struct ValueRange: Sendable, Hashable, CustomStringConvertible {
         case (let lower?, nil): return "\(kind) \(lowerInclusive ? "≥" : ">") \(formatNumber(lower))"
         case (nil, let upper?): return "\(kind) \(upperInclusive ? "≤" : "<") \(formatNumber(upper))"
         case (let lower?, let upper?):
-            return "\(kind) in \(lowerInclusive ? "[" : "(")\(formatNumber(lower)), \(formatNumber(upper))\(upperInclusive ? "]" : ")")"
+            return
+                "\(kind) in \(lowerInclusive ? "[" : "(")\(formatNumber(lower)), \(formatNumber(upper))\(upperInclusive ? "]" : ")")"
         }
     }
 }

@@ -18,9 +18,13 @@ extension MergeExecutor {
             if mode == .columns, tensor.shape.count > 2 {
                 throw MergeConfigError(
                     .incompatibleModels,
-                    "tensor '\(tensor.name)': nuslerp_row_wise is implemented for tensors of at most 2 dimensions (shape \(tensor.shape))")
+                    "tensor '\(tensor.name)': nuslerp_row_wise is implemented for tensors of at most 2 dimensions (shape \(tensor.shape))"
+                )
             }
-            return (NuSlerpKernel(weights: (weights[0], weights[1]), mode: mode, hasBase: hasBase, shape: tensor.shape), sources)
+            return (
+                NuSlerpKernel(weights: (weights[0], weights[1]), mode: mode, hasBase: hasBase, shape: tensor.shape),
+                sources
+            )
         case .multislerp:
             let weights = tasks.map { tensor.perInput[$0]["weight"]?.number ?? 0 }
             let kernel = MultiSlerpKernel(
@@ -29,7 +33,8 @@ extension MergeExecutor {
             return (kernel, sources)
         case .karcher:
             let kernel = KarcherKernel(
-                inputs: plan.inputs.count, maxIterations: Int(shared("max_iter") ?? 10), tolerance: shared("tol") ?? 1e-5)
+                inputs: plan.inputs.count, maxIterations: Int(shared("max_iter") ?? 10),
+                tolerance: shared("tol") ?? 1e-5)
             return (kernel, tensor.sources)
         case .nearswap:
             return (NearSwapKernel(t: shared("t") ?? 0), sources)

@@ -34,7 +34,9 @@ struct MergeExecutor {
     // MARK: Kernels
 
     /// The kernel for `tensor` and the sources it reads, in its input order.
-    func kernel(for tensor: MergePlan.Tensor, mode: TaskArithmeticKernel.Mode = .merge) throws -> (any TensorKernel, [TensorSource]) {
+    func kernel(
+        for tensor: MergePlan.Tensor, mode: TaskArithmeticKernel.Mode = .merge
+    ) throws -> (any TensorKernel, [TensorSource]) {
         let method = plan.method
         let tasks = plan.taskIndices
         let baseFirst = plan.baseIndex.map { [$0] + tasks } ?? tasks
@@ -56,15 +58,26 @@ struct MergeExecutor {
         case .slerp:
             return (SlerpKernel(t: tensor.shared["t"]?.number ?? 0), sources)
         case .modelStock:
-            return (ModelStockKernel(models: tasks.count, filterWise: tensor.shared["filter_wise"]?.bool ?? false, shape: tensor.shape), sources)
+            return (
+                ModelStockKernel(
+                    models: tasks.count, filterWise: tensor.shared["filter_wise"]?.bool ?? false, shape: tensor.shape),
+                sources
+            )
         case .sce:
-            return (SCEKernel(tasks: tasks.count, count: tensor.elementCount, selectTopK: tensor.shared["select_topk"]?.number ?? 1), sources)
+            return (
+                SCEKernel(
+                    tasks: tasks.count, count: tensor.elementCount,
+                    selectTopK: tensor.shared["select_topk"]?.number ?? 1), sources
+            )
         case .nuslerp, .multislerp, .karcher, .nearswap, .arceeFusion, .ram, .ramplusTL:
             return try sphericalAndRAMKernel(for: tensor)
         default:
             var weights = perTask("weight")
             if method.isMetaGPT {
-                guard let lambdas = tensor.lambdas ?? (mode == .squaredNorms ? [Double](repeating: 1, count: tasks.count) : nil) else {
+                guard
+                    let lambdas = tensor.lambdas
+                        ?? (mode == .squaredNorms ? [Double](repeating: 1, count: tasks.count) : nil)
+                else {
                     throw MergeConfigError(.badValue, "tensor '\(tensor.name)': MetaGPT coefficients were not computed")
                 }
                 weights = lambdas
@@ -75,7 +88,10 @@ struct MergeExecutor {
                 rescale: tensor.shared["rescale"]?.bool ?? method.defaultRescale,
                 lambda: tensor.shared["lambda"]?.number ?? 1, weights: weights, densities: perTask("density"),
                 gammas: perTask("gamma"), epsilons: perTask("epsilon"), seed: plan.seed)
-            return (try TaskArithmeticKernel(name: tensor.name, shape: tensor.shape, settings: settings, mode: mode), sources)
+            return (
+                try TaskArithmeticKernel(name: tensor.name, shape: tensor.shape, settings: settings, mode: mode),
+                sources
+            )
         }
     }
 
@@ -96,9 +112,12 @@ struct MergeExecutor {
         for pass in 0..<kernel.passCount {
             kernel.beginPass(pass, chunkCount: ranges.count, workers: pool.threadCount)
             let executor = self
-            try pool.run(ranges.count, body: { chunk, worker in
-                try kernel.reduce(pass, chunk: chunk, range: ranges[chunk], io: executor.io(sources, worker: worker))
-            })
+            try pool.run(
+                ranges.count,
+                body: { chunk, worker in
+                    try kernel.reduce(
+                        pass, chunk: chunk, range: ranges[chunk], io: executor.io(sources, worker: worker))
+                })
             try kernel.endPass(pass)
         }
         return ranges
@@ -137,9 +156,12 @@ struct MergeExecutor {
                 do {
                     let floats = executor.scratch[worker].buffer("output", count: item.range.count, of: Float.self)
                     try item.kernel.apply(
-                        chunk: item.chunk, range: item.range, io: executor.io(item.sources, worker: worker), output: floats)
+                        chunk: item.chunk, range: item.range, io: executor.io(item.sources, worker: worker),
+                        output: floats)
                     if !executor.options.allowNonFinite {
-                        try Self.checkFinite(floats, count: item.range.count, tensor: item.tensor, dtype: item.dtype, offset: item.range.lowerBound)
+                        try Self.checkFinite(
+                            floats, count: item.range.count, tensor: item.tensor, dtype: item.dtype,
+                            offset: item.range.lowerBound)
                     }
                     let bytes = item.range.count * item.dtype.byteSize
                     let destination = try output.reserve(item.sequence, bytes: bytes)
@@ -174,7 +196,8 @@ struct MergeExecutor {
                     for (chunk, range) in ranges.enumerated() {
                         pending.append(
                             Item(
-                                kernel: kernel, sources: sources, tensor: tensor.name, dtype: tensor.dtype, chunk: chunk,
+                                kernel: kernel, sources: sources, tensor: tensor.name, dtype: tensor.dtype,
+                                chunk: chunk,
                                 range: range, sequence: sequence))
                         sequence += 1
                     }
@@ -214,7 +237,9 @@ struct MergeExecutor {
         repeat {
             let n = min(step, total - done)
             let destination = try output.reserve(next, bytes: n)
-            if n > 0 { try plan.files.read(file: source.file, offset: source.offset + done, byteCount: n, into: destination) }
+            if n > 0 {
+                try plan.files.read(file: source.file, offset: source.offset + done, byteCount: n, into: destination)
+            }
             output.publish(next, tensor: tensor.name, bytes: n, elements: n / max(source.dtype.byteSize, 1))
             next += 1
             done += n

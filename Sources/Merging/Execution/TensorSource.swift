@@ -43,7 +43,8 @@ final class WeightFiles: @unchecked Sendable {
     func source(_ name: String, in checkpoint: Checkpoint) throws -> TensorSource? {
         var stored = name
         if checkpoint.info(name) == nil {
-            guard TensorGroup(tensorName: name) == .lmHead, checkpoint.lmHeadIsTied, let embedding = checkpoint.embeddingName
+            guard TensorGroup(tensorName: name) == .lmHead, checkpoint.lmHeadIsTied,
+                let embedding = checkpoint.embeddingName
             else { return nil }
             stored = embedding
         }
@@ -64,7 +65,8 @@ final class WeightFiles: @unchecked Sendable {
         if let index = indexByPath[path] { return index }
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else {
-            throw CheckpointError(.unreadableFile, url: url, "cannot open for reading: \(String(cString: strerror(errno)))")
+            throw CheckpointError(
+                .unreadableFile, url: url, "cannot open for reading: \(String(cString: strerror(errno)))")
         }
         descriptors.append(descriptor)
         dataStarts.append(dataStart)
@@ -80,7 +82,8 @@ final class WeightFiles: @unchecked Sendable {
             let got = pread(descriptors[file], destination + done, byteCount - done, off_t(offset + done))
             if got < 0 {
                 if errno == EINTR { continue }
-                throw CheckpointError(.unreadableFile, url: urls[file], "read failed: \(String(cString: strerror(errno)))")
+                throw CheckpointError(
+                    .unreadableFile, url: urls[file], "read failed: \(String(cString: strerror(errno)))")
             }
             if got == 0 {
                 throw CheckpointError(.unreadableFile, url: urls[file], "ended early (truncated while merging?)")
@@ -100,9 +103,13 @@ final class WeightFiles: @unchecked Sendable {
         let count = elements.count
         guard count > 0 else { return }
         if source.dtype == .f32 {
-            try read(file: source.file, offset: source.offset + elements.lowerBound * 4, byteCount: count * 4, into: destination)
+            try read(
+                file: source.file, offset: source.offset + elements.lowerBound * 4, byteCount: count * 4,
+                into: destination)
         } else {
-            try read(file: source.file, offset: source.offset + elements.lowerBound * size, byteCount: count * size, into: scratch)
+            try read(
+                file: source.file, offset: source.offset + elements.lowerBound * size, byteCount: count * size,
+                into: scratch)
             FloatConversion.decode(source.dtype, from: scratch, count: count, into: destination)
         }
         if let loadDtype, loadDtype != source.dtype {
@@ -116,7 +123,9 @@ enum Rounding {
     static func round(_ values: UnsafeMutablePointer<Float>, count: Int, to dtype: DType) {
         switch dtype {
         case .bf16:
-            for i in 0..<count { values[i] = FloatConversion.float(fromBF16: FloatConversion.bf16Bits(from: values[i])) }
+            for i in 0..<count {
+                values[i] = FloatConversion.float(fromBF16: FloatConversion.bf16Bits(from: values[i]))
+            }
         case .f16:
             for i in 0..<count { values[i] = FloatConversion.float(fromF16: FloatConversion.f16Bits(from: values[i])) }
         default:

@@ -18,11 +18,13 @@ func startThread(stackSize: Int, _ body: @escaping @Sendable () -> Void) throws 
     pthread_attr_setdetachstate(&attributes, Int32(PTHREAD_CREATE_DETACHED))
     let box = Unmanaged.passRetained(Box(body))
     var thread = pthread_t()
-    let status = pthread_create(&thread, &attributes, { context in
-        let box = Unmanaged<Box>.fromOpaque(context!).takeRetainedValue()
-        box.body()
-        return nil
-    }, box.toOpaque())
+    let status = pthread_create(
+        &thread, &attributes,
+        { context in
+            let box = Unmanaged<Box>.fromOpaque(context!).takeRetainedValue()
+            box.body()
+            return nil
+        }, box.toOpaque())
     if status != 0 {
         box.release()
         throw MergeError.threadsUnavailable(String(cString: strerror(status)))

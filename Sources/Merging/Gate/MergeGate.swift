@@ -53,11 +53,14 @@ enum MergeGate {
         return thresholds
     }
 
-    static func evaluate(_ thresholds: GateThresholds, statistics: TaskVectorStatistics, probe: URL?) throws -> GateOutcome {
+    static func evaluate(
+        _ thresholds: GateThresholds, statistics: TaskVectorStatistics, probe: URL?
+    ) throws -> GateOutcome {
         if thresholds.needsProbe, probe == nil {
             throw MergeConfigError(
                 .missingKey,
-                "the gate's linearity thresholds need a probe report of these models: write one with `metamerge probe … -o probe.h5` and pass --probe probe.h5")
+                "the gate's linearity thresholds need a probe report of these models: write one with `metamerge probe … -o probe.h5` and pass --probe probe.h5"
+            )
         }
         let linearity = try probe.map { try ProbeReport.readSummary(from: $0) }
         let verdict = try Gate.evaluate(thresholds, statistics: statistics, linearity: linearity)

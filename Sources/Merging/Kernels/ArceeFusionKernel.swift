@@ -14,7 +14,8 @@ import Foundation
 /// of the threshold may fall on the other side in MergeKit (the parity test excludes and counts them).
 ///
 /// **Deviation above 10⁶ elements:** MergeKit takes the quantiles of a random sample of 10⁶ importances
-/// drawn with replacement (`torch.randint`); MetaMerge takes them exactly over all elements (two radix passes, ``RankSelection``), so the
+/// drawn with replacement (`torch.randint`); MetaMerge takes them exactly over all elements (two radix passes,
+/// ``RankSelection``), so the
 /// result is deterministic and does not depend on a random stream it cannot reproduce. At or below 10⁶ elements
 /// both are exact and agree.
 ///

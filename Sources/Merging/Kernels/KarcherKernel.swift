@@ -38,11 +38,14 @@ final class KarcherKernel: TensorKernel, @unchecked Sendable {
 
     func endPass(_ pass: Int) throws {
         gram.end()
-        coefficients = Self.solve(gram: gram, count: inputs, maxIterations: maxIterations, tolerance: tolerance).coefficients
+        coefficients =
+            Self.solve(gram: gram, count: inputs, maxIterations: maxIterations, tolerance: tolerance).coefficients
     }
 
     /// The coefficients cᵢ of the result s·u = Σ cᵢxᵢ, and the iterations run.
-    static func solve(gram: GramPass, count: Int, maxIterations: Int, tolerance tol: Double) -> (coefficients: [Double], iterations: Int) {
+    static func solve(
+        gram: GramPass, count: Int, maxIterations: Int, tolerance tol: Double
+    ) -> (coefficients: [Double], iterations: Int) {
         let alphas = [Double](repeating: 1 / Double(count), count: count)
         let norms = (0..<count).map { max(gram[$0, $0], 0).squareRoot() }
         let valid = (0..<count).filter { norms[$0] > tol }
@@ -102,7 +105,9 @@ final class KarcherKernel: TensorKernel, @unchecked Sendable {
         }
         let coefficients = self.coefficients
         try io.forEachBlock(range) { start, n, inputs in
-            combine(inputs, count: n, coefficients: coefficients, relativeToFirst: false, into: output + (start - range.lowerBound))
+            combine(
+                inputs, count: n, coefficients: coefficients, relativeToFirst: false,
+                into: output + (start - range.lowerBound))
         }
     }
 }

@@ -44,7 +44,8 @@ final class ModelStockKernel: TensorKernel, @unchecked Sendable {
     }
 
     private func accumulate(
-        _ inputs: UnsafeMutableBufferPointer<UnsafeMutablePointer<Float>>, count n: Int, offsets: UnsafeMutablePointer<Float>,
+        _ inputs: UnsafeMutableBufferPointer<UnsafeMutablePointer<Float>>, count n: Int,
+        offsets: UnsafeMutablePointer<Float>,
         into local: inout [Double]
     ) {
         let stride = KernelIO.blockElements
@@ -111,7 +112,9 @@ final class ModelStockKernel: TensorKernel, @unchecked Sendable {
     }
 
     /// out = t·((Σ wᵢ) / N) + (1 − t)·w₀, summing wᵢ in order as Python's `sum`.
-    private func mix(inputs: [UnsafeMutablePointer<Float>], count n: Int, t: Float, into out: UnsafeMutablePointer<Float>) {
+    private func mix(
+        inputs: [UnsafeMutablePointer<Float>], count n: Int, t: Float, into out: UnsafeMutablePointer<Float>
+    ) {
         let base = inputs[0]
         let count = Float(models)
         let oneMinusT = 1 - t

@@ -60,7 +60,8 @@ final class MultiSlerpKernel: TensorKernel, @unchecked Sendable {
             guard tasks == 2 else {
                 throw MergeConfigError(
                     .incompatibleModels,
-                    "tensor '\(name)': multislerp's weighted mean direction is zero (antipodal models with balancing weights); change the weights")
+                    "tensor '\(name)': multislerp's weighted mean direction is zero (antipodal models with balancing weights); change the weights"
+                )
             }
             coefficients = w
             return
@@ -77,7 +78,9 @@ final class MultiSlerpKernel: TensorKernel, @unchecked Sendable {
         }
         let coefficients = self.coefficients, relative = hasBase
         try io.forEachBlock(range) { start, n, inputs in
-            combine(inputs, count: n, coefficients: coefficients, relativeToFirst: relative, into: output + (start - range.lowerBound))
+            combine(
+                inputs, count: n, coefficients: coefficients, relativeToFirst: relative,
+                into: output + (start - range.lowerBound))
         }
     }
 }

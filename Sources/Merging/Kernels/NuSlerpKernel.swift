@@ -67,7 +67,9 @@ final class NuSlerpKernel: TensorKernel, @unchecked Sendable {
 
     /// Σx², Σy², Σxy of `n` values (Float64).
     @inline(__always)
-    private static func sums(_ x: UnsafeMutablePointer<Float>, _ y: UnsafeMutablePointer<Float>, count n: Int) -> (Double, Double, Double) {
+    private static func sums(
+        _ x: UnsafeMutablePointer<Float>, _ y: UnsafeMutablePointer<Float>, count n: Int
+    ) -> (Double, Double, Double) {
         var xx = 0.0, yy = 0.0, xy = 0.0
         for i in 0..<n {
             let a = Double(x[i]), b = Double(y[i])
@@ -172,7 +174,8 @@ final class NuSlerpKernel: TensorKernel, @unchecked Sendable {
 
     /// `out[i] = mix(x[i], y[i])` with the branch hoisted (a vectorisable loop).
     private static func mix(
-        _ x: UnsafeMutablePointer<Float>, _ y: UnsafeMutablePointer<Float>, count n: Int, _ c: (Float, Float, Float, Bool),
+        _ x: UnsafeMutablePointer<Float>, _ y: UnsafeMutablePointer<Float>, count n: Int,
+        _ c: (Float, Float, Float, Bool),
         t: Float, into out: UnsafeMutablePointer<Float>
     ) {
         if c.3 {

@@ -87,7 +87,8 @@ final class RankSelection: @unchecked Sendable {
     /// The bin holding the m-th key in the given order, and how many keys lie in strictly-better bins.
     static func locate(_ m: Int, in histogram: [Int], descending: Bool) -> (bin: UInt32, before: Int) {
         var cumulative = 0
-        let order: StrideThrough<Int> = descending ? stride(from: 65535, through: 0, by: -1) : stride(from: 0, through: 65535, by: 1)
+        let order: StrideThrough<Int> =
+            descending ? stride(from: 65535, through: 0, by: -1) : stride(from: 0, through: 65535, by: 1)
         for bin in order {
             if cumulative + histogram[bin] >= m { return (UInt32(bin), cumulative) }
             cumulative += histogram[bin]

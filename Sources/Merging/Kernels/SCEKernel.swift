@@ -31,7 +31,8 @@ final class SCEKernel: TensorKernel, @unchecked Sendable {
             selection = .topK(selectTopK)
         }
         if case .topK = selection {
-            selector = RankSelection(models: 1, elementCount: count, targets: [.init(model: 0, rank: 0, descending: true)])
+            selector = RankSelection(
+                models: 1, elementCount: count, targets: [.init(model: 0, rank: 0, descending: true)])
             passes = [0, 1, 2]
         } else {
             passes = [2]
@@ -55,7 +56,10 @@ final class SCEKernel: TensorKernel, @unchecked Sendable {
     }
 
     /// Population variance across models of each element's τ, in Float64, rounded to Float32; its key.
-    private func varianceKeys(_ inputs: UnsafeMutableBufferPointer<UnsafeMutablePointer<Float>>, count n: Int, into keys: UnsafeMutablePointer<UInt32>) {
+    private func varianceKeys(
+        _ inputs: UnsafeMutableBufferPointer<UnsafeMutablePointer<Float>>, count n: Int,
+        into keys: UnsafeMutablePointer<UInt32>
+    ) {
         let base = inputs[0]
         let T = Double(tasks)
         for i in 0..<n {

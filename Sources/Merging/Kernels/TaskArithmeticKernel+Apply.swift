@@ -32,7 +32,10 @@ extension TaskArithmeticKernel {
         }
     }
 
-    func combine(_ W: UnsafeMutablePointer<Float>, base: UnsafeMutablePointer<Float>, count n: Int, into out: UnsafeMutablePointer<Float>) {
+    func combine(
+        _ W: UnsafeMutablePointer<Float>, base: UnsafeMutablePointer<Float>, count n: Int,
+        into out: UnsafeMutablePointer<Float>
+    ) {
         let block = KernelIO.blockElements
         for i in 0..<n { out[i] = W[i] }
         for t in 1..<max(tasks, 1) {
@@ -53,7 +56,8 @@ extension TaskArithmeticKernel {
     /// TIES' election, element-wise and branch-free so it vectorises: the majority sign is that of Σₜ Wₜ
     /// (summed in model order), each Wₜ of that sign is added (in model order) with its weight to the divisor.
     func combineWithConsensus(
-        _ W: UnsafeMutablePointer<Float>, base: UnsafeMutablePointer<Float>, count n: Int, into out: UnsafeMutablePointer<Float>
+        _ W: UnsafeMutablePointer<Float>, base: UnsafeMutablePointer<Float>, count n: Int,
+        into out: UnsafeMutablePointer<Float>
     ) {
         let block = KernelIO.blockElements
         let T = tasks

@@ -46,7 +46,8 @@ extension TaskArithmeticKernel {
             let random = randoms[t]
             for i in 0..<n {
                 let bits = deltas[i].bitPattern
-                deltas[i] = Float(bitPattern: bits & (keepMask(random.keeps(start + i, threshold: threshold)) | 0x8000_0000))
+                deltas[i] = Float(
+                    bitPattern: bits & (keepMask(random.keeps(start + i, threshold: threshold)) | 0x8000_0000))
             }
         case .della:
             let words = dellaMasks!.storage.baseAddress! + t * maskWords

@@ -117,7 +117,8 @@ final class TaskArithmeticKernel: SquaredNormsMeasuring, @unchecked Sendable {
                     }
                 }
             case .random?:
-                plans.append(density >= 1 ? .keepAll : .random(threshold: CounterRandom.threshold(probability: density)))
+                plans.append(
+                    density >= 1 ? .keepAll : .random(threshold: CounterRandom.threshold(probability: density)))
             case .dellaMagprune?:
                 if density >= 1 {
                     plans.append(.keepAll)
@@ -128,17 +129,22 @@ final class TaskArithmeticKernel: SquaredNormsMeasuring, @unchecked Sendable {
                     guard density + epsilon < 1, density - epsilon > 0 else {
                         throw MergeConfigError(
                             .badValue,
-                            "tensor '\(name)': epsilon \(formatNumber(epsilon)) with density \(formatNumber(density)) puts density ± epsilon outside (0, 1), as DELLA requires")
+                            "tensor '\(name)': epsilon \(formatNumber(epsilon)) with density \(formatNumber(density)) puts density ± epsilon outside (0, 1), as DELLA requires"
+                        )
                     }
                     guard shape.count <= 2 else {
-                        throw MergeConfigError(.badValue, "tensor '\(name)': DELLA ranks within rows; tensors of rank \(shape.count) > 2 are not supported")
+                        throw MergeConfigError(
+                            .badValue,
+                            "tensor '\(name)': DELLA ranks within rows; tensors of rank \(shape.count) > 2 are not supported"
+                        )
                     }
                     plans.append(.della(density: density, epsilon: epsilon))
                 }
             }
         }
         self.plans = plans
-        self.selection = targets.isEmpty ? nil : RankSelection(models: settings.weights.count, elementCount: n, targets: targets)
+        self.selection =
+            targets.isEmpty ? nil : RankSelection(models: settings.weights.count, elementCount: n, targets: targets)
         var passes: [Pass] = []
         if selection != nil {
             passes += [.select1, .select2]

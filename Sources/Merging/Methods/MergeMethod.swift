@@ -25,7 +25,6 @@ public enum MergeMethod: String, CaseIterable, Sendable, Hashable {
     case ram
     case ramplusTL = "ramplus_tl"
 
-
     /// How the method's kernel treats the deltas, for the generalized task arithmetic family.
     var sparsification: Sparsification? {
         switch self {
@@ -144,8 +143,10 @@ public enum MergeMethod: String, CaseIterable, Sendable, Hashable {
             ]
             if isMetaGPT {
                 specs += [
-                    ParameterSpec("granularity", .choice(["global", "per_tensor"]), .shared, default: .string("global")),
-                    ParameterSpec("norm_source", .choice(["original", "sparsified"]), .shared, default: .string("original")),
+                    ParameterSpec(
+                        "granularity", .choice(["global", "per_tensor"]), .shared, default: .string("global")),
+                    ParameterSpec(
+                        "norm_source", .choice(["original", "sparsified"]), .shared, default: .string("original")),
                 ]
             } else {
                 specs.append(ParameterSpec("weight", .float, .nonBase))

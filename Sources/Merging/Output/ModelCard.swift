@@ -22,7 +22,9 @@ enum ModelCard {
         lines.append("This model was merged using the \(methodText) merge method\(baseText).")
         if plan.method.isStochastic {
             lines.append("")
-            lines.append("Random draws use seed \(plan.seed)\(plan.seedGiven ? "" : " (drawn at random; pass `--random-seed \(plan.seed)` to reproduce)").")
+            lines.append(
+                "Random draws use seed \(plan.seed)\(plan.seedGiven ? "" : " (drawn at random; pass `--random-seed \(plan.seed)` to reproduce)")."
+            )
         }
         lines.append("")
         lines.append("### Models Merged")
@@ -67,7 +69,9 @@ enum ModelCard {
                 if gate.violations.count > 50 { lines.append("- … and \(gate.violations.count - 50) more") }
             }
         } else {
-            lines.append("No gate was run (pass `--gate max-cosine=X` or add a `gate:` block to check task-vector orthogonality first).")
+            lines.append(
+                "No gate was run (pass `--gate max-cosine=X` or add a `gate:` block to check task-vector orthogonality first)."
+            )
         }
         if !plan.notes.isEmpty {
             lines.append("")
@@ -91,6 +95,7 @@ enum ModelCard {
     static func yamlString(_ text: String) -> String {
         let safe = text.allSatisfy { $0.isLetter || $0.isNumber || "/._-".contains($0) } && !text.isEmpty
         if safe { return text }
-        return "\"" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+        return "\"" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+            + "\""
     }
 }

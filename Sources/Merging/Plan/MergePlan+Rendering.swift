@@ -12,7 +12,9 @@ extension MergePlan {
         lines.append("inputs:")
         for (index, input) in inputs.enumerated() {
             let role = index == baseIndex ? "base" : "\(index)"
-            lines.append("  [\(role)] \(input.reference)  (\(input.url.path))\(input.appended ? "  appended as base_model" : "")")
+            lines.append(
+                "  [\(role)] \(input.reference)  (\(input.url.path))\(input.appended ? "  appended as base_model" : "")"
+            )
         }
         if method.isStochastic {
             lines.append("random seed: \(seed)\(seedGiven ? "" : " (drawn; pass --random-seed to fix it)")")
@@ -65,21 +67,29 @@ extension MergePlan {
             if let lambdas = tensor.lambdas, globalLambdas == nil {
                 text += "  λ=[" + lambdas.map { String(format: "%.6f", $0) }.joined(separator: ", ") + "]"
             }
-            if tensor.isTrimmed { text += "  (common rows of " + tensor.inputShapes.map { "\($0[0])" }.joined(separator: "/") + ")" }
+            if tensor.isTrimmed {
+                text += "  (common rows of " + tensor.inputShapes.map { "\($0[0])" }.joined(separator: "/") + ")"
+            }
             lines.append(text)
         }
         lines.append("output shards (--out-shard-size \(shardSize)):")
-        for shard in Self.shards(tensors.map { ModelWriter.Entry(name: $0.name, dtype: $0.dtype, shape: $0.shape) }, shardSize: shardSize.bytes) {
+        for shard in Self.shards(
+            tensors.map { ModelWriter.Entry(name: $0.name, dtype: $0.dtype, shape: $0.shape) },
+            shardSize: shardSize.bytes)
+        {
             let bytes = shard.entries.reduce(0) { $0 + $1.byteCount }
             lines.append("  \(shard.file)  \(shard.entries.count) tensors, \(ByteSize(bytes: bytes))")
         }
-        lines.append("files: config.json (from \(configSource.lastPathComponent)), tokenizer files (from \(tokenizerSource.lastPathComponent)), mergekit_config.yml, README.md")
+        lines.append(
+            "files: config.json (from \(configSource.lastPathComponent)), tokenizer files (from \(tokenizerSource.lastPathComponent)), mergekit_config.yml, README.md"
+        )
         for note in notes { lines.append("note: \(note)") }
         return lines.joined(separator: "\n")
     }
 
     /// The shards ``ModelWriter`` will write, computed without creating anything.
-    static func shards(_ entries: [ModelWriter.Entry], shardSize: Int) -> [(file: String, entries: [ModelWriter.Entry])] {
+    static func shards(_ entries: [ModelWriter.Entry], shardSize: Int) -> [(file: String, entries: [ModelWriter.Entry])]
+    {
         ModelWriter.plan(entries, shardSize: shardSize)
     }
 }

@@ -42,7 +42,8 @@ extension MergePlan {
         if method.isMetaGPT {
             throw MergeConfigError(
                 .unsupportedKey, file: file,
-                "'slices' with merge_method \(method.rawValue) is not supported: MetaGPT's λ are computed over whole models; list the models under 'models:'")
+                "'slices' with merge_method \(method.rawValue) is not supported: MetaGPT's λ are computed over whole models; list the models under 'models:'"
+            )
         }
         func inputIndex(_ reference: String) -> Int { inputs.firstIndex { $0.reference == reference }! }
         let global = configuration.parameters
@@ -52,14 +53,16 @@ extension MergePlan {
                 if source.layers.upperBound > count {
                     throw MergeConfigError(
                         .badValue, file: file,
-                        "slices[\(s)].sources[\(k)].layer_range [\(source.layers.lowerBound), \(source.layers.upperBound)] is out of range: model '\(source.reference)' has \(count) layers (a range [a, b] needs 0 ≤ a < b ≤ \(count))")
+                        "slices[\(s)].sources[\(k)].layer_range [\(source.layers.lowerBound), \(source.layers.upperBound)] is out of range: model '\(source.reference)' has \(count) layers (a range [a, b] needs 0 ≤ a < b ≤ \(count))"
+                    )
                 }
             }
             if method == .passthrough {
                 if slice.sources.count != 1 {
                     throw MergeConfigError(
                         .incompatibleModels, file: file,
-                        "slices[\(s)]: merge_method passthrough copies one model's layers per slice; this slice has \(slice.sources.count) sources")
+                        "slices[\(s)]: merge_method passthrough copies one model's layers per slice; this slice has \(slice.sources.count) sources"
+                    )
                 }
             } else {
                 let names = Set(slice.sources.map(\.reference))
@@ -67,19 +70,22 @@ extension MergePlan {
                 if names != first {
                     throw MergeConfigError(
                         .incompatibleModels, file: file,
-                        "slices[\(s)] merges \(slice.sources.map(\.reference).joined(separator: ", ")) but slices[0] merges \(slices[0].sources.map(\.reference).joined(separator: ", ")); with merge_method \(method.rawValue) every slice must name the same models")
+                        "slices[\(s)] merges \(slice.sources.map(\.reference).joined(separator: ", ")) but slices[0] merges \(slices[0].sources.map(\.reference).joined(separator: ", ")); with merge_method \(method.rawValue) every slice must name the same models"
+                    )
                 }
                 if let baseIndex, !names.contains(inputs[baseIndex].reference) {
                     throw MergeConfigError(
                         .incompatibleModels, file: file,
-                        "slices[\(s)] does not include base_model '\(inputs[baseIndex].reference)'; merge_method \(method.rawValue) takes each slice's deltas from the base, so list it among every slice's sources")
+                        "slices[\(s)] does not include base_model '\(inputs[baseIndex].reference)'; merge_method \(method.rawValue) takes each slice's deltas from the base, so list it among every slice's sources"
+                    )
                 }
             }
         }
 
         /// The request for output tensor `output`, reading `inputName(model, source)` from each source of `slice`.
         func request(
-            _ output: String, slice: MergeConfiguration.OutputSlice, t: Double, inputName: (MergeConfiguration.SliceSource) -> String
+            _ output: String, slice: MergeConfiguration.OutputSlice, t: Double,
+            inputName: (MergeConfiguration.SliceSource) -> String
         ) -> TensorRequest {
             var names = [String?](repeating: nil, count: inputs.count)
             var parameters = [[[String: ParameterSetting]]](repeating: [slice.parameters, global], count: inputs.count)
@@ -89,7 +95,8 @@ extension MergePlan {
                 parameters[index] = [source.parameters, slice.parameters, global]
             }
             return TensorRequest(
-                output: output, inputNames: names, inputParameters: parameters, sharedParameters: [slice.parameters, global], t: t)
+                output: output, inputNames: names, inputParameters: parameters,
+                sharedParameters: [slice.parameters, global], t: t)
         }
 
         var tensors: [Tensor] = []
@@ -97,7 +104,8 @@ extension MergePlan {
         func add(_ request: TensorRequest) throws {
             tensors.append(
                 try planTensor(
-                    request, inputs: inputs, baseIndex: baseIndex, method: method, configuration: configuration, files: files,
+                    request, inputs: inputs, baseIndex: baseIndex, method: method, configuration: configuration,
+                    files: files,
                     alignment: alignment, notes: &notes))
         }
         func outside(_ slice: MergeConfiguration.OutputSlice) -> [String] {
@@ -115,11 +123,14 @@ extension MergePlan {
             let checkpoint = inputs[inputIndex(lead.reference)].checkpoint
             for j in 0..<length {
                 let t = length > 1 ? Double(j) / Double(length - 1) : 1
-                let layerNames = checkpoint.tensorNames.filter { TensorGroup(tensorName: $0).layerIndex == lead.layers.lowerBound + j }.sorted()
+                let layerNames = checkpoint.tensorNames.filter {
+                    TensorGroup(tensorName: $0).layerIndex == lead.layers.lowerBound + j
+                }.sorted()
                 for name in layerNames {
-                    try add(request(renamingLayer(name, to: output), slice: slice, t: t) { source in
-                        renamingLayer(name, to: source.layers.lowerBound + j)
-                    })
+                    try add(
+                        request(renamingLayer(name, to: output), slice: slice, t: t) { source in
+                            renamingLayer(name, to: source.layers.lowerBound + j)
+                        })
                 }
                 map.append(
                     LayerMapEntry(
@@ -136,7 +147,8 @@ extension MergePlan {
             let models = Set(slices.map { $0.sources[0].reference })
             if models.count > 1 {
                 notes.append(
-                    "passthrough slices: embeddings from '\(slices[0].sources[0].reference)' (the first slice), final norm and lm_head from '\(last.sources[0].reference)' (the last slice), as MergeKit")
+                    "passthrough slices: embeddings from '\(slices[0].sources[0].reference)' (the first slice), final norm and lm_head from '\(last.sources[0].reference)' (the last slice), as MergeKit"
+                )
             }
         }
         notes.append("slices: \(map.count) output layers (num_hidden_layers in config.json)")

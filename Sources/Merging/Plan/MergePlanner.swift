@@ -27,18 +27,23 @@ extension MergePlan {
             let url = try configuration.resolveModel(reference)
             let key = url.resolvingSymlinksInPath().standardizedFileURL.path
             if let previous = seen[key] {
-                throw MergeConfigError(.incompatibleModels, file: file, "model '\(reference)' is listed twice (also as '\(previous)')")
+                throw MergeConfigError(
+                    .incompatibleModels, file: file, "model '\(reference)' is listed twice (also as '\(previous)')")
             }
             seen[key] = reference
             let checkpoint = try Checkpoint(directory: url)
-            inputs.append(Input(reference: reference, url: url, isBase: isBase, appended: appended, checkpoint: checkpoint, parameters: parameters))
+            inputs.append(
+                Input(
+                    reference: reference, url: url, isBase: isBase, appended: appended, checkpoint: checkpoint,
+                    parameters: parameters))
         }
         var baseURL: String?
         if let base = configuration.baseModel {
             baseURL = try configuration.resolveModel(base).resolvingSymlinksInPath().standardizedFileURL.path
         }
         for entry in configuration.models {
-            let path = try configuration.resolveModel(entry.reference).resolvingSymlinksInPath().standardizedFileURL.path
+            let path = try configuration.resolveModel(entry.reference).resolvingSymlinksInPath().standardizedFileURL
+                .path
             try open(entry.reference, parameters: entry.parameters, isBase: path == baseURL, appended: false)
         }
         if let base = configuration.baseModel, !inputs.contains(where: \.isBase) {
@@ -48,17 +53,22 @@ extension MergePlan {
 
         // The method's contract.
         if method.basePolicy == .required, baseIndex == nil {
-            throw MergeConfigError(.missingKey, file: file, "merge_method \(method.rawValue) needs 'base_model' (the model the task vectors are taken from)")
+            throw MergeConfigError(
+                .missingKey, file: file,
+                "merge_method \(method.rawValue) needs 'base_model' (the model the task vectors are taken from)")
         }
         let (minimum, maximum) = method.inputCount
         let sliced = configuration.slices != nil
         if !(sliced && method == .passthrough), inputs.count < minimum || (maximum != nil && inputs.count > maximum!) {
-            let expected = maximum == minimum ? "exactly \(minimum)" : maximum == nil ? "at least \(minimum)" : "at most \(maximum!)"
+            let expected =
+                maximum == minimum
+                ? "exactly \(minimum)" : maximum == nil ? "at least \(minimum)" : "at most \(maximum!)"
             let detail: String
             switch method {
             case .slerp: detail = " (the base and one other model)"
             case .modelStock: detail = " (the base and at least two fine-tunes)"
-            case .passthrough: detail = " (passthrough copies one model; a base_model not listed counts as a second input)"
+            case .passthrough:
+                detail = " (passthrough copies one model; a base_model not listed counts as a second input)"
             case .metagpt, .metagptTies, .metagptDare: detail = " (the base and at least one task model)"
             case .nearswap, .arceeFusion: detail = " (the base and one other model)"
             case .nuslerp: detail = " (two models, plus an optional base_model)"
@@ -66,7 +76,8 @@ extension MergePlan {
             }
             throw MergeConfigError(
                 .incompatibleModels, file: file,
-                "merge_method \(method.rawValue) takes \(expected) input models\(detail), the base included; got \(inputs.count)")
+                "merge_method \(method.rawValue) takes \(expected) input models\(detail), the base included; got \(inputs.count)"
+            )
         }
 
         if method == .multislerp, inputs.indices.allSatisfy({ $0 == baseIndex }) {
@@ -78,7 +89,8 @@ extension MergePlan {
             if others.count != 2 {
                 throw MergeConfigError(
                     .incompatibleModels, file: file,
-                    "merge_method nuslerp interpolates exactly two models (plus an optional base_model that is not one of them); got \(others.count): \(others.joined(separator: ", "))")
+                    "merge_method nuslerp interpolates exactly two models (plus an optional base_model that is not one of them); got \(others.count): \(others.joined(separator: ", "))"
+                )
             }
         }
 
@@ -91,9 +103,12 @@ extension MergePlan {
         for input in inputs {
             for name in input.parameters.keys.sorted() {
                 if !known.contains(name) {
-                    notes.append("parameter '\(name)' of model '\(input.reference)' is not used by \(method.rawValue); ignored")
+                    notes.append(
+                        "parameter '\(name)' of model '\(input.reference)' is not used by \(method.rawValue); ignored")
                 } else if sharedNames.contains(name) {
-                    notes.append("parameter '\(name)' applies to the whole merge; the value under model '\(input.reference)' is ignored (set it in the global parameters), as in MergeKit")
+                    notes.append(
+                        "parameter '\(name)' applies to the whole merge; the value under model '\(input.reference)' is ignored (set it in the global parameters), as in MergeKit"
+                    )
                 }
             }
         }
@@ -111,7 +126,8 @@ extension MergePlan {
         var layerMap: [LayerMapEntry] = []
         if let slices = configuration.slices {
             (tensors, layerMap) = try Self.planSlices(
-                slices, inputs: inputs, baseIndex: baseIndex, method: method, configuration: configuration, files: files,
+                slices, inputs: inputs, baseIndex: baseIndex, method: method, configuration: configuration,
+                files: files,
                 alignment: alignment, notes: &notes)
         } else {
             if method != .passthrough {
@@ -120,7 +136,8 @@ extension MergePlan {
                     let listing = zip(inputs, counts).map { "'\($0.reference)' \($1)" }.joined(separator: ", ")
                     throw MergeConfigError(
                         .incompatibleModels, file: file,
-                        "the models have different layer counts (\(listing)); merge_method \(method.rawValue) merges layer i of every model with layer i of the others — give 'slices:' with a layer_range per model to choose aligned layers")
+                        "the models have different layer counts (\(listing)); merge_method \(method.rawValue) merges layer i of every model with layer i of the others — give 'slices:' with a layer_range per model to choose aligned layers"
+                    )
                 }
             }
             var names = Set<String>()
@@ -136,7 +153,8 @@ extension MergePlan {
                     t = 0
                 }
                 let request = TensorRequest(
-                    output: name, inputNames: inputs.map { _ in name }, inputParameters: inputs.map { [$0.parameters, global] },
+                    output: name, inputNames: inputs.map { _ in name },
+                    inputParameters: inputs.map { [$0.parameters, global] },
                     sharedParameters: [global], t: t)
                 tensors.append(
                     try Self.planTensor(
@@ -150,7 +168,9 @@ extension MergePlan {
         var tokenizerSource = configSource
         if let alignment {
             tokenizerSource = alignment.tokenizerDirectory
-            notes.append("tokenizer: \(alignment.tokens.count) tokens, embedding rows aligned by token (\(alignment.rowCount) rows)")
+            notes.append(
+                "tokenizer: \(alignment.tokens.count) tokens, embedding rows aligned by token (\(alignment.rowCount) rows)"
+            )
         }
         if configuration.tokenizer?.source == .base, baseIndex == nil {
             notes.append("tokenizer source base without a base_model: the first model's vocabulary is used")
@@ -190,7 +210,8 @@ extension MergePlan {
 
     static func planTensor(
         _ request: TensorRequest, inputs allInputs: [Input], baseIndex allBaseIndex: Int?, method: MergeMethod,
-        configuration: MergeConfiguration, files: WeightFiles, alignment: VocabularyAlignment? = nil, notes: inout [String]
+        configuration: MergeConfiguration, files: WeightFiles, alignment: VocabularyAlignment? = nil,
+        notes: inout [String]
     ) throws -> Tensor {
         let file = configuration.file
         let name = request.output
@@ -206,14 +227,17 @@ extension MergePlan {
             if let source = try files.source(inputName, in: allInputs[index].checkpoint) {
                 sources.append(source)
             } else {
-                missing.append(inputName == name ? allInputs[index].reference : "\(allInputs[index].reference) (as '\(inputName)')")
+                missing.append(
+                    inputName == name ? allInputs[index].reference : "\(allInputs[index].reference) (as '\(inputName)')"
+                )
             }
         }
         if !missing.isEmpty {
             let present = inputs.map(\.reference).filter { reference in !missing.contains { $0.hasPrefix(reference) } }
             throw MergeConfigError(
                 .incompatibleModels, file: file,
-                "tensor '\(name)' is missing from \(missing.joined(separator: ", ")) (stored by \(present.joined(separator: ", "))); the models are not of one architecture")
+                "tensor '\(name)' is missing from \(missing.joined(separator: ", ")) (stored by \(present.joined(separator: ", "))); the models are not of one architecture"
+            )
         }
         var shapes = sources.map(\.shape)
         let group = TensorGroup(tensorName: name)
@@ -222,22 +246,26 @@ extension MergePlan {
         if !floating.contains(true) {
             guard Set(shapes).count == 1, Set(sources.map(\.dtype)).count == 1 else {
                 throw MergeConfigError(
-                    .incompatibleModels, file: file, "tensor '\(name)' (\(sources[0].dtype.rawValue)) differs in shape or dtype between the models")
+                    .incompatibleModels, file: file,
+                    "tensor '\(name)' (\(sources[0].dtype.rawValue)) differs in shape or dtype between the models")
             }
             let first = try rawBytes(sources[0], files: files)
             for (index, source) in sources.enumerated().dropFirst() where try rawBytes(source, files: files) != first {
                 throw MergeConfigError(
                     .incompatibleModels, file: file,
-                    "tensor '\(name)' is \(sources[0].dtype.rawValue) (not floating point) and differs between \(inputs[0].reference) and \(inputs[index].reference); MetaMerge copies such buffers only when every model agrees")
+                    "tensor '\(name)' is \(sources[0].dtype.rawValue) (not floating point) and differs between \(inputs[0].reference) and \(inputs[index].reference); MetaMerge copies such buffers only when every model agrees"
+                )
             }
             return Tensor(
-                name: name, shape: shapes[0], dtype: sources[0].dtype, inputShapes: shapes, layerPosition: t, isCopied: true,
+                name: name, shape: shapes[0], dtype: sources[0].dtype, inputShapes: shapes, layerPosition: t,
+                isCopied: true,
                 shared: [:], perInput: inputs.map { _ in [:] }, lambdas: nil, sources: sources)
         }
         if floating.contains(false) {
             throw MergeConfigError(
                 .incompatibleModels, file: file,
-                "tensor '\(name)' is floating point in some models and not in others (\(sources.map(\.dtype.rawValue).joined(separator: ", ")))")
+                "tensor '\(name)' is floating point in some models and not in others (\(sources.map(\.dtype.rawValue).joined(separator: ", ")))"
+            )
         }
 
         var shape = shapes[0]
@@ -246,13 +274,17 @@ extension MergePlan {
             let tails = Set(shapes.map { Array($0.dropFirst()) })
             guard tails.count == 1 else {
                 let listing = zip(inputs, shapes).map { "\($0.reference) \($1)" }.joined(separator: ", ")
-                throw MergeConfigError(.incompatibleModels, file: file, "tensor '\(name)': shapes differ beyond the vocabulary rows (\(listing))")
+                throw MergeConfigError(
+                    .incompatibleModels, file: file,
+                    "tensor '\(name)': shapes differ beyond the vocabulary rows (\(listing))")
             }
             sources = try alignment.alignedSources(
-                tensor: name, models: participants, sources: sources, files: files, loadDtype: configuration.dtype, file: file)
+                tensor: name, models: participants, sources: sources, files: files, loadDtype: configuration.dtype,
+                file: file)
             if Set(shapes.map { $0[0] }).count > 1 || shapes[0][0] != sources[0].shape[0] {
                 notes.append(
-                    "\(name): rows aligned by token to the output vocabulary (\(zip(inputs, shapes).map { "\($0.reference) \($1[0])" }.joined(separator: ", ")) → \(sources[0].shape[0]) rows)")
+                    "\(name): rows aligned by token to the output vocabulary (\(zip(inputs, shapes).map { "\($0.reference) \($1[0])" }.joined(separator: ", ")) → \(sources[0].shape[0]) rows)"
+                )
             }
             shapes = sources.map(\.shape)
             shape = sources[0].shape
@@ -262,29 +294,33 @@ extension MergePlan {
                 let listing = zip(inputs, shapes).map { "'\($0.reference)' \($1[0])" }.joined(separator: ", ")
                 throw MergeConfigError(
                     .incompatibleModels, file: file,
-                    "tensor '\(name)': vocabulary sizes differ (\(listing) rows); add 'tokenizer_source: base' (or union, or a model) or a 'tokenizer:' block so the rows are aligned by token, as MergeKit requires")
+                    "tensor '\(name)': vocabulary sizes differ (\(listing) rows); add 'tokenizer_source: base' (or union, or a model) or a 'tokenizer:' block so the rows are aligned by token, as MergeKit requires"
+                )
             } else {
                 let listing = zip(inputs, shapes).map { "\($0.reference) \($1)" }.joined(separator: ", ")
                 throw MergeConfigError(
                     .incompatibleModels, file: file,
-                    "tensor '\(name)': shapes differ (\(listing)); only embeddings and lm_head may differ, in their vocabulary rows")
+                    "tensor '\(name)': shapes differ (\(listing)); only embeddings and lm_head may differ, in their vocabulary rows"
+                )
             }
         }
-
 
         var shared: [String: ParameterValue] = [:]
         var perInput = [[String: ParameterValue]](repeating: [:], count: inputs.count)
         for spec in method.parameters {
             switch spec.scope {
             case .shared:
-                if let value = try resolve(spec, sources: request.sharedParameters, tensor: name, t: t, model: nil, file: file) {
+                if let value = try resolve(
+                    spec, sources: request.sharedParameters, tensor: name, t: t, model: nil, file: file)
+                {
                     shared[spec.name] = value
                 }
             case .input, .nonBase:
                 for (index, input) in inputs.enumerated() {
                     if spec.scope == .nonBase, index == baseIndex, method.basePolicy != .ignored { continue }
                     if let value = try resolve(
-                        spec, sources: request.inputParameters[participants[index]], tensor: name, t: t, model: input.reference,
+                        spec, sources: request.inputParameters[participants[index]], tensor: name, t: t,
+                        model: input.reference,
                         file: file)
                     {
                         perInput[index][spec.name] = value
@@ -294,7 +330,8 @@ extension MergePlan {
         }
         try checkWeightSum(method: method, tensor: name, inputs: inputs, perInput: perInput, shared: shared, file: file)
         return Tensor(
-            name: name, shape: shape, dtype: dtype, inputShapes: shapes, layerPosition: t, isCopied: false, shared: shared,
+            name: name, shape: shape, dtype: dtype, inputShapes: shapes, layerPosition: t, isCopied: false,
+            shared: shared,
             perInput: perInput, lambdas: nil, sources: sources)
     }
 
@@ -311,26 +348,32 @@ extension MergePlan {
         case .multislerp where shared["normalize_weights"]?.bool ?? true: key = "normalize_weights"
         default: return
         }
-        let weighted = inputs.indices.compactMap { index in perInput[index]["weight"]?.number.map { (inputs[index].reference, $0) } }
+        let weighted = inputs.indices.compactMap { index in
+            perInput[index]["weight"]?.number.map { (inputs[index].reference, $0) }
+        }
         var sum: Float = 0
         for (_, weight) in weighted { sum += Float(weight) }
         guard sum == 0 else { return }
         let listing = weighted.map { "\($0.0) \(formatNumber($0.1))" }.joined(separator: ", ")
         throw MergeConfigError(
             .badValue, file: file,
-            "tensor '\(tensor)': the weights sum to 0 (\(listing)) and \(key): true divides by their sum; change the weights or set \(key): false")
+            "tensor '\(tensor)': the weights sum to 0 (\(listing)) and \(key): true divides by their sum; change the weights or set \(key): false"
+        )
     }
 
     /// The first value the sources give, else the default; `nil` for an optional parameter with no value.
     private static func resolve(
-        _ spec: ParameterSpec, sources: [[String: ParameterSetting]], tensor: String, t: Double, model: String?, file: URL?
+        _ spec: ParameterSpec, sources: [[String: ParameterSetting]], tensor: String, t: Double, model: String?,
+        file: URL?
     ) throws -> ParameterValue? {
         for source in sources {
             guard let setting = source[spec.name] else { continue }
             do {
                 if let value = try setting.evaluate(tensorName: tensor, t: t, as: spec.type, parameter: spec.name) {
                     if let number = value.number, !spec.range.contains(number) {
-                        throw MergeConfigError(.badValue, "parameter '\(spec.name)' evaluates to \(formatNumber(number)); it must be \(spec.range)")
+                        throw MergeConfigError(
+                            .badValue,
+                            "parameter '\(spec.name)' evaluates to \(formatNumber(number)); it must be \(spec.range)")
                     }
                     return value
                 }
@@ -342,14 +385,17 @@ extension MergePlan {
         if let value = spec.defaultValue { return value }
         if spec.optional { return nil }
         let location = model.map { "model '\($0)', tensor '\(tensor)'" } ?? "tensor '\(tensor)'"
-        throw MergeConfigError(.missingParameter, file: file, "missing required parameter '\(spec.name)' for \(location)")
+        throw MergeConfigError(
+            .missingParameter, file: file, "missing required parameter '\(spec.name)' for \(location)")
     }
 
     private static func rawBytes(_ source: TensorSource, files: WeightFiles) throws -> [UInt8] {
         let count = source.shape.reduce(1, *) * source.dtype.byteSize
         var bytes = [UInt8](repeating: 0, count: count)
         try bytes.withUnsafeMutableBytes { buffer in
-            if count > 0 { try files.read(file: source.file, offset: source.offset, byteCount: count, into: buffer.baseAddress!) }
+            if count > 0 {
+                try files.read(file: source.file, offset: source.offset, byteCount: count, into: buffer.baseAddress!)
+            }
         }
         return bytes
     }

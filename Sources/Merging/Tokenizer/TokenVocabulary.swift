@@ -24,7 +24,9 @@ struct TokenVocabulary: Sendable {
             let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
         else {
             throw MergeConfigError(
-                .badModel, "model '\(reference)': \(url.path) is missing or not JSON; aligning vocabularies needs each model's tokenizer.json")
+                .badModel,
+                "model '\(reference)': \(url.path) is missing or not JSON; aligning vocabularies needs each model's tokenizer.json"
+            )
         }
         var ids: [String: Int] = [:]
         let model = json["model"] as? [String: Any]
@@ -33,12 +35,15 @@ struct TokenVocabulary: Sendable {
         } else if let pieces = model?["vocab"] as? [[Any]] {
             for (id, piece) in pieces.enumerated() { if let token = piece.first as? String { ids[token] = id } }
         } else {
-            throw MergeConfigError(.badModel, "model '\(reference)': \(url.path) has no model.vocab the alignment can read")
+            throw MergeConfigError(
+                .badModel, "model '\(reference)': \(url.path) has no model.vocab the alignment can read")
         }
         var added: [String: [String: AnyHashableSendable]] = [:]
         var order: [(Int, String)] = []
         for entry in json["added_tokens"] as? [[String: Any]] ?? [] {
-            guard let content = entry["content"] as? String, let id = (entry["id"] as? NSNumber)?.intValue else { continue }
+            guard let content = entry["content"] as? String, let id = (entry["id"] as? NSNumber)?.intValue else {
+                continue
+            }
             ids[content] = id
             added[content] = entry.mapValues { AnyHashableSendable($0) }
             order.append((id, content))
@@ -47,7 +52,8 @@ struct TokenVocabulary: Sendable {
         addedTokens = added
         addedOrder = order.sorted { $0.0 < $1.0 }.map(\.1)
         var size = (ids.values.max() ?? -1) + 1
-        if let config = try? JSONSerialization.jsonObject(with: Data(contentsOf: directory.appendingPathComponent("config.json"))) as? [String: Any],
+        if let config = try? JSONSerialization.jsonObject(
+            with: Data(contentsOf: directory.appendingPathComponent("config.json"))) as? [String: Any],
             let declared = (config["vocab_size"] as? NSNumber)?.intValue
         {
             size = declared

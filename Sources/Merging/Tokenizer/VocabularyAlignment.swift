@@ -34,7 +34,9 @@ final class VocabularyAlignment: @unchecked Sendable {
     private let baseIndex: Int?
     private var counter = 0
 
-    init(settings: TokenizerSettings, inputs: [MergePlan.Input], baseIndex: Int?, configuration: MergeConfiguration) throws {
+    init(
+        settings: TokenizerSettings, inputs: [MergePlan.Input], baseIndex: Int?, configuration: MergeConfiguration
+    ) throws {
         self.settings = settings
         self.baseIndex = baseIndex
         references = inputs.map(\.reference)
@@ -46,7 +48,8 @@ final class VocabularyAlignment: @unchecked Sendable {
         if let unused = donor.ids.first(where: { $0.value >= donor.size }) {
             throw MergeConfigError(
                 .incompatibleModels, file: file,
-                "model '\(inputs[donorIndex].reference)': its tokenizer has tokens beyond config.json's vocab_size \(donor.size) ('\(unused.key)' is \(unused.value)); MetaMerge does not strip unused tokens")
+                "model '\(inputs[donorIndex].reference)': its tokenizer has tokens beyond config.json's vocab_size \(donor.size) ('\(unused.key)' is \(unused.value)); MetaMerge does not strip unused tokens"
+            )
         }
         scratch = FileManager.default.temporaryDirectory.appendingPathComponent("metamerge-vocab-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
@@ -57,7 +60,11 @@ final class VocabularyAlignment: @unchecked Sendable {
         func append(_ token: String, entry: [String: Any]?) {
             guard outIDs[token] == nil else { return }
             outIDs[token] = tokens.count
-            var item = entry ?? ["content": token, "single_word": false, "lstrip": false, "rstrip": false, "normalized": true, "special": false]
+            var item =
+                entry ?? [
+                    "content": token, "single_word": false, "lstrip": false, "rstrip": false, "normalized": true,
+                    "special": false,
+                ]
             item["id"] = tokens.count
             tokens.append(token)
             added.append(item)
@@ -118,10 +125,12 @@ final class VocabularyAlignment: @unchecked Sendable {
             if let model = token.source?.model, !references.contains(model) {
                 throw MergeConfigError(
                     .badValue, file: file,
-                    "tokenizer.tokens.\(token.content).source names model '\(model)', which is not an input of this merge")
+                    "tokenizer.tokens.\(token.content).source names model '\(model)', which is not an input of this merge"
+                )
             }
             if token.source == nil {
-                throw MergeConfigError(.missingKey, file: file, "tokenizer.tokens.\(token.content): missing key 'source'")
+                throw MergeConfigError(
+                    .missingKey, file: file, "tokenizer.tokens.\(token.content): missing key 'source'")
             }
         }
     }
@@ -144,7 +153,8 @@ final class VocabularyAlignment: @unchecked Sendable {
             throw MergeConfigError(.badModel, "\(url.path) is not a JSON object")
         }
         json["added_tokens"] = (json["added_tokens"] as? [[String: Any]] ?? []) + added
-        let data = try JSONSerialization.data(withJSONObject: json, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+        let data = try JSONSerialization.data(
+            withJSONObject: json, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
         try data.write(to: folder.appendingPathComponent("tokenizer.json"))
     }
 
@@ -170,25 +180,34 @@ final class VocabularyAlignment: @unchecked Sendable {
                     result[id] = .zero
                 case .model(let reference):
                     guard let input = models.first(where: { references[$0] == reference }) else {
-                        throw MergeConfigError(.badValue, file: file, "tokenizer.tokens.\(token).source: model '\(reference)' has no such tensor")
+                        throw MergeConfigError(
+                            .badValue, file: file,
+                            "tokenizer.tokens.\(token).source: model '\(reference)' has no such tensor")
                     }
                     guard permutations[input][id] >= 0 else {
                         throw MergeConfigError(
-                            .badValue, file: file, "tokenizer.tokens.\(token).source: model '\(reference)' does not have the token \(token)")
+                            .badValue, file: file,
+                            "tokenizer.tokens.\(token).source: model '\(reference)' does not have the token \(token)")
                     }
                     result[id] = .row(input: input, row: permutations[input][id])
                 case .modelToken(let reference, let other, let otherID):
                     guard let input = models.first(where: { references[$0] == reference }) else {
-                        throw MergeConfigError(.badValue, file: file, "tokenizer.tokens.\(token).source: model '\(reference)' has no such tensor")
+                        throw MergeConfigError(
+                            .badValue, file: file,
+                            "tokenizer.tokens.\(token).source: model '\(reference)' has no such tensor")
                     }
                     let vocabulary = vocabularies[input]
                     guard let row = otherID ?? other.flatMap({ vocabulary.ids[$0] }) else {
                         throw MergeConfigError(
-                            .badValue, file: file, "tokenizer.tokens.\(token).source.token: '\(other ?? "")' is not in model '\(reference)''s tokenizer")
+                            .badValue, file: file,
+                            "tokenizer.tokens.\(token).source.token: '\(other ?? "")' is not in model '\(reference)''s tokenizer"
+                        )
                     }
                     guard row < vocabulary.size else {
                         throw MergeConfigError(
-                            .badValue, file: file, "tokenizer.tokens.\(token).source.token_id \(row) is out of range for model '\(reference)' (\(vocabulary.size) rows)")
+                            .badValue, file: file,
+                            "tokenizer.tokens.\(token).source.token_id \(row) is out of range for model '\(reference)' (\(vocabulary.size) rows)"
+                        )
                     }
                     result[id] = .row(input: input, row: row)
                 }
@@ -219,7 +238,9 @@ final class VocabularyAlignment: @unchecked Sendable {
         defer { scratchBytes.deallocate() }
         func readRow(_ input: Int, _ row: Int, into destination: UnsafeMutablePointer<Float>) throws {
             let source = sources[position[input]!]
-            try files.readFloat32(source, elements: (row * width)..<((row + 1) * width), into: destination, scratch: scratchBytes, loadDtype: loadDtype)
+            try files.readFloat32(
+                source, elements: (row * width)..<((row + 1) * width), into: destination, scratch: scratchBytes,
+                loadDtype: loadDtype)
         }
         // Default rows, computed once (Float32, as MergeKit: a running sum from zero, then ÷ count).
         var defaultRows: [Int: [Float]] = [:]
@@ -270,7 +291,9 @@ final class VocabularyAlignment: @unchecked Sendable {
             }
             let index = try files.openFile(url)
             result.append(
-                TensorSource(file: index, storedName: sources[k].storedName, offset: 8, dtype: .f32, shape: [rowCount] + Array(sources[k].shape.dropFirst())))
+                TensorSource(
+                    file: index, storedName: sources[k].storedName, offset: 8, dtype: .f32,
+                    shape: [rowCount] + Array(sources[k].shape.dropFirst())))
         }
         return result
     }

@@ -6,8 +6,11 @@ import Foundation
 extension MetaMerge {
     struct Analyze: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Task-vector statistics in one pass: cosines (global, per layer, per tensor), norms, MetaGPT's λ.",
-            discussion: "Writes an HDF5 report (schema: docs/hdf5-schema.md) and prints the global cosine matrix, MetaGPT's λ, relative norms and the least orthogonal layers.")
+            abstract:
+                "Task-vector statistics in one pass: cosines (global, per layer, per tensor), norms, MetaGPT's λ.",
+            discussion:
+                "Writes an HDF5 report (schema: docs/hdf5-schema.md) and prints the global cosine matrix, MetaGPT's λ, relative norms and the least orthogonal layers."
+        )
 
         @OptionGroup var family: FamilyOptions
 
@@ -28,7 +31,8 @@ extension MetaMerge {
         func run() async throws {
             try await reportingErrors {
                 let family = try family.load()
-                try AnalysisReport.checkDestination(URL(fileURLWithPath: output), inputs: AnalysisReport.inputs(of: family))
+                try AnalysisReport.checkDestination(
+                    URL(fileURLWithPath: output), inputs: AnalysisReport.inputs(of: family))
                 let statistics = try Self.computeStatistics(family, threads: threads)
                 try AnalysisReport.write(statistics, to: URL(fileURLWithPath: output))
                 let summary = StatisticsSummary(statistics)
@@ -57,7 +61,8 @@ extension MetaMerge {
             var lines: [String] = []
             let width = max(summary.tasks.map(\.count).max() ?? 0, 6)
             func pad(_ text: String) -> String { text.padding(toLength: width, withPad: " ", startingAt: 0) }
-            lines.append("Compared \(summary.tensorsCompared) tensors, \(summary.parametersCompared) parameters per model.")
+            lines.append(
+                "Compared \(summary.tensorsCompared) tensors, \(summary.parametersCompared) parameters per model.")
             lines.append("")
             lines.append("Global task-vector cosine matrix:")
             lines.append(pad("") + "  " + summary.tasks.map { pad($0) }.joined(separator: "  "))
@@ -66,26 +71,37 @@ extension MetaMerge {
                 lines.append(pad(summary.tasks[i]) + "  " + cells.joined(separator: "  "))
             }
             lines.append("")
-            lines.append(pad("task") + "  " + ["MetaGPT λ", "‖τ‖", "‖τ‖/‖θ0‖"].map { $0.padding(toLength: 11, withPad: " ", startingAt: 0) }.joined(separator: " "))
+            lines.append(
+                pad("task") + "  "
+                    + ["MetaGPT λ", "‖τ‖", "‖τ‖/‖θ0‖"].map { $0.padding(toLength: 11, withPad: " ", startingAt: 0) }
+                    .joined(separator: " "))
             for (t, task) in summary.tasks.enumerated() {
-                lines.append(pad(task) + "  " + [summary.metagptLambda[t], summary.norm[t], summary.relativeNorm[t]]
-                    .map { String(format: "%-11.5g", $0) }.joined(separator: " "))
+                lines.append(
+                    pad(task) + "  "
+                        + [summary.metagptLambda[t], summary.norm[t], summary.relativeNorm[t]]
+                        .map { String(format: "%-11.5g", $0) }.joined(separator: " "))
             }
             lines.append(String(format: "sign conflicts: %.2f%% of coordinates", summary.signConflictRate * 100))
             lines.append("")
             lines.append("Least orthogonal groups (max |cos| over task pairs):")
             for layer in summary.leastOrthogonal.prefix(5) {
                 let value = layer.maxAbsCosine.map { String(format: "%.4f", $0) } ?? "undefined"
-                lines.append("  \(layer.label.padding(toLength: 12, withPad: " ", startingAt: 0)) \(value)  \(layer.pair.joined(separator: " · "))")
+                lines.append(
+                    "  \(layer.label.padding(toLength: 12, withPad: " ", startingAt: 0)) \(value)  \(layer.pair.joined(separator: " · "))"
+                )
             }
             if summary.nonFiniteValues.contains(where: { $0 > 0 }) {
-                lines.append("warning: non-finite weights (left out of every sum), per model base, tasks: \(summary.nonFiniteValues)")
+                lines.append(
+                    "warning: non-finite weights (left out of every sum), per model base, tasks: \(summary.nonFiniteValues)"
+                )
             }
             if !summary.problems.isEmpty {
                 lines.append("")
                 lines.append("Tensors not compared in full (\(summary.problems.count)):")
                 for problem in summary.problems.prefix(10) { lines.append("  \(problem)") }
-                if summary.problems.count > 10 { lines.append("  … and \(summary.problems.count - 10) more (see /problems in the report)") }
+                if summary.problems.count > 10 {
+                    lines.append("  … and \(summary.problems.count - 10) more (see /problems in the report)")
+                }
             }
             return lines.joined(separator: "\n")
         }
@@ -96,6 +112,7 @@ extension MetaMerge {
 func jsonString<T: Encodable>(_ value: T) throws -> String {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-    encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+    encoder.nonConformingFloatEncodingStrategy = .convertToString(
+        positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
     return String(decoding: try encoder.encode(value), as: UTF8.self)
 }

@@ -5,7 +5,9 @@ import Foundation
 extension MetaMerge {
     struct Check: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "The gate: exit 0 when the family meets the thresholds, 1 with the violations when not, 2 on bad input.")
+            abstract:
+                "The gate: exit 0 when the family meets the thresholds, 1 with the violations when not, 2 on bad input."
+        )
 
         @Argument(help: "The analysis report (metamerge analyze -o …), then optionally a probe report.")
         var reports: [String]
@@ -26,7 +28,9 @@ extension MetaMerge {
         var maxAdditivityGap: Double?
 
         func validate() throws {
-            guard (1...2).contains(reports.count) else { throw ValidationError("give the analysis report, and optionally a probe report") }
+            guard (1...2).contains(reports.count) else {
+                throw ValidationError("give the analysis report, and optionally a probe report")
+            }
             guard maxCosine != nil || maxChordResidual != nil || maxTaylorError != nil || maxAdditivityGap != nil else {
                 throw ValidationError("give at least one threshold, e.g. --max-cosine 0.1")
             }
@@ -36,10 +40,12 @@ extension MetaMerge {
             var verdict: GateVerdict?
             try await reportingErrors {
                 let thresholds = GateThresholds(
-                    maxCosine: maxCosine, scope: scope, maxChordResidual: maxChordResidual, maxTaylorError: maxTaylorError,
+                    maxCosine: maxCosine, scope: scope, maxChordResidual: maxChordResidual,
+                    maxTaylorError: maxTaylorError,
                     maxAdditivityGap: maxAdditivityGap)
                 let statistics = try AnalysisReport.read(from: URL(fileURLWithPath: reports[0]))
-                let linearity = try reports.count > 1 ? ProbeReport.readSummary(from: URL(fileURLWithPath: reports[1])) : nil
+                let linearity =
+                    try reports.count > 1 ? ProbeReport.readSummary(from: URL(fileURLWithPath: reports[1])) : nil
                 verdict = try Gate.evaluate(thresholds, statistics: statistics, linearity: linearity)
             }
             guard let verdict else { return }

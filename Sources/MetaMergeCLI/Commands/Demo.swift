@@ -8,7 +8,8 @@ import Transformer
 extension MetaMerge {
     struct Demo: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "The whole story on the bundled model families: inspect, analyze, probe, gate, merge, figures — in plain words.",
+            abstract:
+                "The whole story on the bundled model families: inspect, analyze, probe, gate, merge, figures — in plain words.",
             discussion: """
                 Without --family, runs on examples/tiny-family (whose task vectors break MetaGPT's assumptions) into \
                 OUT_DIR, then on examples/gentle-family (where they hold) into OUT_DIR/gentle, and sets the two side by side.
@@ -26,7 +27,10 @@ extension MetaMerge {
         @Option(help: "The chord-residual threshold the gate uses.")
         var maxChordResidual: Double = 0.1
 
-        @Option(help: "An additivity-gap threshold for the gate too (by default the gap is reported, not gated: the paper's assumptions are orthogonality and linearity).")
+        @Option(
+            help:
+                "An additivity-gap threshold for the gate too (by default the gap is reported, not gated: the paper's assumptions are orthogonality and linearity)."
+        )
         var maxAdditivityGap: Double?
 
         @Option(help: "A Python with notebooks-export/requirements.txt installed: the demo then renders the figures.")
@@ -47,7 +51,8 @@ extension MetaMerge {
                 try Self.prepareOutputDirectory(output, family: tiny.deletingLastPathComponent())
                 var outcomes = [try story(tiny, output: output, figures: true)]
                 if FileManager.default.fileExists(atPath: gentle.appendingPathComponent("base").path) {
-                    Terminal.out("\n\n######## The second bundled family: gentle fine-tunes of a base that half-knows the tasks")
+                    Terminal.out(
+                        "\n\n######## The second bundled family: gentle fine-tunes of a base that half-knows the tasks")
                     let gentleOutput = output.appendingPathComponent("gentle")
                     try FileManager.default.createDirectory(at: gentleOutput, withIntermediateDirectories: true)
                     outcomes.append(try story(gentle, output: gentleOutput, figures: false))
@@ -75,26 +80,34 @@ extension MetaMerge {
             Terminal.out(pad("family") + "  max |cos|  chord residual  additivity gap  gate")
             for outcome in outcomes {
                 let cosine = outcome.maxCosine.map { String(format: "%9.3f", $0) } ?? "    undef"
-                Terminal.out(pad(outcome.name) + "  \(cosine)  " + String(format: "%14.3f  %14.3f  ", outcome.chordResidual, outcome.additivityGap)
-                    + (outcome.passed ? "passes" : "FAILS"))
+                Terminal.out(
+                    pad(outcome.name) + "  \(cosine)  "
+                        + String(format: "%14.3f  %14.3f  ", outcome.chordResidual, outcome.additivityGap)
+                        + (outcome.passed ? "passes" : "FAILS"))
             }
             if outcomes.allSatisfy({ $0.sweep != nil }) {
                 Terminal.out("")
                 Terminal.out(pad("family") + "  best point with task data   MetaGPT s=1   data-free recommendation")
                 for outcome in outcomes {
                     let sweep = outcome.sweep!
-                    Terminal.out(pad(outcome.name) + "  " + sweep.best.padding(toLength: 26, withPad: " ", startingAt: 0)
-                        + String(format: "  %10.1f%%  ", sweep.metagptAtOne ?? .nan) + sweep.recommended)
+                    Terminal.out(
+                        pad(outcome.name) + "  " + sweep.best.padding(toLength: 26, withPad: " ", startingAt: 0)
+                            + String(format: "  %10.1f%%  ", sweep.metagptAtOne ?? .nan) + sweep.recommended)
                 }
             }
-            Terminal.out("MetaGPT's closed-form λ rests on these assumptions: trust it where the gate passes; elsewhere measure "
-                + "merges with task data (metamerge eval / sweep) before choosing coefficients.")
+            Terminal.out(
+                "MetaGPT's closed-form λ rests on these assumptions: trust it where the gate passes; elsewhere measure "
+                    + "merges with task data (metamerge eval / sweep) before choosing coefficients.")
         }
 
         /// The whole story on one family, into `output`: inspect, statistics, gate, probe, merges, figures.
         func story(_ familyURL: URL, output: URL, figures renderFigures: Bool) throws -> Outcome {
             let taskDirectories = try FileManager.default.contentsOfDirectory(atPath: familyURL.path)
-                .filter { $0 != "base" && FileManager.default.fileExists(atPath: familyURL.appendingPathComponent("\($0)/config.json").path) }
+                .filter {
+                    $0 != "base"
+                        && FileManager.default.fileExists(
+                            atPath: familyURL.appendingPathComponent("\($0)/config.json").path)
+                }
                 .sorted()
             let spec = FamilySpec(
                 base: familyURL.appendingPathComponent("base"),
@@ -107,7 +120,8 @@ extension MetaMerge {
 
             Terminal.out("\n== 2. Task-vector statistics (one pass over the weights)")
             let modelFamily = try spec.open()
-            let statistics = try Analyze.computeStatistics(modelFamily, threads: ProcessInfo.processInfo.activeProcessorCount)
+            let statistics = try Analyze.computeStatistics(
+                modelFamily, threads: ProcessInfo.processInfo.activeProcessorCount)
             let reportURL = output.appendingPathComponent("report.h5")
             try AnalysisReport.write(statistics, to: reportURL)
             let summary = StatisticsSummary(statistics)
@@ -117,9 +131,11 @@ extension MetaMerge {
             let verdict = try Gate.evaluate(GateThresholds(maxCosine: maxCosine), statistics: statistics)
             let worst = summary.maxAbsCosine.map { String(format: "%.3f", $0) } ?? "undefined"
             if verdict.passed {
-                Terminal.out("task vectors are nearly orthogonal: max |cos| \(worst) ≤ \(String(format: "%.2f", maxCosine))")
+                Terminal.out(
+                    "task vectors are nearly orthogonal: max |cos| \(worst) ≤ \(String(format: "%.2f", maxCosine))")
             } else {
-                Terminal.out("task vectors are NOT orthogonal enough: max |cos| \(worst) > \(String(format: "%.2f", maxCosine))")
+                Terminal.out(
+                    "task vectors are NOT orthogonal enough: max |cos| \(worst) > \(String(format: "%.2f", maxCosine))")
                 for violation in verdict.violations { Terminal.out("  \(violation)") }
             }
             let lambdas = zip(summary.tasks, summary.metagptLambda).map { String(format: "%@ %.3f", $0, $1) }
@@ -136,24 +152,34 @@ extension MetaMerge {
                 GateThresholds(maxChordResidual: maxChordResidual, maxAdditivityGap: maxAdditivityGap),
                 statistics: statistics, linearity: probe.summary)
             for (task, value) in probe.summary.chordResidual {
-                Terminal.out(value <= maxChordResidual
-                    ? String(format: "linearity holds for '%@': chord residual %.2f ≤ %.2f", task, value, maxChordResidual)
-                    : String(format: "linearity does not hold for '%@': chord residual %.2f > %.2f", task, value, maxChordResidual))
+                Terminal.out(
+                    value <= maxChordResidual
+                        ? String(
+                            format: "linearity holds for '%@': chord residual %.2f ≤ %.2f", task, value,
+                            maxChordResidual)
+                        : String(
+                            format: "linearity does not hold for '%@': chord residual %.2f > %.2f", task, value,
+                            maxChordResidual))
             }
             for (pair, value) in probe.summary.additivityGap {
                 if let limit = maxAdditivityGap {
-                    Terminal.out(value <= limit
-                        ? String(format: "task vectors add up for %@: additivity gap %.2f ≤ %.2f", pair, value, limit)
-                        : String(format: "task vectors do not add up for %@: additivity gap %.2f > %.2f", pair, value, limit))
+                    Terminal.out(
+                        value <= limit
+                            ? String(
+                                format: "task vectors add up for %@: additivity gap %.2f ≤ %.2f", pair, value, limit)
+                            : String(
+                                format: "task vectors do not add up for %@: additivity gap %.2f > %.2f", pair, value,
+                                limit))
                 } else {
                     Terminal.out(String(format: "additivity gap of %@: %.2f (reported, not gated)", pair, value))
                 }
             }
             let passed = verdict.passed && linearity.passed
-            Terminal.out(passed
-                ? "\nThe gate passes: MetaGPT's assumptions hold on this family within the thresholds."
-                : "\nThe gate fails: MetaGPT's assumptions do not hold on this family within the thresholds "
-                    + "(`metamerge merge --gate` would refuse without --force).")
+            Terminal.out(
+                passed
+                    ? "\nThe gate passes: MetaGPT's assumptions hold on this family within the thresholds."
+                    : "\nThe gate fails: MetaGPT's assumptions do not hold on this family within the thresholds "
+                        + "(`metamerge merge --gate` would refuse without --force).")
 
             Terminal.out("\n== 5. Merging: MetaGPT, and task arithmetic for comparison")
             var merged: [String] = []
@@ -166,48 +192,70 @@ extension MetaMerge {
                     configuration: configuration, options: MergeOptions(force: true, statisticsReport: reportURL))
                 let prepared = try merge.prepare()
                 if let gate = prepared.plan.gate {
-                    Terminal.out("\(name): the gate (\(gate.thresholds.summary)) \(gate.passed ? "passes" : "fails"); "
-                        + (gate.passed ? "merging" : "merging anyway for the demo (--force); the model card records the verdict"))
+                    Terminal.out(
+                        "\(name): the gate (\(gate.thresholds.summary)) \(gate.passed ? "passes" : "fails"); "
+                            + (gate.passed
+                                ? "merging"
+                                : "merging anyway for the demo (--force); the model card records the verdict"))
                 }
                 if let lambdas = prepared.plan.globalLambdas {
                     let tasks = prepared.plan.taskNames.map { URL(fileURLWithPath: $0).lastPathComponent }
-                    Terminal.out("\(name): λ " + zip(tasks, lambdas).map { String(format: "%@ %.3f", $0, $1) }.joined(separator: ", "))
+                    Terminal.out(
+                        "\(name): λ "
+                            + zip(tasks, lambdas).map { String(format: "%@ %.3f", $0, $1) }.joined(separator: ", "))
                 }
                 let result = try prepared.write(to: output.appendingPathComponent("merged-\(name)"), overwrite: true)
-                Terminal.out("\(name): wrote \(result.directory.path) (\(result.tensorCount) tensors, \(ByteSize(bytes: result.bytes)))")
+                Terminal.out(
+                    "\(name): wrote \(result.directory.path) (\(result.tensorCount) tensors, \(ByteSize(bytes: result.bytes)))"
+                )
                 merged.append(result.directory.path)
             }
-            Terminal.out("task arithmetic uses MergeKit's fixed weight 0.3 per task; MetaGPT's λ sum to 1 (see the s-curve in the figures)")
+            Terminal.out(
+                "task arithmetic uses MergeKit's fixed weight 0.3 per task; MetaGPT's λ sum to 1 (see the s-curve in the figures)"
+            )
 
             var sweepSummary: SweepSummary?
             let taskFiles = ["add", "rev", "sort"].map { familyURL.appendingPathComponent("tasks/\($0).jsonl") }
             if taskFiles.allSatisfy({ FileManager.default.fileExists(atPath: $0.path) }) {
-                Terminal.out("\n== 6. What the weightings score (metamerge sweep, with the held-out tasks) and a data-free pick")
+                Terminal.out(
+                    "\n== 6. What the weightings score (metamerge sweep, with the held-out tasks) and a data-free pick")
                 let result = try MetaMerge.Sweep.runSweep(
                     modelFamily, tasks: zip(["add", "rev", "sort"], taskFiles).map { "\($0)=\($1.path)" },
                     scales: [0, 0.5, 1, 1.5, 2, 3], weights: "uniform,metagpt", output: reportURL,
                     lambdas: statistics.metagptLambdas, quiet: true)
                 Terminal.out("Mean exact match (%) over the three tasks at θ0 + s·Σ wt τt (s = 0 is the base):")
-                Terminal.out("weights   " + result.grid.scales.map { scale in
-                    let label = "s=" + String(format: "%g", scale)
-                    return String(repeating: " ", count: max(0, 7 - label.count)) + label
-                }.joined())
+                Terminal.out(
+                    "weights   "
+                        + result.grid.scales.map { scale in
+                            let label = "s=" + String(format: "%g", scale)
+                            return String(repeating: " ", count: max(0, 7 - label.count)) + label
+                        }.joined())
                 for (i, weighting) in result.grid.weightings.enumerated() {
-                    Terminal.out(weighting.name.padding(toLength: 10, withPad: " ", startingAt: 0)
-                        + result.grid.scales.indices.map { String(format: "%7.1f", 100 * result.meanExactMatch(i, $0)) }.joined())
+                    Terminal.out(
+                        weighting.name.padding(toLength: 10, withPad: " ", startingAt: 0)
+                            + result.grid.scales.indices.map {
+                                String(format: "%7.1f", 100 * result.meanExactMatch(i, $0))
+                            }.joined())
                 }
                 let best = result.best(task: nil)
                 let metagpt = result.grid.weightings.firstIndex { $0.name == "metagpt" }
                 let one = result.grid.scales.firstIndex(of: 1)
-                let recommendation = Recommendation.make(statistics: statistics, probe: try? ProbeCurve.read(from: reportURL))
-                Terminal.out(String(
-                    format: "best point with task data: %@ × s = %g (%.1f%%); MetaGPT as published (s = 1): %.1f%%",
-                    result.grid.weightings[best.0].name, result.grid.scales[best.1], 100 * result.meanExactMatch(best.0, best.1),
-                    metagpt.flatMap { m in one.map { 100 * result.meanExactMatch(m, $0) } } ?? .nan))
-                Terminal.out(String(format: "data-free recommendation (metamerge recommend): %@ × s = %.2f", recommendation.weightingName, recommendation.scale))
+                let recommendation = Recommendation.make(
+                    statistics: statistics, probe: try? ProbeCurve.read(from: reportURL))
+                Terminal.out(
+                    String(
+                        format: "best point with task data: %@ × s = %g (%.1f%%); MetaGPT as published (s = 1): %.1f%%",
+                        result.grid.weightings[best.0].name, result.grid.scales[best.1],
+                        100 * result.meanExactMatch(best.0, best.1),
+                        metagpt.flatMap { m in one.map { 100 * result.meanExactMatch(m, $0) } } ?? .nan))
+                Terminal.out(
+                    String(
+                        format: "data-free recommendation (metamerge recommend): %@ × s = %.2f",
+                        recommendation.weightingName, recommendation.scale))
                 for line in recommendation.warnings { Terminal.out("  warning: \(line)") }
                 sweepSummary = SweepSummary(
-                    best: String(format: "%@ s=%g %.1f%%", result.grid.weightings[best.0].name, result.grid.scales[best.1],
+                    best: String(
+                        format: "%@ s=%g %.1f%%", result.grid.weightings[best.0].name, result.grid.scales[best.1],
                         100 * result.meanExactMatch(best.0, best.1)),
                     metagptAtOne: metagpt.flatMap { m in one.map { 100 * result.meanExactMatch(m, $0) } },
                     recommended: String(format: "%@ s=%.2f", recommendation.weightingName, recommendation.scale))
@@ -218,9 +266,13 @@ extension MetaMerge {
                 let figures = output.appendingPathComponent("notebooks")
                 if let python = notebooksPython {
                     try Self.exportNotebooks(python: python, report: reportURL, output: figures, maxCosine: maxCosine)
-                    Terminal.out("figures: \(figures.appendingPathComponent("figures").path)  (HTML: \(figures.appendingPathComponent("index.html").path))")
+                    Terminal.out(
+                        "figures: \(figures.appendingPathComponent("figures").path)  (HTML: \(figures.appendingPathComponent("index.html").path))"
+                    )
                 } else {
-                    Terminal.out("not exported here: run `make notebooks REPORT=\(reportURL.path) OUT=\(figures.path)` (make demo does)")
+                    Terminal.out(
+                        "not exported here: run `make notebooks REPORT=\(reportURL.path) OUT=\(figures.path)` (make demo does)"
+                    )
                 }
             }
 
@@ -253,7 +305,8 @@ extension MetaMerge {
             var isDirectory: ObjCBool = false
             if manager.fileExists(atPath: output.path, isDirectory: &isDirectory) {
                 guard isDirectory.boolValue else {
-                    throw CheckpointError(.unsafePath, url: output, "exists and is not a directory; the demo needs a directory")
+                    throw CheckpointError(
+                        .unsafePath, url: output, "exists and is not a directory; the demo needs a directory")
                 }
                 let entries = try manager.contentsOfDirectory(atPath: output.path)
                 guard entries.isEmpty || entries.contains(marker) else {
@@ -265,7 +318,8 @@ extension MetaMerge {
                 do {
                     try manager.createDirectory(at: output, withIntermediateDirectories: true)
                 } catch {
-                    throw CheckpointError(.writeFailed, url: output, "cannot create the directory: \(error.localizedDescription)")
+                    throw CheckpointError(
+                        .writeFailed, url: output, "cannot create the directory: \(error.localizedDescription)")
                 }
             }
             try Data("written by metamerge demo; a rerun replaces what it wrote here\n".utf8)
@@ -288,7 +342,8 @@ extension MetaMerge {
             try process.run()
             process.waitUntilExit()
             guard process.terminationStatus == 0 else {
-                throw AnalysisError.badArgument("exporting the notebooks failed (exit \(process.terminationStatus)); see above")
+                throw AnalysisError.badArgument(
+                    "exporting the notebooks failed (exit \(process.terminationStatus)); see above")
             }
         }
 
@@ -310,13 +365,19 @@ extension MetaMerge {
         static func locateFamily(_ given: String?) throws -> URL {
             if let given { return URL(fileURLWithPath: given) }
             var candidates = [URL(fileURLWithPath: "examples/tiny-family")]
-            var folder = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+            var folder = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+                .deletingLastPathComponent()
             for _ in 0..<5 {
                 candidates.append(folder.appendingPathComponent("examples/tiny-family"))
                 folder = folder.deletingLastPathComponent()
             }
-            guard let found = candidates.first(where: { FileManager.default.fileExists(atPath: $0.appendingPathComponent("base").path) }) else {
-                throw AnalysisError.badArgument("cannot find the bundled family examples/tiny-family; pass --family DIR")
+            guard
+                let found = candidates.first(where: {
+                    FileManager.default.fileExists(atPath: $0.appendingPathComponent("base").path)
+                })
+            else {
+                throw AnalysisError.badArgument(
+                    "cannot find the bundled family examples/tiny-family; pass --family DIR")
             }
             return found.standardizedFileURL
         }

@@ -9,7 +9,8 @@ import Transformer
 extension MetaMerge {
     struct Eval: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Exact match, token accuracy and completion NLL of a model, or of a merge point without writing it.",
+            abstract:
+                "Exact match, token accuracy and completion NLL of a model, or of a merge point without writing it.",
             discussion: """
                 MODEL_DIR is a model directory; CONFIG a MergeKit YAML of a method linear in the task vectors \
                 (linear, task_arithmetic, metagpt with global λ), evaluated at θ0 + Σ c_t τ_t without writing the merge. \
@@ -61,8 +62,11 @@ extension MetaMerge {
                     Terminal.out(try jsonString(EvalJSON(target: target, tasks: taskList, metrics: metrics)))
                 } else {
                     if !target.point.isEmpty {
-                        Terminal.out("point θ0 + Σ c τ: " + zip(target.modelTasks, target.point).map {
-                            String(format: "%@ %.4g", $0, $1) }.joined(separator: ", "))
+                        Terminal.out(
+                            "point θ0 + Σ c τ: "
+                                + zip(target.modelTasks, target.point).map {
+                                    String(format: "%@ %.4g", $0, $1)
+                                }.joined(separator: ", "))
                     }
                     Terminal.out(Self.render(taskList.map(\.name), metrics))
                     if let output { Terminal.out("report: \(output)") }
@@ -72,11 +76,16 @@ extension MetaMerge {
 
         static func render(_ names: [String], _ metrics: [TaskMetrics]) -> String {
             let width = max(names.map(\.count).max() ?? 4, 4)
-            var lines = ["task".padding(toLength: width, withPad: " ", startingAt: 0) + "  items  exact match     token acc.  mean NLL"]
+            var lines = [
+                "task".padding(toLength: width, withPad: " ", startingAt: 0)
+                    + "  items  exact match     token acc.  mean NLL"
+            ]
             for (name, m) in zip(names, metrics) {
                 lines.append(
                     name.padding(toLength: width, withPad: " ", startingAt: 0)
-                        + String(format: "  %5d  %4d (%5.1f%%)  %10.4f  %8.4f", m.items, m.exactMatch, 100 * m.exactMatchRate, m.tokenAccuracy, m.meanNLL))
+                        + String(
+                            format: "  %5d  %4d (%5.1f%%)  %10.4f  %8.4f", m.items, m.exactMatch,
+                            100 * m.exactMatchRate, m.tokenAccuracy, m.meanNLL))
             }
             return lines.joined(separator: "\n")
         }
@@ -112,8 +121,10 @@ struct EvalTarget {
         return try EvalTarget(family: family, point: point)
     }
 
-    init(engine: LockstepEngine, tokenizerDirectory: URL, checkpoints: [(role: String, checkpoint: Checkpoint)],
-         modelTasks: [String], point: [Double], config: TransformerConfig) {
+    init(
+        engine: LockstepEngine, tokenizerDirectory: URL, checkpoints: [(role: String, checkpoint: Checkpoint)],
+        modelTasks: [String], point: [Double], config: TransformerConfig
+    ) {
         self.engine = engine
         self.tokenizerDirectory = tokenizerDirectory
         self.checkpoints = checkpoints
@@ -141,7 +152,9 @@ struct EvalTarget {
         var names: Set<String> = []
         return try arguments.map { argument in
             let (name, url) = try EvalTask.parseArgument(argument)
-            guard names.insert(name).inserted else { throw AnalysisError.badArgument("--task: two tasks are named '\(name)'") }
+            guard names.insert(name).inserted else {
+                throw AnalysisError.badArgument("--task: two tasks are named '\(name)'")
+            }
             return try EvalTask.load(
                 name: name, url: url, tokenizer: tokenizer, vocabularySize: config.vocabularySize,
                 maxLength: config.maxPositionEmbeddings)
@@ -180,7 +193,8 @@ struct EvalJSON: Encodable {
         coefficients = target.point
         self.tasks = zip(tasks, metrics).map { task, m in
             Task(
-                name: task.name, file: task.url.path, items: m.items, exactMatch: m.exactMatch, exactMatchRate: m.exactMatchRate,
+                name: task.name, file: task.url.path, items: m.items, exactMatch: m.exactMatch,
+                exactMatchRate: m.exactMatchRate,
                 completionTokens: m.completionTokens, correctTokens: m.correctTokens, tokenAccuracy: m.tokenAccuracy,
                 meanNLL: m.meanNLL)
         }

@@ -5,7 +5,8 @@ import Foundation
 extension MetaMerge {
     struct Inspect: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Show what a checkpoint holds: architecture, parameters, bytes by dtype, shards, tied embeddings.")
+            abstract: "Show what a checkpoint holds: architecture, parameters, bytes by dtype, shards, tied embeddings."
+        )
 
         @Argument(help: "A Hugging Face model directory (config.json + safetensors weights), or a .safetensors file.")
         var directory: [String]
@@ -21,7 +22,9 @@ extension MetaMerge {
                 let summaries = try directory.map { path in
                     var isDirectory: ObjCBool = false
                     let url = URL(fileURLWithPath: path)
-                    let checkpoint = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && !isDirectory.boolValue
+                    let checkpoint =
+                        FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
+                            && !isDirectory.boolValue
                         ? try Checkpoint(file: url, validation: .collect)
                         : try Checkpoint(directory: url, validation: .collect)
                     return CheckpointSummary(checkpoint)
@@ -45,9 +48,12 @@ extension MetaMerge {
         static func render(_ summary: CheckpointSummary, tensors: Bool) -> String {
             var lines: [String] = []
             lines.append(summary.directory)
-            lines.append("  architecture   \(summary.architectures.joined(separator: ", ").nonEmpty ?? "unknown")"
-                + (summary.modelType.map { " (model_type \($0))" } ?? ""))
-            lines.append("  layers         \(summary.layers.map(String.init) ?? "?")   hidden \(summary.hiddenSize.map(String.init) ?? "?")   vocab \(summary.vocabSize.map(String.init) ?? "?")")
+            lines.append(
+                "  architecture   \(summary.architectures.joined(separator: ", ").nonEmpty ?? "unknown")"
+                    + (summary.modelType.map { " (model_type \($0))" } ?? ""))
+            lines.append(
+                "  layers         \(summary.layers.map(String.init) ?? "?")   hidden \(summary.hiddenSize.map(String.init) ?? "?")   vocab \(summary.vocabSize.map(String.init) ?? "?")"
+            )
             lines.append("  parameters     \(formatCount(summary.parameters))")
             let dtypes = summary.bytesByDtype.sorted { $0.key < $1.key }
                 .map { "\($0.key) \(ByteSize(bytes: $0.value))" }.joined(separator: ", ")
@@ -65,7 +71,9 @@ extension MetaMerge {
                 for tensor in summary.tensors {
                     let name = tensor.name.padding(toLength: width, withPad: " ", startingAt: 0)
                     let shape = "[" + tensor.shape.map(String.init).joined(separator: ", ") + "]"
-                    lines.append("    \(name)  \(tensor.dtype.padding(toLength: 7, withPad: " ", startingAt: 0)) \(shape.padding(toLength: 16, withPad: " ", startingAt: 0)) \(tensor.bytes) B")
+                    lines.append(
+                        "    \(name)  \(tensor.dtype.padding(toLength: 7, withPad: " ", startingAt: 0)) \(shape.padding(toLength: 16, withPad: " ", startingAt: 0)) \(tensor.bytes) B"
+                    )
                 }
             }
             return lines.joined(separator: "\n")

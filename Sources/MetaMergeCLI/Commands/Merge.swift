@@ -25,7 +25,10 @@ extension MetaMerge {
         @Option(help: "Statistics from `metamerge analyze` for the same models, instead of computing them.")
         var stats: String?
 
-        @Option(help: "Refuse the merge unless the family meets thresholds: max-cosine=X[,scope=global|layer|tensor][,max-chord-residual=Y,max-taylor-error=Z,max-additivity-gap=W].")
+        @Option(
+            help:
+                "Refuse the merge unless the family meets thresholds: max-cosine=X[,scope=global|layer|tensor][,max-chord-residual=Y,max-taylor-error=Z,max-additivity-gap=W]."
+        )
         var gate: String?
 
         @Option(help: "A probe report of these models (metamerge probe -o …) for the gate's linearity thresholds.")
@@ -34,22 +37,30 @@ extension MetaMerge {
         @Flag(help: "Merge even when the gate fails (its verdict still goes into the model card).")
         var force = false
 
-        @Option(name: .customLong("out-shard-size"), help: "Largest output shard, e.g. 5GB, 500MB, 2B (MergeKit's suffixes).")
+        @Option(
+            name: .customLong("out-shard-size"),
+            help: "Largest output shard, e.g. 5GB, 500MB, 2B (MergeKit's suffixes).")
         var outShardSize = "5GB"
 
-        @Option(name: .customLong("random-seed"), help: "Seed for stochastic methods (DARE, DELLA); results depend only on it.")
+        @Option(
+            name: .customLong("random-seed"),
+            help: "Seed for stochastic methods (DARE, DELLA); results depend only on it.")
         var randomSeed: UInt64?
 
         @Option(help: "Worker threads (default: all cores).")
         var threads: Int?
 
-        @Flag(name: .customLong("dry-run"), help: "Print the plan (tensors, parameters, MetaGPT λ, gate, shards) without writing weights.")
+        @Flag(
+            name: .customLong("dry-run"),
+            help: "Print the plan (tensors, parameters, MetaGPT λ, gate, shards) without writing weights.")
         var dryRun = false
 
         @Flag(help: "Replace OUT_DIR if it exists.")
         var overwrite = false
 
-        @Flag(name: .customLong("allow-non-finite"), help: "Write the merge even when a merged tensor holds NaN / ±Inf (refused otherwise).")
+        @Flag(
+            name: .customLong("allow-non-finite"),
+            help: "Write the merge even when a merged tensor holds NaN / ±Inf (refused otherwise).")
         var allowNonFinite = false
 
         @Flag(help: "No progress output.")
@@ -73,12 +84,14 @@ extension MetaMerge {
                 let options = MergeOptions(
                     randomSeed: randomSeed, threads: threads ?? ProcessInfo.processInfo.activeProcessorCount,
                     shardSize: shardSize, gate: try gate.map { try GateThresholds.merge(parsing: $0) }, force: force,
-                    statisticsReport: stats.map { URL(fileURLWithPath: $0) }, probeReport: probe.map { URL(fileURLWithPath: $0) })
+                    statisticsReport: stats.map { URL(fileURLWithPath: $0) },
+                    probeReport: probe.map { URL(fileURLWithPath: $0) })
                 var mergeOptions = options
                 mergeOptions.allowNonFinite = allowNonFinite
                 let merge = try Merge(configuration: configuration, options: mergeOptions)
                 if let outDir, !dryRun {
-                    try ModelWriter.checkDestination(URL(fileURLWithPath: outDir), overwrite: overwrite, inputs: merge.inputPaths)
+                    try ModelWriter.checkDestination(
+                        URL(fileURLWithPath: outDir), overwrite: overwrite, inputs: merge.inputPaths)
                 }
                 let reporter = ProgressReporter(enabled: !quiet)
                 let prepared = try merge.prepare(progress: reporter)
@@ -94,32 +107,39 @@ extension MetaMerge {
                 }
                 for note in plan.notes { Terminal.info("note: \(note)") }
                 if let lambdas = plan.globalLambdas {
-                    let text = zip(plan.taskNames, lambdas).map { String(format: "%@ %.6f", $0, $1) }.joined(separator: ", ")
+                    let text = zip(plan.taskNames, lambdas).map { String(format: "%@ %.6f", $0, $1) }.joined(
+                        separator: ", ")
                     Terminal.info("MetaGPT λ: \(text)")
                 }
                 if plan.method.isStochastic {
-                    Terminal.info("random seed \(plan.seed)\(plan.seedGiven ? "" : " (drawn; pass --random-seed \(plan.seed) to reproduce)")")
+                    Terminal.info(
+                        "random seed \(plan.seed)\(plan.seedGiven ? "" : " (drawn; pass --random-seed \(plan.seed) to reproduce)")"
+                    )
                 }
                 if let outcome = plan.gate {
                     if outcome.passed {
                         Terminal.info("gate \(outcome.thresholds.summary): passed")
                         for figure in outcome.figures { Terminal.info("  \(figure)") }
                     } else {
-                        Terminal.error("gate \(outcome.thresholds.summary) failed: \(outcome.violations.count) violation(s)")
+                        Terminal.error(
+                            "gate \(outcome.thresholds.summary) failed: \(outcome.violations.count) violation(s)")
                         for violation in outcome.violations.prefix(50) { Terminal.info("  \(violation)") }
                         if outcome.violations.count > 50 { Terminal.info("  … \(outcome.violations.count - 50) more") }
                         guard force else {
-                            Terminal.info("nothing written; pass --force to merge anyway (the verdict goes into the model card)")
+                            Terminal.info(
+                                "nothing written; pass --force to merge anyway (the verdict goes into the model card)")
                             throw ExitCode(1)
                         }
                         Terminal.info("--force: merging anyway")
                     }
                 }
-                let result = try prepared.write(to: URL(fileURLWithPath: outDir!), overwrite: overwrite, progress: reporter)
+                let result = try prepared.write(
+                    to: URL(fileURLWithPath: outDir!), overwrite: overwrite, progress: reporter)
                 for note in result.notes { Terminal.info("note: \(note)") }
                 Terminal.out(
                     "wrote \(result.directory.path)\(result.replaced ? " (replacing the earlier merge there)" : ""): "
-                        + "\(result.tensorCount) tensors, \(ByteSize(bytes: result.bytes)) in \(result.shards.count) shard(s)")
+                        + "\(result.tensorCount) tensors, \(ByteSize(bytes: result.bytes)) in \(result.shards.count) shard(s)"
+                )
             }
         }
     }

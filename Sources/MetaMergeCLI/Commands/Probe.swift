@@ -7,8 +7,10 @@ import Transformer
 extension MetaMerge {
     struct Probe: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Run the model along θ0 + α·τ and measure how linear it is (chord residual, Taylor error, R², additivity).",
-            discussion: "Writes the /probe group (docs/hdf5-schema.md) into -o: a new file, or added to an analysis report.")
+            abstract:
+                "Run the model along θ0 + α·τ and measure how linear it is (chord residual, Taylor error, R², additivity).",
+            discussion:
+                "Writes the /probe group (docs/hdf5-schema.md) into -o: a new file, or added to an analysis report.")
 
         @OptionGroup var family: FamilyOptions
 
@@ -49,12 +51,13 @@ extension MetaMerge {
         func run() async throws {
             try await reportingErrors {
                 let family = try family.load()
-                try AnalysisReport.checkDestination(URL(fileURLWithPath: output), inputs: AnalysisReport.inputs(of: family))
+                try AnalysisReport.checkDestination(
+                    URL(fileURLWithPath: output), inputs: AnalysisReport.inputs(of: family))
                 let config = try TransformerConfig(family.base.config)
                 let source: PromptSource =
-                    if let tokenIDs { .tokenIDs(URL(fileURLWithPath: tokenIDs)) }
-                    else if let prompts { .text(URL(fileURLWithPath: prompts)) }
-                    else { .random(count: randomPrompts, length: promptLength, seed: seed) }
+                    if let tokenIDs { .tokenIDs(URL(fileURLWithPath: tokenIDs)) } else if let prompts {
+                        .text(URL(fileURLWithPath: prompts))
+                    } else { .random(count: randomPrompts, length: promptLength, seed: seed) }
                 let promptList = try source.load(
                     for: family.base, vocabularySize: config.vocabularySize, maxLength: config.maxPositionEmbeddings)
                 // λ from the analysis report the probe writes into, when it describes these weights.
@@ -68,7 +71,8 @@ extension MetaMerge {
                     toolVersion: Provenance.toolVersion, createdUTC: Provenance.now(),
                     commandLine: CommandLine.arguments.joined(separator: " "),
                     models: try zip(["base"] + family.taskNames, family.checkpoints).map { role, checkpoint in
-                        Provenance.Model(role: role, path: checkpoint.directory.path, fingerprint: try checkpoint.fingerprint())
+                        Provenance.Model(
+                            role: role, path: checkpoint.directory.path, fingerprint: try checkpoint.fingerprint())
                     })
                 try ProbeReport.write(result, provenance: provenance, to: URL(fileURLWithPath: output))
                 if json {
@@ -103,20 +107,25 @@ extension MetaMerge {
                 let worst = worstIsSmallest ? finite.min()! : finite.max()!
                 return String(format: "%7.4f (%7.4f)", worst, finite.reduce(0, +) / Double(finite.count))
             }
-            var lines = ["Linearity along each task vector (worst of \(result.prompts.count) prompts, mean in parentheses):"]
+            var lines = [
+                "Linearity along each task vector (worst of \(result.prompts.count) prompts, mean in parentheses):"
+            ]
             let width = max(result.taskNames.map(\.count).max() ?? 4, 4)
             func pad(_ text: String) -> String { text.padding(toLength: width, withPad: " ", startingAt: 0) }
             lines.append(pad("task") + "  chord residual     Taylor error       R² (min)")
             for (t, task) in result.taskNames.enumerated() {
-                lines.append(pad(task) + "  \(stats(result.chordResidual[t]))  \(stats(result.taylorError[t]))  "
-                    + stats(result.rSquared[t], worstIsSmallest: true))
+                lines.append(
+                    pad(task) + "  \(stats(result.chordResidual[t]))  \(stats(result.taylorError[t]))  "
+                        + stats(result.rSquared[t], worstIsSmallest: true))
             }
             if !result.pairNames.isEmpty {
                 lines.append("")
                 lines.append("Additivity gap ‖f(θ0+τi+τj) − f(θ0) − (Δi+Δj)‖ / (‖Δi‖+‖Δj‖):")
                 let pairWidth = result.pairNames.map(\.count).max() ?? 0
                 for (p, pair) in result.pairNames.enumerated() {
-                    lines.append("  \(pair.padding(toLength: pairWidth, withPad: " ", startingAt: 0))  \(stats(result.additivityGap[p]))")
+                    lines.append(
+                        "  \(pair.padding(toLength: pairWidth, withPad: " ", startingAt: 0))  \(stats(result.additivityGap[p]))"
+                    )
                 }
             }
             lines.append("")

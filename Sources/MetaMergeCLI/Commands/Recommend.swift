@@ -5,7 +5,8 @@ import Foundation
 extension MetaMerge {
     struct Recommend: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "A data-free merge point (total scale s and weighting) from the statistics and the probe, with the reason.",
+            abstract:
+                "A data-free merge point (total scale s and weighting) from the statistics and the probe, with the reason.",
             discussion: """
                 REPORT is an analysis report (metamerge analyze); the probe's merged-point gap curve is read from PROBE, \
                 or from REPORT when it holds /probe. The rule (docs in Sources/Analysis/Evaluation/Recommendation.swift \
@@ -34,7 +35,8 @@ extension MetaMerge {
                 }
                 if let curve, curve.lambdas.count != statistics.taskCount {
                     throw AnalysisError.familyMismatch(
-                        "the probe has \(curve.lambdas.count) tasks but the report \(statistics.taskCount); give a probe of the same models")
+                        "the probe has \(curve.lambdas.count) tasks but the report \(statistics.taskCount); give a probe of the same models"
+                    )
                 }
                 let r = Recommendation.make(statistics: statistics, probe: curve)
                 if json {
@@ -43,7 +45,9 @@ extension MetaMerge {
                 }
                 var lines = [
                     "Recommended point: \(r.weightingName) weights at total scale s = \(String(format: "%.2f", r.scale))",
-                    "  c = " + zip(r.taskNames, r.coefficients).map { String(format: "%@ %.3f", $0, $1) }.joined(separator: ", "),
+                    "  c = "
+                        + zip(r.taskNames, r.coefficients).map { String(format: "%@ %.3f", $0, $1) }.joined(
+                            separator: ", "),
                     "  sweep it: --weights \(r.weights.map { String(format: "%.4f", $0) }.joined(separator: ":")) --scales \(String(format: "%.2f", r.scale))",
                     "Why:",
                 ]

@@ -81,12 +81,15 @@ extension MetaMerge {
                 scales: scaleList)
             let taskList = try target.loadTasks(tasks)
             let evaluator = CompletionEvaluator()
-            let plan = try evaluator.plan(engine: target.engine, points: grid.points.count, items: taskList.flatMap(\.items))
+            let plan = try evaluator.plan(
+                engine: target.engine, points: grid.points.count, items: taskList.flatMap(\.items))
             if !quiet {
-                Terminal.info(String(
-                    format: "%d points × %d items in %d batch(es), lockstep groups of %d; estimated peak %.2f GB",
-                    grid.points.count, taskList.reduce(0) { $0 + $1.items.count }, plan.batches.count, plan.groupSize,
-                    Double(plan.peakBytes) / 1e9))
+                Terminal.info(
+                    String(
+                        format: "%d points × %d items in %d batch(es), lockstep groups of %d; estimated peak %.2f GB",
+                        grid.points.count, taskList.reduce(0) { $0 + $1.items.count }, plan.batches.count,
+                        plan.groupSize,
+                        Double(plan.peakBytes) / 1e9))
             }
             let progress = Progress("sweep", total: 1, enabled: !quiet)
             let result = try SweepResult.run(
@@ -100,18 +103,23 @@ extension MetaMerge {
         static func render(_ result: SweepResult) -> String {
             let names = result.evalTasks
             let width = names.map { max($0.count, 7) }
-            func cell(_ text: String, _ w: Int) -> String { String(repeating: " ", count: max(0, w - text.count)) + text }
+            func cell(_ text: String, _ w: Int) -> String {
+                String(repeating: " ", count: max(0, w - text.count)) + text
+            }
             var lines: [String] = []
             lines.append("Exact match (%) per task; mean NLL over tasks:")
             for (i, weighting) in result.grid.weightings.enumerated() {
                 lines.append("")
-                lines.append("weights \(weighting.name) = (" + weighting.weights.map { String(format: "%.3g", $0) }.joined(separator: ", ") + ")")
+                lines.append(
+                    "weights \(weighting.name) = ("
+                        + weighting.weights.map { String(format: "%.3g", $0) }.joined(separator: ", ") + ")")
                 lines.append("      s" + zip(names, width).map { "  " + cell($0, $1) }.joined() + "     mean  mean NLL")
                 for (k, s) in result.grid.scales.enumerated() {
                     let row = result.metrics[i][k]
                     lines.append(
                         cell(String(format: "%.4g", s), 7)
-                            + zip(row, width).map { "  " + cell(String(format: "%.1f", 100 * $0.exactMatchRate), $1) }.joined()
+                            + zip(row, width).map { "  " + cell(String(format: "%.1f", 100 * $0.exactMatchRate), $1) }
+                            .joined()
                             + String(format: "  %7.1f  %8.4f", 100 * result.meanExactMatch(i, k), result.meanNLL(i, k)))
                 }
             }
@@ -119,10 +127,13 @@ extension MetaMerge {
             lines.append("Best point (highest exact match, then lowest NLL):")
             for (e, name) in (names.map(Optional.some) + [nil]).enumerated() {
                 let best = result.best(task: name == nil ? nil : e)
-                let em = name == nil ? result.meanExactMatch(best.0, best.1) : result.metrics[best.0][best.1][e].exactMatchRate
+                let em =
+                    name == nil
+                    ? result.meanExactMatch(best.0, best.1) : result.metrics[best.0][best.1][e].exactMatchRate
                 lines.append(
                     "  " + (name ?? "mean").padding(toLength: max(width.max() ?? 7, 7), withPad: " ", startingAt: 0)
-                        + String(format: "  %@ × s = %g: exact match %.1f%%", result.grid.weightings[best.0].name,
+                        + String(
+                            format: "  %@ × s = %g: exact match %.1f%%", result.grid.weightings[best.0].name,
                             result.grid.scales[best.1], 100 * em))
             }
             return lines.joined(separator: "\n")
@@ -156,9 +167,12 @@ struct SweepJSON: Encodable {
         for (i, weighting) in result.grid.weightings.enumerated() {
             for (k, s) in result.grid.scales.enumerated() {
                 let row = result.metrics[i][k]
-                points.append(Point(
-                    weighting: weighting.name, scale: s, coefficients: coefficients[i * S + k], exactMatch: row.map(\.exactMatch),
-                    tokenAccuracy: row.map(\.tokenAccuracy), meanNLL: row.map(\.meanNLL), meanExactMatchRate: result.meanExactMatch(i, k)))
+                points.append(
+                    Point(
+                        weighting: weighting.name, scale: s, coefficients: coefficients[i * S + k],
+                        exactMatch: row.map(\.exactMatch),
+                        tokenAccuracy: row.map(\.tokenAccuracy), meanNLL: row.map(\.meanNLL),
+                        meanExactMatchRate: result.meanExactMatch(i, k)))
             }
         }
         self.points = points

@@ -21,7 +21,9 @@ extension MetaMerge {
 
         @Option(
             name: .customLong("file"),
-            help: "A prompt file as `probe --prompts` reads it (one text per line, or .jsonl with {\"text\": …}), any length.")
+            help:
+                "A prompt file as `probe --prompts` reads it (one text per line, or .jsonl with {\"text\": …}), any length."
+        )
         var file: String?
 
         @Flag(name: .customLong("no-special-tokens"), help: "Leave out the special tokens the post-processor adds.")

@@ -96,8 +96,10 @@ final class Progress: @unchecked Sendable {
             let filled = Int(fraction * Double(width))
             let bar = String(repeating: "=", count: filled) + String(repeating: " ", count: width - filled)
             let shown = item.count > 40 ? "…" + item.suffix(39) : item
-            FileHandle.standardError.write(Data("\r\u{1B}[2K\(label) [\(bar)] \(percent)%\(eta(fraction)) \(shown)".utf8))
-        } else if Date().timeIntervalSince(start) > 2, percent / 10 > lastPercentPrinted / 10 || lastPercentPrinted < 0 {
+            FileHandle.standardError.write(
+                Data("\r\u{1B}[2K\(label) [\(bar)] \(percent)%\(eta(fraction)) \(shown)".utf8))
+        } else if Date().timeIntervalSince(start) > 2, percent / 10 > lastPercentPrinted / 10 || lastPercentPrinted < 0
+        {
             lastPercentPrinted = percent
             FileHandle.standardError.write(Data("\(label): \(percent)%\(eta(fraction))\n".utf8))
         }

@@ -51,7 +51,8 @@ package enum FloatConversion {
         // Normal: rebias, add the rounding bias (0xFFF plus the lowest kept bit, for ties to even), shift.
         let normal = (magnitude &+ 0xC800_0FFF &+ ((magnitude >> 13) & 1)) >> 13
         let result =
-            magnitude >= 0x4780_0000 ? special
+            magnitude >= 0x4780_0000
+            ? special
             : magnitude < 0x3880_0000 ? subnormal : normal
         return UInt16(truncatingIfNeeded: result | (sign >> 16))
     }
@@ -72,7 +73,8 @@ package enum FloatConversion {
             while i + 16 <= count {
                 let bits = source.loadUnaligned(fromByteOffset: 2 * i, as: SIMD16<UInt16>.self)
                 let widened = SIMD16<UInt32>(truncatingIfNeeded: bits) &<< 16
-                target.storeBytes(of: unsafeBitCast(widened, to: SIMD16<Float>.self), toByteOffset: 4 * i, as: SIMD16<Float>.self)
+                target.storeBytes(
+                    of: unsafeBitCast(widened, to: SIMD16<Float>.self), toByteOffset: 4 * i, as: SIMD16<Float>.self)
                 i += 16
             }
             while i < count {

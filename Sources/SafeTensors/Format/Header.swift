@@ -27,13 +27,15 @@ struct Header {
         guard declared <= UInt64(Self.maxLength) else {
             throw SafeTensorsError(
                 .headerTooLarge, file: url,
-                "header length is \(declared) bytes; at most \(Self.maxLength) are allowed (is this a safetensors file?)")
+                "header length is \(declared) bytes; at most \(Self.maxLength) are allowed (is this a safetensors file?)"
+            )
         }
         let length = Int(declared)
         guard 8 + length <= file.count else {
             throw SafeTensorsError(
                 .headerPastEndOfFile, file: url,
-                "header length is \(length) bytes but only \(file.count - 8) bytes follow the length prefix (file truncated?)")
+                "header length is \(length) bytes but only \(file.count - 8) bytes follow the length prefix (file truncated?)"
+            )
         }
         let headerBytes = UnsafeRawBufferPointer(rebasing: file[8..<(8 + length)])
         if let bad = UTF8Validation.firstInvalidOffset(headerBytes) {
@@ -93,7 +95,8 @@ struct Header {
                     : "overlaps the previous tensor, which ends at \(cursor)"
                 throw SafeTensorsError(
                     .offsetsNotContiguous, file: url, tensor: entry.name,
-                    "data_offsets [\(begin), \(entry.dataOffsets.upperBound)] \(what); expected it to start at \(cursor)")
+                    "data_offsets [\(begin), \(entry.dataOffsets.upperBound)] \(what); expected it to start at \(cursor)"
+                )
             }
             cursor = entry.dataOffsets.upperBound
         }
@@ -103,7 +106,8 @@ struct Header {
                 .dataSizeMismatch, file: url,
                 cursor > dataSize
                     ? "tensors need \(cursor) bytes of data but the file holds \(dataSize) after the header (file truncated?)"
-                    : "tensors cover \(cursor) bytes of data but the file holds \(dataSize) after the header (\(dataSize - cursor) unexpected trailing bytes)")
+                    : "tensors cover \(cursor) bytes of data but the file holds \(dataSize) after the header (\(dataSize - cursor) unexpected trailing bytes)"
+            )
         }
         self.tensors = entries
         self.metadata = metadata
@@ -140,7 +144,9 @@ struct Header {
 
     /// One tensor entry: `{"dtype": <known name>, "shape": [n, …], "data_offsets": [begin, end]}`; other fields are
     /// ignored, and the positional form `[dtype, shape, data_offsets]` is accepted, as the reference reader does.
-    private static func decodeEntry(name: String, _ value: HeaderJSON, url: URL) throws(SafeTensorsError)
+    private static func decodeEntry(
+        name: String, _ value: HeaderJSON, url: URL
+    ) throws(SafeTensorsError)
         -> TensorInfo
     {
         func fail(_ kind: SafeTensorsError.Kind, _ detail: String) -> SafeTensorsError {
@@ -172,7 +178,9 @@ struct Header {
                 .invalidTensorEntry,
                 "entry is an array of \(items.count) elements; expected an object with dtype, shape and data_offsets")
         default:
-            throw fail(.invalidTensorEntry, "entry is \(value.typeName); expected an object with dtype, shape and data_offsets")
+            throw fail(
+                .invalidTensorEntry, "entry is \(value.typeName); expected an object with dtype, shape and data_offsets"
+            )
         }
         guard let dtypeValue else { throw fail(.missingField, "entry has no \"dtype\"") }
         guard let shapeValue else { throw fail(.missingField, "entry has no \"shape\"") }
@@ -209,7 +217,8 @@ struct Header {
         else {
             throw fail(
                 .invalidOffsets,
-                "data_offsets holds \(bounds[0].typeName) and \(bounds[1].typeName); expected two non-negative integers")
+                "data_offsets holds \(bounds[0].typeName) and \(bounds[1].typeName); expected two non-negative integers"
+            )
         }
         guard begin <= end else {
             throw fail(.invalidOffsets, "data_offsets [\(begin), \(end)] has begin > end")
@@ -225,7 +234,8 @@ struct Header {
         }
         let (bits, overflow) = elements.multipliedReportingOverflow(by: dtype.bitSize)
         guard !overflow else {
-            throw fail(.sizeOverflow, "shape \(shape) of \(dtype.rawValue) needs more bytes than a 64-bit integer can count")
+            throw fail(
+                .sizeOverflow, "shape \(shape) of \(dtype.rawValue) needs more bytes than a 64-bit integer can count")
         }
         guard bits % 8 == 0 else {
             throw fail(
@@ -235,7 +245,8 @@ struct Header {
         guard end - begin == bits / 8 else {
             throw fail(
                 .byteCountMismatch,
-                "data_offsets [\(begin), \(end)] span \(end - begin) bytes; shape \(shape) of \(dtype.rawValue) needs \(bits / 8)")
+                "data_offsets [\(begin), \(end)] span \(end - begin) bytes; shape \(shape) of \(dtype.rawValue) needs \(bits / 8)"
+            )
         }
         return TensorInfo(name: name, dtype: dtype, shape: shape, dataOffsets: begin..<end)
     }

@@ -48,7 +48,8 @@ package final class PositionalReader: Sendable {
         guard elements.lowerBound >= 0, elements.upperBound <= info.elementCount else {
             throw SafeTensorsError(
                 .invalidElementRange, file: file.url, tensor: name,
-                "elements \(elements.lowerBound)..<\(elements.upperBound) requested; the tensor has \(info.elementCount)")
+                "elements \(elements.lowerBound)..<\(elements.upperBound) requested; the tensor has \(info.elementCount)"
+            )
         }
         let size = info.dtype.byteSize
         let offset = file.dataStart + info.dataOffsets.lowerBound + elements.lowerBound * size

@@ -17,7 +17,8 @@ extension SafeTensorsFile {
         guard info.dtype.isFloatingPoint else {
             throw SafeTensorsError(
                 .notFloatingPoint, file: url, tensor: name,
-                "has dtype \(info.dtype.rawValue); arithmetic needs F64/F32/F16/BF16 (other dtypes can only be copied byte for byte)")
+                "has dtype \(info.dtype.rawValue); arithmetic needs F64/F32/F16/BF16 (other dtypes can only be copied byte for byte)"
+            )
         }
         let count = info.elementCount
         let range = elements ?? 0..<count

@@ -70,7 +70,8 @@ public final class SafeTensorsFile: Sendable {
     /// The entry of `name`, or a `.tensorNotFound` error.
     func requireInfo(_ name: String) throws(SafeTensorsError) -> TensorInfo {
         guard let info = info(name) else {
-            throw SafeTensorsError(.tensorNotFound, file: url, tensor: name, "not found (the file has \(tensors.count) tensors)")
+            throw SafeTensorsError(
+                .tensorNotFound, file: url, tensor: name, "not found (the file has \(tensors.count) tensors)")
         }
         return info
     }

@@ -25,7 +25,8 @@ import Darwin
 ///
 /// The file is written at the given URL directly (write to a temporary sibling and rename, if the result must
 /// appear atomically). A file already there is replaced by a new one (unlinked, not truncated, so readers that
-/// have it mapped are unaffected). Any error — a failed write, or misuse such as data for the wrong tensor, too many bytes,
+/// have it mapped are unaffected). Any error — a failed write, or misuse such as data for the wrong tensor, too many
+/// bytes,
 /// or ``finish()`` before every tensor is complete — closes and removes the partial file, and the writer then
 /// refuses further calls (`.writerClosed`). A writer released without ``finish()`` also removes its file.
 ///
@@ -61,7 +62,9 @@ public final class SafeTensorsWriter {
     ///     element.
     ///   - metadata: string metadata for `__metadata__`, merged with `"format": "pt"`.
     /// - Throws: ``SafeTensorsError`` `.invalidTensorList` or `.writeFailed`.
-    public init(url: URL, tensors: [(name: String, dtype: DType, shape: [Int])], metadata: [String: String] = [:])
+    public init(
+        url: URL, tensors: [(name: String, dtype: DType, shape: [Int])], metadata: [String: String] = [:]
+    )
         throws
     {
         self.url = url
@@ -109,7 +112,10 @@ public final class SafeTensorsWriter {
                     .invalidTensorList, file: url, tensor: tensor.name,
                     "shape \(tensor.shape) of \(tensor.dtype.rawValue) is not a whole number of bytes")
             }
-            infos.append(TensorInfo(name: tensor.name, dtype: tensor.dtype, shape: tensor.shape, dataOffsets: offset..<end.partialValue))
+            infos.append(
+                TensorInfo(
+                    name: tensor.name, dtype: tensor.dtype, shape: tensor.shape, dataOffsets: offset..<end.partialValue)
+            )
             offset = end.partialValue
         }
         self.tensors = infos
@@ -122,7 +128,8 @@ public final class SafeTensorsWriter {
         guard header.count <= Header.maxLength else {
             throw SafeTensorsError(
                 .invalidTensorList, file: url,
-                "header would be \(header.count) bytes; readers refuse more than \(Header.maxLength) (split into shards)")
+                "header would be \(header.count) bytes; readers refuse more than \(Header.maxLength) (split into shards)"
+            )
         }
         // Replace, never truncate, an existing file: a process that has it memory-mapped keeps its old contents
         // instead of crashing with SIGBUS.
@@ -173,7 +180,8 @@ public final class SafeTensorsWriter {
         guard dtype.isFloatingPoint else {
             throw fail(
                 .notFloatingPoint, tensor: name,
-                "has dtype \(dtype.rawValue); Float32 data converts only to F64/F32/F16/BF16 (append raw bytes instead)")
+                "has dtype \(dtype.rawValue); Float32 data converts only to F64/F32/F16/BF16 (append raw bytes instead)"
+            )
         }
         let size = dtype.byteSize
         _ = try prepareAppend(name, byteCount: chunk.count * size)
@@ -205,7 +213,8 @@ public final class SafeTensorsWriter {
             let info = tensors[current]
             throw fail(
                 .incompleteData, tensor: info.name,
-                "finish() called after \(written) of the tensor's \(info.byteCount) bytes; every tensor must be complete")
+                "finish() called after \(written) of the tensor's \(info.byteCount) bytes; every tensor must be complete"
+            )
         }
         let status = close(descriptor)
         descriptor = -1
@@ -248,13 +257,15 @@ public final class SafeTensorsWriter {
             let next = tensors[current]
             throw fail(
                 .unexpectedTensor, tensor: name,
-                "data appended out of order; next in header order is '\(next.name)' (\(written) of \(next.byteCount) bytes written) — append in the order of `tensors`")
+                "data appended out of order; next in header order is '\(next.name)' (\(written) of \(next.byteCount) bytes written) — append in the order of `tensors`"
+            )
         }
         let info = tensors[current]
         guard written + byteCount <= info.byteCount else {
             throw fail(
                 .tooMuchData, tensor: name,
-                "\(written) + \(byteCount) bytes appended; shape \(info.shape) of \(info.dtype.rawValue) holds \(info.byteCount)")
+                "\(written) + \(byteCount) bytes appended; shape \(info.shape) of \(info.dtype.rawValue) holds \(info.byteCount)"
+            )
         }
         return info
     }

@@ -34,7 +34,8 @@ final class BPEModel: @unchecked Sendable {
         prefix = json["continuing_subword_prefix"]?.string
         suffix = json["end_of_word_suffix"]?.string
         if let d = json["dropout"]?.double, d > 0 {
-            throw TokenizerError("\(component): dropout \(d) makes encodings random; only dropout null or 0 is supported")
+            throw TokenizerError(
+                "\(component): dropout \(d) makes encodings random; only dropout null or 0 is supported")
         }
         if let unknown {
             guard let id = vocabulary.id(unknown) else {
@@ -55,7 +56,9 @@ final class BPEModel: @unchecked Sendable {
             let pair: (String, String)
             if let s = entry.string {
                 let parts = s.split(separator: " ", omittingEmptySubsequences: false)
-                guard parts.count == 2 else { throw TokenizerError("\(component): merge \(rank) '\(s)' is not two tokens") }
+                guard parts.count == 2 else {
+                    throw TokenizerError("\(component): merge \(rank) '\(s)' is not two tokens")
+                }
                 pair = (String(parts[0]), String(parts[1]))
             } else if let a = entry.array, a.count == 2, let l = a[0].string, let r = a[1].string {
                 pair = (l, r)
@@ -63,12 +66,14 @@ final class BPEModel: @unchecked Sendable {
                 throw TokenizerError("\(component): merge \(rank) is neither \"a b\" nor [\"a\", \"b\"]")
             }
             guard let left = vocabulary.id(pair.0), let right = vocabulary.id(pair.1) else {
-                throw TokenizerError("\(component): merge \(rank) '\(pair.0) \(pair.1)' uses a token missing from the vocabulary")
+                throw TokenizerError(
+                    "\(component): merge \(rank) '\(pair.0) \(pair.1)' uses a token missing from the vocabulary")
             }
             var merged = Array(pair.0.utf8)
             merged.append(contentsOf: Array(pair.1.utf8).dropFirst(prefixLength))
             guard let id = vocabulary.id(bytes: merged) else {
-                throw TokenizerError("\(component): merge \(rank) '\(pair.0) \(pair.1)' makes a token missing from the vocabulary")
+                throw TokenizerError(
+                    "\(component): merge \(rank) '\(pair.0) \(pair.1)' makes a token missing from the vocabulary")
             }
             let key = UInt64(left) << 32 | UInt64(right)
             merges[key] = (Int32(rank), Int32(id))  // a repeated pair keeps its last rank, as the library's map does
@@ -159,7 +164,9 @@ final class BPEModel: @unchecked Sendable {
                 }
             }
             if next[pos] < n {
-                if let m = merges[UInt64(UInt32(bitPattern: ids[pos])) << 32 | UInt64(UInt32(bitPattern: ids[next[pos]]))] {
+                if let m = merges[
+                    UInt64(UInt32(bitPattern: ids[pos])) << 32 | UInt64(UInt32(bitPattern: ids[next[pos]]))]
+                {
                     heap.push(.init(rank: m.rank, position: Int32(pos), id: m.id))
                 }
             }

@@ -19,8 +19,11 @@ indirect enum Decoder: Sendable {
         case "ByteLevel": return .byteLevel
         case "Metaspace":
             var scheme = PrependScheme.always
-            if let name = json["prepend_scheme"]?.string { scheme = PrependScheme(rawValue: name) ?? .always }
-            else if json["add_prefix_space"]?.bool == false { scheme = .never }
+            if let name = json["prepend_scheme"]?.string {
+                scheme = PrependScheme(rawValue: name) ?? .always
+            } else if json["add_prefix_space"]?.bool == false {
+                scheme = .never
+            }
             return .metaspace(replacement: json["replacement"]?.string ?? "\u{2581}", prependScheme: scheme)
         case "ByteFallback": return .byteFallback
         case "Fuse": return .fuse
@@ -64,8 +67,11 @@ indirect enum Decoder: Sendable {
             var pending: [UInt8] = []
             func flush() {
                 guard !pending.isEmpty else { return }
-                if let s = String(validating: pending, as: UTF8.self) { out.append(s) }
-                else { out += Array(repeating: "\u{FFFD}", count: pending.count) }
+                if let s = String(validating: pending, as: UTF8.self) {
+                    out.append(s)
+                } else {
+                    out += Array(repeating: "\u{FFFD}", count: pending.count)
+                }
                 pending.removeAll()
             }
             for token in tokens {
@@ -102,12 +108,17 @@ indirect enum Decoder: Sendable {
             return tokens.enumerated().map { i, token in
                 var t = token
                 if i != 0 {
-                    if t.utf8.starts(with: prefix.utf8) { t = String(t.utf8.dropFirst(prefix.utf8.count))! } else { t = " " + t }
+                    if t.utf8.starts(with: prefix.utf8) {
+                        t = String(t.utf8.dropFirst(prefix.utf8.count))!
+                    } else {
+                        t = " " + t
+                    }
                 }
                 if cleanup {
-                    for (a, b) in [(" .", "."), (" ?", "?"), (" !", "!"), (" ,", ","), (" ' ", "'"), (" n't", "n't"),
-                        (" 'm", "'m"), (" do not", " don't"), (" 's", "'s"), (" 've", "'ve"), (" 're", "'re")]
-                    {
+                    for (a, b) in [
+                        (" .", "."), (" ?", "?"), (" !", "!"), (" ,", ","), (" ' ", "'"), (" n't", "n't"),
+                        (" 'm", "'m"), (" do not", " don't"), (" 's", "'s"), (" 've", "'ve"), (" 're", "'re"),
+                    ] {
                         t = t.replacingLiteral(a, with: b)
                     }
                 }

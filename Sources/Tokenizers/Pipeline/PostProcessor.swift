@@ -25,7 +25,8 @@ indirect enum PostProcessor: Sendable {
                     guard let special = json["special_tokens"]?[name], let ids = special["ids"]?.array,
                         let tokens = special["tokens"]?.array, ids.count == tokens.count
                     else { throw TokenizerError("\(component): special token '\(name)' is not in special_tokens") }
-                    let pairs = zip(ids, tokens).compactMap { i, t in i.int.flatMap { id in t.string.map { (id, $0) } } }
+                    let pairs = zip(ids, tokens).compactMap { i, t in i.int.flatMap { id in t.string.map { (id, $0) } }
+                    }
                     if seenSequence { after += pairs } else { before += pairs }
                 } else {
                     throw TokenizerError("\(component): template piece is neither Sequence nor SpecialToken")

@@ -34,14 +34,16 @@ indirect enum PreTokenizer: Sendable {
         func behavior(_ key: String = "behavior", default value: SplitBehavior) throws -> SplitBehavior {
             guard let name = json[key]?.string else { return value }
             guard let b = SplitBehavior(rawValue: name) else {
-                throw TokenizerError("\(component): behavior '\(name)' is not one of Removed, Isolated, "
-                    + "MergedWithPrevious, MergedWithNext, Contiguous")
+                throw TokenizerError(
+                    "\(component): behavior '\(name)' is not one of Removed, Isolated, "
+                        + "MergedWithPrevious, MergedWithNext, Contiguous")
             }
             return b
         }
         switch type {
         case "ByteLevel":
-            return .byteLevel(addPrefixSpace: json["add_prefix_space"]?.bool ?? true, useRegex: json["use_regex"]?.bool ?? true)
+            return .byteLevel(
+                addPrefixSpace: json["add_prefix_space"]?.bool ?? true, useRegex: json["use_regex"]?.bool ?? true)
         case "Split":
             return .split(
                 try Pattern.parse(json["pattern"], component: component), try behavior(default: .isolated),
@@ -68,7 +70,9 @@ indirect enum PreTokenizer: Sendable {
         case "Punctuation": return .punctuation(try behavior(default: .isolated))
         case "BertPreTokenizer": return .bert
         case "Sequence":
-            guard let items = json["pretokenizers"]?.array else { throw TokenizerError("\(component): no 'pretokenizers'") }
+            guard let items = json["pretokenizers"]?.array else {
+                throw TokenizerError("\(component): no 'pretokenizers'")
+            }
             return .sequence(try items.map { try parse($0, file: file) })
         default:
             throw TokenizerError(
@@ -100,7 +104,10 @@ indirect enum PreTokenizer: Sendable {
 
     private func splitting(_ piece: Piece, _ ranges: [Range<String.Index>], into out: inout [Piece]) {
         for range in ranges {
-            out.append(Piece(text: String(piece.text.unicodeScalars[range]), atStart: piece.atStart && range.lowerBound == piece.text.startIndex))
+            out.append(
+                Piece(
+                    text: String(piece.text.unicodeScalars[range]),
+                    atStart: piece.atStart && range.lowerBound == piece.text.startIndex))
         }
     }
 
@@ -122,7 +129,8 @@ indirect enum PreTokenizer: Sendable {
                 for scalar in scalars[range] {
                     for b in UTF8.encode(scalar)! { bytes.append(contentsOf: ByteLevelAlphabet.byteToUTF8[Int(b)]) }
                 }
-                out.append(Piece(text: String(decoding: bytes, as: UTF8.self), atStart: p.atStart && range.lowerBound == 0))
+                out.append(
+                    Piece(text: String(decoding: bytes, as: UTF8.self), atStart: p.atStart && range.lowerBound == 0))
             }
         case .split(let pattern, let behavior, let invert):
             splitting(piece, behavior.split(text, on: pattern.matches(in: text), invert: invert), into: &out)
@@ -139,7 +147,9 @@ indirect enum PreTokenizer: Sendable {
             let p = Piece(text: t, atStart: piece.atStart)
             if split {
                 let r = replacement.unicodeScalars.first!
-                splitting(p, SplitBehavior.mergedWithNext.split(t, on: Pattern.scalar({ $0 == r }).matches(in: t)), into: &out)
+                splitting(
+                    p, SplitBehavior.mergedWithNext.split(t, on: Pattern.scalar({ $0 == r }).matches(in: t)), into: &out
+                )
             } else if !t.isEmpty {
                 out.append(p)
             }
@@ -147,14 +157,25 @@ indirect enum PreTokenizer: Sendable {
             let pattern = Pattern.regex(Self.wordRegex, source: "")
             splitting(piece, SplitBehavior.removed.split(text, on: pattern.matches(in: text), invert: true), into: &out)
         case .whitespaceSplit:
-            splitting(piece, SplitBehavior.removed.split(text, on: Pattern.scalar(UnicodeClasses.isWhitespace).matches(in: text)), into: &out)
+            splitting(
+                piece,
+                SplitBehavior.removed.split(text, on: Pattern.scalar(UnicodeClasses.isWhitespace).matches(in: text)),
+                into: &out)
         case .punctuation(let behavior):
-            splitting(piece, behavior.split(text, on: Pattern.scalar(UnicodeClasses.isPunctuation).matches(in: text)), into: &out)
+            splitting(
+                piece, behavior.split(text, on: Pattern.scalar(UnicodeClasses.isPunctuation).matches(in: text)),
+                into: &out)
         case .bert:
             var words: [Piece] = []
-            splitting(piece, SplitBehavior.removed.split(text, on: Pattern.scalar(UnicodeClasses.isWhitespace).matches(in: text)), into: &words)
+            splitting(
+                piece,
+                SplitBehavior.removed.split(text, on: Pattern.scalar(UnicodeClasses.isWhitespace).matches(in: text)),
+                into: &words)
             for w in words {
-                splitting(w, SplitBehavior.isolated.split(w.text, on: Pattern.scalar(UnicodeClasses.isPunctuation).matches(in: w.text)), into: &out)
+                splitting(
+                    w,
+                    SplitBehavior.isolated.split(
+                        w.text, on: Pattern.scalar(UnicodeClasses.isPunctuation).matches(in: w.text)), into: &out)
             }
         case .sequence:
             out.append(contentsOf: apply([piece]))

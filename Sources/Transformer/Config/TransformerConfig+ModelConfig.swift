@@ -37,15 +37,17 @@ extension TransformerConfig {
             guard heads > 0, hiddenSize % heads == 0 else {
                 throw TransformerError(
                     .badConfig,
-                    "config.json has no head_dim and hidden_size (\(hiddenSize)) is not a multiple of num_attention_heads (\(heads))")
+                    "config.json has no head_dim and hidden_size (\(hiddenSize)) is not a multiple of num_attention_heads (\(heads))"
+                )
             }
             headDimension = hiddenSize / heads
         }
-        let defaultMaxPositions = switch architecture {
-        case .llama: 2048
-        case .mistral: 131_072
-        case .qwen2: 32768
-        }
+        let defaultMaxPositions =
+            switch architecture {
+            case .llama: 2048
+            case .mistral: 131_072
+            case .qwen2: 32768
+            }
         let attentionBias = try keys.bool("attention_bias") ?? false
         let layerCount = try keys.requiredInt("num_hidden_layers")
 
@@ -146,7 +148,8 @@ private struct ConfigKeys {
         if let unknown = classes.first(where: { !Self.supportedClasses.contains($0) }) {
             throw TransformerError(
                 .unsupportedArchitecture,
-                "architecture \(unknown)\(modelType.map { " (model_type \($0))" } ?? "") is not implemented by the forward pass; \(supported)")
+                "architecture \(unknown)\(modelType.map { " (model_type \($0))" } ?? "") is not implemented by the forward pass; \(supported)"
+            )
         }
         if let modelType {
             guard let architecture = TransformerConfig.Architecture(rawValue: modelType) else {
@@ -161,7 +164,8 @@ private struct ConfigKeys {
         {
             return architecture
         }
-        throw TransformerError(.unsupportedArchitecture, "config.json has neither model_type nor architectures; \(supported)")
+        throw TransformerError(
+            .unsupportedArchitecture, "config.json has neither model_type nor architectures; \(supported)")
     }
 
     func refuseUnsupportedFeatures() throws {
@@ -170,7 +174,8 @@ private struct ConfigKeys {
                 .unsupportedFeature, "hidden_act \(activation) is not implemented; the SwiGLU MLP needs silu")
         }
         if try bool("mlp_bias") == true {
-            throw TransformerError(.unsupportedFeature, "mlp_bias true (biases on gate/up/down_proj) is not implemented")
+            throw TransformerError(
+                .unsupportedFeature, "mlp_bias true (biases on gate/up/down_proj) is not implemented")
         }
         for key in ["num_local_experts", "num_experts", "n_routed_experts"] {
             if let count = try int(key), count > 0 {
@@ -180,7 +185,8 @@ private struct ConfigKeys {
         }
         if value("quantization_config") != nil {
             throw TransformerError(
-                .unsupportedFeature, "quantization_config is set: quantized checkpoints are not implemented; use a float checkpoint")
+                .unsupportedFeature,
+                "quantization_config is set: quantized checkpoints are not implemented; use a float checkpoint")
         }
         if let scaling = try object("rope_scaling") {
             let kind = Self.ropeType(scaling) ?? "unnamed"

@@ -24,7 +24,8 @@ final class EngineProfile: @unchecked Sendable {
         let measured = parts.values.reduce(0, +)
         let text = parts.sorted { $0.key < $1.key }.map { String(format: "%@ %.2f s", $0.key, $0.value) }
             .joined(separator: ", ")
-        FileHandle.standardError.write(Data(
-            String(format: "engine %@: %.2f s — %@, other %.2f s\n", label, total, text, total - measured).utf8))
+        FileHandle.standardError.write(
+            Data(
+                String(format: "engine %@: %.2f s — %@, other %.2f s\n", label, total, text, total - measured).utf8))
     }
 }

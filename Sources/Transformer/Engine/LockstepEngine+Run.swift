@@ -22,7 +22,8 @@ extension LockstepEngine {
         let scratch = EngineScratch(
             inputs: tasks.count + 1, elements: scratchElements, scores: batch.longest, profile: profile)
         let activations = (0..<G).map { _ in PointActivations(config: config, tokenCount: batch.tokenCount) }
-        let rotary = RotaryEmbedding(theta: config.ropeTheta, headDimension: config.headDimension, tokenCount: batch.longest)
+        let rotary = RotaryEmbedding(
+            theta: config.ropeTheta, headDimension: config.headDimension, tokenCount: batch.longest)
         let H = config.hiddenSize
         let N = batch.tokenCount
         var result: [[Float]] = []
@@ -53,12 +54,13 @@ extension LockstepEngine {
             }
             for (p, view) in views.enumerated() {
                 try view.load(TensorNames.finalNorm, into: scratch.vector(H))
-                result.append([Float](unsafeUninitializedCapacity: N * H) { buffer, initialized in
-                    Kernels.rmsNorm(
-                        acts[p].residual, rows: N, width: H, weight: scratch.vectorBase,
-                        epsilon: Float(config.rmsNormEpsilon), into: buffer.baseAddress!)
-                    initialized = N * H
-                })
+                result.append(
+                    [Float](unsafeUninitializedCapacity: N * H) { buffer, initialized in
+                        Kernels.rmsNorm(
+                            acts[p].residual, rows: N, width: H, weight: scratch.vectorBase,
+                            epsilon: Float(config.rmsNormEpsilon), into: buffer.baseAddress!)
+                        initialized = N * H
+                    })
             }
         }
         return result
@@ -84,7 +86,9 @@ extension LockstepEngine {
         let blockRows = vocabularyBlockRows
         let profile = EngineProfile()
         let started = DispatchTime.now().uptimeNanoseconds
-        defer { profile.report("output projection", total: Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9) }
+        defer {
+            profile.report("output projection", total: Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9)
+        }
         let scratch = EngineScratch(inputs: tasks.count + 1, elements: scratchElements, scores: 0, profile: profile)
         // The rows asked for, gathered contiguously per point.
         let gathered = UnsafeMutableBufferPointer<Float>.allocate(capacity: points.count * R * H)
@@ -112,7 +116,9 @@ extension LockstepEngine {
                 }
             }
             try scratch.profile.measure("metrics") {
-                try body(first..<(first + count), points.indices.map { UnsafePointer(logits.baseAddress! + $0 * R * blockRows) })
+                try body(
+                    first..<(first + count),
+                    points.indices.map { UnsafePointer(logits.baseAddress! + $0 * R * blockRows) })
             }
             progress?(b + 1, blocks)
         }
@@ -151,19 +157,19 @@ extension LockstepEngine {
             }
         }
         scratch.profile.measure("attention") {
-          for act in acts {
-            for q in batch.prompts.indices {
-                let rows = batch.rows(of: q)
-                let n = rows.count
-                let o = rows.lowerBound
-                rotary.apply(to: act.query + o * qW, rows: n, heads: config.attentionHeadCount)
-                rotary.apply(to: act.key + o * kvW, rows: n, heads: config.keyValueHeadCount)
-                Kernels.causalAttention(
-                    q: act.query + o * qW, k: act.key + o * kvW, v: act.value + o * kvW, tokenCount: n,
-                    heads: config.attentionHeadCount, kvHeads: config.keyValueHeadCount,
-                    headDimension: config.headDimension, scores: scratch.scores, into: act.attention + o * qW)
+            for act in acts {
+                for q in batch.prompts.indices {
+                    let rows = batch.rows(of: q)
+                    let n = rows.count
+                    let o = rows.lowerBound
+                    rotary.apply(to: act.query + o * qW, rows: n, heads: config.attentionHeadCount)
+                    rotary.apply(to: act.key + o * kvW, rows: n, heads: config.keyValueHeadCount)
+                    Kernels.causalAttention(
+                        q: act.query + o * qW, k: act.key + o * kvW, v: act.value + o * kvW, tokenCount: n,
+                        heads: config.attentionHeadCount, kvHeads: config.keyValueHeadCount,
+                        headDimension: config.headDimension, scores: scratch.scores, into: act.attention + o * qW)
+                }
             }
-          }
         }
         try product(
             layer.attention("o_proj"), outFeatures: H, inFeatures: qW, points, rows: N, scratch,
@@ -249,8 +255,10 @@ extension LockstepEngine {
     /// The weight matrix the pass multiplies after `name`: q, k, v, o, gate, up, down of each layer, then the
     /// output projection.
     private func matrixAfter(_ name: String) -> String? {
-        let order = ["self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj", "mlp.gate_proj",
-                     "mlp.up_proj", "mlp.down_proj"]
+        let order = [
+            "self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj", "mlp.gate_proj",
+            "mlp.up_proj", "mlp.down_proj",
+        ]
         for layer in 0..<config.layerCount {
             let names = TensorNames.Layer(layer)
             for (k, matrix) in order.enumerated() where name == names.prefix + matrix + ".weight" {
@@ -285,19 +293,19 @@ extension LockstepEngine {
                     continue
                 }
                 try scratch.profile.measure("forming") {
-                  try Parallel.forEachPart(n) { part in
-                    let out = formed + part.lowerBound
-                    let base0 = theta0 + part.lowerBound
-                    let count = part.count
-                    let thetaFirst = thetas[first]! + part.lowerBound
-                    let cFirst = c[first]
-                    for i in 0..<count { out[i] = base0[i] + cFirst * (thetaFirst[i] - base0[i]) }
-                    for t in active.dropFirst() {
-                        let thetaT = thetas[t]! + part.lowerBound
-                        let ct = c[t]
-                        for i in 0..<count { out[i] += ct * (thetaT[i] - base0[i]) }
+                    try Parallel.forEachPart(n) { part in
+                        let out = formed + part.lowerBound
+                        let base0 = theta0 + part.lowerBound
+                        let count = part.count
+                        let thetaFirst = thetas[first]! + part.lowerBound
+                        let cFirst = c[first]
+                        for i in 0..<count { out[i] = base0[i] + cFirst * (thetaFirst[i] - base0[i]) }
+                        for t in active.dropFirst() {
+                            let thetaT = thetas[t]! + part.lowerBound
+                            let ct = c[t]
+                            for i in 0..<count { out[i] += ct * (thetaT[i] - base0[i]) }
+                        }
                     }
-                  }
                 }
                 try body(p, UnsafePointer(formed))
             }

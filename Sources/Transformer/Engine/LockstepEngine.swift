@@ -25,7 +25,8 @@ import Foundation
 ///         + P · N · H                          final hidden states of every point
 ///         + P · R · V_B ]                      one vocabulary block of logits for every point
 ///
-/// with B = max(min(blockElements, largest matrix), I, qW, H), G = group size, N tokens, L longest prompt, P points, R logit rows,
+/// with B = max(min(blockElements, largest matrix), I, qW, H), G = group size, N tokens, L longest prompt, P points, R
+/// logit rows,
 /// V_B = ⌊B / H⌋ vocabulary rows per block.
 public struct LockstepEngine: Sendable {
     public let config: TransformerConfig
@@ -97,10 +98,12 @@ public struct LockstepEngine: Sendable {
         for (p, c) in points.enumerated() {
             guard c.count == tasks.count else {
                 throw TransformerError(
-                    .badCoefficients, "point \(p) has \(c.count) coefficients for \(tasks.count) task models; expected one per task")
+                    .badCoefficients,
+                    "point \(p) has \(c.count) coefficients for \(tasks.count) task models; expected one per task")
             }
             if let bad = c.firstIndex(where: { !$0.isFinite }) {
-                throw TransformerError(.badCoefficients, "coefficient \(bad) of point \(p) is \(c[bad]); expected a finite number")
+                throw TransformerError(
+                    .badCoefficients, "coefficient \(bad) of point \(p) is \(c[bad]); expected a finite number")
             }
         }
     }
@@ -114,12 +117,14 @@ extension TransformerConfig {
         guard tokens.count <= maxPositionEmbeddings else {
             throw TransformerError(
                 .badPromptLength,
-                "the prompt has \(tokens.count) tokens; the model accepts at most max_position_embeddings = \(maxPositionEmbeddings)")
+                "the prompt has \(tokens.count) tokens; the model accepts at most max_position_embeddings = \(maxPositionEmbeddings)"
+            )
         }
         if let window = slidingWindow, tokens.count > window {
             throw TransformerError(
                 .unsupportedFeature,
-                "the prompt has \(tokens.count) tokens, more than the sliding_window of \(window); sliding-window attention is not implemented")
+                "the prompt has \(tokens.count) tokens, more than the sliding_window of \(window); sliding-window attention is not implemented"
+            )
         }
         if let position = tokens.firstIndex(where: { $0 < 0 || $0 >= vocabularySize }) {
             throw TransformerError(

@@ -45,7 +45,8 @@ extension CausalLanguageModel {
         var logits = positions.map { [Float](repeating: 0, count: $0.count * V) }
         // Where each requested row's logits go: (prompt, row within that prompt's logits).
         let targets = prompts.indices.flatMap { q in positions[q].indices.map { (q, $0 - positions[q].lowerBound) } }
-        try engine.projectLogits(points: [point], hiddenStates: [hidden], batch: batch, rows: rows) { vocabulary, block in
+        try engine.projectLogits(points: [point], hiddenStates: [hidden], batch: batch, rows: rows) {
+            vocabulary, block in
             let width = vocabulary.count
             for (k, (q, r)) in targets.enumerated() {
                 logits[q].withUnsafeMutableBufferPointer { out in

@@ -21,10 +21,12 @@ public struct CombinedWeights: WeightProvider {
     public init(base: any WeightProvider, tasks: [any WeightProvider], coefficients: [Float]) throws {
         guard coefficients.count == tasks.count else {
             throw TransformerError(
-                .badCoefficients, "\(coefficients.count) coefficients for \(tasks.count) task models; expected one per task")
+                .badCoefficients,
+                "\(coefficients.count) coefficients for \(tasks.count) task models; expected one per task")
         }
         if let bad = coefficients.firstIndex(where: { !$0.isFinite }) {
-            throw TransformerError(.badCoefficients, "coefficient \(bad) is \(coefficients[bad]); expected a finite number")
+            throw TransformerError(
+                .badCoefficients, "coefficient \(bad) is \(coefficients[bad]); expected a finite number")
         }
         self.base = base
         self.tasks = tasks
@@ -74,7 +76,8 @@ public struct CombinedWeights: WeightProvider {
             let stored = tasks[t].shape(of: name).map { "\($0)" } ?? "absent"
             throw TransformerError(
                 .shapeMismatch,
-                "tensor \(name) is \(stored) in task model \(t) but \(baseShape.map { "\($0)" } ?? "absent") in the base")
+                "tensor \(name) is \(stored) in task model \(t) but \(baseShape.map { "\($0)" } ?? "absent") in the base"
+            )
         }
         let chunk = Self.chunkSize
         let first = active[0]

@@ -25,7 +25,8 @@ struct SyntheticFamily {
                 (p + "input_layernorm.weight", [h]), (p + "post_attention_layernorm.weight", [h]),
                 (p + "self_attn.q_proj.weight", [h, h]), (p + "self_attn.k_proj.weight", [h / 2, h]),
                 (p + "self_attn.v_proj.weight", [h / 2, h]), (p + "self_attn.o_proj.weight", [h, h]),
-                (p + "mlp.gate_proj.weight", [i, h]), (p + "mlp.up_proj.weight", [i, h]), (p + "mlp.down_proj.weight", [h, i]),
+                (p + "mlp.gate_proj.weight", [i, h]), (p + "mlp.up_proj.weight", [i, h]),
+                (p + "mlp.down_proj.weight", [h, i]),
             ]
         }
         result.append(("model.norm.weight", [h]))
@@ -46,11 +47,15 @@ struct SyntheticFamily {
             "torch_dtype": "float32",
         ]
         config.merge(extraConfig) { $1 }
-        try JSONSerialization.data(withJSONObject: config, options: [.sortedKeys]).write(to: directory.appendingPathComponent("config.json"))
-        try Data(Self.tokenizerJSON(vocab: shape.vocab).utf8).write(to: directory.appendingPathComponent("tokenizer.json"))
-        try Data("{\"tokenizer_class\": \"PreTrainedTokenizerFast\"}".utf8).write(to: directory.appendingPathComponent("tokenizer_config.json"))
+        try JSONSerialization.data(withJSONObject: config, options: [.sortedKeys]).write(
+            to: directory.appendingPathComponent("config.json"))
+        try Data(Self.tokenizerJSON(vocab: shape.vocab).utf8).write(
+            to: directory.appendingPathComponent("tokenizer.json"))
+        try Data("{\"tokenizer_class\": \"PreTrainedTokenizerFast\"}".utf8).write(
+            to: directory.appendingPathComponent("tokenizer_config.json"))
         let tensors = Self.tensors(shape, tied: tied)
-        let writer = try SafeTensorsWriter(url: directory.appendingPathComponent("model.safetensors"), tensors: tensors.map { ($0.0, dtype, $0.1) })
+        let writer = try SafeTensorsWriter(
+            url: directory.appendingPathComponent("model.safetensors"), tensors: tensors.map { ($0.0, dtype, $0.1) })
         for info in writer.tensors {
             let data = values(info.name, info.elementCount)
             try data.withUnsafeBufferPointer { try writer.append(info.name, float32: $0) }
@@ -76,7 +81,8 @@ struct SyntheticFamily {
     /// `delta(k, name, count)` (a tied task's lm_head is its embedding; rows beyond the base's vocabulary get values
     /// of their own).
     static func make(
-        _ label: String = "family", shape: Shape = Shape(), tasks: Int = 2, dtype: DType = .f32, tiedTasks: Set<Int> = [],
+        _ label: String = "family", shape: Shape = Shape(), tasks: Int = 2, dtype: DType = .f32,
+        tiedTasks: Set<Int> = [],
         taskVocab: [Int: Int] = [:], base: (String, Int) -> [Float] = defaultBase,
         delta: (Int, String, Int) -> [Float] = defaultDelta
     ) throws -> SyntheticFamily {
@@ -86,7 +92,8 @@ struct SyntheticFamily {
             var taskShape = shape
             taskShape.vocab = taskVocab[task] ?? shape.vocab
             let tied = tiedTasks.contains(task)
-            try writeModel(root.appendingPathComponent("t\(task)"), shape: taskShape, tied: tied, dtype: dtype) { name, count in
+            try writeModel(root.appendingPathComponent("t\(task)"), shape: taskShape, tied: tied, dtype: dtype) {
+                name, count in
                 let baseCount = min(count, SyntheticFamily.baseCount(name, shape: shape, count: count))
                 var values = base(name, baseCount)
                 if count > baseCount { values += Random.normals(seed: 99, count - baseCount, scale: 0.5) }
@@ -156,7 +163,9 @@ extension String {
 
 /// Reads every tensor of a model directory's single `model.safetensors` (or shards) as Float32.
 func readModel(_ directory: URL) throws -> [String: [Float]] {
-    let files = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(".safetensors") }
+    let files = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter {
+        $0.hasSuffix(".safetensors")
+    }
     var result: [String: [Float]] = [:]
     for file in files {
         let st = try SafeTensorsFile(url: directory.appendingPathComponent(file))
