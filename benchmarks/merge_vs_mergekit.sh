@@ -101,7 +101,7 @@ for method in "${methods[@]}"; do
   measure "mm-$name" "$WORK/out-mm" "$METAMERGE" merge "$WORK/$name.yml" "$WORK/out-mm" --quiet "${extra[@]}"
   mm_wall=$WALL; mm_rss=$RSS
   if [ "$method" != "metagpt --stats" ]; then   # MergeKit's side is the same for both metagpt rows
-    measure "mk-$name" "$WORK/out-mk" "$MERGEKIT" "$mk_config" "$WORK/out-mk" --device cpu --quiet
+    measure "mk-$name" "$WORK/out-mk" "$MERGEKIT" "$mk_config" "$WORK/out-mk" --device cpu --quiet --out-shard-size 500M
     mk_wall=$WALL; mk_rss=$RSS
   fi
   printf "%-20s %12.1f %12.1f %12s %12s %9.1fx %9.1fx %9.2fx\n" "$method" "$mm_wall" "$mk_wall" "$mm_rss" "$mk_rss" \
