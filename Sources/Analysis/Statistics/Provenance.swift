@@ -1,3 +1,4 @@
+import Checkpoints
 import Foundation
 
 /// Where a report came from: the tool, when, the command line, and each model with a fingerprint of its weights.
@@ -29,6 +30,21 @@ public struct Provenance: Sendable, Hashable {
     }
 
     public static let toolVersion = "0.1.0"
+
+    /// Provenance of a run over `checkpoints` (role, checkpoint), stamped now with this process's command line:
+    /// each model with its weight fingerprint.
+    public static func current(_ checkpoints: [(role: String, checkpoint: Checkpoint)]) throws -> Provenance {
+        Provenance(
+            toolVersion: toolVersion, createdUTC: now(), commandLine: CommandLine.arguments.joined(separator: " "),
+            models: try checkpoints.map { role, checkpoint in
+                Model(role: role, path: checkpoint.directory.path, fingerprint: try checkpoint.fingerprint())
+            })
+    }
+
+    /// ``current(_:)`` for a family: `base`, then the task names.
+    public static func current(_ family: ModelFamily) throws -> Provenance {
+        try current(Array(zip(["base"] + family.taskNames, family.checkpoints)).map { (role: $0.0, checkpoint: $0.1) })
+    }
 
     public static func now() -> String {
         let formatter = ISO8601DateFormatter()

@@ -107,14 +107,10 @@ public struct StatisticsPass: Sendable {
         let statistics = zip(tensors, perTensor).map { tensor, moments in
             TensorStatistics(name: tensor.name, shape: tensor.shape, trimmed: tensor.isTrimmed, moments: moments)
         }
-        let models = try zip(["base"] + family.taskNames, family.checkpoints).map { role, checkpoint in
-            Provenance.Model(role: role, path: checkpoint.directory.path, fingerprint: try checkpoint.fingerprint())
-        }
+        var provenance = try Provenance.current(family)
+        provenance.commandLine = commandLine
         return TaskVectorStatistics(
-            taskNames: family.taskNames, tensors: statistics, problems: family.problems,
-            provenance: Provenance(
-                toolVersion: Provenance.toolVersion, createdUTC: Provenance.now(), commandLine: commandLine,
-                models: models))
+            taskNames: family.taskNames, tensors: statistics, problems: family.problems, provenance: provenance)
     }
 }
 

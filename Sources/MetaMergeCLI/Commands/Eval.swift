@@ -161,14 +161,7 @@ struct EvalTarget {
         }
     }
 
-    func provenance() throws -> Provenance {
-        Provenance(
-            toolVersion: Provenance.toolVersion, createdUTC: Provenance.now(),
-            commandLine: CommandLine.arguments.joined(separator: " "),
-            models: try checkpoints.map { role, checkpoint in
-                Provenance.Model(role: role, path: checkpoint.directory.path, fingerprint: try checkpoint.fingerprint())
-            })
-    }
+    func provenance() throws -> Provenance { try Provenance.current(checkpoints) }
 }
 
 /// `eval --json`.

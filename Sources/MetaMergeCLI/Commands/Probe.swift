@@ -67,13 +67,7 @@ extension MetaMerge {
                     family, prompts: promptList.ids, alphas: try LinearityProbe.parseGrid(alphas),
                     scales: try LinearityProbe.parseGrid(scales), lambdas: known)
                 result.label(with: promptList, baseDirectory: family.base.directory)
-                let provenance = Provenance(
-                    toolVersion: Provenance.toolVersion, createdUTC: Provenance.now(),
-                    commandLine: CommandLine.arguments.joined(separator: " "),
-                    models: try zip(["base"] + family.taskNames, family.checkpoints).map { role, checkpoint in
-                        Provenance.Model(
-                            role: role, path: checkpoint.directory.path, fingerprint: try checkpoint.fingerprint())
-                    })
+                let provenance = try Provenance.current(family)
                 try ProbeReport.write(result, provenance: provenance, to: URL(fileURLWithPath: output))
                 if json {
                     Terminal.out(try jsonString(ProbeSummaryJSON(result)))
