@@ -190,24 +190,6 @@ public enum PromptSource: Sendable {
     }
 }
 
-/// The bundled family's tokenizer, kept for callers of the first prompt reader: the base model's `tokenizer.json`
-/// through ``Tokenizers/Tokenizer`` with its special tokens.
-public struct WordLevelTokenizer: Sendable {
-    let tokenizer: Tokenizer
-
-    public init(directory: URL) throws {
-        do { tokenizer = try Tokenizer(contentsOf: directory) } catch let error as TokenizerError {
-            throw AnalysisError.badArgument(error.message)
-        }
-    }
-
-    public func encode(_ text: String) throws -> [Int] {
-        do { return try tokenizer.encode(text).ids } catch let error as TokenizerError {
-            throw AnalysisError.badArgument(error.message)
-        }
-    }
-}
-
 extension ProbeResult {
     /// Adds what the report keeps beside the ids: the prompts' texts, and — when the base model at
     /// `baseDirectory` has a tokenizer.json that loads — each curve's token decoded to text, for the notebook's labels.

@@ -3,6 +3,7 @@ import ArgumentParser
 import Checkpoints
 import Foundation
 import Merging
+import Tokenizers
 import Transformer
 
 extension MetaMerge {
@@ -356,8 +357,8 @@ extension MetaMerge {
                 return try PromptSource.random(count: 8, length: 16, seed: 0)
                     .prompts(for: base, vocabularySize: config.vocabularySize, maxLength: config.maxPositionEmbeddings)
             }
-            let tokenizer = try WordLevelTokenizer(directory: base.directory)
-            return try PromptSource.lines(file).map { try tokenizer.encode("<bos>" + $0) }
+            let tokenizer = try Tokenizer(contentsOf: base.directory)
+            return try PromptSource.lines(file).map { try tokenizer.encode("<bos>" + $0).ids }
         }
 
         /// The family folder: the option, else `examples/tiny-family` under the working directory or beside the
