@@ -40,11 +40,11 @@ torch_passive_json=$(OMP_WAIT_POLICY=PASSIVE "$PYTHON" benchmarks/forward_vs_tor
 
 scratch=()
 if [ -n "${SCRATCH:-}" ]; then scratch=(--scratch-path "$SCRATCH"); fi
-swift build -c release --build-tests "${scratch[@]}" >&2
+swift build -c release --build-tests -Xswiftc -enable-testing "${scratch[@]}" >&2
 swift_json=$(OPENBLAS_NUM_THREADS=$THREADS METAMERGE_BENCH_MODEL="$MODEL" METAMERGE_BENCH_TOKENS="$TOKENS" \
     METAMERGE_BENCH_RUNS="$RUNS" METAMERGE_BENCH_TASK="${BENCH_TASK:-}" METAMERGE_BENCH_BATCH="$BATCH" \
     METAMERGE_BENCH_BATCH_TOKENS="$BATCH_TOKENS" \
-    swift test -c release --skip-build "${scratch[@]}" --filter ForwardBenchmark 2>/dev/null \
+    swift test -c release -Xswiftc -enable-testing --skip-build "${scratch[@]}" --filter ForwardBenchmark 2>/dev/null \
     | grep '^{"implementation"')
 
 "$PYTHON" - "$torch_json" "$torch_passive_json" "$swift_json" <<'PY'

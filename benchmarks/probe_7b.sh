@@ -21,9 +21,9 @@ if [ -n "${SCRATCH:-}" ]; then scratch=(--scratch-path "$SCRATCH"); fi
 if [ ! -f "$FAMILY/task2/model.safetensors" ]; then
     python3 benchmarks/make_llama7b_family.py --out "$FAMILY" >&2
 fi
-swift build -c release --build-tests "${scratch[@]}" >&2
+swift build -c release --build-tests -Xswiftc -enable-testing "${scratch[@]}" >&2
 json=$(OPENBLAS_NUM_THREADS=$THREADS METAMERGE_ENGINE_PROFILE=1 METAMERGE_PROBE_FAMILY="$FAMILY" \
-    swift test -c release --skip-build "${scratch[@]}" --filter ProbeBenchmark 2> >(grep -E '^(engine|probe) ' >&2) \
+    swift test -c release -Xswiftc -enable-testing --skip-build "${scratch[@]}" --filter ProbeBenchmark 2> >(grep -E '^(engine|probe) ' >&2) \
     | grep '^{"implementation"')
 [ -n "${KEEP:-}" ] || rm -rf "$FAMILY"
 python3 - "$json" <<'PY'

@@ -34,13 +34,13 @@ if [ -n "${SCRATCH:-}" ]; then scratch=(--scratch-path "$SCRATCH"); fi
 if [ ! -f "$FAMILY/task2/model.safetensors" ]; then
     python3 benchmarks/make_llama7b_family.py --shape tinyllama --out "$FAMILY" >&2
 fi
-swift build -c release --build-tests "${scratch[@]}" >&2
+swift build -c release --build-tests -Xswiftc -enable-testing "${scratch[@]}" >&2
 
 run_swift() {  # alphas scales; the engine's time per phase goes to stderr
     local log
     log=$(mktemp)
     OPENBLAS_NUM_THREADS=$THREADS METAMERGE_ENGINE_PROFILE=1 METAMERGE_PROBE_FAMILY="$FAMILY" METAMERGE_PROBE_ALPHAS="$1" \
-        METAMERGE_PROBE_SCALES="$2" swift test -c release --skip-build "${scratch[@]}" --filter ProbeBenchmark \
+        METAMERGE_PROBE_SCALES="$2" swift test -c release -Xswiftc -enable-testing --skip-build "${scratch[@]}" --filter ProbeBenchmark \
         2>"$log" | grep '^{"implementation"'
     grep -E '^engine ' "$log" >&2 || true
     rm -f "$log"
