@@ -20,7 +20,7 @@ extension Checkpoint {
         do {
             object = try JSONSerialization.jsonObject(with: Data(contentsOf: url))
         } catch {
-            throw CheckpointError(.badIndex, url: url, "is not valid JSON: \(error.localizedDescription)")
+            throw CheckpointError(.badIndex, url: url, "is not valid JSON: \(error.localizedDescription)", cause: error)
         }
         guard let root = object as? [String: Any], let weightMap = root["weight_map"] as? [String: Any] else {
             throw CheckpointError(.badIndex, url: url, "expected a JSON object with a \"weight_map\" object")

@@ -18,13 +18,15 @@ public struct ModelConfig: Sendable {
         do {
             data = try Data(contentsOf: url)
         } catch {
-            throw CheckpointError(.unreadableFile, url: url, "cannot read the file: \(error.localizedDescription)")
+            throw CheckpointError(
+                .unreadableFile, url: url, "cannot read the file: \(error.localizedDescription)", cause: error)
         }
         let value: JSONValue
         do {
             value = try JSONDecoder().decode(JSONValue.self, from: data)
         } catch {
-            throw CheckpointError(.badConfig, url: url, "is not valid JSON (\(error)); expected a JSON object")
+            throw CheckpointError(
+                .badConfig, url: url, "is not valid JSON (\(error)); expected a JSON object", cause: error)
         }
         guard case .object(let object) = value else {
             throw CheckpointError(.badConfig, url: url, "is not a JSON object")

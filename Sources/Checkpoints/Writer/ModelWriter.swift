@@ -73,7 +73,7 @@ public final class ModelWriter {
         } catch {
             throw CheckpointError(
                 .writeFailed, url: temporary,
-                "cannot create the temporary output directory: \(error.localizedDescription)")
+                "cannot create the temporary output directory: \(error.localizedDescription)", cause: error)
         }
         TemporaryOutputs.register(temporary)
     }
@@ -214,7 +214,8 @@ public final class ModelWriter {
                 try FileManager.default.copyItem(at: from.resolvingSymlinksInPath(), to: to)
             } catch {
                 throw CheckpointError(
-                    .writeFailed, url: from, "cannot copy into the output: \(error.localizedDescription)")
+                    .writeFailed, url: from, "cannot copy into the output: \(error.localizedDescription)",
+                    cause: error)
             }
         }
     }
@@ -225,8 +226,8 @@ public final class ModelWriter {
             try contents.write(to: temporary.appendingPathComponent(name))
         } catch {
             throw CheckpointError(
-                .writeFailed, url: temporary.appendingPathComponent(name), "cannot write: \(error.localizedDescription)"
-            )
+                .writeFailed, url: temporary.appendingPathComponent(name),
+                "cannot write: \(error.localizedDescription)", cause: error)
         }
     }
 

@@ -320,7 +320,8 @@ extension MetaMerge {
                     try manager.createDirectory(at: output, withIntermediateDirectories: true)
                 } catch {
                     throw CheckpointError(
-                        .writeFailed, url: output, "cannot create the directory: \(error.localizedDescription)")
+                        .writeFailed, url: output, "cannot create the directory: \(error.localizedDescription)",
+                        cause: error)
                 }
             }
             try Data("written by metamerge demo; a rerun replaces what it wrote here\n".utf8)

@@ -1,0 +1,62 @@
+import Checkpoints
+import Foundation
+import TestSupport
+import Testing
+
+/// A `CheckpointError` that wraps a Foundation error keeps it as `cause`, beside the one-line message.
+@Suite("CheckpointError keeps the error it wraps")
+struct CheckpointErrorCauseTests {
+    /// A model directory with one weight file, and `config.json` / the index as given.
+    static func model(config: String? = nil, index: String? = nil) throws -> URL {
+        let dir = try makeTemporaryDirectory("cause")
+        let model = try ModelDirectoryBuilder(dir)
+        try model.write("model.safetensors", [("a.weight", [2])])
+        if let config { try Data(config.utf8).write(to: dir.appendingPathComponent("config.json")) }
+        if let index { try Data(index.utf8).write(to: dir.appendingPathComponent("model.safetensors.index.json")) }
+        return dir
+    }
+
+    @Test func configThatIsNotJSONKeepsTheDecodingError() throws {
+        let dir = try Self.model(config: #"{"hidden_size": "#)
+        let error = try #require(throws: CheckpointError.self) { try Checkpoint(directory: dir) }
+        #expect(error.kind == .badConfig)
+        #expect(error.message.hasPrefix("is not valid JSON ("))
+        let cause = try #require(error.cause as? DecodingError)
+        guard case .dataCorrupted = cause else {
+            Issue.record("expected DecodingError.dataCorrupted, got \(cause)")
+            return
+        }
+    }
+
+    @Test func unreadableConfigKeepsTheReadError() throws {
+        let dir = try Self.model()
+        // config.json exists, but is a directory: it cannot be read as a file.
+        let config = dir.appendingPathComponent("config.json")
+        try FileManager.default.removeItem(at: config)
+        try FileManager.default.createDirectory(at: config, withIntermediateDirectories: false)
+        let error = try #require(throws: CheckpointError.self) { try Checkpoint(directory: dir) }
+        #expect(error.kind == .unreadableFile)
+        let cause = try #require(error.cause)
+        #expect((cause as NSError).domain == NSCocoaErrorDomain)
+        #expect(error.message == "cannot read the file: \(cause.localizedDescription)")
+    }
+
+    @Test func indexThatIsNotJSONKeepsTheParserError() throws {
+        let dir = try Self.model(index: #"{"weight_map": "#)
+        let error = try #require(throws: CheckpointError.self) { try Checkpoint(directory: dir) }
+        #expect(error.kind == .badIndex)
+        let cause = try #require(error.cause)
+        #expect((cause as NSError).domain == NSCocoaErrorDomain)
+        #expect(error.message == "is not valid JSON: \(cause.localizedDescription)")
+    }
+
+    @Test func equalityComparesKindPathTensorAndMessageButNotCause() {
+        let url = URL(fileURLWithPath: "/m/config.json")
+        let wrapped = CheckpointError(
+            .badConfig, url: url, "is not valid JSON", cause: CocoaError(.fileReadCorruptFile))
+        #expect(wrapped == CheckpointError(.badConfig, url: url, "is not valid JSON"))
+        #expect(wrapped != CheckpointError(.badConfig, url: url, "is not a JSON object"))
+        #expect(wrapped != CheckpointError(.badConfig, url: url, tensor: "a", "is not valid JSON"))
+        #expect(wrapped != CheckpointError(.unreadableFile, url: url, "is not valid JSON"))
+    }
+}
