@@ -46,9 +46,7 @@ struct Header {
         do {
             json = try StrictJSONParser.parse(headerBytes)
         } catch {
-            throw SafeTensorsError(
-                .headerNotJSON, file: url,
-                "header is not valid JSON: \(error.message) at header offset \(error.offset)")
+            throw SafeTensorsError(.headerNotJSON, file: url, "header is not valid JSON: \(error)", cause: error)
         }
         guard case .object(let members) = json else {
             throw SafeTensorsError(

@@ -3,7 +3,11 @@ import Foundation
 /// Why a safetensors file could not be read or written.
 ///
 /// ``kind`` says what went wrong, in a form a program can test; ``description`` is one line for a person, naming
-/// the file, the tensor when there is one, and what was expected.
+/// the file, the tensor when there is one, and what was expected. An error that wraps another (the JSON parser's
+/// syntax error for a header) keeps it as ``cause``.
+///
+/// Two errors are equal (and hash alike) when their kind, file, tensor and detail are equal; ``cause`` is not
+/// compared.
 public struct SafeTensorsError: Error, Sendable, CustomStringConvertible, Hashable {
     /// The kinds of failure. Cases are grouped: opening, header structure, tensor entries, data layout, access,
     /// and writing.
@@ -84,13 +88,29 @@ public struct SafeTensorsError: Error, Sendable, CustomStringConvertible, Hashab
     public let tensor: String?
     /// What was found and what was expected.
     public let detail: String
+    /// The error this one wraps, when there is one.
+    public let cause: (any Error & Sendable)?
 
     /// Creates an error; `detail` should say what was found and what was expected.
-    public init(_ kind: Kind, file: URL, tensor: String? = nil, _ detail: String) {
+    public init(
+        _ kind: Kind, file: URL, tensor: String? = nil, _ detail: String, cause: (any Error & Sendable)? = nil
+    ) {
         self.kind = kind
         self.file = file
         self.tensor = tensor
         self.detail = detail
+        self.cause = cause
+    }
+
+    public static func == (lhs: SafeTensorsError, rhs: SafeTensorsError) -> Bool {
+        lhs.kind == rhs.kind && lhs.file == rhs.file && lhs.tensor == rhs.tensor && lhs.detail == rhs.detail
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(kind)
+        hasher.combine(file)
+        hasher.combine(tensor)
+        hasher.combine(detail)
     }
 
     /// `tensor '<name>' in <path>: <detail>`, or `<path>: <detail>` when no tensor is concerned.

@@ -6,9 +6,12 @@
 /// The input must already be valid UTF-8 (checked by ``UTF8Validation``).
 struct StrictJSONParser {
     /// A syntax error: what was expected, and the byte offset in the header where it went wrong.
-    struct SyntaxError: Error {
+    struct SyntaxError: Error, CustomStringConvertible {
         let message: String
         let offset: Int
+
+        /// `<message> at header offset <offset>`.
+        var description: String { "\(message) at header offset \(offset)" }
     }
 
     static let maxDepth = 128
