@@ -42,7 +42,7 @@ public struct Tokenizer: Sendable {
         }
         let data: Data
         do { data = try Data(contentsOf: file) } catch {
-            throw TokenizerError("\(file.path): cannot read the tokenizer: \(error.localizedDescription)")
+            throw TokenizerError("\(file.path): cannot read the tokenizer: \(error.localizedDescription)", cause: error)
         }
         try self.init(json: [UInt8](data), path: file.path)
     }
@@ -52,7 +52,7 @@ public struct Tokenizer: Sendable {
         self.path = path
         let root: JSONValue
         do { root = try JSONValue.parse(bytes) } catch {
-            throw TokenizerError("\(path): not JSON (byte \(error.offset): \(error.message))")
+            throw TokenizerError("\(path): not JSON (byte \(error.offset): \(error.message))", cause: error)
         }
         guard root.members != nil else { throw TokenizerError("\(path): not a tokenizer.json object") }
         for key in ["truncation", "padding"] {
@@ -154,7 +154,7 @@ public struct Tokenizer: Sendable {
                     case .wordPiece(let m): ids = m.encode(word.text)
                     case .wordLevel(let m):
                         do { ids = try m.encode(word.text) } catch let e as TokenizerError {
-                            throw TokenizerError("\(path): \(e.message)")
+                            throw TokenizerError("\(path): \(e.message)", cause: e)
                         }
                     }
                     for id in ids {

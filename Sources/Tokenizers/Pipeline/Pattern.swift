@@ -22,7 +22,8 @@ enum Pattern: @unchecked Sendable {
         do {
             return .regex(try NSRegularExpression(pattern: source, options: []), source: source)
         } catch {
-            throw TokenizerError("\(component): regular expression '\(source)' is not supported: \(error)")
+            throw TokenizerError(
+                "\(component): regular expression '\(source)' is not supported: \(error)", cause: error)
         }
     }
 
