@@ -56,7 +56,7 @@ public struct CompletionEvaluator: Sendable {
 
     /// The largest batches, then lockstep groups, that fit ``memoryLimit``.
     ///
-    /// - Throws: ``AnalysisError/badArgument(_:)`` when one item with one point per group does not fit.
+    /// - Throws: ``AnalysisError/badArgument(_:cause:)`` when one item with one point per group does not fit.
     public func plan(engine: LockstepEngine, points: Int, items: [EvalItem]) throws -> Plan {
         let P = max(points, 1)
         var perBatch = max(items.count, 1)

@@ -43,7 +43,7 @@ public struct EvalTask: Sendable {
 
     /// Reads and encodes the task file at `url`.
     ///
-    /// - Throws: ``AnalysisError/badArgument(_:)`` naming the file and line for: a missing or unreadable file, a
+    /// - Throws: ``AnalysisError/badArgument(_:cause:)`` naming the file and line for: a missing or unreadable file, a
     ///   file that is not JSONL (a line that is not a JSON object, invalid UTF-8), a line without a `prompt` or
     ///   `completion` string, an empty completion (or one that encodes to no tokens), prompt + completion longer
     ///   than `maxLength` (the model's `max_position_embeddings`), a token id outside `vocabularySize`, a file
@@ -63,7 +63,7 @@ public struct EvalTask: Sendable {
         } catch let error as AnalysisError {
             throw error
         } catch {
-            throw AnalysisError.badArgument("\(path): cannot read the task file (missing or unreadable)")
+            throw AnalysisError.badArgument("\(path): cannot read the task file (missing or unreadable)", cause: error)
         }
         var items: [EvalItem] = []
         var number = 0
@@ -79,14 +79,15 @@ public struct EvalTask: Sendable {
             guard items.count < maxItems else {
                 throw AnalysisError.badArgument("\(path): more than \(maxItems) items; split the file")
             }
-            guard
-                let object = try? JSONSerialization.jsonObject(with: Data(bytes), options: [.fragmentsAllowed])
-                    as? [String: Any]
-            else {
-                throw AnalysisError.badArgument(
-                    "\(path):\(number): not a JSON object; a task file is JSONL, one {\"prompt\": …, \"completion\": …} per line"
-                )
+            let notAnObject =
+                "\(path):\(number): not a JSON object; a task file is JSONL, one {\"prompt\": …, \"completion\": …} per line"
+            let parsed: Any
+            do {
+                parsed = try JSONSerialization.jsonObject(with: Data(bytes), options: [.fragmentsAllowed])
+            } catch {
+                throw AnalysisError.badArgument(notAnObject, cause: error)
             }
+            guard let object = parsed as? [String: Any] else { throw AnalysisError.badArgument(notAnObject) }
             guard let prompt = object["prompt"] as? String else {
                 throw AnalysisError.badArgument("\(path):\(number): no \"prompt\" string")
             }
@@ -102,7 +103,7 @@ public struct EvalTask: Sendable {
                 p = try tokenizer.encode(prompt, addSpecialTokens: false).ids
                 c = try tokenizer.encode(completion, addSpecialTokens: false).ids
             } catch let error as TokenizerError {
-                throw AnalysisError.badArgument("\(path):\(number): \(error.message)")
+                throw AnalysisError.badArgument("\(path):\(number): \(error.message)", cause: error)
             }
             guard !p.isEmpty else {
                 throw AnalysisError.badArgument(

@@ -190,7 +190,7 @@ public struct ProbeCurve: Sendable {
 
     /// Reads the curve from a report with a `/probe` group.
     ///
-    /// - Throws: ``AnalysisError/badReport(path:detail:)`` when there is no readable `/probe`.
+    /// - Throws: ``AnalysisError/badReport(path:detail:cause:)`` when there is no readable `/probe`.
     public static func read(from url: URL) throws -> ProbeCurve {
         let file = try AnalysisReport.openReport(url)
         defer { try? file.close() }
@@ -217,7 +217,7 @@ public struct ProbeCurve: Sendable {
         } catch let error as AnalysisError {
             throw error
         } catch {
-            throw AnalysisError.badReport(path: url.path, detail: "incomplete /probe group: \(error)")
+            throw AnalysisError.badReport(path: url.path, detail: "incomplete /probe group: \(error)", cause: error)
         }
     }
 }

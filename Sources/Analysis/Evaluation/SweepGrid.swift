@@ -33,7 +33,7 @@ public struct SweepGrid: Sendable, Equatable {
     ///
     /// - Parameter metagpt: MetaGPT's λ, computed by the caller only when `metagpt` is asked for
     /// (``needsMetaGPT(_:)``).
-    /// - Throws: ``AnalysisError/badArgument(_:)`` for an unknown name, a vector of the wrong length or with a
+    /// - Throws: ``AnalysisError/badArgument(_:cause:)`` for an unknown name, a vector of the wrong length or with a
     ///   non-finite entry, or a repeated weighting.
     public static func parseWeightings(_ text: String, taskCount: Int, metagpt: [Double]?) throws -> [Weighting] {
         var result: [Weighting] = []

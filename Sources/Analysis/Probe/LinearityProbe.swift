@@ -58,7 +58,7 @@ public struct LinearityProbe: Sendable {
 
     /// Parses a grid `start:end:step` (e.g. `0:1:0.1`, end included) or a comma list (`0,0.5,1`).
     ///
-    /// - Throws: ``AnalysisError/badArgument(_:)`` for text that is neither, a value that is not finite (NaN,
+    /// - Throws: ``AnalysisError/badArgument(_:cause:)`` for text that is neither, a value that is not finite (NaN,
     ///   inf), a step that is not positive, an end before the start, or more than ``maximumGridPoints`` points —
     ///   refused before anything is allocated.
     public static func parseGrid(_ text: String) throws -> [Double] {
@@ -118,7 +118,7 @@ public struct LinearityProbe: Sendable {
     /// (``ProbeAccumulator``); no point's logits are kept.
     ///
     /// - Parameter progress: called with (done, total) steps: a layer of a lockstep group, or a vocabulary block.
-    /// - Throws: ``AnalysisError/badArgument(_:)`` for no prompts, a non-finite α, scale or step, a grid over
+    /// - Throws: ``AnalysisError/badArgument(_:cause:)`` for no prompts, a non-finite α, scale or step, a grid over
     /// ``maximumGridPoints``, or an estimated peak (``estimatedPeakBytes(family:prompts:lambdas:)``) over
     /// ``memoryLimit``
     ///   — before anything large is allocated; the model's errors (``TransformerError``) for bad prompts or weights.

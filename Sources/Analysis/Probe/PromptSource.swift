@@ -60,12 +60,13 @@ public enum PromptSource: Sendable {
             do {
                 tokenizer = try Tokenizer(contentsOf: checkpoint.directory)
             } catch let error as TokenizerError {
-                throw AnalysisError.badArgument("\(error.message); give the prompts as --token-ids instead")
+                throw AnalysisError.badArgument(
+                    "\(error.message); give the prompts as --token-ids instead", cause: error)
             }
             prompts = Prompts(
                 ids: try texts.map { number, text in
                     do { return try tokenizer.encode(text).ids } catch let error as TokenizerError {
-                        throw AnalysisError.badArgument("\(url.path):\(number): \(error.message)")
+                        throw AnalysisError.badArgument("\(url.path):\(number): \(error.message)", cause: error)
                     }
                 }, texts: texts.map(\.text))
             names = texts.map { "\(url.path):\($0.number): prompt \(Self.quote($0.text))" }
@@ -114,10 +115,13 @@ public enum PromptSource: Sendable {
         let lines = try numberedLines(url, limit: limit)
         guard url.pathExtension.lowercased() == "jsonl" else { return lines }
         return try lines.map { number, line in
-            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-                let text = object["text"] as? String
-            else {
-                throw AnalysisError.badArgument("\(url.path):\(number): not a JSON object with a \"text\" string")
+            let notAnObject = "\(url.path):\(number): not a JSON object with a \"text\" string"
+            let parsed: Any
+            do { parsed = try JSONSerialization.jsonObject(with: Data(line.utf8)) } catch {
+                throw AnalysisError.badArgument(notAnObject, cause: error)
+            }
+            guard let text = (parsed as? [String: Any])?["text"] as? String else {
+                throw AnalysisError.badArgument(notAnObject)
             }
             guard !text.isEmpty else {
                 throw AnalysisError.badArgument("\(url.path):\(number): the prompt text is empty")
@@ -160,7 +164,7 @@ public enum PromptSource: Sendable {
             let chunk: Data
             do { chunk = try handle.read(upToCount: 1 << 20) ?? Data() } catch {
                 throw AnalysisError.badArgument(
-                    "\(url.path): cannot read the prompt file: \(error.localizedDescription)")
+                    "\(url.path): cannot read the prompt file: \(error.localizedDescription)", cause: error)
             }
             if chunk.isEmpty { break }
             for byte in chunk {

@@ -108,7 +108,7 @@ public enum AnalysisReport {
 
     /// Reads a report written by ``write(_:to:)`` back into statistics, exactly.
     ///
-    /// - Throws: ``AnalysisError/badReport(path:detail:)`` for a file that is not a MetaMerge report or lacks a
+    /// - Throws: ``AnalysisError/badReport(path:detail:cause:)`` for a file that is not a MetaMerge report or lacks a
     ///   dataset, ``AnalysisError/newerSchema(path:found:supported:)`` for a newer schema.
     public static func read(from url: URL) throws -> TaskVectorStatistics {
         let file = try openReport(url)
@@ -198,7 +198,8 @@ public enum AnalysisReport {
         } catch let error as AnalysisError {
             throw error
         } catch {
-            throw AnalysisError.badReport(path: url.path, detail: "not a complete MetaMerge analysis report: \(error)")
+            throw AnalysisError.badReport(
+                path: url.path, detail: "not a complete MetaMerge analysis report: \(error)", cause: error)
         }
     }
 
@@ -211,19 +212,18 @@ public enum AnalysisReport {
         do {
             file = try HDF5File.open(at: url)
         } catch {
-            throw AnalysisError.badReport(path: url.path, detail: "not a readable HDF5 file (\(error))")
+            throw AnalysisError.badReport(path: url.path, detail: "not a readable HDF5 file (\(error))", cause: error)
         }
+        let notAReport = "an HDF5 file but not a MetaMerge report (no format/schema_version attributes on /)"
+        let format: String
         let version: Int64
         do {
-            guard try file.root.attribute("format", as: String.self) == "metamerge-report" else {
-                throw AnalysisError.badArgument("")
-            }
+            format = try file.root.attribute("format", as: String.self)
             version = try file.root.attribute("schema_version", as: Int64.self)
         } catch {
-            throw AnalysisError.badReport(
-                path: url.path,
-                detail: "an HDF5 file but not a MetaMerge report (no format/schema_version attributes on /)")
+            throw AnalysisError.badReport(path: url.path, detail: notAReport, cause: error)
         }
+        guard format == "metamerge-report" else { throw AnalysisError.badReport(path: url.path, detail: notAReport) }
         guard version <= schemaVersion else {
             throw AnalysisError.newerSchema(path: url.path, found: Int(version), supported: schemaVersion)
         }
@@ -286,7 +286,7 @@ public enum AnalysisReport {
         } catch let error as AnalysisError {
             throw error
         } catch {
-            throw AnalysisError.writeFailed(path: url.path, detail: "\(error)")
+            throw AnalysisError.writeFailed(path: url.path, detail: "\(error)", cause: error)
         }
         _ = OutputPath.removeStalePartials(of: url)
         let temporary = OutputPath.temporarySibling(of: url)
@@ -304,7 +304,7 @@ public enum AnalysisReport {
         } catch {
             try? FileManager.default.removeItem(at: temporary)
             if let error = error as? AnalysisError { throw error }
-            throw AnalysisError.writeFailed(path: url.path, detail: describe(error))
+            throw AnalysisError.writeFailed(path: url.path, detail: describe(error), cause: error)
         }
     }
 

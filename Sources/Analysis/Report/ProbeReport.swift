@@ -129,7 +129,7 @@ public enum ProbeReport {
         } catch let error as AnalysisError {
             throw error
         } catch {
-            throw AnalysisError.badReport(path: url.path, detail: "incomplete /probe group: \(error)")
+            throw AnalysisError.badReport(path: url.path, detail: "incomplete /probe group: \(error)", cause: error)
         }
     }
 }

@@ -147,7 +147,7 @@ struct EvalTarget {
     func loadTasks(_ arguments: [String]) throws -> [EvalTask] {
         let tokenizer: Tokenizer
         do { tokenizer = try Tokenizer(contentsOf: tokenizerDirectory) } catch let error as TokenizerError {
-            throw AnalysisError.badArgument("\(error.message); eval needs the model's tokenizer.json")
+            throw AnalysisError.badArgument("\(error.message); eval needs the model's tokenizer.json", cause: error)
         }
         var names: Set<String> = []
         return try arguments.map { argument in
