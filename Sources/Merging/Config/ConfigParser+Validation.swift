@@ -37,7 +37,8 @@ extension ConfigParser {
             do {
                 value = try spec.type.validate(scalar, parameter: name)
             } catch let error as MergeConfigError {
-                throw self.error(error.kind, "\(owner).\(name)\(location): \(scalar) is not \(spec.type.expectation)")
+                throw self.error(
+                    error.kind, "\(owner).\(name)\(location): \(scalar) is not \(spec.type.expectation)", cause: error)
             }
             if let number = value.number, !spec.range.contains(number) {
                 throw self.error(

@@ -30,8 +30,10 @@ struct ConfigParser {
         "chat_template": "setting a chat template is not supported; edit tokenizer_config.json of the output instead",
     ]
 
-    func error(_ kind: MergeConfigError.Kind, _ message: String) -> MergeConfigError {
-        MergeConfigError(kind, file: file, message)
+    func error(
+        _ kind: MergeConfigError.Kind, _ message: String, cause: (any Error & Sendable)? = nil
+    ) -> MergeConfigError {
+        MergeConfigError(kind, file: file, message, cause: cause)
     }
 
     func parse(_ yaml: String) throws -> Parsed {
@@ -40,7 +42,8 @@ struct ConfigParser {
             root = try Yams.compose(yaml: yaml)
         } catch {
             throw self.error(
-                .syntax, "not valid YAML: \(String(describing: error).split(separator: "\n").joined(separator: " "))")
+                .syntax, "not valid YAML: \(String(describing: error).split(separator: "\n").joined(separator: " "))",
+                cause: error)
         }
         guard let root, case .mapping(let top) = root else {
             throw self.error(.syntax, "expected a YAML mapping at the top level (models, base_model, merge_method, …)")
@@ -572,7 +575,7 @@ struct ConfigParser {
             do {
                 try thresholds.set(key.replacingOccurrences(of: "_", with: "-"), text)
             } catch {
-                throw self.error(.badValue, "gate: \(error)")
+                throw self.error(.badValue, "gate: \(error)", cause: error)
             }
         }
         try MergeGate.validate(thresholds, file: file)

@@ -85,7 +85,8 @@ public struct MergeConfiguration: Sendable {
         do {
             text = try String(contentsOf: url, encoding: .utf8)
         } catch {
-            throw MergeConfigError(.syntax, file: url, "cannot read the config: \(error.localizedDescription)")
+            throw MergeConfigError(
+                .syntax, file: url, "cannot read the config: \(error.localizedDescription)", cause: error)
         }
         return try MergeConfiguration(yaml: text, directory: url.deletingLastPathComponent(), file: url)
     }

@@ -47,7 +47,7 @@ enum MergeGate {
         do {
             thresholds = try GateThresholds(parsing: text)
         } catch {
-            throw MergeConfigError(.badValue, "--gate: \(error)")
+            throw MergeConfigError(.badValue, "--gate: \(error)", cause: error)
         }
         try validate(thresholds)
         return thresholds

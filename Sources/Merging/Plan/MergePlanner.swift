@@ -379,7 +379,8 @@ extension MergePlan {
                 }
             } catch let error as MergeConfigError {
                 let owner = model.map { "model '\($0)', " } ?? ""
-                throw MergeConfigError(error.kind, file: file, "\(owner)tensor '\(tensor)': \(error.message)")
+                throw MergeConfigError(
+                    error.kind, file: file, "\(owner)tensor '\(tensor)': \(error.message)", cause: error)
             }
         }
         if let value = spec.defaultValue { return value }

@@ -20,14 +20,15 @@ struct TokenVocabulary: Sendable {
     init(directory: URL, reference: String) throws {
         self.directory = directory
         let url = directory.appendingPathComponent("tokenizer.json")
-        guard let data = try? Data(contentsOf: url),
-            let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
-        else {
-            throw MergeConfigError(
-                .badModel,
-                "model '\(reference)': \(url.path) is missing or not JSON; aligning vocabularies needs each model's tokenizer.json"
-            )
+        let unreadable =
+            "model '\(reference)': \(url.path) is missing or not JSON; aligning vocabularies needs each model's tokenizer.json"
+        let parsed: Any
+        do {
+            parsed = try JSONSerialization.jsonObject(with: Data(contentsOf: url))
+        } catch {
+            throw MergeConfigError(.badModel, unreadable, cause: error)
         }
+        guard let json = parsed as? [String: Any] else { throw MergeConfigError(.badModel, unreadable) }
         var ids: [String: Int] = [:]
         let model = json["model"] as? [String: Any]
         if let vocab = model?["vocab"] as? [String: Any] {
