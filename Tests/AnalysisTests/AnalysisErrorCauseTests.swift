@@ -17,8 +17,14 @@ struct AnalysisErrorCauseTests {
                 + #""pre_tokenizer": {"type": "WhitespaceSplit"}}"#).utf8),
         path: "t/tokenizer.json")
 
-    static func load(_ url: URL) throws -> EvalTask {
-        try EvalTask.load(name: "t", url: url, tokenizer: tokenizer, vocabularySize: 2, maxLength: 16)
+    /// What `EvalTask.load` throws for a task file holding `contents` (no file when `nil`), and the file's path.
+    static func taskError(_ contents: String?) throws -> (path: String, error: AnalysisError) {
+        let url = try makeTemporaryDirectory("cause").appendingPathComponent("task.jsonl")
+        if let contents { try Data(contents.utf8).write(to: url) }
+        let error = try #require(throws: AnalysisError.self) {
+            try EvalTask.load(name: "t", url: url, tokenizer: tokenizer, vocabularySize: 2, maxLength: 16)
+        }
+        return (url.path, error)
     }
 
     @Test func fileThatIsNotHDF5KeepsTheHDF5Error() throws {
@@ -72,37 +78,30 @@ struct AnalysisErrorCauseTests {
     }
 
     @Test func missingTaskFileKeepsTheReadError() throws {
-        let url = try makeTemporaryDirectory("cause").appendingPathComponent("missing.jsonl")
-        let error = try #require(throws: AnalysisError.self) { try Self.load(url) }
-        #expect(error == .badArgument("\(url.path): cannot read the task file (missing or unreadable)"))
+        let (path, error) = try Self.taskError(nil)
+        #expect(error == .badArgument("\(path): cannot read the task file (missing or unreadable)"))
         let cause = try #require(error.cause as? CocoaError)
         #expect(cause.code == .fileReadNoSuchFile)
     }
 
     @Test func taskLineThatIsNotJSONKeepsTheParserError() throws {
-        let url = try makeTemporaryDirectory("cause").appendingPathComponent("task.jsonl")
-        try Data("{\"prompt\": \"a\", \"completion\": \"b\"}\n{\"prompt\": \n".utf8).write(to: url)
-        let error = try #require(throws: AnalysisError.self) { try Self.load(url) }
-        #expect("\(error)".hasPrefix("\(url.path):2: not a JSON object"))
+        let (path, error) = try Self.taskError("{\"prompt\": \"a\", \"completion\": \"b\"}\n{\"prompt\": \n")
+        #expect("\(error)".hasPrefix("\(path):2: not a JSON object"))
         let cause = try #require(error.cause)
         #expect((cause as NSError).domain == NSCocoaErrorDomain)
     }
 
     /// A line that is JSON but not an object wraps nothing.
     @Test func taskLineThatIsNotAnObjectHasNoCause() throws {
-        let url = try makeTemporaryDirectory("cause").appendingPathComponent("task.jsonl")
-        try Data("[1, 2]\n".utf8).write(to: url)
-        let error = try #require(throws: AnalysisError.self) { try Self.load(url) }
-        #expect("\(error)".hasPrefix("\(url.path):1: not a JSON object"))
+        let (path, error) = try Self.taskError("[1, 2]\n")
+        #expect("\(error)".hasPrefix("\(path):1: not a JSON object"))
         #expect(error.cause == nil)
     }
 
     @Test func taskLineTheTokenizerRefusesKeepsTheTokenizerError() throws {
-        let url = try makeTemporaryDirectory("cause").appendingPathComponent("task.jsonl")
-        try Data("{\"prompt\": \"a\", \"completion\": \"c\"}\n".utf8).write(to: url)
-        let error = try #require(throws: AnalysisError.self) { try Self.load(url) }
+        let (path, error) = try Self.taskError("{\"prompt\": \"a\", \"completion\": \"c\"}\n")
         let cause = try #require(error.cause as? TokenizerError)
-        #expect(error == .badArgument("\(url.path):1: \(cause.message)"))
+        #expect(error == .badArgument("\(path):1: \(cause.message)"))
     }
 
     @Test func promptLineThatIsNotJSONKeepsTheParserError() throws {
