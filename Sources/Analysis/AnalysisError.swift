@@ -29,7 +29,8 @@ public enum AnalysisError: Error, Sendable, Equatable, CustomStringConvertible {
         case .badArgument(let message, _): message
         case .badReport(let path, let detail, _): "\(path): \(detail)"
         case .newerSchema(let path, let found, let supported):
-            "\(path): report schema_version \(found) is newer than this metamerge reads (\(supported)); upgrade metamerge"
+            "\(path): report schema_version \(found) is newer than this metamerge reads (\(supported)); upgrade "
+                + "metamerge"
         case .familyMismatch(let message): message
         case .writeFailed(let path, let detail, _): "\(path): cannot write the report: \(detail)"
         }

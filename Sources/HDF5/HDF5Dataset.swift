@@ -150,7 +150,8 @@ extension Site {
         guard !overflow, bytes <= Self.maximumReadBytes else {
             throw error(
                 .unsupported(
-                    "the dataset declares shape \(extent.shape) (\(extent.count) elements of \(bytesPerElement) bytes), more than "
+                    "the dataset declares shape \(extent.shape) (\(extent.count) elements of \(bytesPerElement) "
+                        + "bytes), more than "
                         + "the \(Self.maximumReadBytes >> 30) GiB a read may allocate; the file is damaged"))
         }
     }

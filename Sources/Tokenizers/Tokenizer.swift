@@ -37,7 +37,8 @@ public struct Tokenizer: Sendable {
         guard FileManager.default.fileExists(atPath: file.path) else {
             throw TokenizerError(
                 isDirectory.boolValue
-                    ? "\(url.path): no tokenizer.json in this directory (the Hugging Face tokenizers file the model ships)"
+                    ? "\(url.path): no tokenizer.json in this directory (the Hugging Face tokenizers file the model "
+                        + "ships)"
                     : "\(file.path): no such file")
         }
         let data: Data

@@ -76,7 +76,8 @@ struct ProbeBenchmark {
         print(
             #"{"implementation": "MetaMerge Swift probe", "points": \#(points), "tokens": \#(batch.tokenCount), "#
                 + #""seconds": \#(seconds), "product_flops": \#(flops), "sgemm_flops_per_second": \#(rate), "#
-                + #""floor_seconds": \#(flops / rate), "peak_anon_rss_bytes": \#(peak), "estimated_peak_bytes": \#(estimate), "#
+                + #""floor_seconds": \#(flops / rate), "peak_anon_rss_bytes": \#(peak), "#
+                + #""estimated_peak_bytes": \#(estimate), "#
                 + #""storage_read_bytes": \#(read), "input_bytes": \#(inputBytes), "#
                 + #""chord_residual": \#(result.chordResidual), "additivity_gap": \#(result.additivityGap), "#
                 + #""prompts": \#(prompts)}"#)

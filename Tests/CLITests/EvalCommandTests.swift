@@ -127,17 +127,20 @@ struct EvalCommandTests {
     @Test(arguments: [
         (
             "task_arithmetic",
-            "  - model: {B}/add\n    parameters: {weight: 1}\n  - model: {B}/rev\n    parameters: {weight: 0}\n  - model: {B}/sort\n    parameters: {weight: 0}\n",
+            "  - model: {B}/add\n    parameters: {weight: 1}\n  - model: {B}/rev\n    parameters: {weight: 0}\n  - "
+                + "model: {B}/sort\n    parameters: {weight: 0}\n",
             "1:0:0", "1"
         ),
         (
             "task_arithmetic",
-            "  - model: {B}/add\n    parameters: {weight: 0.5}\n  - model: {B}/rev\n    parameters: {weight: 0.5}\n  - model: {B}/sort\n    parameters: {weight: 0.5}\n",
+            "  - model: {B}/add\n    parameters: {weight: 0.5}\n  - model: {B}/rev\n    parameters: {weight: 0.5}\n  - "
+                + "model: {B}/sort\n    parameters: {weight: 0.5}\n",
             "0.5:0.5:0.5", "1"
         ),
         (
             "linear",
-            "  - model: {B}/base\n    parameters: {weight: 1}\n  - model: {B}/add\n    parameters: {weight: 1}\n  - model: {B}/rev\n    parameters: {weight: 1}\n  - model: {B}/sort\n    parameters: {weight: 1}\n",
+            "  - model: {B}/base\n    parameters: {weight: 1}\n  - model: {B}/add\n    parameters: {weight: 1}\n  - "
+                + "model: {B}/rev\n    parameters: {weight: 1}\n  - model: {B}/sort\n    parameters: {weight: 1}\n",
             "0.25:0.25:0.25", "1"
         ),
         ("metagpt", "  - model: {B}/add\n  - model: {B}/rev\n  - model: {B}/sort\n", "metagpt", "1"),

@@ -147,7 +147,8 @@ struct CheckpointTests {
         #expect(error.kind == .quantized)
         #expect(
             error.description.contains(
-                "\(method.uppercased() == "BITSANDBYTES" ? "bitsandbytes" : method.uppercased())-quantized checkpoints are not supported"
+                "\(method.uppercased() == "BITSANDBYTES" ? "bitsandbytes" : method.uppercased())-quantized checkpoints "
+                    + "are not supported"
             ))
         #expect(error.description.contains("dequantize"))
     }

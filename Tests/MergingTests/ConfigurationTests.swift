@@ -100,7 +100,8 @@ struct ConfigurationTests {
         "models: [{model: a, parameters: {weight: [0.1, abc]}}]\nmerge_method: linear\n",
         "models: [{model: a, parameters: {weight: []}}]\nmerge_method: linear\n",
         "models: [{model: a, parameters: {weight: [0.1, {filter: x, value: 1}]}}]\nmerge_method: linear\n",
-        "models: [{model: a, parameters: {weight: [{filter: x, value: [{filter: y, value: 1}]}]}}]\nmerge_method: linear\n",
+        "models: [{model: a, parameters: {weight: [{filter: x, value: [{filter: y, value: 1}]}]}}]\nmerge_method: "
+            + "linear\n",
         "models: [{model: a, parameters: {weight: [{filter: x}]}}]\nmerge_method: linear\n",
     ])
     func refusesBadGradients(yaml: String) {
@@ -238,7 +239,8 @@ struct ParameterSettingTests {
     @Test func missingRequiredParameterNamesModelAndTensor() throws {
         let family = try SyntheticFamily.make("required")
         let config = try family.configuration(
-            "models: [{model: ./t1}, {model: ./t2, parameters: {weight: 1}}]\nbase_model: ./base\nmerge_method: task_arithmetic\n"
+            "models: [{model: ./t1}, {model: ./t2, parameters: {weight: 1}}]\nbase_model: ./base\nmerge_method: "
+                + "task_arithmetic\n"
         )
         let error = #expect(throws: MergeConfigError.self) { try MergePlan(configuration: config) }
         #expect(error?.kind == .missingParameter)

@@ -100,7 +100,8 @@ struct MetaGPTTests {
         let family = try SyntheticFamily.make("metagpt-sparsified", tasks: 2)
         func lambdas(_ extra: String) throws -> [Double] {
             let config = try family.configuration(
-                "models: [{model: ./t1}, {model: ./t2}]\nbase_model: ./base\nmerge_method: metagpt_ties\nparameters: {\(extra)}\n",
+                "models: [{model: ./t1}, {model: ./t2}]\nbase_model: ./base\nmerge_method: metagpt_ties\nparameters: "
+                    + "{\(extra)}\n",
                 named: "m-\(abs(extra.hashValue)).yml")
             let mergeConfigured = try Merge(configuration: config, options: MergeOptions(threads: 1))
             let merge = try mergeConfigured.prepare()

@@ -21,7 +21,8 @@ struct OutputTests {
     }
 
     static let taskArithmetic =
-        "models: [{model: ./t1, parameters: {weight: 0.5}}, {model: ./t2, parameters: {weight: 0.25}}]\nbase_model: ./base\nmerge_method: task_arithmetic\n"
+        "models: [{model: ./t1, parameters: {weight: 0.5}}, {model: ./t2, parameters: {weight: 0.25}}]\nbase_model: "
+        + "./base\nmerge_method: task_arithmetic\n"
 
     @Test func writesTheModelDirectory() throws {
         let family = try SyntheticFamily.make("files")
@@ -61,7 +62,8 @@ struct OutputTests {
         // Linear without a base: (0.5·3 + 0.25·(−3)) / 0.75 = 1.
         let (_, linear) = try run(
             family,
-            "models: [{model: ./t1, parameters: {weight: 0.5}}, {model: ./t2, parameters: {weight: 0.25}}]\nmerge_method: linear\n",
+            "models: [{model: ./t1, parameters: {weight: 0.5}}, {model: ./t2, parameters: {weight: "
+                + "0.25}}]\nmerge_method: linear\n",
             name: "linear")
         for (_, values) in try readModel(linear) { #expect(values.allSatisfy { $0 == 1 }) }
     }

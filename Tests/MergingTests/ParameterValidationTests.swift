@@ -34,7 +34,8 @@ struct ParameterValidationTests {
         ),
         (
             "breadcrumbs density NaN",
-            "models: [{model: a, parameters: {weight: 1}}]\nbase_model: b\nmerge_method: breadcrumbs\nparameters: {density: .nan}\n",
+            "models: [{model: a, parameters: {weight: 1}}]\nbase_model: b\nmerge_method: breadcrumbs\nparameters: "
+                + "{density: .nan}\n",
             ["parameters.density", "NaN", "[0, 1]"]
         ),
         (
@@ -53,12 +54,14 @@ struct ParameterValidationTests {
         ),
         (
             "task_arithmetic lambda NaN",
-            "models: [{model: a, parameters: {weight: 1}}]\nbase_model: b\nmerge_method: task_arithmetic\nparameters: {lambda: .nan}\n",
+            "models: [{model: a, parameters: {weight: 1}}]\nbase_model: b\nmerge_method: task_arithmetic\nparameters: "
+                + "{lambda: .nan}\n",
             ["parameters.lambda", "NaN"]
         ),
         (
             "lambda infinite",
-            "models: [{model: a, parameters: {weight: 1}}]\nbase_model: b\nmerge_method: ties\nparameters: {lambda: .inf}\n",
+            "models: [{model: a, parameters: {weight: 1}}]\nbase_model: b\nmerge_method: ties\nparameters: {lambda: "
+                + ".inf}\n",
             ["parameters.lambda", "+inf"]
         ),
         (
@@ -78,12 +81,14 @@ struct ParameterValidationTests {
         ),
         (
             "infinite weight under a filter",
-            "models: [{model: a, parameters: {weight: [{filter: mlp, value: .inf}, {value: 1}]}}]\nbase_model: b\nmerge_method: task_arithmetic\n",
+            "models: [{model: a, parameters: {weight: [{filter: mlp, value: .inf}, {value: 1}]}}]\nbase_model: "
+                + "b\nmerge_method: task_arithmetic\n",
             ["parameters.weight (filter: mlp)", "+inf"]
         ),
         (
             "gamma NaN",
-            "models: [{model: a, parameters: {weight: 1, gamma: .nan}}]\nbase_model: b\nmerge_method: breadcrumbs_ties\n",
+            "models: [{model: a, parameters: {weight: 1, gamma: .nan}}]\nbase_model: b\nmerge_method: "
+                + "breadcrumbs_ties\n",
             ["gamma", "NaN"]
         ),
         (
@@ -127,12 +132,14 @@ struct ParameterValidationTests {
         ),
         (
             "multislerp eps negative",
-            "models: [{model: a, parameters: {weight: 1}}, {model: c, parameters: {weight: 1}}]\nmerge_method: multislerp\nparameters: {eps: -1}\n",
+            "models: [{model: a, parameters: {weight: 1}}, {model: c, parameters: {weight: 1}}]\nmerge_method: "
+                + "multislerp\nparameters: {eps: -1}\n",
             ["parameters.eps", "-1"]
         ),
         (
             "nuslerp weight NaN",
-            "models: [{model: a, parameters: {weight: .nan}}, {model: c, parameters: {weight: 1}}]\nmerge_method: nuslerp\n",
+            "models: [{model: a, parameters: {weight: .nan}}, {model: c, parameters: {weight: 1}}]\nmerge_method: "
+                + "nuslerp\n",
             ["models[0] ('a') parameters.weight", "NaN"]
         ),
         (
@@ -166,7 +173,8 @@ struct ParameterValidationTests {
     @Test func inRangeValuesParse() {
         #expect(
             parseError(
-                "models: [{model: a, parameters: {weight: -0.5, density: [0, 1]}}]\nbase_model: b\nmerge_method: ties\nparameters: {lambda: -2}\n"
+                "models: [{model: a, parameters: {weight: -0.5, density: [0, 1]}}]\nbase_model: b\nmerge_method: "
+                    + "ties\nparameters: {lambda: -2}\n"
             ) == nil)
         #expect(parseError("models: [{model: a}]\nbase_model: b\nmerge_method: nearswap\nparameters: {t: 0}\n") == nil)
         #expect(
@@ -177,7 +185,8 @@ struct ParameterValidationTests {
     @Test func weightsSummingToZeroWithNormalizeAreRefusedWhenPlanned() throws {
         let family = try SyntheticFamily.make("zero-sum")
         let config = try family.configuration(
-            "models:\n  - model: ./t1\n    parameters: {weight: 0.5}\n  - model: ./t2\n    parameters: {weight: -0.5}\nmerge_method: linear\n"
+            "models:\n  - model: ./t1\n    parameters: {weight: 0.5}\n  - model: ./t2\n    parameters: {weight: "
+                + "-0.5}\nmerge_method: linear\n"
         )
         let error = #expect(throws: MergeConfigError.self) { try Merge(configuration: config) }
         #expect(error?.kind == .badValue)
@@ -186,7 +195,8 @@ struct ParameterValidationTests {
         #expect(error?.description.contains("./t1 0.5, ./t2 -0.5") == true)
         // Without normalization the same weights are a difference of models, and merge.
         let plain = try family.configuration(
-            "models:\n  - model: ./t1\n    parameters: {weight: 0.5}\n  - model: ./t2\n    parameters: {weight: -0.5}\nmerge_method: linear\nparameters: {normalize: false}\n",
+            "models:\n  - model: ./t1\n    parameters: {weight: 0.5}\n  - model: ./t2\n    parameters: {weight: "
+                + "-0.5}\nmerge_method: linear\nparameters: {normalize: false}\n",
             named: "plain.yml")
         _ = try Merge(configuration: plain)
     }
@@ -194,7 +204,9 @@ struct ParameterValidationTests {
     @Test func zeroSumUnderAFilterIsRefusedNamingTheTensor() throws {
         let family = try SyntheticFamily.make("zero-sum-filter")
         let config = try family.configuration(
-            "models:\n  - model: ./t1\n    parameters: {weight: [{filter: mlp, value: 1}, {value: 0.5}]}\n  - model: ./t2\n    parameters: {weight: [{filter: mlp, value: -1}, {value: 0.5}]}\nbase_model: ./base\nmerge_method: multislerp\n"
+            "models:\n  - model: ./t1\n    parameters: {weight: [{filter: mlp, value: 1}, {value: 0.5}]}\n  - model: "
+                + "./t2\n    parameters: {weight: [{filter: mlp, value: -1}, {value: 0.5}]}\nbase_model: "
+                + "./base\nmerge_method: multislerp\n"
         )
         let error = #expect(throws: MergeConfigError.self) { try Merge(configuration: config) }
         #expect(error?.description.contains("mlp") == true)
@@ -208,11 +220,13 @@ struct ParameterValidationTests {
             return #expect(throws: MergeConfigError.self) { try Merge(configuration: config) }
         }
         let three = try error(
-            "models:\n  - {model: ./t1, parameters: {weight: 1}}\n  - {model: ./t2, parameters: {weight: 1}}\n  - {model: ./t3, parameters: {weight: 1}}\nmerge_method: nuslerp\n",
+            "models:\n  - {model: ./t1, parameters: {weight: 1}}\n  - {model: ./t2, parameters: {weight: 1}}\n  - "
+                + "{model: ./t3, parameters: {weight: 1}}\nmerge_method: nuslerp\n",
             "three.yml")
         #expect(three?.description.contains("nuslerp interpolates exactly two models") == true)
         let baseListed = try error(
-            "models:\n  - {model: ./base, parameters: {weight: 1}}\n  - {model: ./t2, parameters: {weight: 1}}\nbase_model: ./base\nmerge_method: nuslerp\n",
+            "models:\n  - {model: ./base, parameters: {weight: 1}}\n  - {model: ./t2, parameters: {weight: "
+                + "1}}\nbase_model: ./base\nmerge_method: nuslerp\n",
             "listed.yml")
         #expect(baseListed?.description.contains("exactly two models") == true)
         let nearswap = try error(
@@ -244,13 +258,15 @@ struct TokenizerConfigurationTests {
 
     @Test func aTokensEntryNamingAModelNotInTheConfigIsRefused() {
         let failure = error(
-            "models: [{model: a, parameters: {weight: 1}}]\nbase_model: b\nmerge_method: task_arithmetic\ntokenizer:\n  tokens:\n    \"<x>\": {source: c}\n"
+            "models: [{model: a, parameters: {weight: 1}}]\nbase_model: b\nmerge_method: task_arithmetic\ntokenizer:\n "
+                + " tokens:\n    \"<x>\": {source: c}\n"
         )
         #expect(
             failure?.description.contains("tokenizer.tokens.<x>.source names model 'c'") == true,
             "\(String(describing: failure))")
         let modelToken = error(
-            "models: [{model: a, parameters: {weight: 1}}]\nmerge_method: linear\ntokenizer:\n  tokens:\n    \"<x>\": {source: {kind: model_token, model: z, token: q}}\n"
+            "models: [{model: a, parameters: {weight: 1}}]\nmerge_method: linear\ntokenizer:\n  tokens:\n    \"<x>\": "
+                + "{source: {kind: model_token, model: z, token: q}}\n"
         )
         #expect(modelToken?.description.contains("names model 'z'") == true)
     }
@@ -267,7 +283,8 @@ struct TokenizerConfigurationTests {
                 .contains("pad_to_multiple_of") == true)
         #expect(
             error(
-                "models: [{model: a}]\nmerge_method: passthrough\ntokenizer: {tokens: {x: {source: {kind: model_token, model: a}}}}\n"
+                "models: [{model: a}]\nmerge_method: passthrough\ntokenizer: {tokens: {x: {source: {kind: model_token, "
+                    + "model: a}}}}\n"
             )?.description.contains("exactly one of 'token' and 'token_id'") == true)
         #expect(
             error("models: [{model: a}]\nmerge_method: passthrough\ntokenizer: {sauce: union}\n")?.kind == .unknownKey)
@@ -276,7 +293,9 @@ struct TokenizerConfigurationTests {
     @Test func parsesMergeKitsTokenizerBlock() throws {
         let config = try MergeConfiguration(
             yaml:
-                "models: [{model: a}, {model: b}]\nmerge_method: linear\ntokenizer:\n  source: b\n  pad_to_multiple_of: 8\n  tokens:\n    \"<t>\": {source: a, force: true}\n    \"<z>\": {source: {kind: zero}}\n",
+                "models: [{model: a}, {model: b}]\nmerge_method: linear\ntokenizer:\n  source: b\n  "
+                + "pad_to_multiple_of: 8\n  tokens:\n    \"<t>\": {source: a, force: true}\n    \"<z>\": {source: "
+                + "{kind: zero}}\n",
             directory: URL(fileURLWithPath: "/tmp"))
         #expect(config.tokenizer?.source == .model("b"))
         #expect(config.tokenizer?.padToMultipleOf == 8)

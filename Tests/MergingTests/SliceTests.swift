@@ -94,19 +94,25 @@ struct SliceTests {
             "range", ["slices[0].sources[0].layer_range [0, 5] is out of range", "2 layers"]
         ),
         (
-            "slices:\n  - sources: [{model: ./t1, layer_range: [0, 2]}, {model: ./deep, layer_range: [0, 2]}]\nmerge_method: passthrough\n",
+            "slices:\n  - sources: [{model: ./t1, layer_range: [0, 2]}, {model: ./deep, layer_range: [0, "
+                + "2]}]\nmerge_method: passthrough\n",
             "passthrough", ["slices[0]", "one model's layers per slice"]
         ),
         (
-            "slices:\n  - sources: [{model: ./t1, layer_range: [0, 1], parameters: {weight: 1}}, {model: ./t2, layer_range: [0, 1], parameters: {weight: 1}}]\n  - sources: [{model: ./t1, layer_range: [1, 2], parameters: {weight: 1}}, {model: ./deep, layer_range: [1, 2], parameters: {weight: 1}}]\nmerge_method: linear\n",
+            "slices:\n  - sources: [{model: ./t1, layer_range: [0, 1], parameters: {weight: 1}}, {model: ./t2, "
+                + "layer_range: [0, 1], parameters: {weight: 1}}]\n  - sources: [{model: ./t1, layer_range: [1, 2], "
+                + "parameters: {weight: 1}}, {model: ./deep, layer_range: [1, 2], parameters: {weight: "
+                + "1}}]\nmerge_method: linear\n",
             "models", ["slices[1] merges ./t1, ./deep but slices[0] merges ./t1, ./t2"]
         ),
         (
-            "slices:\n  - sources: [{model: ./t1, layer_range: [0, 2], parameters: {weight: 1}}]\nbase_model: ./base\nmerge_method: task_arithmetic\n",
+            "slices:\n  - sources: [{model: ./t1, layer_range: [0, 2], parameters: {weight: 1}}]\nbase_model: "
+                + "./base\nmerge_method: task_arithmetic\n",
             "base", ["slices[0] does not include base_model './base'"]
         ),
         (
-            "models:\n  - {model: ./t1, parameters: {weight: 1}}\n  - {model: ./deep, parameters: {weight: 1}}\nmerge_method: linear\n",
+            "models:\n  - {model: ./t1, parameters: {weight: 1}}\n  - {model: ./deep, parameters: {weight: "
+                + "1}}\nmerge_method: linear\n",
             "layer counts", ["different layer counts ('./t1' 2, './deep' 3)", "'slices:'"]
         ),
     ]
@@ -138,11 +144,13 @@ struct SliceTests {
             ["layer_range [-1, 1]"]
         ),
         (
-            "slices:\n  - sources: [{model: a, layer_range: [0, 2]}, {model: a, layer_range: [1, 3]}]\nmerge_method: linear\n",
+            "slices:\n  - sources: [{model: a, layer_range: [0, 2]}, {model: a, layer_range: [1, 3]}]\nmerge_method: "
+                + "linear\n",
             ["slices[0].sources: model 'a' appears twice", "[0, 2]", "[1, 3]"]
         ),
         (
-            "slices:\n  - sources: [{model: a, layer_range: [0, 2]}, {model: b, layer_range: [0, 3]}]\nmerge_method: linear\n",
+            "slices:\n  - sources: [{model: a, layer_range: [0, 2]}, {model: b, layer_range: [0, 3]}]\nmerge_method: "
+                + "linear\n",
             ["layer_range lengths differ", "'a' [0, 2]", "'b' [0, 3]"]
         ),
         (
@@ -150,11 +158,13 @@ struct SliceTests {
             ["either 'models' or 'slices'"]
         ),
         (
-            "slices:\n  - sources: [{model: a, layer_range: [0, 2], parameters: {weight: .nan}}]\nmerge_method: linear\n",
+            "slices:\n  - sources: [{model: a, layer_range: [0, 2], parameters: {weight: .nan}}]\nmerge_method: "
+                + "linear\n",
             ["slices[0].sources[0] ('a') parameters.weight", "NaN"]
         ),
         (
-            "slices:\n  - sources: [{model: a, layer_range: [0, 2]}]\n    parameters: {scale: .inf}\nmerge_method: passthrough\n",
+            "slices:\n  - sources: [{model: a, layer_range: [0, 2]}]\n    parameters: {scale: .inf}\nmerge_method: "
+                + "passthrough\n",
             ["slices[0].parameters.scale", "+inf"]
         ),
     ]

@@ -56,7 +56,8 @@ struct StochasticMethodTests {
         let family = try Self.family("dare-\(density)")
         let task = try readModel(family.root.appendingPathComponent("t1"))
         let yaml =
-            "models: [{model: ./t1, parameters: {weight: 1, density: \(density)}}]\nbase_model: ./base\nmerge_method: dare_linear\n"
+            "models: [{model: ./t1, parameters: {weight: 1, density: \(density)}}]\nbase_model: ./base\nmerge_method: "
+            + "dare_linear\n"
         let merged = try merge(family, yaml)
         let (kept, total, l1In, l1Out) = tally(merged, task)
         let fraction = Double(kept) / Double(total)
@@ -83,7 +84,8 @@ struct StochasticMethodTests {
     @Test func daresDrawsDependOnlyOnTheSeed() throws {
         let family = try Self.family("dare-seed")
         let yaml =
-            "models: [{model: ./t1, parameters: {weight: 1, density: 0.5}}]\nbase_model: ./base\nmerge_method: dare_ties\n"
+            "models: [{model: ./t1, parameters: {weight: 1, density: 0.5}}]\nbase_model: ./base\nmerge_method: "
+            + "dare_ties\n"
         let reference = try merge(family, yaml, seed: 11, threads: 1, name: "a")
         let otherThreads = try merge(family, yaml, seed: 11, threads: 3, chunk: 1000, name: "b")
         let otherSeed = try merge(family, yaml, seed: 12, threads: 1, name: "c")
@@ -95,7 +97,8 @@ struct StochasticMethodTests {
         let family = try Self.family("della")
         let task = try readModel(family.root.appendingPathComponent("t1"))
         let yaml =
-            "models: [{model: ./t1, parameters: {weight: 1, density: 0.5, epsilon: 0.2}}]\nbase_model: ./base\nmerge_method: della_linear\n"
+            "models: [{model: ./t1, parameters: {weight: 1, density: 0.5, epsilon: 0.2}}]\nbase_model: "
+            + "./base\nmerge_method: della_linear\n"
         let merged = try merge(family, yaml)
         let (kept, total, l1In, l1Out) = tally(merged, task)
         let fraction = Double(kept) / Double(total)
@@ -129,7 +132,8 @@ struct StochasticMethodTests {
     @Test func dellaRefusesAnEpsilonOutsideTheDensity() throws {
         let family = try SyntheticFamily.make("della-epsilon", tasks: 1)
         let config = try family.configuration(
-            "models: [{model: ./t1, parameters: {weight: 1, density: 0.1, epsilon: 0.2}}]\nbase_model: ./base\nmerge_method: della\n"
+            "models: [{model: ./t1, parameters: {weight: 1, density: 0.1, epsilon: 0.2}}]\nbase_model: "
+                + "./base\nmerge_method: della\n"
         )
         let mergeConfigured = try Merge(configuration: config)
         let merge = try mergeConfigured.prepare()
@@ -184,7 +188,8 @@ struct MagnitudeTieTests {
     @Test func breadcrumbsCutsBothEndsInStableOrder() throws {
         let family = try Self.family()
         let config = try family.configuration(
-            "models: [{model: ./t1, parameters: {weight: 1, density: 0.6, gamma: 0.1}}]\nbase_model: ./base\nmerge_method: breadcrumbs\n"
+            "models: [{model: ./t1, parameters: {weight: 1, density: 0.6, gamma: 0.1}}]\nbase_model: "
+                + "./base\nmerge_method: breadcrumbs\n"
         )
         let mergeConfigured = try Merge(configuration: config, options: MergeOptions(threads: 2, chunkElements: 50))
         let merge = try mergeConfigured.prepare()

@@ -21,7 +21,8 @@ struct ReadingTests {
         #expect(error?.tensor == name)
         #expect(
             error?.description.hasPrefix(
-                "tensor '\(name)' in \(Self.allDtypes.path): has dtype \(info.dtype.rawValue); arithmetic needs F64/F32/F16/BF16"
+                "tensor '\(name)' in \(Self.allDtypes.path): has dtype \(info.dtype.rawValue); arithmetic needs "
+                    + "F64/F32/F16/BF16"
             )
                 == true, "\(error.map(String.init(describing:)) ?? "no error")")
         // The same bytes are available raw.
@@ -80,8 +81,8 @@ struct ReadingTests {
         let rows = 1 << 17
         let columns = 1 << 18
         var header = Array(
-            "{\"__metadata__\":{\"format\":\"pt\"},\"big\":{\"dtype\":\"BF16\",\"shape\":[\(rows),\(columns)],\"data_offsets\":[0,\(rows * columns * 2)]}}"
-                .utf8)
+            (#"{"__metadata__":{"format":"pt"},"big":{"dtype":"BF16","shape":[\#(rows),\#(columns)],"#
+                + #""data_offsets":[0,\#(rows * columns * 2)]}}"#).utf8)
         while header.count % 8 != 0 { header.append(0x20) }
         let dataStart = 8 + header.count
         let total = dataStart + rows * columns * 2

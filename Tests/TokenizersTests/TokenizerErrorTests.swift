@@ -27,7 +27,8 @@ struct TokenizerErrorTests {
             (wordLevel + #", "truncation": {"max_length": 4}"#, "truncation is set"),
             (
                 wordLevel
-                    + #", "pre_tokenizer": {"type": "Split", "pattern": {"Regex": "(unclosed"}, "behavior": "Isolated"}"#,
+                    + #", "pre_tokenizer": {"type": "Split", "pattern": {"Regex": "(unclosed"}, "#
+                    + #""behavior": "Isolated"}"#,
                 "regular expression '(unclosed'"
             ),
             (

@@ -68,7 +68,8 @@ struct SmolLM2ParityTests {
             }
         }
         print(
-            "SmolLM2 parity: largest |Δlogit| = \(worst) (model sha256 in references: \(references.model_sha256.prefix(12)))"
+            "SmolLM2 parity: largest |Δlogit| = \(worst) (model sha256 in references: "
+                + "\(references.model_sha256.prefix(12)))"
         )
     }
 }

@@ -80,7 +80,8 @@ public struct EvalTask: Sendable {
                 throw AnalysisError.badArgument("\(path): more than \(maxItems) items; split the file")
             }
             let notAnObject =
-                "\(path):\(number): not a JSON object; a task file is JSONL, one {\"prompt\": …, \"completion\": …} per line"
+                "\(path):\(number): not a JSON object; a task file is JSONL, one {\"prompt\": …, \"completion\": …} "
+                + "per line"
             let parsed: Any
             do {
                 parsed = try JSONSerialization.jsonObject(with: Data(bytes), options: [.fragmentsAllowed])
@@ -107,7 +108,8 @@ public struct EvalTask: Sendable {
             }
             guard !p.isEmpty else {
                 throw AnalysisError.badArgument(
-                    "\(path):\(number): the prompt encodes to no tokens; the first completion token needs a prompt to follow"
+                    "\(path):\(number): the prompt encodes to no tokens; the first completion token needs a prompt to "
+                        + "follow"
                 )
             }
             guard !c.isEmpty else {
@@ -115,8 +117,8 @@ public struct EvalTask: Sendable {
             }
             guard p.count + c.count <= maxLength else {
                 throw AnalysisError.badArgument(
-                    "\(path):\(number): prompt + completion have \(p.count) + \(c.count) = \(p.count + c.count) tokens, "
-                        + "more than the model's max_position_embeddings \(maxLength)")
+                    "\(path):\(number): prompt + completion have \(p.count) + \(c.count) = \(p.count + c.count) "
+                        + "tokens, more than the model's max_position_embeddings \(maxLength)")
             }
             if let bad = (p + c).first(where: { $0 < 0 || $0 >= vocabularySize }) {
                 throw AnalysisError.badArgument(

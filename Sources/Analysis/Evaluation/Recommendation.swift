@@ -61,7 +61,8 @@ public struct Recommendation: Sendable {
             reason.append(
                 String(
                     format:
-                        "In the linear regime each task keeps its own effect at c* = G⁻¹·diag(G) = (%@), total scale s* = %.2f (T = %d; cosines %.2f … %.2f).",
+                        "In the linear regime each task keeps its own effect at c* = G⁻¹·diag(G) = (%@), total scale "
+                        + "s* = %.2f (T = %d; cosines %.2f … %.2f).",
                     c.map { String(format: "%.2f", $0) }.joined(separator: ", "), target, T, cosines.min() ?? 0,
                     cosines.max() ?? 0))
         } else {
@@ -69,7 +70,8 @@ public struct Recommendation: Sendable {
             reason.append(
                 String(
                     format:
-                        "The Gram system is singular or asks for a negative coefficient; s* = T/(1 + (T−1)·mean cosine) = %.2f.",
+                        "The Gram system is singular or asks for a negative coefficient; s* = T/(1 + (T−1)·mean "
+                        + "cosine) = %.2f.",
                     target))
         }
         target = min(max(target, 0), Double(T))
@@ -82,18 +84,21 @@ public struct Recommendation: Sendable {
             warnings.append(
                 String(
                     format:
-                        "MetaGPT gives '%@' λ = %.2f (its ‖τ‖ is %.2f of the largest): a task that trained briefly gets little weight",
+                        "MetaGPT gives '%@' λ = %.2f (its ‖τ‖ is %.2f of the largest): a task that trained briefly "
+                        + "gets little weight",
                     names[t], lambdas[t], norms[t] / largest))
         }
         let weightingName = lowShare.isEmpty ? "metagpt" : "uniform"
         let weights = lowShare.isEmpty ? lambdas : Array(repeating: uniformShare, count: T)
         if lowShare.isEmpty {
             reason.append(
-                "MetaGPT's λ are balanced (every task gets at least \(Int(minimumShare * 100)) % of the uniform share): weights = λ."
+                "MetaGPT's λ are balanced (every task gets at least \(Int(minimumShare * 100)) % of the uniform "
+                    + "share): weights = λ."
             )
         } else {
             reason.append(
-                "Uniform weights: MetaGPT would shrink \(lowShare.map { "'\(names[$0])'" }.joined(separator: ", ")) below \(Int(minimumShare * 100)) % of the uniform share."
+                "Uniform weights: MetaGPT would shrink \(lowShare.map { "'\(names[$0])'" }.joined(separator: ", ")) "
+                    + "below \(Int(minimumShare * 100)) % of the uniform share."
             )
         }
 
@@ -108,7 +113,8 @@ public struct Recommendation: Sendable {
             }
             if probe.chordResidualMax.contains(where: { $0.isNaN }) {
                 warnings.append(
-                    "The probe's chord residual is undefined for some task (its τ does not change the outputs); that task does not cap the scale."
+                    "The probe's chord residual is undefined for some task (its τ does not change the outputs); that "
+                        + "task does not cap the scale."
                 )
             }
             if limit.isFinite {
@@ -116,7 +122,8 @@ public struct Recommendation: Sendable {
                 reason.append(
                     String(
                         format:
-                            "The probe's chord residuals (%@) put the second-order part of a coefficient c at ≈ 4ρc of its effect; keeping it ≤ %.2f caps s at %.2f ('%@' binds).",
+                            "The probe's chord residuals (%@) put the second-order part of a coefficient c at ≈ 4ρc of "
+                            + "its effect; keeping it ≤ %.2f caps s at %.2f ('%@' binds).",
                         zip(names, probe.chordResidualMax).map { String(format: "%@ %.3f", $0, $1) }.joined(
                             separator: ", "),
                         tolerance, limit, names[limiting]))
@@ -124,7 +131,9 @@ public struct Recommendation: Sendable {
                     warnings.append(
                         String(
                             format:
-                                "The model leaves its linear regime well before the linear target: the scale is cut from %.2f to %.2f, so each task keeps only part of its vector; expect the merge to fall short of the task models.",
+                                "The model leaves its linear regime well before the linear target: the scale is cut "
+                                + "from %.2f to %.2f, so each task keeps only part of its vector; expect the merge to "
+                                + "fall short of the task models.",
                             target, limit))
                 }
             }
@@ -135,7 +144,9 @@ public struct Recommendation: Sendable {
                     warnings.append(
                         String(
                             format:
-                                "The MetaGPT point's gap to the linear prediction is ≥ %.2f at every probed scale (median over prompts): task arithmetic's premise does not hold for this family at any scale.",
+                                "The MetaGPT point's gap to the linear prediction is ≥ %.2f at every probed scale "
+                                + "(median over prompts): task arithmetic's premise does not hold for this family at "
+                                + "any scale.",
                             smallest))
                 }
             }
@@ -143,7 +154,8 @@ public struct Recommendation: Sendable {
             warnings.append("The probe report does not match the statistics' tasks; the scale assumes linearity.")
         } else {
             warnings.append(
-                "No probe report: the scale assumes the model is linear in the weights up to s*; run `metamerge probe` and pass its report to cap it."
+                "No probe report: the scale assumes the model is linear in the weights up to s*; run `metamerge probe` "
+                    + "and pass its report to cap it."
             )
         }
         let scale = min(target, cap ?? target)

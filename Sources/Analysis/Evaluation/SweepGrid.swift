@@ -57,7 +57,8 @@ public struct SweepGrid: Sendable, Equatable {
                 let values = parts.map { $0! }
                 guard values.count == taskCount else {
                     throw AnalysisError.badArgument(
-                        "--weights '\(field)' has \(values.count) weights for \(taskCount) task models; expected one per task model"
+                        "--weights '\(field)' has \(values.count) weights for \(taskCount) task models; expected one "
+                            + "per task model"
                     )
                 }
                 guard values.allSatisfy(\.isFinite) else {

@@ -63,7 +63,8 @@ public struct GateThresholds: Sendable, Hashable {
         case "max-additivity-gap": maxAdditivityGap = number
         default:
             throw AnalysisError.badArgument(
-                "unknown gate key '\(key)'; expected max-cosine, scope, max-chord-residual, max-taylor-error or max-additivity-gap"
+                "unknown gate key '\(key)'; expected max-cosine, scope, max-chord-residual, max-taylor-error or "
+                    + "max-additivity-gap"
             )
         }
     }
@@ -144,7 +145,8 @@ public enum Gate {
                         check: "non-finite weights", location: "global", tasks: modelNames[m], value: Double(count),
                         threshold: 0))
                 findings.append(
-                    "\(count) non-finite weight(s) (NaN or ±Inf) in model '\(modelNames[m])': its statistics are undefined"
+                    "\(count) non-finite weight(s) (NaN or ±Inf) in model '\(modelNames[m])': its statistics are "
+                        + "undefined"
                 )
             }
             let parts: [(String, GramMatrix)]
@@ -206,12 +208,14 @@ public enum Gate {
                 findings.append(
                     thresholds.scope == .global
                         ? "task '\(task)' has a zero task vector: the model is identical to the base"
-                        : "task '\(task)' leaves \(count) \(thresholds.scope.rawValue)(s) unchanged (zero task vector there)"
+                        : "task '\(task)' leaves \(count) \(thresholds.scope.rawValue)(s) unchanged (zero task vector "
+                            + "there)"
                 )
             }
             if undefined > 0 {
                 findings.append(
-                    "\(undefined) cosine(s) undefined in \(thresholds.scope.rawValue) scope (a task vector is zero there)"
+                    "\(undefined) cosine(s) undefined in \(thresholds.scope.rawValue) scope (a task vector is zero "
+                        + "there)"
                 )
             }
         }
@@ -233,7 +237,8 @@ public enum Gate {
                 findings.append(String(format: "max %@ %.4f %@ %.4f", check, worst, worst <= limit ? "≤" : ">", limit))
                 if !undefined.isEmpty {
                     findings.append(
-                        "\(check) undefined for \(undefined.joined(separator: ", ")) (the task vector does not change the outputs, or the outputs are not finite)"
+                        "\(check) undefined for \(undefined.joined(separator: ", ")) (the task vector does not change "
+                            + "the outputs, or the outputs are not finite)"
                     )
                 }
                 for (who, value) in values where !(value <= limit) {
@@ -260,12 +265,14 @@ public enum Gate {
         for model in expected where probe[model.fingerprint] == nil {
             throw AnalysisError.familyMismatch(
                 "the probe report was made from other models than the statistics: no probed model has the weights of "
-                    + "'\(model.role)' (\(model.path), fingerprint \(model.fingerprint)); re-run metamerge probe on these models"
+                    + "'\(model.role)' (\(model.path), fingerprint \(model.fingerprint)); re-run metamerge probe on "
+                    + "these models"
             )
         }
         if models.count != expected.count {
             throw AnalysisError.familyMismatch(
-                "the probe report ran \(models.count) models, the statistics describe \(expected.count); re-run metamerge probe on these models"
+                "the probe report ran \(models.count) models, the statistics describe \(expected.count); re-run "
+                    + "metamerge probe on these models"
             )
         }
     }

@@ -80,7 +80,8 @@ public struct LinearityProbe: Sendable {
             let intervals = ((end - start) / step).rounded(.down) + 1e-9
             guard intervals < Double(maximumGridPoints) else {
                 throw AnalysisError.badArgument(
-                    "grid '\(text)' has \(Int(min(intervals, 1e15)) + 1) points; at most \(maximumGridPoints) are allowed (use a larger step)"
+                    "grid '\(text)' has \(Int(min(intervals, 1e15)) + 1) points; at most \(maximumGridPoints) are "
+                        + "allowed (use a larger step)"
                 )
             }
             let count = Int(intervals) + 1
@@ -88,7 +89,8 @@ public struct LinearityProbe: Sendable {
             if let last = values.last, end - last > step * 1e-6 { values.append(end) }
             guard values.count <= maximumGridPoints else {
                 throw AnalysisError.badArgument(
-                    "grid '\(text)' has \(values.count) points; at most \(maximumGridPoints) are allowed (use a larger step)"
+                    "grid '\(text)' has \(values.count) points; at most \(maximumGridPoints) are allowed (use a larger "
+                        + "step)"
                 )
             }
             return values.map { ($0 * 1e9).rounded() / 1e9 }
@@ -221,7 +223,8 @@ public struct LinearityProbe: Sendable {
                 probe.scales.count <= LinearityProbe.maximumGridPoints
             else {
                 throw AnalysisError.badArgument(
-                    "the grid has \(grid.count) α and \(probe.scales.count) scales; at most \(LinearityProbe.maximumGridPoints) each"
+                    "the grid has \(grid.count) α and \(probe.scales.count) scales; at most "
+                        + "\(LinearityProbe.maximumGridPoints) each"
                 )
             }
             pairs = (0..<T).flatMap { i in ((i + 1)..<T).map { (i, $0) } }
@@ -258,9 +261,10 @@ public struct LinearityProbe: Sendable {
             self.peakBytes = peakBytes
             if enforceLimit && peakBytes > probe.memoryLimit {
                 throw AnalysisError.badArgument(
-                    "the probe would need about \(Self.gigabytes(peakBytes)) of memory (\(P) points × \(batch.tokenCount) tokens of "
-                        + "\(prompts.count) prompts, vocabulary \(config.vocabularySize)); the limit is \(Self.gigabytes(probe.memoryLimit)). "
-                        + "Use fewer or shorter prompts, or fewer α / scales")
+                    "the probe would need about \(Self.gigabytes(peakBytes)) of memory (\(P) points × "
+                        + "\(batch.tokenCount) tokens of "
+                        + "\(prompts.count) prompts, vocabulary \(config.vocabularySize)); the limit is "
+                        + "\(Self.gigabytes(probe.memoryLimit)). Use fewer or shorter prompts, or fewer α / scales")
             }
         }
 

@@ -124,7 +124,8 @@ public enum AnalysisReport {
                 throw AnalysisError.badReport(
                     path: url.path,
                     detail:
-                        "/provenance datasets disagree on the model count (role \(roles.count), path \(paths.count), fingerprint \(prints.count))"
+                        "/provenance datasets disagree on the model count (role \(roles.count), path \(paths.count), "
+                        + "fingerprint \(prints.count))"
                 )
             }
             let provenance = Provenance(

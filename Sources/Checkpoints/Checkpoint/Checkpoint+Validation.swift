@@ -90,8 +90,8 @@ extension Checkpoint {
             return [
                 CheckpointError(
                     .quantized, url: directory, tensor: packed,
-                    "is a quantized checkpoint's packed tensor (GPTQ / AWQ / bitsandbytes): quantized checkpoints are not "
-                        + "supported; dequantize first")
+                    "is a quantized checkpoint's packed tensor (GPTQ / AWQ / bitsandbytes): quantized checkpoints are "
+                        + "not supported; dequantize first")
             ]
         }
         return []
@@ -132,7 +132,8 @@ extension Checkpoint {
             problems.append(
                 CheckpointError(
                     .badConfig, url: configURL,
-                    "says num_hidden_layers = \(layers), but the weights hold layers 0…\(layerCount - 1) (\(layerCount) layers)"
+                    "says num_hidden_layers = \(layers), but the weights hold layers 0…\(layerCount - 1) "
+                        + "(\(layerCount) layers)"
                 ))
         }
         let hidden = config.int("hidden_size")

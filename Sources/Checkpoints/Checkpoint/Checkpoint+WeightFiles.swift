@@ -26,7 +26,8 @@ extension Checkpoint {
                     CheckpointError(
                         .badIndex, url: indexURL,
                         "names shard \(shard), which does not exist in the directory (it should hold \(tensors.count) "
-                            + "tensor(s), e.g. \(tensors.prefix(3).joined(separator: ", "))); the checkpoint is incomplete"
+                            + "tensor(s), e.g. \(tensors.prefix(3).joined(separator: ", "))); the checkpoint is "
+                            + "incomplete"
                     ))
             }
             return shards.filter { entries.contains($0) }.map { directory.appendingPathComponent($0) }
@@ -76,7 +77,8 @@ struct DirectoryAccess {
         if let blobs, Self.isInside(resolved, blobs) { return }
         throw CheckpointError(
             .unsafePath, url: url,
-            "resolves to \(resolved), outside the model directory (and not in a Hugging Face cache blobs/ folder); refusing to follow it"
+            "resolves to \(resolved), outside the model directory (and not in a Hugging Face cache blobs/ folder); "
+                + "refusing to follow it"
         )
     }
 

@@ -42,7 +42,8 @@ public final class Checkpoint: Sendable {
         else {
             throw CheckpointError(
                 .notADirectory, url: directory,
-                "is not a model directory (expected a folder with config.json and *.safetensors, or a .safetensors file)"
+                "is not a model directory (expected a folder with config.json and *.safetensors, or a .safetensors "
+                    + "file)"
             )
         }
         let access = try DirectoryAccess(directory: directory)
@@ -107,7 +108,8 @@ public final class Checkpoint: Sendable {
                 if let previous = locations[info.name] {
                     let error = CheckpointError(
                         .duplicateTensor, url: url, tensor: info.name,
-                        "is stored twice (also in \(files[previous].url.lastPathComponent)); expected each tensor in one shard"
+                        "is stored twice (also in \(files[previous].url.lastPathComponent)); expected each tensor in "
+                            + "one shard"
                     )
                     if validation == .strict { throw error }
                     problems.append(error)

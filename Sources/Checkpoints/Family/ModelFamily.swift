@@ -50,7 +50,8 @@ public struct ModelFamily: Sendable {
                 if let baseValue, let taskValue, baseValue != taskValue {
                     throw CheckpointError(
                         .badFamily, url: task.checkpoint.directory.appendingPathComponent("config.json"),
-                        "\(key) is \(taskValue), but the base's is \(baseValue): task models must be fine-tunes of the base"
+                        "\(key) is \(taskValue), but the base's is \(baseValue): task models must be fine-tunes of the "
+                            + "base"
                     )
                 }
             }
@@ -194,7 +195,8 @@ public struct TensorProblem: Sendable, Hashable, CustomStringConvertible {
             "\(name): shapes differ (" + shapes.keys.sorted().map { "\($0) \(shapes[$0]!)" }.joined(separator: ", ")
                 + ")"
         case .vocabularyMismatch(let rows, let common):
-            "\(name): vocabulary sizes differ (\(rows.map(String.init).joined(separator: ", ")) rows); compared on the common \(common) rows"
+            "\(name): vocabulary sizes differ (\(rows.map(String.init).joined(separator: ", ")) rows); compared on the "
+                + "common \(common) rows"
         case .notFloatingPoint(let dtype):
             "\(name): dtype \(dtype) is not floating point; not compared"
         }

@@ -266,7 +266,8 @@ public final class ModelWriter {
             abort()
             throw CheckpointError(
                 .writeFailed, url: destination,
-                "was created by another process while this merge ran; this result was discarded (nothing of the other was touched)"
+                "was created by another process while this merge ran; this result was discarded (nothing of the other "
+                    + "was touched)"
             )
         }
         if swapped { try? FileManager.default.removeItem(at: temporary) }

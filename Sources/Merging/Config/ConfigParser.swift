@@ -137,7 +137,8 @@ struct ConfigParser {
                 if let model = token.source?.model, !known.contains(model) {
                     throw self.error(
                         .badValue,
-                        "tokenizer.tokens.\(token.content).source names model '\(model)', which is not in the config (models: \(known.sorted().joined(separator: ", ")))"
+                        "tokenizer.tokens.\(token.content).source names model '\(model)', which is not in the config "
+                            + "(models: \(known.sorted().joined(separator: ", ")))"
                     )
                 }
             }
@@ -263,7 +264,8 @@ struct ConfigParser {
         guard case .mapping(let map) = node else {
             throw self.error(
                 .badValue,
-                "\(context) must be {source: MODEL | {kind: zero} | {kind: model_token, model, token|token_id}, force: BOOL}"
+                "\(context) must be {source: MODEL | {kind: zero} | {kind: model_token, model, token|token_id}, force: "
+                    + "BOOL}"
             )
         }
         var source: TokenizerSettings.Embedding?
@@ -364,7 +366,10 @@ struct ConfigParser {
                 if let other = seen[source.reference] {
                     throw self.error(
                         .badValue,
-                        "\(context).sources: model '\(source.reference)' appears twice (layer_range [\(other.lowerBound), \(other.upperBound)] and [\(source.layers.lowerBound), \(source.layers.upperBound)]); a slice merges each model's layers once — use another slice for more layers"
+                        "\(context).sources: model '\(source.reference)' appears twice (layer_range "
+                            + "[\(other.lowerBound), \(other.upperBound)] and [\(source.layers.lowerBound), "
+                            + "\(source.layers.upperBound)]); a slice merges each model's layers once — use another "
+                            + "slice for more layers"
                     )
                 }
                 seen[source.reference] = source.layers
@@ -375,7 +380,8 @@ struct ConfigParser {
                     .joined(separator: ", ")
                 throw self.error(
                     .badValue,
-                    "\(context).sources: layer_range lengths differ (\(listing)); every source of a slice must give the same number of layers"
+                    "\(context).sources: layer_range lengths differ (\(listing)); every source of a slice must give "
+                        + "the same number of layers"
                 )
             }
             slices.append(MergeConfiguration.OutputSlice(sources: sources, parameters: parameters))
@@ -408,7 +414,8 @@ struct ConfigParser {
                 guard a >= 0, b > a else {
                     throw self.error(
                         .badValue,
-                        "\(context).layer_range [\(a), \(b)] is empty or reversed; it must be [a, b] with 0 ≤ a < b (layers a to b − 1)"
+                        "\(context).layer_range [\(a), \(b)] is empty or reversed; it must be [a, b] with 0 ≤ a < b "
+                            + "(layers a to b − 1)"
                     )
                 }
                 range = a..<b
@@ -430,13 +437,15 @@ struct ConfigParser {
         if reference.contains("+") {
             throw self.error(
                 .unsupportedKey,
-                "\(key): unsupported LoRA reference '\(reference)' (model+lora); merge the adapter into its base first (PEFT `merge_and_unload()`), then name that directory"
+                "\(key): unsupported LoRA reference '\(reference)' (model+lora); merge the adapter into its base first "
+                    + "(PEFT `merge_and_unload()`), then name that directory"
             )
         }
         if reference.contains("@") {
             throw self.error(
                 .unsupportedKey,
-                "\(key): unsupported hub revision '\(reference)' (model@revision); download that revision and name the local directory"
+                "\(key): unsupported hub revision '\(reference)' (model@revision); download that revision and name the "
+                    + "local directory"
             )
         }
         if reference.isEmpty {
@@ -480,7 +489,8 @@ struct ConfigParser {
                 if kinds.count > 1 {
                     throw self.error(
                         .badGradient,
-                        "\(context): a gradient mixes numbers with other values (\(values.map(\.description).joined(separator: ", ")))"
+                        "\(context): a gradient mixes numbers with other values "
+                            + "(\(values.map(\.description).joined(separator: ", ")))"
                     )
                 }
                 return .gradient(values)
@@ -490,7 +500,8 @@ struct ConfigParser {
                 guard case .mapping(let map) = element else {
                     throw self.error(
                         .badGradient,
-                        "\(context)[\(index)]: a list is either a gradient of numbers or a list of {filter, value} conditionals, not a mix"
+                        "\(context)[\(index)]: a list is either a gradient of numbers or a list of {filter, value} "
+                            + "conditionals, not a mix"
                     )
                 }
                 conditions.append(try condition(map, context: "\(context)[\(index)]"))

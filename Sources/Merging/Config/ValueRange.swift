@@ -38,7 +38,8 @@ struct ValueRange: Sendable, Hashable, CustomStringConvertible {
         case (nil, let upper?): return "\(kind) \(upperInclusive ? "≤" : "<") \(formatNumber(upper))"
         case (let lower?, let upper?):
             return
-                "\(kind) in \(lowerInclusive ? "[" : "(")\(formatNumber(lower)), \(formatNumber(upper))\(upperInclusive ? "]" : ")")"
+                "\(kind) in \(lowerInclusive ? "[" : "(")\(formatNumber(lower)), "
+                + "\(formatNumber(upper))\(upperInclusive ? "]" : ")")"
         }
     }
 }

@@ -59,7 +59,8 @@ enum MergeGate {
         if thresholds.needsProbe, probe == nil {
             throw MergeConfigError(
                 .missingKey,
-                "the gate's linearity thresholds need a probe report of these models: write one with `metamerge probe … -o probe.h5` and pass --probe probe.h5"
+                "the gate's linearity thresholds need a probe report of these models: write one with `metamerge probe "
+                    + "… -o probe.h5` and pass --probe probe.h5"
             )
         }
         let linearity = try probe.map { try ProbeReport.readSummary(from: $0) }

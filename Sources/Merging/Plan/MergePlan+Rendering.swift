@@ -81,7 +81,8 @@ extension MergePlan {
             lines.append("  \(shard.file)  \(shard.entries.count) tensors, \(ByteSize(bytes: bytes))")
         }
         lines.append(
-            "files: config.json (from \(configSource.lastPathComponent)), tokenizer files (from \(tokenizerSource.lastPathComponent)), mergekit_config.yml, README.md"
+            "files: config.json (from \(configSource.lastPathComponent)), tokenizer files (from "
+                + "\(tokenizerSource.lastPathComponent)), mergekit_config.yml, README.md"
         )
         for note in notes { lines.append("note: \(note)") }
         return lines.joined(separator: "\n")

@@ -42,7 +42,8 @@ extension MergePlan {
         if method.isMetaGPT {
             throw MergeConfigError(
                 .unsupportedKey, file: file,
-                "'slices' with merge_method \(method.rawValue) is not supported: MetaGPT's λ are computed over whole models; list the models under 'models:'"
+                "'slices' with merge_method \(method.rawValue) is not supported: MetaGPT's λ are computed over whole "
+                    + "models; list the models under 'models:'"
             )
         }
         func inputIndex(_ reference: String) -> Int { inputs.firstIndex { $0.reference == reference }! }
@@ -53,7 +54,9 @@ extension MergePlan {
                 if source.layers.upperBound > count {
                     throw MergeConfigError(
                         .badValue, file: file,
-                        "slices[\(s)].sources[\(k)].layer_range [\(source.layers.lowerBound), \(source.layers.upperBound)] is out of range: model '\(source.reference)' has \(count) layers (a range [a, b] needs 0 ≤ a < b ≤ \(count))"
+                        "slices[\(s)].sources[\(k)].layer_range [\(source.layers.lowerBound), "
+                            + "\(source.layers.upperBound)] is out of range: model '\(source.reference)' has \(count) "
+                            + "layers (a range [a, b] needs 0 ≤ a < b ≤ \(count))"
                     )
                 }
             }
@@ -61,7 +64,8 @@ extension MergePlan {
                 if slice.sources.count != 1 {
                     throw MergeConfigError(
                         .incompatibleModels, file: file,
-                        "slices[\(s)]: merge_method passthrough copies one model's layers per slice; this slice has \(slice.sources.count) sources"
+                        "slices[\(s)]: merge_method passthrough copies one model's layers per slice; this slice has "
+                            + "\(slice.sources.count) sources"
                     )
                 }
             } else {
@@ -70,13 +74,17 @@ extension MergePlan {
                 if names != first {
                     throw MergeConfigError(
                         .incompatibleModels, file: file,
-                        "slices[\(s)] merges \(slice.sources.map(\.reference).joined(separator: ", ")) but slices[0] merges \(slices[0].sources.map(\.reference).joined(separator: ", ")); with merge_method \(method.rawValue) every slice must name the same models"
+                        "slices[\(s)] merges \(slice.sources.map(\.reference).joined(separator: ", ")) but slices[0] "
+                            + "merges \(slices[0].sources.map(\.reference).joined(separator: ", ")); with merge_method "
+                            + "\(method.rawValue) every slice must name the same models"
                     )
                 }
                 if let baseIndex, !names.contains(inputs[baseIndex].reference) {
                     throw MergeConfigError(
                         .incompatibleModels, file: file,
-                        "slices[\(s)] does not include base_model '\(inputs[baseIndex].reference)'; merge_method \(method.rawValue) takes each slice's deltas from the base, so list it among every slice's sources"
+                        "slices[\(s)] does not include base_model '\(inputs[baseIndex].reference)'; merge_method "
+                            + "\(method.rawValue) takes each slice's deltas from the base, so list it among every "
+                            + "slice's sources"
                     )
                 }
             }
@@ -147,7 +155,8 @@ extension MergePlan {
             let models = Set(slices.map { $0.sources[0].reference })
             if models.count > 1 {
                 notes.append(
-                    "passthrough slices: embeddings from '\(slices[0].sources[0].reference)' (the first slice), final norm and lm_head from '\(last.sources[0].reference)' (the last slice), as MergeKit"
+                    "passthrough slices: embeddings from '\(slices[0].sources[0].reference)' (the first slice), final "
+                        + "norm and lm_head from '\(last.sources[0].reference)' (the last slice), as MergeKit"
                 )
             }
         }

@@ -76,7 +76,8 @@ extension MergePlan {
             }
             throw MergeConfigError(
                 .incompatibleModels, file: file,
-                "merge_method \(method.rawValue) takes \(expected) input models\(detail), the base included; got \(inputs.count)"
+                "merge_method \(method.rawValue) takes \(expected) input models\(detail), the base included; got "
+                    + "\(inputs.count)"
             )
         }
 
@@ -89,7 +90,8 @@ extension MergePlan {
             if others.count != 2 {
                 throw MergeConfigError(
                     .incompatibleModels, file: file,
-                    "merge_method nuslerp interpolates exactly two models (plus an optional base_model that is not one of them); got \(others.count): \(others.joined(separator: ", "))"
+                    "merge_method nuslerp interpolates exactly two models (plus an optional base_model that is not one "
+                        + "of them); got \(others.count): \(others.joined(separator: ", "))"
                 )
             }
         }
@@ -107,7 +109,8 @@ extension MergePlan {
                         "parameter '\(name)' of model '\(input.reference)' is not used by \(method.rawValue); ignored")
                 } else if sharedNames.contains(name) {
                     notes.append(
-                        "parameter '\(name)' applies to the whole merge; the value under model '\(input.reference)' is ignored (set it in the global parameters), as in MergeKit"
+                        "parameter '\(name)' applies to the whole merge; the value under model '\(input.reference)' is "
+                            + "ignored (set it in the global parameters), as in MergeKit"
                     )
                 }
             }
@@ -136,7 +139,9 @@ extension MergePlan {
                     let listing = zip(inputs, counts).map { "'\($0.reference)' \($1)" }.joined(separator: ", ")
                     throw MergeConfigError(
                         .incompatibleModels, file: file,
-                        "the models have different layer counts (\(listing)); merge_method \(method.rawValue) merges layer i of every model with layer i of the others — give 'slices:' with a layer_range per model to choose aligned layers"
+                        "the models have different layer counts (\(listing)); merge_method \(method.rawValue) merges "
+                            + "layer i of every model with layer i of the others — give 'slices:' with a layer_range "
+                            + "per model to choose aligned layers"
                     )
                 }
             }
@@ -169,7 +174,8 @@ extension MergePlan {
         if let alignment {
             tokenizerSource = alignment.tokenizerDirectory
             notes.append(
-                "tokenizer: \(alignment.tokens.count) tokens, embedding rows aligned by token (\(alignment.rowCount) rows)"
+                "tokenizer: \(alignment.tokens.count) tokens, embedding rows aligned by token (\(alignment.rowCount) "
+                    + "rows)"
             )
         }
         if configuration.tokenizer?.source == .base, baseIndex == nil {
@@ -236,7 +242,8 @@ extension MergePlan {
             let present = inputs.map(\.reference).filter { reference in !missing.contains { $0.hasPrefix(reference) } }
             throw MergeConfigError(
                 .incompatibleModels, file: file,
-                "tensor '\(name)' is missing from \(missing.joined(separator: ", ")) (stored by \(present.joined(separator: ", "))); the models are not of one architecture"
+                "tensor '\(name)' is missing from \(missing.joined(separator: ", ")) (stored by "
+                    + "\(present.joined(separator: ", "))); the models are not of one architecture"
             )
         }
         var shapes = sources.map(\.shape)
@@ -253,7 +260,9 @@ extension MergePlan {
             for (index, source) in sources.enumerated().dropFirst() where try rawBytes(source, files: files) != first {
                 throw MergeConfigError(
                     .incompatibleModels, file: file,
-                    "tensor '\(name)' is \(sources[0].dtype.rawValue) (not floating point) and differs between \(inputs[0].reference) and \(inputs[index].reference); MetaMerge copies such buffers only when every model agrees"
+                    "tensor '\(name)' is \(sources[0].dtype.rawValue) (not floating point) and differs between "
+                        + "\(inputs[0].reference) and \(inputs[index].reference); MetaMerge copies such buffers only "
+                        + "when every model agrees"
                 )
             }
             return Tensor(
@@ -264,7 +273,8 @@ extension MergePlan {
         if floating.contains(false) {
             throw MergeConfigError(
                 .incompatibleModels, file: file,
-                "tensor '\(name)' is floating point in some models and not in others (\(sources.map(\.dtype.rawValue).joined(separator: ", ")))"
+                "tensor '\(name)' is floating point in some models and not in others "
+                    + "(\(sources.map(\.dtype.rawValue).joined(separator: ", ")))"
             )
         }
 
@@ -283,7 +293,9 @@ extension MergePlan {
                 file: file)
             if Set(shapes.map { $0[0] }).count > 1 || shapes[0][0] != sources[0].shape[0] {
                 notes.append(
-                    "\(name): rows aligned by token to the output vocabulary (\(zip(inputs, shapes).map { "\($0.reference) \($1[0])" }.joined(separator: ", ")) → \(sources[0].shape[0]) rows)"
+                    "\(name): rows aligned by token to the output vocabulary "
+                        + "(\(zip(inputs, shapes).map { "\($0.reference) \($1[0])" }.joined(separator: ", ")) → "
+                        + "\(sources[0].shape[0]) rows)"
                 )
             }
             shapes = sources.map(\.shape)
@@ -294,13 +306,16 @@ extension MergePlan {
                 let listing = zip(inputs, shapes).map { "'\($0.reference)' \($1[0])" }.joined(separator: ", ")
                 throw MergeConfigError(
                     .incompatibleModels, file: file,
-                    "tensor '\(name)': vocabulary sizes differ (\(listing) rows); add 'tokenizer_source: base' (or union, or a model) or a 'tokenizer:' block so the rows are aligned by token, as MergeKit requires"
+                    "tensor '\(name)': vocabulary sizes differ (\(listing) rows); add 'tokenizer_source: base' (or "
+                        + "union, or a model) or a 'tokenizer:' block so the rows are aligned by token, as MergeKit "
+                        + "requires"
                 )
             } else {
                 let listing = zip(inputs, shapes).map { "\($0.reference) \($1)" }.joined(separator: ", ")
                 throw MergeConfigError(
                     .incompatibleModels, file: file,
-                    "tensor '\(name)': shapes differ (\(listing)); only embeddings and lm_head may differ, in their vocabulary rows"
+                    "tensor '\(name)': shapes differ (\(listing)); only embeddings and lm_head may differ, in their "
+                        + "vocabulary rows"
                 )
             }
         }
@@ -357,7 +372,8 @@ extension MergePlan {
         let listing = weighted.map { "\($0.0) \(formatNumber($0.1))" }.joined(separator: ", ")
         throw MergeConfigError(
             .badValue, file: file,
-            "tensor '\(tensor)': the weights sum to 0 (\(listing)) and \(key): true divides by their sum; change the weights or set \(key): false"
+            "tensor '\(tensor)': the weights sum to 0 (\(listing)) and \(key): true divides by their sum; change the "
+                + "weights or set \(key): false"
         )
     }
 

@@ -21,7 +21,8 @@ struct TokenVocabulary: Sendable {
         self.directory = directory
         let url = directory.appendingPathComponent("tokenizer.json")
         let unreadable =
-            "model '\(reference)': \(url.path) is missing or not JSON; aligning vocabularies needs each model's tokenizer.json"
+            "model '\(reference)': \(url.path) is missing or not JSON; aligning vocabularies needs each model's "
+            + "tokenizer.json"
         let parsed: Any
         do {
             parsed = try JSONSerialization.jsonObject(with: Data(contentsOf: url))

@@ -48,7 +48,8 @@ final class VocabularyAlignment: @unchecked Sendable {
         if let unused = donor.ids.first(where: { $0.value >= donor.size }) {
             throw MergeConfigError(
                 .incompatibleModels, file: file,
-                "model '\(inputs[donorIndex].reference)': its tokenizer has tokens beyond config.json's vocab_size \(donor.size) ('\(unused.key)' is \(unused.value)); MetaMerge does not strip unused tokens"
+                "model '\(inputs[donorIndex].reference)': its tokenizer has tokens beyond config.json's vocab_size "
+                    + "\(donor.size) ('\(unused.key)' is \(unused.value)); MetaMerge does not strip unused tokens"
             )
         }
         scratch = FileManager.default.temporaryDirectory.appendingPathComponent("metamerge-vocab-\(UUID().uuidString)")
@@ -125,7 +126,8 @@ final class VocabularyAlignment: @unchecked Sendable {
             if let model = token.source?.model, !references.contains(model) {
                 throw MergeConfigError(
                     .badValue, file: file,
-                    "tokenizer.tokens.\(token.content).source names model '\(model)', which is not an input of this merge"
+                    "tokenizer.tokens.\(token.content).source names model '\(model)', which is not an input of this "
+                        + "merge"
                 )
             }
             if token.source == nil {
@@ -200,13 +202,15 @@ final class VocabularyAlignment: @unchecked Sendable {
                     guard let row = otherID ?? other.flatMap({ vocabulary.ids[$0] }) else {
                         throw MergeConfigError(
                             .badValue, file: file,
-                            "tokenizer.tokens.\(token).source.token: '\(other ?? "")' is not in model '\(reference)''s tokenizer"
+                            "tokenizer.tokens.\(token).source.token: '\(other ?? "")' is not in model '\(reference)''s "
+                                + "tokenizer"
                         )
                     }
                     guard row < vocabulary.size else {
                         throw MergeConfigError(
                             .badValue, file: file,
-                            "tokenizer.tokens.\(token).source.token_id \(row) is out of range for model '\(reference)' (\(vocabulary.size) rows)"
+                            "tokenizer.tokens.\(token).source.token_id \(row) is out of range for model '\(reference)' "
+                                + "(\(vocabulary.size) rows)"
                         )
                     }
                     result[id] = .row(input: input, row: row)

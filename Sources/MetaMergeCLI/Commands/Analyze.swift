@@ -9,7 +9,8 @@ extension MetaMerge {
             abstract:
                 "Task-vector statistics in one pass: cosines (global, per layer, per tensor), norms, MetaGPT's λ.",
             discussion:
-                "Writes an HDF5 report (schema: docs/hdf5-schema.md) and prints the global cosine matrix, MetaGPT's λ, relative norms and the least orthogonal layers."
+                "Writes an HDF5 report (schema: docs/hdf5-schema.md) and prints the global cosine matrix, MetaGPT's λ, "
+                + "relative norms and the least orthogonal layers."
         )
 
         @OptionGroup var family: FamilyOptions
@@ -87,12 +88,14 @@ extension MetaMerge {
             for layer in summary.leastOrthogonal.prefix(5) {
                 let value = layer.maxAbsCosine.map { String(format: "%.4f", $0) } ?? "undefined"
                 lines.append(
-                    "  \(layer.label.padding(toLength: 12, withPad: " ", startingAt: 0)) \(value)  \(layer.pair.joined(separator: " · "))"
+                    "  \(layer.label.padding(toLength: 12, withPad: " ", startingAt: 0)) \(value)  "
+                        + "\(layer.pair.joined(separator: " · "))"
                 )
             }
             if summary.nonFiniteValues.contains(where: { $0 > 0 }) {
                 lines.append(
-                    "warning: non-finite weights (left out of every sum), per model base, tasks: \(summary.nonFiniteValues)"
+                    "warning: non-finite weights (left out of every sum), per model base, tasks: "
+                        + "\(summary.nonFiniteValues)"
                 )
             }
             if !summary.problems.isEmpty {

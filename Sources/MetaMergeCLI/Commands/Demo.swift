@@ -10,10 +10,12 @@ extension MetaMerge {
     struct Demo: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract:
-                "The whole story on the bundled model families: inspect, analyze, probe, gate, merge, figures — in plain words.",
+                "The whole story on the bundled model families: inspect, analyze, probe, gate, merge, figures — in "
+                + "plain words.",
             discussion: """
                 Without --family, runs on examples/tiny-family (whose task vectors break MetaGPT's assumptions) into \
-                OUT_DIR, then on examples/gentle-family (where they hold) into OUT_DIR/gentle, and sets the two side by side.
+                OUT_DIR, then on examples/gentle-family (where they hold) into OUT_DIR/gentle, and sets the two side \
+                by side.
                 """)
 
         @Argument(help: "Where to write the report and results (default: demo-out).")
@@ -30,7 +32,9 @@ extension MetaMerge {
 
         @Option(
             help:
-                "An additivity-gap threshold for the gate too (by default the gap is reported, not gated: the paper's assumptions are orthogonality and linearity)."
+                ArgumentHelp(
+                    "An additivity-gap threshold for the gate too (by default the gap is reported, not gated: the paper's "
+                    + "assumptions are orthogonality and linearity).")
         )
         var maxAdditivityGap: Double?
 
@@ -207,12 +211,14 @@ extension MetaMerge {
                 }
                 let result = try prepared.write(to: output.appendingPathComponent("merged-\(name)"), overwrite: true)
                 Terminal.out(
-                    "\(name): wrote \(result.directory.path) (\(result.tensorCount) tensors, \(ByteSize(bytes: result.bytes)))"
+                    "\(name): wrote \(result.directory.path) (\(result.tensorCount) tensors, "
+                        + "\(ByteSize(bytes: result.bytes)))"
                 )
                 merged.append(result.directory.path)
             }
             Terminal.out(
-                "task arithmetic uses MergeKit's fixed weight 0.3 per task; MetaGPT's λ sum to 1 (see the s-curve in the figures)"
+                "task arithmetic uses MergeKit's fixed weight 0.3 per task; MetaGPT's λ sum to 1 (see the s-curve in "
+                    + "the figures)"
             )
 
             var sweepSummary: SweepSummary?
@@ -268,11 +274,13 @@ extension MetaMerge {
                 if let python = notebooksPython {
                     try Self.exportNotebooks(python: python, report: reportURL, output: figures, maxCosine: maxCosine)
                     Terminal.out(
-                        "figures: \(figures.appendingPathComponent("figures").path)  (HTML: \(figures.appendingPathComponent("index.html").path))"
+                        "figures: \(figures.appendingPathComponent("figures").path)  (HTML: "
+                            + "\(figures.appendingPathComponent("index.html").path))"
                     )
                 } else {
                     Terminal.out(
-                        "not exported here: run `make notebooks REPORT=\(reportURL.path) OUT=\(figures.path)` (make demo does)"
+                        "not exported here: run `make notebooks REPORT=\(reportURL.path) OUT=\(figures.path)` (make "
+                            + "demo does)"
                     )
                 }
             }

@@ -13,7 +13,8 @@ extension MetaMerge {
                 "Exact match, token accuracy and completion NLL of a model, or of a merge point without writing it.",
             discussion: """
                 MODEL_DIR is a model directory; CONFIG a MergeKit YAML of a method linear in the task vectors \
-                (linear, task_arithmetic, metagpt with global λ), evaluated at θ0 + Σ c_t τ_t without writing the merge. \
+                (linear, task_arithmetic, metagpt with global λ), evaluated at θ0 + Σ c_t τ_t without writing the \
+                merge. \
                 A task file is JSONL, one {"prompt": …, "completion": …} per line; prompt and completion are encoded \
                 separately with the (base) model's tokenizer.json, without post-processing, and concatenated. \
                 Exact match: every completion token is the argmax (first maximal index) given the prompt and the gold \

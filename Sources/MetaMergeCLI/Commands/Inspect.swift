@@ -52,7 +52,9 @@ extension MetaMerge {
                 "  architecture   \(summary.architectures.joined(separator: ", ").nonEmpty ?? "unknown")"
                     + (summary.modelType.map { " (model_type \($0))" } ?? ""))
             lines.append(
-                "  layers         \(summary.layers.map(String.init) ?? "?")   hidden \(summary.hiddenSize.map(String.init) ?? "?")   vocab \(summary.vocabSize.map(String.init) ?? "?")"
+                "  layers         \(summary.layers.map(String.init) ?? "?")   hidden "
+                    + "\(summary.hiddenSize.map(String.init) ?? "?")   vocab "
+                    + "\(summary.vocabSize.map(String.init) ?? "?")"
             )
             lines.append("  parameters     \(formatCount(summary.parameters))")
             let dtypes = summary.bytesByDtype.sorted { $0.key < $1.key }
@@ -72,7 +74,8 @@ extension MetaMerge {
                     let name = tensor.name.padding(toLength: width, withPad: " ", startingAt: 0)
                     let shape = "[" + tensor.shape.map(String.init).joined(separator: ", ") + "]"
                     lines.append(
-                        "    \(name)  \(tensor.dtype.padding(toLength: 7, withPad: " ", startingAt: 0)) \(shape.padding(toLength: 16, withPad: " ", startingAt: 0)) \(tensor.bytes) B"
+                        "    \(name)  \(tensor.dtype.padding(toLength: 7, withPad: " ", startingAt: 0)) "
+                            + "\(shape.padding(toLength: 16, withPad: " ", startingAt: 0)) \(tensor.bytes) B"
                     )
                 }
             }

@@ -27,7 +27,9 @@ extension MetaMerge {
 
         @Option(
             help:
-                "Refuse the merge unless the family meets thresholds: max-cosine=X[,scope=global|layer|tensor][,max-chord-residual=Y,max-taylor-error=Z,max-additivity-gap=W]."
+                ArgumentHelp(
+                    "Refuse the merge unless the family meets thresholds: max-cosine=X[,scope=global|layer|tensor]"
+                    + "[,max-chord-residual=Y,max-taylor-error=Z,max-additivity-gap=W].")
         )
         var gate: String?
 
@@ -112,9 +114,8 @@ extension MetaMerge {
                     Terminal.info("MetaGPT λ: \(text)")
                 }
                 if plan.method.isStochastic {
-                    Terminal.info(
-                        "random seed \(plan.seed)\(plan.seedGiven ? "" : " (drawn; pass --random-seed \(plan.seed) to reproduce)")"
-                    )
+                    let how = plan.seedGiven ? "" : " (drawn; pass --random-seed \(plan.seed) to reproduce)"
+                    Terminal.info("random seed \(plan.seed)\(how)")
                 }
                 if let outcome = plan.gate {
                     if outcome.passed {
@@ -138,7 +139,8 @@ extension MetaMerge {
                 for note in result.notes { Terminal.info("note: \(note)") }
                 Terminal.out(
                     "wrote \(result.directory.path)\(result.replaced ? " (replacing the earlier merge there)" : ""): "
-                        + "\(result.tensorCount) tensors, \(ByteSize(bytes: result.bytes)) in \(result.shards.count) shard(s)"
+                        + "\(result.tensorCount) tensors, \(ByteSize(bytes: result.bytes)) in \(result.shards.count) "
+                        + "shard(s)"
                 )
             }
         }

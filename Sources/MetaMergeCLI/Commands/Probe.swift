@@ -8,7 +8,8 @@ extension MetaMerge {
     struct Probe: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract:
-                "Run the model along θ0 + α·τ and measure how linear it is (chord residual, Taylor error, R², additivity).",
+                "Run the model along θ0 + α·τ and measure how linear it is (chord residual, Taylor error, R², "
+                + "additivity).",
             discussion:
                 "Writes the /probe group (docs/hdf5-schema.md) into -o: a new file, or added to an analysis report.")
 
@@ -118,7 +119,8 @@ extension MetaMerge {
                 let pairWidth = result.pairNames.map(\.count).max() ?? 0
                 for (p, pair) in result.pairNames.enumerated() {
                     lines.append(
-                        "  \(pair.padding(toLength: pairWidth, withPad: " ", startingAt: 0))  \(stats(result.additivityGap[p]))"
+                        "  \(pair.padding(toLength: pairWidth, withPad: " ", startingAt: 0))  "
+                            + "\(stats(result.additivityGap[p]))"
                     )
                 }
             }

@@ -6,12 +6,17 @@ extension MetaMerge {
     struct Recommend: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract:
-                "A data-free merge point (total scale s and weighting) from the statistics and the probe, with the reason.",
+                "A data-free merge point (total scale s and weighting) from the statistics and the probe, with the "
+                + "reason.",
             discussion: """
-                REPORT is an analysis report (metamerge analyze); the probe's merged-point gap curve is read from PROBE, \
-                or from REPORT when it holds /probe. The rule (docs in Sources/Analysis/Evaluation/Recommendation.swift \
-                and the README): the linear target c* = G⁻¹·diag(G), s* = Σc*; MetaGPT's λ unless a task gets less than \
-                60 % of the uniform share (then uniform, with a warning); s capped where the second-order part of a coefficient (from the probe's chord residuals) would exceed 0.25. \
+                REPORT is an analysis report (metamerge analyze); the probe's merged-point gap curve is read from \
+                PROBE, \
+                or from REPORT when it holds /probe. The rule (docs in \
+                Sources/Analysis/Evaluation/Recommendation.swift \
+                and the README): the linear target c* = G⁻¹·diag(G), s* = Σc*; MetaGPT's λ unless a task gets less \
+                than \
+                60 % of the uniform share (then uniform, with a warning); s capped where the second-order part of a \
+                coefficient (from the probe's chord residuals) would exceed 0.25. \
                 Check it with `metamerge sweep`.
                 """)
 
@@ -35,7 +40,8 @@ extension MetaMerge {
                 }
                 if let curve, curve.lambdas.count != statistics.taskCount {
                     throw AnalysisError.familyMismatch(
-                        "the probe has \(curve.lambdas.count) tasks but the report \(statistics.taskCount); give a probe of the same models"
+                        "the probe has \(curve.lambdas.count) tasks but the report \(statistics.taskCount); give a "
+                            + "probe of the same models"
                     )
                 }
                 let r = Recommendation.make(statistics: statistics, probe: curve)
@@ -44,11 +50,13 @@ extension MetaMerge {
                     return
                 }
                 var lines = [
-                    "Recommended point: \(r.weightingName) weights at total scale s = \(String(format: "%.2f", r.scale))",
+                    "Recommended point: \(r.weightingName) weights at total scale s = "
+                        + "\(String(format: "%.2f", r.scale))",
                     "  c = "
                         + zip(r.taskNames, r.coefficients).map { String(format: "%@ %.3f", $0, $1) }.joined(
                             separator: ", "),
-                    "  sweep it: --weights \(r.weights.map { String(format: "%.4f", $0) }.joined(separator: ":")) --scales \(String(format: "%.2f", r.scale))",
+                    "  sweep it: --weights \(r.weights.map { String(format: "%.4f", $0) }.joined(separator: ":")) "
+                        + "--scales \(String(format: "%.2f", r.scale))",
                     "Why:",
                 ]
                 lines += r.reason.map { "  " + $0 }

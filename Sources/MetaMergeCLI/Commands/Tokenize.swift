@@ -22,7 +22,9 @@ extension MetaMerge {
         @Option(
             name: .customLong("file"),
             help:
-                "A prompt file as `probe --prompts` reads it (one text per line, or .jsonl with {\"text\": …}), any length."
+                ArgumentHelp(
+                    "A prompt file as `probe --prompts` reads it (one text per line, or .jsonl with {\"text\": …}), any "
+                    + "length.")
         )
         var file: String?
 

@@ -27,14 +27,16 @@ struct Header {
         guard declared <= UInt64(Self.maxLength) else {
             throw SafeTensorsError(
                 .headerTooLarge, file: url,
-                "header length is \(declared) bytes; at most \(Self.maxLength) are allowed (is this a safetensors file?)"
+                "header length is \(declared) bytes; at most \(Self.maxLength) are allowed (is this a safetensors "
+                    + "file?)"
             )
         }
         let length = Int(declared)
         guard 8 + length <= file.count else {
             throw SafeTensorsError(
                 .headerPastEndOfFile, file: url,
-                "header length is \(length) bytes but only \(file.count - 8) bytes follow the length prefix (file truncated?)"
+                "header length is \(length) bytes but only \(file.count - 8) bytes follow the length prefix (file "
+                    + "truncated?)"
             )
         }
         let headerBytes = UnsafeRawBufferPointer(rebasing: file[8..<(8 + length)])
@@ -93,7 +95,8 @@ struct Header {
                     : "overlaps the previous tensor, which ends at \(cursor)"
                 throw SafeTensorsError(
                     .offsetsNotContiguous, file: url, tensor: entry.name,
-                    "data_offsets [\(begin), \(entry.dataOffsets.upperBound)] \(what); expected it to start at \(cursor)"
+                    "data_offsets [\(begin), \(entry.dataOffsets.upperBound)] \(what); expected it to start at "
+                        + "\(cursor)"
                 )
             }
             cursor = entry.dataOffsets.upperBound
@@ -103,8 +106,10 @@ struct Header {
             throw SafeTensorsError(
                 .dataSizeMismatch, file: url,
                 cursor > dataSize
-                    ? "tensors need \(cursor) bytes of data but the file holds \(dataSize) after the header (file truncated?)"
-                    : "tensors cover \(cursor) bytes of data but the file holds \(dataSize) after the header (\(dataSize - cursor) unexpected trailing bytes)"
+                    ? "tensors need \(cursor) bytes of data but the file holds \(dataSize) after the header (file "
+                        + "truncated?)"
+                    : "tensors cover \(cursor) bytes of data but the file holds \(dataSize) after the header "
+                        + "(\(dataSize - cursor) unexpected trailing bytes)"
             )
         }
         self.tensors = entries
@@ -243,7 +248,8 @@ struct Header {
         guard end - begin == bits / 8 else {
             throw fail(
                 .byteCountMismatch,
-                "data_offsets [\(begin), \(end)] span \(end - begin) bytes; shape \(shape) of \(dtype.rawValue) needs \(bits / 8)"
+                "data_offsets [\(begin), \(end)] span \(end - begin) bytes; shape \(shape) of \(dtype.rawValue) needs "
+                    + "\(bits / 8)"
             )
         }
         return TensorInfo(name: name, dtype: dtype, shape: shape, dataOffsets: begin..<end)

@@ -37,7 +37,8 @@ extension TransformerConfig {
             guard heads > 0, hiddenSize % heads == 0 else {
                 throw TransformerError(
                     .badConfig,
-                    "config.json has no head_dim and hidden_size (\(hiddenSize)) is not a multiple of num_attention_heads (\(heads))"
+                    "config.json has no head_dim and hidden_size (\(hiddenSize)) is not a multiple of "
+                        + "num_attention_heads (\(heads))"
                 )
             }
             headDimension = hiddenSize / heads
@@ -148,7 +149,8 @@ private struct ConfigKeys {
         if let unknown = classes.first(where: { !Self.supportedClasses.contains($0) }) {
             throw TransformerError(
                 .unsupportedArchitecture,
-                "architecture \(unknown)\(modelType.map { " (model_type \($0))" } ?? "") is not implemented by the forward pass; \(supported)"
+                "architecture \(unknown)\(modelType.map { " (model_type \($0))" } ?? "") is not implemented by the "
+                    + "forward pass; \(supported)"
             )
         }
         if let modelType {

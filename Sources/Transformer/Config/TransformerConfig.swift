@@ -102,7 +102,8 @@ public struct TransformerConfig: Sendable, Hashable {
         guard attentionHeadCount % keyValueHeadCount == 0 else {
             throw TransformerError(
                 .badConfig,
-                "num_attention_heads (\(attentionHeadCount)) is not a multiple of num_key_value_heads (\(keyValueHeadCount))"
+                "num_attention_heads (\(attentionHeadCount)) is not a multiple of num_key_value_heads "
+                    + "(\(keyValueHeadCount))"
             )
         }
         guard headDimension % 2 == 0 else {
@@ -112,7 +113,8 @@ public struct TransformerConfig: Sendable, Hashable {
         guard !attentionHeadCount.multipliedReportingOverflow(by: headDimension).overflow else {
             throw TransformerError(
                 .badConfig,
-                "num_attention_heads (\(attentionHeadCount)) × head_dim (\(headDimension)) is too large for a 64-bit integer"
+                "num_attention_heads (\(attentionHeadCount)) × head_dim (\(headDimension)) is too large for a 64-bit "
+                    + "integer"
             )
         }
         guard rmsNormEpsilon >= 0, rmsNormEpsilon.isFinite else {

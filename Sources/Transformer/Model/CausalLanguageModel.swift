@@ -71,7 +71,8 @@ public struct CausalLanguageModel: Sendable {
             guard let stored = weights.shape(of: name) else {
                 throw TransformerError(
                     .missingTensor,
-                    "tensor \(name) is not stored; a \(config.architecture.causalLMClassName) with this config needs it (shape \(shape))"
+                    "tensor \(name) is not stored; a \(config.architecture.causalLMClassName) with this config needs "
+                        + "it (shape \(shape))"
                 )
             }
             guard stored == shape else {
