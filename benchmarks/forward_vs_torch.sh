@@ -40,6 +40,10 @@ torch_passive_json=$(OMP_WAIT_POLICY=PASSIVE "$PYTHON" benchmarks/forward_vs_tor
 
 scratch=()
 if [ -n "${SCRATCH:-}" ]; then scratch=(--scratch-path "$SCRATCH"); fi
+# The release build's vector flags, as `make build` sets them (AVX2/FMA where the machine has them).
+if grep -qw avx2 /proc/cpuinfo && grep -qw fma /proc/cpuinfo && grep -qw bmi2 /proc/cpuinfo; then
+    scratch+=(-Xswiftc -target-cpu -Xswiftc haswell)
+fi
 swift build -c release --build-tests -Xswiftc -enable-testing "${scratch[@]}" >&2
 swift_json=$(OPENBLAS_NUM_THREADS=$THREADS METAMERGE_BENCH_MODEL="$MODEL" METAMERGE_BENCH_TOKENS="$TOKENS" \
     METAMERGE_BENCH_RUNS="$RUNS" METAMERGE_BENCH_TASK="${BENCH_TASK:-}" METAMERGE_BENCH_BATCH="$BATCH" \

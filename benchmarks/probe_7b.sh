@@ -18,6 +18,10 @@ FAMILY=${1:-${TMPDIR:-/tmp}/metamerge-bench-llama7b-family}
 THREADS=${THREADS:-2}
 scratch=()
 if [ -n "${SCRATCH:-}" ]; then scratch=(--scratch-path "$SCRATCH"); fi
+# The release build's vector flags, as `make build` sets them (AVX2/FMA where the machine has them).
+if grep -qw avx2 /proc/cpuinfo && grep -qw fma /proc/cpuinfo && grep -qw bmi2 /proc/cpuinfo; then
+    scratch+=(-Xswiftc -target-cpu -Xswiftc haswell)
+fi
 if [ ! -f "$FAMILY/task2/model.safetensors" ]; then
     python3 benchmarks/make_llama7b_family.py --out "$FAMILY" >&2
 fi

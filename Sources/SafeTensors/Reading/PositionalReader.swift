@@ -20,6 +20,8 @@ package final class PositionalReader: Sendable {
     /// The file whose header locates the tensors.
     package let file: SafeTensorsFile
     private let descriptor: Int32
+    /// The file opened with `O_DIRECT` for large reads of uncached bytes (``StorageReads``), or -1.
+    private let direct: Int32
 
     /// Opens `file`'s path for reading; throws `.cannotOpen` if it cannot be opened.
     package init(_ file: SafeTensorsFile) throws(SafeTensorsError) {
@@ -32,10 +34,12 @@ package final class PositionalReader: Sendable {
         _ = posix_fadvise(fd, 0, 0, Int32(POSIX_FADV_SEQUENTIAL))
         #endif
         descriptor = fd
+        direct = StorageReads.openDirect(file.url.path)
     }
 
     deinit {
         close(descriptor)
+        if direct >= 0 { close(direct) }
     }
 
     /// Copies the stored bytes of elements `elements` (flat indices, C order) of tensor `name` — little-endian,
@@ -54,20 +58,7 @@ package final class PositionalReader: Sendable {
         let size = info.dtype.byteSize
         let offset = file.dataStart + info.dataOffsets.lowerBound + elements.lowerBound * size
         let byteCount = elements.count * size
-        var done = 0
-        while done < byteCount {
-            let got = pread(descriptor, destination + done, byteCount - done, off_t(offset + done))
-            if got < 0 {
-                if errno == EINTR { continue }
-                throw SafeTensorsError(
-                    .cannotOpen, file: file.url, tensor: name, "read failed: \(String(cString: strerror(errno)))")
-            }
-            if got == 0 {
-                throw SafeTensorsError(
-                    .dataSizeMismatch, file: file.url, tensor: name,
-                    "the file ended at byte \(offset + done); was it truncated while open?")
-            }
-            done += got
-        }
+        try StorageReads.read(
+            descriptor, direct: direct, offset: offset, count: byteCount, into: destination, file: file.url, tensor: name)
     }
 }
