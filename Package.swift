@@ -26,17 +26,18 @@ let package = Package(
             name: "CBLAS", pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"])]),
         .target(name: "SafeTensors"),
+        .target(name: "Workers"),
         .target(name: "Checkpoints", dependencies: ["SafeTensors"]),
         .target(name: "HDF5", dependencies: ["CHDF5"]),
         .target(name: "Tokenizers"),
-        .target(name: "Transformer", dependencies: ["Checkpoints", "CBLAS"]),
+        .target(name: "Transformer", dependencies: ["Checkpoints", "Workers", "CBLAS"]),
         .target(
             name: "Analysis",
-            dependencies: ["Checkpoints", "Transformer", "HDF5", "Tokenizers"]),
+            dependencies: ["Checkpoints", "Transformer", "Workers", "HDF5", "Tokenizers"]),
         .target(
             name: "Merging",
             dependencies: [
-                "Checkpoints", "Analysis", .product(name: "Yams", package: "Yams"),
+                "Checkpoints", "Analysis", "Workers", .product(name: "Yams", package: "Yams"),
             ]),
         .executableTarget(
             name: "MetaMergeCLI",
@@ -55,6 +56,7 @@ let package = Package(
         .testTarget(name: "MergingTests", dependencies: ["Merging", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["MetaMergeCLI", "TestSupport"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "TestSupport"]),
+        .testTarget(name: "WorkersTests", dependencies: ["Workers"]),
     ]
 )
 

@@ -5,14 +5,12 @@
 # Usage: benchmarks/analyze.sh [FAMILY_DIR] [REPS]
 #   FAMILY_DIR  default /tmp/tinyllama-family (created with benchmarks/make_tinyllama_family.py when missing)
 #   REPS        runs of each (default 3); report the best wall time, and CPU time, which a busy machine inflates less
-# Environment: BIN=path to time another binary (default: make build's); READS="pread map" also times the mapped
-#   reader (METAMERGE_STATISTICS_READ=map) for the map-or-pread comparison in docs/performance.md.
+# Environment: BIN=path to time another binary (default: make build's).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 FAMILY=${1:-/tmp/tinyllama-family}
 REPS=${2:-3}
 PY=${PYTHON:-python3}
-READS=${READS:-pread}
 [ -d "$FAMILY/base" ] || "$PY" benchmarks/make_tinyllama_family.py --out "$FAMILY" --tasks 2
 command -v /usr/bin/time >/dev/null || apt-get install -y -qq time >/dev/null
 if [ -z "${BIN:-}" ]; then make build >/dev/null; BIN=.build/release/metamerge; fi
@@ -31,11 +29,8 @@ report() {  # label, /usr/bin/time output file
 for r in $(seq "$REPS"); do
     /usr/bin/time -f "T %e %U %S %M" -o "$out/time" cat "$FAMILY"/*/model.safetensors > /dev/null
     report "cat" "$out/time"
-    for read in $READS; do
-        env_read=(); [ "$read" = map ] && env_read=(METAMERGE_STATISTICS_READ=map)
-        env "${env_read[@]}" /usr/bin/time -f "T %e %U %S %M" -o "$out/time" \
-            "$BIN" analyze --base "$FAMILY/base" "${models[@]}" -o "$out/report.h5" > "$out/log" 2>&1 \
-            || { cat "$out/log"; exit 1; }
-        report "analyze ($read)" "$out/time"
-    done
+    /usr/bin/time -f "T %e %U %S %M" -o "$out/time" \
+        "$BIN" analyze --base "$FAMILY/base" "${models[@]}" -o "$out/report.h5" > "$out/log" 2>&1 \
+        || { cat "$out/log"; exit 1; }
+    report "analyze" "$out/time"
 done

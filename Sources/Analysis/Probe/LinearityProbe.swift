@@ -177,7 +177,7 @@ public struct LinearityProbe: Sendable {
     /// B = one block of weight rows (max(2²⁰, I) elements), G points per lockstep group, N = Σ prompt lengths,
     /// L = the longest prompt, P points (1 + T(|grid| + 1) + T(T−1)/2 + |scales|), V_B = ⌊B / H⌋ vocabulary rows
     /// per block, V the vocabulary (the last term: the first prompt's last-position logits kept for the curves).
-    /// Independent of the model's depth; weights are read from the mapped files, not held.
+    /// Independent of the model's depth; weights are read from the files as needed, not held.
     public func estimatedPeakBytes(family: ModelFamily, prompts: [[Int]], lambdas: [Double]) throws -> Int {
         try Plan(self, family, prompts: prompts, lambdas: lambdas, enforceLimit: false).peakBytes
     }

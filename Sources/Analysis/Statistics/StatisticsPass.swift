@@ -1,16 +1,17 @@
 import Checkpoints
 import Foundation
 import SafeTensors
+import Workers
 
 /// The one streaming pass that computes ``TaskVectorStatistics``.
 ///
-/// Every aligned tensor is cut into chunks of at most ``chunkElements`` coordinates; workers (one per thread)
-/// take chunks in model order, read each model's part of the chunk in pieces of ``readElements`` coordinates with
-/// `pread` into the worker's reused buffers (F32 as stored; BF16, F16 and F64 decoded to Float from a staging
-/// buffer), and hand them to the ``MomentsKernel``. Chunk sums are added per tensor in chunk order, so the result
-/// does not depend on the thread count; pieces are whole kernel blocks, so it does not depend on how a chunk is
-/// read either (the mapped reader below gives bit-for-bit the same sums). Each input byte is read once; memory
-/// is the buffers (about 1 MB per worker).
+/// Every aligned tensor is cut into chunks of at most ``chunkElements`` coordinates; the workers of a
+/// ``WorkerPool`` (one per thread) take chunks in model order, read each model's part of the chunk in pieces of
+/// ``readElements`` coordinates with `pread` (``SafeTensorsFile/read(_:elements:into:)``) into the worker's reused
+/// buffers (F32 as stored; BF16, F16 and F64 decoded to Float from a staging buffer), and hand them to the
+/// ``MomentsKernel``. Chunk sums are added per tensor in chunk order, so the result does not depend on the thread
+/// count; pieces are whole kernel blocks, so it does not depend on how a chunk is read either. Each input byte is
+/// read once; memory is the buffers (about 1 MB per worker).
 ///
 /// Map or pread, chosen by measurement (`benchmarks/analyze.sh`, TinyLlama-shaped BF16 family, base + 2 tasks,
 /// 6.6 GB from the page cache, 2 threads; CPU seconds user + sys, because this machine's wall clock was shared;
@@ -19,26 +20,11 @@ import SafeTensors
 /// each chunk first populated by `madvise(MADV_POPULATE_READ)` the mapping was no better. pread is kept: as cheap
 /// or cheaper, resident memory bounded by construction (no page-table growth to undo with
 /// `madvise(MADV_DONTNEED)`), no SIGBUS when a file is truncated under us (an error instead), the merge
-/// executor's way of reading, and `POSIX_FADV_SEQUENTIAL` read-ahead when the files are not cached.
-/// The mapped reader stays for that comparison: `METAMERGE_STATISTICS_READ=map` selects it.
+/// executor's way of reading, and `POSIX_FADV_SEQUENTIAL` read-ahead when the files are not cached. The mapped
+/// reader that was measured is gone; its numbers stay in `docs/performance.md`.
 public struct StatisticsPass: Sendable {
     public var threads: Int
     public var chunkElements: Int
-    /// How chunks are read: `pread` into reused buffers (the default) or through the files' mappings.
-    var reading: Reading = .fromEnvironment
-
-    /// Where the pass reads its inputs from.
-    enum Reading: Sendable {
-        /// `pread` into small reused buffers (``PositionalReader``).
-        case positional
-        /// The files' mappings, releasing each chunk's pages after use (`madvise(MADV_DONTNEED)`).
-        case mapped
-
-        /// `.mapped` when `METAMERGE_STATISTICS_READ=map` (for benchmarks), else `.positional`.
-        static var fromEnvironment: Reading {
-            ProcessInfo.processInfo.environment["METAMERGE_STATISTICS_READ"] == "map" ? .mapped : .positional
-        }
-    }
 
     /// Coordinates read per `pread` and handed to the kernel at once: four kernel blocks (128 KB per BF16 model,
     /// 256 KB once decoded). Measured on the TinyLlama family (CPU seconds, user + sys, two runs each): 1 block
@@ -59,46 +45,27 @@ public struct StatisticsPass: Sendable {
     ) throws -> TaskVectorStatistics {
         let taskCount = family.tasks.count
         let tensors = family.tensors
-        var items: [(tensor: Int, range: Range<Int>)] = []
-        for (index, tensor) in tensors.enumerated() {
-            let count = tensor.elementCount
-            if count == 0 { items.append((index, 0..<0)) }
-            var start = 0
-            while start < count {
-                items.append((index, start..<min(start + chunkElements, count)))
-                start += chunkElements
-            }
-        }
-        let inputs = try Inputs(family, reading: reading)
+        let items = chunks(tensors)
+        let inputs = try Inputs(family)
+        let pool = try WorkerPool(threads: min(threads, max(items.count, 1)))
+        let workers = WorkerState(count: pool.threadCount, models: taskCount + 1, elements: Self.readElements)
+        defer { workers.deallocate() }
         let results = UnsafeMutableBufferPointer<TaskVectorMoments?>.allocate(capacity: items.count)
         results.initialize(repeating: nil)
         defer { results.deinitialize().deallocate() }
-        let shared = WorkQueue(items: items, results: results)
-        withExtendedLifetime(family) {
-            DispatchQueue.concurrentPerform(iterations: min(threads, max(items.count, 1))) { _ in
-                let kernel = MomentsKernel(taskCount: taskCount)
-                let buffers = ReadBuffers(models: taskCount + 1, elements: Self.readElements)
-                defer { buffers.deallocate() }
-                while let (itemIndex, item) = shared.next() {
-                    let tensor = tensors[item.tensor]
-                    var moments = TaskVectorMoments(taskCount: taskCount)
-                    do {
-                        try Self.accumulate(
-                            inputs.stored[item.tensor], dtypes: tensor.dtypes, item.range, buffers: buffers,
-                            kernel: kernel, into: &moments)
-                    } catch {
-                        shared.fail(error)
-                        return
-                    }
-                    if inputs.reading == .mapped {
-                        for model in 0...taskCount { family.releasePages(tensor, model: model, elements: item.range) }
-                    }
-                    shared.store(moments, at: itemIndex)
-                    progress?(item.range.count * tensor.dtypes.reduce(0) { $0 + $1.byteSize })
-                }
+        let slots = ResultSlots(results)
+        try withExtendedLifetime(family) {
+            try pool.run(items.count) { index, worker in
+                let item = items[index]
+                let tensor = tensors[item.tensor]
+                var moments = TaskVectorMoments(taskCount: taskCount)
+                try Self.accumulate(
+                    inputs.stored[item.tensor], dtypes: tensor.dtypes, item.range, buffers: workers.buffers[worker],
+                    kernel: workers.kernels[worker], into: &moments)
+                slots.store(moments, at: index)
+                progress?(item.range.count * tensor.dtypes.reduce(0) { $0 + $1.byteSize })
             }
         }
-        if let error = shared.error { throw error }
 
         var perTensor = tensors.map { _ in TaskVectorMoments(taskCount: taskCount) }
         for (index, item) in items.enumerated() {
@@ -115,9 +82,25 @@ public struct StatisticsPass: Sendable {
 }
 
 extension StatisticsPass {
+    /// The work items: each tensor's chunks of at most ``chunkElements`` coordinates, in model order (one empty
+    /// chunk for a zero-size tensor).
+    func chunks(_ tensors: [AlignedTensor]) -> [(tensor: Int, range: Range<Int>)] {
+        var items: [(tensor: Int, range: Range<Int>)] = []
+        for (index, tensor) in tensors.enumerated() {
+            let count = tensor.elementCount
+            if count == 0 { items.append((index, 0..<0)) }
+            var start = 0
+            while start < count {
+                items.append((index, start..<min(start + chunkElements, count)))
+                start += chunkElements
+            }
+        }
+        return items
+    }
+
     /// Reads elements `range` of one tensor from every model (`stored[model]`, stored as `dtypes[model]`) in pieces
-    /// of ``readElements`` and adds them to `moments`. F32 is read as stored (`pread` into the model's buffer, or
-    /// in place in the mapping); other dtypes are decoded into the model's buffer.
+    /// of ``readElements`` and adds them to `moments`. F32 is read as stored into the model's buffer; other dtypes
+    /// are read into the staging buffer and decoded into the model's buffer.
     static func accumulate(
         _ stored: [Inputs.Stored], dtypes: [DType], _ range: Range<Int>, buffers: ReadBuffers, kernel: MomentsKernel,
         into moments: inout TaskVectorMoments
@@ -128,25 +111,12 @@ extension StatisticsPass {
             for (model, dtype) in dtypes.enumerated() {
                 let input = stored[model]
                 let buffer = buffers.models[model]
-                if let reader = input.reader {
-                    if dtype == .f32 {
-                        try reader.readBytes(input.name, elements: piece, into: buffer)
-                    } else {
-                        try reader.readBytes(input.name, elements: piece, into: buffers.staging)
-                        FloatConversion.decode(
-                            dtype, from: buffers.staging, count: piece.count,
-                            into: buffer.assumingMemoryBound(to: Float.self))
-                    }
-                    buffers.pointers[model] = UnsafeRawPointer(buffer)
+                if dtype == .f32 {
+                    try input.file.read(input.name, elements: piece, into: buffer)
                 } else {
-                    let source = input.mapped + piece.lowerBound * dtype.byteSize
-                    if dtype == .f32 {
-                        buffers.pointers[model] = source
-                    } else {
-                        FloatConversion.decode(
-                            dtype, from: source, count: piece.count, into: buffer.assumingMemoryBound(to: Float.self))
-                        buffers.pointers[model] = UnsafeRawPointer(buffer)
-                    }
+                    try input.file.read(input.name, elements: piece, into: buffers.staging)
+                    FloatConversion.decode(
+                        dtype, from: buffers.staging, count: piece.count, into: buffer.assumingMemoryBound(to: Float.self))
                 }
             }
             kernel.accumulate(
@@ -156,35 +126,26 @@ extension StatisticsPass {
     }
 }
 
-/// Where each model stores each aligned tensor of a family, and how the pass reads it.
-final class Inputs: @unchecked Sendable {
+/// Where each model stores each aligned tensor of a family; every file is advised as read sequentially.
+struct Inputs: @unchecked Sendable {
     /// One model's copy of one tensor.
     struct Stored {
+        /// The weight file holding it.
+        let file: SafeTensorsFile
         /// The stored name (a tied `lm_head`: the embedding's).
         let name: String
-        /// The reader of its file when reading with `pread`; nil when reading the mapping.
-        let reader: PositionalReader?
-        /// The tensor's first byte in its file's mapping (valid while the family lives).
-        let mapped: UnsafeRawPointer
     }
 
-    let reading: StatisticsPass.Reading
     /// `stored[tensor][model]`.
     let stored: [[Stored]]
 
-    init(_ family: ModelFamily, reading: StatisticsPass.Reading) throws {
-        self.reading = reading
-        var readers: [ObjectIdentifier: PositionalReader] = [:]
+    init(_ family: ModelFamily) throws {
+        var advised = Set<ObjectIdentifier>()
         stored = try family.tensors.map { tensor in
             try (0...family.tasks.count).map { model in
                 let (file, name) = try family.storage(tensor, model: model)
-                var reader: PositionalReader?
-                if reading == .positional {
-                    reader = try readers[ObjectIdentifier(file)] ?? PositionalReader(file)
-                    readers[ObjectIdentifier(file)] = reader
-                }
-                let mapped = try file.withRawBytes(name) { $0.baseAddress } ?? UnsafeRawPointer(bitPattern: 16)!
-                return Stored(name: name, reader: reader, mapped: mapped)
+                if advised.insert(ObjectIdentifier(file)).inserted { file.advise(.sequential) }
+                return Stored(file: file, name: name)
             }
         }
     }
@@ -211,35 +172,30 @@ struct ReadBuffers {
     }
 }
 
-/// The shared state of the pass's workers: the next chunk to take, the results, the first error.
-private final class WorkQueue: @unchecked Sendable {
-    private let lock = NSLock()
-    private let items: [(tensor: Int, range: Range<Int>)]
-    private let results: UnsafeMutableBufferPointer<TaskVectorMoments?>
-    private var nextIndex = 0
-    private(set) var error: (any Error)?
+/// Each worker's kernel and read buffers, by worker index.
+final class WorkerState: @unchecked Sendable {
+    let kernels: [MomentsKernel]
+    let buffers: [ReadBuffers]
 
-    init(items: [(tensor: Int, range: Range<Int>)], results: UnsafeMutableBufferPointer<TaskVectorMoments?>) {
-        self.items = items
+    init(count: Int, models: Int, elements: Int) {
+        kernels = (0..<count).map { _ in MomentsKernel(taskCount: models - 1) }
+        buffers = (0..<count).map { _ in ReadBuffers(models: models, elements: elements) }
+    }
+
+    func deallocate() {
+        for buffer in buffers { buffer.deallocate() }
+    }
+}
+
+/// The chunks' results, one slot per chunk; each slot is written by exactly one worker, so no lock is needed.
+private struct ResultSlots: @unchecked Sendable {
+    let results: UnsafeMutableBufferPointer<TaskVectorMoments?>
+
+    init(_ results: UnsafeMutableBufferPointer<TaskVectorMoments?>) {
         self.results = results
     }
 
-    func next() -> (Int, (tensor: Int, range: Range<Int>))? {
-        lock.lock()
-        defer { lock.unlock() }
-        guard error == nil, nextIndex < items.count else { return nil }
-        defer { nextIndex += 1 }
-        return (nextIndex, items[nextIndex])
-    }
-
-    /// Each index is written by exactly one worker, so no lock is needed for distinct slots.
     func store(_ moments: TaskVectorMoments, at index: Int) {
         results[index] = moments
-    }
-
-    func fail(_ error: any Error) {
-        lock.lock()
-        defer { lock.unlock() }
-        if self.error == nil { self.error = error }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import SafeTensors
 
 extension Checkpoint {
     /// A fingerprint of the weight files: 64-bit FNV-1a over, for each file in order, its name, its size, its
@@ -20,12 +21,12 @@ extension Checkpoint {
             if stat(file.url.path, &status) == 0 {
                 hash.add(Data("\(status.st_mtim.tv_sec).\(status.st_mtim.tv_nsec)".utf8))
             }
-            hash.add(file.mappedBytes(0..<file.dataStart))
+            try hash.add(file, 0..<file.dataStart)
             let dataSize = size - file.dataStart
             let sample = 65_536
             for k in 0..<16 where dataSize > 0 {
                 let offset = file.dataStart + (dataSize > sample ? (dataSize - sample) * k / 15 : 0)
-                hash.add(file.mappedBytes(offset..<min(offset + sample, size)))
+                try hash.add(file, offset..<min(offset + sample, size))
                 if dataSize <= sample { break }
             }
         }
@@ -39,6 +40,14 @@ struct FNV1a {
 
     mutating func add(_ data: Data) {
         data.withUnsafeBytes { add($0) }
+    }
+
+    /// Adds bytes `range` of `file`.
+    mutating func add(_ file: SafeTensorsFile, _ range: Range<Int>) throws {
+        let bytes = UnsafeMutableRawBufferPointer.allocate(byteCount: range.count, alignment: 8)
+        defer { bytes.deallocate() }
+        if let base = bytes.baseAddress { try file.read(fileBytes: range, into: base) }
+        add(UnsafeRawBufferPointer(bytes))
     }
 
     mutating func add(_ bytes: UnsafeRawBufferPointer) {

@@ -4,7 +4,7 @@ import SafeTensors
 /// A model directory as Hugging Face lays it out: `config.json` plus `model.safetensors` or the shards named by
 /// `model.safetensors.index.json`.
 ///
-/// Opening validates every weight file (see `SafeTensorsFile`) and maps it into memory without reading it;
+/// Opening validates every weight file (see `SafeTensorsFile`) and keeps it open without reading its data;
 /// tensors are read on demand, in chunks, as Float32. Pickle checkpoints (`pytorch_model*.bin`, `.pt`, `.ckpt`,
 /// `.pth`) are refused and never unpickled. Weight files reached through a symbolic link are followed only when
 /// the link resolves inside the model directory or, for the Hugging Face hub cache

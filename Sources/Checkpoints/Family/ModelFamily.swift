@@ -131,13 +131,6 @@ public struct ModelFamily: Sendable {
         return (file, name)
     }
 
-    /// Releases the mapped pages of elements `elements` of `tensor` in model `model` once they have been read
-    /// (see `SafeTensorsFile.releasePages(of:elements:)`): keeps a streaming pass's resident memory bounded.
-    public func releasePages(_ tensor: AlignedTensor, model: Int, elements: Range<Int>) {
-        guard let (file, name) = try? storage(tensor, model: model) else { return }
-        file.releasePages(of: name, elements: elements)
-    }
-
     /// Reads elements `elements` of aligned tensor `tensor` from model `model` (0 = base, t = task t) as Float32.
     ///
     /// Element indices are in the common shape; for vocabulary-trimmed tensors the common sub-matrix is the

@@ -1,6 +1,7 @@
 import Checkpoints
 import Foundation
 import SafeTensors
+import Workers
 
 /// Receives progress from long passes (the CLI draws a bar or prints plain lines).
 public protocol MergeProgressReporting: Sendable {
@@ -27,7 +28,7 @@ struct MergeExecutor {
     init(plan: MergePlan, options: MergeOptions) throws {
         self.plan = plan
         self.options = options
-        pool = try WorkerPool(threads: options.threads)
+        pool = try mergeWorkers(threads: options.threads)
         scratch = (0..<options.threads).map { WorkerScratch(worker: $0) }
     }
 

@@ -32,7 +32,7 @@ final class OrderedOutput: @unchecked Sendable {
         self.progress = progress
         slots = (0..<max(1, window)).map { _ in UnsafeMutableRawBufferPointer(start: nil, count: 0) }
         ready = [Item?](repeating: nil, count: max(1, window))
-        try startThread(stackSize: 1 << 20) { [self] in self.writeLoop() }
+        try startMergeThread(stackSize: 1 << 20) { [self] in self.writeLoop() }
     }
 
     deinit {

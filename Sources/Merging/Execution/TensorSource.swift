@@ -2,20 +2,12 @@ import Checkpoints
 import Foundation
 import SafeTensors
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// Where one input's data for one output tensor lives: a byte offset in a weight file and a storage dtype.
 ///
-/// Reading is `pread` into caller-owned, reused buffers rather than through the file's memory mapping: mapped
-/// pages that were touched stay in the process's resident set until unmapped, so a pass over a whole model
-/// through the mapping would grow RSS to the model's size; `pread` copies through the page cache and keeps RSS at
-/// the size of the buffers.
+/// Reading is `pread` into caller-owned, reused buffers (``SafeTensorsFile/read(fileBytes:into:)``) rather than
+/// through a memory mapping: mapped pages that were touched stay in the process's resident set until unmapped, so
+/// a pass over a whole model through a mapping would grow RSS to the model's size; `pread` copies through the page
+/// cache and keeps RSS at the size of the buffers.
 struct TensorSource: Sendable, Hashable {
     /// Index into ``WeightFiles``.
     let file: Int
@@ -28,16 +20,11 @@ struct TensorSource: Sendable, Hashable {
     let shape: [Int]
 }
 
-/// The open weight files of a merge's inputs, read with `pread`.
+/// The weight files a merge reads, each the input's own open ``SafeTensorsFile`` (no second descriptor), indexed
+/// once per resolved path.
 final class WeightFiles: @unchecked Sendable {
-    private(set) var urls: [URL] = []
-    private var descriptors: [Int32] = []
-    private var dataStarts: [Int] = []
+    private var files: [SafeTensorsFile] = []
     private var indexByPath: [String: Int] = [:]
-
-    deinit {
-        for descriptor in descriptors { close(descriptor) }
-    }
 
     /// The source of tensor `name` as stored in `checkpoint` (tied `lm_head`: the embedding).
     func source(_ name: String, in checkpoint: Checkpoint) throws -> TensorSource? {
@@ -48,48 +35,31 @@ final class WeightFiles: @unchecked Sendable {
             else { return nil }
             stored = embedding
         }
-        guard let file = checkpoint.file(of: stored), let info = file.info(stored) else { return nil }
-        let index = try openFile(file)
+        guard let file = checkpoint.file(of: stored) else { return nil }
+        return source(stored, in: file)
+    }
+
+    /// The source of tensor `name` in `file`, which is added (once per resolved path) if new; nil if `file` has no
+    /// such tensor.
+    func source(_ name: String, in file: SafeTensorsFile) -> TensorSource? {
+        guard let info = file.info(name) else { return nil }
+        let path = file.url.resolvingSymlinksInPath().path
+        let index = indexByPath[path] ?? files.count
+        if index == files.count {
+            files.append(file)
+            indexByPath[path] = index
+        }
         return TensorSource(
-            file: index, storedName: stored, offset: dataStarts[index] + info.dataOffsets.lowerBound, dtype: info.dtype,
+            file: index, storedName: name, offset: file.dataStart + info.dataOffsets.lowerBound, dtype: info.dtype,
             shape: info.shape)
     }
 
-    private func openFile(_ file: SafeTensorsFile) throws -> Int {
-        try openFile(file.url, dataStart: file.dataStart)
-    }
-
-    /// Opens `url` for `pread` (once per resolved path); `dataStart` is recorded for tensors located in it by name.
-    func openFile(_ url: URL, dataStart: Int = 0) throws -> Int {
-        let path = url.resolvingSymlinksInPath().path
-        if let index = indexByPath[path] { return index }
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else {
-            throw CheckpointError(
-                .unreadableFile, url: url, "cannot open for reading: \(String(cString: strerror(errno)))")
-        }
-        descriptors.append(descriptor)
-        dataStarts.append(dataStart)
-        urls.append(url)
-        indexByPath[path] = descriptors.count - 1
-        return descriptors.count - 1
-    }
-
     /// Reads `byteCount` bytes at `offset` of file `file` into `destination`.
+    ///
+    /// - Throws: ``SafeTensorsError`` naming the file and the tensor (`.dataSizeMismatch` when the file was
+    ///   truncated while merging).
     func read(file: Int, offset: Int, byteCount: Int, into destination: UnsafeMutableRawPointer) throws {
-        var done = 0
-        while done < byteCount {
-            let got = pread(descriptors[file], destination + done, byteCount - done, off_t(offset + done))
-            if got < 0 {
-                if errno == EINTR { continue }
-                throw CheckpointError(
-                    .unreadableFile, url: urls[file], "read failed: \(String(cString: strerror(errno)))")
-            }
-            if got == 0 {
-                throw CheckpointError(.unreadableFile, url: urls[file], "ended early (truncated while merging?)")
-            }
-            done += got
-        }
+        try files[file].read(fileBytes: offset..<(offset + byteCount), into: destination)
     }
 
     /// Reads elements `elements` of `source` as Float32 into `destination`, through `scratch` (at least
@@ -102,14 +72,11 @@ final class WeightFiles: @unchecked Sendable {
         let size = source.dtype.byteSize
         let count = elements.count
         guard count > 0 else { return }
+        let offset = source.offset + elements.lowerBound * size
         if source.dtype == .f32 {
-            try read(
-                file: source.file, offset: source.offset + elements.lowerBound * 4, byteCount: count * 4,
-                into: destination)
+            try read(file: source.file, offset: offset, byteCount: count * 4, into: destination)
         } else {
-            try read(
-                file: source.file, offset: source.offset + elements.lowerBound * size, byteCount: count * size,
-                into: scratch)
+            try read(file: source.file, offset: offset, byteCount: count * size, into: scratch)
             FloatConversion.decode(source.dtype, from: scratch, count: count, into: destination)
         }
         if let loadDtype, loadDtype != source.dtype {

@@ -270,12 +270,10 @@ final class VocabularyAlignment: @unchecked Sendable {
         var result: [TensorSource] = []
         for (k, input) in models.enumerated() {
             counter += 1
-            let url = scratch.appendingPathComponent("aligned-\(counter).bin")
-            FileManager.default.createFile(atPath: url.path, contents: nil)
-            let handle = try FileHandle(forWritingTo: url)
-            defer { try? handle.close() }
-            var header = UInt64(0).littleEndian
-            handle.write(Data(bytes: &header, count: 8))
+            let url = scratch.appendingPathComponent("aligned-\(counter).safetensors")
+            let stored = sources[k].storedName
+            let shape = [rowCount] + Array(sources[k].shape.dropFirst())
+            let writer = try SafeTensorsWriter(url: url, tensors: [(stored, .f32, shape)])
             var mean = [Double](repeating: 0, count: width)
             for id in 0..<tokens.count {
                 let row = permutations[input][id]
@@ -287,17 +285,16 @@ final class VocabularyAlignment: @unchecked Sendable {
                     buffer = [Float](repeating: 0, count: width)
                 }
                 for i in 0..<width { mean[i] += Double(buffer[i]) }
-                buffer.withUnsafeBytes { handle.write(Data($0)) }
+                try buffer.withUnsafeBufferPointer { try writer.append(stored, float32: $0) }
             }
             if rowCount > tokens.count {
                 let padding = mean.map { Float($0 / Double(tokens.count)) }
-                for _ in tokens.count..<rowCount { padding.withUnsafeBytes { handle.write(Data($0)) } }
+                for _ in tokens.count..<rowCount {
+                    try padding.withUnsafeBufferPointer { try writer.append(stored, float32: $0) }
+                }
             }
-            let index = try files.openFile(url)
-            result.append(
-                TensorSource(
-                    file: index, storedName: sources[k].storedName, offset: 8, dtype: .f32,
-                    shape: [rowCount] + Array(sources[k].shape.dropFirst())))
+            try writer.finish()
+            result.append(try files.source(stored, in: SafeTensorsFile(url: url))!)
         }
         return result
     }

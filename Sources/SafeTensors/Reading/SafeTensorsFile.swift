@@ -1,12 +1,15 @@
 import Foundation
 
-/// A safetensors file, memory-mapped and validated when opened.
+/// A safetensors file, opened once and validated when opened: the one way this package's modules read weights.
 ///
-/// Opening reads only the header; tensor bytes are paged in from the mapping when read, so a file larger than
-/// RAM can be read tensor by tensor. The mapping is read-only (`PROT_READ`, `MAP_PRIVATE`) and released with the
-/// object. Instances are immutable and can be shared between threads. As with any memory map, the file must not be
-/// truncated or rewritten in place while open (replacing it by rename, as ``SafeTensorsWriter`` and careful
-/// writers do, is safe).
+/// Opening reads only the header; tensor bytes are read when asked for, so a file larger than RAM can be read
+/// tensor by tensor. Siblings (analysis, merging, the forward pass) read with the `package` API: a tensor's
+/// elements or a raw byte range copied into their own buffer (``read(_:elements:into:)``,
+/// ``read(fileBytes:into:)``), and advice to the kernel about what they read next or are done with
+/// (``advise(_:_:elements:)``). The descriptor is held for the object's life and closed with it. Instances are
+/// immutable and can be shared between threads. The file must not be truncated or rewritten in place while open
+/// (replacing it by rename, as ``SafeTensorsWriter`` and careful writers do, is safe); a read that finds it
+/// shorter throws `.dataSizeMismatch` naming the file and the tensor.
 ///
 /// Validation at open (each failure a ``SafeTensorsError`` whose ``SafeTensorsError/kind`` names the rule):
 /// - at least 8 bytes; the header length (little-endian UInt64) ≤ 100,000,000 and within the file;
@@ -30,18 +33,19 @@ public final class SafeTensorsFile: Sendable {
     /// The `__metadata__` strings (empty when absent).
     public let metadata: [String: String]
 
-    let mapping: MappedFile
+    /// The open file: descriptor, `pread`, advice, and the mapping the header is parsed from and bytes are lent from.
+    let storage: OpenFile
     /// The file offset of the data section (8 + header length): the one place sibling modules learn it.
     package let dataStart: Int
     private let indexByName: [String: Int]
 
-    /// Maps and validates the file at `url`.
+    /// Opens and validates the file at `url`.
     ///
     /// - Throws: ``SafeTensorsError`` naming the file and, for a bad entry, the tensor.
     public init(url: URL) throws {
         self.url = url
-        mapping = try MappedFile(url: url)
-        let header = try Header(decoding: mapping.bytes, url: url)
+        storage = try OpenFile(url: url)
+        let header = try Header(decoding: storage.bytes, url: url)
         tensors = header.tensors
         metadata = header.metadata
         dataStart = header.dataStart
@@ -53,14 +57,8 @@ public final class SafeTensorsFile: Sendable {
         indexByName = index
     }
 
-    /// Bytes `range` of the file (offsets from its start) from the mapping; valid while the file object lives.
-    /// For the length prefix and header (`0..<dataStart`) and for sampling data without another reader.
-    package func mappedBytes(_ range: Range<Int>) -> UnsafeRawBufferPointer {
-        UnsafeRawBufferPointer(rebasing: mapping.bytes[range.clamped(to: 0..<mapping.bytes.count)])
-    }
-
     /// The file's size in bytes.
-    package var byteCount: Int { mapping.bytes.count }
+    package var byteCount: Int { storage.bytes.count }
 
     /// The entry of the tensor called `name`, or nil if the file has none.
     public func info(_ name: String) -> TensorInfo? {

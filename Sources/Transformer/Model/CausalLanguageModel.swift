@@ -83,7 +83,7 @@ public struct CausalLanguageModel: Sendable {
         tensorShapes = expected
     }
 
-    /// The model of a checkpoint directory, weights read from its memory-mapped files.
+    /// The model of a checkpoint directory, weights read from its files as the pass needs them.
     public init(checkpoint: Checkpoint) throws {
         try self.init(config: TransformerConfig(checkpoint.config), weights: CheckpointWeights(checkpoint))
     }

@@ -1,7 +1,7 @@
 /// A source of model tensors by Hugging Face name, handed out as Float32 on demand.
 ///
 /// The forward pass asks for one tensor at a time, just before it uses it, into a buffer it reuses; a provider
-/// never needs to hold the whole model. Implementations: ``CheckpointWeights`` (one checkpoint, memory-mapped)
+/// never needs to hold the whole model. Implementations: ``CheckpointWeights`` (one checkpoint's weight files)
 /// and ``CombinedWeights`` (θ0 + Σ c_t (θ_t − θ0) over a base and task models, formed on the fly).
 public protocol WeightProvider: Sendable {
     /// The shape of tensor `name`, or `nil` when it is not stored.

@@ -1,21 +1,25 @@
 import Foundation
 
-/// A fixed set of worker threads that run the items of one job at a time.
+/// A fixed set of worker threads that run the items of jobs: the one worker pool of the package (the statistics
+/// pass, the merge executor and the forward pass's element-wise loops all run on it).
 ///
 /// ``run(_:window:body:consume:)`` hands items 0..<count to the workers (each call of `body` gets the item and
-/// the worker's index, so a worker can use its own scratch buffers) and returns when all are done. With
-/// `consume`, the calling thread consumes finished items strictly in item order while the workers go on, and
-/// no worker starts an item more than `window` ahead of the next one to consume — an ordered pipeline whose
-/// memory is bounded by the window.
-final class WorkerPool: @unchecked Sendable {
-    let threadCount: Int
+/// the worker's index, so a worker can use its own scratch buffers), runs every item exactly once unless one
+/// throws, and returns when all are done. With `consume`, the calling thread consumes finished items strictly in
+/// item order while the workers go on, and no worker starts an item more than `window` ahead of the next one to
+/// consume — an ordered pipeline whose memory is bounded by the window.
+///
+/// Several threads may call `run` on one pool at once: the workers take items from the oldest job that has work.
+/// A `body` must not call `run` on its own pool and wait (every worker could end up waiting).
+package final class WorkerPool: @unchecked Sendable {
+    package let threadCount: Int
     private let state: State
 
-    /// Starts `threads` workers.
+    /// Starts `threads` workers (at least one).
     ///
-    /// - Throws: ``MergeError/threadsUnavailable(_:)`` when the system refuses a thread (those already started
-    ///   are stopped).
-    init(threads: Int) throws {
+    /// - Throws: ``WorkerPoolError/threadsUnavailable(_:)`` when the system refuses a thread (those already
+    ///   started are stopped).
+    package init(threads: Int) throws(WorkerPoolError) {
         threadCount = max(1, threads)
         state = State()
         for worker in 0..<threadCount {
@@ -34,7 +38,7 @@ final class WorkerPool: @unchecked Sendable {
     }
 
     /// Runs `body(item, worker)` for every item; rethrows the first error (items not yet started are skipped).
-    func run(
+    package func run(
         _ count: Int, window: Int? = nil, body: @escaping @Sendable (Int, Int) throws -> Void,
         consume: ((Int) throws -> Void)? = nil
     ) throws {
@@ -85,12 +89,13 @@ final class WorkerPool: @unchecked Sendable {
 
     final class State: @unchecked Sendable {
         private let condition = NSCondition()
-        private var job: Job?
+        /// The jobs being run, oldest first.
+        private var jobs: [Job] = []
         private var closing = false
 
         func start(_ job: Job) {
             condition.lock()
-            self.job = job
+            jobs.append(job)
             condition.broadcast()
             condition.unlock()
         }
@@ -102,7 +107,7 @@ final class WorkerPool: @unchecked Sendable {
                     condition.unlock()
                     return
                 }
-                guard let job, job.hasWork else {
+                guard let job = jobs.first(where: \.hasWork) else {
                     condition.wait()
                     continue
                 }
@@ -160,7 +165,7 @@ final class WorkerPool: @unchecked Sendable {
             while job.running > 0 || (!job.stopped && job.finished < job.count) {
                 condition.wait()
             }
-            if self.job === job { self.job = nil }
+            jobs.removeAll { $0 === job }
             return job.error
         }
 

@@ -6,7 +6,9 @@ import Glibc
 
 /// Starts a detached POSIX thread running `body`, or throws when the system refuses to create one (a process or
 /// memory limit): a pool must fail with an error then, not wait forever for a worker that never started.
-func startThread(stackSize: Int, _ body: @escaping @Sendable () -> Void) throws {
+///
+/// - Throws: ``WorkerPoolError/threadsUnavailable(_:)`` with the system's reason.
+package func startThread(stackSize: Int, _ body: @escaping @Sendable () -> Void) throws(WorkerPoolError) {
     final class Box: @unchecked Sendable {
         let body: @Sendable () -> Void
         init(_ body: @escaping @Sendable () -> Void) { self.body = body }
@@ -27,6 +29,6 @@ func startThread(stackSize: Int, _ body: @escaping @Sendable () -> Void) throws 
         }, box.toOpaque())
     if status != 0 {
         box.release()
-        throw MergeError.threadsUnavailable(String(cString: strerror(status)))
+        throw .threadsUnavailable(String(cString: strerror(status)))
     }
 }
