@@ -6,7 +6,9 @@ extension SafeTensorsFile {
     ///
     /// F32, F16 and BF16 convert exactly; F64 rounds to nearest Float (ties to even), overflowing to ±inf. NaN,
     /// ±inf, −0 and subnormals are preserved. The tensor's bytes may be at any alignment in the file. F32 is read
-    /// straight into `buffer`; other dtypes through a staging buffer of at most ``stagingElements`` elements.
+    /// straight into `buffer`; BF16 and F16 ranges of at least ``StorageReads/directMinimum`` bytes in one read into
+    /// the upper half of `buffer`, widened in place; smaller ones and F64 through a staging buffer of at most
+    /// ``stagingElements`` elements.
     ///
     /// - Throws: ``SafeTensorsError`` with kind `.tensorNotFound`, `.notFloatingPoint` (integer, BOOL, FP8, …:
     ///   copy those with ``withRawBytes(_:_:)``), `.invalidElementRange` (range outside the tensor, or
@@ -35,6 +37,15 @@ extension SafeTensorsFile {
             return
         }
         let size = dtype.byteSize
+        if size == 2, bytes.count >= StorageReads.directMinimum {
+            // One request for the whole range (so uncached bytes come from storage as one large direct read), into
+            // the upper half of the destination, then widened forward in place: `decode` reads each 16-bit block
+            // before it writes the Floats over it, and Float i never reaches past stored element i.
+            let stored = UnsafeMutableRawPointer(destination) + range.count * 2
+            try storage.read(bytes, into: stored, tensor: name)
+            FloatConversion.decode(dtype, from: stored, count: range.count, into: destination)
+            return
+        }
         let step = min(range.count, Self.stagingElements)
         try withUnsafeTemporaryAllocation(byteCount: step * size, alignment: 64) { staging in
             var done = 0
