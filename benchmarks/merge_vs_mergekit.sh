@@ -8,7 +8,7 @@
 # from a report `metamerge analyze` wrote beforehand (not timed), as DESIGN.md's flow does.
 # The floor is the time to read the three inputs (from the page cache, `cat`) and then write one output-sized file
 # the way `metamerge merge` writes its shards: with O_DIRECT in 8 MiB blocks where the file system allows it
-# (`dd oflag=direct`, which writes the final partial block without O_DIRECT, as the merge does), else buffered.
+# (`dd oflag=direct` for the whole blocks, the tail appended buffered, as the merge does), else buffered.
 # Neither the floor nor the merges sync: both leave the page cache / device queue as a merge leaves them.
 # The machine may be shared: REPEAT=N runs each command N times and reports the fastest run (its RSS and its CPU
 # time, user + sys, which is less sensitive than wall time to other processes on the machine).
@@ -55,8 +55,11 @@ measure() {  # measure LABEL OUT_DIR COMMAND... → WALL (s), RSS (MB), CPU (use
 }
 
 # The floor: read the inputs, then write one output-sized file as the merge does (see the header); no sync.
-write_floor() {
-  if ! head -c "$out_bytes" /dev/zero | dd of="$WORK/floor.bin" bs=8M iflag=fullblock oflag=direct status=none 2>/dev/null; then
+write_floor() {  # whole 8 MiB blocks with O_DIRECT, then the tail buffered (the merge's tail is too)
+  local whole=$((out_bytes / (8 << 20)))
+  if dd if=/dev/zero of="$WORK/floor.bin" bs=8M count="$whole" oflag=direct status=none 2>/dev/null; then
+    head -c $((out_bytes - whole * (8 << 20))) /dev/zero >> "$WORK/floor.bin"
+  else
     head -c "$out_bytes" /dev/zero > "$WORK/floor.bin"   # no O_DIRECT here: the merge writes buffered too
   fi
 }
