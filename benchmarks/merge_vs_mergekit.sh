@@ -9,7 +9,9 @@
 # The floor is the time to read the three inputs (from the page cache, `cat`) and then write one output-sized file
 # the way `metamerge merge` writes its shards: with O_DIRECT in 8 MiB blocks where the file system allows it
 # (`dd oflag=direct` for the whole blocks, the tail appended buffered, as the merge does), else buffered.
-# Neither the floor nor the merges sync: both leave the page cache / device queue as a merge leaves them.
+# Neither the floor nor the merges sync: both leave the page cache / device queue as a merge leaves them. Before
+# each timed run (untimed) a `sync` writes back what earlier runs left dirty — MergeKit writes through the page
+# cache, and its writeback otherwise lands in the next run's time (an O_DIRECT writer waits behind it).
 # The machine may be shared: REPEAT=N runs each command N times and reports the fastest run (its RSS and its CPU
 # time, user + sys, which is less sensitive than wall time to other processes on the machine).
 #
@@ -44,6 +46,7 @@ measure() {  # measure LABEL OUT_DIR COMMAND... → WALL (s), RSS (MB), CPU (use
   WALL=""; RSS=""; CPU=""
   for run in $(seq "$REPEAT"); do
     rm -rf "$out"
+    sync   # untimed: the previous run's dirty pages are written back before this one starts
     /usr/bin/time -v "$@" > "$WORK/$label.out" 2> "$WORK/$label.time" || { cat "$WORK/$label.time" >&2; exit 1; }
     local wall rss cpu
     wall=$(grep "Elapsed (wall" "$WORK/$label.time" | awk '{print $NF}' | seconds)
@@ -72,6 +75,7 @@ export -f floor_once write_floor
 export out_bytes WORK
 floor=""
 for run in $(seq "$REPEAT"); do
+  sync
   /usr/bin/time -f "%e %U %S" -o "$WORK/floor.time" bash -c "$(declare -p inputs); floor_once"
   read -r wall user sys < "$WORK/floor.time"
   if [ -z "$floor" ] || awk -v a="$wall" -v b="$floor" 'BEGIN { exit !(a < b) }'; then
