@@ -6,8 +6,14 @@
 # MetaGPT: its side runs task_arithmetic with the λ MetaMerge computed (so MergeKit is spared computing them).
 # `metagpt` computes the statistics in-process (one extra pass over the inputs); `metagpt --stats` takes them
 # from a report `metamerge analyze` wrote beforehand (not timed), as DESIGN.md's flow does.
-# The floor is the time to read the three inputs (from the page cache) and write one output-sized file.
-# The machine may be shared: REPEAT=N runs each command N times and reports the fastest run (and its RSS).
+# The floor is the time to read the three inputs (from the page cache, `cat`) and then write one output-sized file
+# the way `metamerge merge` writes its shards: with O_DIRECT in 8 MiB blocks where the file system allows it
+# (`dd oflag=direct` for the whole blocks, the tail appended buffered, as the merge does), else buffered.
+# Neither the floor nor the merges sync: both leave the page cache / device queue as a merge leaves them. Before
+# each timed run (untimed) a `sync` writes back what earlier runs left dirty — MergeKit writes through the page
+# cache, and its writeback otherwise lands in the next run's time (an O_DIRECT writer waits behind it).
+# The machine may be shared: REPEAT=N runs each command N times and reports the fastest run (its RSS and its CPU
+# time, user + sys, which is less sensitive than wall time to other processes on the machine).
 #
 # Usage: benchmarks/merge_vs_mergekit.sh [FAMILY_DIR]
 #   env: METAMERGE (binary; default: release build), MERGEKIT (default: mergekit-yaml beside $PYTHON),
@@ -35,27 +41,47 @@ cat "${inputs[@]}" > /dev/null   # warm the page cache: every run below reads fr
 
 seconds() { awk -F: '{ if (NF==3) print $1*3600+$2*60+$3; else print $1*60+$2 }'; }
 REPEAT=${REPEAT:-1}
-measure() {  # measure LABEL OUT_DIR COMMAND... → sets WALL (s) and RSS (MB) of the fastest of $REPEAT runs
+measure() {  # measure LABEL OUT_DIR COMMAND... → WALL (s), RSS (MB), CPU (user+sys s) of the fastest of $REPEAT runs
   local label=$1 out=$2; shift 2
-  WALL=""; RSS=""
+  WALL=""; RSS=""; CPU=""
   for run in $(seq "$REPEAT"); do
     rm -rf "$out"
+    sync   # untimed: the previous run's dirty pages are written back before this one starts
     /usr/bin/time -v "$@" > "$WORK/$label.out" 2> "$WORK/$label.time" || { cat "$WORK/$label.time" >&2; exit 1; }
-    local wall rss
+    local wall rss cpu
     wall=$(grep "Elapsed (wall" "$WORK/$label.time" | awk '{print $NF}' | seconds)
     rss=$(grep "Maximum resident" "$WORK/$label.time" | awk '{printf "%.0f", $NF/1024}')
-    if [ -z "$WALL" ] || awk -v a="$wall" -v b="$WALL" 'BEGIN { exit !(a < b) }'; then WALL=$wall; RSS=$rss; fi
+    cpu=$(grep -E "(User|System) time" "$WORK/$label.time" | awk '{s += $NF} END {printf "%.1f", s}')
+    if [ -z "$WALL" ] || awk -v a="$wall" -v b="$WALL" 'BEGIN { exit !(a < b) }'; then WALL=$wall; RSS=$rss; CPU=$cpu; fi
     rm -rf "$out"
   done
 }
 
-# The floor: read the inputs and write one output-sized file.
-start=$(date +%s.%N)
-cat "${inputs[@]}" > /dev/null
-head -c "$out_bytes" /dev/zero > "$WORK/floor.bin"
-sync -f "$WORK/floor.bin" 2>/dev/null || true
-floor=$(echo "$start $(date +%s.%N)" | awk '{printf "%.2f", $2-$1}')
-rm -f "$WORK/floor.bin"
+# The floor: read the inputs, then write one output-sized file as the merge does (see the header); no sync.
+write_floor() {  # whole 8 MiB blocks with O_DIRECT, then the tail buffered (the merge's tail is too)
+  local whole=$((out_bytes / (8 << 20)))
+  if dd if=/dev/zero of="$WORK/floor.bin" bs=8M count="$whole" oflag=direct status=none 2>/dev/null; then
+    head -c $((out_bytes - whole * (8 << 20))) /dev/zero >> "$WORK/floor.bin"
+  else
+    head -c "$out_bytes" /dev/zero > "$WORK/floor.bin"   # no O_DIRECT here: the merge writes buffered too
+  fi
+}
+floor_once() {
+  cat "${inputs[@]}" > /dev/null
+  write_floor
+  rm -f "$WORK/floor.bin"
+}
+export -f floor_once write_floor
+export out_bytes WORK
+floor=""
+for run in $(seq "$REPEAT"); do
+  sync
+  /usr/bin/time -f "%e %U %S" -o "$WORK/floor.time" bash -c "$(declare -p inputs); floor_once"
+  read -r wall user sys < "$WORK/floor.time"
+  if [ -z "$floor" ] || awk -v a="$wall" -v b="$floor" 'BEGIN { exit !(a < b) }'; then
+    floor=$wall; floor_cpu=$(echo "$user $sys" | awk '{printf "%.1f", $1 + $2}')
+  fi
+done
 
 config() {  # config METHOD PARAMS-YAML → a MergeKit config on the family
   cat <<EOF
@@ -88,9 +114,9 @@ config task_arithmetic "" "weight: ${lambdas[0]}" "weight: ${lambdas[1]}" > "$WO
 
 printf "family: %s (%s GB of inputs, %s GB output)\n" "$FAMILY" \
   "$(echo "$in_bytes" | awk '{printf "%.2f", $1/1e9}')" "$(echo "$out_bytes" | awk '{printf "%.2f", $1/1e9}')"
-printf "floor (read inputs from page cache + write output): %s s\n" "$floor"
+printf "floor (read inputs from page cache, then write the output as the merge does): %s s wall, %s s CPU\n" "$floor" "$floor_cpu"
 printf "MetaGPT λ: %s\n\n" "${lambdas[*]}"
-printf "%-20s %12s %12s %12s %12s %10s %10s %10s\n" method "metamerge s" "mergekit s" "metamerge MB" "mergekit MB" speedup "RSS ratio" "vs floor"
+printf "%-20s %12s %12s %12s %12s %12s %10s %10s %10s\n" method "metamerge s" "(CPU s)" "mergekit s" "metamerge MB" "mergekit MB" speedup "RSS ratio" "vs floor"
 IFS=',' read -ra methods <<< "${METHODS:-task_arithmetic,ties,nuslerp,passthrough_franken,metagpt,metagpt --stats}"
 for method in "${methods[@]}"; do
   name=${method%% *}
@@ -99,12 +125,12 @@ for method in "${methods[@]}"; do
   mk_config="$WORK/$name.yml"
   [ "$name" = metagpt ] && mk_config="$WORK/metagpt.mergekit.yml"
   measure "mm-$name" "$WORK/out-mm" "$METAMERGE" merge "$WORK/$name.yml" "$WORK/out-mm" --quiet "${extra[@]}"
-  mm_wall=$WALL; mm_rss=$RSS
+  mm_wall=$WALL; mm_rss=$RSS; mm_cpu=$CPU
   if [ "$method" != "metagpt --stats" ]; then   # MergeKit's side is the same for both metagpt rows
     measure "mk-$name" "$WORK/out-mk" "$MERGEKIT" "$mk_config" "$WORK/out-mk" --device cpu --quiet --out-shard-size 500M
     mk_wall=$WALL; mk_rss=$RSS
   fi
-  printf "%-20s %12.1f %12.1f %12s %12s %9.1fx %9.1fx %9.2fx\n" "$method" "$mm_wall" "$mk_wall" "$mm_rss" "$mk_rss" \
+  printf "%-20s %12.1f %12s %12.1f %12s %12s %9.1fx %9.1fx %9.2fx\n" "$method" "$mm_wall" "$mm_cpu" "$mk_wall" "$mm_rss" "$mk_rss" \
     "$(echo "$mk_wall $mm_wall" | awk '{print $1/$2}')" "$(echo "$mk_rss $mm_rss" | awk '{print $1/$2}')" \
     "$(echo "$mm_wall $floor" | awk '{print $1/$2}')"
 done

@@ -41,6 +41,13 @@ public struct Merge: Sendable {
         gateSpec != nil || (plan.method.isMetaGPT && normSource == "original")
     }
 
+    /// Whether only ‖τₜ‖² are needed (MetaGPT's λ from the original task vectors, no gate, no report given): then
+    /// ``StatisticsPass/squaredNorms(_:progress:)`` computes them, the same sums as the statistics pass's Gram diagonal at a fraction of
+    /// its work, and ``PreparedMerge/statistics`` is nil.
+    var needsOnlySquaredNorms: Bool {
+        gateSpec == nil && options.statisticsReport == nil && plan.method.isMetaGPT && normSource == "original"
+    }
+
     /// Every file and directory the merge reads: an output may be none of them, contain none, nor lie inside one.
     public var inputPaths: [URL] { plan.inputPaths(options) }
 
@@ -51,7 +58,9 @@ public struct Merge: Sendable {
     ///   error of the statistics pass.
     public func prepare(progress: (any MergeProgressReporting)? = nil) throws -> PreparedMerge {
         var preparation = Preparation(plan: plan, options: options)
-        if needsStatistics {
+        if needsOnlySquaredNorms {
+            preparation.squaredNorms = try preparation.computeSquaredNorms(progress: progress)
+        } else if needsStatistics {
             preparation.statistics = try preparation.loadStatistics(progress: progress)
         }
         if plan.method.isMetaGPT {
@@ -79,6 +88,8 @@ private struct Preparation {
     var plan: MergePlan
     let options: MergeOptions
     var statistics: TaskVectorStatistics?
+    /// ‖τₜ‖² per tensor name and in total, when only they were computed (``StatisticsPass/squaredNorms(_:progress:)``).
+    var squaredNorms: (perTensor: [String: [Double]], total: [Double])?
     /// Maps this merge's task k to the statistics' task index (identity when computed here).
     var taskOrder: [Int] = []
 
@@ -117,6 +128,20 @@ private struct Preparation {
         progress?.end()
         taskOrder = Array(plan.taskIndices.indices)
         return statistics
+    }
+
+    func computeSquaredNorms(progress: (any MergeProgressReporting)?) throws -> (
+        perTensor: [String: [Double]], total: [Double]
+    ) {
+        let family = try family()
+        let total = family.tensors.reduce(0) { $0 + $1.elementCount * $1.dtypes.reduce(0) { $0 + $1.byteSize } }
+        progress?.begin("task-vector norms", total: Double(total))
+        let norms = try StatisticsPass(threads: options.threads).squaredNorms(
+            family, progress: progress.map { reporter in { @Sendable bytes in reporter.advance(Double(bytes)) } })
+        progress?.end()
+        var perTensor: [String: [Double]] = [:]
+        for (tensor, values) in zip(family.tensors, norms.perTensor) { perTensor[tensor.name] = values }
+        return (perTensor, norms.total)
     }
 
     /// Checks that a report describes these models (by weight fingerprints) and maps our tasks to its tasks.
@@ -161,7 +186,10 @@ private struct Preparation {
     ) throws {
         let perTensor = granularity == "per_tensor"
         var tensorNorms: [String: [Double]] = [:]
-        if normSource == "original" {
+        if normSource == "original", let squaredNorms {
+            tensorNorms = squaredNorms.perTensor
+            plan.lambdaSource = "norms of the original task vectors, from a pass computing ‖τₜ‖²"
+        } else if normSource == "original" {
             guard let statistics else { return }
             for tensor in statistics.tensors {
                 let gram = tensor.moments.gram
@@ -191,6 +219,9 @@ private struct Preparation {
             }
             if normSource == "original", let statistics, taskOrder == Array(0..<tasks) {
                 total = statistics.global.moments.gram.squaredNorms
+            }
+            if normSource == "original", let squaredNorms {
+                total = squaredNorms.total  // the global Gram diagonal's sums, in the same order
             }
             let lambdas = GramMatrix.metagptLambdas(squaredNorms: total)
             plan.globalLambdas = lambdas

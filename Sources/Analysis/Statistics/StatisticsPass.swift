@@ -99,11 +99,22 @@ extension StatisticsPass {
     }
 
     /// Reads elements `range` of one tensor from every model (`stored[model]`, stored as `dtypes[model]`) in pieces
-    /// of ``readElements`` and adds them to `moments`. F32 is read as stored into the model's buffer; other dtypes
-    /// are read into the staging buffer and decoded into the model's buffer.
+    /// of ``readElements`` and adds them to `moments`.
     static func accumulate(
         _ stored: [Inputs.Stored], dtypes: [DType], _ range: Range<Int>, buffers: ReadBuffers, kernel: MomentsKernel,
         into moments: inout TaskVectorMoments
+    ) throws {
+        try forEachPiece(stored, dtypes: dtypes, range, buffers: buffers) { count in
+            kernel.accumulate(UnsafeBufferPointer(buffers.pointers), Float32Lanes.self, count: count, into: &moments)
+        }
+    }
+
+    /// Reads elements `range` of one tensor from every model in pieces of ``readElements`` (whole kernel blocks, so
+    /// the sums do not depend on the reading) into `buffers.models` and calls `body` with each piece's length. F32 is
+    /// read as stored into the model's buffer; other dtypes are read into the staging buffer and decoded into it.
+    static func forEachPiece(
+        _ stored: [Inputs.Stored], dtypes: [DType], _ range: Range<Int>, buffers: ReadBuffers,
+        _ body: (Int) throws -> Void
     ) throws {
         var start = range.lowerBound
         while start < range.upperBound {
@@ -116,11 +127,11 @@ extension StatisticsPass {
                 } else {
                     try input.file.read(input.name, elements: piece, into: buffers.staging)
                     FloatConversion.decode(
-                        dtype, from: buffers.staging, count: piece.count, into: buffer.assumingMemoryBound(to: Float.self))
+                        dtype, from: buffers.staging, count: piece.count,
+                        into: buffer.assumingMemoryBound(to: Float.self))
                 }
             }
-            kernel.accumulate(
-                UnsafeBufferPointer(buffers.pointers), Float32Lanes.self, count: piece.count, into: &moments)
+            try body(piece.count)
             start = piece.upperBound
         }
     }
@@ -188,14 +199,14 @@ final class WorkerState: @unchecked Sendable {
 }
 
 /// The chunks' results, one slot per chunk; each slot is written by exactly one worker, so no lock is needed.
-private struct ResultSlots: @unchecked Sendable {
-    let results: UnsafeMutableBufferPointer<TaskVectorMoments?>
+struct ResultSlots<Element>: @unchecked Sendable {
+    let results: UnsafeMutableBufferPointer<Element>
 
-    init(_ results: UnsafeMutableBufferPointer<TaskVectorMoments?>) {
+    init(_ results: UnsafeMutableBufferPointer<Element>) {
         self.results = results
     }
 
-    func store(_ moments: TaskVectorMoments, at index: Int) {
-        results[index] = moments
+    func store(_ value: Element, at index: Int) {
+        results[index] = value
     }
 }

@@ -215,15 +215,30 @@ struct MergeExecutor {
 
     /// Throws ``MergeError/nonFinite`` when `values` holds NaN / ±Inf, or magnitudes that round to infinity in
     /// `dtype` (F16 above 65 519.99…; BF16 and F32 only overflow from values already infinite in Float32).
+    ///
+    /// Compares magnitude bits, sixteen lanes at a time: for a Float that is not NaN, |x| < c ⇔ bits(|x|) < bits(c),
+    /// and NaN's magnitude bits exceed every finite bound's.
     static func checkFinite(
         _ pointer: UnsafeMutablePointer<Float>, count: Int, tensor: String, dtype: DType, offset: Int
     ) throws {
-        let values = UnsafeBufferPointer(start: pointer, count: count)
-        let fits: (Float) -> Bool = dtype == .f16 ? { abs($0) < 65520 } : { $0.isFinite }
-        var bad = 0
-        for value in values where !fits(value) { bad += 1 }
+        let limit: UInt32 = dtype == .f16 ? Float(65520).bitPattern : Float.infinity.bitPattern
+        let raw = UnsafeRawPointer(pointer)
+        // Per lane, the count of magnitudes below the limit: m − limit wraps to a top bit of 1 exactly then
+        // (both are below 2³¹).
+        var lanes = SIMD16<UInt32>(repeating: 0)
+        var i = 0
+        while i + 16 <= count {
+            let magnitude = raw.loadUnaligned(fromByteOffset: 4 * i, as: SIMD16<UInt32>.self) & 0x7FFF_FFFF
+            lanes &+= (magnitude &- limit) &>> 31
+            i += 16
+        }
+        var bad = i - Int(lanes.wrappedSum())
+        while i < count {
+            if pointer[i].bitPattern & 0x7FFF_FFFF >= limit { bad += 1 }
+            i += 1
+        }
         guard bad > 0 else { return }
-        let first = values.firstIndex { !fits($0) }!
+        let first = (0..<count).first { pointer[$0].bitPattern & 0x7FFF_FFFF >= limit }!
         throw MergeError.nonFinite(tensor: tensor, count: bad, index: offset + first, dtype: dtype.rawValue)
     }
 

@@ -187,7 +187,39 @@ struct PrefixCursor {
         }
         let key = self.key, quota = self.quota
         var ties = self.ties
-        for i in 0..<n {
+        // Sixteen at a time: keep = key beyond the cut, or equal to it while the quota of ties (taken in index
+        // order) lasts. A group where the quota runs out part-way goes one by one. Lane masks by arithmetic on
+        // magnitudes (< 2³¹).
+        let raw = UnsafeMutableRawPointer(values)
+        var start = 0
+        while start + 16 <= n {
+            let bits = raw.loadUnaligned(fromByteOffset: 4 &* start, as: SIMD16<UInt32>.self)
+            let magnitude = bits & 0x7FFF_FFFF
+            let equal = ((magnitude ^ key) &- 1) &>> 31  // 1 where magnitude == key
+            var keep = descending ? lanesBelow(SIMD16(repeating: key), magnitude) : lanesBelow(magnitude, SIMD16(repeating: key))
+            let equalCount = laneSum(equal)
+            if equalCount > 0 {
+                if ties + equalCount <= quota {
+                    keep |= 0 &- equal
+                } else if ties < quota {
+                    for i in start..<(start + 16) { maskOne(values, i, key: key, quota: quota, ties: &ties) }
+                    start &+= 16
+                    continue
+                }
+                ties += equalCount
+            }
+            raw.storeBytes(of: bits & (keep | 0x8000_0000), toByteOffset: 4 &* start, as: SIMD16<UInt32>.self)
+            start &+= 16
+        }
+        for i in start..<n { maskOne(values, i, key: key, quota: quota, ties: &ties) }
+        self.ties = ties
+    }
+
+    @inline(__always)
+    private func maskOne(
+        _ values: UnsafeMutablePointer<Float>, _ i: Int, key: UInt32, quota: Int, ties: inout Int
+    ) {
+        do {
             let bits = values[i].bitPattern
             let magnitude = bits & 0x7FFF_FFFF
             var keep = descending ? magnitude > key : magnitude < key
@@ -197,8 +229,26 @@ struct PrefixCursor {
             }
             values[i] = Float(bitPattern: bits & (keepMask(keep) | 0x8000_0000))
         }
-        self.ties = ties
     }
+}
+
+/// 0, 1, …, 15: shifting lane i's 0/1 by i and summing gives the lanes as the bits of an integer.
+let laneIndices = SIMD16<UInt32>(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
+
+/// All ones in the lanes where a < b, zero elsewhere, for values below 2³¹ (magnitudes): a − b then wraps to a
+/// number with the top bit set exactly when a < b.
+@inline(__always)
+func lanesBelow(_ a: SIMD16<UInt32>, _ b: SIMD16<UInt32>) -> SIMD16<UInt32> {
+    0 &- ((a &- b) &>> 31)
+}
+
+/// The sum of sixteen lanes (the total below 2³²), by halving (`wrappedSum()` was not inlined).
+@inline(__always)
+func laneSum(_ lanes: SIMD16<UInt32>) -> Int {
+    let eight = lanes.lowHalf &+ lanes.highHalf
+    let four = eight.lowHalf &+ eight.highHalf
+    let two = four.lowHalf &+ four.highHalf
+    return Int(two[0] &+ two[1])
 }
 
 /// All ones when `keep`, else zero: a branch-free select.

@@ -8,6 +8,12 @@ extension TaskArithmeticKernel {
             try io.load(0, range, into: output)
             return
         }
+        if isPlainSum {
+            try io.forEachBlock(range) { start, n, inputs in
+                plainSum(inputs, count: n, into: output + (start - range.lowerBound))
+            }
+            return
+        }
         var cursors = makeCursors(chunk: chunk)
         let block = KernelIO.blockElements
         // T weighted rows, plus two rows of scratch for the election's sums.
@@ -29,6 +35,63 @@ extension TaskArithmeticKernel {
             } else {
                 combine(weighted, base: base, count: n, into: out)
             }
+        }
+    }
+
+    /// Whether the merge is Σₜ wₜ·δₜ with nothing masked or rescaled and no election (`task_arithmetic`, and
+    /// MetaGPT's kernels-through-weights), which ``plainSum(_:count:into:)`` computes in one fused sweep.
+    var isPlainSum: Bool {
+        !settings.consensus && factors.allSatisfy { $0 == nil }
+            && plans.allSatisfy { if case .keepAll = $0 { true } else { false } }
+    }
+
+    /// `out = b + λ·((Σₜ (xₜ − b)·wₜ) / divisor)` element by element, with the Float32 operations of the general
+    /// path in the same order (δ = x − b, δ·w, the sum from task 0, then ÷ divisor, ·λ, + b), so the result is
+    /// bit-identical; sixteen lanes at a time.
+    func plainSum(
+        _ inputs: UnsafeMutableBufferPointer<UnsafeMutablePointer<Float>>, count n: Int,
+        into out: UnsafeMutablePointer<Float>
+    ) {
+        typealias V = SIMD16<Float>
+        let base = UnsafeRawPointer(inputs[0])
+        let target = UnsafeMutableRawPointer(out)
+        let vectorEnd = n / 16 * 16
+        let w0 = weights[0], x0 = UnsafeRawPointer(inputs[1])
+        var i = 0
+        while i < vectorEnd {
+            let b = base.loadUnaligned(fromByteOffset: 4 * i, as: V.self)
+            let x = x0.loadUnaligned(fromByteOffset: 4 * i, as: V.self)
+            target.storeBytes(of: (x - b) * w0, toByteOffset: 4 * i, as: V.self)
+            i += 16
+        }
+        for j in vectorEnd..<n { out[j] = (inputs[1][j] - inputs[0][j]) * w0 }
+        for t in 1..<tasks {
+            let w = weights[t], xt = UnsafeRawPointer(inputs[t + 1])
+            i = 0
+            while i < vectorEnd {
+                let b = base.loadUnaligned(fromByteOffset: 4 * i, as: V.self)
+                let x = xt.loadUnaligned(fromByteOffset: 4 * i, as: V.self)
+                let sum = target.loadUnaligned(fromByteOffset: 4 * i, as: V.self)
+                target.storeBytes(of: sum + (x - b) * w, toByteOffset: 4 * i, as: V.self)
+                i += 16
+            }
+            for j in vectorEnd..<n { out[j] += (inputs[t + 1][j] - inputs[0][j]) * w }
+        }
+        let normalize = settings.normalize, divisor = divisorWithoutConsensus, lambda = self.lambda
+        i = 0
+        while i < vectorEnd {
+            let b = base.loadUnaligned(fromByteOffset: 4 * i, as: V.self)
+            var sum = target.loadUnaligned(fromByteOffset: 4 * i, as: V.self)
+            if normalize { sum /= V(repeating: divisor) }
+            if lambda != 1 { sum *= lambda }
+            target.storeBytes(of: b + sum, toByteOffset: 4 * i, as: V.self)
+            i += 16
+        }
+        for j in vectorEnd..<n {
+            var sum = out[j]
+            if normalize { sum /= divisor }
+            if lambda != 1 { sum *= lambda }
+            out[j] = inputs[0][j] + sum
         }
     }
 

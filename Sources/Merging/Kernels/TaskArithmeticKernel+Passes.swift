@@ -1,4 +1,5 @@
 import Foundation
+import SafeTensors
 
 /// The reduction passes: rank selection (two passes), L1 sums before/after masking for `rescale`, DELLA's
 /// per-row ranking, and the squared norms of the sparsified deltas.
@@ -15,6 +16,12 @@ extension TaskArithmeticKernel {
                 }
                 let histogram = selection.histogram(model: t, worker: io.worker)
                 let x = inputs[t + 1]
+                guard settings.rescale else {
+                    // The L1 sum is only read by `rescale`; without it the loop is the histogram alone (the sum's
+                    // chain of Float64 additions was its critical path).
+                    for i in 0..<n { histogram[Int(magnitudeKey(x[i] - base[i]) >> 16)] &+= 1 }
+                    continue
+                }
                 var absoluteSum = 0.0
                 for i in 0..<n {
                     let delta = x[i] - base[i]
@@ -38,7 +45,26 @@ extension TaskArithmeticKernel {
             for t in 0..<tasks where !bins[t].isEmpty {
                 let x = inputs[t + 1]
                 let first = bins[t][0], second = bins[t].count > 1 ? bins[t][1] : bins[t][0]
-                for i in 0..<n {
+                // Sixteen at a time, looking lane by lane only in groups holding a key of a wanted bin (bins are
+                // below 2¹⁶, so (bin ^ wanted) − 1 has its top bit set exactly when they are equal).
+                let xs = UnsafeRawPointer(x), bs = UnsafeRawPointer(base)
+                var start = 0
+                while start + 16 <= n {
+                    let delta =
+                        xs.loadUnaligned(fromByteOffset: 4 &* start, as: SIMD16<Float>.self)
+                        - bs.loadUnaligned(fromByteOffset: 4 &* start, as: SIMD16<Float>.self)
+                    let key = unsafeBitCast(delta, to: SIMD16<UInt32>.self) & 0x7FFF_FFFF
+                    let bin = key &>> 16
+                    let hits = (((bin ^ first) &- 1) | ((bin ^ second) &- 1)) &>> 31
+                    // The hit lanes as bits of an integer, visited lowest first (index order).
+                    var lanes = laneSum(hits &<< laneIndices)
+                    while lanes != 0 {
+                        keys[t].append(key[lanes.trailingZeroBitCount])
+                        lanes &= lanes &- 1
+                    }
+                    start &+= 16
+                }
+                for i in start..<n {
                     let key = magnitudeKey(x[i] - base[i])
                     let bin = key >> 16
                     if bin == first || bin == second { keys[t].append(key) }

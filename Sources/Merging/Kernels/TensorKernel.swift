@@ -57,43 +57,55 @@ struct KernelIO {
             loadDtype: loadDtype)
     }
 
+    /// Elements per `pread` of each input in ``forEachBlock(_:_:)``: eight blocks (128 KB of BF16 per input), so a
+    /// piece's bytes are still in the worker's L2 cache when they are decoded, while system calls stay few.
+    static let pieceElements = 8 * blockElements
+
     /// Calls `body(start, count, inputs)` for consecutive blocks of `range`, with every input's block loaded
     /// (`inputs[k]` points at input k's `count` values).
     ///
-    /// Each input's bytes for the whole range are read with one `pread` into the worker's chunk buffer (few, large
-    /// reads), then converted to Float32 block by block (small blocks stay in cache for `body`).
+    /// Each input's bytes are read with one `pread` per piece of ``pieceElements`` into the worker's buffer, then
+    /// converted to Float32 block by block (small blocks stay in cache for `body`). Reading the whole chunk at
+    /// once (one `pread` per input and chunk of 2^20 elements) left the bytes in memory, not in cache, by the time
+    /// they were decoded: the decoding loop then waited on loads.
     func forEachBlock(
         _ range: Range<Int>, _ body: (Int, Int, UnsafeMutableBufferPointer<UnsafeMutablePointer<Float>>) throws -> Void
     ) throws {
         guard !range.isEmpty else { return }
         let buffers = scratch.inputBlocks(count: sources.count, elements: Self.blockElements)
+        let pieceLength = min(Self.pieceElements, range.count)
         var offsets: [Int] = []
         var total = 0
         for source in sources {
             offsets.append(total)
-            total += (range.count * source.dtype.byteSize + 63) / 64 * 64
+            total += (pieceLength * source.dtype.byteSize + 63) / 64 * 64
         }
         let raw = scratch.buffer("io.chunk", count: total, of: UInt8.self)
-        for (input, source) in sources.enumerated() {
-            let size = source.dtype.byteSize
-            try files.read(
-                file: source.file, offset: source.offset + range.lowerBound * size, byteCount: range.count * size,
-                into: raw + offsets[input])
-        }
-        var start = range.lowerBound
-        while start < range.upperBound {
-            let count = min(Self.blockElements, range.upperBound - start)
+        var pieceStart = range.lowerBound
+        while pieceStart < range.upperBound {
+            let piece = pieceStart..<min(pieceStart + pieceLength, range.upperBound)
             for (input, source) in sources.enumerated() {
                 let size = source.dtype.byteSize
-                FloatConversion.decode(
-                    source.dtype, from: raw + offsets[input] + (start - range.lowerBound) * size, count: count,
-                    into: buffers[input])
-                if let loadDtype, loadDtype != source.dtype {
-                    Rounding.round(buffers[input], count: count, to: loadDtype)
-                }
+                try files.read(
+                    file: source.file, offset: source.offset + piece.lowerBound * size,
+                    byteCount: piece.count * size, into: raw + offsets[input])
             }
-            try body(start, count, buffers)
-            start += count
+            var start = piece.lowerBound
+            while start < piece.upperBound {
+                let count = min(Self.blockElements, piece.upperBound - start)
+                for (input, source) in sources.enumerated() {
+                    let size = source.dtype.byteSize
+                    FloatConversion.decode(
+                        source.dtype, from: raw + offsets[input] + (start - piece.lowerBound) * size, count: count,
+                        into: buffers[input])
+                    if let loadDtype, loadDtype != source.dtype {
+                        Rounding.round(buffers[input], count: count, to: loadDtype)
+                    }
+                }
+                try body(start, count, buffers)
+                start += count
+            }
+            pieceStart = piece.upperBound
         }
     }
 }

@@ -57,6 +57,33 @@ package enum FloatConversion {
         return UInt16(truncatingIfNeeded: result | (sign >> 16))
     }
 
+    // MARK: Lanes
+
+    /// All ones in the lanes where a < b, zero elsewhere; for values below 2³¹ (magnitudes), where a − b wraps to a
+    /// number with the top bit set exactly when a < b.
+    @inline(__always)
+    package static func below(_ a: SIMD16<UInt32>, _ b: SIMD16<UInt32>) -> SIMD16<UInt32> {
+        0 &- ((a &- b) &>> 31)
+    }
+
+    @inline(__always)
+    package static func below(_ a: SIMD16<UInt32>, _ b: UInt32) -> SIMD16<UInt32> {
+        below(a, SIMD16<UInt32>(repeating: b))
+    }
+
+    @inline(__always)
+    package static func below(_ a: UInt32, _ b: SIMD16<UInt32>) -> SIMD16<UInt32> {
+        below(SIMD16<UInt32>(repeating: a), b)
+    }
+
+    /// `yes` in the lanes where `mask` is all ones, `no` where it is zero.
+    @inline(__always)
+    package static func select(
+        _ mask: SIMD16<UInt32>, _ yes: SIMD16<UInt32>, _ no: SIMD16<UInt32>
+    ) -> SIMD16<UInt32> {
+        no ^ ((yes ^ no) & mask)
+    }
+
     // MARK: Loops
 
     /// Converts `count` elements of `dtype` (F64, F32, F16 or BF16) at `source` to Float at `destination`.
@@ -102,12 +129,49 @@ package enum FloatConversion {
         case .f32:
             destination.copyMemory(from: source, byteCount: count * 4)
         case .bf16:
-            for i in 0..<count {
+            // Sixteen at a time, the same integer rounding as `bf16Bits(from:)`: NaN (a magnitude above the
+            // infinity's bits) becomes 0x7FC0. Lane masks are made with arithmetic (see `below`), not `SIMDMask`,
+            // whose `replacing(with:where:)` compiles to a lane-by-lane loop.
+            var i = 0
+            let input = UnsafeRawPointer(source)
+            while i + 16 <= count {
+                let u = input.loadUnaligned(fromByteOffset: 4 * i, as: SIMD16<UInt32>.self)
+                let rounded = (u &+ 0x7FFF &+ ((u &>> 16) & 1)) &>> 16
+                let nan = below(0x7F80_0000, u & 0x7FFF_FFFF)
+                let bits = select(nan, SIMD16<UInt32>(repeating: 0x7FC0), rounded)
+                destination.storeBytes(
+                    of: SIMD16<UInt16>(truncatingIfNeeded: bits), toByteOffset: 2 * i, as: SIMD16<UInt16>.self)
+                i += 16
+            }
+            while i < count {
                 destination.storeBytes(of: bf16Bits(from: source[i]), toByteOffset: 2 * i, as: UInt16.self)
+                i += 1
             }
         case .f16:
-            for i in 0..<count {
+            // Sixteen at a time, lane for lane the branch-free arithmetic of `f16Bits(from:)`.
+            var i = 0
+            let input = UnsafeRawPointer(source)
+            while i + 16 <= count {
+                let bits = input.loadUnaligned(fromByteOffset: 4 * i, as: SIMD16<UInt32>.self)
+                let sign = bits & 0x8000_0000
+                let magnitude = bits ^ sign
+                let special = select(
+                    below(0x7F80_0000, magnitude), SIMD16<UInt32>(repeating: 0x7E00),
+                    SIMD16<UInt32>(repeating: 0x7C00))
+                let half = SIMD16<Float>(repeating: 0.5)
+                let subnormal =
+                    unsafeBitCast(unsafeBitCast(magnitude, to: SIMD16<Float>.self) + half, to: SIMD16<UInt32>.self)
+                    &- 0x3F00_0000
+                let normal = (magnitude &+ 0xC800_0FFF &+ ((magnitude &>> 13) & 1)) &>> 13
+                let finite = select(below(magnitude, 0x3880_0000), subnormal, normal)
+                let result = select(below(magnitude, 0x4780_0000), finite, special) | (sign &>> 16)
+                destination.storeBytes(
+                    of: SIMD16<UInt16>(truncatingIfNeeded: result), toByteOffset: 2 * i, as: SIMD16<UInt16>.self)
+                i += 16
+            }
+            while i < count {
                 destination.storeBytes(of: f16Bits(from: source[i]), toByteOffset: 2 * i, as: UInt16.self)
+                i += 1
             }
         case .f64:
             for i in 0..<count {

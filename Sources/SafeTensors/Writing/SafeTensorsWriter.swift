@@ -30,6 +30,10 @@ import Darwin
 /// or ``finish()`` before every tensor is complete — closes and removes the partial file, and the writer then
 /// refuses further calls (`.writerClosed`). A writer released without ``finish()`` also removes its file.
 ///
+/// Files of 4 MiB and more are written with direct I/O where the file system allows it (``StagedFileOutput``:
+/// two 8 MiB staging buffers, one written by a background thread while the other fills), else buffered; the
+/// bytes are the same either way.
+///
 /// Not thread-safe: use from one thread at a time.
 public final class SafeTensorsWriter {
     /// The output location.
@@ -48,6 +52,8 @@ public final class SafeTensorsWriter {
     /// Bytes of `tensors[current]` written so far.
     private var written = 0
     private var scratch: UnsafeMutableRawBufferPointer?
+    /// The file's byte stream (direct I/O where possible), once the file is created.
+    private var output: StagedFileOutput?
 
     private enum State { case open, finished, failed }
 
@@ -62,8 +68,19 @@ public final class SafeTensorsWriter {
     ///     element.
     ///   - metadata: string metadata for `__metadata__`, merged with `"format": "pt"`.
     /// - Throws: ``SafeTensorsError`` `.invalidTensorList` or `.writeFailed`.
-    public init(
+    public convenience init(
         url: URL, tensors: [(name: String, dtype: DType, shape: [Int])], metadata: [String: String] = [:]
+    )
+        throws
+    {
+        try self.init(url: url, tensors: tensors, metadata: metadata, output: .direct)
+    }
+
+    /// As ``init(url:tensors:metadata:)``, writing the file as `output` says (buffered, or direct I/O where
+    /// possible: see ``StagedFileOutput``; the bytes are the same).
+    package init(
+        url: URL, tensors: [(name: String, dtype: DType, shape: [Int])], metadata: [String: String] = [:],
+        output mode: StagedFileOutput.Mode
     )
         throws
     {
@@ -144,6 +161,8 @@ public final class SafeTensorsWriter {
             throw SafeTensorsError(
                 .writeFailed, file: url, "cannot create file: \(String(cString: strerror(errno)))")
         }
+        output = StagedFileOutput(
+            descriptor: descriptor, url: url, expectedBytes: 8 + header.count + offset, mode: mode)
         var prefix = UInt64(header.count).littleEndian
         try withUnsafeBytes(of: &prefix) { try writeAll($0) }
         try header.withUnsafeBytes { try writeAll($0) }
@@ -216,6 +235,11 @@ public final class SafeTensorsWriter {
                 "finish() called after \(written) of the tensor's \(info.byteCount) bytes; every tensor must be complete"
             )
         }
+        do {
+            try output?.finish()
+        } catch let error as SafeTensorsError {
+            throw fail(.writeFailed, tensor: nil, error.detail)
+        }
         let status = close(descriptor)
         descriptor = -1
         guard status == 0 else {
@@ -278,16 +302,10 @@ public final class SafeTensorsWriter {
     }
 
     private func writeAll(_ bytes: UnsafeRawBufferPointer) throws {
-        guard var pointer = bytes.baseAddress else { return }
-        var remaining = bytes.count
-        while remaining > 0 {
-            let n = write(descriptor, pointer, min(remaining, 1 << 30))
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw fail(.writeFailed, tensor: nil, "write failed: \(String(cString: strerror(errno)))")
-            }
-            pointer += n
-            remaining -= n
+        do {
+            try output!.write(bytes)
+        } catch let error as SafeTensorsError {
+            throw fail(.writeFailed, tensor: nil, error.detail)
         }
     }
 
@@ -298,6 +316,7 @@ public final class SafeTensorsWriter {
     }
 
     private func abandon() {
+        output?.cancel()
         if descriptor >= 0 {
             close(descriptor)
             descriptor = -1
