@@ -10,13 +10,9 @@
 #
 # Also times 8 prompts of 16 tokens in one batched call on both sides (BATCH, BATCH_TOKENS).
 #
-# Measured 2026-11-30 (RUNS=5), two runs 5 minutes apart on the 2-core machine shared with other engineers' work
-# (CPU pressure ~99%; the same Swift single-prompt code took 264 ms in one run and 517 ms in the next, so these
-# ratios carry roughly a factor-2 noise):
-#   run 1: PyTorch (PASSIVE) 144.7 tok/s single, 206.7 tok/s batched; MetaMerge 242.5 tok/s single (1.68x),
-#          156.8 tok/s batched (0.76x; attention of short prompts still through BLAS)
-#   run 2: PyTorch (PASSIVE) 148.2 tok/s single, 177.7 tok/s batched; MetaMerge 123.7 tok/s single (0.83x),
-#          156.6 tok/s batched (0.88x; short-prompt attention in plain loops)
+# Measured 2026-11-30 05:49 UTC (RUNS=5) on the quiet machine (load < 2): PyTorch 2.15.0 (PASSIVE) 430 tok/s single,
+# 548 tok/s batched (default OpenMP 446 / 541); MetaMerge 446 tok/s single (1.00×), 568 tok/s batched (1.04×).
+# Earlier runs on the shared machine (load 7–14) varied by a factor 2 between runs.
 #
 # Usage: benchmarks/forward_vs_torch.sh [MODEL_DIR]
 # Environment: PYTHON (a Python with torch + transformers; default python3), THREADS (2), TOKENS (64), RUNS (10),

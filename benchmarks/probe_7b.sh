@@ -5,10 +5,12 @@
 # Reports wall time, the matrix-product floor (FLOPs / sgemm rate measured in the same run), peak anonymous RSS,
 # bytes read from storage per input byte, and the engine's time per phase.
 #
-# Measured 2026-11-30 on the shared 2-core machine (CPU pressure ~99% from other work): 1558 s for 11 points × 128
-# tokens; floor 734 s (18.6 TFLOP at 25 GFLOP/s sgemm) → 2.12× the floor; peak anonymous RSS 0.30 GB (estimate
-# 0.30 GB); 40.4 GB read from storage for 40.4 GB of inputs = each input byte read once. (Before the engine
-# prefetched the next matrix; the disk delivered ~26 MB/s on average during the run.)
+# Measured 2026-11-30 05:42 UTC on the quiet 2-core machine (load < 2), family not cached: 194.5 s for 11 points ×
+# 128 tokens; floor 135 s (18.6 TFLOP at 138 GFLOP/s sgemm) → 1.44× the floor; peak anonymous RSS 0.29 GB
+# (estimate 0.30 GB); 39.7 GB read from storage for 40.4 GB of inputs = each input byte read once. Engine phases:
+# products 134 s, forming 26 s, reading 23 s. Reads of uncached bytes go to storage with O_DIRECT in 1 MB+ requests
+# (SafeTensors/Reading/StorageReads.swift): ~0.8 GB/s here, where the page cache delivered ~0.2 GB/s (and ~26 MB/s
+# through the mapping with madvise, the earlier 1558 s run on a loaded machine).
 #
 # Usage: benchmarks/probe_7b.sh [FAMILY_DIR]     (needs ~41 GB free on FAMILY_DIR's disk)
 # Environment: THREADS (2), SCRATCH (a SwiftPM --scratch-path), KEEP=1 keeps the family.

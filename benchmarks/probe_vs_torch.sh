@@ -7,17 +7,16 @@
 # 8 random prompts of 16 tokens (11 points × 128 tokens); then the default probe (α 0:1:0.1, 5 scales: 31 points),
 # Swift only. Both tools float32, 2 threads (torch: torch.set_num_threads(2), OMP_WAIT_POLICY=PASSIVE).
 #
-# Measured 2026-11-30, one run of this script (both tools side by side), on the 2-core AMD EPYC (AVX-512) shared with
-# four other engineers' builds, fuzzers and tests (CPU pressure ~99%: load average 7–14 on 2 cores), so absolute
-# times are several times an idle machine's; the floor is measured in the same conditions:
-#   MetaMerge, --alphas 0,0.5,1 --scales 1: 215.5 s for 11 points × 128 tokens; matrix-product floor 141.7 s
-#     (2.92 TFLOP at 21 GFLOP/s sgemm) → 1.52× the floor; peak anonymous RSS 0.15 GB (estimate 0.14 GB)
-#   PyTorch 2.13.0+cpu / transformers 5.23.0, same points, same prompts, 2 threads: 288.6 s (+ 33.5 s loading),
-#     peak RSS 12.1 GB → MetaMerge 1.34× faster; chord residuals agree to 7.2e-6 relative
-#   MetaMerge, default probe (α 0:1:0.1, 5 scales, 31 points): 280.6 s; floor 340 s at the 24 GFLOP/s measured just
-#     before (the rate moves with the other load: ≈ 1× the floor); peak anonymous RSS 0.37 GB (estimate 0.38 GB)
-# An earlier run the same night (torch script with per-parameter temporaries): MetaMerge 145.0 s, 1.32× its floor
-# (109 s at 27 GFLOP/s); torch 598.5 s.
+# Measured 2026-11-30 05:46 UTC, one run of this script on the quiet 2-core AMD EPYC (AVX-512; load < 2):
+#   MetaMerge, --alphas 0,0.5,1 --scales 1: 24.6 s for 11 points × 128 tokens; matrix-product floor 18.2 s
+#     (2.92 TFLOP at 160 GFLOP/s sgemm) → 1.35× the floor; peak anonymous RSS 0.14 GB (estimate 0.14 GB)
+#   PyTorch 2.15.0 / transformers, same points, same prompts, 2 threads: 63.2 s (+ 8.4 s loading), peak RSS
+#     12.6 GB → MetaMerge 2.57× faster; chord residuals agree to 8.1e-7 relative. (Torch is 3.5× the floor; 5×
+#     faster than it would be 0.69× the floor, which no implementation doing these products reaches.)
+#   MetaMerge, default probe (α 0:1:0.1, 5 scales, 31 points): 78.5 s; floor 51.6 s (159 GFLOP/s) → 1.52×;
+#     peak anonymous RSS 0.36 GB (estimate 0.38 GB)
+# Earlier runs the same night on the machine shared with four engineers' builds (load 7–14): 215.5 s vs torch
+# 288.6 s at 21 GFLOP/s.
 #
 # Usage: benchmarks/probe_vs_torch.sh [FAMILY_DIR]
 # Environment: PYTHON (with torch + transformers + safetensors; default python3), THREADS (2), SCRATCH (a SwiftPM
