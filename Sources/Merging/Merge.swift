@@ -25,7 +25,8 @@ public struct Merge: Sendable {
         if let gate = gateSpec, plan.baseIndex == nil || plan.taskIndices.isEmpty {
             throw MergeConfigError(
                 .missingKey, file: configuration.file,
-                "the gate (\(gate.summary)) compares task vectors θₜ − θ₀ and needs a base_model and at least one other model"
+                "the gate (\(gate.summary)) compares task vectors θₜ − θ₀ and needs a base_model and at least one "
+                + "other model"
             )
         }
     }
@@ -42,7 +43,8 @@ public struct Merge: Sendable {
     }
 
     /// Whether only ‖τₜ‖² are needed (MetaGPT's λ from the original task vectors, no gate, no report given): then
-    /// ``StatisticsPass/squaredNorms(_:progress:)`` computes them, the same sums as the statistics pass's Gram diagonal at a fraction of
+    /// ``StatisticsPass/squaredNorms(_:progress:)`` computes them, the same sums as the statistics pass's Gram diagonal
+    /// at a fraction of
     /// its work, and ``PreparedMerge/statistics`` is nil.
     var needsOnlySquaredNorms: Bool {
         gateSpec == nil && options.statisticsReport == nil && plan.method.isMetaGPT && normSource == "original"
@@ -154,7 +156,8 @@ private struct Preparation {
         guard reportBase.fingerprint == baseFingerprint else {
             throw MergeConfigError(
                 .badValue, file: url,
-                "was computed for another base model (fingerprint \(reportBase.fingerprint), \(plan.inputs[base].reference) has \(baseFingerprint)); re-run `metamerge analyze` on these models"
+                "was computed for another base model (fingerprint \(reportBase.fingerprint), "
+                + "\(plan.inputs[base].reference) has \(baseFingerprint)); re-run `metamerge analyze` on these models"
             )
         }
         var order: [Int] = []
@@ -165,7 +168,8 @@ private struct Preparation {
             else {
                 throw MergeConfigError(
                     .badValue, file: url,
-                    "has no statistics for model '\(plan.inputs[index].reference)' (fingerprint \(fingerprint)); re-run `metamerge analyze` on these models"
+                    "has no statistics for model '\(plan.inputs[index].reference)' (fingerprint \(fingerprint)); "
+                    + "re-run `metamerge analyze` on these models"
                 )
             }
             order.append(position)
@@ -173,7 +177,8 @@ private struct Preparation {
         if report.taskCount != order.count {
             throw MergeConfigError(
                 .badValue, file: url,
-                "covers \(report.taskCount) task models, the config merges \(order.count); re-run `metamerge analyze` with the same models"
+                "covers \(report.taskCount) task models, the config merges \(order.count); re-run `metamerge analyze` "
+                + "with the same models"
             )
         }
         return order

@@ -32,8 +32,8 @@ extension PreparedMerge {
             if let other = tensors.first(where: { value($0) != reference }) {
                 throw MergeConfigError(
                     .badValue, file: file,
-                    "its parameters differ between tensors (e.g. \(first.name) and \(other.name): a gradient or filter), "
-                        + "so the merge is not one point θ0 + Σ c τ; \(advice)")
+                    "its parameters differ between tensors (e.g. \(first.name) and \(other.name): a gradient or "
+                    + "filter), so the merge is not one point θ0 + Σ c τ; \(advice)")
             }
             return reference
         }
@@ -54,7 +54,8 @@ extension PreparedMerge {
                 guard abs(total - 1) < 1e-12 else {
                     throw MergeConfigError(
                         .badValue, file: file,
-                        "linear without normalize has weights summing to \(total), so θ = Σ w θ is not θ0 + Σ c τ; \(advice)"
+                        "linear without normalize has weights summing to \(total), so θ = Σ w θ is not θ0 + Σ c τ; "
+                        + "\(advice)"
                     )
                 }
                 for t in tasks { byInput[t] = weights[t] }

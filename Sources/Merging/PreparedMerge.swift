@@ -96,11 +96,13 @@ public struct PreparedMerge: Sendable {
             notes.append("config.json: vocab_size set to \(embedding.shape[0]) (the common rows)")
             changed = true
         }
-        if let rows = plan.vocabularySize, json["vocab_size"] as? Int != rows {  // tokenizer alignment: the output's rows
+        // tokenizer alignment: the output's rows
+        if let rows = plan.vocabularySize, json["vocab_size"] as? Int != rows {
             json["vocab_size"] = rows
             changed = true
         }
-        if !plan.layerMap.isEmpty, json["num_hidden_layers"] as? Int != plan.layerCount {  // slices: the output's layers
+        // slices: the output's layers
+        if !plan.layerMap.isEmpty, json["num_hidden_layers"] as? Int != plan.layerCount {
             json["num_hidden_layers"] = plan.layerCount
             changed = true
         }

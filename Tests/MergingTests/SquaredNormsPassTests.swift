@@ -56,7 +56,8 @@ struct SquaredNormsPassTests {
         let family = try Self.family(.bf16)
         defer { try? FileManager.default.removeItem(at: family.root) }
         let config = try family.configuration(
-            "models:\n  - model: ./t1\n  - model: ./t2\nbase_model: ./base\nmerge_method: metagpt\nparameters:\n  granularity: per_tensor\n"
+            "models:\n  - model: ./t1\n  - model: ./t2\nbase_model: ./base\nmerge_method: metagpt\nparameters:\n  "
+            + "granularity: per_tensor\n"
         )
         let prepared = try Merge(configuration: config, options: MergeOptions(threads: 1)).prepare()
         let reference = Dictionary(uniqueKeysWithValues: try statistics(family).tensors.map { ($0.name, $0) })
@@ -66,6 +67,7 @@ struct SquaredNormsPassTests {
             #expect(tensor.lambdas?.map(\.bitPattern) == expected.map(\.bitPattern), "\(tensor.name)")
             compared += 1
         }
-        #expect(compared == SyntheticFamily.tensors(.init(hidden: 1025, intermediate: 1024, layers: 1, vocab: 10)).count)
+        let shape = SyntheticFamily.Shape(hidden: 1025, intermediate: 1024, layers: 1, vocab: 10)
+        #expect(compared == SyntheticFamily.tensors(shape).count)
     }
 }

@@ -18,7 +18,8 @@ extension MergeExecutor {
             if mode == .columns, tensor.shape.count > 2 {
                 throw MergeConfigError(
                     .incompatibleModels,
-                    "tensor '\(tensor.name)': nuslerp_row_wise is implemented for tensors of at most 2 dimensions (shape \(tensor.shape))"
+                    "tensor '\(tensor.name)': nuslerp_row_wise is implemented for tensors of at most 2 dimensions "
+                    + "(shape \(tensor.shape))"
                 )
             }
             return (

@@ -41,7 +41,8 @@ struct MergeExecutor {
         let method = plan.method
         let tasks = plan.taskIndices
         let baseFirst = plan.baseIndex.map { [$0] + tasks } ?? tasks
-        let sources = baseFirst.filter { $0 < tensor.sources.count }.map { tensor.sources[$0] }  // a passthrough slice reads one input
+        // a passthrough slice reads one input
+        let sources = baseFirst.filter { $0 < tensor.sources.count }.map { tensor.sources[$0] }
         func perTask(_ name: String) -> [Double] {
             tasks.map { tensor.perInput[$0][name]?.number ?? 0 }
         }

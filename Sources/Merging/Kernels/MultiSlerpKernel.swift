@@ -60,7 +60,8 @@ final class MultiSlerpKernel: TensorKernel, @unchecked Sendable {
             guard tasks == 2 else {
                 throw MergeConfigError(
                     .incompatibleModels,
-                    "tensor '\(name)': multislerp's weighted mean direction is zero (antipodal models with balancing weights); change the weights"
+                    "tensor '\(name)': multislerp's weighted mean direction is zero (antipodal models with balancing "
+                    + "weights); change the weights"
                 )
             }
             coefficients = w

@@ -196,7 +196,8 @@ struct PrefixCursor {
             let bits = raw.loadUnaligned(fromByteOffset: 4 &* start, as: SIMD16<UInt32>.self)
             let magnitude = bits & 0x7FFF_FFFF
             let equal = ((magnitude ^ key) &- 1) &>> 31  // 1 where magnitude == key
-            var keep = descending ? lanesBelow(SIMD16(repeating: key), magnitude) : lanesBelow(magnitude, SIMD16(repeating: key))
+            let keys = SIMD16<UInt32>(repeating: key)
+            var keep = descending ? lanesBelow(keys, magnitude) : lanesBelow(magnitude, keys)
             let equalCount = laneSum(equal)
             if equalCount > 0 {
                 if ties + equalCount <= quota {

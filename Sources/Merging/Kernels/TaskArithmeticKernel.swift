@@ -129,13 +129,15 @@ final class TaskArithmeticKernel: SquaredNormsMeasuring, @unchecked Sendable {
                     guard density + epsilon < 1, density - epsilon > 0 else {
                         throw MergeConfigError(
                             .badValue,
-                            "tensor '\(name)': epsilon \(formatNumber(epsilon)) with density \(formatNumber(density)) puts density ± epsilon outside (0, 1), as DELLA requires"
+                            "tensor '\(name)': epsilon \(formatNumber(epsilon)) with density \(formatNumber(density)) "
+                            + "puts density ± epsilon outside (0, 1), as DELLA requires"
                         )
                     }
                     guard shape.count <= 2 else {
                         throw MergeConfigError(
                             .badValue,
-                            "tensor '\(name)': DELLA ranks within rows; tensors of rank \(shape.count) > 2 are not supported"
+                            "tensor '\(name)': DELLA ranks within rows; tensors of rank \(shape.count) > 2 are not "
+                            + "supported"
                         )
                     }
                     plans.append(.della(density: density, epsilon: epsilon))

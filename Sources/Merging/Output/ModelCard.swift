@@ -22,9 +22,8 @@ enum ModelCard {
         lines.append("This model was merged using the \(methodText) merge method\(baseText).")
         if plan.method.isStochastic {
             lines.append("")
-            lines.append(
-                "Random draws use seed \(plan.seed)\(plan.seedGiven ? "" : " (drawn at random; pass `--random-seed \(plan.seed)` to reproduce)")."
-            )
+            let how = plan.seedGiven ? "" : " (drawn at random; pass `--random-seed \(plan.seed)` to reproduce)"
+            lines.append("Random draws use seed \(plan.seed)\(how).")
         }
         lines.append("")
         lines.append("### Models Merged")
@@ -70,7 +69,8 @@ enum ModelCard {
             }
         } else {
             lines.append(
-                "No gate was run (pass `--gate max-cosine=X` or add a `gate:` block to check task-vector orthogonality first)."
+                "No gate was run (pass `--gate max-cosine=X` or add a `gate:` block to check task-vector orthogonality "
+                + "first)."
             )
         }
         if !plan.notes.isEmpty {

@@ -33,8 +33,8 @@ extension MetaMerge {
         @Option(
             help:
                 ArgumentHelp(
-                    "An additivity-gap threshold for the gate too (by default the gap is reported, not gated: the paper's "
-                    + "assumptions are orthogonality and linearity).")
+                    "An additivity-gap threshold for the gate too (by default the gap is reported, not gated: the "
+                    + "paper's assumptions are orthogonality and linearity).")
         )
         var maxAdditivityGap: Double?
 

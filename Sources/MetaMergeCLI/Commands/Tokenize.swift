@@ -23,8 +23,8 @@ extension MetaMerge {
             name: .customLong("file"),
             help:
                 ArgumentHelp(
-                    "A prompt file as `probe --prompts` reads it (one text per line, or .jsonl with {\"text\": …}), any "
-                    + "length.")
+                    "A prompt file as `probe --prompts` reads it (one text per line, or .jsonl with {\"text\": …}), "
+                    + "any length.")
         )
         var file: String?
 

@@ -20,7 +20,8 @@ extension SafeTensorsFile {
         guard info.dtype.isFloatingPoint else {
             throw SafeTensorsError(
                 .notFloatingPoint, file: url, tensor: name,
-                "has dtype \(info.dtype.rawValue); arithmetic needs F64/F32/F16/BF16 (other dtypes can only be copied byte for byte)"
+                "has dtype \(info.dtype.rawValue); arithmetic needs F64/F32/F16/BF16 (other dtypes can only be copied "
+                + "byte for byte)"
             )
         }
         let range = elements ?? 0..<info.elementCount
@@ -112,7 +113,8 @@ extension SafeTensorsFile {
         guard elements.lowerBound >= 0, elements.upperBound <= info.elementCount else {
             throw SafeTensorsError(
                 .invalidElementRange, file: url, tensor: info.name,
-                "elements \(elements.lowerBound)..<\(elements.upperBound) requested; the tensor has \(info.elementCount)"
+                "elements \(elements.lowerBound)..<\(elements.upperBound) requested; the tensor has "
+                + "\(info.elementCount)"
             )
         }
         let start = dataStart + info.dataOffsets.lowerBound

@@ -145,7 +145,8 @@ public final class SafeTensorsWriter {
         guard header.count <= Header.maxLength else {
             throw SafeTensorsError(
                 .invalidTensorList, file: url,
-                "header would be \(header.count) bytes; readers refuse more than \(Header.maxLength) (split into shards)"
+                "header would be \(header.count) bytes; readers refuse more than \(Header.maxLength) (split into "
+                + "shards)"
             )
         }
         // Replace, never truncate, an existing file: a process that has it memory-mapped keeps its old contents
@@ -232,7 +233,8 @@ public final class SafeTensorsWriter {
             let info = tensors[current]
             throw fail(
                 .incompleteData, tensor: info.name,
-                "finish() called after \(written) of the tensor's \(info.byteCount) bytes; every tensor must be complete"
+                "finish() called after \(written) of the tensor's \(info.byteCount) bytes; every tensor must be "
+                + "complete"
             )
         }
         do {
@@ -281,14 +283,16 @@ public final class SafeTensorsWriter {
             let next = tensors[current]
             throw fail(
                 .unexpectedTensor, tensor: name,
-                "data appended out of order; next in header order is '\(next.name)' (\(written) of \(next.byteCount) bytes written) — append in the order of `tensors`"
+                "data appended out of order; next in header order is '\(next.name)' (\(written) of \(next.byteCount) "
+                + "bytes written) — append in the order of `tensors`"
             )
         }
         let info = tensors[current]
         guard written + byteCount <= info.byteCount else {
             throw fail(
                 .tooMuchData, tensor: name,
-                "\(written) + \(byteCount) bytes appended; shape \(info.shape) of \(info.dtype.rawValue) holds \(info.byteCount)"
+                "\(written) + \(byteCount) bytes appended; shape \(info.shape) of \(info.dtype.rawValue) holds "
+                + "\(info.byteCount)"
             )
         }
         return info

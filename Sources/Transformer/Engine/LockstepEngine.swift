@@ -117,13 +117,15 @@ extension TransformerConfig {
         guard tokens.count <= maxPositionEmbeddings else {
             throw TransformerError(
                 .badPromptLength,
-                "the prompt has \(tokens.count) tokens; the model accepts at most max_position_embeddings = \(maxPositionEmbeddings)"
+                "the prompt has \(tokens.count) tokens; the model accepts at most max_position_embeddings = "
+                + "\(maxPositionEmbeddings)"
             )
         }
         if let window = slidingWindow, tokens.count > window {
             throw TransformerError(
                 .unsupportedFeature,
-                "the prompt has \(tokens.count) tokens, more than the sliding_window of \(window); sliding-window attention is not implemented"
+                "the prompt has \(tokens.count) tokens, more than the sliding_window of \(window); sliding-window "
+                + "attention is not implemented"
             )
         }
         if let position = tokens.firstIndex(where: { $0 < 0 || $0 >= vocabularySize }) {

@@ -82,7 +82,8 @@ public struct CheckpointWeights: WeightProvider {
         guard elements.lowerBound >= 0, elements.upperBound <= info.elementCount else {
             throw TransformerError(
                 .shapeMismatch,
-                "\(checkpoint.directory.path): tensor \(name) has \(info.elementCount) elements; elements \(elements) were asked for"
+                "\(checkpoint.directory.path): tensor \(name) has \(info.elementCount) elements; elements \(elements) "
+                + "were asked for"
             )
         }
     }
