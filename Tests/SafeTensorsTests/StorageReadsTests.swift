@@ -56,38 +56,47 @@ struct StorageReadsTests {
             (0, size), (size - 700_000, 700_000), (size - 1, 1),
         ])
     func ranges(dropCache: Bool, range: (Int, Int)) throws {
-        let (url, data) = Self.makeFile(dropCache: dropCache)
+        try Self.withDescriptors(dropCache: dropCache) { url, data, fd, direct in
+            let (offset, count) = range
+            var buffer = [UInt8](repeating: 0xA5, count: count + 2)
+            try buffer.withUnsafeMutableBytes { raw in
+                try StorageReads.read(
+                    fd, direct: direct, offset: offset, count: count, into: raw.baseAddress! + 1, file: url,
+                    tensor: "t")
+            }
+            #expect(buffer[0] == 0xA5 && buffer[count + 1] == 0xA5, "wrote outside the destination")
+            #expect(Array(buffer[1...count]) == Array(data[offset..<(offset + count)]))
+        }
+    }
+
+    /// Calls `body` with the shared file, its bytes, a plain descriptor and an `O_DIRECT` one (or -1).
+    static func withDescriptors(
+        dropCache: Bool, _ body: (URL, Data, Int32, Int32) throws -> Void
+    ) throws {
+        let (url, data) = makeFile(dropCache: dropCache)
         let fd = open(url.path, O_RDONLY)
         let direct = StorageReads.openDirect(url.path)
         defer {
             close(fd)
             if direct >= 0 { close(direct) }
         }
-        let (offset, count) = range
-        var buffer = [UInt8](repeating: 0xA5, count: count + 2)
-        try buffer.withUnsafeMutableBytes { raw in
-            try StorageReads.read(
-                fd, direct: direct, offset: offset, count: count, into: raw.baseAddress! + 1, file: url, tensor: "t")
-        }
-        #expect(buffer[0] == 0xA5 && buffer[count + 1] == 0xA5, "wrote outside the destination")
-        #expect(Array(buffer[1...count]) == Array(data[offset..<(offset + count)]))
+        try body(url, data, fd, direct)
     }
 
     @Test("a range past the end of the file is an error naming the file and tensor", arguments: [false, true])
     func pastEnd(dropCache: Bool) throws {
-        let (url, _) = Self.makeFile(dropCache: dropCache)
-        let fd = open(url.path, O_RDONLY)
-        let direct = StorageReads.openDirect(url.path)
-        defer {
-            close(fd)
-            if direct >= 0 { close(direct) }
+        try Self.withDescriptors(dropCache: dropCache) { url, _, fd, direct in
+            try Self.readPastEnd(url: url, fd: fd, direct: direct)
         }
+    }
+
+    static func readPastEnd(url: URL, fd: Int32, direct: Int32) throws {
         let count = StorageReads.chunkBytes
         let buffer = UnsafeMutableRawPointer.allocate(byteCount: count, alignment: 16)
         defer { buffer.deallocate() }
         let error = #expect(throws: SafeTensorsError.self) {
             try StorageReads.read(
-                fd, direct: direct, offset: Self.size - count / 2, count: count, into: buffer, file: url,
+                fd, direct: direct, offset: size - count / 2, count: count, into: buffer, file: url,
                 tensor: "w")
         }
         #expect(error?.kind == .dataSizeMismatch)

@@ -1,7 +1,6 @@
 import Checkpoints
 import Foundation
 import SafeTensors
-import Workers
 
 extension StatisticsPass {
     /// ‖τₜ‖² = Σ (θₜ − θ₀)² per aligned tensor of `family` (in `family.tensors` order) and over all of them: what
@@ -18,40 +17,23 @@ extension StatisticsPass {
         _ family: ModelFamily, progress: (@Sendable (Int) -> Void)? = nil
     ) throws -> (perTensor: [[Double]], total: [Double]) {
         let T = family.tasks.count
-        let tensors = family.tensors
-        let items = chunks(tensors)
-        let inputs = try Inputs(family)
-        let pool = try WorkerPool(threads: min(threads, max(items.count, 1)))
-        let workers = WorkerState(count: pool.threadCount, models: T + 1, elements: Self.readElements)
-        defer { workers.deallocate() }
-        let results = UnsafeMutableBufferPointer<[Double]>.allocate(capacity: items.count)
-        results.initialize(repeating: [])
-        defer { results.deinitialize().deallocate() }
-        let slots = ResultSlots(results)
-        try withExtendedLifetime(family) {
-            try pool.run(items.count) { index, worker in
-                let item = items[index]
-                let tensor = tensors[item.tensor]
-                let buffers = workers.buffers[worker]
-                var sums = [Double](repeating: 0, count: T)
-                try Self.forEachPiece(inputs.stored[item.tensor], dtypes: tensor.dtypes, item.range, buffers: buffers) {
-                    count in
-                    var block = 0
-                    while block < count {
-                        let n = min(MomentsKernel.blockSize, count - block)
-                        SquaredNormsKernel.accumulate(
-                            buffers.models.map { ($0 + 4 * block).assumingMemoryBound(to: Float.self) }, count: n,
-                            into: &sums)
-                        block += n
-                    }
+        let chunks = try mapChunks(family, progress: progress) { stored, dtypes, range, buffers, _ in
+            var sums = [Double](repeating: 0, count: T)
+            try Self.forEachPiece(stored, dtypes: dtypes, range, buffers: buffers) { count in
+                var block = 0
+                while block < count {
+                    let n = min(MomentsKernel.blockSize, count - block)
+                    SquaredNormsKernel.accumulate(
+                        buffers.models.map { ($0 + 4 * block).assumingMemoryBound(to: Float.self) }, count: n,
+                        into: &sums)
+                    block += n
                 }
-                slots.store(sums, at: index)
-                progress?(item.range.count * tensor.dtypes.reduce(0) { $0 + $1.byteSize })
             }
+            return sums
         }
-        var perTensor = tensors.map { _ in [Double](repeating: 0, count: T) }
-        for (index, item) in items.enumerated() where !results[index].isEmpty {
-            for t in 0..<T { perTensor[item.tensor][t] += results[index][t] }
+        var perTensor = family.tensors.map { _ in [Double](repeating: 0, count: T) }
+        for (tensor, sums) in chunks {
+            for t in 0..<T { perTensor[tensor][t] += sums[t] }
         }
         var total = [Double](repeating: 0, count: T)
         for norms in perTensor {

@@ -45,31 +45,14 @@ public struct StatisticsPass: Sendable {
     ) throws -> TaskVectorStatistics {
         let taskCount = family.tasks.count
         let tensors = family.tensors
-        let items = chunks(tensors)
-        let inputs = try Inputs(family)
-        let pool = try WorkerPool(threads: min(threads, max(items.count, 1)))
-        let workers = WorkerState(count: pool.threadCount, models: taskCount + 1, elements: Self.readElements)
-        defer { workers.deallocate() }
-        let results = UnsafeMutableBufferPointer<TaskVectorMoments?>.allocate(capacity: items.count)
-        results.initialize(repeating: nil)
-        defer { results.deinitialize().deallocate() }
-        let slots = ResultSlots(results)
-        try withExtendedLifetime(family) {
-            try pool.run(items.count) { index, worker in
-                let item = items[index]
-                let tensor = tensors[item.tensor]
-                var moments = TaskVectorMoments(taskCount: taskCount)
-                try Self.accumulate(
-                    inputs.stored[item.tensor], dtypes: tensor.dtypes, item.range, buffers: workers.buffers[worker],
-                    kernel: workers.kernels[worker], into: &moments)
-                slots.store(moments, at: index)
-                progress?(item.range.count * tensor.dtypes.reduce(0) { $0 + $1.byteSize })
-            }
+        let chunks = try mapChunks(family, progress: progress) { stored, dtypes, range, buffers, kernel in
+            var moments = TaskVectorMoments(taskCount: taskCount)
+            try Self.accumulate(stored, dtypes: dtypes, range, buffers: buffers, kernel: kernel, into: &moments)
+            return moments
         }
-
         var perTensor = tensors.map { _ in TaskVectorMoments(taskCount: taskCount) }
-        for (index, item) in items.enumerated() {
-            perTensor[item.tensor].add(results[index]!)
+        for (tensor, moments) in chunks {
+            perTensor[tensor].add(moments)
         }
         let statistics = zip(tensors, perTensor).map { tensor, moments in
             TensorStatistics(name: tensor.name, shape: tensor.shape, trimmed: tensor.isTrimmed, moments: moments)
@@ -96,6 +79,41 @@ extension StatisticsPass {
             }
         }
         return items
+    }
+
+    /// Runs `body` on every chunk of `family` (``chunks(_:)``) on a ``WorkerPool`` of ``threads`` workers, each with
+    /// its own ``ReadBuffers`` and ``MomentsKernel``, and returns each chunk's tensor index and result in chunk order
+    /// (so sums formed from them do not depend on the thread count). Every file is advised as read sequentially.
+    ///
+    /// - Parameter progress: called from worker threads with the number of input bytes of each finished chunk.
+    func mapChunks<Result>(
+        _ family: ModelFamily, progress: (@Sendable (Int) -> Void)?,
+        _ body: @escaping @Sendable (
+            _ stored: [Inputs.Stored], _ dtypes: [DType], _ range: Range<Int>, _ buffers: ReadBuffers,
+            _ kernel: MomentsKernel
+        ) throws -> Result
+    ) throws -> [(tensor: Int, result: Result)] {
+        let tensors = family.tensors
+        let items = chunks(tensors)
+        let inputs = try Inputs(family)
+        let pool = try WorkerPool(threads: min(threads, max(items.count, 1)))
+        let workers = WorkerState(count: pool.threadCount, models: family.tasks.count + 1, elements: Self.readElements)
+        defer { workers.deallocate() }
+        let results = UnsafeMutableBufferPointer<Result?>.allocate(capacity: items.count)
+        results.initialize(repeating: nil)
+        defer { results.deinitialize().deallocate() }
+        let slots = ResultSlots(results)
+        try withExtendedLifetime(family) {
+            try pool.run(items.count) { index, worker in
+                let item = items[index]
+                let dtypes = tensors[item.tensor].dtypes
+                let result = try body(
+                    inputs.stored[item.tensor], dtypes, item.range, workers.buffers[worker], workers.kernels[worker])
+                slots.store(result, at: index)
+                progress?(item.range.count * dtypes.reduce(0) { $0 + $1.byteSize })
+            }
+        }
+        return items.indices.map { (items[$0].tensor, results[$0]!) }
     }
 
     /// Reads elements `range` of one tensor from every model (`stored[model]`, stored as `dtypes[model]`) in pieces
