@@ -215,14 +215,21 @@ struct MergeExecutor {
     }
 
     /// Throws ``MergeError/nonFinite`` when `values` holds NaN / ±Inf, or magnitudes that round to infinity in
-    /// `dtype` (F16 above 65 519.99…; BF16 and F32 only overflow from values already infinite in Float32).
+    /// `dtype`: F16 from 65 520 on; BF16 from 3.3961514e38 on (bits 0x7F7F8000, the midpoint between BF16's largest
+    /// finite value 0x7F7F and 2¹²⁸, which round-to-nearest-even takes to 0x7F80 = ∞); F32 and F64 only from values
+    /// already infinite in Float32.
     ///
     /// Compares magnitude bits, sixteen lanes at a time: for a Float that is not NaN, |x| < c ⇔ bits(|x|) < bits(c),
     /// and NaN's magnitude bits exceed every finite bound's.
     static func checkFinite(
         _ pointer: UnsafeMutablePointer<Float>, count: Int, tensor: String, dtype: DType, offset: Int
     ) throws {
-        let limit: UInt32 = dtype == .f16 ? Float(65520).bitPattern : Float.infinity.bitPattern
+        let limit: UInt32 =
+            switch dtype {
+            case .f16: Float(65520).bitPattern
+            case .bf16: 0x7F7F_8000
+            default: Float.infinity.bitPattern
+            }
         let raw = UnsafeRawPointer(pointer)
         // Per lane, the count of magnitudes below the limit: m − limit wraps to a top bit of 1 exactly then
         // (both are below 2³¹).

@@ -21,7 +21,8 @@ struct TensorSource: Sendable, Hashable {
 }
 
 /// The weight files a merge reads, each the input's own open ``SafeTensorsFile`` (no second descriptor), indexed
-/// once per resolved path.
+/// once per resolved path. Filled on one thread while the plan is built (``source(_:in:)``); during execution the
+/// workers only read it, so the mutable index is never touched by two threads at once.
 final class WeightFiles: @unchecked Sendable {
     private var files: [SafeTensorsFile] = []
     private var indexByPath: [String: Int] = [:]
