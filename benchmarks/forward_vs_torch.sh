@@ -34,17 +34,12 @@ torch_json=$("$PYTHON" benchmarks/forward_vs_torch.py "$MODEL" --tokens "$TOKENS
 torch_passive_json=$(OMP_WAIT_POLICY=PASSIVE "$PYTHON" benchmarks/forward_vs_torch.py "$MODEL" --tokens "$TOKENS" \
     --runs "$RUNS" --threads "$THREADS" --batch "$BATCH" --batch-tokens "$BATCH_TOKENS" 2>/dev/null | grep '^{')
 
-scratch=()
-if [ -n "${SCRATCH:-}" ]; then scratch=(--scratch-path "$SCRATCH"); fi
-# The release build's vector flags, as `make build` sets them (AVX2/FMA where the machine has them).
-if grep -qw avx2 /proc/cpuinfo && grep -qw fma /proc/cpuinfo && grep -qw bmi2 /proc/cpuinfo; then
-    scratch+=(-Xswiftc -target-cpu -Xswiftc haswell)
-fi
-swift build -c release --build-tests -Xswiftc -enable-testing "${scratch[@]}" >&2
+source benchmarks/release_tests.sh
+swift build --build-tests "${release_flags[@]}" >&2
 swift_json=$(OPENBLAS_NUM_THREADS=$THREADS METAMERGE_BENCH_MODEL="$MODEL" METAMERGE_BENCH_TOKENS="$TOKENS" \
     METAMERGE_BENCH_RUNS="$RUNS" METAMERGE_BENCH_TASK="${BENCH_TASK:-}" METAMERGE_BENCH_BATCH="$BATCH" \
     METAMERGE_BENCH_BATCH_TOKENS="$BATCH_TOKENS" \
-    swift test -c release -Xswiftc -enable-testing --skip-build "${scratch[@]}" --filter ForwardBenchmark 2>/dev/null \
+    swift test --skip-build "${release_flags[@]}" --filter ForwardBenchmark 2>/dev/null \
     | grep '^{"implementation"')
 
 "$PYTHON" - "$torch_json" "$torch_passive_json" "$swift_json" <<'PY'

@@ -18,18 +18,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 FAMILY=${1:-${TMPDIR:-/tmp}/metamerge-bench-llama7b-family}
 THREADS=${THREADS:-2}
-scratch=()
-if [ -n "${SCRATCH:-}" ]; then scratch=(--scratch-path "$SCRATCH"); fi
-# The release build's vector flags, as `make build` sets them (AVX2/FMA where the machine has them).
-if grep -qw avx2 /proc/cpuinfo && grep -qw fma /proc/cpuinfo && grep -qw bmi2 /proc/cpuinfo; then
-    scratch+=(-Xswiftc -target-cpu -Xswiftc haswell)
-fi
+source benchmarks/release_tests.sh
 if [ ! -f "$FAMILY/task2/model.safetensors" ]; then
     python3 benchmarks/make_llama7b_family.py --out "$FAMILY" >&2
 fi
-swift build -c release --build-tests -Xswiftc -enable-testing "${scratch[@]}" >&2
+swift build --build-tests "${release_flags[@]}" >&2
 json=$(OPENBLAS_NUM_THREADS=$THREADS METAMERGE_ENGINE_PROFILE=1 METAMERGE_PROBE_FAMILY="$FAMILY" \
-    swift test -c release -Xswiftc -enable-testing --skip-build "${scratch[@]}" --filter ProbeBenchmark 2> >(grep -E '^(engine|probe) ' >&2) \
+    swift test --skip-build "${release_flags[@]}" --filter ProbeBenchmark 2> >(grep -E '^(engine|probe) ' >&2) \
     | grep '^{"implementation"')
 [ -n "${KEEP:-}" ] || rm -rf "$FAMILY"
 python3 - "$json" <<'PY'

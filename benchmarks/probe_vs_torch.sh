@@ -27,23 +27,18 @@ cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
 FAMILY=${1:-${TMPDIR:-/tmp}/metamerge-bench-tinyllama-family}
 THREADS=${THREADS:-2}
-scratch=()
-if [ -n "${SCRATCH:-}" ]; then scratch=(--scratch-path "$SCRATCH"); fi
-# The release build's vector flags, as `make build` sets them (AVX2/FMA where the machine has them).
-if grep -qw avx2 /proc/cpuinfo && grep -qw fma /proc/cpuinfo && grep -qw bmi2 /proc/cpuinfo; then
-    scratch+=(-Xswiftc -target-cpu -Xswiftc haswell)
-fi
+source benchmarks/release_tests.sh
 
 if [ ! -f "$FAMILY/task2/model.safetensors" ]; then
     python3 benchmarks/make_llama7b_family.py --shape tinyllama --out "$FAMILY" >&2
 fi
-swift build -c release --build-tests -Xswiftc -enable-testing "${scratch[@]}" >&2
+swift build --build-tests "${release_flags[@]}" >&2
 
 run_swift() {  # alphas scales; the engine's time per phase goes to stderr
     local log
     log=$(mktemp)
     OPENBLAS_NUM_THREADS=$THREADS METAMERGE_ENGINE_PROFILE=1 METAMERGE_PROBE_FAMILY="$FAMILY" METAMERGE_PROBE_ALPHAS="$1" \
-        METAMERGE_PROBE_SCALES="$2" swift test -c release -Xswiftc -enable-testing --skip-build "${scratch[@]}" --filter ProbeBenchmark \
+        METAMERGE_PROBE_SCALES="$2" swift test --skip-build "${release_flags[@]}" --filter ProbeBenchmark \
         2>"$log" | grep '^{"implementation"'
     grep -E '^engine ' "$log" >&2 || true
     rm -f "$log"

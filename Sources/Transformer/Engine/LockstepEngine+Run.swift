@@ -136,12 +136,7 @@ extension LockstepEngine {
         let N = batch.tokenCount
         let qW = config.queryWidth
         let kvW = config.keyValueWidth
-        for (p, view) in views.enumerated() {
-            try view.load(layer.inputNorm, into: scratch.vector(H))
-            Kernels.rmsNorm(
-                acts[p].residual, rows: N, width: H, weight: scratch.vectorBase,
-                epsilon: Float(config.rmsNormEpsilon), into: acts[p].normed)
-        }
+        try normalize(layer.inputNorm, views, acts, rows: N, scratch)
         let projections: [(String, Int, KeyPath<PointActivations, UnsafeMutablePointer<Float>>)] = [
             ("q_proj", qW, \.query), ("k_proj", kvW, \.key), ("v_proj", kvW, \.value),
         ]
@@ -190,12 +185,7 @@ extension LockstepEngine {
         let H = config.hiddenSize
         let I = config.intermediateSize
         let N = batch.tokenCount
-        for (p, view) in views.enumerated() {
-            try view.load(layer.postAttentionNorm, into: scratch.vector(H))
-            Kernels.rmsNorm(
-                acts[p].residual, rows: N, width: H, weight: scratch.vectorBase,
-                epsilon: Float(config.rmsNormEpsilon), into: acts[p].normed)
-        }
+        try normalize(layer.postAttentionNorm, views, acts, rows: N, scratch)
         try product(
             layer.mlp("gate_proj"), outFeatures: I, inFeatures: H, points, rows: N, scratch,
             input: { UnsafePointer(acts[$0].normed) }, output: { acts[$0].gate })
@@ -211,6 +201,19 @@ extension LockstepEngine {
         try product(
             layer.mlp("down_proj"), outFeatures: H, inFeatures: I, points, rows: N, scratch,
             input: { UnsafePointer(acts[$0].gate) }, output: { acts[$0].residual }, accumulate: true)
+    }
+
+    /// normed_p ← RMSNorm(residual_p) with each point's norm weight `name`, for every point of the group.
+    private func normalize(
+        _ name: String, _ views: [CombinedWeights], _ acts: [PointActivations], rows N: Int, _ scratch: EngineScratch
+    ) throws {
+        let H = config.hiddenSize
+        for (p, view) in views.enumerated() {
+            try view.load(name, into: scratch.vector(H))
+            Kernels.rmsNorm(
+                acts[p].residual, rows: N, width: H, weight: scratch.vectorBase,
+                epsilon: Float(config.rmsNormEpsilon), into: acts[p].normed)
+        }
     }
 
     /// Y_p[M × outFeatures] (+)= X_p[M × inFeatures] · W_pᵀ for every point p, block of weight rows by block.

@@ -96,15 +96,7 @@ public struct LockstepEngine: Sendable {
 
     func checkPoints(_ points: [[Float]]) throws {
         for (p, c) in points.enumerated() {
-            guard c.count == tasks.count else {
-                throw TransformerError(
-                    .badCoefficients,
-                    "point \(p) has \(c.count) coefficients for \(tasks.count) task models; expected one per task")
-            }
-            if let bad = c.firstIndex(where: { !$0.isFinite }) {
-                throw TransformerError(
-                    .badCoefficients, "coefficient \(bad) of point \(p) is \(c[bad]); expected a finite number")
-            }
+            try CombinedWeights.check(c, taskCount: tasks.count, point: p)
         }
     }
 }

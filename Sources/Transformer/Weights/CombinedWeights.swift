@@ -19,18 +19,26 @@ public struct CombinedWeights: WeightProvider {
     /// - Throws: ``TransformerError/Kind/badCoefficients`` when `coefficients.count != tasks.count` or a
     ///   coefficient is not finite.
     public init(base: any WeightProvider, tasks: [any WeightProvider], coefficients: [Float]) throws {
-        guard coefficients.count == tasks.count else {
-            throw TransformerError(
-                .badCoefficients,
-                "\(coefficients.count) coefficients for \(tasks.count) task models; expected one per task")
-        }
-        if let bad = coefficients.firstIndex(where: { !$0.isFinite }) {
-            throw TransformerError(
-                .badCoefficients, "coefficient \(bad) is \(coefficients[bad]); expected a finite number")
-        }
+        try Self.check(coefficients, taskCount: tasks.count)
         self.base = base
         self.tasks = tasks
         self.coefficients = coefficients
+    }
+
+    /// Throws ``TransformerError/Kind/badCoefficients`` unless `coefficients` holds one finite number per task;
+    /// `point` (an index into a list of points) is named in the message when given.
+    static func check(_ coefficients: [Float], taskCount: Int, point: Int? = nil) throws {
+        let subject = point.map { "point \($0) has " } ?? ""
+        guard coefficients.count == taskCount else {
+            throw TransformerError(
+                .badCoefficients,
+                "\(subject)\(coefficients.count) coefficients for \(taskCount) task models; expected one per task")
+        }
+        if let bad = coefficients.firstIndex(where: { !$0.isFinite }) {
+            let owner = point.map { " of point \($0)" } ?? ""
+            throw TransformerError(
+                .badCoefficients, "coefficient \(bad)\(owner) is \(coefficients[bad]); expected a finite number")
+        }
     }
 
     /// θ0 + Σ c_t (θ_t − θ0) over checkpoints.
