@@ -6,7 +6,7 @@
 Run by `make python-checks` (so by `make test`). For each architecture below, a tiny model is built from
 transformers' own config class (seeded random weights, hidden 64, 3 layers, vocabulary 96, float config fields as
 floats) and saved with `save_pretrained(safe_serialization=True)` as a base and two task models (the base plus
-small seeded noise). The release binary then merges them with five configs:
+small seeded noise; task2 stored in shards). The release binary then merges them with six configs:
 
 - `task_arithmetic` (dtype float32): b + 0.6·(θ1 − b) + 0.3·(θ2 − b), MergeKit 0.1.5's float32 operations;
 - `linear` (dtype float32): (1·b + 2·θ1 + 1·θ2) / 4;
@@ -14,6 +14,8 @@ small seeded noise). The release binary then merges them with five configs:
   election on the weighted deltas and normalisation by the elected weights, in NumPy;
 - `task_arithmetic` with `dtype: bfloat16` (config.json rewritten): the inputs rounded to bfloat16, the same
   formula in float32, rounded once to bfloat16 (MetaMerge's documented rounding);
+- `metagpt` (dtype float32): b + λ1·(θ1 − b) + λ2·(θ2 − b) in float64 with λₜ = ‖τₜ‖² / Σₖ ‖τₖ‖² over every
+  stored tensor, rounded once to float32;
 - a `slices` passthrough that changes the layer count: layers [0, 2) of θ1 then [1, 3) of θ2, 4 layers.
 
 Each output must load with `AutoModelForCausalLM.from_pretrained(dir, output_loading_info=True)` with no missing,
@@ -236,6 +238,18 @@ def ties(b, tasks):
     return b + mixed / divisor, comparable
 
 
+def metagpt(models):
+    """MetaGPT's global coefficients λₜ = ‖τₜ‖² / Σₖ ‖τₖ‖² in float64, the norms over every tensor the models
+    store (τₜ = θₜ − θ₀; the result is θ₀ + Σ λₜ τₜ in float64, rounded once to float32)."""
+    squares = [0.0, 0.0]
+    for name, value in models["base"].items():
+        b = value.double().numpy()
+        for index, model in enumerate(("task1", "task2")):
+            squares[index] += float(np.sum((models[model][name].double().numpy() - b) ** 2))
+    total = sum(squares)
+    return [square / total for square in squares]
+
+
 def layer_of(name):
     match = LAYER_PATTERN.search(name)
     return (int(match.group(2)), match) if match else (None, None)
@@ -322,7 +336,7 @@ def run_merge(config_text, directory, out):
 
 
 def merge_configs(directory):
-    """The five configs, by case name."""
+    """The merge configs, by case name."""
     base, t1, t2 = (os.path.join(directory, name) for name in ("base", "task1", "task2"))
     ta = (f"merge_method: task_arithmetic\nbase_model: {base}\nmodels:\n"
           f"  - model: {t1}\n    parameters: {{weight: {TA_WEIGHTS[0]}}}\n"
@@ -339,6 +353,8 @@ def merge_configs(directory):
             f"  - model: {model}\n    parameters: {{weight: {weight}, density: {density}}}\n"
             for model, (weight, density) in zip((t1, t2), TIES)) + "dtype: float32\n"),
         "bf16": ta + "dtype: bfloat16\n",
+        "metagpt": (f"merge_method: metagpt\nbase_model: {base}\nmodels:\n  - model: {t1}\n  - model: {t2}\n"
+                    "dtype: float32\n"),
         "slices": slices,
     }
 
@@ -357,6 +373,8 @@ def compare_weights(case, out_weights, models):
         raise CheckFailure(f"tensor names differ from the reference: missing {missing[:4]}, unexpected {extra[:4]}")
     worst = 0.0
     want_dtype = torch.bfloat16 if case == "bf16" else torch.float32
+    if case == "metagpt":
+        metagpt_lambdas = metagpt(models)
     for name in sorted(names):
         value = out_weights[name]
         if value.dtype != want_dtype:
@@ -377,6 +395,9 @@ def compare_weights(case, out_weights, models):
             expected = linear((b, t1, t2), LINEAR_WEIGHTS)
         elif case == "ties":
             expected, mask = ties(b, [(t1, TIES[0]), (t2, TIES[1])])
+        elif case == "metagpt":
+            expected = metagpt_lambdas[0] * (t1.astype(np.float64) - b) + b.astype(np.float64)
+            expected = (expected + metagpt_lambdas[1] * (t2.astype(np.float64) - b)).astype(np.float32)
         else:
             rb, r1, r2 = to_bf16(b), to_bf16(t1), to_bf16(t2)
             expected = to_bf16(task_arithmetic(rb, r1, r2, TA_WEIGHTS))
@@ -486,7 +507,7 @@ def main():
         return 2
     start = time.monotonic()
     passed = failed = 0
-    cases = ["task_arithmetic", "linear", "ties", "bf16", "slices"]
+    cases = ["task_arithmetic", "linear", "ties", "bf16", "metagpt", "slices"]
     generator = torch.Generator().manual_seed(7)
     prompt = torch.randint(3, VOCAB, (1, PROMPT), generator=generator)
     with tempfile.TemporaryDirectory() as scratch:
