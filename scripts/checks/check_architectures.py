@@ -9,7 +9,7 @@ floats) and saved with `save_pretrained(safe_serialization=True)` as a base and 
 small seeded noise; task2 stored in shards). The release binary then merges them with six configs:
 
 - `task_arithmetic` (dtype float32): b + 0.6·(θ1 − b) + 0.3·(θ2 − b), MergeKit 0.1.5's float32 operations;
-- `linear` (dtype float32): (1·b + 2·θ1 + 1·θ2) / 4;
+- `linear` (dtype float32, written in shards and read through MetaMerge's index): (1·b + 2·θ1 + 1·θ2) / 4;
 - `ties` (dtype float32, densities 0.5 / 0.7, weights 1 / 0.5): MergeKit 0.1.5's top-k magnitude mask, sign
   election on the weighted deltas and normalisation by the elected weights, in NumPy;
 - `task_arithmetic` with `dtype: bfloat16` (config.json rewritten): the inputs rounded to bfloat16, the same
@@ -31,7 +31,8 @@ every key of the base's config.json with its value and JSON type (a float writte
 apart from the keys the merge changes (the dtype; the layer count and layer_types for slices).
 
 Prints one line per (architecture, config): PASS, or FAIL with the reason, and a closing
-'architectures: N passed, M failed in T s'; exits 1 when a check failed.
+'architectures: N passed, M failed in T s' (about 40 s on the project's 2-core machine); exits 1 when a check
+failed.
 """
 from __future__ import annotations
 
