@@ -63,6 +63,7 @@ python-checks: build python-env
 	@if [ ! -x $(VENV)/bin/python ]; then echo "python-checks: skipped (no Python 3 available)"; exit 0; fi; \
 	status=0; \
 	METAMERGE=$(RELEASE_BIN) $(VENV)/bin/python scripts/checks/run_all.py || status=1; \
+	METAMERGE=$(RELEASE_BIN) $(VENV)/bin/python scripts/checks/check_architectures.py || status=1; \
 	tmp=$$(mktemp -d); \
 	if $(RELEASE_BIN) analyze $(FAMILY_MODELS) -o $$tmp/report.h5 >$$tmp/log 2>&1 && \
 	   $(RELEASE_BIN) probe $(FAMILY_MODELS) -o $$tmp/report.h5 >>$$tmp/log 2>&1 && \
