@@ -234,3 +234,64 @@ import Testing
         #expect(taylor.status == 0, "\(taylor.stdout) \(taylor.stderr)")
     }
 }
+
+/// `tokenizer.json` components whose work grows without bound end in one error naming the component and the limit
+/// (README, "Tokenizers: limits"), in about a second, instead of a hang or an unbounded allocation (issue 17,
+/// item 8).
+@Suite struct TokenizerWorkLimitTests {
+    /// A model directory holding only a tokenizer.json: a WordLevel model (an unknown word is one `<unk>` id, so
+    /// the model's own work stays small) behind `normalizer` and `preTokenizer`.
+    static func tokenizer(_ label: String, normalizer: Any = NSNull(), preTokenizer: Any = NSNull()) throws -> URL {
+        let directory = try makeTemporaryDirectory(label)
+        let json: [String: Any] = [
+            "added_tokens": [], "normalizer": normalizer, "pre_tokenizer": preTokenizer,
+            "model": ["type": "WordLevel", "vocab": ["<unk>": 0, "a": 1, "b": 2], "unk_token": "<unk>"],
+        ]
+        try JSONSerialization.data(withJSONObject: json).write(to: directory.appendingPathComponent("tokenizer.json"))
+        return directory
+    }
+
+    /// A Sequence of `Replace` "a" → "aa": one character becomes 2^steps bytes. 21 steps (2 MiB) passed before; 40
+    /// (2^40 bytes) never ended. Both stop at the documented output limit, 1 MiB + 64 × the input's bytes.
+    @Test(arguments: [21, 40])
+    func replaceNormalizerThatDoublesIsRefused(steps: Int) throws {
+        let doubling: [String: Any] = ["type": "Replace", "pattern": ["String": "a"], "content": "aa"]
+        let directory = try Self.tokenizer(
+            "limit-replace", normalizer: ["type": "Sequence", "normalizers": Array(repeating: doubling, count: steps)])
+        let started = Date()
+        let result = try MetaMergeProcess.run(["tokenize", directory.path, "a"])
+        #expect(result.status == 2, "\(result.stdout.prefix(200)) \(result.stderr)")
+        #expect(result.stderr.contains("tokenizer.json: normalizer Replace"), "\(result.stderr)")
+        #expect(result.stderr.contains("output would exceed 1048640 bytes"), "\(result.stderr)")
+        #expect(result.stderr.split(separator: "\n").count == 1, "\(result.stderr)")
+        #expect(Date().timeIntervalSince(started) < 10)
+    }
+
+    /// A Split regex with catastrophic backtracking: `(a+)+$` took 15–19 s on 41 characters and over a minute on
+    /// 5 000. The matching-step limit (1 000 000 + 1 000 per UTF-16 unit) ends it in about a second.
+    @Test(arguments: [40, 5_000])
+    func splitRegexThatBacktracksIsBounded(length: Int) throws {
+        let directory = try Self.tokenizer(
+            "limit-regex",
+            preTokenizer: ["type": "Split", "pattern": ["Regex": "(a+)+$"], "behavior": "Isolated", "invert": false])
+        let started = Date()
+        let result = try MetaMergeProcess.run(
+            ["tokenize", directory.path, String(repeating: "a", count: length) + "b"])
+        let elapsed = Date().timeIntervalSince(started)
+        #expect(result.status == 2, "\(result.stdout.prefix(200)) \(result.stderr)")
+        #expect(result.stderr.contains("tokenizer.json: pre_tokenizer Split"), "\(result.stderr)")
+        #expect(result.stderr.contains("(a+)+$") && result.stderr.contains("matching steps"), "\(result.stderr)")
+        #expect(elapsed < 10, "took \(elapsed) s")
+    }
+
+    /// The same pattern where it does not backtrack (the text ends in "a": the first attempt matches) is encoded.
+    @Test func splitRegexWithinTheLimitStillMatches() throws {
+        let directory = try Self.tokenizer(
+            "limit-regex-ok",
+            preTokenizer: ["type": "Split", "pattern": ["Regex": "(a+)+$"], "behavior": "Isolated", "invert": false])
+        let result = try MetaMergeProcess.run(["tokenize", directory.path, "b" + String(repeating: "a", count: 5_000)])
+        #expect(result.status == 0, "\(result.stderr)")
+        // "b" then the 5 000 a's as one word: both unknown but "b", so ids [2, 0].
+        #expect(result.stdout.contains("[2,0]") || result.stdout.contains("[2, 0]"), "\(result.stdout.prefix(300))")
+    }
+}

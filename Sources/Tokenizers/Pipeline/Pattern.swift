@@ -96,6 +96,49 @@ enum Pattern: @unchecked Sendable {
         }
     }
 
+    /// ``replace(in:with:component:inputBytes:)`` for a literal: on the UTF-8 bytes (a needle of whole scalars
+    /// matches on scalar boundaries), with the output's size known before it is built.
+    private static func replaceLiteral(
+        _ needle: [UInt8], in text: String, with content: String, component: String, inputBytes: Int
+    ) throws -> String {
+        guard !needle.isEmpty else { return text }
+        var starts: [Int] = []
+        var bytes: [UInt8] = []
+        text.utf8.withContiguousStorageIfAvailable { bytes = Array($0) } ?? { bytes = Array(text.utf8) }()
+        bytes.withUnsafeBufferPointer { utf8 in
+            let first = needle[0]
+            var i = 0
+            while i + needle.count <= utf8.count {
+                if utf8[i] == first && needle.indices.allSatisfy({ utf8[i + $0] == needle[$0] }) {
+                    starts.append(i)
+                    i += needle.count
+                } else {
+                    i += 1
+                }
+            }
+        }
+        guard !starts.isEmpty else { return text }
+        let replacement = Array(content.utf8)
+        let limit = WorkLimits.outputBytes(inputBytes: inputBytes)
+        let (added, overflow) = starts.count.multipliedReportingOverflow(by: replacement.count)
+        let size = bytes.count - starts.count * needle.count + (overflow ? 0 : added)
+        if overflow || size > limit {
+            throw TokenizerError(
+                "\(component) '\(String(decoding: needle, as: UTF8.self))' → '\(content)': output would exceed "
+                    + "\(limit) bytes (\(WorkLimits.describeOutputLimit(inputBytes: inputBytes)))")
+        }
+        var out: [UInt8] = []
+        out.reserveCapacity(size)
+        var last = 0
+        for start in starts {
+            out.append(contentsOf: bytes[last..<start])
+            out.append(contentsOf: replacement)
+            last = start + needle.count
+        }
+        out.append(contentsOf: bytes[last...])
+        return String(decoding: out, as: UTF8.self)
+    }
+
     /// The byte-exact, non-overlapping occurrences of `needle` in `text`, left to right.
     static func literalMatches(_ needle: [UInt8], in text: String) -> [Range<String.Index>] {
         guard !needle.isEmpty else { return [] }
@@ -142,6 +185,9 @@ enum Pattern: @unchecked Sendable {
     ///   (checked before it is built; `limit` from ``WorkLimits/outputBytes(inputBytes:)`` of the original input,
     ///   `inputBytes`), or when a regular expression exceeds its step limit.
     func replace(in text: String, with content: String, component: String, inputBytes: Int) throws -> String {
+        if case .literal(let needle) = self {
+            return try Self.replaceLiteral(needle, in: text, with: content, component: component, inputBytes: inputBytes)
+        }
         let found = try matches(in: text)
         guard !found.isEmpty else { return text }
         let limit = WorkLimits.outputBytes(inputBytes: inputBytes)
