@@ -112,7 +112,8 @@ public struct Tokenizer: Sendable {
                 idToToken.append(contentsOf: repeatElement(nil, count: token.id + 1 - idToToken.count))
             }
             // A normalized added token decodes to its normalized content, as the library's does.
-            idToToken[token.id] = token.normalized ? (try normalizer?.apply(token.content) ?? token.content) : token.content
+            idToToken[token.id] =
+                token.normalized ? (try normalizer?.apply(token.content) ?? token.content) : token.content
         }
         self.idToToken = idToToken
         specialIDs = Set(added.filter(\.special).map(\.id))

@@ -249,7 +249,8 @@ public struct ProbeCurve: Sendable {
     /// - Throws: ``AnalysisError/badReport(path:detail:cause:)`` when there is no complete, consistent `/probe`.
     public static func read(from url: URL) throws -> ProbeCurve {
         guard let curve = try read(from: url, required: true) else {
-            throw AnalysisError.badReport(path: url.path, detail: "has no /probe group (write one with metamerge probe)")
+            throw AnalysisError.badReport(
+                path: url.path, detail: "has no /probe group (write one with metamerge probe)")
         }
         return curve
     }

@@ -115,7 +115,9 @@ extension ProbeReport {
                 let roles = try probe.dataset("model_role").readStrings()
                 let paths = try probe.dataset("model_path").readStrings()
                 let prints = try probe.dataset("model_fingerprint").readStrings()
-                guard roles.isEmpty || roles == ["base"] + tasks, paths.count == roles.count, prints.count == roles.count else {
+                guard roles.isEmpty || roles == ["base"] + tasks, paths.count == roles.count,
+                    prints.count == roles.count
+                else {
                     throw bad(
                         "/probe/model_role, model_path, model_fingerprint must list base then the tasks \(tasks) "
                             + "(found roles \(roles))")

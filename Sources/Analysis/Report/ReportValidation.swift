@@ -35,7 +35,8 @@ enum ReportValidation {
             for j in (i + 1)..<T {
                 let bound = (gram[i, i] * gram[j, j]).squareRoot()
                 if abs(gram[i, j] - gram[j, i]) > 1e-9 * bound {
-                    throw fail("G[\(name(i))][\(name(j))] = \(gram[i, j]) but G[\(name(j))][\(name(i))] = \(gram[j, i])")
+                    throw fail(
+                        "G[\(name(i))][\(name(j))] = \(gram[i, j]) but G[\(name(j))][\(name(i))] = \(gram[j, i])")
                 }
                 if abs(gram[i, j]) > bound * (1 + 1e-9) {
                     throw fail(

@@ -186,7 +186,8 @@ enum Pattern: @unchecked Sendable {
     ///   `inputBytes`), or when a regular expression exceeds its step limit.
     func replace(in text: String, with content: String, component: String, inputBytes: Int) throws -> String {
         if case .literal(let needle) = self {
-            return try Self.replaceLiteral(needle, in: text, with: content, component: component, inputBytes: inputBytes)
+            return try Self.replaceLiteral(
+                needle, in: text, with: content, component: component, inputBytes: inputBytes)
         }
         let found = try matches(in: text)
         guard !found.isEmpty else { return text }

@@ -138,8 +138,8 @@ indirect enum PreTokenizer: Sendable {
         case .split(let pattern, let behavior, let invert):
             splitting(piece, behavior.split(text, on: try pattern.matches(in: text), invert: invert), into: &out)
         case .digits(let individual):
-            let ranges = (individual ? SplitBehavior.isolated : .contiguous).split(
-                text, on: try Pattern.scalar(UnicodeClasses.isNumeric).matches(in: text))
+            let ranges = try (individual ? SplitBehavior.isolated : .contiguous).split(
+                text, on: Pattern.scalar(UnicodeClasses.isNumeric).matches(in: text))
             splitting(piece, ranges, into: &out)
         case .metaspace(let replacement, let scheme, let split):
             var t = text.replacingLiteral(" ", with: replacement)
@@ -150,8 +150,8 @@ indirect enum PreTokenizer: Sendable {
             let p = Piece(text: t, atStart: piece.atStart)
             if split {
                 let r = replacement.unicodeScalars.first!
-                splitting(
-                    p, SplitBehavior.mergedWithNext.split(t, on: try Pattern.scalar({ $0 == r }).matches(in: t)), into: &out
+                try splitting(
+                    p, SplitBehavior.mergedWithNext.split(t, on: Pattern.scalar({ $0 == r }).matches(in: t)), into: &out
                 )
             } else if !t.isEmpty {
                 out.append(p)
@@ -161,25 +161,25 @@ indirect enum PreTokenizer: Sendable {
             let words = try pattern.matches(in: text)
             splitting(piece, SplitBehavior.removed.split(text, on: words, invert: true), into: &out)
         case .whitespaceSplit:
-            splitting(
+            try splitting(
                 piece,
-                SplitBehavior.removed.split(text, on: try Pattern.scalar(UnicodeClasses.isWhitespace).matches(in: text)),
+                SplitBehavior.removed.split(text, on: Pattern.scalar(UnicodeClasses.isWhitespace).matches(in: text)),
                 into: &out)
         case .punctuation(let behavior):
-            splitting(
-                piece, behavior.split(text, on: try Pattern.scalar(UnicodeClasses.isPunctuation).matches(in: text)),
+            try splitting(
+                piece, behavior.split(text, on: Pattern.scalar(UnicodeClasses.isPunctuation).matches(in: text)),
                 into: &out)
         case .bert:
             var words: [Piece] = []
-            splitting(
+            try splitting(
                 piece,
-                SplitBehavior.removed.split(text, on: try Pattern.scalar(UnicodeClasses.isWhitespace).matches(in: text)),
+                SplitBehavior.removed.split(text, on: Pattern.scalar(UnicodeClasses.isWhitespace).matches(in: text)),
                 into: &words)
             for w in words {
-                splitting(
+                try splitting(
                     w,
                     SplitBehavior.isolated.split(
-                        w.text, on: try Pattern.scalar(UnicodeClasses.isPunctuation).matches(in: w.text)), into: &out)
+                        w.text, on: Pattern.scalar(UnicodeClasses.isPunctuation).matches(in: w.text)), into: &out)
             }
         case .sequence:
             out.append(contentsOf: try apply([piece]))
