@@ -21,6 +21,11 @@ import Testing
         // A zero task vector (row and column 0) is a real Gram matrix too.
         let zero = GramMatrix(count: 2, entries: [0, 0, 0, 3])
         try ReportValidation.checkGram(zero, taskNames: ["a", "b"], path: "r.h5", dataset: "/tensors/gram[0]")
+        // Tiny and huge entries, where G_ii·G_jj underflows to 0 or overflows to ∞: cosine 0.5 all the same.
+        for scale in [1e-320, 1e300] {
+            let g = GramMatrix(count: 2, entries: [1, 0.5, 0.5, 1].map { $0 * scale })
+            try ReportValidation.checkGram(g, taskNames: ["a", "b"], path: "r.h5", dataset: "/tensors/gram[0]")
+        }
         for entries in [[1, 0, 0, -1], [1, 2, 2, 1], [1, .nan, .nan, 1], [1, 0.5, -0.5, 1]] as [[Double]] {
             #expect(throws: AnalysisError.self) {
                 try ReportValidation.checkGram(

@@ -33,7 +33,8 @@ enum ReportValidation {
         }
         for i in 0..<T {
             for j in (i + 1)..<T {
-                let bound = (gram[i, i] * gram[j, j]).squareRoot()
+                // √G_ii·√G_jj rather than √(G_ii·G_jj): no underflow or overflow of the product.
+                let bound = gram[i, i].squareRoot() * gram[j, j].squareRoot()
                 if abs(gram[i, j] - gram[j, i]) > 1e-9 * bound {
                     throw fail(
                         "G[\(name(i))][\(name(j))] = \(gram[i, j]) but G[\(name(j))][\(name(i))] = \(gram[j, i])")
@@ -48,7 +49,7 @@ enum ReportValidation {
         let live = (0..<T).filter { gram[$0, $0] > 0 }
         guard live.count > 1 else { return }
         var cosines = live.map { i in
-            live.map { j in i == j ? 1 : gram[i, j] / (gram[i, i] * gram[j, j]).squareRoot() }
+            live.map { j in i == j ? 1 : gram[i, j] / (gram[i, i].squareRoot() * gram[j, j].squareRoot()) }
         }
         let smallest = smallestEigenvalue(&cosines)
         if !(smallest >= -psdTolerance) {
