@@ -102,7 +102,7 @@ public struct Tokenizer: Sendable {
         let normalizer = self.normalizer
         rawMatcher = AddedTokenMatcher(added.filter { !$0.normalized }.map { ($0.content, $0) })
         normalizedMatcher = AddedTokenMatcher(
-            added.filter(\.normalized).map { (normalizer?.apply($0.content) ?? $0.content, $0) })
+            try added.filter(\.normalized).map { (try normalizer?.apply($0.content) ?? $0.content, $0) })
         var idToToken = vocabulary.tokens
         for token in added {
             guard token.id >= 0, token.id < 50_000_000 else {
@@ -112,7 +112,8 @@ public struct Tokenizer: Sendable {
                 idToToken.append(contentsOf: repeatElement(nil, count: token.id + 1 - idToToken.count))
             }
             // A normalized added token decodes to its normalized content, as the library's does.
-            idToToken[token.id] = token.normalized ? (normalizer?.apply(token.content) ?? token.content) : token.content
+            idToToken[token.id] =
+                token.normalized ? (try normalizer?.apply(token.content) ?? token.content) : token.content
         }
         self.idToToken = idToToken
         specialIDs = Set(added.filter(\.special).map(\.id))
@@ -136,7 +137,7 @@ public struct Tokenizer: Sendable {
                 continue
             }
             let raw = String(decoding: bytes[range], as: UTF8.self)
-            let normalized = normalizer?.apply(raw) ?? raw
+            let normalized = try normalizer?.apply(raw) ?? raw
             let normalizedBytes = Array(normalized.utf8)
             for (inner, innerToken) in normalizedMatcher.split(normalized) {
                 if let innerToken {
@@ -147,7 +148,7 @@ public struct Tokenizer: Sendable {
                 let piece = Piece(
                     text: String(decoding: normalizedBytes[inner], as: UTF8.self),
                     atStart: range.lowerBound == 0 && inner.lowerBound == 0)
-                let words = preTokenizer?.apply([piece]) ?? [piece]
+                let words = try preTokenizer?.apply([piece]) ?? [piece]
                 for word in words where !word.text.isEmpty {
                     let ids: [Int]
                     switch model {
@@ -170,13 +171,20 @@ public struct Tokenizer: Sendable {
     }
 
     /// The text of `ids` through the decoder (tokens joined by spaces without one), as the library's `decode`.
-    public func decode(_ ids: [Int], skipSpecialTokens: Bool = false) -> String {
+    ///
+    /// - Throws: ``TokenizerError`` when a decoder step exceeds a work limit (``WorkLimits``: output length, regular
+    ///   expression steps).
+    public func decode(_ ids: [Int], skipSpecialTokens: Bool = false) throws -> String {
         let tokens = ids.compactMap { id -> String? in
             if skipSpecialTokens && specialIDs.contains(id) { return nil }
             return token(id)
         }
         guard let decoder else { return tokens.joined(separator: " ") }
-        return decoder.decodeChain(tokens).joined()
+        do {
+            return try decoder.decodeChain(tokens).joined()
+        } catch let error as TokenizerError where !error.message.hasPrefix(path) {
+            throw TokenizerError("\(path): \(error.message)", cause: error)
+        }
     }
 }
 

@@ -29,7 +29,7 @@ func mismatches(_ tokenizer: Tokenizer, _ rows: [ReferenceRow]) throws -> (count
     for row in rows {
         let encoding = try tokenizer.encode(row.text)
         let plain = try tokenizer.encode(row.text, addSpecialTokens: false)
-        let decoded = tokenizer.decode(encoding.ids)
+        let decoded = try tokenizer.decode(encoding.ids)
         var problems: [String] = []
         if encoding.ids != row.ids { problems.append("ids \(encoding.ids) expected \(row.ids)") }
         if let hf = row.ids_transformers, encoding.ids != hf {

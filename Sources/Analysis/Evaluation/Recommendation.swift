@@ -104,7 +104,11 @@ public struct Recommendation: Sendable {
 
         // 3. The probe's cap.
         var cap: Double? = nil
-        if let probe, probe.chordResidualMax.count == T {
+        if let probe, probe.chordResidualMax.count == T, !probe.chordResidualMeasured {
+            warnings.append(
+                "The probe's α grid has no α besides 0 and 1, so its chord residuals measured nothing: the scale "
+                    + "assumes linearity; re-run metamerge probe with e.g. --alphas 0:1:0.25 to cap it.")
+        } else if let probe, probe.chordResidualMax.count == T {
             var limit = Double.infinity
             var limiting = 0
             for t in 0..<T where weights[t] > 0 && probe.chordResidualMax[t] > 0 {
@@ -165,6 +169,28 @@ public struct Recommendation: Sendable {
             probeCap: cap, reason: reason, warnings: warnings)
     }
 
+    /// ``make(statistics:probe:)`` for a command: the probe must be of the statistics' models and tasks (rows are
+    /// put in the statistics' task order), and the family must have something to merge — with every task vector
+    /// zero, λ and s are undefined. A result that is not a finite positive scale with finite weights is refused
+    /// rather than printed.
+    ///
+    /// - Throws: ``AnalysisError/familyMismatch(_:)`` for a probe of other models or tasks,
+    ///   ``AnalysisError/badArgument(_:cause:)`` for a family whose task vectors are all zero or an undefined result.
+    public static func checked(statistics: TaskVectorStatistics, probe: ProbeCurve? = nil) throws -> Recommendation {
+        let aligned = try probe.map { try $0.aligned(to: statistics) }
+        let squared = statistics.global.moments.gram.squaredNorms
+        guard squared.contains(where: { $0 > 0 }) else {
+            throw AnalysisError.badArgument(
+                "every task vector is zero (the task models equal the base): there is no merge point to recommend")
+        }
+        let r = make(statistics: statistics, probe: aligned)
+        guard r.scale.isFinite, r.scale > 0, r.weights.allSatisfy(\.isFinite) else {
+            throw AnalysisError.badArgument(
+                "the recommendation is undefined (s = \(r.scale), weights \(r.weights)); check the reports")
+        }
+        return r
+    }
+
     /// Solves G x = b by Gaussian elimination with partial pivoting; nil when G is (numerically) singular.
     static func solve(gram: GramMatrix, rhs: [Double]) -> [Double]? {
         let n = gram.count
@@ -192,44 +218,92 @@ public struct ProbeCurve: Sendable {
     public let lambdas: [Double]
     /// Per task, the chord residual's maximum over prompts (`/probe/chord_residual_max`).
     public let chordResidualMax: [Double]
+    /// The probe's tasks, in the order of ``lambdas`` and ``chordResidualMax`` (`nil`: the statistics' order).
+    public let taskNames: [String]?
+    /// The α grid (`/probe/alphas`), `nil` when not known; see ``LinearitySummary/chordResidualMeasured``.
+    public let alphas: [Double]?
+    /// The models the probe ran with their fingerprints: `nil` when not known (a probe of this process), empty for a
+    /// report that recorded none.
+    public let models: [Provenance.Model]?
 
-    public init(scales: [Double], medianGap: [Double], lambdas: [Double], chordResidualMax: [Double]) {
+    public init(
+        scales: [Double], medianGap: [Double], lambdas: [Double], chordResidualMax: [Double],
+        taskNames: [String]? = nil, alphas: [Double]? = nil, models: [Provenance.Model]? = nil
+    ) {
         self.scales = scales
         self.medianGap = medianGap
         self.lambdas = lambdas
         self.chordResidualMax = chordResidualMax
+        self.taskNames = taskNames
+        self.alphas = alphas
+        self.models = models
     }
 
-    /// Reads the curve from a report with a `/probe` group.
+    /// Whether the chord residuals measured something (the grid holds two distinct α, one besides 0 and 1).
+    var chordResidualMeasured: Bool {
+        LinearitySummary(chordResidual: [], taylorError: [], additivityGap: [], alphas: alphas).chordResidualMeasured
+    }
+
+    /// Reads the curve from a report with a `/probe` group, checked as ``ProbeReport/readSummary(from:)`` checks it.
     ///
-    /// - Throws: ``AnalysisError/badReport(path:detail:cause:)`` when there is no readable `/probe`.
+    /// - Throws: ``AnalysisError/badReport(path:detail:cause:)`` when there is no complete, consistent `/probe`.
     public static func read(from url: URL) throws -> ProbeCurve {
+        guard let curve = try read(from: url, required: true) else {
+            throw AnalysisError.badReport(
+                path: url.path, detail: "has no /probe group (write one with metamerge probe)")
+        }
+        return curve
+    }
+
+    /// The curve of `url`'s `/probe` group, or `nil` when the report has none; an incomplete or inconsistent group is
+    /// an error, never ignored.
+    public static func readIfPresent(from url: URL) throws -> ProbeCurve? {
+        try read(from: url, required: false)
+    }
+
+    private static func read(from url: URL, required: Bool) throws -> ProbeCurve? {
         let file = try AnalysisReport.openReport(url)
         defer { try? file.close() }
-        do {
-            guard try file.root.exists("probe") else {
-                throw AnalysisError.badReport(
-                    path: url.path, detail: "has no /probe group (write one with metamerge probe)")
+        if !required {
+            let present: Bool
+            do { present = try file.root.exists("probe") } catch {
+                throw AnalysisError.badReport(path: url.path, detail: "cannot list its groups: \(error)", cause: error)
             }
-            let probe = try file.root.group("probe")
-            let scales = try probe.dataset("scales").read(Double.self).values
-            let gap = try probe.dataset("merged_gap").read(Double.self).values
-            let lambdas = try probe.dataset("metagpt_lambda").read(Double.self).values
-            let chord = try probe.dataset("chord_residual_max").read(Double.self).values
-            guard !scales.isEmpty, gap.count % scales.count == 0 else {
-                throw AnalysisError.badReport(path: url.path, detail: "/probe/merged_gap is not [scales × prompts]")
-            }
-            let Q = gap.count / scales.count
-            let medians = (0..<scales.count).map { k -> Double in
-                let row = gap[(k * Q)..<((k + 1) * Q)].filter(\.isFinite).sorted()
-                guard !row.isEmpty else { return .nan }
-                return row.count % 2 == 1 ? row[row.count / 2] : (row[row.count / 2 - 1] + row[row.count / 2]) / 2
-            }
-            return ProbeCurve(scales: scales, medianGap: medians, lambdas: lambdas, chordResidualMax: chord)
-        } catch let error as AnalysisError {
-            throw error
-        } catch {
-            throw AnalysisError.badReport(path: url.path, detail: "incomplete /probe group: \(error)", cause: error)
+            guard present else { return nil }
         }
+        let probe = try ProbeReport.read(file, path: url.path)
+        let Q = probe.promptCount
+        let medians = (0..<probe.scales.count).map { k -> Double in
+            let row = probe.mergedGap[(k * Q)..<((k + 1) * Q)].filter(\.isFinite).sorted()
+            guard !row.isEmpty else { return .nan }
+            return row.count % 2 == 1 ? row[row.count / 2] : (row[row.count / 2 - 1] + row[row.count / 2]) / 2
+        }
+        return ProbeCurve(
+            scales: probe.scales, medianGap: medians, lambdas: probe.lambdas, chordResidualMax: probe.chordResidualMax,
+            taskNames: probe.tasks, alphas: probe.alphas, models: probe.models)
+    }
+
+    /// This curve with its per-task rows in the order of `statistics`' tasks, after checking it was measured on the
+    /// statistics' models (their weight fingerprints, as ``Gate`` checks them) and tasks.
+    ///
+    /// - Throws: ``AnalysisError/familyMismatch(_:)`` for a probe of other models or other tasks.
+    func aligned(to statistics: TaskVectorStatistics) throws -> ProbeCurve {
+        if let models {
+            try Gate.checkSameModels(
+                LinearitySummary(chordResidual: [], taylorError: [], additivityGap: [], models: models), statistics)
+        }
+        let names = taskNames ?? statistics.taskNames
+        guard names.count == lambdas.count, names.count == chordResidualMax.count,
+            Set(names) == Set(statistics.taskNames), names.count == statistics.taskCount
+        else {
+            throw AnalysisError.familyMismatch(
+                "the probe measured tasks \(names) but the statistics describe \(statistics.taskNames); give a probe "
+                    + "of the same models")
+        }
+        let order = statistics.taskNames.map { names.firstIndex(of: $0)! }
+        return ProbeCurve(
+            scales: scales, medianGap: medianGap, lambdas: order.map { lambdas[$0] },
+            chordResidualMax: order.map { chordResidualMax[$0] }, taskNames: statistics.taskNames, alphas: alphas,
+            models: models)
     }
 }

@@ -124,7 +124,9 @@ public enum Gate {
     /// - a zero task vector (a model identical to the base) is a violation at global scope; at layer or tensor
     ///   scope a cosine undefined because one task left that part unchanged is listed in the findings but is not
     ///   a violation (a frozen tensor does not interfere), unless no cosine at all is defined in that scope;
-    /// - a linearity metric that is NaN (a task vector that does not change the outputs) is a violation.
+    /// - a linearity metric that is NaN (a task vector that does not change the outputs) is a violation;
+    /// - a chord residual from an α grid without two distinct α, one of them besides 0 and 1, is a violation (it
+    ///   reads 0 whatever the model: ``LinearitySummary/chordResidualMeasured``).
     /// Thresholds must be finite and ≥ 0; a probe report must have been made from the same models as the
     /// statistics (their weight fingerprints).
     ///
@@ -232,6 +234,17 @@ public enum Gate {
             ]
             for (check, limit, values) in checks {
                 guard let limit else { continue }
+                if check == "chord residual", !linearity.chordResidualMeasured {
+                    let grid = (linearity.alphas ?? []).map { String(format: "%g", $0) }.joined(separator: ", ")
+                    findings.append(
+                        "chord residual not measured: the probe's α grid [\(grid)] needs at least two distinct α and "
+                            + "one besides 0 and 1 (re-run metamerge probe with e.g. --alphas 0:1:0.25)")
+                    violations.append(
+                        GateViolation(
+                            check: "chord residual (α grid measured nothing)", location: "probe",
+                            tasks: values.map(\.0).joined(separator: ", "), value: .nan, threshold: limit))
+                    continue
+                }
                 let undefined = values.filter { !$0.1.isFinite }.map(\.0)
                 let worst = values.map(\.1).filter(\.isFinite).max() ?? 0
                 findings.append(String(format: "max %@ %.4f %@ %.4f", check, worst, worst <= limit ? "≤" : ">", limit))
@@ -287,15 +300,28 @@ public struct LinearitySummary: Sendable, Hashable {
     /// The models the probe ran, with their weight fingerprints: `nil` for a probe run in this process on the
     /// statistics' own family, empty for a report that did not record them (refused by the gate).
     public var models: [Provenance.Model]?
+    /// The α grid the probe ran each task on (`/probe/alphas`), `nil` when not known. The chord residual is a
+    /// deviation from the chord through α = 0 and α = 1, so it measures something only when the grid holds another α.
+    public var alphas: [Double]?
 
     public init(
         chordResidual: [(String, Double)], taylorError: [(String, Double)], additivityGap: [(String, Double)],
-        models: [Provenance.Model]? = nil
+        models: [Provenance.Model]? = nil, alphas: [Double]? = nil
     ) {
         self.chordResidual = chordResidual
         self.taylorError = taylorError
         self.additivityGap = additivityGap
         self.models = models
+        self.alphas = alphas
+    }
+
+    /// Whether the chord residual was measured: the grid holds at least two distinct α and one besides 0 and 1 (at
+    /// α = 0 and α = 1 the output lies on the chord by construction, so a grid of only those reads 0 for any model).
+    /// `true` when the grid is not known.
+    public var chordResidualMeasured: Bool {
+        guard let alphas else { return true }
+        let distinct = Set(alphas)
+        return distinct.count >= 2 && distinct.contains { $0.isFinite && $0 != 0 && $0 != 1 }
     }
 
     /// Equal metrics (the models they were measured on are provenance, not compared).

@@ -111,6 +111,20 @@ public struct LinearityProbe: Sendable {
         return values
     }
 
+    /// Checks that an α grid measures something: it must hold at least two distinct α (each task is run at every α of
+    /// the grid, with 0 and 1 added; with one α the chord residual, R² and curves have nothing to compare).
+    ///
+    /// - Throws: ``AnalysisError/badArgument(_:cause:)`` naming the grid and the count of distinct values.
+    public static func checkAlphas(_ alphas: [Double], text: String? = nil) throws {
+        let distinct = Set(alphas.filter { !$0.isNaN }).count
+        guard distinct >= 2 else {
+            let shown = text ?? alphas.map { "\($0)" }.joined(separator: ",")
+            throw AnalysisError.badArgument(
+                "--alphas '\(shown)' has \(distinct) distinct α; the probe needs at least two distinct α per task "
+                    + "(e.g. 0,0.5,1), or its chord residual measures nothing")
+        }
+    }
+
     /// Runs the probe on `family` for `prompts` (token ids), with MetaGPT's `lambdas` for the merged point.
     ///
     /// Every point (``ProbePoints``: the base, each task's grid and ±h, the pairs, the merged points) goes through
@@ -212,6 +226,7 @@ public struct LinearityProbe: Sendable {
                         "the probe's \(label) values contain \(bad); expected finite numbers")
                 }
             }
+            try LinearityProbe.checkAlphas(probe.alphas)
             guard probe.taylorStep != 0 else {
                 throw AnalysisError.badArgument("the Taylor step is 0; expected a small non-zero step")
             }
@@ -308,6 +323,6 @@ public struct ProbeResult: Sendable {
         }
         return LinearitySummary(
             chordResidual: maxima(chordResidual, taskNames), taylorError: maxima(taylorError, taskNames),
-            additivityGap: maxima(additivityGap, pairNames))
+            additivityGap: maxima(additivityGap, pairNames), alphas: alphas)
     }
 }

@@ -200,6 +200,7 @@ extension ProbeResult {
     public mutating func label(with prompts: Prompts, baseDirectory: URL) {
         promptTexts = prompts.texts
         guard let tokenizer = try? Tokenizer(contentsOf: baseDirectory) else { return }
-        curveTokens = curveCoordinates.map { row in row.map { tokenizer.decode([$0]) } }
+        // Labels only: a tokenizer whose decoder exceeds a work limit leaves the curves unlabelled.
+        curveTokens = try? curveCoordinates.map { row in try row.map { try tokenizer.decode([$0]) } }
     }
 }

@@ -116,6 +116,10 @@ public enum AnalysisReport {
             let root = file.root
             let taskNames = try root.dataset("tasks").readStrings()
             let T = taskNames.count
+            guard T > 0, Set(taskNames).count == T else {
+                throw AnalysisError.badReport(
+                    path: url.path, detail: "/tasks holds \(taskNames); expected one or more distinct task names")
+            }
             let provenanceGroup = try root.group("provenance")
             let roles = try provenanceGroup.dataset("role").readStrings()
             let paths = try provenanceGroup.dataset("path").readStrings()
@@ -127,6 +131,11 @@ public enum AnalysisReport {
                         "/provenance datasets disagree on the model count (role \(roles.count), path \(paths.count), "
                         + "fingerprint \(prints.count))"
                 )
+            }
+            guard roles.isEmpty || roles == ["base"] + taskNames else {
+                throw AnalysisError.badReport(
+                    path: url.path,
+                    detail: "/provenance/role is \(roles); expected base then the tasks of /tasks \(taskNames)")
             }
             let provenance = Provenance(
                 toolVersion: try root.attribute("tool_version", as: String.self),
@@ -168,6 +177,12 @@ public enum AnalysisReport {
                 throw AnalysisError.badReport(
                     path: url.path, detail: "/tensors datasets disagree on the tensor count \(N)")
             }
+            try checkNumbers(
+                url.path, names: names, taskNames: taskNames, shapes: shapes.values, rank: rank,
+                doubles: [("gram", gram), ("base_sq_norm", baseSq), ("sum", sum), ("abs_sum", absSum),
+                    ("max_abs", maxAbs)],
+                elements: elements, counts: [("zeros", zeros, T), ("non_finite", nonFinite, T + 1),
+                    ("sign_conflicts", conflicts, 1)])
             var list: [TensorStatistics] = []
             for n in 0..<N {
                 var moments = TaskVectorMoments(taskCount: T)
@@ -195,12 +210,76 @@ public enum AnalysisReport {
                 TensorProblem(
                     name: name, kind: try JSONDecoder().decode(TensorProblem.Kind.self, from: Data(detail.utf8)))
             }
-            return TaskVectorStatistics(taskNames: taskNames, tensors: list, problems: problems, provenance: provenance)
+            let statistics = TaskVectorStatistics(
+                taskNames: taskNames, tensors: list, problems: problems, provenance: provenance)
+            // The sum of the per-tensor blocks (what λ, the gate and recommend read) can still overflow.
+            try ReportValidation.checkGram(
+                statistics.global.moments.gram, taskNames: taskNames, path: url.path,
+                dataset: "/tensors/gram (summed over tensors)")
+            return statistics
         } catch let error as AnalysisError {
             throw error
         } catch {
             throw AnalysisError.badReport(
                 path: url.path, detail: "not a complete MetaMerge analysis report: \(error)", cause: error)
+        }
+    }
+
+    /// Checks the raw per-tensor numbers of `/tensors` (``ReportValidation``): each Gram block finite, symmetric and
+    /// positive semi-definite within rounding; the other sums finite (‖θ0‖², Σ|τ|, max|τ| ≥ 0); counts in 0…elements;
+    /// elements ≤ the product of the compared shape.
+    private static func checkNumbers(
+        _ path: String, names: [String], taskNames: [String], shapes: [Int64], rank: Int,
+        doubles: [(String, [Double])], elements: [Int], counts: [(String, [Int], Int)]
+    ) throws {
+        let T = taskNames.count
+        func row(_ width: Int) -> (Int) -> String {
+            { index in
+                let n = index / width
+                let column = width > 1 ? "[\(index % width)]" : ""
+                return "[\(n)]\(column) (\(n < names.count ? names[n] : "?"))"
+            }
+        }
+        for (name, values) in doubles {
+            if name == "gram" {
+                for n in names.indices {
+                    try ReportValidation.checkGram(
+                        GramMatrix(count: T, entries: Array(values[(n * T * T)..<((n + 1) * T * T)])),
+                        taskNames: taskNames, path: path, dataset: "/tensors/gram[\(n)] (\(names[n]))")
+                }
+                continue
+            }
+            let width = values.count / max(names.count, 1)
+            try ReportValidation.checkValues(
+                values, in: name == "sum" ? -Double.greatestFiniteMagnitude...Double.greatestFiniteMagnitude
+                    : 0...Double.greatestFiniteMagnitude,
+                path: path, dataset: "/tensors/\(name)", row: row(width))
+        }
+        for n in names.indices {
+            let dimensions = shapes[(n * rank)..<((n + 1) * rank)]
+            let kept = dimensions.prefix { $0 >= 0 }
+            guard kept.count == dimensions.filter({ $0 >= 0 }).count, dimensions.allSatisfy({ $0 >= -1 }) else {
+                throw AnalysisError.badReport(
+                    path: path,
+                    detail: "/tensors/shape[\(n)] (\(names[n])) = \(Array(dimensions)); expected sizes ≥ 0 padded "
+                        + "with −1 at the end")
+            }
+            var product = 1
+            for size in kept {
+                let (next, overflow) = product.multipliedReportingOverflow(by: Int(size))
+                product = overflow ? Int.max : next
+            }
+            guard (0...product).contains(elements[n]) else {
+                throw AnalysisError.badReport(
+                    path: path,
+                    detail: "/tensors/elements[\(n)] (\(names[n])) = \(elements[n]); expected 0…\(product), the "
+                        + "product of its shape \(Array(kept))")
+            }
+        }
+        for (name, values, width) in counts {
+            try ReportValidation.checkCounts(
+                values, path: path, dataset: "/tensors/\(name)", row: row(width),
+                limit: { name == "non_finite" ? Int.max : elements[$0 / width] })
         }
     }
 

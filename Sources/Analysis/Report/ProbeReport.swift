@@ -93,43 +93,17 @@ public enum ProbeReport {
         return String(format: "%016llx", hash)
     }
 
-    /// Reads the per-task and per-pair linearity maxima the gate checks, and the models the probe ran.
+    /// Reads the per-task and per-pair linearity maxima the gate checks, the α grid, and the models the probe ran.
+    ///
+    /// - Throws: ``AnalysisError/badReport(path:detail:cause:)`` for a report without a complete, consistent
+    ///   `/probe` group (the checks of ``read(_:path:)``), naming the dataset.
     public static func readSummary(from url: URL) throws -> LinearitySummary {
         let file = try AnalysisReport.openReport(url)
-        do {
-            guard try file.root.exists("probe") else {
-                throw AnalysisError.badReport(
-                    path: url.path, detail: "has no /probe group (write one with metamerge probe)")
-            }
-            let probe = try file.root.group("probe")
-            let tasks = try probe.dataset("tasks").readStrings()
-            let pairs = try probe.dataset("pairs").readStrings()
-            let chord = try probe.dataset("chord_residual_max").read(Double.self).values
-            let taylor = try probe.dataset("taylor_error_max").read(Double.self).values
-            let additivity = try probe.dataset("additivity_gap_max").read(Double.self).values
-            guard chord.count == tasks.count, taylor.count == tasks.count, additivity.count == pairs.count else {
-                throw AnalysisError.badReport(
-                    path: url.path, detail: "/probe datasets disagree on the task or pair count")
-            }
-            var models: [Provenance.Model] = []
-            if try probe.exists("model_fingerprint") {
-                let roles = try probe.dataset("model_role").readStrings()
-                let paths = try probe.dataset("model_path").readStrings()
-                let prints = try probe.dataset("model_fingerprint").readStrings()
-                guard roles.count == prints.count, paths.count == prints.count else {
-                    throw AnalysisError.badReport(path: url.path, detail: "/probe model datasets disagree in length")
-                }
-                models = (0..<roles.count).map {
-                    Provenance.Model(role: roles[$0], path: paths[$0], fingerprint: prints[$0])
-                }
-            }
-            return LinearitySummary(
-                chordResidual: Array(zip(tasks, chord)), taylorError: Array(zip(tasks, taylor)),
-                additivityGap: Array(zip(pairs, additivity)), models: models)
-        } catch let error as AnalysisError {
-            throw error
-        } catch {
-            throw AnalysisError.badReport(path: url.path, detail: "incomplete /probe group: \(error)", cause: error)
-        }
+        defer { try? file.close() }
+        let probe = try read(file, path: url.path)
+        return LinearitySummary(
+            chordResidual: Array(zip(probe.tasks, probe.chordResidualMax)),
+            taylorError: Array(zip(probe.tasks, probe.taylorErrorMax)),
+            additivityGap: Array(zip(probe.pairs, probe.additivityGapMax)), models: probe.models, alphas: probe.alphas)
     }
 }

@@ -47,6 +47,11 @@ extension MetaMerge {
 
         func validate() throws {
             try validateOutputPath(output)
+            do {
+                try LinearityProbe.checkAlphas(LinearityProbe.parseGrid(alphas), text: alphas)
+            } catch let error as AnalysisError {
+                throw ValidationError(error.description)
+            }
         }
 
         func run() async throws {

@@ -32,19 +32,13 @@ extension MetaMerge {
         func run() async throws {
             try await reportingErrors {
                 let statistics = try AnalysisReport.read(from: URL(fileURLWithPath: report))
-                var curve: ProbeCurve? = nil
-                if let probe {
-                    curve = try ProbeCurve.read(from: URL(fileURLWithPath: probe))
-                } else {
-                    curve = try? ProbeCurve.read(from: URL(fileURLWithPath: report))
-                }
-                if let curve, curve.lambdas.count != statistics.taskCount {
-                    throw AnalysisError.familyMismatch(
-                        "the probe has \(curve.lambdas.count) tasks but the report \(statistics.taskCount); give a "
-                            + "probe of the same models"
-                    )
-                }
-                let r = Recommendation.make(statistics: statistics, probe: curve)
+                let curve =
+                    if let probe {
+                        try ProbeCurve.read(from: URL(fileURLWithPath: probe))
+                    } else {
+                        try ProbeCurve.readIfPresent(from: URL(fileURLWithPath: report))
+                    }
+                let r = try Recommendation.checked(statistics: statistics, probe: curve)
                 if json {
                     Terminal.out(try jsonString(RecommendJSON(r)))
                     return

@@ -7,7 +7,8 @@ indirect enum Decoder: Sendable {
     case byteFallback
     case fuse
     case strip(content: Unicode.Scalar, start: Int, stop: Int)
-    case replace(Pattern, String)
+    /// Every match of the pattern replaced by the content, in each token; `component` names it in errors.
+    case replace(Pattern, String, component: String)
     case wordPiece(prefix: String, cleanup: Bool)
     case bpe(suffix: String)
     case sequence([Decoder])
@@ -33,7 +34,9 @@ indirect enum Decoder: Sendable {
             }
             return .strip(content: content, start: json["start"]?.int ?? 0, stop: json["stop"]?.int ?? 0)
         case "Replace":
-            return .replace(try Pattern.parse(json["pattern"], component: component), json["content"]?.string ?? "")
+            return .replace(
+                try Pattern.parse(json["pattern"], component: component), json["content"]?.string ?? "",
+                component: component)
         case "WordPiece":
             return .wordPiece(prefix: json["prefix"]?.string ?? "##", cleanup: json["cleanup"]?.bool ?? true)
         case "BPEDecoder": return .bpe(suffix: json["suffix"]?.string ?? "</w>")
@@ -47,7 +50,15 @@ indirect enum Decoder: Sendable {
         }
     }
 
-    func decodeChain(_ tokens: [String]) -> [String] {
+    /// The library's `decode_chain`: the tokens rewritten by this decoder.
+    ///
+    /// - Throws: ``TokenizerError`` naming the component when the tokens would grow past
+    ///   ``WorkLimits/outputBytes(inputBytes:)`` of their total bytes, or a regular expression exceeds its step limit.
+    func decodeChain(_ tokens: [String]) throws -> [String] {
+        try decodeChain(tokens, inputBytes: tokens.reduce(0) { $0 + $1.utf8.count })
+    }
+
+    private func decodeChain(_ tokens: [String], inputBytes: Int) throws -> [String] {
         switch self {
         case .byteLevel:
             var bytes: [UInt8] = []
@@ -102,8 +113,11 @@ indirect enum Decoder: Sendable {
                 view.append(contentsOf: scalars)
                 return String(view)
             }
-        case .replace(let pattern, let content):
-            return tokens.map { pattern.replace(in: $0, with: content) }
+        case .replace(let pattern, let content, let component):
+            return try tokens.map { token in
+                try pattern.replace(
+                    in: token, with: content, component: component, inputBytes: inputBytes)
+            }
         case .wordPiece(let prefix, let cleanup):
             return tokens.enumerated().map { i, token in
                 var t = token
@@ -129,7 +143,33 @@ indirect enum Decoder: Sendable {
                 token.replacingLiteral(suffix, with: i == tokens.count - 1 ? "" : " ")
             }
         case .sequence(let items):
-            return items.reduce(tokens) { $1.decodeChain($0) }
+            var result = tokens
+            let limit = WorkLimits.outputBytes(inputBytes: inputBytes)
+            for item in items {
+                result = try item.decodeChain(result, inputBytes: inputBytes)
+                let bytes = result.reduce(0) { $0 + $1.utf8.count }
+                if bytes > limit {
+                    throw TokenizerError(
+                        "decoder Sequence: the output of its \(item.kind) step holds \(bytes) bytes, over the "
+                            + WorkLimits.describeOutputLimit(inputBytes: inputBytes))
+                }
+            }
+            return result
+        }
+    }
+
+    /// The decoder's type as `tokenizer.json` names it.
+    var kind: String {
+        switch self {
+        case .byteLevel: "ByteLevel"
+        case .metaspace: "Metaspace"
+        case .byteFallback: "ByteFallback"
+        case .fuse: "Fuse"
+        case .strip: "Strip"
+        case .replace: "Replace"
+        case .wordPiece: "WordPiece"
+        case .bpe: "BPEDecoder"
+        case .sequence: "Sequence"
         }
     }
 }

@@ -8,7 +8,8 @@ indirect enum Normalizer: Sendable {
     case lowercase
     /// `prepend` before a non-empty text.
     case prepend(String)
-    case replace(Pattern, String)
+    /// Every match of the pattern replaced by the content; `component` names it in errors.
+    case replace(Pattern, String, component: String)
     /// `White_Space` scalars removed at the left and/or right end.
     case strip(left: Bool, right: Bool)
     /// Scalars of category Mn, Mc, Me removed.
@@ -16,7 +17,8 @@ indirect enum Normalizer: Sendable {
     /// BERT's: control characters removed and whitespace made ' ', spaces around CJK ideographs, accents stripped
     /// (after NFD), lowercase — each as configured.
     case bert(cleanText: Bool, chineseChars: Bool, stripAccents: Bool, lowercase: Bool)
-    case sequence([Normalizer])
+    /// The normalizers in order; `component` names the sequence in errors.
+    case sequence([Normalizer], component: String)
 
     static func parse(_ json: JSONValue, file: String) throws -> Normalizer {
         let type = json["type"]?.string ?? "?"
@@ -31,7 +33,9 @@ indirect enum Normalizer: Sendable {
             guard let p = json["prepend"]?.string else { throw TokenizerError("\(component): no 'prepend'") }
             return .prepend(p)
         case "Replace":
-            return .replace(try Pattern.parse(json["pattern"], component: component), json["content"]?.string ?? "")
+            return .replace(
+                try Pattern.parse(json["pattern"], component: component), json["content"]?.string ?? "",
+                component: component)
         case "Strip":
             return .strip(left: json["strip_left"]?.bool ?? true, right: json["strip_right"]?.bool ?? true)
         case "StripAccents": return .stripAccents
@@ -42,7 +46,7 @@ indirect enum Normalizer: Sendable {
                 stripAccents: json["strip_accents"]?.bool ?? lowercase, lowercase: lowercase)
         case "Sequence":
             guard let items = json["normalizers"]?.array else { throw TokenizerError("\(component): no 'normalizers'") }
-            return .sequence(try items.map { try parse($0, file: file) })
+            return .sequence(try items.map { try parse($0, file: file) }, component: component)
         default:
             throw TokenizerError(
                 "\(file): normalizer '\(type)' is not supported (supported: NFC, NFD, NFKC, NFKD, Lowercase, Prepend, "
@@ -50,7 +54,16 @@ indirect enum Normalizer: Sendable {
         }
     }
 
-    func apply(_ text: String) -> String {
+    /// `text` normalized.
+    ///
+    /// - Throws: ``TokenizerError`` naming the component when a step's output would exceed
+    ///   ``WorkLimits/outputBytes(inputBytes:)`` of `text`, or a regular expression its step limit.
+    func apply(_ text: String) throws -> String {
+        try apply(text, inputBytes: text.utf8.count)
+    }
+
+    /// `text` normalized, within the output limit of an original input of `inputBytes` bytes.
+    private func apply(_ text: String, inputBytes: Int) throws -> String {
         switch self {
         case .nfc: return text.precomposedStringWithCanonicalMapping
         case .nfd: return text.decomposedStringWithCanonicalMapping
@@ -58,7 +71,8 @@ indirect enum Normalizer: Sendable {
         case .nfkd: return text.decomposedStringWithCompatibilityMapping
         case .lowercase: return Self.lowercased(text)
         case .prepend(let p): return text.isEmpty ? text : p + text
-        case .replace(let pattern, let content): return pattern.replace(in: text, with: content)
+        case .replace(let pattern, let content, let component):
+            return try pattern.replace(in: text, with: content, component: component, inputBytes: inputBytes)
         case .strip(let left, let right):
             var scalars = Substring(text).unicodeScalars
             if left { while let f = scalars.first, UnicodeClasses.isWhitespace(f) { scalars.removeFirst() } }
@@ -96,8 +110,35 @@ indirect enum Normalizer: Sendable {
             }
             if lowercase { result = Self.lowercased(result) }
             return result
-        case .sequence(let items):
-            return items.reduce(text) { $1.apply($0) }
+        case .sequence(let items, let component):
+            var result = text
+            for item in items {
+                result = try item.apply(result, inputBytes: inputBytes)
+                let limit = WorkLimits.outputBytes(inputBytes: inputBytes)
+                if result.utf8.count > limit {
+                    throw TokenizerError(
+                        "\(component): its \(item.kind) step's output of \(result.utf8.count) bytes exceeds the "
+                            + WorkLimits.describeOutputLimit(inputBytes: inputBytes))
+                }
+            }
+            return result
+        }
+    }
+
+    /// The normalizer's type as `tokenizer.json` names it.
+    var kind: String {
+        switch self {
+        case .nfc: "NFC"
+        case .nfd: "NFD"
+        case .nfkc: "NFKC"
+        case .nfkd: "NFKD"
+        case .lowercase: "Lowercase"
+        case .prepend: "Prepend"
+        case .replace: "Replace"
+        case .strip: "Strip"
+        case .stripAccents: "StripAccents"
+        case .bert: "BertNormalizer"
+        case .sequence: "Sequence"
         }
     }
 

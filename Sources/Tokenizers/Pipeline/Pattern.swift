@@ -8,8 +8,18 @@ import Foundation
 /// check.
 enum Pattern: @unchecked Sendable {
     case literal([UInt8])
-    case regex(NSRegularExpression, source: String)
+    /// `component` names the pattern's place in the file for errors (e.g. `tokenizer.json: pre_tokenizer Split`).
+    case regex(NSRegularExpression, source: String, component: String)
     case scalar(@Sendable (Unicode.Scalar) -> Bool)
+
+    /// The pattern as the file gives it, for messages.
+    var source: String {
+        switch self {
+        case .literal(let bytes): String(decoding: bytes, as: UTF8.self)
+        case .regex(_, let source, _): source
+        case .scalar: "(a class of characters)"
+        }
+    }
 
     /// `{"String": …}` or `{"Regex": …}`.
     static func parse(_ json: JSONValue?, component: String) throws -> Pattern {
@@ -20,7 +30,8 @@ enum Pattern: @unchecked Sendable {
 
     static func regex(_ source: String, component: String) throws -> Pattern {
         do {
-            return .regex(try NSRegularExpression(pattern: source, options: []), source: source)
+            return .regex(
+                try NSRegularExpression(pattern: source, options: []), source: source, component: component)
         } catch {
             throw TokenizerError(
                 "\(component): regular expression '\(source)' is not supported: \(error)", cause: error)
@@ -28,43 +39,48 @@ enum Pattern: @unchecked Sendable {
     }
 
     /// Every match in `text`, left to right and not overlapping, as ranges of `text`; empty matches are dropped.
-    func matches(in text: String) -> [Range<String.Index>] {
+    ///
+    /// - Throws: ``TokenizerError`` naming the component and the limit when a regular expression takes more than
+    ///   ``WorkLimits/regexTicks(length:)`` ticks of ICU's step counter on `text` (catastrophic backtracking).
+    func matches(in text: String) throws -> [Range<String.Index>] {
         switch self {
         case .literal(let needle):
-            guard !needle.isEmpty else { return [] }
-            var result: [Range<String.Index>] = []
-            let utf8 = Array(text.utf8)
-            var i = 0
-            var lastIndex = text.utf8.startIndex
-            var lastOffset = 0
-            let first = needle[0]
-            while i + needle.count <= utf8.count {
-                if utf8[i] == first && utf8[i..<i + needle.count].elementsEqual(needle) {
-                    let start = text.utf8.index(lastIndex, offsetBy: i - lastOffset)
-                    let end = text.utf8.index(start, offsetBy: needle.count)
-                    result.append(start..<end)
-                    lastIndex = end
-                    i += needle.count
-                    lastOffset = i
-                } else {
-                    i += 1
-                }
-            }
-            return result
-        case .regex(let regex, _):
+            return Self.literalMatches(needle, in: text)
+        case .regex(let regex, let source, let component):
             // UTF-16 offsets turned into indices by walking the UTF-16 view: `Range(_:in:)` fails for ranges that do
             // not fall on Character (grapheme) boundaries, such as a ZWJ or a combining mark on its own.
             let utf16 = text.utf16
             var index = utf16.startIndex
             var offset = 0
             var result: [Range<String.Index>] = []
-            for match in regex.matches(in: text, options: [], range: NSRange(location: 0, length: utf16.count)) {
-                guard match.range.length > 0 else { continue }
-                let start = utf16.index(index, offsetBy: match.range.location - offset)
-                let end = utf16.index(start, offsetBy: match.range.length)
+            // `.reportProgress` makes ICU call back every `regexStepsPerTick` matching steps, also inside one long
+            // backtracking match; stopping there ends the search.
+            let allowed = WorkLimits.regexTicks(length: utf16.count)
+            var ticks = 0
+            var found: [NSRange] = []
+            regex.enumerateMatches(
+                in: text, options: [.reportProgress], range: NSRange(location: 0, length: utf16.count)
+            ) { match, flags, stop in
+                if let match { found.append(match.range) }
+                if flags.contains(.progress) {
+                    ticks += 1
+                    if ticks > allowed { stop.pointee = true }
+                }
+            }
+            if ticks > allowed {
+                let steps = allowed * WorkLimits.regexStepsPerTick
+                throw TokenizerError(
+                    "\(component): regular expression '\(source)' needs more than \(steps) matching steps on a "
+                        + "text of \(utf16.count) UTF-16 units (limit \(WorkLimits.regexBaseSteps) + "
+                        + "\(WorkLimits.regexStepsPerUnit) per unit): it backtracks catastrophically")
+            }
+            for match in found {
+                guard match.length > 0 else { continue }
+                let start = utf16.index(index, offsetBy: match.location - offset)
+                let end = utf16.index(start, offsetBy: match.length)
                 result.append(start..<end)
                 index = end
-                offset = match.range.location + match.range.length
+                offset = match.location + match.length
             }
             return result
         case .scalar(let test):
@@ -80,9 +96,75 @@ enum Pattern: @unchecked Sendable {
         }
     }
 
-    /// `text` with every match replaced by `content`.
-    func replace(in text: String, with content: String) -> String {
-        let found = matches(in: text)
+    /// ``replace(in:with:component:inputBytes:)`` for a literal: on the UTF-8 bytes (a needle of whole scalars
+    /// matches on scalar boundaries), with the output's size known before it is built.
+    private static func replaceLiteral(
+        _ needle: [UInt8], in text: String, with content: String, component: String, inputBytes: Int
+    ) throws -> String {
+        guard !needle.isEmpty else { return text }
+        var starts: [Int] = []
+        var bytes: [UInt8] = []
+        text.utf8.withContiguousStorageIfAvailable { bytes = Array($0) } ?? { bytes = Array(text.utf8) }()
+        bytes.withUnsafeBufferPointer { utf8 in
+            let first = needle[0]
+            var i = 0
+            while i + needle.count <= utf8.count {
+                if utf8[i] == first && needle.indices.allSatisfy({ utf8[i + $0] == needle[$0] }) {
+                    starts.append(i)
+                    i += needle.count
+                } else {
+                    i += 1
+                }
+            }
+        }
+        guard !starts.isEmpty else { return text }
+        let replacement = Array(content.utf8)
+        let limit = WorkLimits.outputBytes(inputBytes: inputBytes)
+        let (added, overflow) = starts.count.multipliedReportingOverflow(by: replacement.count)
+        let size = bytes.count - starts.count * needle.count + (overflow ? 0 : added)
+        if overflow || size > limit {
+            throw TokenizerError(
+                "\(component) '\(String(decoding: needle, as: UTF8.self))' → '\(content)': output would exceed "
+                    + "\(limit) bytes (\(WorkLimits.describeOutputLimit(inputBytes: inputBytes)))")
+        }
+        var out: [UInt8] = []
+        out.reserveCapacity(size)
+        var last = 0
+        for start in starts {
+            out.append(contentsOf: bytes[last..<start])
+            out.append(contentsOf: replacement)
+            last = start + needle.count
+        }
+        out.append(contentsOf: bytes[last...])
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// The byte-exact, non-overlapping occurrences of `needle` in `text`, left to right.
+    static func literalMatches(_ needle: [UInt8], in text: String) -> [Range<String.Index>] {
+        guard !needle.isEmpty else { return [] }
+        var result: [Range<String.Index>] = []
+        let utf8 = Array(text.utf8)
+        var i = 0
+        var lastIndex = text.utf8.startIndex
+        var lastOffset = 0
+        let first = needle[0]
+        while i + needle.count <= utf8.count {
+            if utf8[i] == first && utf8[i..<i + needle.count].elementsEqual(needle) {
+                let start = text.utf8.index(lastIndex, offsetBy: i - lastOffset)
+                let end = text.utf8.index(start, offsetBy: needle.count)
+                result.append(start..<end)
+                lastIndex = end
+                i += needle.count
+                lastOffset = i
+            } else {
+                i += 1
+            }
+        }
+        return result
+    }
+
+    /// `text` with each of `found` (ascending, not overlapping) replaced by `content`.
+    static func replacing(_ found: [Range<String.Index>], in text: String, with content: String) -> String {
         guard !found.isEmpty else { return text }
         // Slices through the scalar view: a String subscript would round to Character (grapheme) boundaries.
         var out = String.UnicodeScalarView()
@@ -95,6 +177,29 @@ enum Pattern: @unchecked Sendable {
         }
         out.append(contentsOf: scalars[last...])
         return String(out)
+    }
+
+    /// `text` with every match replaced by `content`.
+    ///
+    /// - Throws: ``TokenizerError`` naming `component` when the result would hold more than `limit` UTF-8 bytes
+    ///   (checked before it is built; `limit` from ``WorkLimits/outputBytes(inputBytes:)`` of the original input,
+    ///   `inputBytes`), or when a regular expression exceeds its step limit.
+    func replace(in text: String, with content: String, component: String, inputBytes: Int) throws -> String {
+        if case .literal(let needle) = self {
+            return try Self.replaceLiteral(
+                needle, in: text, with: content, component: component, inputBytes: inputBytes)
+        }
+        let found = try matches(in: text)
+        guard !found.isEmpty else { return text }
+        let limit = WorkLimits.outputBytes(inputBytes: inputBytes)
+        let removed = found.reduce(0) { $0 + text.utf8.distance(from: $1.lowerBound, to: $1.upperBound) }
+        let (added, overflow) = found.count.multipliedReportingOverflow(by: content.utf8.count)
+        if overflow || text.utf8.count - removed + added > limit {
+            throw TokenizerError(
+                "\(component) '\(source)' → '\(content)': output would exceed \(limit) bytes "
+                    + "(\(WorkLimits.describeOutputLimit(inputBytes: inputBytes)))")
+        }
+        return Self.replacing(found, in: text, with: content)
     }
 }
 
@@ -164,6 +269,6 @@ extension String {
     /// Every byte-exact occurrence of `target` replaced (Foundation's `replacingOccurrences` compares canonically,
     /// so a space followed by a combining mark would not be found).
     func replacingLiteral(_ target: String, with replacement: String) -> String {
-        Pattern.literal(Array(target.utf8)).replace(in: self, with: replacement)
+        Pattern.replacing(Pattern.literalMatches(Array(target.utf8), in: self), in: self, with: replacement)
     }
 }

@@ -90,14 +90,17 @@ indirect enum PreTokenizer: Sendable {
         }
     }
 
-    func apply(_ pieces: [Piece]) -> [Piece] {
+    /// The words of `pieces`.
+    ///
+    /// - Throws: ``TokenizerError`` when a `Split` regular expression exceeds its step limit (``WorkLimits``).
+    func apply(_ pieces: [Piece]) throws -> [Piece] {
         switch self {
         case .sequence(let items):
-            return items.reduce(pieces) { $1.apply($0) }
+            return try items.reduce(pieces) { try $1.apply($0) }
         default:
             var out: [Piece] = []
             out.reserveCapacity(pieces.count * 2)
-            for piece in pieces { apply(piece, into: &out) }
+            for piece in pieces { try apply(piece, into: &out) }
             return out
         }
     }
@@ -111,7 +114,7 @@ indirect enum PreTokenizer: Sendable {
         }
     }
 
-    private func apply(_ piece: Piece, into out: inout [Piece]) {
+    private func apply(_ piece: Piece, into out: inout [Piece]) throws {
         let text = piece.text
         switch self {
         case .byteLevel(let addPrefixSpace, let useRegex):
@@ -133,9 +136,9 @@ indirect enum PreTokenizer: Sendable {
                     Piece(text: String(decoding: bytes, as: UTF8.self), atStart: p.atStart && range.lowerBound == 0))
             }
         case .split(let pattern, let behavior, let invert):
-            splitting(piece, behavior.split(text, on: pattern.matches(in: text), invert: invert), into: &out)
+            splitting(piece, behavior.split(text, on: try pattern.matches(in: text), invert: invert), into: &out)
         case .digits(let individual):
-            let ranges = (individual ? SplitBehavior.isolated : .contiguous).split(
+            let ranges = try (individual ? SplitBehavior.isolated : .contiguous).split(
                 text, on: Pattern.scalar(UnicodeClasses.isNumeric).matches(in: text))
             splitting(piece, ranges, into: &out)
         case .metaspace(let replacement, let scheme, let split):
@@ -147,38 +150,39 @@ indirect enum PreTokenizer: Sendable {
             let p = Piece(text: t, atStart: piece.atStart)
             if split {
                 let r = replacement.unicodeScalars.first!
-                splitting(
+                try splitting(
                     p, SplitBehavior.mergedWithNext.split(t, on: Pattern.scalar({ $0 == r }).matches(in: t)), into: &out
                 )
             } else if !t.isEmpty {
                 out.append(p)
             }
         case .whitespace:
-            let pattern = Pattern.regex(Self.wordRegex, source: "")
-            splitting(piece, SplitBehavior.removed.split(text, on: pattern.matches(in: text), invert: true), into: &out)
+            let pattern = Pattern.regex(Self.wordRegex, source: #"\w+|[^\w\s]+"#, component: "pre_tokenizer Whitespace")
+            let words = try pattern.matches(in: text)
+            splitting(piece, SplitBehavior.removed.split(text, on: words, invert: true), into: &out)
         case .whitespaceSplit:
-            splitting(
+            try splitting(
                 piece,
                 SplitBehavior.removed.split(text, on: Pattern.scalar(UnicodeClasses.isWhitespace).matches(in: text)),
                 into: &out)
         case .punctuation(let behavior):
-            splitting(
+            try splitting(
                 piece, behavior.split(text, on: Pattern.scalar(UnicodeClasses.isPunctuation).matches(in: text)),
                 into: &out)
         case .bert:
             var words: [Piece] = []
-            splitting(
+            try splitting(
                 piece,
                 SplitBehavior.removed.split(text, on: Pattern.scalar(UnicodeClasses.isWhitespace).matches(in: text)),
                 into: &words)
             for w in words {
-                splitting(
+                try splitting(
                     w,
                     SplitBehavior.isolated.split(
                         w.text, on: Pattern.scalar(UnicodeClasses.isPunctuation).matches(in: w.text)), into: &out)
             }
         case .sequence:
-            out.append(contentsOf: apply([piece]))
+            out.append(contentsOf: try apply([piece]))
         }
     }
 }
