@@ -3,6 +3,7 @@ import ArgumentParser
 import Checkpoints
 import Foundation
 import Merging
+import SafeTensors
 import Tokenizers
 import Transformer
 
@@ -328,7 +329,7 @@ extension MetaMerge {
                     try manager.createDirectory(at: output, withIntermediateDirectories: true)
                 } catch {
                     throw CheckpointError(
-                        .writeFailed, url: output, "cannot create the directory: \(error.localizedDescription)",
+                        .writeFailed, url: output, "cannot create the directory: \(FileErrorReason.reason(error, url: output))",
                         cause: error)
                 }
             }
