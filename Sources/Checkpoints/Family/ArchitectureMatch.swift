@@ -6,11 +6,12 @@ import Foundation
 ///
 /// Compared, when both configs have the key: `model_type`, the first of `architectures`, the activation
 /// (`hidden_act`, `hidden_activation`), the norm epsilon (`rms_norm_eps`, `layer_norm_eps`, `layer_norm_epsilon`),
-/// `rope_theta` (also inside `rope_parameters`), `partial_rotary_factor`, the sizes (`hidden_size`,
-/// `intermediate_size`, `num_attention_heads`, `num_key_value_heads`, `head_dim`), `attention_bias`, `mlp_bias`,
-/// `sliding_window`, the soft-capping and scaling keys (`attn_logit_softcapping`, `final_logit_softcapping`,
-/// `query_pre_attn_scalar`) and the experts (`num_local_experts`, `num_experts`, `num_experts_per_tok`). Numbers
-/// are compared as values (`1e-05` equals `0.00001`).
+/// `rope_theta` (also inside `rope_parameters`), `partial_rotary_factor`, the head split (`num_attention_heads`,
+/// `num_key_value_heads`, `head_dim`: the same projection shapes can be cut into heads differently),
+/// `attention_bias`, `mlp_bias`, `sliding_window`, the soft-capping and scaling keys (`attn_logit_softcapping`,
+/// `final_logit_softcapping`, `query_pre_attn_scalar`) and `num_experts_per_tok`. Numbers are compared as values
+/// (`1e-05` equals `0.00001`). Sizes the tensor shapes show (`hidden_size`, `intermediate_size`, expert counts)
+/// are left to the shape checks, which name the tensor.
 ///
 /// Not compared, because a fine-tune of the base may change them: `dtype` / `torch_dtype`, `_name_or_path`,
 /// `transformers_version`, `use_cache`, token ids, `vocab_size` (a tokenizer rule aligns the rows),
@@ -19,10 +20,9 @@ import Foundation
 package enum ArchitectureMatch {
     static let stringKeys = ["model_type", "hidden_act", "hidden_activation"]
     static let numberKeys = [
-        "rms_norm_eps", "layer_norm_eps", "layer_norm_epsilon", "partial_rotary_factor", "hidden_size",
-        "intermediate_size", "num_attention_heads", "num_key_value_heads", "head_dim", "sliding_window",
-        "attn_logit_softcapping", "final_logit_softcapping", "query_pre_attn_scalar", "num_local_experts",
-        "num_experts", "num_experts_per_tok",
+        "rms_norm_eps", "layer_norm_eps", "layer_norm_epsilon", "partial_rotary_factor", "num_attention_heads",
+        "num_key_value_heads", "head_dim", "sliding_window", "attn_logit_softcapping", "final_logit_softcapping",
+        "query_pre_attn_scalar", "num_experts_per_tok",
     ]
     static let boolKeys = ["attention_bias", "mlp_bias"]
 
