@@ -138,6 +138,23 @@ struct TrustConfigTests {
         #expect(written == expected)
     }
 
+    @Test("slices: a per-layer list without one entry per layer is refused, naming the file and key")
+    func slicesRefuseAListThatCannotBeRelaid() throws {
+        let family = try FamilyCopy("cfg-badlist", tasks: ["add"])
+        for name in ["base", "add"] {
+            try Self.edit(
+                family.model(name).appendingPathComponent("config.json"), "  \"attention_bias\": false,\n",
+                "  \"attention_bias\": false,\n  \"layer_types\": [\"full_attention\", \"full_attention\"],\n")
+        }
+        let config = family.workspace.appendingPathComponent("slices.yml")
+        try Data(Self.sliceConfig.utf8).write(to: config)
+        let output = family.workspace.appendingPathComponent("merged")
+        let result = try MetaMergeProcess.run(["merge", config.path, output.path])
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("config.json") && result.stderr.contains("'layer_types' has 2 entries"))
+        #expect(!FileManager.default.fileExists(atPath: output.path))
+    }
+
     @Test("slices of a Gemma 2 config without layer_types: the pattern's list is written for the source layers")
     func slicesWriteTheImpliedLayerTypes() throws {
         let family = try FamilyCopy("cfg-gemma2", tasks: ["add"])

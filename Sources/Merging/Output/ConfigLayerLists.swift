@@ -3,13 +3,14 @@ import Foundation
 
 /// The per-layer entries of a `config.json`, re-laid for a `slices:` merge: output layer i takes the entry of the
 /// layer it is merged from (its source in the config donor's model when that model is among the slice's sources,
-/// else the slice's first source), read from that model's own config.json.
+/// else the slice's first source), read from that model's own config.json (the donor's when that model's lacks the
+/// key).
 ///
 /// Keys handled (transformers 5.23):
 /// - lists with one entry per layer: `layer_types` (Qwen2/3, Gemma 2/3, Mistral, Cohere2, SmolLM3, …),
 ///   `mlp_layer_types`, `layers_block_type`, `no_rope_layers` (SmolLM3, Llama 4: a 0/1 flag per layer),
-///   `num_attention_heads_per_layer`, `num_key_value_heads_per_layer`, `layer_rope_theta` — rewritten only when
-///   the list has exactly one entry per source layer;
+///   `num_attention_heads_per_layer`, `num_key_value_heads_per_layer`, `layer_rope_theta` — a list without
+///   one entry per layer of its model is refused (``CheckpointError``, `badConfig`): it cannot be re-laid;
 /// - lists of layer indices: `mlp_only_layers` (Qwen2-MoE/Qwen3-MoE), `moe_layers` (Llama 4) — output layer i is
 ///   listed when its source layer is;
 /// - `layer_types` implied by a pattern when the config has none (transformers would re-derive it for the new layer
@@ -28,6 +29,8 @@ enum ConfigLayerLists {
     /// Rewrites the per-layer keys of `editor` (the donor's config) for `layerMap`; `configs` gives each input
     /// model's config.json by reference, `donor` is the reference of the model `editor` came from. Returns the keys
     /// rewritten.
+    ///
+    /// - Throws: ``CheckpointError`` naming the config.json whose per-layer list does not match its layer count.
     static func apply(
         to editor: inout ConfigJSONEditor, layerMap: [LayerMapEntry], donor: String,
         configs: (String) throws -> ConfigJSONEditor
@@ -48,16 +51,19 @@ enum ConfigLayerLists {
         for key in perLayerKeys where editor.elements(key) != nil {
             var entries: [String] = []
             for source in sources {
-                let model = try config(source.reference)
-                guard let list = model.elements(key) ?? derivedLayerTypes(model, key: key),
-                    let count = layerCount(model), list.count == count, source.layer < list.count
-                else {
-                    entries = []
-                    break
+                // A source model whose config lacks the list: the donor's (the models share an architecture).
+                var model = try config(source.reference)
+                if model.elements(key) == nil, derivedLayerTypes(model, key: key) == nil { model = try config(donor) }
+                let list = model.elements(key) ?? derivedLayerTypes(model, key: key) ?? []
+                let count = layerCount(model) ?? list.count
+                guard list.count == count, source.layer < list.count else {
+                    throw CheckpointError(
+                        .badConfig, url: model.url,
+                        "'\(key)' has \(list.count) entries but the model has \(count) layers: expected one entry per "
+                            + "layer, so the slices' layers cannot be given theirs")
                 }
                 entries.append(list[source.layer])
             }
-            guard entries.count == sources.count else { continue }
             try editor.set(key, .array(entries))
             rewritten.append(key)
         }
