@@ -130,7 +130,8 @@ struct TrustConfigTests {
             input
             .replacingOccurrences(
                 of: "[\"sliding_attention\", \"full_attention\", \"sliding_attention\", \"full_attention\"]",
-                with: "[\"sliding_attention\", \"sliding_attention\", \"full_attention\"]")
+                with: "[\"sliding_attention\", \"sliding_attention\", \"full_attention\"]"
+            )
             .replacingOccurrences(of: "\"mlp_only_layers\": [2]", with: "\"mlp_only_layers\": [1]")
             .replacingOccurrences(of: "\"n_layer\": 4", with: "\"n_layer\": 3")
             .replacingOccurrences(of: "\"no_rope_layers\": [1, 1, 0, 1]", with: "\"no_rope_layers\": [1, 0, 1]")
@@ -290,7 +291,10 @@ struct TrustConfigTests {
             (["merge", folder.path, out], folder.path),
             (["merge", notUTF8.path, out], notUTF8.path),
             (["inspect", try damaged("config-dir", "config.json").path], "config-dir/config.json"),
-            (["inspect", try damaged("index-dir", "model.safetensors.index.json").path], "index-dir/model.safetensors"),
+            (
+                ["inspect", try damaged("index-dir", "model.safetensors.index.json").path],
+                "index-dir/model.safetensors"
+            ),
             (["tokenize", try damaged("tokenizer-dir", "tokenizer.json").path, "hi"], "tokenizer-dir/tokenizer.json"),
             (
                 ["probe"] + family.arguments

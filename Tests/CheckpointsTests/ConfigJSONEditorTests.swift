@@ -24,8 +24,9 @@ struct ConfigJSONEditorTests {
     }
 
     @Test func appendsAnAbsentKeyInTheLayoutOfTheFirst() throws {
-        #expect(try Self.edited("{\n    \"a\": 1\n}") { try $0.set("b", .string("x\"y")) }
-            == "{\n    \"a\": 1,\n    \"b\": \"x\\\"y\"\n}")
+        #expect(
+            try Self.edited("{\n    \"a\": 1\n}") { try $0.set("b", .string("x\"y")) }
+                == "{\n    \"a\": 1,\n    \"b\": \"x\\\"y\"\n}")
         #expect(try Self.edited("{}") { try $0.set("b", .bool(true)) } == "{\"b\": true}")
     }
 

@@ -165,7 +165,8 @@ public enum PromptSource: Sendable {
             let chunk: Data
             do { chunk = try handle.read(upToCount: 1 << 20) ?? Data() } catch {
                 throw AnalysisError.badArgument(
-                    "\(url.path): cannot read the prompt file: \(FileErrorReason.reason(error, url: url))", cause: error)
+                    "\(url.path): cannot read the prompt file: \(FileErrorReason.reason(error, url: url))",
+                    cause: error)
             }
             if chunk.isEmpty { break }
             for byte in chunk {

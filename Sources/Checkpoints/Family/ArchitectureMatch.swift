@@ -4,7 +4,8 @@ import Foundation
 /// and a Llama of one size store the same tensor names and shapes), so the keys that change what the weights
 /// compute are compared.
 ///
-/// Compared, when both configs have the key: `model_type`, the first of `architectures`, the activation
+/// Compared, when both configs have the key: `model_type`, the class (the first of `architectures`, else the one
+/// transformers infers from `model_type`, ``ModelConfig/architecture``), the activation
 /// (`hidden_act`, `hidden_activation`), the norm epsilon (`rms_norm_eps`, `layer_norm_eps`, `layer_norm_epsilon`),
 /// `rope_theta` (also inside `rope_parameters`), `partial_rotary_factor`, the head split (`num_attention_heads`,
 /// `num_key_value_heads`, `head_dim`: the same projection shapes can be cut into heads differently),
@@ -28,13 +29,15 @@ package enum ArchitectureMatch {
 
     /// The first way `other` differs from `base` in architecture, as `"<key> is <other's>, but <base's>"` pieces:
     /// `(key, other's value, base's value)`; `nil` when they agree on every key both have.
-    package static func difference(_ other: ModelConfig, from base: ModelConfig) -> (
+    package static func difference(
+        _ other: ModelConfig, from base: ModelConfig
+    ) -> (
         key: String, value: String, baseValue: String
     )? {
         for key in stringKeys {
             if let a = other.string(key), let b = base.string(key), a != b { return (key, a, b) }
         }
-        if let a = other.architectures.first, let b = base.architectures.first, a != b {
+        if let a = other.architecture, let b = base.architecture, a != b {
             return ("architectures", a, b)
         }
         for key in boolKeys {

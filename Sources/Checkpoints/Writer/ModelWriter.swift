@@ -226,9 +226,9 @@ public final class ModelWriter {
         do {
             try contents.write(to: temporary.appendingPathComponent(name))
         } catch {
+            let file = temporary.appendingPathComponent(name)
             throw CheckpointError(
-                .writeFailed, url: temporary.appendingPathComponent(name),
-                "cannot write: \(FileErrorReason.reason(error, url: temporary.appendingPathComponent(name)))", cause: error)
+                .writeFailed, url: file, "cannot write: \(FileErrorReason.reason(error, url: file))", cause: error)
         }
     }
 

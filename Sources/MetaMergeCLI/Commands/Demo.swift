@@ -329,8 +329,8 @@ extension MetaMerge {
                     try manager.createDirectory(at: output, withIntermediateDirectories: true)
                 } catch {
                     throw CheckpointError(
-                        .writeFailed, url: output, "cannot create the directory: \(FileErrorReason.reason(error, url: output))",
-                        cause: error)
+                        .writeFailed, url: output,
+                        "cannot create the directory: \(FileErrorReason.reason(error, url: output))", cause: error)
                 }
             }
             try Data("written by metamerge demo; a rerun replaces what it wrote here\n".utf8)
