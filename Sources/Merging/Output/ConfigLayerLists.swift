@@ -48,12 +48,15 @@ enum ConfigLayerLists {
         }
         func layerCount(_ config: ConfigJSONEditor) -> Int? { config.int("num_hidden_layers") ?? config.int("n_layer") }
 
-        for key in perLayerKeys where editor.elements(key) != nil {
+        let donorConfig = try config(donor)
+        for key in perLayerKeys {
+            // A list the donor states, or for `layer_types` one transformers would derive from a pattern.
+            guard editor.elements(key) != nil || derivedLayerTypes(donorConfig, key: key) != nil else { continue }
             var entries: [String] = []
             for source in sources {
-                // A source model whose config lacks the list: the donor's (the models share an architecture).
+                // A source model whose config has no such list: the donor's (the models share an architecture).
                 var model = try config(source.reference)
-                if model.elements(key) == nil, derivedLayerTypes(model, key: key) == nil { model = try config(donor) }
+                if model.elements(key) == nil, derivedLayerTypes(model, key: key) == nil { model = donorConfig }
                 let list = model.elements(key) ?? derivedLayerTypes(model, key: key) ?? []
                 let count = layerCount(model) ?? list.count
                 guard list.count == count, source.layer < list.count else {
@@ -67,32 +70,12 @@ enum ConfigLayerLists {
             try editor.set(key, .array(entries))
             rewritten.append(key)
         }
-        if editor.elements("layer_types") == nil, derivedLayerTypes(try config(donor), key: "layer_types") != nil {
-            var entries: [String] = []
-            for source in sources {
-                let model = try config(source.reference)
-                guard let list = derivedLayerTypes(model, key: "layer_types"), source.layer < list.count else {
-                    entries = []
-                    break
-                }
-                entries.append(list[source.layer])
-            }
-            if entries.count == sources.count {
-                try editor.set("layer_types", .array(entries))
-                rewritten.append("layer_types")
-            }
-        }
         for key in layerIndexKeys where editor.elements(key) != nil {
             var listed: [String] = []
-            var complete = true
             for (output, source) in sources.enumerated() {
-                guard let list = try config(source.reference).elements(key) else {
-                    complete = false
-                    break
-                }
+                let list = try config(source.reference).elements(key) ?? donorConfig.elements(key) ?? []
                 if list.compactMap({ Int($0) }).contains(source.layer) { listed.append(String(output)) }
             }
-            guard complete else { continue }
             try editor.set(key, .array(listed))
             rewritten.append(key)
         }
@@ -100,7 +83,7 @@ enum ConfigLayerLists {
     }
 
     /// The `layer_types` transformers 5.23 derives for a config that has none (see the type's comment), as JSON
-    /// strings; `nil` when the model type derives none or all layers are alike whatever their index.
+    /// strings; `nil` for another key, a config that states the list, or a model type that derives none.
     static func derivedLayerTypes(_ config: ConfigJSONEditor, key: String) -> [String]? {
         guard key == "layer_types", config.elements("layer_types") == nil,
             let count = config.int("num_hidden_layers"), count > 0
