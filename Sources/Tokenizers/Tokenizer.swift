@@ -41,14 +41,15 @@ public struct Tokenizer: Sendable {
                         + "ships)"
                     : "\(file.path): no such file")
         }
-        var fileIsDirectory: ObjCBool = false
-        if FileManager.default.fileExists(atPath: file.path, isDirectory: &fileIsDirectory), fileIsDirectory.boolValue {
-            throw TokenizerError("\(file.path): is a directory; expected the tokenizer.json file")
-        }
         let data: Data
         do { data = try Data(contentsOf: file) } catch {
             // Foundation's own text here is "The operation could not be completed. (NSCocoaErrorDomain …)".
-            let reason = access(file.path, R_OK) != 0 ? String(cString: strerror(errno)) : "the read failed"
+            var fileIsDirectory: ObjCBool = false
+            let reason =
+                FileManager.default.fileExists(atPath: file.path, isDirectory: &fileIsDirectory)
+                    && fileIsDirectory.boolValue
+                ? "it is a directory; expected the tokenizer.json file"
+                : access(file.path, R_OK) != 0 ? String(cString: strerror(errno)) : "the read failed"
             throw TokenizerError("\(file.path): cannot read the tokenizer: \(reason)", cause: error)
         }
         try self.init(json: [UInt8](data), path: file.path)
