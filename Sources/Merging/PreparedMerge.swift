@@ -68,57 +68,67 @@ public struct PreparedMerge: Sendable {
     }
 
     /// `config.json` of the base (else the first model), copied as is unless the output differs from it: the
-    /// dtype (`out_dtype`/`dtype`, as MergeKit records it), a vocabulary trimmed to common rows, or an `lm_head`
-    /// stored although the config ties it. Returns the notes on what it changed (for the model card).
+    /// dtype (`out_dtype`/`dtype`, as MergeKit records it), a vocabulary trimmed to common rows, an `lm_head` stored
+    /// although the config ties it, or `slices` (the layer count — `num_hidden_layers`, GPT-2's `n_layer` — and the
+    /// per-layer lists, see ``ConfigLayerLists``). Only the changed keys are rewritten (``ConfigJSONEditor``); every
+    /// other byte stays as the input spelled it. Returns the notes on what it changed (for the model card).
     private func writeConfig(to writer: ModelWriter) throws -> [String] {
         var notes: [String] = []
         let url = plan.configSource.appendingPathComponent("config.json")
-        let data = try Data(contentsOf: url)
-        guard var json = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-            throw CheckpointError(.badConfig, url: url, "is not a JSON object")
-        }
-        var changed = false
+        var json = try ConfigJSONEditor(data: try readConfig(url), url: url)
         if let dtype = plan.configuration.outDtype ?? plan.configuration.dtype {
             let name = dtypeName(dtype)
             // Transformers 5 writes `dtype`, earlier versions `torch_dtype`: update the keys present (else add
             // `torch_dtype`, which both read).
-            let keys = ["torch_dtype", "dtype"].filter { json[$0] != nil }
-            for key in keys.isEmpty ? ["torch_dtype"] : keys where json[key] as? String != name {
-                json[key] = name
-                changed = true
+            let keys = ["torch_dtype", "dtype"].filter { json.rawValue($0) != nil }
+            for key in keys.isEmpty ? ["torch_dtype"] : keys where json.string(key) != name {
+                try json.set(key, .string(name))
             }
         }
         if let embedding = plan.tensors.first(where: { TensorGroup(tensorName: $0.name) == .embeddings }),
             embedding.isTrimmed,
-            let vocab = json["vocab_size"] as? Int, vocab != embedding.shape[0]
+            let vocab = json.int("vocab_size"), vocab != embedding.shape[0]
         {
-            json["vocab_size"] = embedding.shape[0]
+            try json.set("vocab_size", .int(embedding.shape[0]))
             notes.append("config.json: vocab_size set to \(embedding.shape[0]) (the common rows)")
-            changed = true
         }
         // tokenizer alignment: the output's rows
-        if let rows = plan.vocabularySize, json["vocab_size"] as? Int != rows {
-            json["vocab_size"] = rows
-            changed = true
+        if let rows = plan.vocabularySize, json.int("vocab_size") != rows {
+            try json.set("vocab_size", .int(rows))
         }
-        // slices: the output's layers
-        if !plan.layerMap.isEmpty, json["num_hidden_layers"] as? Int != plan.layerCount {
-            json["num_hidden_layers"] = plan.layerCount
-            changed = true
+        // slices: the output's layers, and every per-layer list
+        if !plan.layerMap.isEmpty {
+            let keys = ["num_hidden_layers", "n_layer"].filter { json.rawValue($0) != nil }
+            for key in keys.isEmpty ? ["num_hidden_layers"] : keys where json.int(key) != plan.layerCount {
+                try json.set(key, .int(plan.layerCount))
+            }
+            let donor = plan.inputs[plan.baseIndex ?? 0].reference
+            let lists = try ConfigLayerLists.apply(to: &json, layerMap: plan.layerMap, donor: donor) { reference in
+                let input = plan.inputs.first { $0.reference == reference }!
+                let source = input.url.appendingPathComponent("config.json")
+                return try ConfigJSONEditor(data: try readConfig(source), url: source)
+            }
+            if !lists.isEmpty {
+                notes.append("config.json: \(lists.joined(separator: ", ")) follow the slices' layer map")
+            }
         }
-        if plan.tensors.contains(where: { $0.name == "lm_head.weight" }), json["tie_word_embeddings"] as? Bool == true {
-            json["tie_word_embeddings"] = false
+        if plan.tensors.contains(where: { $0.name == "lm_head.weight" }), json.bool("tie_word_embeddings") == true {
+            try json.set("tie_word_embeddings", .bool(false))
             notes.append(
                 "config.json: tie_word_embeddings set to false (some inputs store lm_head.weight, so the merge does)")
-            changed = true
         }
-        if !changed {
-            try writer.writeFile(named: "config.json", contents: data)
-            return notes
-        }
-        let output = try JSONSerialization.data(
-            withJSONObject: json, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
-        try writer.writeFile(named: "config.json", contents: output + Data("\n".utf8))
+        try writer.writeFile(named: "config.json", contents: json.data)
         return notes
+    }
+
+    /// The bytes of an input's config.json; a read failure names the file and what happened.
+    private func readConfig(_ url: URL) throws -> Data {
+        do {
+            return try Data(contentsOf: url)
+        } catch {
+            throw CheckpointError(
+                .unreadableFile, url: url, "cannot read the file: \(FileErrorReason.reason(error, url: url))",
+                cause: error)
+        }
     }
 }

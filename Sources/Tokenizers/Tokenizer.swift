@@ -43,7 +43,14 @@ public struct Tokenizer: Sendable {
         }
         let data: Data
         do { data = try Data(contentsOf: file) } catch {
-            throw TokenizerError("\(file.path): cannot read the tokenizer: \(error.localizedDescription)", cause: error)
+            // Foundation's own text here is "The operation could not be completed. (NSCocoaErrorDomain …)".
+            var fileIsDirectory: ObjCBool = false
+            let reason =
+                FileManager.default.fileExists(atPath: file.path, isDirectory: &fileIsDirectory)
+                    && fileIsDirectory.boolValue
+                ? "it is a directory; expected the tokenizer.json file"
+                : access(file.path, R_OK) != 0 ? String(cString: strerror(errno)) : "the read failed"
+            throw TokenizerError("\(file.path): cannot read the tokenizer: \(reason)", cause: error)
         }
         try self.init(json: [UInt8](data), path: file.path)
     }

@@ -38,7 +38,8 @@ struct CheckpointErrorCauseTests {
         #expect(error.kind == .unreadableFile)
         let cause = try #require(error.cause)
         #expect((cause as NSError).domain == NSCocoaErrorDomain)
-        #expect(error.message == "cannot read the file: \(cause.localizedDescription)")
+        // The reason in words, not Foundation's "The operation could not be completed. (NSCocoaErrorDomain …)".
+        #expect(error.message == "cannot read the file: is a directory; expected a file")
     }
 
     @Test func indexThatIsNotJSONKeepsTheParserError() throws {
@@ -47,7 +48,7 @@ struct CheckpointErrorCauseTests {
         #expect(error.kind == .badIndex)
         let cause = try #require(error.cause)
         #expect((cause as NSError).domain == NSCocoaErrorDomain)
-        #expect(error.message == "is not valid JSON: \(cause.localizedDescription)")
+        #expect(error.message == "is not valid JSON (unexpected end of input, expected a value at byte 15)")
     }
 
     @Test func equalityComparesKindPathTensorAndMessageButNotCause() {

@@ -38,7 +38,9 @@ struct TokenizerErrorCauseTests {
         let error = try #require(throws: TokenizerError.self) { try Tokenizer(contentsOf: directory) }
         let cause = try #require(error.cause)
         #expect((cause as NSError).domain == NSCocoaErrorDomain)
-        #expect(error.message == "\(file.path): cannot read the tokenizer: \(cause.localizedDescription)")
+        // The reason in words, not Foundation's "The operation could not be completed. (NSCocoaErrorDomain …)".
+        let reason = "it is a directory; expected the tokenizer.json file"
+        #expect(error.message == "\(file.path): cannot read the tokenizer: \(reason)")
     }
 
     /// The WordLevel model refuses a word without naming the file; the tokenizer adds the file and keeps the

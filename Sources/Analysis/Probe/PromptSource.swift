@@ -1,5 +1,6 @@
 import Checkpoints
 import Foundation
+import SafeTensors
 import Tokenizers
 
 /// The probe's prompts: token ids, and the texts they were encoded from when they came from text.
@@ -164,7 +165,8 @@ public enum PromptSource: Sendable {
             let chunk: Data
             do { chunk = try handle.read(upToCount: 1 << 20) ?? Data() } catch {
                 throw AnalysisError.badArgument(
-                    "\(url.path): cannot read the prompt file: \(error.localizedDescription)", cause: error)
+                    "\(url.path): cannot read the prompt file: \(FileErrorReason.reason(error, url: url))",
+                    cause: error)
             }
             if chunk.isEmpty { break }
             for byte in chunk {

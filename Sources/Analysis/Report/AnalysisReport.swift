@@ -1,6 +1,7 @@
 import Checkpoints
 import Foundation
 import HDF5
+import SafeTensors
 
 /// The HDF5 form of ``TaskVectorStatistics`` (schema in `docs/hdf5-schema.md`).
 ///
@@ -221,7 +222,8 @@ public enum AnalysisReport {
             throw error
         } catch {
             throw AnalysisError.badReport(
-                path: url.path, detail: "not a complete MetaMerge analysis report: \(error)", cause: error)
+                path: url.path, detail: "not a complete MetaMerge analysis report: \(describe(error, url: url))",
+                cause: error)
         }
     }
 
@@ -292,7 +294,8 @@ public enum AnalysisReport {
         do {
             file = try HDF5File.open(at: url)
         } catch {
-            throw AnalysisError.badReport(path: url.path, detail: "not a readable HDF5 file (\(error))", cause: error)
+            throw AnalysisError.badReport(
+                path: url.path, detail: "not a readable HDF5 file (\(describe(error, url: url)))", cause: error)
         }
         let notAReport = "an HDF5 file but not a MetaMerge report (no format/schema_version attributes on /)"
         let format: String
@@ -384,18 +387,22 @@ public enum AnalysisReport {
         } catch {
             try? FileManager.default.removeItem(at: temporary)
             if let error = error as? AnalysisError { throw error }
-            throw AnalysisError.writeFailed(path: url.path, detail: describe(error), cause: error)
+            throw AnalysisError.writeFailed(path: url.path, detail: describe(error, url: temporary), cause: error)
         }
     }
 
-    /// A Foundation or HDF5 error as one readable phrase (no `NSCocoaErrorDomain` dumps).
-    static func describe(_ error: Error) -> String {
-        if let error = error as? CocoaError, let underlying = error.userInfo[NSUnderlyingErrorKey] as? NSError,
-            underlying.domain == NSPOSIXErrorDomain, let code = POSIXErrorCode(rawValue: Int32(underlying.code))
-        {
-            return String(cString: strerror(code.rawValue))
+    /// A Foundation, decoding or HDF5 error (met on `url`) as one readable phrase (no `NSCocoaErrorDomain` dumps).
+    static func describe(_ error: Error, url: URL) -> String {
+        if error is CocoaError || type(of: error) == NSError.self { return FileErrorReason.reason(error, url: url) }
+        if let error = error as? DecodingError {
+            switch error {
+            case .dataCorrupted(let context), .keyNotFound(_, let context), .typeMismatch(_, let context),
+                .valueNotFound(_, let context):
+                return "JSON that does not decode (\(context.debugDescription))"
+            @unknown default:
+                return "JSON that does not decode"
+            }
         }
-        if let error = error as? CocoaError { return error.localizedDescription }
         return "\(error)"
     }
 }

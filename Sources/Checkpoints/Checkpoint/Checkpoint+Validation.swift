@@ -16,11 +16,20 @@ extension Checkpoint {
     /// A shard name that is absolute, contains a path separator or `..` is refused: shards live in the model
     /// directory.
     static func weightMap(fromIndex url: URL) throws -> [String: String] {
+        let data: Data
+        do {
+            data = try Data(contentsOf: url)
+        } catch {
+            throw CheckpointError(
+                .unreadableFile, url: url, "cannot read the file: \(FileErrorReason.reason(error, url: url))",
+                cause: error)
+        }
         let object: Any
         do {
-            object = try JSONSerialization.jsonObject(with: Data(contentsOf: url))
+            object = try JSONSerialization.jsonObject(with: data)
         } catch {
-            throw CheckpointError(.badIndex, url: url, "is not valid JSON: \(error.localizedDescription)", cause: error)
+            let reason = JSONLayout.syntaxProblem([UInt8](data)) ?? "a value JSON readers refuse"
+            throw CheckpointError(.badIndex, url: url, "is not valid JSON (\(reason))", cause: error)
         }
         guard let root = object as? [String: Any], let weightMap = root["weight_map"] as? [String: Any] else {
             throw CheckpointError(.badIndex, url: url, "expected a JSON object with a \"weight_map\" object")
@@ -106,6 +115,23 @@ extension Checkpoint {
         }
     }
 
+    /// An untied head that is not stored: config.json says `tie_word_embeddings: false`, the weights hold an
+    /// embedding but no `lm_head.weight`. Reading the embedding as the head would merge and run another model than
+    /// the one transformers loads (it would initialise a random head).
+    static func headProblems(config: ModelConfig, configURL: URL, infos: [String: TensorInfo]) -> [CheckpointError] {
+        let embeddings = ["model.embed_tokens.weight", "transformer.wte.weight", "embed_tokens.weight"]
+        guard config.bool("tie_word_embeddings") == false, infos["lm_head.weight"] == nil,
+            let embedding = embeddings.first(where: { infos[$0] != nil })
+        else { return [] }
+        return [
+            CheckpointError(
+                .missingTensor, url: configURL, tensor: "lm_head.weight",
+                "is not stored, but config.json says tie_word_embeddings: false (the head is not \(embedding)); "
+                    + "expected lm_head.weight in the weights, or tie_word_embeddings: true if the embedding is the "
+                    + "head")
+        ]
+    }
+
     /// config.json against the tensors, for checkpoints laid out as `model.layers.<i>.…` (the Llama family):
     /// `num_hidden_layers` present and equal to the layer count; `vocab_size` and `hidden_size`, where given, equal
     /// to the embedding / lm_head rows and the embedding's columns.
@@ -117,7 +143,7 @@ extension Checkpoint {
         }
         guard layerCount > 0 else { return [] }
         var problems: [CheckpointError] = []
-        let architecture = config.architectures.first ?? config.modelType ?? "model"
+        let architecture = config.architecture ?? config.modelType ?? "model"
         func required(_ key: String) -> Int? {
             guard let value = config.int(key) else {
                 problems.append(

@@ -70,6 +70,7 @@ public final class Checkpoint: Sendable {
             found += Self.quantizationProblems(
                 config: config, configURL: configURL, tensorNames: infos.keys.sorted(), directory: directory)
             found += Self.configProblems(config: config, configURL: configURL, infos: infos)
+            found += Self.headProblems(config: config, configURL: configURL, infos: infos)
             return found
         }
     }
@@ -153,12 +154,13 @@ public final class Checkpoint: Sendable {
         ["model.embed_tokens.weight", "transformer.wte.weight", "embed_tokens.weight"].first { locations[$0] != nil }
     }
 
-    /// Whether the output projection is the input embedding: no `lm_head.weight` is stored and an embedding is.
+    /// Whether the output projection is the input embedding: no `lm_head.weight` is stored, an embedding is, and
+    /// config.json does not say `tie_word_embeddings: false` (then the head is missing, a validation problem).
     ///
     /// A config may say `tie_word_embeddings: true` while still storing `lm_head.weight` (a copy); such a
     /// checkpoint is not reported as tied, because its stored `lm_head` is what a reader would use.
     public var lmHeadIsTied: Bool {
-        locations["lm_head.weight"] == nil && embeddingName != nil
+        locations["lm_head.weight"] == nil && embeddingName != nil && config.bool("tie_word_embeddings") != false
     }
 
     /// Total number of parameters stored (tied weights counted once).

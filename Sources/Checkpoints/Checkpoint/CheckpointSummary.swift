@@ -19,6 +19,9 @@ public struct CheckpointSummary: Sendable, Codable {
 
     public let directory: String
     public let architectures: [String]
+    /// When config.json names no `architectures`: the class transformers' `AutoModelForCausalLM` builds for its
+    /// `model_type`.
+    public let inferredArchitecture: String?
     public let modelType: String?
     public let layers: Int?
     public let hiddenSize: Int?
@@ -35,6 +38,7 @@ public struct CheckpointSummary: Sendable, Codable {
     public init(_ checkpoint: Checkpoint) {
         directory = checkpoint.directory.path
         architectures = checkpoint.config.architectures
+        inferredArchitecture = architectures.isEmpty ? checkpoint.config.architecture : nil
         modelType = checkpoint.config.modelType
         layers = checkpoint.config.numHiddenLayers
         hiddenSize = checkpoint.config.hiddenSize

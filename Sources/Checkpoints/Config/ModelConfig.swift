@@ -1,4 +1,5 @@
 import Foundation
+import SafeTensors
 
 /// A tolerant, typed view of a Hugging Face `config.json`.
 ///
@@ -19,14 +20,16 @@ public struct ModelConfig: Sendable {
             data = try Data(contentsOf: url)
         } catch {
             throw CheckpointError(
-                .unreadableFile, url: url, "cannot read the file: \(error.localizedDescription)", cause: error)
+                .unreadableFile, url: url, "cannot read the file: \(FileErrorReason.reason(error, url: url))",
+                cause: error)
         }
         let value: JSONValue
         do {
             value = try JSONDecoder().decode(JSONValue.self, from: data)
         } catch {
+            let reason = JSONLayout.syntaxProblem([UInt8](data)) ?? "a value JSON readers refuse"
             throw CheckpointError(
-                .badConfig, url: url, "is not valid JSON (\(error)); expected a JSON object", cause: error)
+                .badConfig, url: url, "is not valid JSON (\(reason)); expected a JSON object", cause: error)
         }
         guard case .object(let object) = value else {
             throw CheckpointError(.badConfig, url: url, "is not a JSON object")
@@ -41,6 +44,12 @@ public struct ModelConfig: Sendable {
 
     public var architectures: [String] { json["architectures"]?.arrayValue?.compactMap(\.stringValue) ?? [] }
     public var modelType: String? { string("model_type") }
+
+    /// The model class: the first of `architectures`, else the class transformers' `AutoModelForCausalLM` builds
+    /// for `model_type` (``CausalLMClasses``), else `nil`.
+    public var architecture: String? {
+        architectures.first ?? modelType.flatMap { CausalLMClasses.byModelType[$0] }
+    }
     public var hiddenSize: Int? { int("hidden_size") }
     public var intermediateSize: Int? { int("intermediate_size") }
     public var numHiddenLayers: Int? { int("num_hidden_layers") }
@@ -59,6 +68,7 @@ public struct ModelConfig: Sendable {
     }
 
     /// `tie_word_embeddings`, defaulting to `false` when absent (transformers' default for Llama is false;
-    /// a checkpoint with no `lm_head.weight` is treated as tied regardless, see ``Checkpoint/lmHeadIsTied``).
+    /// a checkpoint with no `lm_head.weight` is treated as tied unless the key says `false`, see
+    /// ``Checkpoint/lmHeadIsTied``).
     public var tieWordEmbeddings: Bool { bool("tie_word_embeddings") ?? false }
 }

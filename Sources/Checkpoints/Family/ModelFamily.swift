@@ -43,17 +43,13 @@ public struct ModelFamily: Sendable {
             throw CheckpointError(.badFamily, url: task.checkpoint.directory, "task name '\(task.name)' is used twice")
         }
         for task in tasks {
-            for (key, baseValue, taskValue) in [
-                ("model_type", base.config.modelType, task.checkpoint.config.modelType),
-                ("architectures", base.config.architectures.first, task.checkpoint.config.architectures.first),
-            ] {
-                if let baseValue, let taskValue, baseValue != taskValue {
-                    throw CheckpointError(
-                        .badFamily, url: task.checkpoint.directory.appendingPathComponent("config.json"),
-                        "\(key) is \(taskValue), but the base's is \(baseValue): task models must be fine-tunes of the "
-                            + "base"
-                    )
-                }
+            if let (key, taskValue, baseValue) = ArchitectureMatch.difference(task.checkpoint.config, from: base.config)
+            {
+                throw CheckpointError(
+                    .badFamily, url: task.checkpoint.directory.appendingPathComponent("config.json"),
+                    "\(key) is \(taskValue), but the base's is \(baseValue): task models must be fine-tunes of the "
+                        + "base (same architecture)"
+                )
             }
         }
         self.base = base

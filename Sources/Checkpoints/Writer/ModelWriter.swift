@@ -73,7 +73,8 @@ public final class ModelWriter {
         } catch {
             throw CheckpointError(
                 .writeFailed, url: temporary,
-                "cannot create the temporary output directory: \(error.localizedDescription)", cause: error)
+                "cannot create the temporary output directory: \(FileErrorReason.reason(error, url: temporary))",
+                cause: error)
         }
         TemporaryOutputs.register(temporary)
     }
@@ -214,7 +215,7 @@ public final class ModelWriter {
                 try FileManager.default.copyItem(at: from.resolvingSymlinksInPath(), to: to)
             } catch {
                 throw CheckpointError(
-                    .writeFailed, url: from, "cannot copy into the output: \(error.localizedDescription)",
+                    .writeFailed, url: from, "cannot copy into the output: \(FileErrorReason.reason(error, url: from))",
                     cause: error)
             }
         }
@@ -225,9 +226,9 @@ public final class ModelWriter {
         do {
             try contents.write(to: temporary.appendingPathComponent(name))
         } catch {
+            let file = temporary.appendingPathComponent(name)
             throw CheckpointError(
-                .writeFailed, url: temporary.appendingPathComponent(name),
-                "cannot write: \(error.localizedDescription)", cause: error)
+                .writeFailed, url: file, "cannot write: \(FileErrorReason.reason(error, url: file))", cause: error)
         }
     }
 

@@ -86,7 +86,7 @@ public struct MergeConfiguration: Sendable {
             text = try String(contentsOf: url, encoding: .utf8)
         } catch {
             throw MergeConfigError(
-                .syntax, file: url, "cannot read the config: \(error.localizedDescription)", cause: error)
+                .syntax, file: url, "cannot read the config: \(FileErrorReason.reason(error, url: url))", cause: error)
         }
         return try MergeConfiguration(yaml: text, directory: url.deletingLastPathComponent(), file: url)
     }

@@ -50,6 +50,22 @@ extension MergePlan {
             try open(base, parameters: [:], isBase: true, appended: true)
         }
         let baseIndex = inputs.firstIndex(where: \.isBase)
+        // Shapes alone do not tell architectures apart: compare the configs (ArchitectureMatch).
+        if let donor = baseIndex.map({ inputs[$0] }) ?? inputs.first {
+            for input in inputs {
+                if let (key, value, donorValue) = ArchitectureMatch.difference(
+                    input.checkpoint.config, from: donor.checkpoint.config)
+                {
+                    let role = baseIndex == nil ? "the first model" : "base_model"
+                    throw MergeConfigError(
+                        .incompatibleModels, file: file,
+                        "model '\(input.reference)': config.json says \(key) = \(value), but \(role) "
+                            + "'\(donor.reference)' says \(donorValue); the models are of different architectures and "
+                            + "cannot be merged"
+                    )
+                }
+            }
+        }
 
         // The method's contract.
         if method.basePolicy == .required, baseIndex == nil {

@@ -142,7 +142,8 @@ final class VocabularyAlignment: @unchecked Sendable {
     }
 
     /// The donor's tokenizer files, with `added` appended to tokenizer.json's `added_tokens` (MergeKit's
-    /// `add_tokens`).
+    /// `add_tokens`); the rest of tokenizer.json stays byte for byte (``ConfigJSONEditor``: scores and other
+    /// floats keep their spelling).
     private static func writeTokenizer(from donor: URL, adding added: [[String: Any]], to folder: URL) throws {
         for name in ModelWriter.supportFileNames where name != "config.json" {
             let source = donor.appendingPathComponent(name)
@@ -151,13 +152,23 @@ final class VocabularyAlignment: @unchecked Sendable {
             }
         }
         let url = donor.appendingPathComponent("tokenizer.json")
-        guard var json = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any] else {
-            throw MergeConfigError(.badModel, "\(url.path) is not a JSON object")
+        let original: Data
+        do {
+            original = try Data(contentsOf: url)
+        } catch {
+            throw MergeConfigError(
+                .badModel, "\(url.path): cannot read the tokenizer: \(FileErrorReason.reason(error, url: url))",
+                cause: error)
         }
-        json["added_tokens"] = (json["added_tokens"] as? [[String: Any]] ?? []) + added
-        let data = try JSONSerialization.data(
-            withJSONObject: json, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
-        try data.write(to: folder.appendingPathComponent("tokenizer.json"))
+        var json = try ConfigJSONEditor(data: original, url: url)
+        if !added.isEmpty {
+            let new = try added.map {
+                String(
+                    decoding: try JSONSerialization.data(withJSONObject: $0, options: [.sortedKeys]), as: UTF8.self)
+            }
+            try json.set("added_tokens", .array((json.elements("added_tokens") ?? []) + new))
+        }
+        try json.data.write(to: folder.appendingPathComponent("tokenizer.json"))
     }
 
     /// Where output row `row`'s default embedding comes from, for the inputs `models` (indices into the plan's

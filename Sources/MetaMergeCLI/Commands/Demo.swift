@@ -3,6 +3,7 @@ import ArgumentParser
 import Checkpoints
 import Foundation
 import Merging
+import SafeTensors
 import Tokenizers
 import Transformer
 
@@ -328,8 +329,8 @@ extension MetaMerge {
                     try manager.createDirectory(at: output, withIntermediateDirectories: true)
                 } catch {
                     throw CheckpointError(
-                        .writeFailed, url: output, "cannot create the directory: \(error.localizedDescription)",
-                        cause: error)
+                        .writeFailed, url: output,
+                        "cannot create the directory: \(FileErrorReason.reason(error, url: output))", cause: error)
                 }
             }
             try Data("written by metamerge demo; a rerun replaces what it wrote here\n".utf8)

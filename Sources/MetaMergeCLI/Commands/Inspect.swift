@@ -48,9 +48,15 @@ extension MetaMerge {
         static func render(_ summary: CheckpointSummary, tensors: Bool) -> String {
             var lines: [String] = []
             lines.append(summary.directory)
-            lines.append(
-                "  architecture   \(summary.architectures.joined(separator: ", ").nonEmpty ?? "unknown")"
-                    + (summary.modelType.map { " (model_type \($0))" } ?? ""))
+            if let inferred = summary.inferredArchitecture, let modelType = summary.modelType {
+                lines.append(
+                    "  architecture   \(inferred) (inferred from model_type \(modelType), as AutoModelForCausalLM "
+                        + "does)")
+            } else {
+                lines.append(
+                    "  architecture   \(summary.architectures.joined(separator: ", ").nonEmpty ?? "unknown")"
+                        + (summary.modelType.map { " (model_type \($0))" } ?? ""))
+            }
             lines.append(
                 "  layers         \(summary.layers.map(String.init) ?? "?")   hidden "
                     + "\(summary.hiddenSize.map(String.init) ?? "?")   vocab "

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SafeTensors
 
 /// Standard error and the terminal: one-line errors, progress that redraws on a terminal and prints plain lines
 /// otherwise (CI logs, pipes).
@@ -38,11 +39,11 @@ func describe(_ error: any Error) -> String {
     guard error is CocoaError || type(of: error) == NSError.self else { return "\(error)" }
     let nsError = error as NSError
     let path = (nsError.userInfo[NSFilePathErrorKey] as? String) ?? (nsError.userInfo[NSURLErrorKey] as? URL)?.path
-    var reason = nsError.localizedDescription
+    if let path { return "\(path): \(FileErrorReason.reason(error, url: URL(fileURLWithPath: path)))" }
     if let underlying = nsError.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
-        reason = String(cString: strerror(Int32(underlying.code)))
+        return String(cString: strerror(Int32(underlying.code)))
     }
-    return path.map { "\($0): \(reason)" } ?? reason
+    return "a file operation failed (Foundation error code \(nsError.code))"
 }
 
 /// Refuses an empty output path: `-o ""` would name the working directory.

@@ -102,6 +102,14 @@ struct Header {
             cursor = entry.dataOffsets.upperBound
         }
         let dataSize = file.count - 8 - length
+        if cursor > dataSize, let first = entries.first(where: { $0.dataOffsets.upperBound > dataSize }) {
+            throw SafeTensorsError(
+                .dataSizeMismatch, file: url, tensor: first.name,
+                "data_offsets [\(first.dataOffsets.lowerBound), \(first.dataOffsets.upperBound)] run past the end of "
+                    + "the data: the file holds \(dataSize) bytes after the header, the tensors need \(cursor) (file "
+                    + "truncated?)"
+            )
+        }
         guard cursor == dataSize else {
             throw SafeTensorsError(
                 .dataSizeMismatch, file: url,

@@ -36,6 +36,90 @@ struct StrictJSONParser {
         return value
     }
 
+    /// The layout (byte ranges, see ``JSONLayout``) of the one JSON value filling `bytes`.
+    static func layout(_ bytes: UnsafeRawBufferPointer) throws(SyntaxError) -> JSONLayout {
+        var parser = StrictJSONParser(bytes: bytes)
+        parser.skipWhitespace()
+        let value = try parser.parseLayout()
+        parser.skipWhitespace()
+        guard parser.index == bytes.count else {
+            throw parser.error("unexpected bytes after the JSON value")
+        }
+        return value
+    }
+
+    /// One value with the byte ranges of its parts; the same grammar as ``parseValue()``.
+    private mutating func parseLayout() throws(SyntaxError) -> JSONLayout {
+        guard let byte = current else { throw error("unexpected end of input, expected a value") }
+        let start = index
+        switch byte {
+        case UInt8(ascii: "{"):
+            try enter()
+            index += 1
+            var members: [JSONLayout.Member] = []
+            skipWhitespace()
+            if current != UInt8(ascii: "}") {
+                while true {
+                    skipWhitespace()
+                    guard current == UInt8(ascii: "\"") else { throw error("expected a string key") }
+                    let keyStart = index
+                    let key = try parseString()
+                    let keyRange = keyStart..<index
+                    skipWhitespace()
+                    try expect(UInt8(ascii: ":"), "':' after an object key")
+                    skipWhitespace()
+                    members.append(JSONLayout.Member(key: key, keyRange: keyRange, value: try parseLayout()))
+                    skipWhitespace()
+                    if current == UInt8(ascii: ",") {
+                        index += 1
+                        continue
+                    }
+                    break
+                }
+            }
+            try expect(UInt8(ascii: "}"), "',' or '}' in an object")
+            depth -= 1
+            return JSONLayout(range: start..<index, kind: .object, members: members)
+        case UInt8(ascii: "["):
+            try enter()
+            index += 1
+            var elements: [JSONLayout] = []
+            skipWhitespace()
+            if current != UInt8(ascii: "]") {
+                while true {
+                    skipWhitespace()
+                    elements.append(try parseLayout())
+                    skipWhitespace()
+                    if current == UInt8(ascii: ",") {
+                        index += 1
+                        continue
+                    }
+                    break
+                }
+            }
+            try expect(UInt8(ascii: "]"), "',' or ']' in an array")
+            depth -= 1
+            return JSONLayout(range: start..<index, kind: .array, elements: elements)
+        case UInt8(ascii: "\""):
+            let text = try parseString()
+            return JSONLayout(range: start..<index, kind: .string, scalar: text)
+        case UInt8(ascii: "t"):
+            try parseLiteral("true")
+            return JSONLayout(range: start..<index, kind: .bool, scalar: "true")
+        case UInt8(ascii: "f"):
+            try parseLiteral("false")
+            return JSONLayout(range: start..<index, kind: .bool, scalar: "false")
+        case UInt8(ascii: "n"):
+            try parseLiteral("null")
+            return JSONLayout(range: start..<index, kind: .null)
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+            let number = try parseNumber()
+            return JSONLayout(
+                range: start..<index, kind: .number, scalar: String(number.text), isInteger: number.isInteger)
+        default: throw error("unexpected character, expected a value")
+        }
+    }
+
     private func error(_ message: String) -> SyntaxError {
         SyntaxError(message: message, offset: index)
     }
