@@ -26,10 +26,14 @@ public struct TransformerError: Error, Sendable, Hashable, CustomStringConvertib
 
     public let kind: Kind
     public let description: String
+    /// For non-finite logits: the prompt of the batch (an index into ``PromptBatch/prompts``) they belong to, so a
+    /// caller can name its own item (a task file's line).
+    public let prompt: Int?
 
-    public init(_ kind: Kind, _ description: String) {
+    public init(_ kind: Kind, _ description: String, prompt: Int? = nil) {
         self.kind = kind
         self.description = description
+        self.prompt = prompt
     }
 }
 

@@ -359,7 +359,7 @@ struct NonFiniteEvaluationTests {
     }
 
     /// Finite weights whose logits overflow (final norm and lm_head of 1e30: every product is 1e60): exit 2 naming
-    /// the logits and the prompt, not a score.
+    /// the logits and the task item (file and line), not a score.
     @Test func nonFiniteLogitsAreNamed() throws {
         let family = try FamilyCopy("nonfinite-logits", tasks: [])
         let weights = family.model("base").appendingPathComponent("model.safetensors")
@@ -369,6 +369,7 @@ struct NonFiniteEvaluationTests {
             "eval", family.model("base").path, "--task", Self.task("add"), "--quiet",
         ])
         #expect(eval.status == 2, "\(eval.stdout) \(eval.stderr)")
-        #expect(eval.stderr.contains("logits") && eval.stderr.contains("prompt"), "\(eval.stderr)")
+        #expect(eval.stderr.contains("logits") && eval.stderr.contains("add.jsonl:1:"), "\(eval.stderr)")
+        #expect(eval.stderr.split(separator: "\n").count == 1, "\(eval.stderr)")
     }
 }

@@ -97,9 +97,9 @@ final class VocabularyAlignment: @unchecked Sendable {
                 throw MergeConfigError(
                     .incompatibleModels, file: file,
                     "tokenizer source '\(reference)': its tokenizer.json has ids up to \(unused.value) "
-                        + "('\(unused.key)') but config.json's vocab_size is \(vocabulary.size), so the output's tokenizer would name "
-                        + "rows its embedding does not have; MetaMerge does not strip tokens — use a tokenizer whose "
-                        + "ids are below vocab_size"
+                        + "('\(unused.key)') but config.json's vocab_size is \(vocabulary.size), so the output's "
+                        + "tokenizer would name rows its embedding does not have; MetaMerge does not strip tokens — "
+                        + "use a tokenizer whose ids are below vocab_size"
                 )
             }
             adopt(vocabulary)

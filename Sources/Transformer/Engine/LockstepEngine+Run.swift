@@ -145,7 +145,8 @@ extension LockstepEngine {
                 .nonFinite,
                 "the logits of \(subject) are not finite: prompt \(prompt), position \(row - batch.offsets[prompt]), "
                     + "vocabulary id \(first + bad % count) is \(block[bad]) (the weights are finite: the activations "
-                    + "overflow Float32)")
+                    + "overflow Float32)",
+                prompt: prompt)
         }
     }
 
