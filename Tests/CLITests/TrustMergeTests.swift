@@ -307,6 +307,51 @@ struct MergeBoundsTests {
         #expect(tensors["model.embed_tokens.weight"]?.count == 64 * 64)
     }
 
+    /// `metamerge` with `TMPDIR` set to `temporary`.
+    static func run(_ arguments: [String], temporary: URL) throws -> (status: Int32, stderr: String) {
+        let process = Process()
+        process.executableURL = MetaMergeProcess.executable
+        process.arguments = arguments
+        var environment = ProcessInfo.processInfo.environment
+        environment["TMPDIR"] = temporary.path
+        process.environment = environment
+        let err = Pipe()
+        process.standardError = err
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        let data = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    /// The tokenizer alignment's scratch folder in $TMPDIR is gone after a merge that succeeds and one that fails
+    /// after writing to it; a folder a killed run left (this tool's marker, process gone) is removed, one without
+    /// the marker is left alone.
+    @Test func alignmentScratchIsRemovedOnEveryExitPath() throws {
+        let family = try FamilyCopy("bounds-scratch", tasks: ["add", "rev"])
+        let temporary = family.workspace.appendingPathComponent("tmp")
+        let stale = temporary.appendingPathComponent("metamerge-vocab-2147483000-\(UUID().uuidString)")
+        let foreign = temporary.appendingPathComponent("metamerge-vocab-2147483001-\(UUID().uuidString)")
+        for folder in [stale, foreign] {
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            try Data(count: 1000).write(to: folder.appendingPathComponent("aligned-1.safetensors"))
+        }
+        try Data().write(to: stale.appendingPathComponent(".metamerge-scratch"))
+        let good = try family.config(extra: "tokenizer:\n  source: base\n  pad_to_multiple_of: 64\n")
+        let ok = try Self.run(
+            ["merge", good.path, family.workspace.appendingPathComponent("out").path, "--quiet"], temporary: temporary)
+        #expect(ok.status == 0, "\(ok.stderr)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: temporary.path) == [foreign.lastPathComponent])
+        let bad = try family.config(
+            name: "bad.yml",
+            extra: "tokenizer:\n  source: base\n  tokens:\n    \"<new>\":\n      source: {kind: model_token, model: "
+                + "\(family.model("add").path), token: \"<absent>\"}\n")
+        let failed = try Self.run(
+            ["merge", bad.path, family.workspace.appendingPathComponent("out2").path, "--quiet"], temporary: temporary)
+        #expect(failed.status == 2, "\(failed.stderr)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: temporary.path) == [foreign.lastPathComponent])
+    }
+
     /// A tokenizer source whose tokenizer.json has ids beyond its vocab_size (1000 added tokens, 36 embedding rows)
     /// would give an output whose tokenizer names rows the embedding lacks: refused, naming the source and ids.
     @Test func aTokenizerSourceWithIDsBeyondItsRowsIsRefused() throws {

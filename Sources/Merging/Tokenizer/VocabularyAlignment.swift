@@ -17,8 +17,10 @@ import SafeTensors
 /// The aligned rows of each input are written, row by row, to a scratch file the merge then reads like any input
 /// (memory: the default rows, at most one tensor's). Limits, checked before anything is written (also under
 /// `--dry-run`): at most ``maximumRows`` output rows; each scratch file's bytes (rows × width × 4) must fit in the
-/// free space of the scratch folder (`$TMPDIR`). The folder is registered with `TemporaryOutputs` (a signal removes
-/// it) and removed when the alignment is released — on success and on every error.
+/// free space of the scratch folder (`$TMPDIR`). The folder, `metamerge-vocab-<pid>-<uuid>` holding the marker file
+/// `.metamerge-scratch`, is registered with `TemporaryOutputs` (a signal removes it) and removed when the alignment
+/// is released — on success and on every error; folders a killed run left (marker present, process gone) are
+/// removed by the next alignment.
 ///
 /// **Deviation:** MergeKit orders the union's new plain tokens by
 /// iterating unordered sets and dicts (model set, `get_vocab()`); MetaMerge takes models in config order and tokens
@@ -61,7 +63,8 @@ final class VocabularyAlignment: @unchecked Sendable {
                     + "\(donor.size) ('\(unused.key)' is \(unused.value)); MetaMerge does not strip unused tokens"
             )
         }
-        scratch = FileManager.default.temporaryDirectory.appendingPathComponent("metamerge-vocab-\(UUID().uuidString)")
+        scratch = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "\(Self.scratchPrefix)\(getpid())-\(UUID().uuidString)")
 
         var outIDs: [String: Int] = [:]
         var tokens: [String] = []
@@ -173,17 +176,44 @@ final class VocabularyAlignment: @unchecked Sendable {
         Self.removeScratch(scratch)
     }
 
-    /// Creates the scratch folder (once) and registers it, so that a signal removes it.
+    /// The scratch folder's name before `<pid>-<uuid>`.
+    static let scratchPrefix = "metamerge-vocab-"
+    /// The file that marks a scratch folder as this tool's: only marked folders are ever removed as stale.
+    static let scratchMarker = ".metamerge-scratch"
+
+    /// Creates the scratch folder (once) with its marker and registers it, so that a signal removes it; first
+    /// removes the scratch folders of runs that were killed (``removeStaleScratch(in:)``).
     private static func makeScratch(_ scratch: URL) throws {
         guard !FileManager.default.fileExists(atPath: scratch.path) else { return }
+        removeStaleScratch(in: scratch.deletingLastPathComponent())
         TemporaryOutputs.register(scratch)
         do {
             try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+            try Data().write(to: scratch.appendingPathComponent(scratchMarker))
         } catch {
+            try? FileManager.default.removeItem(at: scratch)
             TemporaryOutputs.unregister(scratch)
             throw MergeConfigError(
                 .badModel, "cannot create the tokenizer alignment's scratch folder \(scratch.path): "
                     + "\(error.localizedDescription)", cause: error)
+        }
+    }
+
+    /// Removes the folders `metamerge-vocab-<pid>-<uuid>` in `parent` that hold the marker file and whose process no
+    /// longer runs (left by a SIGKILL or a crash); anything else is left alone.
+    static func removeStaleScratch(in parent: URL) {
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: parent.path) else { return }
+        for entry in entries where entry.hasPrefix(scratchPrefix) {
+            let rest = entry.dropFirst(scratchPrefix.count)
+            guard let dash = rest.firstIndex(of: "-"), let pid = Int32(rest[..<dash]), pid != getpid(),
+                UUID(uuidString: String(rest[rest.index(after: dash)...])) != nil
+            else { continue }
+            let folder = parent.appendingPathComponent(entry)
+            guard FileManager.default.fileExists(atPath: folder.appendingPathComponent(scratchMarker).path) else {
+                continue
+            }
+            if kill(pid, 0) == 0 || errno == EPERM { continue }  // its run goes on
+            try? FileManager.default.removeItem(at: folder)
         }
     }
 
