@@ -66,8 +66,8 @@ enum TinySafeTensors {
 
 /// Tiny GPT-2 and GPT-NeoX checkpoints with the tensor names and shapes transformers 5.23 saves
 /// (`GPT2LMHeadModel` with a tied head; `GPTNeoXForCausalLM` with its own `embed_out`): hidden 16, 3 layers,
-/// vocab 64. Every element of model k is k + (element index mod 7) / 100, so a tensor's source model is read off
-/// its first value.
+/// vocab 64. Element i of a tensor of layer l (−1 outside the layers) in model k is k + (l + 1)/10 + (i mod 7)/1000,
+/// so a tensor's source model and layer are read off its first value.
 enum TinyArchitectures {
     static let hidden = 16, layers = 3, vocab = 64, positions = 32
 
@@ -137,16 +137,35 @@ enum TinyArchitectures {
         try TinySafeTensors.write(
             directory.appendingPathComponent("model.safetensors"),
             tensors.map { name, shape in
-                (name, shape, (0..<shape.reduce(1, *)).map { Float(k) + Float($0 % 7) / 100 })
+                let layer = Float(layerIndex(of: name) ?? -1)
+                let values = (0..<shape.reduce(1, *)).map { Float(k) + (layer + 1) / 10 + Float($0 % 7) / 1000 }
+                return (name, shape, values)
             })
         let config = try JSONSerialization.data(withJSONObject: config(modelType), options: [.sortedKeys])
         try config.write(to: directory.appendingPathComponent("config.json"))
         return directory
     }
 
+    /// The layer index in `name` (`h.<i>.` or `layers.<i>.`).
+    static func layerIndex(of name: String) -> Int? {
+        let parts = name.split(separator: ".")
+        for (k, part) in parts.enumerated() where (part == "h" || part == "layers") && k + 1 < parts.count {
+            if let index = Int(parts[k + 1]) { return index }
+        }
+        return nil
+    }
+
     /// The model a tensor was copied from: the integer part of its first value.
     static func source(of values: [Float]?) -> Int? {
         values.map { Int($0[0].rounded(.down)) }
+    }
+
+    /// The model and layer a layer tensor was copied from.
+    static func sourceLayer(of values: [Float]?) -> [Int]? {
+        values.map { v in
+            let model = Int(v[0].rounded(.down))
+            return [model, Int(((v[0] - Float(model)) * 10).rounded()) - 1]
+        }
     }
 }
 
@@ -198,11 +217,14 @@ struct SliceArchitectureTests {
         for name in after {
             #expect(TinyArchitectures.source(of: tensors[name]) == 2, "\(name) from the last slice")
         }
-        // Layers: 1's 0 and 1, then 2's 1 and 2 renumbered to 2 and 3.
-        let layerSources = (0..<4).map { i in
-            TinyArchitectures.source(of: tensors.first { $0.key.hasPrefix("\(layerPrefix)\(i).") }?.value)
+        // Layers: 1's 0 and 1, then 2's 1 and 2 renumbered to 2 and 3 — every tensor of each.
+        for (output, expected) in [(0, [1, 0]), (1, [1, 1]), (2, [2, 1]), (3, [2, 2])] {
+            let layer = tensors.filter { $0.key.hasPrefix("\(layerPrefix)\(output).") }
+            #expect(layer.count == 12, "output layer \(output)")
+            for (name, values) in layer {
+                #expect(TinyArchitectures.sourceLayer(of: values) == expected, "\(name)")
+            }
         }
-        #expect(layerSources == [1, 1, 2, 2])
         #expect(!tensors.keys.contains { $0.hasPrefix("\(layerPrefix)4.") })
     }
 
