@@ -20,13 +20,36 @@ public struct TransformerError: Error, Sendable, Hashable, CustomStringConvertib
         case badPromptLength
         /// A coefficient vector does not match the task models.
         case badCoefficients
+        /// A weight of a point θ0 + Σ c_t τ_t, or a logit it produces, is NaN or ±Inf.
+        case nonFinite
     }
 
     public let kind: Kind
     public let description: String
+    /// For non-finite logits: the prompt of the batch (an index into ``PromptBatch/prompts``) they belong to, so a
+    /// caller can name its own item (a task file's line).
+    public let prompt: Int?
 
-    public init(_ kind: Kind, _ description: String) {
+    public init(_ kind: Kind, _ description: String, prompt: Int? = nil) {
         self.kind = kind
         self.description = description
+        self.prompt = prompt
+    }
+}
+
+extension TransformerError {
+    /// A weight of the point θ0 + Σ c_t τ_t (`coefficients`; all zero is the base) is not finite.
+    static func nonFiniteWeight(
+        _ tensor: String, element: Int, value: Float, coefficients: [Float], point: Int? = nil
+    ) -> TransformerError {
+        let subject =
+            coefficients.allSatisfy { $0 == 0 }
+            ? "the model"
+            : "the point θ0 + Σ c·τ with c = \(coefficients)\(point.map { " (point \($0))" } ?? "")"
+        return TransformerError(
+            .nonFinite,
+            "tensor \(tensor): element \(element) of \(subject) is \(value); expected finite weights (a NaN/Inf in "
+                + "the checkpoint — `metamerge analyze` counts them per tensor — or an overflow of the combination)"
+        )
     }
 }

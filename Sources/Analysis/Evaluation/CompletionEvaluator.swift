@@ -85,8 +85,9 @@ public struct CompletionEvaluator: Sendable {
     /// - Parameters:
     ///   - points: coefficient rows, one coefficient per task model of the engine (`[[]]` for a single model).
     ///   - progress: called with (done, total) steps: a layer of a lockstep group, or a vocabulary block.
-    /// - Throws: ``AnalysisError`` for no tasks or a run that does not fit ``memoryLimit``; ``TransformerError`` for
-    ///   bad points or prompts.
+    /// - Throws: ``AnalysisError`` for no tasks, a run that does not fit ``memoryLimit``, or non-finite logits
+    ///   (naming the task file and line); ``TransformerError`` for bad points or prompts and non-finite weights
+    ///   (naming the tensor).
     public func run(
         engine: LockstepEngine, points: [[Float]], tasks: [EvalTask], progress: (@Sendable (Int, Int) -> Void)? = nil
     ) throws -> [[TaskMetrics]] {
@@ -95,6 +96,7 @@ public struct CompletionEvaluator: Sendable {
         }
         guard !points.isEmpty else { return [] }
         let items = tasks.flatMap(\.items)
+        let taskOwners = tasks.indices.flatMap { t in tasks[t].items.map { _ in t } }
         let plan = try plan(engine: engine, points: points.count, items: items)
         let groups = (points.count + plan.groupSize - 1) / plan.groupSize
         let blocks = (engine.config.vocabularySize + engine.vocabularyBlockRows - 1) / engine.vocabularyBlockRows
@@ -122,11 +124,19 @@ public struct CompletionEvaluator: Sendable {
                 }
             }
             var scorer = CompletionScorer(points: points.count, gold: gold)
-            try engine.projectLogits(
-                points: points, hiddenStates: hidden, batch: batch, rows: rows,
-                progress: { done, _ in progress?(offset + layerSteps + done, total) }
-            ) { vocabulary, logits in
-                scorer.add(vocabulary, logits)
+            do {
+                try engine.projectLogits(
+                    points: points, hiddenStates: hidden, batch: batch, rows: rows,
+                    progress: { done, _ in progress?(offset + layerSteps + done, total) }
+                ) { vocabulary, logits in
+                    scorer.add(vocabulary, logits)
+                }
+            } catch let error as TransformerError where error.kind == .nonFinite && error.prompt != nil {
+                // Name the task file and line of the item whose logits are not finite.
+                let index = range.lowerBound + error.prompt!
+                let task = tasks[taskOwners[index]]
+                throw AnalysisError.badArgument(
+                    "task '\(task.name)', \(task.url.path):\(items[index].line): \(error.description)", cause: error)
             }
             for p in points.indices {
                 for r in rows.indices {

@@ -250,6 +250,13 @@ struct ConfigParser {
                 guard let text = scalarString(value), let number = Int(text), number > 0 else {
                     throw self.error(.badValue, "tokenizer.pad_to_multiple_of must be a whole number > 0")
                 }
+                guard number <= VocabularyAlignment.maximumRows else {
+                    throw self.error(
+                        .badValue,
+                        "tokenizer.pad_to_multiple_of: \(number) is out of range; the padded vocabulary may have at "
+                            + "most \(VocabularyAlignment.maximumRows) rows (2^24), so it must be in [1, "
+                            + "\(VocabularyAlignment.maximumRows)]")
+                }
                 pad = number
             default:
                 throw self.error(

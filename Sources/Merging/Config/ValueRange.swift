@@ -17,8 +17,13 @@ struct ValueRange: Sendable, Hashable, CustomStringConvertible {
     static let unitInterval = ValueRange(lower: 0, upper: 1)
     /// (0, 1] (`select_topk`).
     static let openUnitInterval = ValueRange(lower: 0, lowerInclusive: false, upper: 1)
-    /// ≥ 0 (tolerances, `epsilon`, nearswap's `t`, RAM+'s `r` and `alpha`).
+    /// ≥ 0 (nearswap's `t`, RAM+'s `r` and `alpha`).
     static let nonNegative = ValueRange(lower: 0)
+    /// [0, 0.1]: a tolerance compared with angles in radians and with norms of unit-scale vectors (karcher's `tol`,
+    /// multislerp's `eps`) or with weight deltas (RAM's `epsilon`). Beyond it the result stops meaning the method:
+    /// karcher with `tol: 1e300` drops every input and writes zeros, multislerp's `eps` ≥ 1 treats every mean as
+    /// zero, RAM's `epsilon` above every delta returns the base.
+    static let tolerance = ValueRange(lower: 0, upper: 0.1)
     /// A whole number ≥ 0 (karcher's `max_iter`).
     static let count = ValueRange(lower: 0, upper: 1_000_000, integer: true)
 

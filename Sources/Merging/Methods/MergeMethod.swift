@@ -103,24 +103,24 @@ public enum MergeMethod: String, CaseIterable, Sendable, Hashable {
             return [
                 ParameterSpec("weight", .float, .nonBase),
                 ParameterSpec("normalize_weights", .bool, .shared, default: .bool(true)),
-                ParameterSpec("eps", .float, .shared, default: .number(1e-8), range: .nonNegative),
+                ParameterSpec("eps", .float, .shared, default: .number(1e-8), range: .tolerance),
             ]
         case .karcher:
             return [
                 ParameterSpec("max_iter", .float, .shared, default: .number(10), range: .count),
-                ParameterSpec("tol", .float, .shared, default: .number(1e-5), range: .nonNegative),
+                ParameterSpec("tol", .float, .shared, default: .number(1e-5), range: .tolerance),
             ]
         case .nearswap:
             return [ParameterSpec("t", .float, .shared, range: .nonNegative)]
         case .arceeFusion:
             return []
         case .ram:
-            return [ParameterSpec("epsilon", .float, .shared, default: .number(1e-5), range: .nonNegative)]
+            return [ParameterSpec("epsilon", .float, .shared, default: .number(1e-5), range: .tolerance)]
         case .ramplusTL:
             return [
                 ParameterSpec("r", .float, .shared, default: .number(0.1), range: .nonNegative),
                 ParameterSpec("alpha", .float, .shared, default: .number(0.2), range: .nonNegative),
-                ParameterSpec("epsilon", .float, .shared, default: .number(1e-5), range: .nonNegative),
+                ParameterSpec("epsilon", .float, .shared, default: .number(1e-5), range: .tolerance),
             ]
         case .sce:
             return [

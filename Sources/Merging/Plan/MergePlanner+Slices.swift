@@ -22,18 +22,21 @@ extension MergePlan {
 
     /// Plans a `slices:` merge as MergeKit 0.1.5's planner does (`plan_module`, `plan_slice`):
     ///
-    /// - the tensors before the layers (embeddings) from the first slice's sources, with its parameters, at t = 0;
+    /// - the tensors before the layers (token and position embeddings, ``TensorGroup/isBeforeLayers``) from the first
+    ///   slice's sources, with its parameters, at t = 0;
     /// - then every slice's layers in order, renumbered consecutively from 0: output layer o of a slice of length n is
     ///   merged from layer a + j of each source (o = the layers of earlier slices + j), at t = j/(n − 1) (1 when
     ///   n = 1) — gradients restart in every slice;
-    /// - then the tensors after the layers (final norm, lm_head) from the last slice's sources, with its parameters.
+    /// - then the tensors after the layers (final norm, lm_head, ``TensorGroup/isAfterLayers``) from the last slice's
+    ///   sources, with its parameters;
+    /// - a tensor outside the layers with no known place (``TensorGroup/other``) is refused.
     ///
     /// Parameters: a source's own, then its slice's, then the global ones (merge-wide parameters: the slice's, then the
     /// global ones). `passthrough` takes exactly one source per slice (a frankenmerge; layers may repeat); the other
     /// methods need every slice to name the same models (the base among them when the method has one).
     ///
     /// - Throws: ``MergeConfigError`` naming the slice and source for a `layer_range` outside the model's layers, a
-    ///   slice that does not fit the method, or a layer tensor missing from a source.
+    ///   slice that does not fit the method, a layer tensor missing from a source, or a tensor that cannot be placed.
     static func planSlices(
         _ slices: [MergeConfiguration.OutputSlice], inputs: [Input], baseIndex: Int?, method: MergeMethod,
         configuration: MergeConfiguration, files: WeightFiles, alignment: VocabularyAlignment?, notes: inout [String]
@@ -116,12 +119,25 @@ extension MergePlan {
                     files: files,
                     alignment: alignment, notes: &notes))
         }
-        func outside(_ slice: MergeConfiguration.OutputSlice) -> [String] {
+        /// The tensors of `slice`'s first source outside the layers, in model order; refuses one that has no known
+        /// place (neither before nor after the layers), since MergeKit would take it from another slice.
+        func outside(_ slice: MergeConfiguration.OutputSlice) throws -> [String] {
             let checkpoint = inputs[inputIndex(slice.sources[0].reference)].checkpoint
-            return checkpoint.tensorNames.filter { TensorGroup(tensorName: $0).layerIndex == nil }
-                .sorted { (TensorGroup(tensorName: $0), $0) < (TensorGroup(tensorName: $1), $1) }
+            let names = checkpoint.tensorNames.filter { TensorGroup(tensorName: $0).layerIndex == nil }
+            if let odd = names.sorted().first(where: { TensorGroup(tensorName: $0) == .other }) {
+                throw MergeConfigError(
+                    .incompatibleModels, file: file,
+                    "tensor '\(odd)' of model '\(slice.sources[0].reference)' (model_type "
+                        + "\(checkpoint.config.modelType ?? "unknown")) cannot be placed before or after the layers: "
+                        + "a 'slices' merge takes embeddings from the first slice and the final norm and head from "
+                        + "the last, and knows only those of MergeKit's architectures (embed_tokens, wte, wpe, "
+                        + "word_embeddings, embed_in; norm, ln_f, final_layer_norm, final_layernorm, lm_head, "
+                        + "embed_out); merge whole models under 'models:' instead"
+                )
+            }
+            return names.sorted { (TensorGroup(tensorName: $0), $0) < (TensorGroup(tensorName: $1), $1) }
         }
-        for name in outside(slices[0]) where TensorGroup(tensorName: name) == .embeddings {
+        for name in try outside(slices[0]) where TensorGroup(tensorName: name).isBeforeLayers {
             try add(request(name, slice: slices[0], t: 0) { _ in name })
         }
         var output = 0
@@ -148,7 +164,7 @@ extension MergePlan {
             }
         }
         let last = slices[slices.count - 1]
-        for name in outside(last) where TensorGroup(tensorName: name) != .embeddings {
+        for name in try outside(last) where TensorGroup(tensorName: name).isAfterLayers {
             try add(request(name, slice: last, t: 0) { _ in name })
         }
         if method == .passthrough {

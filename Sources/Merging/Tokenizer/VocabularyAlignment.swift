@@ -15,10 +15,21 @@ import SafeTensors
 ///   the average of theirs; when none does, zeros. Padding rows are the mean of m's aligned rows.
 ///
 /// The aligned rows of each input are written, row by row, to a scratch file the merge then reads like any input
-/// (memory: the default rows, at most one tensor's). **Deviation:** MergeKit orders the union's new plain tokens by
+/// (memory: the default rows, at most one tensor's). Limits, checked before anything is written (also under
+/// `--dry-run`): at most ``maximumRows`` output rows; each scratch file's bytes (rows × width × 4) must fit in the
+/// free space of the scratch folder (`$TMPDIR`). The folder, `metamerge-vocab-<pid>-<uuid>` holding the marker file
+/// `.metamerge-scratch`, is registered with `TemporaryOutputs` (a signal removes it) and removed when the alignment
+/// is released — on success and on every error; folders a killed run left (marker present, process gone) are
+/// removed by the next alignment.
+///
+/// **Deviation:** MergeKit orders the union's new plain tokens by
 /// iterating unordered sets and dicts (model set, `get_vocab()`); MetaMerge takes models in config order and tokens
 /// in id order. With one model contributing new tokens, or new tokens that are added tokens, the orders agree.
 final class VocabularyAlignment: @unchecked Sendable {
+    /// The most rows an aligned vocabulary may have: 2²⁴ = 16 777 216 (the largest released vocabularies have about
+    /// 2.6 · 10⁵ tokens). `pad_to_multiple_of` and unions beyond it are refused.
+    static let maximumRows = 1 << 24
+
     /// Output tokens by id.
     let tokens: [String]
     /// Rows of the aligned embeddings (the vocabulary padded to `pad_to_multiple_of`).
@@ -52,8 +63,8 @@ final class VocabularyAlignment: @unchecked Sendable {
                     + "\(donor.size) ('\(unused.key)' is \(unused.value)); MetaMerge does not strip unused tokens"
             )
         }
-        scratch = FileManager.default.temporaryDirectory.appendingPathComponent("metamerge-vocab-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        scratch = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "\(Self.scratchPrefix)\(getpid())-\(UUID().uuidString)")
 
         var outIDs: [String: Int] = [:]
         var tokens: [String] = []
@@ -84,7 +95,17 @@ final class VocabularyAlignment: @unchecked Sendable {
             directory = inputs[donorIndex].url
         case .model(let reference):
             let url = try configuration.resolveModel(reference)
-            adopt(try TokenVocabulary(directory: url, reference: reference))
+            let vocabulary = try TokenVocabulary(directory: url, reference: reference)
+            if let unused = vocabulary.ids.filter({ $0.value >= vocabulary.size }).max(by: { $0.value < $1.value }) {
+                throw MergeConfigError(
+                    .incompatibleModels, file: file,
+                    "tokenizer source '\(reference)': its tokenizer.json has ids up to \(unused.value) "
+                        + "('\(unused.key)') but config.json's vocab_size is \(vocabulary.size), so the output's "
+                        + "tokenizer would name rows its embedding does not have; MetaMerge does not strip tokens — "
+                        + "use a tokenizer whose ids are below vocab_size"
+                )
+            }
+            adopt(vocabulary)
             directory = url
         case .union:
             adopt(donor)
@@ -110,9 +131,23 @@ final class VocabularyAlignment: @unchecked Sendable {
         self.tokens = tokens
         var rows = tokens.count
         if let pad = settings.padToMultipleOf, rows % pad != 0 { rows = (rows / pad + 1) * pad }
+        guard rows <= Self.maximumRows else {
+            throw MergeConfigError(
+                .badValue, file: file,
+                "tokenizer: the output vocabulary would have \(rows) rows (\(tokens.count) tokens"
+                    + "\(settings.padToMultipleOf.map { ", padded to a multiple of \($0)" } ?? "")); the limit is "
+                    + "\(Self.maximumRows) rows (2^24)"
+            )
+        }
         rowCount = rows
         if !added.isEmpty {
-            try Self.writeTokenizer(from: directory, adding: added, to: scratch)
+            try Self.makeScratch(scratch)
+            do {
+                try Self.writeTokenizer(from: directory, adding: added, to: scratch)
+            } catch {
+                Self.removeScratch(scratch)
+                throw error
+            }
             directory = scratch
         }
         tokenizerDirectory = directory
@@ -138,7 +173,68 @@ final class VocabularyAlignment: @unchecked Sendable {
     }
 
     deinit {
+        Self.removeScratch(scratch)
+    }
+
+    /// The scratch folder's name before `<pid>-<uuid>`.
+    static let scratchPrefix = "metamerge-vocab-"
+    /// The file that marks a scratch folder as this tool's: only marked folders are ever removed as stale.
+    static let scratchMarker = ".metamerge-scratch"
+
+    /// Creates the scratch folder (once) with its marker and registers it, so that a signal removes it; first
+    /// removes the scratch folders of runs that were killed (``removeStaleScratch(in:)``).
+    private static func makeScratch(_ scratch: URL) throws {
+        guard !FileManager.default.fileExists(atPath: scratch.path) else { return }
+        removeStaleScratch(in: scratch.deletingLastPathComponent())
+        TemporaryOutputs.register(scratch)
+        do {
+            try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+            try Data().write(to: scratch.appendingPathComponent(scratchMarker))
+        } catch {
+            try? FileManager.default.removeItem(at: scratch)
+            TemporaryOutputs.unregister(scratch)
+            throw MergeConfigError(
+                .badModel, "cannot create the tokenizer alignment's scratch folder \(scratch.path): "
+                    + "\(error.localizedDescription)", cause: error)
+        }
+    }
+
+    /// Removes the folders `metamerge-vocab-<pid>-<uuid>` in `parent` that hold the marker file and whose process no
+    /// longer runs (left by a SIGKILL or a crash); anything else is left alone.
+    static func removeStaleScratch(in parent: URL) {
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: parent.path) else { return }
+        for entry in entries where entry.hasPrefix(scratchPrefix) {
+            let rest = entry.dropFirst(scratchPrefix.count)
+            guard let dash = rest.firstIndex(of: "-"), let pid = Int32(rest[..<dash]), pid != getpid(),
+                UUID(uuidString: String(rest[rest.index(after: dash)...])) != nil
+            else { continue }
+            let folder = parent.appendingPathComponent(entry)
+            guard FileManager.default.fileExists(atPath: folder.appendingPathComponent(scratchMarker).path) else {
+                continue
+            }
+            if kill(pid, 0) == 0 || errno == EPERM { continue }  // its run goes on
+            try? FileManager.default.removeItem(at: folder)
+        }
+    }
+
+    private static func removeScratch(_ scratch: URL) {
         try? FileManager.default.removeItem(at: scratch)
+        TemporaryOutputs.unregister(scratch)
+    }
+
+    /// Refuses a scratch file of `bytes` bytes that the free space of the scratch folder's file system cannot hold.
+    private func checkScratchSpace(_ bytes: Int, tensor: String, file: URL?) throws {
+        var info = statvfs()
+        guard statvfs(scratch.path, &info) == 0 else { return }
+        let free = Double(info.f_bavail) * Double(info.f_frsize)
+        guard Double(bytes) <= free else {
+            throw MergeConfigError(
+                .badValue, file: file,
+                "tokenizer: aligning tensor '\(tensor)' needs a \(bytes)-byte scratch file (\(rowCount) rows) in "
+                    + "\(scratch.deletingLastPathComponent().path), which has \(Int(free)) bytes free; set TMPDIR to a "
+                    + "larger file system"
+            )
+        }
     }
 
     /// The donor's tokenizer files, with `added` appended to tokenizer.json's `added_tokens` (MergeKit's
@@ -279,7 +375,9 @@ final class VocabularyAlignment: @unchecked Sendable {
         }
         let forced = Set(settings.tokens.filter(\.force).compactMap { token in tokens.firstIndex(of: token.content) })
         var result: [TensorSource] = []
+        try Self.makeScratch(scratch)
         for (k, input) in models.enumerated() {
+            try checkScratchSpace(rowCount * width * 4, tensor: name, file: file)
             counter += 1
             let url = scratch.appendingPathComponent("aligned-\(counter).safetensors")
             let stored = sources[k].storedName

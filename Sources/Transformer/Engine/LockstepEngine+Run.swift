@@ -115,6 +115,7 @@ extension LockstepEngine {
                         outFeatures: count, into: logits.baseAddress! + p * R * blockRows, ldc: count)
                 }
             }
+            try checkLogits(logits.baseAddress!, points: points, rows: rows, batch: batch, count: count, first: first)
             try scratch.profile.measure("metrics") {
                 try body(
                     first..<(first + count),
@@ -123,6 +124,30 @@ extension LockstepEngine {
             progress?(b + 1, blocks)
         }
         weightsDone(outputProjectionName, points)
+    }
+
+    /// Throws ``TransformerError/Kind/nonFinite`` naming the point, the prompt, the position and the vocabulary id
+    /// of the first NaN or ±Inf logit in one vocabulary block (`count` entries from `first`) of every point.
+    private func checkLogits(
+        _ logits: UnsafePointer<Float>, points: [[Float]], rows: [Int], batch: PromptBatch, count: Int, first: Int
+    ) throws {
+        let R = rows.count
+        let stride = vocabularyBlockRows
+        for p in points.indices {
+            let block = logits + p * R * stride
+            guard let bad = Kernels.firstNonFinite(block, count: R * count) else { continue }
+            let k = bad / count
+            let row = rows[k]
+            let prompt = batch.offsets.lastIndex { $0 <= row } ?? 0
+            let subject =
+                points[p].allSatisfy { $0 == 0 } ? "the model" : "point \(p) (θ0 + Σ c·τ with c = \(points[p]))"
+            throw TransformerError(
+                .nonFinite,
+                "the logits of \(subject) are not finite: prompt \(prompt), position \(row - batch.offsets[prompt]), "
+                    + "vocabulary id \(first + bad % count) is \(block[bad]) (the weights are finite: the activations "
+                    + "overflow Float32)",
+                prompt: prompt)
+        }
     }
 
     // MARK: - Blocks
@@ -281,6 +306,9 @@ extension LockstepEngine {
 
     /// Reads elements `elements` of tensor `name` from θ0 and each needed θ_t once, then calls `body(p, W_p)` for
     /// each point with its formed block (valid only during the call).
+    ///
+    /// Every formed block (and θ0's, once, when a point is the base) is checked while it is hot in cache: a NaN or
+    /// ±Inf throws ``TransformerError/Kind/nonFinite`` naming the tensor, the element and the point.
     private func withFormedBlocks(
         _ name: String, elements: Range<Int>, _ points: [[Float]], _ scratch: EngineScratch,
         _ body: (Int, UnsafePointer<Float>) throws -> Void
@@ -289,9 +317,23 @@ extension LockstepEngine {
         let n = elements.count
         try withInputs(name, elements, needed, scratch) { theta0, thetas in
             let formed = scratch.formed
+            var baseChecked = false
             for (p, c) in points.enumerated() {
                 let active = needed.filter { c[$0] != 0 }
                 guard let first = active.first else {
+                    if !baseChecked {
+                        try scratch.profile.measure("forming") {
+                            try Parallel.forEachPart(n) { part in
+                                if let bad = Kernels.firstNonFinite(theta0 + part.lowerBound, count: part.count) {
+                                    let index = part.lowerBound + bad
+                                    throw TransformerError.nonFiniteWeight(
+                                        name, element: elements.lowerBound + index, value: theta0[index],
+                                        coefficients: c, point: p)
+                                }
+                            }
+                        }
+                        baseChecked = true
+                    }
                     try body(p, theta0)
                     continue
                 }
@@ -307,6 +349,11 @@ extension LockstepEngine {
                             let thetaT = thetas[t]! + part.lowerBound
                             let ct = c[t]
                             for i in 0..<count { out[i] += ct * (thetaT[i] - base0[i]) }
+                        }
+                        if let bad = Kernels.firstNonFinite(out, count: count) {
+                            throw TransformerError.nonFiniteWeight(
+                                name, element: elements.lowerBound + part.lowerBound + bad, value: out[bad],
+                                coefficients: c, point: p)
                         }
                     }
                 }

@@ -6,7 +6,8 @@ import Checkpoints
 /// range is formed in chunks of ``chunkSize`` elements, in Float32 and task order: out = θ0 + c_t (θ_t − θ0) for
 /// the first task with c_t ≠ 0, then out += c_t (θ_t − θ0) for each further one — the operations of a float32
 /// PyTorch `acc = θ0.clone(); acc += c * (θt − θ0)` (the same Float32 operations). Tasks with c_t = 0 are not
-/// read. Memory is two chunk buffers (unused when the providers lend mapped Float32); no second copy of the model
+/// read. Every formed value is checked: a NaN or ±Inf throws naming the tensor (``TransformerError/Kind/nonFinite``).
+/// Memory is two chunk buffers (unused when the providers lend mapped Float32); no second copy of the model
 /// ever exists.
 public struct CombinedWeights: WeightProvider {
     public let base: any WeightProvider
@@ -39,6 +40,14 @@ public struct CombinedWeights: WeightProvider {
             throw TransformerError(
                 .badCoefficients, "coefficient \(bad)\(owner) is \(coefficients[bad]); expected a finite number")
         }
+    }
+
+    /// Throws ``TransformerError/Kind/nonFinite`` naming tensor `name`, the element and the coefficients when one of
+    /// the `count` formed values (elements `offset ..< offset + count`) is NaN or ±Inf.
+    func checkFinite(_ name: String, _ values: UnsafePointer<Float>, count: Int, at offset: Int) throws {
+        guard let bad = Kernels.firstNonFinite(values, count: count) else { return }
+        throw TransformerError.nonFiniteWeight(
+            name, element: offset + bad, value: values[bad], coefficients: coefficients)
     }
 
     /// θ0 + Σ c_t (θ_t − θ0) over checkpoints.
@@ -77,6 +86,7 @@ public struct CombinedWeights: WeightProvider {
         let active = tasks.indices.filter { coefficients[$0] != 0 }
         guard !active.isEmpty else {
             try base.load(name, elements: elements, into: buffer)
+            try checkFinite(name, UnsafePointer(buffer.baseAddress!), count: buffer.count, at: elements.lowerBound)
             return
         }
         let baseShape = base.shape(of: name)
@@ -119,6 +129,7 @@ public struct CombinedWeights: WeightProvider {
                         }
                     }
                 }
+                try checkFinite(name, UnsafePointer(out), count: n, at: start)
                 start = end
             }
         }
