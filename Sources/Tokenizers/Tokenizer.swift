@@ -1,4 +1,5 @@
 import Foundation
+import Interruption
 
 /// A tokenizer read from a `tokenizer.json`, encoding text as the Hugging Face `tokenizers` library does
 /// (`Tokenizer.from_file(path).encode(text, add_special_tokens=…)`): added tokens split out of the raw text,
@@ -125,6 +126,8 @@ public struct Tokenizer: Sendable {
     public func token(_ id: Int) -> String? { id >= 0 && id < idToToken.count ? idToToken[id] : nil }
 
     /// The ids and tokens of `text`, with the post-processor's special tokens when `addSpecialTokens`.
+    ///
+    /// Throws `Interrupted` (between words) once a signal asked the process to stop.
     public func encode(_ text: String, addSpecialTokens: Bool = true) throws -> Encoding {
         var result: (ids: [Int], tokens: [String]) = ([], [])
         let bytes = Array(text.utf8)
@@ -149,6 +152,7 @@ public struct Tokenizer: Sendable {
                     atStart: range.lowerBound == 0 && inner.lowerBound == 0)
                 let words = preTokenizer?.apply([piece]) ?? [piece]
                 for word in words where !word.text.isEmpty {
+                    try Interruption.check()
                     let ids: [Int]
                     switch model {
                     case .bpe(let m): ids = m.encode(word.text)

@@ -1,5 +1,6 @@
 import Checkpoints
 import Foundation
+import Interruption
 import Tokenizers
 
 /// The probe's prompts: token ids, and the texts they were encoded from when they came from text.
@@ -167,6 +168,7 @@ public enum PromptSource: Sendable {
                     "\(url.path): cannot read the prompt file: \(error.localizedDescription)", cause: error)
             }
             if chunk.isEmpty { break }
+            try Interruption.check()
             for byte in chunk {
                 if byte == 0x0A {
                     try finish(current)

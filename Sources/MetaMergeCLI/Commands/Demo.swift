@@ -117,6 +117,9 @@ extension MetaMerge {
             let spec = FamilySpec(
                 base: familyURL.appendingPathComponent("base"),
                 tasks: taskDirectories.map { ($0, familyURL.appendingPathComponent($0)) })
+            // A file of the user's named report.h5 in a demo directory is refused, not replaced (merged-* are
+            // replaced only when unchanged since the demo wrote them: the merge manifest).
+            try AnalysisReport.checkDestination(output.appendingPathComponent("report.h5"), inputs: [familyURL])
 
             Terminal.out("== 1. The family: \(familyURL.path)")
             for checkpoint in [spec.base] + spec.tasks.map(\.directory) {

@@ -1,4 +1,5 @@
 import Foundation
+import Interruption
 
 extension LockstepEngine {
     /// Runs every point through the embedding and all layers and returns, per point, the final hidden states
@@ -46,6 +47,7 @@ extension LockstepEngine {
                 }
             }
             for layer in 0..<config.layerCount {
+                try Interruption.check()
                 let names = TensorNames.Layer(layer)
                 try attentionBlock(names, coefficients, views, acts, batch, rotary, scratch)
                 try mlpBlock(names, coefficients, views, acts, batch, scratch)
@@ -105,6 +107,7 @@ extension LockstepEngine {
         let blocks = (V + blockRows - 1) / blockRows
         weightsAhead(outputProjectionName, points)
         for b in 0..<blocks {
+            try Interruption.check()
             let first = b * blockRows
             let count = min(blockRows, V - first)
             try withFormedBlocks(outputProjectionName, elements: (first * H)..<((first + count) * H), points, scratch) {
