@@ -38,7 +38,7 @@ let package = Package(
         .target(
             name: "Merging",
             dependencies: [
-                "Checkpoints", "Analysis", "Workers", .product(name: "Yams", package: "Yams"),
+                "Checkpoints", "Analysis", "Workers", "Interruption", .product(name: "Yams", package: "Yams"),
             ]),
         .executableTarget(
             name: "MetaMergeCLI",

@@ -64,6 +64,8 @@ enum SignalWatcher {
             if poll(&waiting, 1, max(left, 1)) > 0 { break }  // a second signal: end now
         }
         TemporaryOutputs.removeAll()
-        _exit(Interrupted(signal: number).exitStatus)
+        let interrupted = Interrupted(signal: number)
+        Terminal.error("\(interrupted); the run did not stop within \(grace) s, ended without finishing")
+        _exit(interrupted.exitStatus)
     }
 }

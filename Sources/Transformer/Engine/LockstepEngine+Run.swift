@@ -38,6 +38,7 @@ extension LockstepEngine {
             for (p, view) in views.enumerated() {
                 var row = 0
                 for prompt in batch.prompts {
+                    try Interruption.check()
                     for id in prompt {
                         try view.load(
                             TensorNames.embedding, elements: (id * H)..<((id + 1) * H),
@@ -154,8 +155,9 @@ extension LockstepEngine {
                 }
             }
         }
-        scratch.profile.measure("attention") {
+        try scratch.profile.measure("attention") {
             for act in acts {
+                try Interruption.check()
                 for q in batch.prompts.indices {
                     let rows = batch.rows(of: q)
                     let n = rows.count
@@ -196,6 +198,7 @@ extension LockstepEngine {
             layer.mlp("up_proj"), outFeatures: I, inFeatures: H, points, rows: N, scratch,
             input: { UnsafePointer(acts[$0].normed) }, output: { acts[$0].up })
         for act in acts {
+            try Interruption.check()
             let gate = act.gate, up = act.up
             try Parallel.forEachPart(N * I) { part in
                 Kernels.swiGLU(gate: gate + part.lowerBound, up: up + part.lowerBound, count: part.count)
@@ -231,6 +234,7 @@ extension LockstepEngine {
         while first < outFeatures {
             let count = min(blockRows, outFeatures - first)
             try withFormedBlocks(name, elements: (first * K)..<((first + count) * K), points, scratch) { p, weight in
+                try Interruption.check()
                 scratch.profile.measure("products") {
                     Kernels.linear(
                         input(p), lda: K, rows: M, inFeatures: K, weight: weight, outFeatures: count,
