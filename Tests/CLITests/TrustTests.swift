@@ -220,6 +220,8 @@ struct OutputSafetyTests {
                 ])
         }
         #expect(try MetaMergeProcess.run(["merge", config.path, final.path, "--quiet"]).status == 0)
+        #expect(
+            try MetaMergeProcess.run(["merge", config.path, replaced.path, "--quiet", "--overwrite"]).status == 0)
         #expect(FamilyCopy.partials(in: family.workspace).isEmpty)
     }
 

@@ -1,18 +1,19 @@
 import Foundation
 
-/// What `metamerge merge` wrote into an output directory: every file's name, size in bytes and SHA-256, stored
-/// there as `.metamerge-manifest.json` (`{"format": "metamerge-output", "version": 1, "files": [{"name", "size",
-/// "sha256"}]}`, files sorted by name, the manifest itself not listed).
+/// What `metamerge merge` wrote into an output directory: every file's name, size in bytes and XXH64 (see
+/// ``XXH64`` for why not a cryptographic hash), stored there as `.metamerge-manifest.json` (`{"format":
+/// "metamerge-output", "version": 1, "files": [{"name", "size", "xxh64"}]}`, files sorted by name, the manifest
+/// itself not listed).
 ///
 /// `--overwrite` replaces a directory only when ``verify(_:hashing:)`` finds it exactly as written: the manifest
-/// is there, every listed file is a regular file of the listed size (and SHA-256), and nothing else is there. A
+/// is there, every listed file is a regular file of the listed size (and XXH64), and nothing else is there. A
 /// directory without a manifest (someone else's, or a merge output of a version before manifests) is refused.
 public struct OutputManifest: Codable, Sendable, Equatable {
     /// One file of the output.
     public struct File: Codable, Sendable, Equatable {
         public let name: String
         public let size: Int
-        public let sha256: String
+        public let xxh64: String
     }
 
     /// The manifest's file name inside the output directory.
@@ -34,7 +35,7 @@ public struct OutputManifest: Codable, Sendable, Equatable {
                 throw CheckpointError(.writeFailed, url: url, "is not a regular file; the output holds only files")
             }
             do {
-                files.append(File(name: name, size: size, sha256: try SHA256.hex(ofFileAt: url)))
+                files.append(File(name: name, size: size, xxh64: try XXH64.hex(ofFileAt: url)))
             } catch let error as CheckpointError {
                 throw error
             } catch {
@@ -59,7 +60,7 @@ public struct OutputManifest: Codable, Sendable, Equatable {
     }
 
     /// Checks that `directory` is empty or holds exactly what its manifest lists, unchanged: sizes always, and the
-    /// SHA-256 of every file when `hashing` (a full read).
+    /// XXH64 of every file when `hashing` (a full read).
     ///
     /// - Throws: a `CheckpointError` (`.unsafePath`) naming the first difference: no manifest, an unreadable one, a
     ///   file that is not listed (or not a regular file), a listed file that is missing or changed.
@@ -110,15 +111,15 @@ public struct OutputManifest: Codable, Sendable, Equatable {
             }
             guard hashing else { continue }
             let digest: String
-            do { digest = try SHA256.hex(ofFileAt: path) } catch {
+            do { digest = try XXH64.hex(ofFileAt: path) } catch {
                 throw CheckpointError(
                     .unsafePath, url: path, "cannot be read to compare it with what metamerge wrote; \(refusal)",
                     cause: error)
             }
-            guard digest == file.sha256 else {
+            guard digest == file.xxh64 else {
                 throw CheckpointError(
                     .unsafePath, url: path,
-                    "changed since metamerge wrote it (its SHA-256 differs from \(fileName)); \(refusal)")
+                    "changed since metamerge wrote it (its XXH64 hash differs from the one in \(fileName)); \(refusal)")
             }
         }
     }

@@ -108,7 +108,7 @@ public final class ModelWriter {
                     "exists and is not a directory (or is a symbolic link); --overwrite only replaces an unchanged "
                         + "earlier merge output or an empty directory")
             }
-            // Names and sizes here; the contents (SHA-256) are compared again just before the swap.
+            // Names and sizes here; the contents (XXH64) are compared again just before the swap.
             try OutputManifest.verify(destination, hashing: false)
         }
         let parent = destination.deletingLastPathComponent()
@@ -234,7 +234,7 @@ public final class ModelWriter {
 
     /// Writes the index (when sharded) and the manifest (``OutputManifest``, the last file written) and renames the
     /// temporary directory to the destination. With `overwrite`, an existing destination is first checked in full
-    /// against its own manifest (every file's SHA-256) and replaced only when unchanged.
+    /// against its own manifest (every file's XXH64) and replaced only when unchanged.
     ///
     /// - Throws: when a planned tensor was not fully written, the destination is not an unchanged earlier output
     ///   (naming the first difference), or the rename fails.
