@@ -11,7 +11,9 @@ struct MetaMerge: AsyncParsableCommand {
         discussion: """
             Exit status: 0 success (the gate passed), 1 the gate failed, 2 bad input or an error (one line on stderr).
             Outputs never replace what metamerge did not write: -o refuses a directory, an input, an ancestor of an \
-            input and a file that is not a MetaMerge report; merge --overwrite replaces only an earlier merge output.
+            input and a file that is not a MetaMerge report; merge --overwrite replaces only an unchanged earlier \
+            merge output (its .metamerge-manifest.json lists every file). SIGINT / SIGTERM: exit 130 / 143, nothing \
+            left.
             """,
         version: "0.1.0",
         subcommands: [

@@ -98,6 +98,19 @@ struct TrustOutputSignalTests {
         }
     }
 
+    /// A demo directory (marked `.metamerge-demo`) where the user put a file named `report.h5`: the demo refuses
+    /// to replace it.
+    @Test func demoRefusesToReplaceAUserFileInItsDirectory() throws {
+        let directory = try makeTemporaryDirectory("t17-demo")
+        try Data("written by metamerge demo\n".utf8).write(to: directory.appendingPathComponent(".metamerge-demo"))
+        let report = directory.appendingPathComponent("report.h5")
+        try Data("my own notes, not a report".utf8).write(to: report)
+        let result = try MetaMergeProcess.run(["demo", directory.path])
+        #expect(result.status == 2)
+        #expect(result.stderr.contains(report.path) && result.stderr.contains("not a MetaMerge report"))
+        #expect(try Data(contentsOf: report) == Data("my own notes, not a report".utf8))
+    }
+
     // MARK: stale partials (item 6)
 
     /// A directory of the user's that matches the temporary pattern with a dead process id is left alone and named;

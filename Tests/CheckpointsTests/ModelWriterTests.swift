@@ -40,8 +40,9 @@ struct ModelWriterTests {
         let files = try FileManager.default.contentsOfDirectory(atPath: out.path).sorted()
         #expect(
             files == [
-                ".metamerge-manifest.json", "config.json", "model-00001-of-00003.safetensors", "model-00002-of-00003.safetensors",
-                "model-00003-of-00003.safetensors", "model.safetensors.index.json", "tokenizer.json",
+                ".metamerge-manifest.json", "config.json", "model-00001-of-00003.safetensors",
+                "model-00002-of-00003.safetensors", "model-00003-of-00003.safetensors", "model.safetensors.index.json",
+                "tokenizer.json",
             ])
         let index =
             try JSONSerialization.jsonObject(
