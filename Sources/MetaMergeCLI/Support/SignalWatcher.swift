@@ -12,9 +12,9 @@ import Interruption
 /// Now a `sigaction` handler, which does only what is async-signal-safe — it writes the signal number to a pipe —
 /// runs on whichever thread the kernel picks (the watcher thread unblocks both signals, so one always can), and a
 /// dedicated thread reading the pipe, on the first signal:
-/// 1. removes every registered temporary output and refuses any later publish (``TemporaryOutputs/removeAll()``);
-/// 2. records the request in ``Interruption``, so that every long loop throws ``Interrupted`` and the command ends
+/// 1. records the request in ``Interruption``, so that every long loop throws ``Interrupted`` and the command ends
 ///    through its ordinary error path (``MetaMerge/main()`` then exits 128 + signal);
+/// 2. removes every registered temporary output and refuses any later publish (``TemporaryOutputs/removeAll()``);
 /// 3. if the process has not ended within `grace` seconds, or a second signal arrives, removes the temporaries
 ///    again and ends the process with `_exit(128 + signal)`.
 enum SignalWatcher {
@@ -55,8 +55,9 @@ enum SignalWatcher {
             if errno != EINTR { return }
         }
         let number = Int32(byte)
-        TemporaryOutputs.removeAll()
+        // The request first: an error the cleanup causes (a refused publish) is then reported as the interruption.
         Interruption.request(signal: number)
+        TemporaryOutputs.removeAll()
         var waiting = pollfd(fd: readEnd, events: Int16(POLLIN), revents: 0)
         let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(grace * 1e9)
         while DispatchTime.now().uptimeNanoseconds < deadline {
