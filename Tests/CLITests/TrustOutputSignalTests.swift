@@ -125,6 +125,9 @@ struct TrustOutputSignalTests {
         let forged = family.workspace.appendingPathComponent(".merged.partial-2147483001-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: forged, withIntermediateDirectories: true)
         try Data("mine".utf8).write(to: forged.appendingPathComponent(".metamerge-partial"))
+        // Empty: a run killed between creating its temporary and writing the marker; removing it destroys nothing.
+        let empty = family.workspace.appendingPathComponent(".merged.partial-2147483002-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true)
 
         // A merge killed by SIGKILL while it runs leaves its (marked) temporary.
         let slow = try Self.karcherConfig(family)
@@ -133,7 +136,7 @@ struct TrustOutputSignalTests {
         #expect(process.isRunning)
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
-        let planted = [user.lastPathComponent, forged.lastPathComponent]
+        let planted = [user.lastPathComponent, forged.lastPathComponent, empty.lastPathComponent]
         let killed = FamilyCopy.partials(in: family.workspace).filter { !planted.contains($0) }
         #expect(killed.count == 1, "\(FamilyCopy.partials(in: family.workspace))")
 
@@ -142,6 +145,7 @@ struct TrustOutputSignalTests {
         #expect(try Data(contentsOf: user.appendingPathComponent("thesis.tex")) == Data("thesis".utf8))
         #expect(FileManager.default.fileExists(atPath: forged.appendingPathComponent(".metamerge-partial").path))
         #expect(result.stderr.contains(user.path) && result.stderr.contains(forged.path), "\(result.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: empty.path))
         for name in killed {
             #expect(!FileManager.default.fileExists(atPath: family.workspace.appendingPathComponent(name).path))
             #expect(result.stderr.contains("removed \(family.workspace.appendingPathComponent(name).path)"))

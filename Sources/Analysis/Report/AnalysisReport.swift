@@ -292,8 +292,9 @@ public enum AnalysisReport {
         }
         _ = OutputPath.removeStalePartials(of: url)
         let container: URL
-        do { container = try OutputPath.makeTemporary(for: url) } catch {
-            throw AnalysisError.writeFailed(path: url.path, detail: "\(error)", cause: error)
+        do { container = try OutputPath.makeTemporary(for: url) } catch let error as CheckpointError {
+            // The system's error (a missing directory, no permission) is the cause worth keeping.
+            throw AnalysisError.writeFailed(path: url.path, detail: error.message, cause: error.cause ?? error)
         }
         let temporary = OutputPath.item(in: container)
         defer {

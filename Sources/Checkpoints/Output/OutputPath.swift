@@ -12,8 +12,9 @@ import Glibc
 ///   ``makeTemporary(for:)``), which holds this tool's marker file from the moment it exists, and renamed into place
 ///   only when complete; the temporary is registered with ``TemporaryOutputs`` so SIGINT / SIGTERM remove it.
 /// - A temporary left by a process that is no longer running (a SIGKILL, a crash) is removed by the next write to
-///   the same destination, which says so — only when it carries the marker written for exactly that name; one whose
-///   process still runs is left alone, and anything else of that name is named and left alone.
+///   the same destination, which says so — only when it carries the marker written for exactly that name (or is an
+///   empty directory: a process killed while creating it); one whose process still runs is left alone, and anything
+///   else of that name is named and left alone.
 public enum OutputPath {
     /// `url` as an absolute path with symbolic links resolved in the part that exists.
     public static func resolved(_ url: URL) -> String {
@@ -136,9 +137,9 @@ public enum OutputPath {
     public static func item(in temporary: URL) -> URL { temporary.appendingPathComponent("output") }
 
     /// Removes temporaries of `destination` left by processes that no longer run — only a directory (not a link)
-    /// named `.<name>.partial-<pid>-<uuid>` whose process `pid` has ended and whose ``partialMarker`` is a regular
-    /// file with the contents this tool wrote for that name. Returns one note per removal, and names (without
-    /// touching) every other entry of that pattern whose process has ended or whose name it cannot parse.
+    /// named `.<name>.partial-<pid>-<uuid>` whose process `pid` has ended and that ``isOwnTemporary(_:)``. Returns
+    /// one note per removal, and names (without touching) every other entry of that pattern whose process has ended
+    /// or whose name it cannot parse.
     public static func removeStalePartials(of destination: URL) -> [String] {
         let parent = destination.deletingLastPathComponent()
         let prefix = ".\(destination.lastPathComponent).partial-"
@@ -157,7 +158,7 @@ public enum OutputPath {
                 continue
             }
             if kill(pid, 0) == 0 || errno == EPERM { continue }  // its writer still runs
-            guard isMarkedTemporary(url) else {
+            guard isOwnTemporary(url) else {
                 notes.append(leftAlone)
                 continue
             }
@@ -168,15 +169,21 @@ public enum OutputPath {
         return notes
     }
 
-    /// Whether `url` is a directory (not a link) holding this tool's marker, with the contents written for its name.
-    static func isMarkedTemporary(_ url: URL) -> Bool {
+    /// Whether `url` is a temporary this tool left: a directory (not a link) holding ``partialMarker`` with the
+    /// contents written for its name — or, from a process killed while creating it, an empty directory or one that
+    /// holds nothing but a marker whose contents are the start of those (removing either destroys no data).
+    static func isOwnTemporary(_ url: URL) -> Bool {
         var status = stat()
-        guard lstat(url.path, &status) == 0, status.st_mode & S_IFMT == S_IFDIR else { return false }
+        guard lstat(url.path, &status) == 0, status.st_mode & S_IFMT == S_IFDIR,
+            let entries = try? FileManager.default.contentsOfDirectory(atPath: url.path)
+        else { return false }
+        if entries.isEmpty { return true }
         let marker = url.appendingPathComponent(partialMarker)
-        guard lstat(marker.path, &status) == 0, status.st_mode & S_IFMT == S_IFREG, status.st_size < 4096 else {
-            return false
-        }
-        return (try? Data(contentsOf: marker)) == markerContents(forTemporaryNamed: url.lastPathComponent)
+        guard lstat(marker.path, &status) == 0, status.st_mode & S_IFMT == S_IFREG, status.st_size < 4096,
+            let contents = try? Data(contentsOf: marker)
+        else { return false }
+        let expected = markerContents(forTemporaryNamed: url.lastPathComponent)
+        return contents == expected || (entries == [partialMarker] && expected.starts(with: contents))
     }
 
     private typealias RenameAt2 =
