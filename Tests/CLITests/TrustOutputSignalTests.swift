@@ -111,6 +111,28 @@ struct TrustOutputSignalTests {
         #expect(try Data(contentsOf: report) == Data("my own notes, not a report".utf8))
     }
 
+    /// `-o FILE` is checked when the command starts and again just before the report is renamed into place: a file
+    /// of the user's that appears there while a probe runs is left alone (exit 2), not replaced.
+    @Test func aReportDestinationIsCheckedAgainBeforeTheRename() throws {
+        let family = try FamilyCopy("t17-report-race", tasks: ["add", "rev"])
+        let report = family.workspace.appendingPathComponent("probe.h5")
+        let stderr = family.workspace.appendingPathComponent("stderr.txt")
+        let process = try Self.start(
+            ["probe"] + family.arguments + [
+                "--alphas", "0:1:0.02", "--random-prompts", "8", "--prompt-length", "16", "--scales", "1", "-o",
+                report.path,
+            ], stderr: stderr)
+        Thread.sleep(forTimeInterval: 0.5)
+        #expect(process.isRunning, "the probe ended before the user's file was written; make it longer")
+        try Data("the user's own file".utf8).write(to: report)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 2)
+        #expect(try Data(contentsOf: report) == Data("the user's own file".utf8))
+        let message = try String(contentsOf: stderr, encoding: .utf8)
+        #expect(message.contains(report.path) && message.contains("not a MetaMerge report"), "\(message)")
+        #expect(FamilyCopy.partials(in: family.workspace).isEmpty)
+    }
+
     // MARK: stale partials (item 6)
 
     /// A directory of the user's that matches the temporary pattern with a dead process id is left alone and named;

@@ -274,7 +274,8 @@ public enum AnalysisReport {
     /// Builds the report in memory (empty, or a copy of `original`), lets `body` fill it, writes it inside a marked
     /// temporary sibling of `url` (`OutputPath.makeTemporary(for:)`) and renames it over `url` (`rename(2)`:
     /// atomic, an earlier report survives until replaced); on failure — or SIGINT / SIGTERM, through
-    /// `TemporaryOutputs` — removes the temporary and leaves `url` as it was.
+    /// `TemporaryOutputs` — removes the temporary and leaves `url` as it was. What is at `url` is checked again just
+    /// before the rename (``checkDestination(_:inputs:)`` ran long before): only a MetaMerge report is replaced.
     static func writeAtomically(to url: URL, copying original: URL? = nil, _ body: (HDF5File) throws -> Void) throws {
         // The report is built in memory and written with ordinary file I/O: a full disk is then one clear error
         // (HDF5 failing to write its own file leaves the library in a state that crashes at exit).
@@ -304,6 +305,15 @@ public enum AnalysisReport {
         do {
             try image.write(to: temporary)
             try TemporaryOutputs.publish(container) {
+                if FileManager.default.fileExists(atPath: url.path) {
+                    guard let existing = try? openReport(url) else {
+                        throw AnalysisError.writeFailed(
+                            path: url.path,
+                            detail: "something that is not a MetaMerge report appeared there while this ran; it was "
+                                + "left as it is and this result was discarded")
+                    }
+                    try? existing.close()
+                }
                 guard rename(temporary.path, url.path) == 0 else {
                     throw AnalysisError.writeFailed(
                         path: url.path,
