@@ -4,10 +4,11 @@ import Interruption
 
 /// Turns SIGINT and SIGTERM into an orderly end of the run, within a second, with exit status 130 / 143.
 ///
-/// Why not a `DispatchSource` (the earlier design): measured on Linux, its handler did run, but libdispatch's
-/// worker threads block every signal (`/proc/PID/task/*/status`: `SigBlk: fffffffe3bfbea27`), so the handler's
-/// `raise(SIGTERM)` stayed pending on that thread (`SigPnd: 0000000000004000`) and the run went on to the end
-/// (exit 0 after `tokenize` got SIGTERM; a probe 19.9 s after Ctrl-C).
+/// Why not a `DispatchSource` (the earlier design, under which a probe ran 19.9 s after Ctrl-C and `tokenize`
+/// ignored SIGTERM): measured on Linux with `tokenize --file` of a large file, the source's handler did run (it
+/// removed the temporaries), but libdispatch's worker threads block every signal (`/proc/PID/task/*/status`:
+/// `SigBlk: fffffffe3bfbea27`), so the handler's `raise(SIGTERM)` stayed pending on its own worker thread
+/// (`SigPnd: 0000000000004000`) and the run went on to its end.
 ///
 /// Now a `sigaction` handler, which does only what is async-signal-safe — it writes the signal number to a pipe —
 /// runs on whichever thread the kernel picks (the watcher thread unblocks both signals, so one always can), and a
@@ -27,7 +28,10 @@ enum SignalWatcher {
     static func install(grace: Double = 0.5) {
         var ends: [Int32] = [-1, -1]
         guard pipe(&ends) == 0 else { return }
+        for end in ends { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }  // not inherited by the processes a command starts
         let readEnd = ends[0]
+        // A handler must never block: with the pipe full (signals in a burst), further bytes are dropped.
+        _ = fcntl(ends[1], F_SETFL, O_NONBLOCK)
         pipeWriteEnd = ends[1]
         let thread = Thread { watch(readEnd, grace: grace) }
         thread.name = "metamerge-signals"
