@@ -220,6 +220,23 @@ struct TrustOutputSignalTests {
         #expect(FamilyCopy.partials(in: family.workspace).isEmpty)
     }
 
+    /// A signal during `analyze -o REPORT` over an earlier report leaves that report, byte for byte.
+    @Test func aSignalDuringAnalyzeKeepsTheEarlierReport() throws {
+        let family = try FamilyCopy("t17-signal-report", tasks: ["add", "rev", "sort"])
+        let report = family.workspace.appendingPathComponent("out.h5")
+        let first = try MetaMergeProcess.run(["analyze"] + family.arguments + ["-o", report.path])
+        #expect(first.status == 0, "\(first.stderr)")
+        let before = try Data(contentsOf: report)
+        let process = try Self.start(try Self.longRun("analyze", family))
+        Thread.sleep(forTimeInterval: 1.0)
+        #expect(process.isRunning)
+        kill(process.processIdentifier, SIGINT)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 130)
+        #expect(try Data(contentsOf: report) == before)
+        #expect(FamilyCopy.partials(in: family.workspace).isEmpty)
+    }
+
     // MARK: helpers
 
     /// A karcher merge that iterates long (`max_iter` 100000 with `tol` 0: tens of seconds in a debug build).
