@@ -133,6 +133,21 @@ struct TrustOutputSignalTests {
         #expect(FamilyCopy.partials(in: family.workspace).isEmpty)
     }
 
+    /// In a demo directory, a `notebooks/` the demo's export did not make is refused before anything runs (the
+    /// export replaces files there).
+    @Test func demoRefusesANotebooksDirectoryItDidNotMake() throws {
+        let directory = try makeTemporaryDirectory("t17-demo-notebooks")
+        try Data("written by metamerge demo\n".utf8).write(to: directory.appendingPathComponent(".metamerge-demo"))
+        let notebooks = directory.appendingPathComponent("notebooks")
+        try FileManager.default.createDirectory(at: notebooks, withIntermediateDirectories: true)
+        try Data("<html>mine</html>".utf8).write(to: notebooks.appendingPathComponent("index.html"))
+        let result = try MetaMergeProcess.run(["demo", directory.path, "--notebooks-python", "/bin/false"])
+        #expect(result.status == 2)
+        #expect(result.stderr.contains(notebooks.path) && result.stderr.contains("did not make"), "\(result.stderr)")
+        #expect(!result.stdout.contains("== 2."), "refused before the statistics pass")
+        #expect(try Data(contentsOf: notebooks.appendingPathComponent("index.html")) == Data("<html>mine</html>".utf8))
+    }
+
     // MARK: stale partials (item 6)
 
     /// A directory of the user's that matches the temporary pattern with a dead process id is left alone and named;
