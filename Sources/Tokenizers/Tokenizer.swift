@@ -127,9 +127,10 @@ public struct Tokenizer: Sendable {
 
     /// The ids and tokens of `text`, with the post-processor's special tokens when `addSpecialTokens`.
     ///
-    /// Throws `Interrupted` (between words) once a signal asked the process to stop.
+    /// Throws `Interrupted` (checked every 256 words) once a signal asked the process to stop.
     public func encode(_ text: String, addSpecialTokens: Bool = true) throws -> Encoding {
         var result: (ids: [Int], tokens: [String]) = ([], [])
+        var wordsEncoded = 0
         let bytes = Array(text.utf8)
         for (range, token) in rawMatcher.split(text) {
             if let token {
@@ -152,7 +153,8 @@ public struct Tokenizer: Sendable {
                     atStart: range.lowerBound == 0 && inner.lowerBound == 0)
                 let words = preTokenizer?.apply([piece]) ?? [piece]
                 for word in words where !word.text.isEmpty {
-                    try Interruption.check()
+                    if wordsEncoded % 256 == 0 { try Interruption.check() }
+                    wordsEncoded += 1
                     let ids: [Int]
                     switch model {
                     case .bpe(let m): ids = m.encode(word.text)

@@ -36,13 +36,18 @@ enum SignalWatcher {
         let thread = Thread { watch(readEnd, grace: grace) }
         thread.name = "metamerge-signals"
         thread.start()
-        var action = sigaction()
-        action.__sigaction_handler.sa_handler = { number in
+        let handler: @convention(c) (Int32) -> Void = { number in
             let saved = errno
             var byte = UInt8(truncatingIfNeeded: number)
             _ = write(SignalWatcher.pipeWriteEnd, &byte, 1)
             errno = saved
         }
+        var action = sigaction()
+        #if canImport(Glibc)
+        action.__sigaction_handler.sa_handler = handler
+        #else
+        action.__sigaction_u.__sa_handler = handler
+        #endif
         action.sa_flags = SA_RESTART
         sigemptyset(&action.sa_mask)
         for number in [SIGINT, SIGTERM] { sigaction(number, &action, nil) }
