@@ -26,24 +26,25 @@ let package = Package(
             name: "CBLAS", pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"])]),
         .target(name: "SafeTensors"),
-        .target(name: "Workers"),
-        .target(name: "Checkpoints", dependencies: ["SafeTensors"]),
+        .target(name: "Interruption"),
+        .target(name: "Workers", dependencies: ["Interruption"]),
+        .target(name: "Checkpoints", dependencies: ["SafeTensors", "Interruption"]),
         .target(name: "HDF5", dependencies: ["CHDF5"]),
-        .target(name: "Tokenizers"),
-        .target(name: "Transformer", dependencies: ["Checkpoints", "Workers", "CBLAS"]),
+        .target(name: "Tokenizers", dependencies: ["Interruption"]),
+        .target(name: "Transformer", dependencies: ["Checkpoints", "Workers", "Interruption", "CBLAS"]),
         .target(
             name: "Analysis",
-            dependencies: ["Checkpoints", "Transformer", "Workers", "HDF5", "Tokenizers"]),
+            dependencies: ["Checkpoints", "Transformer", "Workers", "Interruption", "HDF5", "Tokenizers"]),
         .target(
             name: "Merging",
             dependencies: [
-                "Checkpoints", "Analysis", "Workers", .product(name: "Yams", package: "Yams"),
+                "Checkpoints", "Analysis", "Workers", "Interruption", .product(name: "Yams", package: "Yams"),
             ]),
         .executableTarget(
             name: "MetaMergeCLI",
             dependencies: [
                 "SafeTensors", "Checkpoints", "HDF5", "Transformer", "Analysis", "Merging",
-                "Tokenizers",
+                "Tokenizers", "Interruption",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .target(name: "TestSupport", path: "Tests/TestSupport"),

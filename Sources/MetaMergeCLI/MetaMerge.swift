@@ -1,7 +1,7 @@
 import ArgumentParser
 import Checkpoints
-import Dispatch
 import Foundation
+import Interruption
 
 @main
 struct MetaMerge: AsyncParsableCommand {
@@ -11,7 +11,9 @@ struct MetaMerge: AsyncParsableCommand {
         discussion: """
             Exit status: 0 success (the gate passed), 1 the gate failed, 2 bad input or an error (one line on stderr).
             Outputs never replace what metamerge did not write: -o refuses a directory, an input, an ancestor of an \
-            input and a file that is not a MetaMerge report; merge --overwrite replaces only an earlier merge output.
+            input and a file that is not a MetaMerge report; merge --overwrite replaces only an unchanged earlier \
+            merge output (its .metamerge-manifest.json lists every file). SIGINT / SIGTERM: exit 130 / 143, nothing \
+            left.
             """,
         version: "0.1.0",
         subcommands: [
@@ -20,10 +22,10 @@ struct MetaMerge: AsyncParsableCommand {
         ])
 
     /// Parses and runs the subcommand with the exit codes the README promises: a usage error is bad input (2),
-    /// not ArgumentParser's 64; SIGINT / SIGTERM remove the temporaries being written before the process ends.
+    /// not ArgumentParser's 64; SIGINT / SIGTERM end the run within a second, remove the temporaries being
+    /// written and exit 130 / 143 (``SignalWatcher``).
     static func main() async {
-        let signalSources = installSignalCleanup()
-        defer { _ = signalSources }
+        SignalWatcher.install()
         do {
             var command = try parseAsRoot()
             if var asyncCommand = command as? AsyncParsableCommand {
@@ -31,7 +33,9 @@ struct MetaMerge: AsyncParsableCommand {
             } else {
                 try command.run()
             }
+            if let signal = Interruption.signal { endInterrupted(signal) }
         } catch {
+            if let signal = Interruption.signal { endInterrupted(signal) }
             let code = exitCode(for: error)
             if code == .validationFailure {
                 let message = fullMessage(for: error)
@@ -42,18 +46,11 @@ struct MetaMerge: AsyncParsableCommand {
         }
     }
 
-    /// On SIGINT / SIGTERM: remove every registered temporary output, then end with the signal's default action.
-    private static func installSignalCleanup() -> [DispatchSourceSignal] {
-        [SIGINT, SIGTERM].map { number in
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler {
-                TemporaryOutputs.removeAll()
-                signal(number, SIG_DFL)
-                raise(number)
-            }
-            source.resume()
-            return source
-        }
+    /// The end of a run a signal stopped: the temporaries removed, one line on stderr, exit 128 + signal.
+    private static func endInterrupted(_ signal: Int32) -> Never {
+        TemporaryOutputs.removeAll()
+        let interrupted = Interrupted(signal: signal)
+        Terminal.error("\(interrupted); nothing more was written")
+        Foundation.exit(interrupted.exitStatus)
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Interruption
 
 /// A tokenizer read from a `tokenizer.json`, encoding text as the Hugging Face `tokenizers` library does
 /// (`Tokenizer.from_file(path).encode(text, add_special_tokens=…)`): added tokens split out of the raw text,
@@ -133,8 +134,11 @@ public struct Tokenizer: Sendable {
     public func token(_ id: Int) -> String? { id >= 0 && id < idToToken.count ? idToToken[id] : nil }
 
     /// The ids and tokens of `text`, with the post-processor's special tokens when `addSpecialTokens`.
+    ///
+    /// Throws `Interrupted` (checked every 256 words) once a signal asked the process to stop.
     public func encode(_ text: String, addSpecialTokens: Bool = true) throws -> Encoding {
         var result: (ids: [Int], tokens: [String]) = ([], [])
+        var wordsEncoded = 0
         let bytes = Array(text.utf8)
         for (range, token) in rawMatcher.split(text) {
             if let token {
@@ -157,6 +161,8 @@ public struct Tokenizer: Sendable {
                     atStart: range.lowerBound == 0 && inner.lowerBound == 0)
                 let words = try preTokenizer?.apply([piece]) ?? [piece]
                 for word in words where !word.text.isEmpty {
+                    if wordsEncoded % 256 == 0 { try Interruption.check() }
+                    wordsEncoded += 1
                     let ids: [Int]
                     switch model {
                     case .bpe(let m): ids = m.encode(word.text)

@@ -1,4 +1,5 @@
 import Foundation
+import Interruption
 
 /// A fixed set of worker threads that run the items of jobs: the one worker pool of the package (the statistics
 /// pass, the merge executor and the forward pass's element-wise loops all run on it).
@@ -11,6 +12,8 @@ import Foundation
 ///
 /// Several threads may call `run` on one pool at once: the workers take items from the oldest job that has work.
 /// A `body` must not call `run` on its own pool and wait (every worker could end up waiting).
+///
+/// Once ``Interruption`` records a signal, no further item starts: the job stops with ``Interrupted``.
 package final class WorkerPool: @unchecked Sendable {
     package let threadCount: Int
     private let state: State
@@ -117,6 +120,7 @@ package final class WorkerPool: @unchecked Sendable {
                 condition.unlock()
                 var failure: (any Error)?
                 do {
+                    try Interruption.check()
                     try job.body(item, worker)
                 } catch {
                     failure = error

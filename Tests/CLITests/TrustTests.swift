@@ -146,6 +146,9 @@ struct OutputSafetyTests {
         // A process id that cannot be running: above the kernel's pid_max.
         let stale = family.workspace.appendingPathComponent(".merged.partial-2147483000-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: stale, withIntermediateDirectories: true)
+        // The marker metamerge writes into every temporary (only a marked one is removed).
+        try Data("metamerge temporary output \(stale.lastPathComponent): removed when its process has ended\n".utf8)
+            .write(to: stale.appendingPathComponent(".metamerge-partial"))
         let foreign = family.workspace.appendingPathComponent(".merged.partial-someone-else")
         try FileManager.default.createDirectory(at: foreign, withIntermediateDirectories: true)
         let result = try MetaMergeProcess.run(["merge", config.path, out.path, "--quiet"])
@@ -217,6 +220,8 @@ struct OutputSafetyTests {
                 ])
         }
         #expect(try MetaMergeProcess.run(["merge", config.path, final.path, "--quiet"]).status == 0)
+        #expect(
+            try MetaMergeProcess.run(["merge", config.path, replaced.path, "--quiet", "--overwrite"]).status == 0)
         #expect(FamilyCopy.partials(in: family.workspace).isEmpty)
     }
 

@@ -40,8 +40,9 @@ struct ModelWriterTests {
         let files = try FileManager.default.contentsOfDirectory(atPath: out.path).sorted()
         #expect(
             files == [
-                "config.json", "model-00001-of-00003.safetensors", "model-00002-of-00003.safetensors",
-                "model-00003-of-00003.safetensors", "model.safetensors.index.json", "tokenizer.json",
+                ".metamerge-manifest.json", "config.json", "model-00001-of-00003.safetensors",
+                "model-00002-of-00003.safetensors", "model-00003-of-00003.safetensors", "model.safetensors.index.json",
+                "tokenizer.json",
             ])
         let index =
             try JSONSerialization.jsonObject(
@@ -63,7 +64,9 @@ struct ModelWriterTests {
         let writer = try ModelWriter(destination: out, entries: Self.entries)
         try writeAll(writer)
         try writer.commit()
-        #expect(try FileManager.default.contentsOfDirectory(atPath: out.path) == ["model.safetensors"])
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: out.path).sorted()
+                == [".metamerge-manifest.json", "model.safetensors"])
     }
 
     /// An interrupted write (a throw mid-way) leaves nothing under the final name and no temporary directory.

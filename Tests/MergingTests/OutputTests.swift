@@ -31,7 +31,7 @@ struct OutputTests {
         #expect(
             files == [
                 "model.safetensors", "config.json", "tokenizer.json", "tokenizer_config.json", "mergekit_config.yml",
-                "README.md",
+                "README.md", ".metamerge-manifest.json",
             ])
         // The config is copied as given; nothing about the output differs from the base's config.json.
         #expect(

@@ -1,5 +1,6 @@
 import Checkpoints
 import Foundation
+import Interruption
 import SafeTensors
 import Tokenizers
 
@@ -169,6 +170,7 @@ public enum PromptSource: Sendable {
                     cause: error)
             }
             if chunk.isEmpty { break }
+            try Interruption.check()
             for byte in chunk {
                 if byte == 0x0A {
                     try finish(current)

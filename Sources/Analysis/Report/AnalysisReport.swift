@@ -353,9 +353,11 @@ public enum AnalysisReport {
         family.checkpoints.flatMap { [$0.directory] + $0.files.map(\.url) }
     }
 
-    /// Creates a temporary sibling of `url` (empty, or a copy of `original` opened for writing), lets `body` fill
-    /// it, closes it and renames it over `url` (`rename(2)`: atomic, an earlier report survives until replaced);
-    /// on failure — or SIGINT / SIGTERM, through `TemporaryOutputs` — removes it and leaves `url` as it was.
+    /// Builds the report in memory (empty, or a copy of `original`), lets `body` fill it, writes it inside a marked
+    /// temporary sibling of `url` (`OutputPath.makeTemporary(for:)`) and renames it over `url` (`rename(2)`:
+    /// atomic, an earlier report survives until replaced); on failure — or SIGINT / SIGTERM, through
+    /// `TemporaryOutputs` — removes the temporary and leaves `url` as it was. What is at `url` is checked again just
+    /// before the rename (``checkDestination(_:inputs:)`` ran long before): only a MetaMerge report is replaced.
     static func writeAtomically(to url: URL, copying original: URL? = nil, _ body: (HDF5File) throws -> Void) throws {
         // The report is built in memory and written with ordinary file I/O: a full disk is then one clear error
         // (HDF5 failing to write its own file leaves the library in a state that crashes at exit).
@@ -372,12 +374,28 @@ public enum AnalysisReport {
             throw AnalysisError.writeFailed(path: url.path, detail: "\(error)", cause: error)
         }
         _ = OutputPath.removeStalePartials(of: url)
-        let temporary = OutputPath.temporarySibling(of: url)
-        TemporaryOutputs.register(temporary)
-        defer { TemporaryOutputs.unregister(temporary) }
+        let container: URL
+        do { container = try OutputPath.makeTemporary(for: url) } catch let error as CheckpointError {
+            // The system's error (a missing directory, no permission) is the cause worth keeping.
+            throw AnalysisError.writeFailed(path: url.path, detail: error.message, cause: error.cause ?? error)
+        }
+        let temporary = OutputPath.item(in: container)
+        defer {
+            TemporaryOutputs.unregister(container)
+            try? FileManager.default.removeItem(at: container)
+        }
         do {
             try image.write(to: temporary)
-            try TemporaryOutputs.publish(temporary) {
+            try TemporaryOutputs.publish(container) {
+                if FileManager.default.fileExists(atPath: url.path) {
+                    guard let existing = try? openReport(url) else {
+                        throw AnalysisError.writeFailed(
+                            path: url.path,
+                            detail: "something that is not a MetaMerge report appeared there while this ran; it was "
+                                + "left as it is and this result was discarded")
+                    }
+                    try? existing.close()
+                }
                 guard rename(temporary.path, url.path) == 0 else {
                     throw AnalysisError.writeFailed(
                         path: url.path,
@@ -385,7 +403,6 @@ public enum AnalysisReport {
                 }
             }
         } catch {
-            try? FileManager.default.removeItem(at: temporary)
             if let error = error as? AnalysisError { throw error }
             throw AnalysisError.writeFailed(path: url.path, detail: describe(error, url: temporary), cause: error)
         }

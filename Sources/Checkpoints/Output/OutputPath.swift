@@ -8,10 +8,13 @@ import Glibc
 ///
 /// - An empty path, an existing directory (for a file output), an input file or directory, an ancestor of an
 ///   input, or a path inside an input directory is refused.
-/// - Results are written to a temporary sibling `.<name>.partial-<pid>-<uuid>` and renamed into place only when
-///   complete; the temporary is registered with ``TemporaryOutputs`` so SIGINT / SIGTERM remove it.
+/// - Results are written inside a temporary sibling directory `.<name>.partial-<pid>-<uuid>` (see
+///   ``makeTemporary(for:)``), which holds this tool's marker file from the moment it exists, and renamed into place
+///   only when complete; the temporary is registered with ``TemporaryOutputs`` so SIGINT / SIGTERM remove it.
 /// - A temporary left by a process that is no longer running (a SIGKILL, a crash) is removed by the next write to
-///   the same destination, which says so; one whose process still runs is left alone.
+///   the same destination, which says so — only when it carries the marker written for exactly that name (or is an
+///   empty directory: a process killed while creating it); one whose process still runs is left alone, and anything
+///   else of that name is named and left alone.
 public enum OutputPath {
     /// `url` as an absolute path with symbolic links resolved in the part that exists.
     public static func resolved(_ url: URL) -> String {
@@ -99,8 +102,44 @@ public enum OutputPath {
             .appendingPathComponent(".\(destination.lastPathComponent).partial-\(getpid())-\(UUID().uuidString)")
     }
 
-    /// Removes temporaries of `destination` left by processes that no longer run; returns one note per removal,
-    /// and names (without touching) those it cannot prove are ours.
+    /// The name of the marker file inside every temporary directory this tool creates.
+    public static let partialMarker = ".metamerge-partial"
+
+    /// The marker's exact contents for the temporary named `name`: a directory is this tool's temporary only when
+    /// its marker reads exactly this.
+    static func markerContents(forTemporaryNamed name: String) -> Data {
+        Data("metamerge temporary output \(name): removed when its process has ended\n".utf8)
+    }
+
+    /// Creates a temporary for `destination`: a new directory ``temporarySibling(of:)`` holding the
+    /// ``partialMarker`` file, registered with ``TemporaryOutputs``. The caller writes its result inside (at
+    /// ``item(in:)``) and moves it into place; removing the directory removes everything.
+    ///
+    /// - Throws: a `CheckpointError` (`.writeFailed`) when the directory or its marker cannot be created.
+    public static func makeTemporary(for destination: URL) throws -> URL {
+        let temporary = temporarySibling(of: destination)
+        do {
+            try FileManager.default.createDirectory(at: temporary, withIntermediateDirectories: false)
+            TemporaryOutputs.register(temporary)
+            try markerContents(forTemporaryNamed: temporary.lastPathComponent)
+                .write(to: temporary.appendingPathComponent(partialMarker))
+        } catch {
+            TemporaryOutputs.unregister(temporary)
+            try? FileManager.default.removeItem(at: temporary)
+            throw CheckpointError(
+                .writeFailed, url: temporary, "cannot create the temporary output: \(error.localizedDescription)",
+                cause: error)
+        }
+        return temporary
+    }
+
+    /// Where inside a temporary made by ``makeTemporary(for:)`` the result is written.
+    public static func item(in temporary: URL) -> URL { temporary.appendingPathComponent("output") }
+
+    /// Removes temporaries of `destination` left by processes that no longer run — only a directory (not a link)
+    /// named `.<name>.partial-<pid>-<uuid>` whose process `pid` has ended and that ``isOwnTemporary(_:)``. Returns
+    /// one note per removal, and names (without touching) every other entry of that pattern whose process has ended
+    /// or whose name it cannot parse.
     public static func removeStalePartials(of destination: URL) -> [String] {
         let parent = destination.deletingLastPathComponent()
         let prefix = ".\(destination.lastPathComponent).partial-"
@@ -109,20 +148,42 @@ public enum OutputPath {
         for entry in entries.sorted() where entry.hasPrefix(prefix) {
             let rest = entry.dropFirst(prefix.count)
             let url = parent.appendingPathComponent(entry)
+            let leftAlone =
+                "\(url.path) looks like an interrupted output but does not carry metamerge's marker "
+                + "(\(partialMarker)); left alone — remove it yourself if nothing is writing it"
             guard let dash = rest.firstIndex(of: "-"), let pid = Int32(rest[..<dash]),
                 UUID(uuidString: String(rest[rest.index(after: dash)...])) != nil
             else {
-                notes.append(
-                    "\(url.path) looks like an interrupted output from an older run; remove it if nothing is writing it"
-                )
+                notes.append(leftAlone)
                 continue
             }
             if kill(pid, 0) == 0 || errno == EPERM { continue }  // its writer still runs
+            guard isOwnTemporary(url) else {
+                notes.append(leftAlone)
+                continue
+            }
             if (try? FileManager.default.removeItem(at: url)) != nil {
                 notes.append("removed \(url.path), left by an interrupted run (process \(pid) no longer runs)")
             }
         }
         return notes
+    }
+
+    /// Whether `url` is a temporary this tool left: a directory (not a link) holding ``partialMarker`` with the
+    /// contents written for its name — or, from a process killed while creating it, an empty directory or one that
+    /// holds nothing but a marker whose contents are the start of those (removing either destroys no data).
+    static func isOwnTemporary(_ url: URL) -> Bool {
+        var status = stat()
+        guard lstat(url.path, &status) == 0, status.st_mode & S_IFMT == S_IFDIR,
+            let entries = try? FileManager.default.contentsOfDirectory(atPath: url.path)
+        else { return false }
+        if entries.isEmpty { return true }
+        let marker = url.appendingPathComponent(partialMarker)
+        guard lstat(marker.path, &status) == 0, status.st_mode & S_IFMT == S_IFREG, status.st_size < 4096,
+            let contents = try? Data(contentsOf: marker)
+        else { return false }
+        let expected = markerContents(forTemporaryNamed: url.lastPathComponent)
+        return contents == expected || (entries == [partialMarker] && expected.starts(with: contents))
     }
 
     private typealias RenameAt2 =

@@ -5,10 +5,11 @@ import SafeTensors
 /// `model.safetensors` when everything fits in one shard), `config.json` and tokenizer files copied from a
 /// chosen model, and any extra files (model card, config copy).
 ///
-/// Everything is written into a temporary sibling directory (`.<name>.partial-<pid>-<uuid>`, see `OutputPath`) that
-/// ``commit()`` renames
-/// to the final name only when complete; ``abort()`` (or a throw before commit) leaves nothing under the final
-/// name. Tensors are streamed: the caller appends each tensor's data, in the planned order, in chunks.
+/// Everything is written inside a temporary sibling directory (`.<name>.partial-<pid>-<uuid>`, marked as this
+/// tool's, see `OutputPath.makeTemporary(for:)`); ``commit()`` adds the manifest of what was written
+/// (`OutputManifest`) and renames the model directory to the final name only when complete; ``abort()`` (or a throw
+/// before commit) leaves nothing under the final name. Tensors are streamed: the caller appends each tensor's data,
+/// in the planned order, in chunks.
 public final class ModelWriter {
     /// A tensor to write: its name, storage dtype and shape.
     public struct Entry: Sendable, Hashable {
@@ -30,7 +31,11 @@ public final class ModelWriter {
     ]
 
     public let destination: URL
+    /// The model directory being written, inside ``container``.
     public let temporary: URL
+    /// The marked temporary sibling of ``destination`` that holds ``temporary`` (and, after a swap, the previous
+    /// output until it is removed).
+    public let container: URL
     /// The planned shards: file name and the entries it holds, in the order they must be appended (shards in
     /// the caller's order; inside a shard, the safetensors layout order).
     public let shards: [(file: String, entries: [Entry])]
@@ -48,7 +53,8 @@ public final class ModelWriter {
     ///
     /// - Parameters:
     ///   - destination: the final model directory; it must not exist unless `overwrite` is set, and then it must be
-    ///     a model directory this tool wrote (its README.md model card names metamerge) — nothing else is replaced.
+    ///     empty or a model directory this tool wrote and nobody changed since (``OutputManifest/verify(_:hashing:)``)
+    ///     — nothing else is replaced.
     ///   - entries: every tensor, in the order they will be appended.
     ///   - shardSize: the most bytes of tensor data per shard (a tensor larger than that gets a shard of its own).
     ///   - inputs: the files and directories the merge reads; a destination that is, contains or lies inside one
@@ -66,17 +72,20 @@ public final class ModelWriter {
         self.notes = OutputPath.removeStalePartials(of: destination)
         self.destination = destination
         self.overwrite = overwrite
-        self.temporary = OutputPath.temporarySibling(of: destination)
         self.shards = Self.plan(entries, shardSize: shardSize.bytes)
+        let container = try OutputPath.makeTemporary(for: destination)
+        self.container = container
+        self.temporary = OutputPath.item(in: container)
         do {
             try manager.createDirectory(at: temporary, withIntermediateDirectories: false)
         } catch {
+            TemporaryOutputs.unregister(container)
+            try? manager.removeItem(at: container)
             throw CheckpointError(
                 .writeFailed, url: temporary,
                 "cannot create the temporary output directory: \(FileErrorReason.reason(error, url: temporary))",
                 cause: error)
         }
-        TemporaryOutputs.register(temporary)
     }
 
     /// The checks ``init(destination:entries:shardSize:overwrite:inputs:)`` makes of the destination, for callers
@@ -92,12 +101,16 @@ public final class ModelWriter {
                     .writeFailed, url: destination,
                     "already exists; choose another output directory or pass --overwrite")
             }
-            guard isDirectory.boolValue, isOwnOutput(destination) else {
+            var status = stat()
+            guard isDirectory.boolValue, lstat(destination.path, &status) == 0, status.st_mode & S_IFMT == S_IFDIR
+            else {
                 throw CheckpointError(
                     .unsafePath, url: destination,
-                    "exists and is not a model directory written by metamerge (no model card naming metamerge); "
-                        + "--overwrite only replaces earlier merge outputs and empty directories")
+                    "exists and is not a directory (or is a symbolic link); --overwrite only replaces an unchanged "
+                        + "earlier merge output or an empty directory")
             }
+            // Names and sizes here; the contents (XXH64) are compared again just before the swap.
+            try OutputManifest.verify(destination, hashing: false)
         }
         let parent = destination.deletingLastPathComponent()
         guard manager.fileExists(atPath: parent.path, isDirectory: &isDirectory), isDirectory.boolValue else {
@@ -105,22 +118,10 @@ public final class ModelWriter {
         }
     }
 
-    /// Whether `directory` may be replaced by `--overwrite`: an empty directory, or a model directory this tool
-    /// wrote (its README.md model card lists the `metamerge` tag).
-    public static func isOwnOutput(_ directory: URL) -> Bool {
-        if let entries = try? FileManager.default.contentsOfDirectory(atPath: directory.path), entries.isEmpty {
-            return true
-        }
-        guard let card = try? String(contentsOf: directory.appendingPathComponent("README.md"), encoding: .utf8) else {
-            return false
-        }
-        return card.hasPrefix("---") && card.contains("\n- metamerge\n")
-    }
-
     deinit {
         if !finished {
-            try? FileManager.default.removeItem(at: temporary)
-            TemporaryOutputs.unregister(temporary)
+            try? FileManager.default.removeItem(at: container)
+            TemporaryOutputs.unregister(container)
         }
     }
 
@@ -232,9 +233,12 @@ public final class ModelWriter {
         }
     }
 
-    /// Writes the index (when sharded) and renames the temporary directory to the destination.
+    /// Writes the index (when sharded) and the manifest (``OutputManifest``, the last file written) and renames the
+    /// temporary directory to the destination. With `overwrite`, an existing destination is first checked in full
+    /// against its own manifest (every file's XXH64) and replaced only when unchanged.
     ///
-    /// - Throws: when a planned tensor was not fully written, or the rename fails.
+    /// - Throws: when a planned tensor was not fully written, the destination is not an unchanged earlier output
+    ///   (naming the first difference), or the rename fails.
     public func commit() throws {
         if let next = nextEntry {
             throw CheckpointError(
@@ -256,11 +260,17 @@ public final class ModelWriter {
             let data = try JSONSerialization.data(withJSONObject: index, options: [.prettyPrinted, .sortedKeys])
             try writeFile(named: "model.safetensors.index.json", contents: data)
         }
-        let swapped: Bool? = try TemporaryOutputs.publish(temporary) {
+        try OutputManifest.make(of: temporary).write(into: temporary)
+        // The full comparison reads the earlier output, so it runs before the lock a signal's cleanup takes; just
+        // before the swap (under that lock) the names and sizes are compared once more.
+        let hashed = overwrite && FileManager.default.fileExists(atPath: destination.path)
+        if hashed { try OutputManifest.verify(destination, hashing: true) }
+        let swapped: Bool? = try TemporaryOutputs.publish(container) {
             if try OutputPath.renameNoReplace(temporary, to: destination) { return false }
-            guard overwrite, Self.isOwnOutput(destination) else { return nil }
+            guard overwrite else { return nil }
+            try OutputManifest.verify(destination, hashing: !hashed)
             // Crash-safe swap: the exchange is atomic; afterwards the temporary name holds the previous output.
-            try OutputPath.exchange(temporary, with: destination, aside: OutputPath.temporarySibling(of: destination))
+            try OutputPath.exchange(temporary, with: destination, aside: container.appendingPathComponent("previous"))
             return true
         }
         guard let swapped else {
@@ -271,7 +281,7 @@ public final class ModelWriter {
                     + "was touched)"
             )
         }
-        if swapped { try? FileManager.default.removeItem(at: temporary) }
+        try? FileManager.default.removeItem(at: container)
         replaced = swapped
         finished = true
     }
@@ -282,8 +292,8 @@ public final class ModelWriter {
     /// Removes the temporary directory; nothing appears under the destination.
     public func abort() {
         writer = nil
-        try? FileManager.default.removeItem(at: temporary)
-        TemporaryOutputs.unregister(temporary)
+        try? FileManager.default.removeItem(at: container)
+        TemporaryOutputs.unregister(container)
         finished = true
     }
 }

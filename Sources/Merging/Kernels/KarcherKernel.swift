@@ -1,4 +1,5 @@
 import Foundation
+import Interruption
 
 /// MergeKit's `karcher`: the Riemannian (Karcher) mean of the inputs' directions, scaled by their mean norm.
 ///
@@ -39,13 +40,15 @@ final class KarcherKernel: TensorKernel, @unchecked Sendable {
     func endPass(_ pass: Int) throws {
         gram.end()
         coefficients =
-            Self.solve(gram: gram, count: inputs, maxIterations: maxIterations, tolerance: tolerance).coefficients
+            try Self.solve(gram: gram, count: inputs, maxIterations: maxIterations, tolerance: tolerance).coefficients
     }
 
     /// The coefficients cᵢ of the result s·u = Σ cᵢxᵢ, and the iterations run.
+    ///
+    /// - Throws: `Interrupted` once a signal asked the process to stop (polled every 1024 iterations).
     static func solve(
         gram: GramPass, count: Int, maxIterations: Int, tolerance tol: Double
-    ) -> (coefficients: [Double], iterations: Int) {
+    ) throws -> (coefficients: [Double], iterations: Int) {
         let alphas = [Double](repeating: 1 / Double(count), count: count)
         let norms = (0..<count).map { max(gram[$0, $0], 0).squareRoot() }
         let valid = (0..<count).filter { norms[$0] > tol }
@@ -76,6 +79,8 @@ final class KarcherKernel: TensorKernel, @unchecked Sendable {
         }
         var iterations = 0
         for _ in 0..<maxIterations {
+            // `max_iter` may be any count: a signal must still end the run.
+            if iterations % 1024 == 0 { try Interruption.check() }
             iterations += 1
             var tangent = [Double](repeating: 0, count: count)
             for i in valid {

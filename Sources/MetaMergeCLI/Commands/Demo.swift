@@ -118,6 +118,12 @@ extension MetaMerge {
             let spec = FamilySpec(
                 base: familyURL.appendingPathComponent("base"),
                 tasks: taskDirectories.map { ($0, familyURL.appendingPathComponent($0)) })
+            // A file of the user's named report.h5 in a demo directory is refused, not replaced (merged-* are
+            // replaced only when unchanged since the demo wrote them: the merge manifest).
+            try AnalysisReport.checkDestination(output.appendingPathComponent("report.h5"), inputs: [familyURL])
+            if renderFigures, notebooksPython != nil {
+                try Self.checkNotebooksDirectory(output.appendingPathComponent("notebooks"))
+            }
 
             Terminal.out("== 1. The family: \(familyURL.path)")
             for checkpoint in [spec.base] + spec.tasks.map(\.directory) {
@@ -274,6 +280,8 @@ extension MetaMerge {
                 let figures = output.appendingPathComponent("notebooks")
                 if let python = notebooksPython {
                     try Self.exportNotebooks(python: python, report: reportURL, output: figures, maxCosine: maxCosine)
+                    try Data("written by metamerge demo's notebook export; a rerun replaces it\n".utf8)
+                        .write(to: figures.appendingPathComponent(Self.marker))
                     Terminal.out(
                         "figures: \(figures.appendingPathComponent("figures").path)  (HTML: "
                             + "\(figures.appendingPathComponent("index.html").path))"
@@ -335,6 +343,19 @@ extension MetaMerge {
             }
             try Data("written by metamerge demo; a rerun replaces what it wrote here\n".utf8)
                 .write(to: output.appendingPathComponent(marker))
+        }
+
+        /// Refuses the demo's `notebooks/` directory unless it is new or an earlier export made it (it holds
+        /// ``marker``): the export replaces the files it writes there.
+        static func checkNotebooksDirectory(_ url: URL) throws {
+            guard FileManager.default.fileExists(atPath: url.path) else { return }
+            let entries = (try? FileManager.default.contentsOfDirectory(atPath: url.path)) ?? []
+            guard entries.contains(marker) else {
+                throw CheckpointError(
+                    .unsafePath, url: url,
+                    "exists and the demo's notebook export did not make it (no \(marker) inside); it would replace "
+                        + "files there — move it or give another demo directory")
+            }
         }
 
         /// Runs `notebooks-export/export.py` (found beside the family's repository checkout) with `python`.

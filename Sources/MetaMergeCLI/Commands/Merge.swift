@@ -57,7 +57,7 @@ extension MetaMerge {
             help: "Print the plan (tensors, parameters, MetaGPT λ, gate, shards) without writing weights.")
         var dryRun = false
 
-        @Flag(help: "Replace OUT_DIR if it exists.")
+        @Flag(help: "Replace OUT_DIR if it is empty or an unchanged earlier merge output (per its manifest).")
         var overwrite = false
 
         @Flag(

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Interruption
 import SafeTensors
 
 /// Standard error and the terminal: one-line errors, progress that redraws on a terminal and prints plain lines
@@ -21,12 +22,15 @@ enum Terminal {
 }
 
 /// Runs a command body; any error is bad input: one line on stderr, exit code 2.
-/// Gate failures are reported by the body itself with `ExitCode(1)`.
+/// Gate failures are reported by the body itself with `ExitCode(1)`. After SIGINT / SIGTERM the error (whatever
+/// wraps ``Interrupted``) is passed on unprinted: `MetaMerge.main()` reports the signal and exits 130 / 143.
 func reportingErrors(_ body: () async throws -> Void) async throws {
     do {
         try await body()
     } catch let exit as ExitCode {
         throw exit
+    } catch where Interruption.signal != nil {
+        throw error
     } catch {
         Terminal.error(describe(error))
         throw ExitCode(2)

@@ -1,4 +1,5 @@
 import Foundation
+import Interruption
 
 extension LockstepEngine {
     /// Runs every point through the embedding and all layers and returns, per point, the final hidden states
@@ -37,6 +38,7 @@ extension LockstepEngine {
             for (p, view) in views.enumerated() {
                 var row = 0
                 for prompt in batch.prompts {
+                    try Interruption.check()
                     for id in prompt {
                         try view.load(
                             TensorNames.embedding, elements: (id * H)..<((id + 1) * H),
@@ -46,6 +48,7 @@ extension LockstepEngine {
                 }
             }
             for layer in 0..<config.layerCount {
+                try Interruption.check()
                 let names = TensorNames.Layer(layer)
                 try attentionBlock(names, coefficients, views, acts, batch, rotary, scratch)
                 try mlpBlock(names, coefficients, views, acts, batch, scratch)
@@ -105,6 +108,7 @@ extension LockstepEngine {
         let blocks = (V + blockRows - 1) / blockRows
         weightsAhead(outputProjectionName, points)
         for b in 0..<blocks {
+            try Interruption.check()
             let first = b * blockRows
             let count = min(blockRows, V - first)
             try withFormedBlocks(outputProjectionName, elements: (first * H)..<((first + count) * H), points, scratch) {
@@ -176,8 +180,9 @@ extension LockstepEngine {
                 }
             }
         }
-        scratch.profile.measure("attention") {
+        try scratch.profile.measure("attention") {
             for act in acts {
+                try Interruption.check()
                 for q in batch.prompts.indices {
                     let rows = batch.rows(of: q)
                     let n = rows.count
@@ -218,6 +223,7 @@ extension LockstepEngine {
             layer.mlp("up_proj"), outFeatures: I, inFeatures: H, points, rows: N, scratch,
             input: { UnsafePointer(acts[$0].normed) }, output: { acts[$0].up })
         for act in acts {
+            try Interruption.check()
             let gate = act.gate, up = act.up
             try Parallel.forEachPart(N * I) { part in
                 Kernels.swiGLU(gate: gate + part.lowerBound, up: up + part.lowerBound, count: part.count)
@@ -253,6 +259,7 @@ extension LockstepEngine {
         while first < outFeatures {
             let count = min(blockRows, outFeatures - first)
             try withFormedBlocks(name, elements: (first * K)..<((first + count) * K), points, scratch) { p, weight in
+                try Interruption.check()
                 scratch.profile.measure("products") {
                     Kernels.linear(
                         input(p), lda: K, rows: M, inFeatures: K, weight: weight, outFeatures: count,
