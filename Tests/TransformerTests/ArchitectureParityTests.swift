@@ -32,7 +32,8 @@ struct ArchitectureParityTests {
             let model = try CausalLanguageModel(config: config, weights: weights)
             for (k, prompt) in references.prompts.enumerated() {
                 let output = try model.forward(prompt)
-                let logits = Self.relativeError(output.logits, try references.tensor("\(referenceCase.name).p\(k).logits"))
+                let logits = Self.relativeError(
+                    output.logits, try references.tensor("\(referenceCase.name).p\(k).logits"))
                 let hidden = Self.relativeError(
                     output.hiddenStates, try references.tensor("\(referenceCase.name).p\(k).hidden"))
                 #expect(logits <= Self.relativeTolerance, "\(set) \(referenceCase.name) p\(k): logits \(logits)")

@@ -23,11 +23,14 @@ enum Gemma2Architecture: ArchitectureDefinition {
         try GemmaRecipe.apply(to: &config, keys)
         (config.ropeTheta, config.ropeScaling) = try keys.rope(
             defaultTheta: 10_000, maxPositions: config.maxPositionEmbeddings)
-        config.attentionSoftCap = keys.isMissing("attn_logit_softcapping")
+        config.attentionSoftCap =
+            keys.isMissing("attn_logit_softcapping")
             ? 50 : try keys.double("attn_logit_softcapping")
-        config.finalLogitSoftCap = keys.isMissing("final_logit_softcapping")
+        config.finalLogitSoftCap =
+            keys.isMissing("final_logit_softcapping")
             ? 30 : try keys.double("final_logit_softcapping")
-        config.slidingLayers = try keys.slidingLayerTypes(layerCount: config.layerCount)
+        config.slidingLayers =
+            try keys.slidingLayerTypes(layerCount: config.layerCount)
             ?? (0..<config.layerCount).map { ($0 + 1) % 2 != 0 }
         return config
     }

@@ -29,7 +29,8 @@ enum Gemma3TextArchitecture: ArchitectureDefinition {
         guard pattern > 0 else {
             throw TransformerError(.badConfig, "sliding_window_pattern is \(pattern); expected a positive integer")
         }
-        config.slidingLayers = try keys.slidingLayerTypes(layerCount: config.layerCount)
+        config.slidingLayers =
+            try keys.slidingLayerTypes(layerCount: config.layerCount)
             ?? (0..<config.layerCount).map { ($0 + 1) % pattern != 0 }
         try readRope(keys, into: &config)
         return config

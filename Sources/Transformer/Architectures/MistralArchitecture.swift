@@ -7,9 +7,9 @@ extension TransformerConfig.Architecture {
 /// every layer.
 ///
 /// Keys: the decoder sizes (`num_key_value_heads` default 8, `head_dim` default hidden / heads,
-/// `max_position_embeddings` 131072), `hidden_act` (silu or gelu_pytorch_tanh, default silu), RoPE as Llama (θ default 10000), `sliding_window`
-/// (default 4096 when the key is missing, none when `null`; `layer_types` is ignored, as transformers ignores it),
-/// `tie_word_embeddings` (default false).
+/// `max_position_embeddings` 131072), `hidden_act` (silu or gelu_pytorch_tanh, default silu), RoPE as Llama (θ default
+/// 10000), `sliding_window` (default 4096 when the key is missing, none when `null`; `layer_types` is ignored, as
+/// transformers ignores it), `tie_word_embeddings` (default false).
 enum MistralArchitecture: ArchitectureDefinition {
     static let architecture = TransformerConfig.Architecture.mistral
 

@@ -7,9 +7,10 @@ extension TransformerConfig.Architecture {
 /// optional sliding windows.
 ///
 /// Keys: the decoder sizes (`num_key_value_heads` default 32, `head_dim` default hidden / heads,
-/// `max_position_embeddings` 32768), `hidden_act` (silu or gelu_pytorch_tanh, default silu), RoPE as Llama (θ default 10000), `use_sliding_window`
-/// (default false) with `sliding_window` (default 4096) on the layers `layer_types` marks `sliding_attention`, or
-/// without `layer_types` on layers ≥ `max_window_layers` (default 28), `tie_word_embeddings` (default false).
+/// `max_position_embeddings` 32768), `hidden_act` (silu or gelu_pytorch_tanh, default silu), RoPE as Llama (θ default
+/// 10000), `use_sliding_window` (default false) with `sliding_window` (default 4096) on the layers `layer_types` marks
+/// `sliding_attention`, or without `layer_types` on layers ≥ `max_window_layers` (default 28), `tie_word_embeddings`
+/// (default false).
 enum Qwen2Architecture: ArchitectureDefinition {
     static let architecture = TransformerConfig.Architecture.qwen2
 

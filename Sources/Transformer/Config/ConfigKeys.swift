@@ -83,8 +83,8 @@ struct ConfigKeys {
     /// The sizes every decoder states, with the architecture's defaults for `num_key_value_heads` (nil: equal to
     /// `num_attention_heads`) and `head_dim` (nil: `hidden_size / num_attention_heads`).
     func decoderSizes(
-        _ architecture: TransformerConfig.Architecture, defaultKeyValueHeads: Int? = nil, defaultHeadDimension: Int? = nil,
-        defaultMaxPositions: Int
+        _ architecture: TransformerConfig.Architecture, defaultKeyValueHeads: Int? = nil,
+        defaultHeadDimension: Int? = nil, defaultMaxPositions: Int
     ) throws -> TransformerConfig {
         let hiddenSize = try requiredInt("hidden_size")
         let heads = try requiredInt("num_attention_heads")

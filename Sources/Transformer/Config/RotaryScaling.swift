@@ -70,7 +70,9 @@ public enum RotaryScaling: Sendable, Hashable {
         case .none: factors = []
         case .linear(let factor): factors = [("factor", factor)]
         case .llama3(let factor, let low, let high, let original):
-            factors = [("factor", factor), ("low_freq_factor", low), ("original_max_position_embeddings", Double(original))]
+            factors = [
+                ("factor", factor), ("low_freq_factor", low), ("original_max_position_embeddings", Double(original)),
+            ]
             guard high > low else {
                 throw TransformerError(
                     .badConfig, "\(path)high_freq_factor (\(high)) must exceed \(path)low_freq_factor (\(low))")

@@ -21,7 +21,9 @@ extension TransformerConfig {
                 expected += [(layer.preFeedforwardNorm, [H]), (layer.postFeedforwardNorm, [H])]
             }
             if queryKeyNorm {
-                expected += [(layer.attention("q_norm"), [headDimension]), (layer.attention("k_norm"), [headDimension])]
+                expected += [
+                    (layer.attention("q_norm"), [headDimension]), (layer.attention("k_norm"), [headDimension]),
+                ]
             }
             if queryKeyValueBias {
                 expected += [
