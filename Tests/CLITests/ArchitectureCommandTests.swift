@@ -2,8 +2,8 @@ import Foundation
 import TestSupport
 import Testing
 
-/// `metamerge probe` runs every architecture of the table (each was refused by name before the table), and an
-/// architecture outside it is refused in one line that lists what is supported.
+/// `metamerge probe`, `eval` and `sweep` run every new architecture of the table (each was refused by name before
+/// the table), and an architecture outside it is refused in one line that lists what is supported.
 @Suite("The architecture table through the command line")
 struct ArchitectureCommandTests {
     static func set(_ name: String) -> URL {
@@ -28,6 +28,36 @@ struct ArchitectureCommandTests {
         ])
         #expect(result.status == 0, "\(set): \(result.stderr)")
         #expect(FileManager.default.fileExists(atPath: output.path))
+    }
+
+    @Test(
+        "eval of a merge point and a sweep on each new architecture",
+        arguments: ["llama3-rope", "mistral-window", "qwen2-window", "qwen3", "gemma2", "gemma3"])
+    func evalAndSweepRun(set: String) throws {
+        let directory = try makeTemporaryDirectory("arch-eval")
+        // The fixture's models with the bundled family's character-level tokenizer (36 ids, inside every fixture's
+        // vocabulary of 64): its task prompts are longer than the fixtures' sliding windows.
+        let tokenizer = RepositoryPaths.tinyFamily.appendingPathComponent("base")
+        for model in ["base", "task_a", "task_b"] {
+            let target = directory.appendingPathComponent(model)
+            try FileManager.default.copyItem(at: Self.set(set).appendingPathComponent(model), to: target)
+            for file in ["tokenizer.json", "tokenizer_config.json"] {
+                try FileManager.default.copyItem(
+                    at: tokenizer.appendingPathComponent(file), to: target.appendingPathComponent(file))
+            }
+        }
+        let config = directory.appendingPathComponent("merge.yml")
+        let yaml = "merge_method: metagpt\nbase_model: base\nmodels:\n  - model: task_a\n  - model: task_b\n"
+        try Data(yaml.utf8).write(to: config)
+        let task = "add=" + RepositoryPaths.tinyFamily.appendingPathComponent("tasks/add.jsonl").path
+        let eval = try MetaMergeProcess.run(["eval", config.path, "--task", task, "--json"])
+        #expect(eval.status == 0, "\(set): \(eval.stderr)")
+        #expect(eval.stdout.contains("add"))
+        let sweep = try MetaMergeProcess.run([
+            "sweep", config.path, "--task", task, "--scales", "0.5:1:0.5", "--weights", "uniform",
+            "-o", directory.appendingPathComponent("sweep.h5").path,
+        ])
+        #expect(sweep.status == 0, "\(set): \(sweep.stderr)")
     }
 
     @Test("an architecture outside the table: one line naming it and the supported ones, exit 2")
