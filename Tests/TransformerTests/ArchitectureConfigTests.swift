@@ -111,9 +111,13 @@ struct ArchitectureConfigTests {
 
     static let refusals: [Refusal] = [
         Refusal(
-            label: "dynamic RoPE", set: "llama3-rope",
-            changes: ["rope_parameters": .object(["rope_type": .string("dynamic"), "factor": .number(2)])],
-            kind: .unsupportedFeature, mentions: "rope_type dynamic"),
+            label: "longrope", set: "llama3-rope",
+            changes: ["rope_parameters": .object(["rope_type": .string("longrope"), "factor": .number(2)])],
+            kind: .unsupportedFeature, mentions: "rope_type longrope"),
+        Refusal(
+            label: "dynamic RoPE without its factor", set: "llama3-rope",
+            changes: ["rope_parameters": .object(["rope_type": .string("dynamic")])],
+            kind: .badConfig, mentions: "rope_parameters.factor"),
         Refusal(
             label: "an unknown rope_type", set: "qwen3",
             changes: ["rope_parameters": .object(["rope_type": .string("mrope")])],

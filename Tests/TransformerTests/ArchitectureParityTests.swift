@@ -76,7 +76,9 @@ struct ArchitectureParityTests {
         }
     }
 
-    @Test("RoPE types linear and yarn on the llama3-rope weights", arguments: ["linear", "yarn"])
+    @Test(
+        "RoPE types linear, yarn and dynamic (prompts beyond max_position_embeddings 8) on the llama3-rope weights",
+        arguments: ["linear", "yarn", "dynamic"])
     func ropeVariantsMatch(variant: String) throws {
         let references = try ReferenceSet("llama3-rope")
         let config = try TransformerConfig(json: references.variantConfig(variant))

@@ -83,9 +83,9 @@ struct TransformerConfigTests {
             changes: ["model_type": .string("mixtral"), "architectures": .array([.string("MixtralForCausalLM")])],
             kind: .unsupportedArchitecture, mentions: "MixtralForCausalLM"),
         Refusal(
-            label: "rope_scaling dynamic",
-            changes: ["rope_scaling": .object(["rope_type": .string("dynamic"), "factor": .number(4)])],
-            kind: .unsupportedFeature, mentions: "dynamic"),
+            label: "rope_scaling proportional",
+            changes: ["rope_scaling": .object(["rope_type": .string("proportional"), "factor": .number(4)])],
+            kind: .unsupportedFeature, mentions: "proportional"),
         Refusal(
             label: "rope_scaling longrope (old 'type' key)",
             changes: ["rope_scaling": .object(["type": .string("longrope"), "factor": .number(2)])],

@@ -41,11 +41,15 @@ enum Gemma3TextArchitecture: ArchitectureDefinition {
         let parameters = try keys.object("rope_parameters")
         if let full = try parameters?.object("full_attention") {
             config.ropeTheta = try full.double("rope_theta") ?? keys.double("rope_theta") ?? 1_000_000
-            config.ropeScaling = try RotaryScaling(full, originalMaxPositions: original)
+            config.ropeScaling = try RotaryScaling(
+                full, originalMaxPositions: original, maxPositions: config.maxPositionEmbeddings)
         } else {
             config.ropeTheta = try keys.double("rope_theta") ?? 1_000_000
             let legacy = try keys.object("rope_scaling")
-            config.ropeScaling = try legacy.map { try RotaryScaling($0, originalMaxPositions: original) } ?? .none
+            config.ropeScaling =
+                try legacy.map {
+                    try RotaryScaling($0, originalMaxPositions: original, maxPositions: config.maxPositionEmbeddings)
+                } ?? .none
         }
         if let sliding = try parameters?.object("sliding_attention") {
             guard (sliding.ropeType ?? "default") == "default" else {

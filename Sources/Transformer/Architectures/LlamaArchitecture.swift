@@ -7,7 +7,7 @@ extension TransformerConfig.Architecture {
 ///
 /// Keys: the decoder sizes (`num_key_value_heads` default `num_attention_heads`, `head_dim` default hidden / heads,
 /// `max_position_embeddings` 2048, `rms_norm_eps` 1e-6), `hidden_act` (silu or gelu_pytorch_tanh, default silu), RoPE
-/// (`rope_parameters` or `rope_scaling` + `rope_theta`, θ default 10000; types default, linear, llama3, yarn),
+/// (`rope_parameters` or `rope_scaling` + `rope_theta`, θ default 10000; types default, linear, llama3, yarn, dynamic),
 /// `attention_bias` (biases on q/k/v/o, default false), `tie_word_embeddings` (default false). Recipe: pre-norm RMSNorm
 /// (w), GQA attention 1/√head_dim, SwiGLU, no window, no soft-capping.
 enum LlamaArchitecture: ArchitectureDefinition {

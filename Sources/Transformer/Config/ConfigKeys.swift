@@ -164,7 +164,9 @@ struct ConfigKeys {
         let source = [legacy, parameters].compactMap { $0 }.first { $0.ropeType != nil } ?? parameters
         guard let source else { return (theta, .none) }
         let fallbackOriginal = try int("original_max_position_embeddings") ?? maxPositions
-        return (theta, try RotaryScaling(source, originalMaxPositions: fallbackOriginal))
+        return (
+            theta, try RotaryScaling(source, originalMaxPositions: fallbackOriginal, maxPositions: maxPositions)
+        )
     }
 
     /// `rope_type` (or the older `type`) of a RoPE object.

@@ -4,7 +4,7 @@ import Foundation
 /// inv_freq[i] = 1 / θ^(2i/d) (i = 0..<d/2) are rescaled, and the factor applied to cos and sin.
 ///
 /// Computed in Float32 as transformers computes them (its tensors are float32; Python scalars enter as Float32).
-/// `dynamic` and `longrope` (which depend on the prompt length) are refused by name, as is any other type.
+/// `longrope` and any other type are refused by name.
 public enum RotaryScaling: Sendable, Hashable {
     /// `default`: inv_freq unchanged, cos/sin unscaled.
     case none
@@ -21,10 +21,15 @@ public enum RotaryScaling: Sendable, Hashable {
     case yarn(
         factor: Double, originalMaxPositions: Int, attentionFactor: Double, betaFast: Double, betaSlow: Double,
         truncate: Bool)
+    /// `dynamic` (NTK-aware): for a prompt of n > max_position_embeddings = M tokens the base becomes
+    /// θ · (factor · n / M − (factor − 1))^(d / (d − 2)); prompts of n ≤ M use θ. Each prompt gets the frequencies
+    /// of its own length — transformers' per-call update on a fresh model (its cache of the longest length seen
+    /// makes a later, shorter prompt above M depend on the calls before it; this does not).
+    case dynamic(factor: Double, maxPositions: Int)
 
     /// Reads a `rope_parameters` (or `rope_scaling`) object; `originalMaxPositions` is used where the object has
     /// no `original_max_position_embeddings`.
-    init(_ keys: ConfigKeys, originalMaxPositions fallback: Int) throws {
+    init(_ keys: ConfigKeys, originalMaxPositions fallback: Int, maxPositions: Int) throws {
         let kind = keys.ropeType ?? "default"
         switch kind {
         case "default":
@@ -37,6 +42,9 @@ public enum RotaryScaling: Sendable, Hashable {
                 lowFrequencyFactor: try keys.requiredDouble("low_freq_factor", for: "llama3 RoPE"),
                 highFrequencyFactor: try keys.requiredDouble("high_freq_factor", for: "llama3 RoPE"),
                 originalMaxPositions: try keys.int("original_max_position_embeddings") ?? fallback)
+        case "dynamic":
+            self = .dynamic(
+                factor: try keys.requiredDouble("factor", for: "dynamic RoPE scaling"), maxPositions: maxPositions)
         case "yarn":
             let original = try keys.int("original_max_position_embeddings") ?? fallback
             let factor = try keys.requiredDouble("factor", for: "yarn RoPE")
@@ -59,7 +67,7 @@ public enum RotaryScaling: Sendable, Hashable {
         default:
             throw TransformerError(
                 .unsupportedFeature,
-                "\(keys.path)rope_type \(kind) is not implemented; supported: default, linear, llama3, yarn")
+                "\(keys.path)rope_type \(kind) is not implemented; supported: default, linear, llama3, yarn, dynamic")
         }
         try validate(keys.path)
     }
@@ -69,6 +77,7 @@ public enum RotaryScaling: Sendable, Hashable {
         switch self {
         case .none: factors = []
         case .linear(let factor): factors = [("factor", factor)]
+        case .dynamic(let factor, _): factors = [("factor", factor)]
         case .llama3(let factor, let low, let high, let original):
             factors = [
                 ("factor", factor), ("low_freq_factor", low), ("original_max_position_embeddings", Double(original)),
@@ -88,13 +97,30 @@ public enum RotaryScaling: Sendable, Hashable {
         }
     }
 
-    /// The inverse frequencies for head dimension `d` and base `theta`, and the factor on cos and sin.
-    func frequencies(theta: Double, headDimension d: Int) -> (inverse: [Float], attentionScaling: Float) {
+    /// Whether the frequencies depend on the prompt's length (then ``frequencies(theta:headDimension:promptLength:)``
+    /// is asked once per distinct length).
+    var dependsOnPromptLength: Bool {
+        if case .dynamic = self { return true }
+        return false
+    }
+
+    /// The inverse frequencies for head dimension `d` and base `theta`, and the factor on cos and sin, for a prompt
+    /// of `promptLength` tokens (only `dynamic` reads it).
+    func frequencies(
+        theta: Double, headDimension d: Int, promptLength: Int = 0
+    ) -> (inverse: [Float], attentionScaling: Float) {
         let half = d / 2
-        let base = Float(theta)
+        var base = Float(theta)
+        if case .dynamic(let factor, let maxPositions) = self, promptLength > maxPositions {
+            // transformers: base * ((factor * seq_len / max_position_embeddings) - (factor - 1)) ** (dim / (dim - 2)),
+            // on float32 tensors.
+            let f = Float(factor)
+            let stretch = f * Float(promptLength) / Float(maxPositions) - (f - 1)
+            base = base * Foundation.pow(stretch, Float(Double(d) / Double(d - 2)))
+        }
         let plain = (0..<half).map { i -> Float in 1 / Foundation.pow(base, Float(2 * i) / Float(d)) }
         switch self {
-        case .none:
+        case .none, .dynamic:
             return (plain, 1)
         case .linear(let factor):
             return (plain.map { $0 / Float(factor) }, 1)

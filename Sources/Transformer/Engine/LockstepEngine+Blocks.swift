@@ -1,20 +1,35 @@
 import Foundation
 
-/// The per-layer plan the recipe fixes once per layer: its RoPE table and attention variant.
+/// The per-layer plan the recipe fixes once per layer: its RoPE tables and attention variant.
 struct LayerPlan {
-    let rotary: RotaryEmbedding
+    /// The RoPE table of every prompt of the batch (one shared table unless the RoPE type depends on the length).
+    let rotary: [RotaryEmbedding]
     let attention: Kernels.AttentionVariant
 }
 
 extension LockstepEngine {
     /// One RoPE table per distinct RoPE of the model (the full layers', and the sliding layers' when they have their
-    /// own base), and the plan of every layer.
-    func layerPlans(tokenCount longest: Int) -> [LayerPlan] {
+    /// own base; per distinct prompt length for `dynamic`), and the plan of every layer.
+    func layerPlans(_ batch: PromptBatch) -> [LayerPlan] {
         let c = config
-        let full = RotaryEmbedding(
-            theta: c.ropeTheta, scaling: c.ropeScaling, headDimension: c.headDimension, tokenCount: longest)
-        let sliding = c.slidingRopeTheta.map {
-            RotaryEmbedding(theta: $0, headDimension: c.headDimension, tokenCount: longest)
+        let d = c.headDimension
+        let full: [RotaryEmbedding]
+        if c.ropeScaling.dependsOnPromptLength {
+            var byLength: [Int: RotaryEmbedding] = [:]
+            for n in Set(batch.prompts.map(\.count)) {
+                let (inverse, factor) = c.ropeScaling.frequencies(theta: c.ropeTheta, headDimension: d, promptLength: n)
+                byLength[n] = RotaryEmbedding(
+                    inverseFrequencies: inverse, attentionScaling: factor, headDimension: d, tokenCount: n)
+            }
+            full = batch.prompts.map { byLength[$0.count]! }
+        } else {
+            let table = RotaryEmbedding(
+                theta: c.ropeTheta, scaling: c.ropeScaling, headDimension: d, tokenCount: batch.longest)
+            full = batch.prompts.map { _ in table }
+        }
+        let sliding = c.slidingRopeTheta.map { theta in
+            let table = RotaryEmbedding(theta: theta, headDimension: d, tokenCount: batch.longest)
+            return batch.prompts.map { _ in table }
         }
         let scale = c.attentionScale
         let cap = c.attentionSoftCap.map { Float($0) }
@@ -71,8 +86,8 @@ extension LockstepEngine {
                     let rows = batch.rows(of: q)
                     let n = rows.count
                     let o = rows.lowerBound
-                    plan.rotary.apply(to: act.query + o * qW, rows: n, heads: config.attentionHeadCount)
-                    plan.rotary.apply(to: act.key + o * kvW, rows: n, heads: config.keyValueHeadCount)
+                    plan.rotary[q].apply(to: act.query + o * qW, rows: n, heads: config.attentionHeadCount)
+                    plan.rotary[q].apply(to: act.key + o * kvW, rows: n, heads: config.keyValueHeadCount)
                     Kernels.causalAttention(
                         q: act.query + o * qW, k: act.key + o * kvW, v: act.value + o * kvW, tokenCount: n,
                         heads: config.attentionHeadCount, kvHeads: config.keyValueHeadCount, headDimension: d,

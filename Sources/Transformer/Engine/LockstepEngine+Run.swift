@@ -22,7 +22,7 @@ extension LockstepEngine {
         let scratch = EngineScratch(
             inputs: tasks.count + 1, elements: scratchElements, scores: batch.longest, profile: profile)
         let activations = (0..<G).map { _ in PointActivations(config: config, tokenCount: batch.tokenCount) }
-        let plans = layerPlans(tokenCount: batch.longest)
+        let plans = layerPlans(batch)
         let H = config.hiddenSize
         let N = batch.tokenCount
         var result: [[Float]] = []

@@ -85,7 +85,8 @@ public struct LockstepEngine: Sendable {
         return 4 * (weights + activations + scores + hidden + logits)
     }
 
-    /// Checks every prompt: non-empty, within `max_position_embeddings`, ids in the vocabulary. (A prompt longer
+    /// Checks every prompt: non-empty, within `max_position_embeddings` (unless the RoPE is `dynamic`), ids in the
+    /// vocabulary. (A prompt longer
     /// than a sliding window is computed with the window, as transformers computes it.)
     public func check(_ batch: PromptBatch) throws {
         guard !batch.prompts.isEmpty else {
@@ -106,7 +107,8 @@ extension TransformerConfig {
         guard !tokens.isEmpty else {
             throw TransformerError(.badPromptLength, "the prompt is empty; expected at least one token id")
         }
-        guard tokens.count <= maxPositionEmbeddings else {
+        // Dynamic RoPE is made for prompts beyond max_position_embeddings (its base grows with the length).
+        guard tokens.count <= maxPositionEmbeddings || ropeScaling.dependsOnPromptLength else {
             throw TransformerError(
                 .badPromptLength,
                 "the prompt has \(tokens.count) tokens; the model accepts at most max_position_embeddings = "
