@@ -30,10 +30,31 @@ struct ArchitectureCommandTests {
         #expect(FileManager.default.fileExists(atPath: output.path))
     }
 
+    /// The "eval" entry of a set's references.safetensors header (scripts/fixtures/make_architecture_fixtures.py).
+    struct EvalReference: Decodable {
+        let taskFile: String
+        let items: Int
+        let coefficients: [Double]
+        let meanNll: Double
+        let correctTokens: Int
+        let completionTokens: Int
+    }
+
+    static func evalReference(_ set: String) throws -> EvalReference {
+        let data = try Data(contentsOf: Self.set(set).appendingPathComponent("references.safetensors"))
+        let length = data.prefix(8).enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
+        let header = try JSONSerialization.jsonObject(with: data.dropFirst(8).prefix(length)) as? [String: Any]
+        let metadata = try #require(header?["__metadata__"] as? [String: String])
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        return try decoder.decode(EvalReference.self, from: Data(try #require(metadata["eval"]).utf8))
+    }
+
     @Test(
-        "eval of a merge point and a sweep on each new architecture",
+        "eval of a merge point matches transformers' NLL, and a sweep runs, on each new architecture",
         arguments: ["llama3-rope", "mistral-window", "qwen2-window", "qwen3", "gemma2", "gemma3"])
     func evalAndSweepRun(set: String) throws {
+        let reference = try Self.evalReference(set)
         let directory = try makeTemporaryDirectory("arch-eval")
         // The fixture's models with the bundled family's character-level tokenizer (36 ids, inside every fixture's
         // vocabulary of 64): its task prompts are longer than the fixtures' sliding windows.
@@ -47,14 +68,35 @@ struct ArchitectureCommandTests {
             }
         }
         let config = directory.appendingPathComponent("merge.yml")
-        let yaml = "merge_method: metagpt\nbase_model: base\nmodels:\n  - model: task_a\n  - model: task_b\n"
+        let weights = reference.coefficients
+        let yaml = """
+            merge_method: task_arithmetic
+            base_model: base
+            models:
+              - model: task_a
+                parameters:
+                  weight: \(weights[0])
+              - model: task_b
+                parameters:
+                  weight: \(weights[1])
+
+            """
         try Data(yaml.utf8).write(to: config)
-        let task = "add=" + RepositoryPaths.tinyFamily.appendingPathComponent("tasks/add.jsonl").path
-        let eval = try MetaMergeProcess.run(["eval", config.path, "--task", task, "--json"])
+        let lines = try String(
+            contentsOf: RepositoryPaths.root.appendingPathComponent(reference.taskFile), encoding: .utf8
+        ).split(separator: "\n").prefix(reference.items)
+        let taskFile = directory.appendingPathComponent("add.jsonl")
+        try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: taskFile)
+        let eval = try MetaMergeProcess.run(["eval", config.path, "--task", "add=" + taskFile.path, "--json"])
         #expect(eval.status == 0, "\(set): \(eval.stderr)")
-        #expect(eval.stdout.contains("add"))
+        let report = try JSONSerialization.jsonObject(with: Data(eval.stdout.utf8)) as? [String: Any]
+        let task = try #require((report?["tasks"] as? [[String: Any]])?.first)
+        let nll = try #require(task["meanNLL"] as? Double)
+        #expect(abs(nll - reference.meanNll) <= 1e-4, "\(set): mean NLL \(nll), transformers \(reference.meanNll)")
+        #expect(task["correctTokens"] as? Int == reference.correctTokens, "\(set)")
+        #expect(task["completionTokens"] as? Int == reference.completionTokens, "\(set)")
         let sweep = try MetaMergeProcess.run([
-            "sweep", config.path, "--task", task, "--scales", "0.5:1:0.5", "--weights", "uniform",
+            "sweep", config.path, "--task", "add=" + taskFile.path, "--scales", "0.5:1:0.5", "--weights", "uniform",
             "-o", directory.appendingPathComponent("sweep.h5").path,
         ])
         #expect(sweep.status == 0, "\(set): \(sweep.stderr)")
