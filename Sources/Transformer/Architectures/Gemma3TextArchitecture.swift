@@ -39,13 +39,15 @@ enum Gemma3TextArchitecture: ArchitectureDefinition {
     static func readRope(_ keys: ConfigKeys, into config: inout TransformerConfig) throws {
         let original = try keys.int("original_max_position_embeddings") ?? config.maxPositionEmbeddings
         let parameters = try keys.object("rope_parameters")
-        if let full = try parameters?.object("full_attention") {
+        // transformers: rope_parameters.full_attention (default {rope_type: default}), updated with rope_scaling.
+        let legacy = try keys.object("rope_scaling")
+        if var full = try parameters?.object("full_attention") {
+            if let legacy { full = ConfigKeys(json: full.json.merging(legacy.json) { $1 }, path: full.path) }
             config.ropeTheta = try full.double("rope_theta") ?? keys.double("rope_theta") ?? 1_000_000
             config.ropeScaling = try RotaryScaling(
                 full, originalMaxPositions: original, maxPositions: config.maxPositionEmbeddings)
         } else {
             config.ropeTheta = try keys.double("rope_theta") ?? 1_000_000
-            let legacy = try keys.object("rope_scaling")
             config.ropeScaling =
                 try legacy.map {
                     try RotaryScaling($0, originalMaxPositions: original, maxPositions: config.maxPositionEmbeddings)

@@ -29,7 +29,7 @@ struct ConfigKeys {
 
     func requiredInt(_ key: String) throws -> Int {
         guard let value = try int(key) else {
-            throw TransformerError(.badConfig, "config.json has no \(path)\(key); a Llama-family model needs it")
+            throw TransformerError(.badConfig, "config.json has no \(path)\(key); the forward pass needs it")
         }
         return value
     }

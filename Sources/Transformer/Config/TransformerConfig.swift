@@ -61,7 +61,7 @@ public struct TransformerConfig: Sendable, Hashable {
     public var architecture: Architecture
     /// `hidden_size`, the width H of the residual stream.
     public var hiddenSize: Int
-    /// `intermediate_size`, the width of the SwiGLU MLP.
+    /// `intermediate_size`, the width of the gated MLP (SwiGLU or GeGLU).
     public var intermediateSize: Int
     /// `num_hidden_layers`.
     public var layerCount: Int
@@ -78,7 +78,7 @@ public struct TransformerConfig: Sendable, Hashable {
     public var maxPositionEmbeddings: Int
     /// `rms_norm_eps`, added to mean(x²) in every RMSNorm (converted to Float32, as transformers does).
     public var rmsNormEpsilon: Double
-    /// `rope_theta` (or `rope_parameters.rope_theta`): the RoPE base θ.
+    /// `rope_theta` (or `rope_parameters.rope_theta`): the RoPE base θ of the full-attention layers.
     public var ropeTheta: Double
     /// `tie_word_embeddings` as config.json states it. The output projection is `lm_head.weight` whenever the
     /// weights store one — also when this is true, as transformers 5.23 keeps a stored head that differs from the
