@@ -87,6 +87,13 @@ struct ArchitectureConfigTests {
         mistral["sliding_window"] = .null
         #expect(try TransformerConfig(json: mistral).slidingWindow == nil)
 
+        // Qwen2 without layer_types: the layers from max_window_layers on slide (transformers' __post_init__).
+        var qwen2 = try Self.json("qwen2-window")
+        qwen2["layer_types"] = nil
+        #expect(try TransformerConfig(json: qwen2).slidingLayers == [false, true])
+        qwen2["max_window_layers"] = .number(2)
+        #expect(try TransformerConfig(json: qwen2).slidingWindow == nil)
+
         var yarn = try Self.json("llama3-rope")
         yarn["rope_parameters"] = .object([
             "rope_type": .string("yarn"), "factor": .number(4), "original_max_position_embeddings": .number(16),
