@@ -83,17 +83,17 @@ struct TransformerConfigTests {
             changes: ["model_type": .string("mixtral"), "architectures": .array([.string("MixtralForCausalLM")])],
             kind: .unsupportedArchitecture, mentions: "MixtralForCausalLM"),
         Refusal(
-            label: "rope_scaling yarn",
-            changes: ["rope_scaling": .object(["rope_type": .string("yarn"), "factor": .number(4)])],
-            kind: .unsupportedFeature, mentions: "yarn"),
+            label: "rope_scaling proportional",
+            changes: ["rope_scaling": .object(["rope_type": .string("proportional"), "factor": .number(4)])],
+            kind: .unsupportedFeature, mentions: "proportional"),
         Refusal(
-            label: "rope_scaling linear (old 'type' key)",
-            changes: ["rope_scaling": .object(["type": .string("linear"), "factor": .number(2)])],
-            kind: .unsupportedFeature, mentions: "linear"),
+            label: "rope_scaling longrope (old 'type' key)",
+            changes: ["rope_scaling": .object(["type": .string("longrope"), "factor": .number(2)])],
+            kind: .unsupportedFeature, mentions: "longrope"),
         Refusal(
-            label: "rope_parameters llama3",
+            label: "rope_parameters llama3 without its factors",
             changes: ["rope_parameters": .object(["rope_type": .string("llama3"), "rope_theta": .number(500_000)])],
-            kind: .unsupportedFeature, mentions: "llama3"),
+            kind: .badConfig, mentions: "rope_parameters.factor"),
         Refusal(
             label: "MoE num_local_experts", changes: ["num_local_experts": .number(8)],
             kind: .unsupportedFeature, mentions: "num_local_experts"),

@@ -1,33 +1,67 @@
-/// The shape and hyper-parameters of a Llama-family decoder (Llama, Mistral, Qwen2) as the forward pass uses them.
+import Foundation
+
+/// The shape, hyper-parameters and block recipe of a decoder of the architecture table (Llama, Mistral, Qwen2,
+/// Qwen3, Gemma 2, Gemma 3 text) as the forward pass uses them.
 ///
 /// Build it from a checkpoint's `config.json` with ``init(_:)`` (which refuses, by name, everything the forward
-/// pass does not implement), or field by field with the memberwise initialiser (then call ``validate()``).
+/// pass does not implement), or field by field with the memberwise initialiser and the recipe properties (then call
+/// ``validate()``). Each architecture's file under `Architectures/` states which keys it reads and which recipe it
+/// sets; the engine builds every layer from the recipe, choosing each variant once per layer.
 ///
 /// Tensor shapes it implies (weights are `[out, in]`, row-major, as Hugging Face stores them):
 /// - `model.embed_tokens.weight`: `[vocabularySize, hiddenSize]`
 /// - `q_proj`: `[attentionHeadCount·headDimension, hiddenSize]`; `k_proj`, `v_proj`:
 ///   `[keyValueHeadCount·headDimension, hiddenSize]`; `o_proj`: `[hiddenSize, attentionHeadCount·headDimension]`
 /// - `gate_proj`, `up_proj`: `[intermediateSize, hiddenSize]`; `down_proj`: `[hiddenSize, intermediateSize]`
-/// - norms: `[hiddenSize]`; `lm_head.weight`: `[vocabularySize, hiddenSize]` unless tied.
+/// - norms: `[hiddenSize]` (`q_norm`, `k_norm`: `[headDimension]`); `lm_head.weight`: `[vocabularySize, hiddenSize]`
+///   unless tied.
 public struct TransformerConfig: Sendable, Hashable {
-    /// The Hugging Face model family; it decides which biases exist and the defaults of absent keys.
-    public enum Architecture: String, Sendable, Hashable, CaseIterable {
-        case llama, mistral, qwen2
-
+    /// A Hugging Face model family: its `model_type` and the causal-LM class of its `architectures` entry. Each
+    /// architecture file declares its value (`.llama`, `.gemma2`, …).
+    public struct Architecture: Sendable, Hashable, CustomStringConvertible {
+        /// `model_type` in config.json.
+        public let modelType: String
         /// The `architectures` entry of a causal LM of this family.
-        public var causalLMClassName: String {
-            switch self {
-            case .llama: "LlamaForCausalLM"
-            case .mistral: "MistralForCausalLM"
-            case .qwen2: "Qwen2ForCausalLM"
-            }
+        public let causalLMClassName: String
+
+        public init(modelType: String, causalLMClassName: String) {
+            self.modelType = modelType
+            self.causalLMClassName = causalLMClassName
         }
+
+        public var rawValue: String { modelType }
+        public var description: String { modelType }
+    }
+
+    /// How an RMSNorm applies its weight w to x̂ = x / √(mean(x²) + ε).
+    public enum NormWeight: Sendable, Hashable {
+        /// w ⊙ x̂ (Llama, Mistral, Qwen).
+        case weight
+        /// (1 + w) ⊙ x̂ (Gemma; the stored w is centred on 0).
+        case onePlusWeight
+    }
+
+    /// Where a layer's norms sit around its attention and MLP blocks f.
+    public enum NormPlacement: Sendable, Hashable {
+        /// x ← x + f(norm(x)): `input_layernorm` before attention, `post_attention_layernorm` before the MLP.
+        case preNorm
+        /// x ← x + norm_out(f(norm_in(x))): `input_layernorm` / `post_attention_layernorm` around attention,
+        /// `pre_feedforward_layernorm` / `post_feedforward_layernorm` around the MLP (Gemma 2 and 3).
+        case sandwich
+    }
+
+    /// The gated MLP's activation: (act(h W_gateᵀ) ⊙ h W_upᵀ) W_downᵀ.
+    public enum Activation: Sendable, Hashable {
+        /// SwiGLU: silu(z) = z σ(z).
+        case silu
+        /// GeGLU with transformers' `gelu_pytorch_tanh`: ½ z (1 + tanh(√(2/π) (z + 0.044715 z³))).
+        case geluTanh
     }
 
     public var architecture: Architecture
     /// `hidden_size`, the width H of the residual stream.
     public var hiddenSize: Int
-    /// `intermediate_size`, the width of the SwiGLU MLP.
+    /// `intermediate_size`, the width of the gated MLP (SwiGLU or GeGLU).
     public var intermediateSize: Int
     /// `num_hidden_layers`.
     public var layerCount: Int
@@ -44,17 +78,46 @@ public struct TransformerConfig: Sendable, Hashable {
     public var maxPositionEmbeddings: Int
     /// `rms_norm_eps`, added to mean(x²) in every RMSNorm (converted to Float32, as transformers does).
     public var rmsNormEpsilon: Double
-    /// `rope_theta` (or `rope_parameters.rope_theta`): the RoPE base θ.
+    /// `rope_theta` (or `rope_parameters.rope_theta`): the RoPE base θ of the full-attention layers.
     public var ropeTheta: Double
-    /// `tie_word_embeddings`: the output projection is `model.embed_tokens.weight`.
+    /// `tie_word_embeddings` as config.json states it. The output projection is `lm_head.weight` whenever the
+    /// weights store one — also when this is true, as transformers 5.23 keeps a stored head that differs from the
+    /// embedding — and `model.embed_tokens.weight` otherwise.
     public var tieWordEmbeddings: Bool
     /// Whether `q_proj`, `k_proj`, `v_proj` carry biases (Qwen2 always; Llama when `attention_bias`).
     public var queryKeyValueBias: Bool
     /// Whether `o_proj` carries a bias (Llama when `attention_bias`).
     public var outputProjectionBias: Bool
-    /// The sliding-attention window when one is in force (Mistral's `sliding_window`, Qwen2's with
-    /// `use_sliding_window`); prompts longer than it are refused rather than computed with full attention.
+    /// The sliding-attention window when some layer uses one (Mistral's `sliding_window`, Qwen2/3's with
+    /// `use_sliding_window`, Gemma's): query i attends to keys j with i − window < j ≤ i, as transformers' eager
+    /// attention masks them.
     public var slidingWindow: Int?
+    /// Which layers use ``slidingWindow`` (`layer_types` entries `sliding_attention`); nil: every layer.
+    public var slidingLayers: [Bool]?
+
+    // MARK: Recipe (defaults: Llama)
+
+    /// How every RMSNorm (layers, final, q/k) applies its weight.
+    public var normWeight: NormWeight = .weight
+    /// Where the layer norms sit.
+    public var normPlacement: NormPlacement = .preNorm
+    /// The MLP kind.
+    public var activation: Activation = .silu
+    /// Whether queries and keys get a per-head RMSNorm (`self_attn.q_norm`, `k_norm`, width head_dim) after their
+    /// projection and before RoPE (Qwen3, Gemma 3).
+    public var queryKeyNorm = false
+    /// Whether the embedding rows are multiplied by √hiddenSize (rounded to Float32) before the first layer (Gemma).
+    public var scalesEmbeddings = false
+    /// `query_pre_attn_scalar` s: attention scores are q·k / √s instead of q·k / √headDimension (Gemma).
+    public var queryPreAttentionScalar: Double?
+    /// `attn_logit_softcapping` c: scores become c · tanh(score / c) before the mask and softmax (Gemma 2).
+    public var attentionSoftCap: Double?
+    /// `final_logit_softcapping` c: logits become c · tanh(logit / c) (Gemma 2).
+    public var finalLogitSoftCap: Double?
+    /// The RoPE type of the full-attention layers (and of every layer unless ``slidingRopeTheta`` is set).
+    public var ropeScaling: RotaryScaling = .none
+    /// A RoPE base of its own (default RoPE) for the sliding layers (Gemma 3's `rope_parameters.sliding_attention`).
+    public var slidingRopeTheta: Double?
 
     public init(
         architecture: Architecture = .llama, hiddenSize: Int, intermediateSize: Int, layerCount: Int,
@@ -78,6 +141,23 @@ public struct TransformerConfig: Sendable, Hashable {
         self.queryKeyValueBias = queryKeyValueBias
         self.outputProjectionBias = outputProjectionBias
         self.slidingWindow = slidingWindow
+    }
+
+    /// The window of layer `layer`, nil for full attention.
+    func window(ofLayer layer: Int) -> Int? {
+        guard let slidingWindow, slidingLayers?[layer] ?? true else { return nil }
+        return slidingWindow
+    }
+
+    /// Whether layer `layer` takes the sliding layers' RoPE (``slidingRopeTheta``).
+    func usesSlidingRope(layer: Int) -> Bool {
+        slidingRopeTheta != nil && (slidingLayers?[layer] ?? true)
+    }
+
+    /// The factor on q·k: 1 / √query_pre_attn_scalar, else 1 / √head_dim.
+    var attentionScale: Float {
+        if let queryPreAttentionScalar { return Float(Foundation.pow(queryPreAttentionScalar, -0.5)) }
+        return 1 / Float(headDimension).squareRoot()
     }
 
     /// Width of all query heads together, attentionHeadCount · headDimension.
@@ -126,5 +206,17 @@ public struct TransformerConfig: Sendable, Hashable {
         if let slidingWindow, slidingWindow <= 0 {
             throw TransformerError(.badConfig, "sliding_window is \(slidingWindow); expected a positive integer")
         }
+        if let slidingLayers, slidingLayers.count != layerCount {
+            throw TransformerError(
+                .badConfig, "layer_types has \(slidingLayers.count) entries for num_hidden_layers = \(layerCount)")
+        }
+        let positiveReals: [(String, Double?)] = [
+            ("query_pre_attn_scalar", queryPreAttentionScalar), ("attn_logit_softcapping", attentionSoftCap),
+            ("final_logit_softcapping", finalLogitSoftCap), ("rope_local_base_freq", slidingRopeTheta),
+        ]
+        for case let (key, value?) in positiveReals where !(value > 0 && value.isFinite) {
+            throw TransformerError(.badConfig, "\(key) is \(value); expected a finite positive number")
+        }
+        try ropeScaling.validate()
     }
 }

@@ -23,8 +23,7 @@ extension LockstepEngine {
         let scratch = EngineScratch(
             inputs: tasks.count + 1, elements: scratchElements, scores: batch.longest, profile: profile)
         let activations = (0..<G).map { _ in PointActivations(config: config, tokenCount: batch.tokenCount) }
-        let rotary = RotaryEmbedding(
-            theta: config.ropeTheta, headDimension: config.headDimension, tokenCount: batch.longest)
+        let plans = layerPlans(batch)
         let H = config.hiddenSize
         let N = batch.tokenCount
         var result: [[Float]] = []
@@ -46,21 +45,22 @@ extension LockstepEngine {
                         row += 1
                     }
                 }
+                if config.scalesEmbeddings { Kernels.scale(acts[p].residual, count: N * H, by: embeddingScale) }
             }
             for layer in 0..<config.layerCount {
                 try Interruption.check()
                 let names = TensorNames.Layer(layer)
-                try attentionBlock(names, coefficients, views, acts, batch, rotary, scratch)
+                try attentionBlock(names, plans[layer], coefficients, views, acts, batch, scratch)
                 try mlpBlock(names, coefficients, views, acts, batch, scratch)
                 done += 1
                 progress?(done, total)
             }
             for (p, view) in views.enumerated() {
-                try view.load(TensorNames.finalNorm, into: scratch.vector(H))
+                let weight = try normWeight(TensorNames.finalNorm, view, width: H, scratch)
                 result.append(
                     [Float](unsafeUninitializedCapacity: N * H) { buffer, initialized in
                         Kernels.rmsNorm(
-                            acts[p].residual, rows: N, width: H, weight: scratch.vectorBase,
+                            acts[p].residual, rows: N, width: H, weight: weight,
                             epsilon: Float(config.rmsNormEpsilon), into: buffer.baseAddress!)
                         initialized = N * H
                     })
@@ -118,6 +118,9 @@ extension LockstepEngine {
                         gathered.baseAddress! + p * R * H, lda: H, rows: R, inFeatures: H, weight: weight,
                         outFeatures: count, into: logits.baseAddress! + p * R * blockRows, ldc: count)
                 }
+                if let cap = config.finalLogitSoftCap {
+                    Kernels.softCap(logits.baseAddress! + p * R * blockRows, count: R * count, cap: Float(cap))
+                }
             }
             try checkLogits(logits.baseAddress!, points: points, rows: rows, batch: batch, count: count, first: first)
             try scratch.profile.measure("metrics") {
@@ -154,101 +157,10 @@ extension LockstepEngine {
         }
     }
 
-    // MARK: - Blocks
-
-    /// x ← x + Attention(RMSNorm(x)) W_oᵀ (+ b_o), for every point of the group.
-    private func attentionBlock(
-        _ layer: TensorNames.Layer, _ points: [[Float]], _ views: [CombinedWeights], _ acts: [PointActivations],
-        _ batch: PromptBatch, _ rotary: RotaryEmbedding, _ scratch: EngineScratch
-    ) throws {
-        let H = config.hiddenSize
-        let N = batch.tokenCount
-        let qW = config.queryWidth
-        let kvW = config.keyValueWidth
-        try normalize(layer.inputNorm, views, acts, rows: N, scratch)
-        let projections: [(String, Int, KeyPath<PointActivations, UnsafeMutablePointer<Float>>)] = [
-            ("q_proj", qW, \.query), ("k_proj", kvW, \.key), ("v_proj", kvW, \.value),
-        ]
-        for (projection, width, output) in projections {
-            try product(
-                layer.attention(projection), outFeatures: width, inFeatures: H, points, rows: N, scratch,
-                input: { UnsafePointer(acts[$0].normed) }, output: { acts[$0][keyPath: output] })
-            if config.queryKeyValueBias {
-                for (p, view) in views.enumerated() {
-                    try view.load(layer.attention(projection, "bias"), into: scratch.vector(width))
-                    Kernels.addBias(acts[p][keyPath: output], rows: N, width: width, bias: scratch.vectorBase)
-                }
-            }
-        }
-        try scratch.profile.measure("attention") {
-            for act in acts {
-                try Interruption.check()
-                for q in batch.prompts.indices {
-                    let rows = batch.rows(of: q)
-                    let n = rows.count
-                    let o = rows.lowerBound
-                    rotary.apply(to: act.query + o * qW, rows: n, heads: config.attentionHeadCount)
-                    rotary.apply(to: act.key + o * kvW, rows: n, heads: config.keyValueHeadCount)
-                    Kernels.causalAttention(
-                        q: act.query + o * qW, k: act.key + o * kvW, v: act.value + o * kvW, tokenCount: n,
-                        heads: config.attentionHeadCount, kvHeads: config.keyValueHeadCount,
-                        headDimension: config.headDimension, scores: scratch.scores, into: act.attention + o * qW)
-                }
-            }
-        }
-        try product(
-            layer.attention("o_proj"), outFeatures: H, inFeatures: qW, points, rows: N, scratch,
-            input: { UnsafePointer(acts[$0].attention) }, output: { acts[$0].residual }, accumulate: true)
-        if config.outputProjectionBias {
-            for (p, view) in views.enumerated() {
-                try view.load(layer.attention("o_proj", "bias"), into: scratch.vector(H))
-                Kernels.addBias(acts[p].residual, rows: N, width: H, bias: scratch.vectorBase)
-            }
-        }
-    }
-
-    /// x ← x + (silu(h W_gateᵀ) ⊙ h W_upᵀ) W_downᵀ with h = RMSNorm(x), for every point of the group.
-    private func mlpBlock(
-        _ layer: TensorNames.Layer, _ points: [[Float]], _ views: [CombinedWeights], _ acts: [PointActivations],
-        _ batch: PromptBatch, _ scratch: EngineScratch
-    ) throws {
-        let H = config.hiddenSize
-        let I = config.intermediateSize
-        let N = batch.tokenCount
-        try normalize(layer.postAttentionNorm, views, acts, rows: N, scratch)
-        try product(
-            layer.mlp("gate_proj"), outFeatures: I, inFeatures: H, points, rows: N, scratch,
-            input: { UnsafePointer(acts[$0].normed) }, output: { acts[$0].gate })
-        try product(
-            layer.mlp("up_proj"), outFeatures: I, inFeatures: H, points, rows: N, scratch,
-            input: { UnsafePointer(acts[$0].normed) }, output: { acts[$0].up })
-        for act in acts {
-            try Interruption.check()
-            let gate = act.gate, up = act.up
-            try Parallel.forEachPart(N * I) { part in
-                Kernels.swiGLU(gate: gate + part.lowerBound, up: up + part.lowerBound, count: part.count)
-            }
-        }
-        try product(
-            layer.mlp("down_proj"), outFeatures: H, inFeatures: I, points, rows: N, scratch,
-            input: { UnsafePointer(acts[$0].gate) }, output: { acts[$0].residual }, accumulate: true)
-    }
-
-    /// normed_p ← RMSNorm(residual_p) with each point's norm weight `name`, for every point of the group.
-    private func normalize(
-        _ name: String, _ views: [CombinedWeights], _ acts: [PointActivations], rows N: Int, _ scratch: EngineScratch
-    ) throws {
-        let H = config.hiddenSize
-        for (p, view) in views.enumerated() {
-            try view.load(name, into: scratch.vector(H))
-            Kernels.rmsNorm(
-                acts[p].residual, rows: N, width: H, weight: scratch.vectorBase,
-                epsilon: Float(config.rmsNormEpsilon), into: acts[p].normed)
-        }
-    }
+    // MARK: - Products
 
     /// Y_p[M × outFeatures] (+)= X_p[M × inFeatures] · W_pᵀ for every point p, block of weight rows by block.
-    private func product(
+    func product(
         _ name: String, outFeatures: Int, inFeatures K: Int, _ points: [[Float]], rows M: Int,
         _ scratch: EngineScratch, input: (Int) -> UnsafePointer<Float>, output: (Int) -> UnsafeMutablePointer<Float>,
         accumulate: Bool = false

@@ -32,7 +32,7 @@ public struct LockstepEngine: Sendable {
     public let config: TransformerConfig
     public let base: any WeightProvider
     public let tasks: [any WeightProvider]
-    /// `lm_head.weight`, or `model.embed_tokens.weight` when the embeddings are tied.
+    /// `lm_head.weight` when stored, else `model.embed_tokens.weight`.
     public let outputProjectionName: String
     /// Target elements of one block of weight rows (4 MiB of Float32 by default).
     public var blockElements = 1 << 20
@@ -85,8 +85,9 @@ public struct LockstepEngine: Sendable {
         return 4 * (weights + activations + scores + hidden + logits)
     }
 
-    /// Checks every prompt: non-empty, within `max_position_embeddings` (and any sliding window), ids in the
-    /// vocabulary.
+    /// Checks every prompt: non-empty, within `max_position_embeddings` (unless the RoPE is `dynamic`), ids in the
+    /// vocabulary. (A prompt longer
+    /// than a sliding window is computed with the window, as transformers computes it.)
     public func check(_ batch: PromptBatch) throws {
         guard !batch.prompts.isEmpty else {
             throw TransformerError(.badPromptLength, "no prompts; expected at least one")
@@ -106,18 +107,12 @@ extension TransformerConfig {
         guard !tokens.isEmpty else {
             throw TransformerError(.badPromptLength, "the prompt is empty; expected at least one token id")
         }
-        guard tokens.count <= maxPositionEmbeddings else {
+        // Dynamic RoPE is made for prompts beyond max_position_embeddings (its base grows with the length).
+        guard tokens.count <= maxPositionEmbeddings || ropeScaling.dependsOnPromptLength else {
             throw TransformerError(
                 .badPromptLength,
                 "the prompt has \(tokens.count) tokens; the model accepts at most max_position_embeddings = "
                 + "\(maxPositionEmbeddings)"
-            )
-        }
-        if let window = slidingWindow, tokens.count > window {
-            throw TransformerError(
-                .unsupportedFeature,
-                "the prompt has \(tokens.count) tokens, more than the sliding_window of \(window); sliding-window "
-                + "attention is not implemented"
             )
         }
         if let position = tokens.firstIndex(where: { $0 < 0 || $0 >= vocabularySize }) {

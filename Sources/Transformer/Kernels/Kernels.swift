@@ -69,4 +69,31 @@ enum Kernels {
             g[i] = (x * sigmoid) * u[i]
         }
     }
+
+    /// The GeGLU gate, in place: g ← gelu_tanh(g) ⊙ u with transformers' `gelu_pytorch_tanh`,
+    /// gelu_tanh(x) = ½ x (1 + tanh(√(2/π) (x + 0.044715 x³))), in Float32.
+    static func geluTanhGLU(gate g: UnsafeMutablePointer<Float>, up u: UnsafePointer<Float>, count: Int) {
+        let beta = Float((2 / Double.pi).squareRoot())
+        let kappa: Float = 0.044715
+        for i in 0..<count {
+            let x = g[i]
+            let inner = beta * (x + kappa * x * x * x)
+            g[i] = (0.5 * x * (1 + Foundation.tanh(inner))) * u[i]
+        }
+    }
+
+    /// y[i] ← c · tanh(y[i] / c) for `count` values (final-logit soft-capping).
+    static func softCap(_ y: UnsafeMutablePointer<Float>, count: Int, cap: Float) {
+        for i in 0..<count { y[i] = Foundation.tanh(y[i] / cap) * cap }
+    }
+
+    /// y[i] += x[i] for `count` values (a residual connection).
+    static func addInPlace(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, count: Int) {
+        for i in 0..<count { y[i] += x[i] }
+    }
+
+    /// y[i] ← y[i] · factor for `count` values (Gemma's embedding scale).
+    static func scale(_ y: UnsafeMutablePointer<Float>, count: Int, by factor: Float) {
+        for i in 0..<count { y[i] *= factor }
+    }
 }

@@ -2,8 +2,9 @@ import Foundation
 
 /// Rotary position embeddings in the half-split ("rotate_half") layout of Hugging Face checkpoints.
 ///
-/// For head dimension d and base θ: inv_freq[i] = 1 / θ^(2i/d), i = 0..<d/2, and at position p the angle is
-/// a = p · inv_freq[i] (all Float32, as transformers computes them). A head vector x = [x₁ | x₂] (halves of
+/// For head dimension d and base θ: inv_freq[i] = 1 / θ^(2i/d), i = 0..<d/2, rescaled by the RoPE type
+/// (``RotaryScaling``), and at position p the angle is a = p · inv_freq[i] (all Float32, as transformers computes
+/// them); yarn also scales cos and sin. A head vector x = [x₁ | x₂] (halves of
 /// length d/2) becomes [x₁ cos a − x₂ sin a | x₂ cos a + x₁ sin a] — i.e. x·cos + rotate_half(x)·sin with
 /// rotate_half(x) = [−x₂ | x₁]. Positions are 0..<tokenCount (no cache, one prompt per pass).
 struct RotaryEmbedding {
@@ -14,21 +15,32 @@ struct RotaryEmbedding {
     private(set) var sines: [Float]
 
     init(theta: Double, headDimension: Int, tokenCount: Int) {
+        let (inverse, scaling) = RotaryScaling.none.frequencies(theta: theta, headDimension: headDimension)
+        self.init(
+            inverseFrequencies: inverse, attentionScaling: scaling, headDimension: headDimension,
+            tokenCount: tokenCount)
+    }
+
+    /// Tables for a RoPE type: angle p · inv_freq[i], cos and sin multiplied by `attentionScaling` (yarn's factor;
+    /// 1 otherwise, which leaves them exact).
+    init(theta: Double, scaling: RotaryScaling, headDimension: Int, tokenCount: Int) {
+        let (inverse, factor) = scaling.frequencies(theta: theta, headDimension: headDimension)
+        self.init(
+            inverseFrequencies: inverse, attentionScaling: factor, headDimension: headDimension,
+            tokenCount: tokenCount)
+    }
+
+    init(inverseFrequencies: [Float], attentionScaling: Float, headDimension: Int, tokenCount: Int) {
         self.headDimension = headDimension
         self.tokenCount = tokenCount
         let half = headDimension / 2
-        let base = Float(theta)
-        let inverseFrequencies = (0..<half).map { i -> Float in
-            let exponent = Float(2 * i) / Float(headDimension)
-            return 1 / Foundation.pow(base, exponent)
-        }
         var cosines = [Float](repeating: 0, count: tokenCount * half)
         var sines = [Float](repeating: 0, count: tokenCount * half)
         for p in 0..<tokenCount {
             for i in 0..<half {
                 let angle = Float(p) * inverseFrequencies[i]
-                cosines[p * half + i] = Foundation.cos(angle)
-                sines[p * half + i] = Foundation.sin(angle)
+                cosines[p * half + i] = Foundation.cos(angle) * attentionScaling
+                sines[p * half + i] = Foundation.sin(angle) * attentionScaling
             }
         }
         self.cosines = cosines

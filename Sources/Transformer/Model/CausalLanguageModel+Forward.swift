@@ -2,13 +2,13 @@ extension CausalLanguageModel {
     /// Runs the model on one prompt of token ids.
     ///
     /// - Parameters:
-    ///   - tokens: token ids, each in 0..<vocabularySize; 1 ≤ count ≤ maxPositionEmbeddings (and ≤ the sliding
-    ///     window when one is in force). Positions are 0..<count.
+    ///   - tokens: token ids, each in 0..<vocabularySize; 1 ≤ count ≤ maxPositionEmbeddings. Positions are
+    ///     0..<count.
     ///   - logits: the positions whose logits to compute (all by default).
     /// - Returns: logits for the requested positions and the final hidden state for every position.
     /// - Throws: ``TransformerError`` — `.tokenOutOfRange` naming the position and id, `.badPromptLength` for an
-    ///   empty prompt or one longer than `max_position_embeddings`, `.unsupportedFeature` for a prompt longer
-    ///   than the sliding window; or the provider's error for a tensor it cannot read.
+    ///   empty prompt or one longer than `max_position_embeddings`; or the provider's error for a tensor it cannot
+    ///   read.
     public func forward(_ tokens: [Int], logits: LogitPositions = .all) throws -> ForwardOutput {
         try forward(batch: [tokens], logits: logits)[0]
     }

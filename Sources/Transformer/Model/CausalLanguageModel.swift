@@ -1,12 +1,14 @@
 import Checkpoints
 
-/// A Llama-family decoder-only language model (Llama, Mistral, Qwen2) evaluated on the CPU in Float32.
+/// A decoder-only language model of the architecture table (Llama, Mistral, Qwen2, Qwen3, Gemma 2, Gemma 3 text)
+/// evaluated on the CPU in Float32.
 ///
 /// The model holds no weights: it asks its ``WeightProvider`` for each tensor just before use, into buffers
 /// reused across layers, so memory stays at one tensor plus the activations of one prompt, whatever the model
 /// size. With ``CombinedWeights`` the same pass evaluates θ0 + Σ c_t τ_t without building that model.
 ///
-/// Per layer ℓ, on the residual stream x ∈ ℝ^(n×H) of an n-token prompt:
+/// Per layer ℓ, on the residual stream x ∈ ℝ^(n×H) of an n-token prompt (Llama's recipe; the others vary it as
+/// ``TransformerConfig`` describes — (1 + w) norms, sandwich norms, q/k norms, windows, soft-caps, GeGLU):
 ///
 ///     h  = RMSNorm(x; w_in)                                  RMSNorm(x) = w ⊙ x / √(mean(x²) + ε)
 ///     q, k, v = h W_qᵀ (+ b_q), h W_kᵀ (+ b_k), h W_vᵀ (+ b_v)
@@ -17,14 +19,15 @@ import Checkpoints
 ///     x ← x + (silu(h W_gateᵀ) ⊙ h W_upᵀ) W_downᵀ            silu(z) = z σ(z)
 ///
 /// then hidden = RMSNorm(x; w_final) and logits = hidden Eᵀ with E = `lm_head.weight`, or
-/// `model.embed_tokens.weight` when the embeddings are tied or no `lm_head.weight` is stored.
+/// `model.embed_tokens.weight` when no `lm_head.weight` is stored.
 ///
 /// The value is immutable and `Sendable`; calls may run concurrently (BLAS threading permitting). A batch of prompts
 /// goes through each layer together (``LockstepEngine``): one matrix product per weight over all their tokens.
 public struct CausalLanguageModel: Sendable {
     public let config: TransformerConfig
     public let weights: any WeightProvider
-    /// The tensor used as the output projection: `lm_head.weight` or, when tied, `model.embed_tokens.weight`.
+    /// The tensor used as the output projection: `lm_head.weight` when stored (whatever `tie_word_embeddings` says,
+    /// as transformers 5.23 loads it), else `model.embed_tokens.weight`.
     public let outputProjectionName: String
     /// Every tensor the config implies, with its shape.
     let tensorShapes: [(String, [Int])]
@@ -37,36 +40,11 @@ public struct CausalLanguageModel: Sendable {
         try config.validate()
         self.config = config
         self.weights = weights
-        let tied = config.tieWordEmbeddings || weights.shape(of: TensorNames.lmHead) == nil
-        outputProjectionName = tied ? TensorNames.embedding : TensorNames.lmHead
-
-        let H = config.hiddenSize
-        let I = config.intermediateSize
-        let qW = config.queryWidth
-        let kvW = config.keyValueWidth
-        var expected: [(String, [Int])] = [(TensorNames.embedding, [config.vocabularySize, H])]
-        for index in 0..<config.layerCount {
-            let layer = TensorNames.Layer(index)
-            expected += [
-                (layer.inputNorm, [H]),
-                (layer.attention("q_proj"), [qW, H]), (layer.attention("k_proj"), [kvW, H]),
-                (layer.attention("v_proj"), [kvW, H]), (layer.attention("o_proj"), [H, qW]),
-                (layer.postAttentionNorm, [H]),
-                (layer.mlp("gate_proj"), [I, H]), (layer.mlp("up_proj"), [I, H]), (layer.mlp("down_proj"), [H, I]),
-            ]
-            if config.queryKeyValueBias {
-                expected += [
-                    (layer.attention("q_proj", "bias"), [qW]), (layer.attention("k_proj", "bias"), [kvW]),
-                    (layer.attention("v_proj", "bias"), [kvW]),
-                ]
-            }
-            if config.outputProjectionBias {
-                expected.append((layer.attention("o_proj", "bias"), [H]))
-            }
-        }
-        expected.append((TensorNames.finalNorm, [H]))
-        if !tied { expected.append((TensorNames.lmHead, [config.vocabularySize, H])) }
-
+        // transformers 5.23 keeps a stored lm_head.weight even when tie_word_embeddings is true (it warns that the
+        // stored head differs from the embedding and does not tie them): the head is the embedding only when absent.
+        let storesHead = weights.shape(of: TensorNames.lmHead) != nil
+        outputProjectionName = storesHead ? TensorNames.lmHead : TensorNames.embedding
+        let expected = config.tensorShapes(storesHead: storesHead)
         for (name, shape) in expected {
             guard let stored = weights.shape(of: name) else {
                 throw TransformerError(

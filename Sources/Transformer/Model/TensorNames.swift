@@ -1,4 +1,5 @@
-/// Hugging Face tensor names of a Llama-family causal LM (`model.layers.{l}.self_attn.q_proj.weight`, …).
+/// Hugging Face tensor names of the table's causal LMs (`model.layers.{l}.self_attn.q_proj.weight`, …); which of
+/// them a model has follows from its recipe (``TransformerConfig/tensorShapes(storesHead:)``).
 enum TensorNames {
     static let embedding = "model.embed_tokens.weight"
     static let finalNorm = "model.norm.weight"
@@ -9,6 +10,8 @@ enum TensorNames {
         init(_ index: Int) { prefix = "model.layers.\(index)." }
         var inputNorm: String { prefix + "input_layernorm.weight" }
         var postAttentionNorm: String { prefix + "post_attention_layernorm.weight" }
+        var preFeedforwardNorm: String { prefix + "pre_feedforward_layernorm.weight" }
+        var postFeedforwardNorm: String { prefix + "post_feedforward_layernorm.weight" }
         func attention(_ projection: String, _ kind: String = "weight") -> String {
             prefix + "self_attn.\(projection).\(kind)"
         }

@@ -1,0 +1,48 @@
+extension TransformerConfig {
+    /// Every tensor the config implies, with its shape: the embedding, per layer the norms of its placement, the
+    /// q/k/v/o projections (biases and per-head q/k norms when the recipe has them) and the MLP, the final norm,
+    /// and `lm_head.weight` when `storesHead` (the output projection is the embedding otherwise).
+    func tensorShapes(storesHead: Bool) -> [(String, [Int])] {
+        let H = hiddenSize
+        let I = intermediateSize
+        let qW = queryWidth
+        let kvW = keyValueWidth
+        var expected: [(String, [Int])] = [(TensorNames.embedding, [vocabularySize, H])]
+        for index in 0..<layerCount {
+            let layer = TensorNames.Layer(index)
+            expected += [
+                (layer.inputNorm, [H]),
+                (layer.attention("q_proj"), [qW, H]), (layer.attention("k_proj"), [kvW, H]),
+                (layer.attention("v_proj"), [kvW, H]), (layer.attention("o_proj"), [H, qW]),
+                (layer.postAttentionNorm, [H]),
+                (layer.mlp("gate_proj"), [I, H]), (layer.mlp("up_proj"), [I, H]), (layer.mlp("down_proj"), [H, I]),
+            ]
+            if normPlacement == .sandwich {
+                expected += [(layer.preFeedforwardNorm, [H]), (layer.postFeedforwardNorm, [H])]
+            }
+            if queryKeyNorm {
+                expected += [
+                    (layer.attention("q_norm"), [headDimension]), (layer.attention("k_norm"), [headDimension]),
+                ]
+            }
+            if queryKeyValueBias {
+                expected += [
+                    (layer.attention("q_proj", "bias"), [qW]), (layer.attention("k_proj", "bias"), [kvW]),
+                    (layer.attention("v_proj", "bias"), [kvW]),
+                ]
+            }
+            if outputProjectionBias {
+                expected.append((layer.attention("o_proj", "bias"), [H]))
+            }
+        }
+        expected.append((TensorNames.finalNorm, [H]))
+        if storesHead { expected.append((TensorNames.lmHead, [vocabularySize, H])) }
+        return expected
+    }
+
+    /// The norm applied to the residual stream before the MLP: `post_attention_layernorm` in pre-norm placement,
+    /// `pre_feedforward_layernorm` in sandwich placement (where `post_attention_layernorm` follows attention).
+    func mlpInputNorm(_ layer: TensorNames.Layer) -> String {
+        normPlacement == .sandwich ? layer.preFeedforwardNorm : layer.postAttentionNorm
+    }
+}

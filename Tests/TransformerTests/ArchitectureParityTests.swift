@@ -1,0 +1,124 @@
+import Checkpoints
+import Foundation
+import SafeTensors
+import Testing
+import Transformer
+
+/// Every architecture of the table against transformers 5.23 (float32, eager attention), on the references of
+/// scripts/fixtures/make_architecture_fixtures.py: ragged prompts longer than every sliding window, the base, a
+/// task model and a merge point θ0 + 0.3 τ_a + 0.7 τ_b, and (llama3-rope) other RoPE types on the base weights.
+/// The script records how far each feature moves the logits when ignored (all ≥ 1e-2 relative), so a recipe step
+/// left out fails here by orders of magnitude.
+@Suite("Architecture table matches transformers")
+struct ArchitectureParityTests {
+    /// max |Δ| / max |reference| on logits and hidden states.
+    static let relativeTolerance: Float = 1e-4
+
+    static let sets = ["llama3-rope", "mistral-window", "qwen2-window", "qwen3", "gemma2", "gemma3", "tied-head"]
+
+    static func relativeError(_ output: [Float], _ reference: [Float]) -> Float {
+        let scale = reference.reduce(Float(0)) { max($0, abs($1)) }
+        return maxAbsoluteDifference(output, reference) / max(scale, .leastNormalMagnitude)
+    }
+
+    @Test("every case and prompt, one prompt at a time through CombinedWeights", arguments: sets)
+    func combinedWeightsMatch(set: String) throws {
+        let references = try ReferenceSet(set)
+        let config = try TransformerConfig(references.base.config)
+        #expect(Set(references.prompts.map(\.count)).count == references.prompts.count, "ragged prompts")
+        for referenceCase in references.cases {
+            let weights = try CombinedWeights(
+                base: references.base, tasks: references.tasks, coefficients: referenceCase.coefficients)
+            let model = try CausalLanguageModel(config: config, weights: weights)
+            for (k, prompt) in references.prompts.enumerated() {
+                let output = try model.forward(prompt)
+                let logits = Self.relativeError(
+                    output.logits, try references.tensor("\(referenceCase.name).p\(k).logits"))
+                let hidden = Self.relativeError(
+                    output.hiddenStates, try references.tensor("\(referenceCase.name).p\(k).hidden"))
+                #expect(logits <= Self.relativeTolerance, "\(set) \(referenceCase.name) p\(k): logits \(logits)")
+                #expect(hidden <= Self.relativeTolerance, "\(set) \(referenceCase.name) p\(k): hidden \(hidden)")
+            }
+        }
+    }
+
+    @Test("all cases as lockstep points, all ragged prompts in one batch", arguments: sets)
+    func lockstepBatchMatches(set: String) throws {
+        let references = try ReferenceSet(set)
+        let config = try TransformerConfig(references.base.config)
+        var engine = try LockstepEngine(
+            config: config, base: CheckpointWeights(references.base),
+            tasks: references.tasks.map { CheckpointWeights($0) })
+        engine.blockElements = 500  // several blocks per matrix
+        let points = references.cases.map(\.coefficients)
+        let batch = PromptBatch(references.prompts)
+        let hidden = try engine.finalHiddenStates(points: points, batch: batch, groupSize: 2)
+        let V = config.vocabularySize
+        var logits = points.map { _ in [Float](repeating: .nan, count: batch.tokenCount * V) }
+        try engine.projectLogits(points: points, hiddenStates: hidden, batch: batch, rows: Array(0..<batch.tokenCount))
+        { vocabulary, block in
+            for p in points.indices {
+                for r in 0..<batch.tokenCount {
+                    for j in 0..<vocabulary.count {
+                        logits[p][r * V + vocabulary.lowerBound + j] = block[p][r * vocabulary.count + j]
+                    }
+                }
+            }
+        }
+        for (p, referenceCase) in references.cases.enumerated() {
+            for q in references.prompts.indices {
+                let rows = batch.rows(of: q)
+                let error = Self.relativeError(
+                    Array(logits[p][(rows.lowerBound * V)..<(rows.upperBound * V)]),
+                    try references.tensor("\(referenceCase.name).p\(q).logits"))
+                #expect(error <= Self.relativeTolerance, "\(set) \(referenceCase.name) p\(q): logits \(error)")
+            }
+        }
+    }
+
+    @Test(
+        "RoPE types linear, yarn and dynamic (prompts beyond max_position_embeddings 8) on the llama3-rope weights",
+        arguments: ["linear", "yarn", "dynamic"])
+    func ropeVariantsMatch(variant: String) throws {
+        let references = try ReferenceSet("llama3-rope")
+        let config = try TransformerConfig(json: references.variantConfig(variant))
+        let model = try CausalLanguageModel(config: config, weights: CheckpointWeights(references.base))
+        let outputs = try model.forward(batch: references.prompts)
+        for (k, output) in outputs.enumerated() {
+            let error = Self.relativeError(output.logits, try references.tensor("\(variant).p\(k).logits"))
+            #expect(error <= Self.relativeTolerance, "\(variant) p\(k): logits \(error)")
+        }
+    }
+
+    @Test("every feature the references exercise moves transformers' logits far beyond the tolerance", arguments: sets)
+    func featuresBind(set: String) throws {
+        let references = try ReferenceSet(set)
+        let effects = try references.metadata("feature_effects", as: [String: Double].self)
+        #expect(set == "tied-head" || !effects.isEmpty)
+        for (feature, change) in effects {
+            #expect(change >= 100 * Double(Self.relativeTolerance), "\(set): \(feature) moves the logits by \(change)")
+        }
+    }
+}
+
+extension ReferenceSet {
+    /// A metadata entry decoded from JSON.
+    func metadata<T: Decodable>(_ key: String, as type: T.Type) throws -> T {
+        guard let text = file.metadata[key] else { throw FixtureError("\(name): no metadata \(key)") }
+        return try JSONDecoder().decode(T.self, from: Data(text.utf8))
+    }
+
+    /// The config.json of a recorded variant (another RoPE type on the base weights).
+    func variantConfig(_ variant: String) throws -> [String: JSONValue] {
+        let variants = try metadata("variants", as: [Variant].self)
+        guard let config = variants.first(where: { $0.name == variant })?.config,
+            case .object(let json) = config
+        else { throw FixtureError("\(name): no variant \(variant)") }
+        return json
+    }
+
+    struct Variant: Decodable {
+        let name: String
+        let config: JSONValue
+    }
+}
