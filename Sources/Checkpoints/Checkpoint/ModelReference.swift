@@ -70,8 +70,9 @@ public struct ModelReference: Sendable, Hashable {
         let place = candidates[0]
 
         if text.contains("+") {
-            // The first split at a `+` whose two sides both resolve (a base named `llama+code` included).
-            let pluses = text.indices.filter { text[$0] == "+" }
+            // The first split at a `+` whose two sides both resolve (a base named `llama+code` included); at most
+            // 8 splits are tried, so a pathological reference cannot make this unbounded work.
+            let pluses = text.indices.filter { text[$0] == "+" }.prefix(8)
             let split = pluses.lazy.compactMap { plus -> (ModelReference, ModelReference)? in
                 let left = String(text[..<plus]), right = String(text[text.index(after: plus)...])
                 guard let model = try? resolveWithoutAdapter(left, folders, environment),
