@@ -146,6 +146,11 @@ struct InputPathTests {
             b["directory"] = nil
             #expect(NSDictionary(dictionary: a) == NSDictionary(dictionary: b), "\(id)")
         }
+        let tokens = try MetaMergeProcess.run(["tokenize", "org/base", "12+3="], environment: cache.environment)
+        #expect(tokens.status == 0, "\(tokens.stderr)")
+        let tokensByPath = try MetaMergeProcess.run(
+            ["tokenize", Self.family.appendingPathComponent("base").path, "12+3="])
+        #expect(tokens.stdout == tokensByPath.stdout)
         // An existing local path wins over the id it also spells.
         let work = try makeTemporaryDirectory("hub-local-work")
         try FileManager.default.createDirectory(
