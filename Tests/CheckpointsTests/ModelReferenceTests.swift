@@ -27,7 +27,18 @@ struct ModelReferenceTests {
         #expect(ModelReference.isSafeRevision("refs/pr/1"))
     }
 
+    /// Expected values printed by Python 3.11's `posixpath.expandvars` with A=/x, B_2=y, EMPTY=''.
+    @Test(arguments: [
+        ("$A/hub", "/x/hub"), ("${A}/$B_2", "/x/y"), ("$NOPE/a", "$NOPE/a"), ("${}/a", "${}/a"), ("${A", "${A"),
+        ("a$", "a$"), ("$A$B_2$C", "/xy$C"), ("${B_2}z", "yz"), ("$EMPTY/x", "/x"), ("$-A", "$-A"),
+    ])
+    func variablesExpandAsPythonDoes(text: String, expected: String) {
+        let environment = ["A": "/x", "B_2": "y", "EMPTY": ""]
+        #expect(ModelReference.expandingVariables(text, environment) == expected)
+    }
+
     @Test func cacheFolderPrecedence() {
+        #expect(ModelReference.hubCache(["HF_HOME": "$A/hf", "A": "/x"]).path == "/x/hf/hub")
         let home = FileManager.default.homeDirectoryForCurrentUser.path
         #expect(ModelReference.hubCache(["HF_HUB_CACHE": "/a", "HF_HOME": "/b"]).path == "/a")
         #expect(ModelReference.hubCache(["HUGGINGFACE_HUB_CACHE": "/l", "HF_HOME": "/b"]).path == "/l")

@@ -18,9 +18,9 @@ import Foundation
 ///
 /// A hub id is looked up as huggingface_hub's `snapshot_download(local_files_only=True)` does: the cache folder is
 /// `HF_HUB_CACHE`, else `HUGGINGFACE_HUB_CACHE`, else `HF_HOME/hub`, else `XDG_CACHE_HOME/huggingface/hub`, else
-/// `~/.cache/huggingface/hub` (`~` expanded); the entry is `models--ORG--NAME`; a 40-hex revision names the
-/// snapshot `snapshots/REVISION/` directly, any other is read from `refs/REVISION` (the commit it holds, surrounding
-/// whitespace ignored). The snapshot's files are symlinks into the entry's `blobs/`, which ``Checkpoint`` follows.
+/// `~/.cache/huggingface/hub` (`~` and `$VAR` expanded); the entry is `models--ORG--NAME`; a 40-hex revision names
+/// the snapshot `snapshots/REVISION/` directly, any other is read from `refs/REVISION` (the commit it holds,
+/// surrounding whitespace ignored). The snapshot's files are symlinks into the entry's `blobs/`, which ``Checkpoint`` follows.
 public struct ModelReference: Sendable, Hashable {
     /// The reference as written.
     public let text: String
@@ -181,14 +181,49 @@ public struct ModelReference: Sendable, Hashable {
         return ModelReference(text: text, url: snapshot, name: name, hubID: id, revision: revision)
     }
 
-    /// The hub cache folder as huggingface_hub's `constants.HF_HUB_CACHE` computes it.
+    /// The hub cache folder as huggingface_hub's `constants.HF_HUB_CACHE` computes it: `HF_HUB_CACHE`, else
+    /// `HUGGINGFACE_HUB_CACHE`, else `HF_HOME/hub`, else `XDG_CACHE_HOME/huggingface/hub`, else
+    /// `~/.cache/huggingface/hub`; `~` expanded, then `$NAME` / `${NAME}` (Python's `os.path.expandvars`).
     public static func hubCache(_ environment: [String: String]) -> URL {
-        func expanded(_ path: String) -> URL { URL(fileURLWithPath: (path as NSString).expandingTildeInPath) }
-        if let path = environment["HF_HUB_CACHE"] ?? environment["HUGGINGFACE_HUB_CACHE"] { return expanded(path) }
+        func expanded(_ path: String) -> String {
+            expandingVariables((path as NSString).expandingTildeInPath, environment)
+        }
+        if let path = environment["HF_HUB_CACHE"] ?? environment["HUGGINGFACE_HUB_CACHE"] {
+            return URL(fileURLWithPath: expanded(path))
+        }
         let home =
             environment["HF_HOME"]
             ?? ((environment["XDG_CACHE_HOME"] ?? "~/.cache") as NSString).appendingPathComponent("huggingface")
-        return expanded(home).appendingPathComponent("hub")
+        return URL(fileURLWithPath: expanded(home)).appendingPathComponent("hub")
+    }
+
+    /// Python's `posixpath.expandvars`: each `$NAME` or `${NAME}` (NAME of ASCII letters, digits, `_`) whose NAME is
+    /// set in `environment` is replaced by its value; any other `$` is kept as written.
+    static func expandingVariables(_ text: String, _ environment: [String: String]) -> String {
+        func isWord(_ c: Character) -> Bool { c.isASCII && (c.isLetter || c.isNumber || c == "_") }
+        var result = ""
+        var rest = Substring(text)
+        while let dollar = rest.firstIndex(of: "$") {
+            result += rest[..<dollar]
+            let after = rest[rest.index(after: dollar)...]
+            var name: Substring = ""
+            var end = after.startIndex
+            if after.first == "{", let close = after.firstIndex(of: "}") {
+                name = after[after.index(after: after.startIndex)..<close]
+                end = after.index(after: close)
+            } else {
+                end = after.firstIndex { !isWord($0) } ?? after.endIndex
+                name = after[..<end]
+            }
+            if !name.isEmpty, let value = environment[String(name)] {
+                result += value
+                rest = after[end...]
+            } else {
+                result += "$"
+                rest = after
+            }
+        }
+        return result + rest
     }
 
     /// huggingface_hub's `validate_repo_id`: `name` or `namespace/name`, each 1–96 of `[A-Za-z0-9_.-]`, starting
