@@ -44,7 +44,8 @@ public struct ModelReference: Sendable, Hashable {
     /// Resolves `text` (see the type's documentation).
     ///
     /// - Parameters:
-    ///   - directories: the folders a relative path is looked up in, in order (default: the working directory).
+    ///   - directories: the folders a relative path is looked up in, in order (default, and when empty: the working
+    ///     directory).
     ///   - environment: where the hub cache location is read from (default: the process's environment).
     /// - Throws: ``CheckpointError`` (`badReference`) saying which readings were tried: the paths looked at, and
     ///   for a hub id the cache folder searched and the command that would download it; for `BASE+ADAPTER` that
@@ -53,11 +54,12 @@ public struct ModelReference: Sendable, Hashable {
         _ text: String, searchingIn directories: [URL]? = nil,
         environment: [String: String] = ProcessInfo.processInfo.environment
     ) throws -> ModelReference {
-        let folders = directories ?? [URL(fileURLWithPath: FileManager.default.currentDirectoryPath)]
+        let folders =
+            directories.flatMap { $0.isEmpty ? nil : $0 }
+            ?? [URL(fileURLWithPath: FileManager.default.currentDirectoryPath)]
         guard !text.isEmpty else {
             throw CheckpointError(
-                .badReference, url: folders.first ?? URL(fileURLWithPath: "."), "empty model reference; name a model "
-                    + "directory or a hub id ORG/NAME")
+                .badReference, url: folders[0], "empty model reference; name a model directory or a hub id ORG/NAME")
         }
         let candidates = pathCandidates(text, folders: folders)
         if let found = candidates.first(where: { FileManager.default.fileExists(atPath: $0.path) }) {
