@@ -177,8 +177,8 @@ def demo_end_to_end(tmp):
 def write_tiny_gguf(path, kind):
     """The bundled tiny Llama base written as GGUF with the `gguf` package's GGUFWriter, as llama.cpp's
     convert_hf_to_gguf.py lays a Llama out (tensor names, q/k rows permuted per head, llama.* metadata, a
-    SentencePiece-style vocabulary). kind: F32 (every tensor), F16 (matrices), Q8_0 (matrices whose rows are whole
-    32-element blocks; the others F32, as llama.cpp falls back). Returns the original tensors and config."""
+    SentencePiece-style vocabulary). kind: F32 (every tensor), F16 or BF16 (matrices), Q8_0 (matrices whose rows are
+    whole 32-element blocks; the others F32, as llama.cpp falls back). Returns the original tensors and config."""
     import gguf
     from gguf import GGMLQuantizationType
     from safetensors.numpy import load_file
@@ -232,6 +232,9 @@ def write_tiny_gguf(path, kind):
         w = np.ascontiguousarray(w, dtype=np.float32)
         if kind == "F16" and w.ndim == 2:
             writer.add_tensor(gguf_name, w.astype(np.float16))
+        elif kind == "BF16" and w.ndim == 2:
+            writer.add_tensor(gguf_name, gguf.quants.quantize(w, GGMLQuantizationType.BF16),
+                              raw_dtype=GGMLQuantizationType.BF16)
         elif kind == "Q8_0" and w.ndim == 2 and w.shape[-1] % 32 == 0:
             writer.add_tensor(gguf_name, gguf.quants.quantize(w, GGMLQuantizationType.Q8_0),
                               raw_dtype=GGMLQuantizationType.Q8_0)
@@ -245,9 +248,10 @@ def write_tiny_gguf(path, kind):
 
 
 @check
-def gguf_converter_round_trips_f32_f16_q8_0(tmp):
-    """scripts/fixtures/convert_smollm2.py converts a tiny Llama GGUF (written by GGUFWriter in F32, F16 and Q8_0)
-    back to the original weights: F32 exactly, F16 exactly the float16 rounding, Q8_0 within its block error (per block
+def gguf_converter_round_trips_f32_f16_bf16_q8_0(tmp):
+    """scripts/fixtures/convert_smollm2.py converts a tiny Llama GGUF (written by GGUFWriter in F32, F16, BF16 and
+    Q8_0) back to the original weights: F32 exactly, F16 exactly the float16 rounding, BF16 exactly the bfloat16
+    rounding (8 significant bits, ties to even, from np.frexp), Q8_0 within its block error (per block
     of 32, d = max|x|/127 stored as float16: |x − q·d16| ≤ d/2 + 127·|d − d16|, plus 127·d·2^-22 for the float32
     product x·(1/d) rounded before the integer); config.json as the original's; the
     file's SHA-256 in .complete; `metamerge inspect` reads the result and names the GGUF file as GGUF."""
@@ -255,7 +259,7 @@ def gguf_converter_round_trips_f32_f16_q8_0(tmp):
     from safetensors.numpy import load_file
     converter = os.path.join(ROOT, "scripts", "fixtures", "convert_smollm2.py")
     details = []
-    for kind in ("F32", "F16", "Q8_0"):
+    for kind in ("F32", "F16", "BF16", "Q8_0"):
         path = os.path.join(tmp, f"tiny.{kind}.gguf")
         originals, config = write_tiny_gguf(path, kind)
         out = os.path.join(tmp, f"converted-{kind}")
@@ -269,6 +273,11 @@ def gguf_converter_round_trips_f32_f16_q8_0(tmp):
             assert got.dtype == np.float32 and got.shape == original.shape, f"{kind} {name}: {got.dtype} {got.shape}"
             if kind == "F16" and original.ndim == 2:
                 assert np.array_equal(got, original.astype(np.float16).astype(np.float32)), f"F16 {name}"
+            elif kind == "BF16" and original.ndim == 2:
+                mantissa, exponent = np.frexp(original.astype(np.float64))
+                expected = np.ldexp(np.round(mantissa * 256), exponent - 8).astype(np.float32)
+                assert np.array_equal(got, expected), f"BF16 {name}"
+                assert not np.array_equal(got, original), f"BF16 {name}: not rounded"
             elif kind == "Q8_0" and original.ndim == 2 and original.shape[-1] % 32 == 0:
                 blocks = original.astype(np.float64).reshape(-1, 32)
                 d = np.abs(blocks).max(axis=1, keepdims=True) / 127
