@@ -121,8 +121,9 @@ struct InputPathTests {
     func aMissingPathSaysWhichReadingWasTried(reference: String, expected: String) throws {
         let work = try makeTemporaryDirectory("readings")
         let cache = work.appendingPathComponent("empty-cache")
-        for arguments in [["inspect", reference], ["analyze", "--base", reference, "--model", reference, "-o", "r.h5"]]
-        {
+        for arguments in [
+            ["inspect", reference], ["analyze", "--base", reference, "--model", reference, "-o", "r.h5"],
+        ] {
             let result = try MetaMergeProcess.run(arguments, in: work, environment: ["HF_HUB_CACHE": cache.path])
             #expect(result.status == 2)
             #expect(Self.oneLine(result), "\(result.stderr)")
@@ -301,7 +302,8 @@ struct InputPathTests {
             let result = try MetaMergeProcess.run(arguments)
             #expect(result.status == 2, "\(arguments)")
             #expect(Self.oneLine(result), "\(arguments): \(result.stderr)")
-            #expect(result.stderr.contains("\(named): is a GGUF file (llama.cpp format, version 3, 7 tensors)"),
+            #expect(
+                result.stderr.contains("\(named): is a GGUF file (llama.cpp format, version 3, 7 tensors)"),
                 "\(arguments): \(result.stderr)")
             #expect(result.stderr.contains("gguf_file="), "\(result.stderr)")
             #expect(result.stderr.contains("convert_smollm2.py"), "\(result.stderr)")
