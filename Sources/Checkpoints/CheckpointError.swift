@@ -10,6 +10,10 @@ import Foundation
 public struct CheckpointError: Error, Sendable, CustomStringConvertible, Equatable {
     public enum Kind: String, Sendable, Equatable {
         case notADirectory
+        /// A model reference that is neither an existing path nor a hub id in the local cache (or is `BASE+ADAPTER`).
+        case badReference
+        /// A GGUF file (llama.cpp's format) where safetensors weights were expected.
+        case ggufFile
         case unreadableFile
         case badConfig
         case noWeights

@@ -71,8 +71,6 @@ struct ConfigurationTests {
         ),
         ("modules: {}\nmodels: [{model: a}]\nmerge_method: linear\n", "modules"),
         ("models: [{model: a}]\nmerge_method: linear\nchat_template: chatml\n", "chat_template"),
-        ("models: [{model: a+b/lora}]\nmerge_method: linear\n", "model+lora"),
-        ("models: [{model: org/name@main}]\nmerge_method: linear\n", "model@revision"),
     ])
     func refusesUnsupportedKeysByName(yaml: String, key: String) {
         let error = failure(yaml)

@@ -174,6 +174,181 @@ def demo_end_to_end(tmp):
     return f"report, 2 merged models, {len(figures)} figures"
 
 
+def write_tiny_gguf(path, kind):
+    """The bundled tiny Llama base written as GGUF with the `gguf` package's GGUFWriter, as llama.cpp's
+    convert_hf_to_gguf.py lays a Llama out (tensor names, q/k rows permuted per head, llama.* metadata, a
+    SentencePiece-style vocabulary). kind: F32 (every tensor), F16 or BF16 (matrices), Q8_0 (matrices whose rows are
+    whole 32-element blocks; the others F32, as llama.cpp falls back). Returns the original tensors and config."""
+    import gguf
+    from gguf import GGMLQuantizationType
+    from safetensors.numpy import load_file
+    base = os.path.join(FAMILY, "base")
+    with open(os.path.join(base, "config.json")) as f:
+        config = json.load(f)
+    with open(os.path.join(base, "tokenizer.json")) as f:
+        vocab = json.load(f)["model"]["vocab"]
+    tensors = load_file(os.path.join(base, "model.safetensors"))
+    n_head, n_kv = config["num_attention_heads"], config["num_key_value_heads"]
+
+    def permute(w, heads):  # convert_hf_to_gguf.py, LlamaModel.permute
+        return w.reshape(heads, 2, w.shape[0] // heads // 2, *w.shape[1:]).swapaxes(1, 2).reshape(w.shape)
+
+    top = {"model.embed_tokens.weight": "token_embd.weight", "model.norm.weight": "output_norm.weight",
+           "lm_head.weight": "output.weight"}
+    block = {"input_layernorm.weight": "attn_norm.weight", "self_attn.q_proj.weight": "attn_q.weight",
+             "self_attn.k_proj.weight": "attn_k.weight", "self_attn.v_proj.weight": "attn_v.weight",
+             "self_attn.o_proj.weight": "attn_output.weight", "post_attention_layernorm.weight": "ffn_norm.weight",
+             "mlp.gate_proj.weight": "ffn_gate.weight", "mlp.up_proj.weight": "ffn_up.weight",
+             "mlp.down_proj.weight": "ffn_down.weight"}
+    writer = gguf.GGUFWriter(path, "llama")
+    writer.add_context_length(config["max_position_embeddings"])
+    writer.add_block_count(config["num_hidden_layers"])
+    writer.add_feed_forward_length(config["intermediate_size"])
+    writer.add_embedding_length(config["hidden_size"])
+    writer.add_rope_dimension_count(config["head_dim"])
+    writer.add_rope_freq_base(config["rope_parameters"]["rope_theta"])
+    writer.add_head_count(n_head)
+    writer.add_head_count_kv(n_kv)
+    writer.add_layer_norm_rms_eps(config["rms_norm_eps"])
+    writer.add_vocab_size(config["vocab_size"])
+    tokens = sorted(vocab, key=vocab.get)
+    writer.add_tokenizer_model("llama")
+    writer.add_token_list(tokens)
+    writer.add_token_scores([-float(i) for i in range(len(tokens))])
+    writer.add_token_types([3, 3, 3, 2] + [1] * (len(tokens) - 4))  # control ×3, unknown, normal
+    writer.add_unk_token_id(3)
+    writer.add_bos_token_id(config["bos_token_id"])
+    writer.add_eos_token_id(config["eos_token_id"])
+    for name, w in sorted(tensors.items()):
+        if name in top:
+            gguf_name = top[name]
+        else:
+            _, _, layer, rest = name.split(".", 3)
+            gguf_name = f"blk.{layer}.{block[rest]}"
+        if name.endswith("q_proj.weight"):
+            w = permute(w, n_head)
+        elif name.endswith("k_proj.weight"):
+            w = permute(w, n_kv)
+        w = np.ascontiguousarray(w, dtype=np.float32)
+        if kind == "F16" and w.ndim == 2:
+            writer.add_tensor(gguf_name, w.astype(np.float16))
+        elif kind == "BF16" and w.ndim == 2:
+            writer.add_tensor(gguf_name, gguf.quants.quantize(w, GGMLQuantizationType.BF16),
+                              raw_dtype=GGMLQuantizationType.BF16)
+        elif kind == "Q8_0" and w.ndim == 2 and w.shape[-1] % 32 == 0:
+            writer.add_tensor(gguf_name, gguf.quants.quantize(w, GGMLQuantizationType.Q8_0),
+                              raw_dtype=GGMLQuantizationType.Q8_0)
+        else:
+            writer.add_tensor(gguf_name, w)
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    return tensors, config
+
+
+@check
+def gguf_converter_round_trips_f32_f16_bf16_q8_0(tmp):
+    """scripts/fixtures/convert_smollm2.py converts a tiny Llama GGUF (written by GGUFWriter in F32, F16, BF16 and
+    Q8_0) back to the original weights: F32 exactly, F16 exactly the float16 rounding, BF16 exactly the bfloat16
+    rounding (8 significant bits, ties to even, from np.frexp), Q8_0 within its block error (per block
+    of 32, d = max|x|/127 stored as float16: |x − q·d16| ≤ d/2 + 127·|d − d16|, plus 127·d·2^-22 for the float32
+    product x·(1/d) rounded before the integer); config.json as the original's; the
+    file's SHA-256 in .complete; `metamerge inspect` reads the result and names the GGUF file as GGUF."""
+    import hashlib
+    from safetensors.numpy import load_file
+    converter = os.path.join(ROOT, "scripts", "fixtures", "convert_smollm2.py")
+    details = []
+    for kind in ("F32", "F16", "BF16", "Q8_0"):
+        path = os.path.join(tmp, f"tiny.{kind}.gguf")
+        originals, config = write_tiny_gguf(path, kind)
+        out = os.path.join(tmp, f"converted-{kind}")
+        result = subprocess.run([sys.executable, converter, out, "--gguf", path], capture_output=True, text=True)
+        assert result.returncode == 0, f"{kind}: convert_smollm2.py exited {result.returncode}:\n{result.stderr}"
+        converted = load_file(os.path.join(out, "model.safetensors"))
+        assert sorted(converted) == sorted(originals), f"{kind}: tensor names differ"
+        worst = 0.0
+        for name, original in originals.items():
+            got = converted[name]
+            assert got.dtype == np.float32 and got.shape == original.shape, f"{kind} {name}: {got.dtype} {got.shape}"
+            if kind == "F16" and original.ndim == 2:
+                assert np.array_equal(got, original.astype(np.float16).astype(np.float32)), f"F16 {name}"
+            elif kind == "BF16" and original.ndim == 2:
+                mantissa, exponent = np.frexp(original.astype(np.float64))
+                expected = np.ldexp(np.round(mantissa * 256), exponent - 8).astype(np.float32)
+                assert np.array_equal(got, expected), f"BF16 {name}"
+                assert not np.array_equal(got, original), f"BF16 {name}: not rounded"
+            elif kind == "Q8_0" and original.ndim == 2 and original.shape[-1] % 32 == 0:
+                blocks = original.astype(np.float64).reshape(-1, 32)
+                d = np.abs(blocks).max(axis=1, keepdims=True) / 127
+                d16_error = np.abs(d.astype(np.float16).astype(np.float64) - d)
+                # x·(1/d) is rounded to float32 (relative 2^-24, twice) before it is rounded to an integer
+                bound = d / 2 + 127 * d16_error + 127 * d * 2.0**-22 + 1e-30
+                error = np.abs(got.astype(np.float64).reshape(-1, 32) - blocks)
+                assert (error <= bound).all(), f"Q8_0 {name}: error {error.max()} beyond the block bound"
+                worst = max(worst, float((error / np.maximum(bound, 1e-30)).max()))
+            else:
+                assert np.array_equal(got, original), f"{kind} {name}: not exact"
+        if kind == "Q8_0":
+            assert worst > 0.1, "Q8_0: the weights were not quantized"
+        with open(os.path.join(out, "config.json")) as f:
+            got_config = json.load(f)
+        for key in ("hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads",
+                    "num_key_value_heads", "head_dim", "vocab_size", "max_position_embeddings", "bos_token_id",
+                    "eos_token_id", "tie_word_embeddings", "model_type"):
+            assert got_config.get(key) == config[key], f"{kind}: config {key} {got_config.get(key)} != {config[key]}"
+        assert abs(got_config["rms_norm_eps"] - config["rms_norm_eps"]) <= 1e-7 * config["rms_norm_eps"]
+        assert got_config["rope_parameters"]["rope_theta"] == config["rope_parameters"]["rope_theta"]
+        with open(path, "rb") as f:
+            digest = hashlib.sha256(f.read()).hexdigest()
+        with open(os.path.join(out, ".complete")) as f:
+            assert digest in f.read(), f"{kind}: .complete does not record the GGUF's SHA-256"
+        run("inspect", out)
+        refused = run("inspect", path, expect=2)
+        expected = f"{path}: is a GGUF file (llama.cpp format, version 3, {len(originals)} tensors)"
+        assert expected in refused.stderr, refused.stderr
+        details.append(kind if kind != "Q8_0" else f"Q8_0 (worst {worst:.4f} of the block bound)")
+    return ", ".join(details) + f"; {len(originals)} tensors each"
+
+
+@check
+def hub_cache_layout_reads_in_huggingface_hub(tmp):
+    """The fake hub cache the Swift tests build (Tests/CLITests/InputPathTests.swift, FakeHubCache) is what
+    huggingface_hub itself reads: snapshot_download(local_files_only=True) and try_to_load_from_cache find the
+    snapshot; `metamerge inspect org/base` with HF_HUB_CACHE there reads it, and gives what inspect gives by path."""
+    from huggingface_hub import snapshot_download, try_to_load_from_cache
+    commit = "0123456789abcdef0123456789abcdef01234567"
+    cache = os.path.join(tmp, "hub")
+    entry = os.path.join(cache, "models--org--base")
+    snapshot = os.path.join(entry, "snapshots", commit)
+    for folder in ("blobs", "refs", snapshot):
+        os.makedirs(os.path.join(entry, folder), exist_ok=True)
+    source = os.path.join(FAMILY, "base")
+    for index, name in enumerate(sorted(os.listdir(source))):
+        blob = f"{index + 1:064x}"
+        with open(os.path.join(source, name), "rb") as a, open(os.path.join(entry, "blobs", blob), "wb") as b:
+            b.write(a.read())
+        os.symlink(f"../../blobs/{blob}", os.path.join(snapshot, name))
+    with open(os.path.join(entry, "refs", "main"), "w") as f:
+        f.write(commit)
+    for revision in (None, "main", commit):
+        found = snapshot_download("org/base", revision=revision, cache_dir=cache, local_files_only=True)
+        assert os.path.samefile(found, snapshot), f"snapshot_download({revision}) gave {found}"
+    weights = try_to_load_from_cache("org/base", "model.safetensors", cache_dir=cache)
+    assert weights == os.path.join(snapshot, "model.safetensors"), weights
+    environment = dict(os.environ, HF_HUB_CACHE=cache)
+    by_id = subprocess.run([BIN, "inspect", "--json", "org/base"], capture_output=True, text=True, env=environment,
+                           cwd=tmp)
+    assert by_id.returncode == 0, by_id.stderr
+    by_path = json.loads(run("inspect", "--json", source).stdout)
+    by_id = json.loads(by_id.stdout)
+    assert by_id.pop("directory") == snapshot and by_path.pop("directory") == source
+    assert by_id == by_path, "inspect by hub id differs from inspect by path"
+    missing = subprocess.run([BIN, "inspect", "org/missing"], capture_output=True, text=True, env=environment, cwd=tmp)
+    assert missing.returncode == 2 and "models--org--missing" in missing.stderr, missing.stderr
+    return "snapshot_download and try_to_load_from_cache find the snapshot metamerge reads"
+
+
 def documented_command_lines():
     """Every `metamerge …` line of the `sh` code blocks in README.md and docs/*.md, with the exit code a trailing
     `# exit N` names (0 otherwise)."""

@@ -5,7 +5,8 @@ extension Checkpoint {
     static let indexName = "model.safetensors.index.json"
 
     /// The weight files of a model directory: the shards named by the index, else `model.safetensors`, else every
-    /// `*.safetensors` present. A shard the index names but the directory lacks is a problem (appended to
+    /// `*.safetensors` present; a folder of `*.gguf` files only is refused naming the first, with how to convert it.
+    /// A shard the index names but the directory lacks is a problem (appended to
     /// `problems`), never a reason to fall back to other files: a missing shard would silently drop its tensors.
     static func weightFiles(
         in directory: URL, access: DirectoryAccess, weightMap: inout [String: String]?,
@@ -37,6 +38,10 @@ extension Checkpoint {
         }
         if !safetensors.isEmpty {
             return safetensors.map { directory.appendingPathComponent($0) }
+        }
+        if let gguf = entries.filter({ $0.hasSuffix(".gguf") }).sorted().first {
+            let url = directory.appendingPathComponent(gguf)
+            if let header = GGUFHeader.read(url) { throw header.error(at: url) }
         }
         let pickles = entries.filter { name in pickleSuffixes.contains { name.hasSuffix($0) } }.sorted()
         if !pickles.isEmpty {

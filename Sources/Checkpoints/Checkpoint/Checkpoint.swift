@@ -6,9 +6,10 @@ import SafeTensors
 ///
 /// Opening validates every weight file (see `SafeTensorsFile`) and keeps it open without reading its data;
 /// tensors are read on demand, in chunks, as Float32. Pickle checkpoints (`pytorch_model*.bin`, `.pt`, `.ckpt`,
-/// `.pth`) are refused and never unpickled. Weight files reached through a symbolic link are followed only when
-/// the link resolves inside the model directory or, for the Hugging Face hub cache
-/// (`snapshots/<rev>/x -> ../../blobs/<hash>`), inside that cache entry's `blobs/` folder.
+/// `.pth`) are refused and never unpickled; GGUF files are recognised and refused with how to convert them. Weight
+/// files reached through a symbolic link are followed only when the link resolves inside the model directory or,
+/// for the Hugging Face hub cache (`snapshots/<rev>/x -> ../../blobs/<hash>`), inside that cache entry's `blobs/`
+/// folder.
 public final class Checkpoint: Sendable {
     /// The model directory, as given.
     public let directory: URL
@@ -40,6 +41,7 @@ public final class Checkpoint: Sendable {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory), isDirectory.boolValue
         else {
+            if let gguf = GGUFHeader.read(directory) { throw gguf.error(at: directory) }
             throw CheckpointError(
                 .notADirectory, url: directory,
                 "is not a model directory (expected a folder with config.json and *.safetensors, or a .safetensors "
@@ -82,6 +84,7 @@ public final class Checkpoint: Sendable {
         else {
             throw CheckpointError(.unreadableFile, url: file, "does not exist; expected a .safetensors file")
         }
+        if let gguf = GGUFHeader.read(file) { throw gguf.error(at: file) }
         try self.init(
             directory: file.deletingLastPathComponent(), config: ModelConfig(json: [:]), weightURLs: [file], notes: [],
             problems: [], validation: validation
@@ -104,7 +107,13 @@ public final class Checkpoint: Sendable {
         var files: [SafeTensorsFile] = []
         var locations: [String: Int] = [:]
         for url in weightURLs {
-            let file = try SafeTensorsFile(url: url)
+            let file: SafeTensorsFile
+            do {
+                file = try SafeTensorsFile(url: url)
+            } catch {
+                if let gguf = GGUFHeader.read(url) { throw gguf.error(at: url) }
+                throw error
+            }
             for info in file.tensors {
                 if let previous = locations[info.name] {
                     let error = CheckpointError(

@@ -439,22 +439,9 @@ struct ConfigParser {
         return MergeConfiguration.SliceSource(reference: reference, layers: range, parameters: parameters)
     }
 
-    /// Refuses LoRA (`model+lora`) and hub revision (`model@rev`) references.
+    /// Refuses an empty model reference. `+` (`model+lora`) and `@` (`model@revision`) are read when the reference
+    /// is resolved (``ModelReference``): an existing path containing them is a path.
     func checkReference(_ reference: String, key: String) throws {
-        if reference.contains("+") {
-            throw self.error(
-                .unsupportedKey,
-                "\(key): unsupported LoRA reference '\(reference)' (model+lora); merge the adapter into its base first "
-                    + "(PEFT `merge_and_unload()`), then name that directory"
-            )
-        }
-        if reference.contains("@") {
-            throw self.error(
-                .unsupportedKey,
-                "\(key): unsupported hub revision '\(reference)' (model@revision); download that revision and name the "
-                    + "local directory"
-            )
-        }
         if reference.isEmpty {
             throw self.error(.badValue, "\(key): empty model path")
         }

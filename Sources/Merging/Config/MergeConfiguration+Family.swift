@@ -3,8 +3,9 @@ import Foundation
 
 extension MergeConfiguration {
     /// The family a configuration names, for the commands that analyse or probe it: `base_model` and every other
-    /// model of `models:`, each named by its directory's last path component and resolved as
-    /// ``resolveModel(_:)`` resolves it (the config's folder, then the working directory; `~` expanded).
+    /// model of `models:`, each named by its directory's last path component (a hub id's repo name) and resolved as
+    /// ``resolveModel(_:)`` resolves it (the config's folder, then the working directory; `~` expanded; then the
+    /// hub cache).
     ///
     /// - Throws: ``MergeConfigError`` when there is no `base_model`, a model cannot be found, no model besides the
     ///   base is listed, or two task models share a name.
@@ -15,9 +16,10 @@ extension MergeConfiguration {
         let base = try resolveModel(baseModel)
         var tasks: [(name: String, directory: URL)] = []
         for entry in models {
-            let directory = try resolveModel(entry.reference)
+            let resolved = try resolveReference(entry.reference)
+            let directory = resolved.url
             if directory == base { continue }
-            let name = directory.lastPathComponent
+            let name = resolved.name
             if tasks.contains(where: { $0.name == name }) {
                 throw MergeConfigError(
                     .badModel, file: file,

@@ -1,4 +1,5 @@
 import Analysis
+import Checkpoints
 import Foundation
 import SafeTensors
 
@@ -21,9 +22,9 @@ import SafeTensors
 /// gate: {max_cosine: 0.2, scope: global}
 /// ```
 ///
-/// Keys MetaMerge does not implement — `slices`, `modules`, `tokenizer`, `chat_template`,
-/// `tokenizer_source: union`, LoRA references `model+lora`, hub revisions `model@rev` — are refused by name, as is
-/// any key no MergeKit config has; nothing is silently ignored.
+/// Keys MetaMerge does not implement — `modules`, `chat_template` — are refused by name, as is any key no MergeKit
+/// config has, and LoRA references `model+lora` when the models are resolved; nothing is silently ignored. A model
+/// reference is an existing path first, else a hub id `org/name[@revision]` read from the local Hugging Face cache.
 public struct MergeConfiguration: Sendable {
     /// One entry of `models:`.
     public struct ModelEntry: Sendable, Hashable {
@@ -133,31 +134,26 @@ public struct MergeConfiguration: Sendable {
     ///
     /// An absolute path (or `~/…`) is taken as is. A relative path is looked up in the config file's folder first
     /// and then in the working directory (MergeKit resolves only against the working directory; the config-relative
-    /// lookup lets a config travel with its models).
+    /// lookup lets a config travel with its models). A reference that is no existing path is read as MergeKit reads
+    /// it: `BASE+ADAPTER` (refused), or a hub id `ORG/NAME[@REVISION]` found in the local Hugging Face cache
+    /// (``ModelReference``).
     ///
-    /// - Throws: ``MergeConfigError`` (`badModel`) naming both places looked in when neither exists.
+    /// - Throws: ``MergeConfigError`` (`badModel`) naming the places looked in and the readings tried, with the
+    ///   ``CheckpointError`` of ``ModelReference/resolve(_:searchingIn:environment:)`` as its cause.
     public func resolveModel(_ reference: String) throws -> URL {
-        let expanded = (reference as NSString).expandingTildeInPath
-        if expanded.hasPrefix("/") {
-            let url = URL(fileURLWithPath: expanded).standardizedFileURL
-            guard FileManager.default.fileExists(atPath: url.path) else {
-                throw MergeConfigError(.badModel, file: file, "model '\(reference)': no such directory")
-            }
-            return url
+        try resolveReference(reference).url
+    }
+
+    /// The model a reference names, as ``resolveModel(_:)`` finds it, with its short name (the directory's last
+    /// path component, or the hub id's repo name).
+    public func resolveReference(_ reference: String) throws -> ModelReference {
+        do {
+            return try ModelReference.resolve(
+                reference,
+                searchingIn: [directory, URL(fileURLWithPath: FileManager.default.currentDirectoryPath)])
+        } catch let error as CheckpointError {
+            throw MergeConfigError(.badModel, file: file, "model '\(reference)': \(error.description)", cause: error)
         }
-        let candidates = [
-            directory.appendingPathComponent(expanded).standardizedFileURL,
-            URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent(expanded)
-                .standardizedFileURL,
-        ]
-        if let found = candidates.first(where: { FileManager.default.fileExists(atPath: $0.path) }) {
-            return found
-        }
-        throw MergeConfigError(
-            .badModel, file: file,
-            "model '\(reference)': not found (looked in \(candidates[0].path) and \(candidates[1].path)); MetaMerge "
-                + "reads local model directories only: download a hub model first, e.g. "
-                + "`huggingface-cli download \(reference) --local-dir DIR`, and name DIR")
     }
 }
 

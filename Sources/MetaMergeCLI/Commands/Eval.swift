@@ -21,7 +21,7 @@ extension MetaMerge {
                 prefix. Exit status: 0, or 2 for bad input (naming the file and line).
                 """)
 
-        @Argument(help: "A model directory, or a merge config (YAML).")
+        @Argument(help: "A model directory (or a hub id ORG/NAME[@REVISION] in the local cache), or a merge config.")
         var input: String
 
         @Option(name: .customLong("task"), help: "A task file, NAME=FILE.jsonl (repeat for each task).")
@@ -106,10 +106,17 @@ struct EvalTarget {
 
     var inputs: [URL] { checkpoints.flatMap { [$0.checkpoint.directory] + $0.checkpoint.files.map(\.url) } }
 
+    /// A directory (or a GGUF file, refused by ``Checkpoint``) is a model, another file a config; a path that does
+    /// not exist is a config when it ends in `.yml` / `.yaml`, else a model reference (a hub id in the cache).
     static func open(_ path: String) throws -> EvalTarget {
         var isDirectory: ObjCBool = false
-        let url = URL(fileURLWithPath: path)
-        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+        var url = URL(fileURLWithPath: path)
+        let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
+        if !exists, !["yml", "yaml"].contains(url.pathExtension.lowercased()) {
+            url = try ModelReference.resolve(path).url
+            isDirectory = true
+        }
+        if isDirectory.boolValue || GGUFHeader.read(url) != nil {
             let model = try Checkpoint(directory: url)
             return EvalTarget(
                 engine: try CompletionEvaluator.engine(model: model), tokenizerDirectory: url,

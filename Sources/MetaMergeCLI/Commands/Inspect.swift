@@ -8,7 +8,8 @@ extension MetaMerge {
             abstract: "Show what a checkpoint holds: architecture, parameters, bytes by dtype, shards, tied embeddings."
         )
 
-        @Argument(help: "A Hugging Face model directory (config.json + safetensors weights), or a .safetensors file.")
+        @Argument(
+            help: "A model directory (config.json + safetensors weights), a .safetensors file, or a hub id ORG/NAME.")
         var directory: [String]
 
         @Flag(help: "List every tensor: name, dtype, shape, bytes.")
@@ -21,9 +22,9 @@ extension MetaMerge {
             try await reportingErrors {
                 let summaries = try directory.map { path in
                     var isDirectory: ObjCBool = false
-                    let url = URL(fileURLWithPath: path)
+                    let url = try ModelReference.resolve(path).url
                     let checkpoint =
-                        FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
+                        FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory)
                             && !isDirectory.boolValue
                         ? try Checkpoint(file: url, validation: .collect)
                         : try Checkpoint(directory: url, validation: .collect)

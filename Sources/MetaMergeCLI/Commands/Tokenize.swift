@@ -1,5 +1,6 @@
 import Analysis
 import ArgumentParser
+import Checkpoints
 import Foundation
 import Tokenizers
 
@@ -33,7 +34,7 @@ extension MetaMerge {
 
         func run() async throws {
             try await reportingErrors {
-                let tokenizer = try Tokenizer(contentsOf: URL(fileURLWithPath: directory))
+                let tokenizer = try Tokenizer(contentsOf: ModelReference.resolve(directory).url)
                 var all = texts
                 if let file { all += try PromptSource.texts(URL(fileURLWithPath: file), limit: .max).map(\.text) }
                 guard !all.isEmpty else { throw ValidationError("give texts to encode, or --file FILE") }

@@ -9,10 +9,11 @@ struct FamilyOptions: ParsableArguments {
     @Argument(help: "A MergeKit-style YAML config naming base_model and models (instead of --base/--model).")
     var config: String?
 
-    @Option(help: "The base model directory θ0.")
+    @Option(help: "The base model θ0: a directory, or a hub id ORG/NAME[@REVISION] in the local cache.")
     var base: String?
 
-    @Option(name: .customLong("model"), help: "A fine-tuned model, NAME=DIR (repeat for each task).")
+    @Option(
+        name: .customLong("model"), help: "A fine-tuned model, NAME=DIR or NAME=HUB_ID (repeat for each task).")
     var models: [String] = []
 
     func validate() throws {
@@ -30,19 +31,20 @@ struct FamilyOptions: ParsableArguments {
         if let config {
             return try MergeConfiguration.load(contentsOf: URL(fileURLWithPath: config)).familySpec().open()
         }
-        return try FamilySpec(base: URL(fileURLWithPath: base!), tasks: models.map(Self.parseModel)).open()
+        return try FamilySpec(base: ModelReference.resolve(base!).url, tasks: models.map(Self.parseModel)).open()
     }
 
-    /// A `--model` item: `NAME=DIR`, or a bare `DIR` named by its last path component.
+    /// A `--model` item: `NAME=DIR`, or a bare `DIR` named by its last path component; DIR may be a hub id
+    /// (``ModelReference``: an existing path first, else the local Hugging Face cache), named by its repo name.
     static func parseModel(_ item: String) throws -> (name: String, directory: URL) {
         let parts = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
         if parts.count == 2 {
             guard !parts[0].isEmpty, !parts[1].isEmpty else {
                 throw ValidationError("--model '\(item)': expected NAME=DIR")
             }
-            return (parts[0], URL(fileURLWithPath: parts[1]))
+            return (parts[0], try ModelReference.resolve(parts[1]).url)
         }
-        let url = URL(fileURLWithPath: item)
-        return (url.standardizedFileURL.lastPathComponent, url)
+        let reference = try ModelReference.resolve(item)
+        return (reference.name, reference.url)
     }
 }
