@@ -11,7 +11,8 @@ extension TransformerConfig {
     ///
     /// Absent keys take transformers' defaults: `num_key_value_heads` = `num_attention_heads`, `head_dim` =
     /// `hidden_size / num_attention_heads`, `rms_norm_eps` = 1e-6, `rope_theta` = 10000, `tie_word_embeddings` =
-    /// false, `max_position_embeddings` = 2048 (Llama), 131072 (Mistral), 32768 (Qwen2).
+    /// the model type's default (false for all three, ``ModelConfig/wordEmbeddingsTied``), `max_position_embeddings`
+    /// = 2048 (Llama), 131072 (Mistral), 32768 (Qwen2).
     ///
     /// - Throws: ``TransformerError`` — `.unsupportedArchitecture` for another model type; `.unsupportedFeature`
     ///   for `rope_scaling` / `rope_parameters.rope_type` other than `default`, a `partial_rotary_factor` ≠ 1,
@@ -64,7 +65,8 @@ extension TransformerConfig {
             maxPositionEmbeddings: try keys.int("max_position_embeddings") ?? defaultMaxPositions,
             rmsNormEpsilon: try keys.double("rms_norm_eps") ?? 1e-6,
             ropeTheta: try keys.ropeTheta() ?? 10_000,
-            tieWordEmbeddings: try keys.bool("tie_word_embeddings") ?? false,
+            tieWordEmbeddings: ModelConfig.wordEmbeddingsTied(
+                explicit: try keys.bool("tie_word_embeddings"), modelType: architecture.rawValue) ?? false,
             queryKeyValueBias: architecture == .qwen2 || (architecture == .llama && attentionBias),
             outputProjectionBias: architecture == .llama && attentionBias,
             slidingWindow: try keys.slidingWindow(architecture, layerCount: layerCount))
