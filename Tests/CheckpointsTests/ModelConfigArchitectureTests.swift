@@ -27,6 +27,15 @@ struct ModelConfigArchitectureTests {
         #expect(stated.wordEmbeddingsTied == !tied)
     }
 
+    /// Without `model_type`, the class decides: LlamaForCausalLM is built for llama, internlm3 and iquestcoder,
+    /// all untied by default; GPT2LMHeadModel for gpt2 and gpt-sw3, both tied.
+    @Test func classWithoutModelType() {
+        let llama = Self.config(["architectures": .array([.string("LlamaForCausalLM")])])
+        #expect(llama.wordEmbeddingsTied == false && llama.tiedEmbeddingName == "model.embed_tokens.weight")
+        let gpt2 = Self.config(["architectures": .array([.string("GPT2LMHeadModel")])])
+        #expect(gpt2.wordEmbeddingsTied == true && gpt2.tiedEmbeddingName == "transformer.wte.weight")
+    }
+
     @Test func unknownModelTypeHasNoDefault() {
         #expect(Self.config(["model_type": .string("my_own_arch")]).wordEmbeddingsTied == nil)
         #expect(Self.config([:]).wordEmbeddingsTied == nil)

@@ -3,9 +3,22 @@ extension ModelConfig {
     /// when config.json sets it, else the default of the `model_type`'s config class (``CausalLMClasses``: `false`
     /// for Llama, Mistral, Qwen2, Qwen3, Mixtral, Phi-3, GPT-NeoX, OLMo 2, …; `true` for Gemma, GPT-2, Falcon, …).
     ///
-    /// `nil` when neither is known (no `model_type`, or one transformers 5.23 does not build as a causal LM).
+    /// A config.json without `model_type` is read through the first of its `architectures` (the model types whose
+    /// causal-LM class it is, when they agree). `nil` when neither is known (a `model_type` or class transformers
+    /// 5.23 does not build as a causal LM).
     public var wordEmbeddingsTied: Bool? {
-        Self.wordEmbeddingsTied(explicit: bool("tie_word_embeddings"), modelType: modelType)
+        if let explicit = bool("tie_word_embeddings") { return explicit }
+        return modelType.flatMap { CausalLMClasses.tiesWordEmbeddingsByDefault[$0] }
+            ?? byClass(CausalLMClasses.tiesWordEmbeddingsByDefault)
+    }
+
+    /// For a config without `model_type`: the value `table` gives every model type whose causal-LM class is the
+    /// first of `architectures`, when there is one and they all agree.
+    private func byClass<Value: Equatable>(_ table: [String: Value]) -> Value? {
+        guard modelType == nil, let name = architectures.first else { return nil }
+        let values = CausalLMClasses.byModelType.filter { $0.value == name }.keys.map { table[$0] }
+        guard let first = values.first, let value = first, values.allSatisfy({ $0 == value }) else { return nil }
+        return value
     }
 
     /// ``wordEmbeddingsTied`` from a config's `tie_word_embeddings` (`nil`: absent) and `model_type`.
@@ -17,8 +30,9 @@ extension ModelConfig {
     /// `config.json has no tie_word_embeddings and transformers' default for model_type falcon is true`.
     package var wordEmbeddingsTiedReason: String {
         if let explicit = bool("tie_word_embeddings") { return "config.json says tie_word_embeddings: \(explicit)" }
-        guard let tied = wordEmbeddingsTied, let modelType else { return "config.json has no tie_word_embeddings" }
-        return "config.json has no tie_word_embeddings and transformers' default for model_type \(modelType) is \(tied)"
+        guard let tied = wordEmbeddingsTied, let name = modelType.map({ "model_type \($0)" }) ?? architectures.first
+        else { return "config.json has no tie_word_embeddings" }
+        return "config.json has no tie_word_embeddings and transformers' default for \(name) is \(tied)"
     }
 
     /// The weight transformers ties `lm_head.weight` to for this `model_type` (the causal-LM class's
@@ -26,6 +40,7 @@ extension ModelConfig {
     /// `transformer.word_embeddings.weight`, GPT-NeoX's `gpt_neox.embed_in.weight`, …); `nil` when unknown.
     package var tiedEmbeddingName: String? {
         modelType.flatMap { CausalLMClasses.tiedEmbeddingByModelType[$0] }
+            ?? byClass(CausalLMClasses.tiedEmbeddingByModelType)
     }
 
     /// The key config.json holds size `key` (`num_hidden_layers`, `hidden_size`, `vocab_size`) under for this
