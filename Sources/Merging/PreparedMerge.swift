@@ -112,8 +112,8 @@ public struct PreparedMerge: Sendable {
                 notes.append("config.json: \(lists.joined(separator: ", ")) follow the slices' layer map")
             }
         }
-        let tied = ModelConfig.wordEmbeddingsTied(
-            explicit: json.bool("tie_word_embeddings"), modelType: json.string("model_type"))
+        // Tied by the key or, without it, by the architecture's default (ModelConfig.wordEmbeddingsTied).
+        let tied = try ModelConfig(contentsOf: url).wordEmbeddingsTied
         if plan.tensors.contains(where: { $0.name == "lm_head.weight" }), tied == true {
             try json.set("tie_word_embeddings", .bool(false))
             notes.append(

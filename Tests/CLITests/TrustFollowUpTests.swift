@@ -146,11 +146,19 @@ struct TrustFollowUpTests {
     /// A Falcon family whose members disagree on storing the head: each member's head is what transformers loads
     /// (its word embedding when tied, its stored lm_head otherwise) — MergeKit's `tied_names` reading. The merged
     /// head equals transformers' reference (float64 task arithmetic of the loaded heads, rounded to float32), and
-    /// the output, which stores lm_head.weight, says tie_word_embeddings: false.
-    @Test("merge: a Falcon family with tied and untied members merges each member's head as transformers loads it")
-    func falconMixedHeadsMerge() throws {
+    /// the output, which stores lm_head.weight, says tie_word_embeddings: false — also when the base's config ties
+    /// by Falcon's default, without the key (the key is then added).
+    @Test(
+        "merge: a Falcon family with tied and untied members merges each member's head as transformers loads it",
+        arguments: [true, false])
+    func falconMixedHeadsMerge(keyInConfig: Bool) throws {
         let directory = try makeTemporaryDirectory("follow-falcon-merge")
-        let falcon = Self.architectures.appendingPathComponent("falcon")
+        let falcon = directory.appendingPathComponent("falcon")
+        try FileManager.default.copyItem(at: Self.architectures.appendingPathComponent("falcon"), to: falcon)
+        for name in ["base", "tied"] where !keyInConfig {
+            try TrustConfigTests.edit(
+                falcon.appendingPathComponent("\(name)/config.json"), "  \"tie_word_embeddings\": true,\n", "")
+        }
         let config = directory.appendingPathComponent("merge.yml")
         let text = """
             merge_method: task_arithmetic

@@ -7,23 +7,18 @@ extension ModelConfig {
     /// causal-LM class it is, when they agree). `nil` when neither is known (a `model_type` or class transformers
     /// 5.23 does not build as a causal LM).
     public var wordEmbeddingsTied: Bool? {
-        if let explicit = bool("tie_word_embeddings") { return explicit }
-        return modelType.flatMap { CausalLMClasses.tiesWordEmbeddingsByDefault[$0] }
-            ?? byClass(CausalLMClasses.tiesWordEmbeddingsByDefault)
+        bool("tie_word_embeddings") ?? Self.lookUp(CausalLMClasses.tiesWordEmbeddingsByDefault, config: self)
     }
 
-    /// For a config without `model_type`: the value `table` gives every model type whose causal-LM class is the
-    /// first of `architectures`, when there is one and they all agree.
-    private func byClass<Value: Equatable>(_ table: [String: Value]) -> Value? {
-        guard modelType == nil, let name = architectures.first else { return nil }
+    /// The value `table` (keyed by `model_type`) gives `config`: its `model_type`'s, or for a config without
+    /// `model_type` the one every model type whose causal-LM class is the first of its `architectures` has, when
+    /// there is such a model type and they all agree.
+    static func lookUp<Value: Equatable>(_ table: [String: Value], config: ModelConfig) -> Value? {
+        if let modelType = config.modelType { return table[modelType] }
+        guard let name = config.architectures.first else { return nil }
         let values = CausalLMClasses.byModelType.filter { $0.value == name }.keys.map { table[$0] }
         guard let first = values.first, let value = first, values.allSatisfy({ $0 == value }) else { return nil }
         return value
-    }
-
-    /// ``wordEmbeddingsTied`` from a config's `tie_word_embeddings` (`nil`: absent) and `model_type`.
-    package static func wordEmbeddingsTied(explicit: Bool?, modelType: String?) -> Bool? {
-        explicit ?? modelType.flatMap { CausalLMClasses.tiesWordEmbeddingsByDefault[$0] }
     }
 
     /// Where ``wordEmbeddingsTied`` comes from, for messages: `config.json says tie_word_embeddings: false`, or
@@ -39,8 +34,7 @@ extension ModelConfig {
     /// `_tied_weights_keys`: `model.embed_tokens.weight`, GPT-2's `transformer.wte.weight`, Falcon's
     /// `transformer.word_embeddings.weight`, GPT-NeoX's `gpt_neox.embed_in.weight`, …); `nil` when unknown.
     package var tiedEmbeddingName: String? {
-        modelType.flatMap { CausalLMClasses.tiedEmbeddingByModelType[$0] }
-            ?? byClass(CausalLMClasses.tiedEmbeddingByModelType)
+        Self.lookUp(CausalLMClasses.tiedEmbeddingByModelType, config: self)
     }
 
     /// The key config.json holds size `key` (`num_hidden_layers`, `hidden_size`, `vocab_size`) under for this

@@ -65,8 +65,8 @@ extension TransformerConfig {
             maxPositionEmbeddings: try keys.int("max_position_embeddings") ?? defaultMaxPositions,
             rmsNormEpsilon: try keys.double("rms_norm_eps") ?? 1e-6,
             ropeTheta: try keys.ropeTheta() ?? 10_000,
-            tieWordEmbeddings: ModelConfig.wordEmbeddingsTied(
-                explicit: try keys.bool("tie_word_embeddings"), modelType: architecture.rawValue) ?? false,
+            tieWordEmbeddings: try keys.bool("tie_word_embeddings")
+                ?? ModelConfig(json: ["model_type": .string(architecture.rawValue)]).wordEmbeddingsTied ?? false,
             queryKeyValueBias: architecture == .qwen2 || (architecture == .llama && attentionBias),
             outputProjectionBias: architecture == .llama && attentionBias,
             slidingWindow: try keys.slidingWindow(architecture, layerCount: layerCount))
