@@ -102,6 +102,35 @@ struct TrustFollowUpTests {
             "\(hidden.stderr)")
     }
 
+    /// GPT-2 keeps its head count in `n_head`: a task model cutting the same projections into 4 heads instead of 2
+    /// computes something else, but was merged with the base because only `num_attention_heads` was compared.
+    @Test("merge: a GPT-2 task model with another n_head than the base is refused")
+    func gpt2HeadCountIsCompared() throws {
+        let directory = try makeTemporaryDirectory("follow-gpt2-heads")
+        let base = try Self.copy("gpt2/base", to: directory)
+        let task = directory.appendingPathComponent("task")
+        try FileManager.default.copyItem(at: base, to: task)
+        let config = directory.appendingPathComponent("merge.yml")
+        let text = """
+            merge_method: task_arithmetic
+            base_model: \(base.path)
+            models:
+              - model: \(task.path)
+                parameters: {weight: 0.5}
+            dtype: float32
+
+            """
+        try Data(text.utf8).write(to: config)
+        let same = try MetaMergeProcess.run(["merge", config.path, directory.appendingPathComponent("same").path])
+        #expect(same.status == 0, "\(same.stderr)")
+        try TrustConfigTests.edit(task.appendingPathComponent("config.json"), "\"n_head\": 2", "\"n_head\": 4")
+        let output = directory.appendingPathComponent("merged")
+        let merge = try MetaMergeProcess.run(["merge", config.path, output.path])
+        #expect(merge.status == 2)
+        #expect(merge.stderr.contains("n_head = 4, but"), "\(merge.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: output.path))
+    }
+
     /// A Qwen2 config whose `layer_types` has 3 entries for 4 layers: transformers would index past its end.
     @Test("a per-layer list (layer_types) without one entry per layer is listed by inspect and refused by merge")
     func perLayerListLengthIsChecked() throws {

@@ -546,23 +546,72 @@ enum CausalLMClasses {
     ]
 
     /// The key config.json stores a size under when the config class's `attribute_map` renames it:
-    /// standard name (`num_hidden_layers`, `hidden_size`, `vocab_size`) → the class's own (GPT-2:
-    /// `n_layer`, `n_embd`). Encoder-decoder classes, whose alias names the encoder's count, are left out.
+    /// standard name (`num_hidden_layers`, `hidden_size`, `vocab_size`, `num_attention_heads`,
+    /// `max_position_embeddings`) → the class's own (GPT-2: `n_layer`, `n_embd`, `n_head`, `n_positions`).
+    /// Encoder-decoder classes, whose alias names the encoder's count, are left out.
     static let sizeKeysByModelType: [String: [String: String]] = [
-        "bloom": ["num_hidden_layers": "n_layer"],
-        "codegen": ["hidden_size": "n_embd", "num_hidden_layers": "n_layer"],
-        "ctrl": ["hidden_size": "n_embd", "num_hidden_layers": "n_layer"],
-        "dbrx": ["hidden_size": "d_model", "num_hidden_layers": "n_layers"],
-        "gpt-sw3": ["hidden_size": "n_embd", "num_hidden_layers": "n_layer"],
-        "gpt2": ["hidden_size": "n_embd", "num_hidden_layers": "n_layer"],
-        "gpt_bigcode": ["hidden_size": "n_embd", "num_hidden_layers": "n_layer"],
-        "gpt_neo": ["num_hidden_layers": "num_layers"],
-        "gptj": ["hidden_size": "n_embd", "num_hidden_layers": "n_layer"],
-        "mpt": ["hidden_size": "d_model", "num_hidden_layers": "n_layers"],
-        "openai-gpt": ["hidden_size": "n_embd", "num_hidden_layers": "n_layer"],
-        "trocr": ["hidden_size": "d_model", "num_hidden_layers": "decoder_layers"],
-        "xglm": ["hidden_size": "d_model", "num_hidden_layers": "num_layers"],
-        "xlm": ["hidden_size": "emb_dim", "num_hidden_layers": "n_layers"],
-        "xlnet": ["hidden_size": "d_model", "num_hidden_layers": "n_layer"],
+        "bailing_hybrid": ["max_position_embeddings": "model_max_length"],
+        "bloom": ["num_attention_heads": "n_head", "num_hidden_layers": "n_layer"],
+        "codegen": [
+            "hidden_size": "n_embd",
+            "max_position_embeddings": "n_positions",
+            "num_attention_heads": "n_head",
+            "num_hidden_layers": "n_layer",
+        ],
+        "ctrl": [
+            "hidden_size": "n_embd",
+            "max_position_embeddings": "n_positions",
+            "num_attention_heads": "n_head",
+            "num_hidden_layers": "n_layer",
+        ],
+        "dbrx": [
+            "hidden_size": "d_model",
+            "max_position_embeddings": "max_seq_len",
+            "num_attention_heads": "n_heads",
+            "num_hidden_layers": "n_layers",
+        ],
+        "gpt-sw3": [
+            "hidden_size": "n_embd",
+            "max_position_embeddings": "n_positions",
+            "num_attention_heads": "n_head",
+            "num_hidden_layers": "n_layer",
+        ],
+        "gpt2": [
+            "hidden_size": "n_embd",
+            "max_position_embeddings": "n_positions",
+            "num_attention_heads": "n_head",
+            "num_hidden_layers": "n_layer",
+        ],
+        "gpt_bigcode": [
+            "hidden_size": "n_embd",
+            "max_position_embeddings": "n_positions",
+            "num_attention_heads": "n_head",
+            "num_hidden_layers": "n_layer",
+        ],
+        "gpt_neo": ["num_attention_heads": "num_heads", "num_hidden_layers": "num_layers"],
+        "gptj": [
+            "hidden_size": "n_embd",
+            "max_position_embeddings": "n_positions",
+            "num_attention_heads": "n_head",
+            "num_hidden_layers": "n_layer",
+        ],
+        "kimi_linear": ["max_position_embeddings": "model_max_length"],
+        "mpt": ["hidden_size": "d_model", "num_attention_heads": "n_heads", "num_hidden_layers": "n_layers"],
+        "openai-gpt": [
+            "hidden_size": "n_embd",
+            "max_position_embeddings": "n_positions",
+            "num_attention_heads": "n_head",
+            "num_hidden_layers": "n_layer",
+        ],
+        "prophetnet": ["num_attention_heads": "num_encoder_attention_heads"],
+        "rwkv": ["max_position_embeddings": "context_length"],
+        "trocr": [
+            "hidden_size": "d_model",
+            "num_attention_heads": "decoder_attention_heads",
+            "num_hidden_layers": "decoder_layers",
+        ],
+        "xglm": ["hidden_size": "d_model", "num_attention_heads": "attention_heads", "num_hidden_layers": "num_layers"],
+        "xlm": ["hidden_size": "emb_dim", "num_attention_heads": "n_heads", "num_hidden_layers": "n_layers"],
+        "xlnet": ["hidden_size": "d_model", "num_attention_heads": "n_head", "num_hidden_layers": "n_layer"],
     ]
 }

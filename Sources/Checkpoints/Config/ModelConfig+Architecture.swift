@@ -37,9 +37,9 @@ extension ModelConfig {
         Self.lookUp(CausalLMClasses.tiedEmbeddingByModelType, config: self)
     }
 
-    /// The key config.json holds size `key` (`num_hidden_layers`, `hidden_size`, `vocab_size`) under for this
-    /// `model_type`: the config class's own name where its `attribute_map` renames the key (GPT-2: `n_layer`,
-    /// `n_embd`), else `key`.
+    /// The key config.json holds size `key` (`num_hidden_layers`, `hidden_size`, `vocab_size`,
+    /// `num_attention_heads`, `max_position_embeddings`) under for this `model_type`: the config class's own name
+    /// where its `attribute_map` renames the key (GPT-2: `n_layer`, `n_embd`, `n_head`, `n_positions`), else `key`.
     package func sizeKey(_ key: String) -> String {
         modelType.flatMap { CausalLMClasses.sizeKeysByModelType[$0]?[key] } ?? key
     }

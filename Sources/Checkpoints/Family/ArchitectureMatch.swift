@@ -9,7 +9,8 @@ import Foundation
 /// (`hidden_act`, `hidden_activation`; two names of one function, such as `swish` and `silu`, agree), the norm
 /// epsilon (`rms_norm_eps`, `layer_norm_eps`, `layer_norm_epsilon`),
 /// `rope_theta` (also inside `rope_parameters`), `partial_rotary_factor`, the head split (`num_attention_heads`,
-/// `num_key_value_heads`, `head_dim`: the same projection shapes can be cut into heads differently),
+/// under the architecture's own key where its config class renames it, GPT-2's `n_head` — ``ModelConfig/sizeKey(_:)``
+/// —, `num_key_value_heads`, `head_dim`: the same projection shapes can be cut into heads differently),
 /// `attention_bias`, `mlp_bias`, `sliding_window`, the soft-capping and scaling keys (`attn_logit_softcapping`,
 /// `final_logit_softcapping`, `query_pre_attn_scalar`) and `num_experts_per_tok`. Numbers are compared as values
 /// (`1e-05` equals `0.00001`). Sizes the tensor shapes show (`hidden_size`, `intermediate_size`, expert counts)
@@ -48,8 +49,10 @@ package enum ArchitectureMatch {
             if let a = other.bool(key), let b = base.bool(key), a != b { return (key, "\(a)", "\(b)") }
         }
         for key in numberKeys {
-            if let a = other.double(key), let b = base.double(key), a != b {
-                return (key, describe(other.json[key]), describe(base.json[key]))
+            // Under the architecture's own name where its config class renames the key (GPT-2's `n_head`).
+            let otherKey = other.sizeKey(key), baseKey = base.sizeKey(key)
+            if let a = other.double(otherKey), let b = base.double(baseKey), a != b {
+                return (otherKey, describe(other.json[otherKey]), describe(base.json[baseKey]))
             }
         }
         if let a = other.ropeTheta, let b = base.ropeTheta, a != b { return ("rope_theta", "\(a)", "\(b)") }
