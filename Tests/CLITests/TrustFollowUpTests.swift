@@ -147,7 +147,8 @@ struct TrustFollowUpTests {
         let inspect = try MetaMergeProcess.run(["inspect", family.model("base").path])
         #expect(inspect.status == 2, "\(inspect.stdout)")
         #expect(
-            inspect.stderr.contains("'layer_types' has 3 entries, but the weights hold 4 layers"), "\(inspect.stderr)")
+            inspect.stderr.contains("'layer_types' has 3 entries, but config.json says num_hidden_layers = 4"),
+            "\(inspect.stderr)")
         let output = family.workspace.appendingPathComponent("merged")
         let merge = try MetaMergeProcess.run(["merge", try family.config().path, output.path])
         #expect(merge.status == 2)

@@ -139,7 +139,7 @@ extension Checkpoint {
     /// `gpt_neox.layers.`); their count must equal the layer count — which a `model.layers.<i>` layout (the Llama
     /// family) must state. `vocab_size` and `hidden_size`, where given, must equal the embedding / lm_head rows and
     /// the embedding's columns. Every per-layer list (``ModelConfig/perLayerListKeys``) must hold one entry per
-    /// layer (the weights' layers, else the config's count).
+    /// layer (the config's count, else the weights' layers).
     static func configProblems(config: ModelConfig, configURL: URL, infos: [String: TensorInfo]) -> [CheckpointError] {
         var counts: [String: Int] = [:]
         for name in infos.keys {
@@ -168,9 +168,10 @@ extension Checkpoint {
                             + "needs"))
             }
         }
-        if let expected = layerCount ?? configLayers?.value {
+        // Lists follow the config's count (a count that disagrees with the weights is reported above, once).
+        if let expected = configLayers?.value ?? layerCount {
             let source =
-                layerCount != nil ? "the weights hold \(expected) layers" : "\(configLayers!.key) = \(expected)"
+                configLayers.map { "config.json says \($0.key) = \($0.value)" } ?? "the weights hold \(expected) layers"
             for key in ModelConfig.perLayerListKeys {
                 guard let list = config.json[key]?.arrayValue, list.count != expected else { continue }
                 problems.append(
