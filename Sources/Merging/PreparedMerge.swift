@@ -112,7 +112,9 @@ public struct PreparedMerge: Sendable {
                 notes.append("config.json: \(lists.joined(separator: ", ")) follow the slices' layer map")
             }
         }
-        if plan.tensors.contains(where: { $0.name == "lm_head.weight" }), json.bool("tie_word_embeddings") == true {
+        // Tied by the key or, without it, by the architecture's default (ModelConfig.wordEmbeddingsTied).
+        let tied = try ModelConfig(contentsOf: url).wordEmbeddingsTied
+        if plan.tensors.contains(where: { $0.name == "lm_head.weight" }), tied == true {
             try json.set("tie_word_embeddings", .bool(false))
             notes.append(
                 "config.json: tie_word_embeddings set to false (some inputs store lm_head.weight, so the merge does)")

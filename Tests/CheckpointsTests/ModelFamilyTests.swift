@@ -5,16 +5,23 @@ import Testing
 
 @Suite("ModelFamily: alignment by tensor name")
 struct ModelFamilyTests {
+    /// A Llama config whose models store no lm_head: tied (LlamaForCausalLM's default is untied).
+    static var tied: [String: Any] {
+        [
+            "architectures": ["LlamaForCausalLM"], "num_hidden_layers": 2, "tie_word_embeddings": true,
+        ]
+    }
+
     @Test func alignsAndReportsProblems() throws {
         let root = try makeTemporaryDirectory("family")
-        let base = try ModelDirectoryBuilder(root.appendingPathComponent("base"))
+        let base = try ModelDirectoryBuilder(root.appendingPathComponent("base"), config: Self.tied)
         try base.write(
             "model.safetensors",
             [
                 ("model.embed_tokens.weight", [4, 2]), ("model.layers.0.mlp.up_proj.weight", [2, 2]),
                 ("model.layers.1.extra.weight", [3]), ("model.layers.1.mlp.up_proj.weight", [2, 3]),
             ])
-        let task = try ModelDirectoryBuilder(root.appendingPathComponent("task"))
+        let task = try ModelDirectoryBuilder(root.appendingPathComponent("task"), config: Self.tied)
         try task.write(
             "model.safetensors",
             [
@@ -79,7 +86,7 @@ struct ModelFamilyTests {
 
     @Test func tiedBaseServesLmHeadFromEmbedding() throws {
         let root = try makeTemporaryDirectory("family")
-        let base = try ModelDirectoryBuilder(root.appendingPathComponent("base"))
+        let base = try ModelDirectoryBuilder(root.appendingPathComponent("base"), config: Self.tied)
         try base.write("model.safetensors", [("model.embed_tokens.weight", [3, 2])])
         let task = try ModelDirectoryBuilder(root.appendingPathComponent("task"))
         try task.write(

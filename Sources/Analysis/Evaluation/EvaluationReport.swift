@@ -101,6 +101,8 @@ public enum EvaluationReport {
                 "\(url.path) already has a /\(group) group beside other results; write to another -o file")
         }
         if existing != nil {
+            // The other results are copied as they are: an analysis is checked through its reader first.
+            if members.contains("tensors") { _ = try AnalysisReport.read(from: url) }
             try AnalysisReport.writeAtomically(to: url, copying: url) { try body($0.root) }
         } else {
             try AnalysisReport.writeAtomically(to: url) { file in

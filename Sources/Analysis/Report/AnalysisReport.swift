@@ -326,20 +326,35 @@ public enum AnalysisReport {
     }
 
     /// MetaGPT's global λ of `family` from the analysis report at `url`, in the family's task order — or `nil` when
-    /// there is no readable analysis report there or it was made from other weights (its fingerprints differ).
-    /// The probe uses it to avoid a second statistics pass when it writes into the report.
-    public static func metagptLambdas(from url: URL, matching family: ModelFamily) -> [Double]? {
-        guard FileManager.default.fileExists(atPath: url.path), let statistics = try? read(from: url) else {
-            return nil
+    /// there is no file there, the report holds no analysis (`/tensors`: a probe alone) or it was made from other
+    /// weights (its fingerprints differ). The probe and sweep use it to avoid a second statistics pass when they
+    /// write into the report.
+    ///
+    /// - Throws: ``AnalysisError`` when the file at `url` is not a readable MetaMerge report, or its analysis fails
+    ///   the reader's checks (``read(from:)``, naming the dataset): a report the user named is never silently
+    ///   ignored because it is damaged.
+    public static func metagptLambdas(from url: URL, matching family: ModelFamily) throws -> [Double]? {
+        guard FileManager.default.fileExists(atPath: url.path) else { return nil }
+        let file = try openReport(url)
+        let hasAnalysis: Bool
+        do {
+            hasAnalysis = try file.root.exists("tensors")
+            try file.close()
+        } catch {
+            try? file.close()
+            throw AnalysisError.badReport(
+                path: url.path, detail: "cannot be read (\(describe(error, url: url)))", cause: error)
         }
+        guard hasAnalysis else { return nil }
+        let statistics = try read(from: url)
         let recorded = Dictionary(
             statistics.provenance.models.map { ($0.role, $0.fingerprint) }, uniquingKeysWith: { a, _ in a })
         guard statistics.taskNames.count == family.tasks.count,
-            recorded["base"] == (try? family.base.fingerprint())
+            recorded["base"] == (try family.base.fingerprint())
         else { return nil }
         var order: [Int] = []
         for task in family.tasks {
-            guard let fingerprint = try? task.checkpoint.fingerprint(), recorded[task.name] == fingerprint,
+            guard recorded[task.name] == (try task.checkpoint.fingerprint()),
                 let index = statistics.taskNames.firstIndex(of: task.name)
             else { return nil }
             order.append(index)

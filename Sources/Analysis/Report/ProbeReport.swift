@@ -21,6 +21,8 @@ public enum ProbeReport {
                 try write(result, into: file.root, models: provenance.models)
             }
         } else if analysis != nil {
+            // The analysis is copied as it is: check it through the reader first, so a damaged one is refused.
+            _ = try AnalysisReport.read(from: url)
             try AnalysisReport.writeAtomically(to: url, copying: url) {
                 try write(result, into: $0.root, models: provenance.models)
             }

@@ -115,71 +115,102 @@ extension Checkpoint {
         }
     }
 
-    /// An untied head that is not stored: config.json says `tie_word_embeddings: false`, the weights hold an
-    /// embedding but no `lm_head.weight`. Reading the embedding as the head would merge and run another model than
-    /// the one transformers loads (it would initialise a random head).
+    /// An untied head that is not stored: transformers would not tie it (`tie_word_embeddings: false`, or no such
+    /// key and the `model_type`'s default is untied, ``ModelConfig/wordEmbeddingsTied``), the weights hold an
+    /// embedding but no head. Reading the embedding as the head would merge and run another model than the one
+    /// transformers loads (it would initialise a random head).
     static func headProblems(config: ModelConfig, configURL: URL, infos: [String: TensorInfo]) -> [CheckpointError] {
-        let embeddings = ["model.embed_tokens.weight", "transformer.wte.weight", "embed_tokens.weight"]
-        guard config.bool("tie_word_embeddings") == false, infos["lm_head.weight"] == nil,
+        let embeddings = [config.tiedEmbeddingName].compactMap { $0 } + embeddingNames
+        guard config.wordEmbeddingsTied == false, !storesHead(config: config, isStored: { infos[$0] != nil }),
             let embedding = embeddings.first(where: { infos[$0] != nil })
         else { return [] }
         return [
             CheckpointError(
                 .missingTensor, url: configURL, tensor: "lm_head.weight",
-                "is not stored, but config.json says tie_word_embeddings: false (the head is not \(embedding)); "
+                "is not stored, but \(config.wordEmbeddingsTiedReason) (the head is not \(embedding)); "
                     + "expected lm_head.weight in the weights, or tie_word_embeddings: true if the embedding is the "
                     + "head")
         ]
     }
 
-    /// config.json against the tensors, for checkpoints laid out as `model.layers.<i>.…` (the Llama family):
-    /// `num_hidden_layers` present and equal to the layer count; `vocab_size` and `hidden_size`, where given, equal
-    /// to the embedding / lm_head rows and the embedding's columns.
+    /// config.json against the tensors. Sizes are read under the architecture's own keys (``ModelConfig/size(_:)``:
+    /// GPT-2's `n_layer`, `n_embd`). The decoder layers are the `<prefix>.<layers|h|blocks|layer>.<i>.…` tensors
+    /// (`model.layers.`, or the one such prefix the checkpoint has: GPT-2 and Falcon `transformer.h.`, GPT-NeoX
+    /// `gpt_neox.layers.`); their count must equal the layer count — which a `model.layers.<i>` layout (the Llama
+    /// family) must state. `vocab_size` and `hidden_size`, where given, must equal the embedding / lm_head rows and
+    /// the embedding's columns. Every per-layer list (``ModelConfig/perLayerListKeys``) must hold one entry per
+    /// layer (the config's count, else the weights' layers).
     static func configProblems(config: ModelConfig, configURL: URL, infos: [String: TensorInfo]) -> [CheckpointError] {
-        var layerCount = 0
-        for name in infos.keys where name.hasPrefix("model.layers.") {
-            let rest = name.dropFirst("model.layers.".count)
-            if let index = Int(rest.prefix { $0.isNumber }) { layerCount = max(layerCount, index + 1) }
+        var counts: [String: Int] = [:]
+        for name in infos.keys {
+            if let (prefix, index) = layerPosition(name) { counts[prefix] = max(counts[prefix] ?? 0, index + 1) }
         }
-        guard layerCount > 0 else { return [] }
+        let decoder = counts["model.layers."] != nil ? "model.layers." : counts.count == 1 ? counts.keys.first : nil
+        let layerCount = decoder.flatMap { counts[$0] }
         var problems: [CheckpointError] = []
         let architecture = config.architecture ?? config.modelType ?? "model"
-        func required(_ key: String) -> Int? {
-            guard let value = config.int(key) else {
+        let configLayers = config.size("num_hidden_layers")
+        if let layerCount {
+            if let (key, layers) = configLayers {
+                if layers != layerCount {
+                    problems.append(
+                        CheckpointError(
+                            .badConfig, url: configURL,
+                            "says \(key) = \(layers), but the weights hold layers 0…\(layerCount - 1) "
+                                + "(\(layerCount) layers)"
+                        ))
+                }
+            } else if decoder == "model.layers." {
                 problems.append(
                     CheckpointError(
-                        .badConfig, url: configURL, "has no integer '\(key)', which a \(architecture) checkpoint needs")
-                )
-                return nil
+                        .badConfig, url: configURL,
+                        "has no integer '\(config.sizeKey("num_hidden_layers"))', which a \(architecture) checkpoint "
+                            + "needs"))
             }
-            return value
         }
-        if let layers = required("num_hidden_layers"), layers != layerCount {
-            problems.append(
-                CheckpointError(
-                    .badConfig, url: configURL,
-                    "says num_hidden_layers = \(layers), but the weights hold layers 0…\(layerCount - 1) "
-                        + "(\(layerCount) layers)"
-                ))
+        // Lists follow the config's count (a count that disagrees with the weights is reported above, once).
+        if let expected = configLayers?.value ?? layerCount {
+            let source =
+                configLayers.map { "config.json says \($0.key) = \($0.value)" } ?? "the weights hold \(expected) layers"
+            for key in ModelConfig.perLayerListKeys {
+                guard let list = config.json[key]?.arrayValue, list.count != expected else { continue }
+                problems.append(
+                    CheckpointError(
+                        .badConfig, url: configURL,
+                        "'\(key)' has \(list.count) entries, but \(source): expected one entry per layer"))
+            }
         }
-        let hidden = config.int("hidden_size")
-        let vocabulary = config.int("vocab_size")
-        let embedding = ["model.embed_tokens.weight"].first { infos[$0] != nil }
+        guard layerCount != nil else { return problems }
+        let hidden = config.size("hidden_size")
+        let vocabulary = config.size("vocab_size")
+        let embedding = ([config.tiedEmbeddingName].compactMap { $0 } + embeddingNames).first { infos[$0] != nil }
         for name in [embedding, "lm_head.weight"].compactMap({ $0 }) {
             guard let info = infos[name], info.shape.count == 2 else { continue }
-            if let vocabulary, info.shape[0] != vocabulary {
+            if let (key, vocabulary) = vocabulary, info.shape[0] != vocabulary {
                 problems.append(
                     CheckpointError(
                         .shapeMismatch, url: configURL, tensor: name,
-                        "has \(info.shape[0]) rows, but config.json says vocab_size = \(vocabulary)"))
+                        "has \(info.shape[0]) rows, but config.json says \(key) = \(vocabulary)"))
             }
-            if let hidden, info.shape[1] != hidden {
+            if let (key, hidden) = hidden, info.shape[1] != hidden {
                 problems.append(
                     CheckpointError(
                         .shapeMismatch, url: configURL, tensor: name,
-                        "has \(info.shape[1]) columns, but config.json says hidden_size = \(hidden)"))
+                        "has \(info.shape[1]) columns, but config.json says \(key) = \(hidden)"))
             }
         }
         return problems
+    }
+
+    /// The layer a tensor belongs to: the name up to and including its first `layers.`, `h.`, `blocks.` or
+    /// `layer.` component followed by an index (`transformer.h.`), and that index.
+    static func layerPosition(_ name: String) -> (prefix: String, index: Int)? {
+        let parts = name.split(separator: ".", omittingEmptySubsequences: false)
+        for (offset, part) in parts.enumerated().dropLast() where ["layers", "h", "blocks", "layer"].contains(part) {
+            if let index = Int(parts[offset + 1]), index >= 0 {
+                return (parts[...offset].joined(separator: ".") + ".", index)
+            }
+        }
+        return nil
     }
 }

@@ -72,7 +72,10 @@ public final class Checkpoint: Sendable {
             found += Self.quantizationProblems(
                 config: config, configURL: configURL, tensorNames: infos.keys.sorted(), directory: directory)
             found += Self.configProblems(config: config, configURL: configURL, infos: infos)
-            found += Self.headProblems(config: config, configURL: configURL, infos: infos)
+            // A head the index names but no loaded shard holds is the index's problem, reported once.
+            if weightMap?["lm_head.weight"] == nil {
+                found += Self.headProblems(config: config, configURL: configURL, infos: infos)
+            }
             return found
         }
     }
@@ -158,18 +161,36 @@ public final class Checkpoint: Sendable {
         locations[name].map { files[$0] }
     }
 
-    /// The name of the input embedding matrix, when the checkpoint has one.
+    /// The name of the input embedding matrix, when the checkpoint has one: the weight transformers ties the head to
+    /// for this `model_type` (``ModelConfig/tiedEmbeddingName``: Falcon's `transformer.word_embeddings.weight`,
+    /// GPT-NeoX's `gpt_neox.embed_in.weight`, …) when stored, else the first stored of ``embeddingNames``.
     public var embeddingName: String? {
-        ["model.embed_tokens.weight", "transformer.wte.weight", "embed_tokens.weight"].first { locations[$0] != nil }
+        ([config.tiedEmbeddingName].compactMap { $0 } + Self.embeddingNames).first { locations[$0] != nil }
     }
 
-    /// Whether the output projection is the input embedding: no `lm_head.weight` is stored, an embedding is, and
-    /// config.json does not say `tie_word_embeddings: false` (then the head is missing, a validation problem).
+    /// Names of the input embedding in the layouts this project reads when config.json names no known `model_type`.
+    static let embeddingNames = [
+        "model.embed_tokens.weight", "transformer.wte.weight", "transformer.word_embeddings.weight",
+        "embed_tokens.weight",
+    ]
+
+    /// Whether the checkpoint stores an output projection: `lm_head.weight`, or GPT-NeoX's `embed_out.weight`
+    /// (transformers renames `embed_out.` to `lm_head.` when it loads a `GPTNeoXForCausalLM`).
+    static func storesHead(config: ModelConfig, isStored: (String) -> Bool) -> Bool {
+        isStored("lm_head.weight") || (config.modelType == "gpt_neox" && isStored("embed_out.weight"))
+    }
+
+    /// Whether the output projection is the input embedding: no head is stored (``storesHead(config:isStored:)``),
+    /// an embedding is, and transformers would tie them — `tie_word_embeddings`, else the `model_type`'s default
+    /// (``ModelConfig/wordEmbeddingsTied``; an unknown `model_type` without the key counts as tied). An untied head
+    /// that is not stored is a validation problem instead.
     ///
     /// A config may say `tie_word_embeddings: true` while still storing `lm_head.weight` (a copy); such a
-    /// checkpoint is not reported as tied, because its stored `lm_head` is what a reader would use.
+    /// checkpoint is not reported as tied, because its stored `lm_head` is what a reader would use (transformers
+    /// 5.23 does not tie two stored weights that differ).
     public var lmHeadIsTied: Bool {
-        locations["lm_head.weight"] == nil && embeddingName != nil && config.bool("tie_word_embeddings") != false
+        !Self.storesHead(config: config) { locations[$0] != nil } && embeddingName != nil
+            && config.wordEmbeddingsTied != false
     }
 
     /// Total number of parameters stored (tied weights counted once).

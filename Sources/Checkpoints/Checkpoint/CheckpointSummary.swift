@@ -40,9 +40,9 @@ public struct CheckpointSummary: Sendable, Codable {
         architectures = checkpoint.config.architectures
         inferredArchitecture = architectures.isEmpty ? checkpoint.config.architecture : nil
         modelType = checkpoint.config.modelType
-        layers = checkpoint.config.numHiddenLayers
-        hiddenSize = checkpoint.config.hiddenSize
-        vocabSize = checkpoint.config.vocabSize
+        layers = checkpoint.config.size("num_hidden_layers")?.value
+        hiddenSize = checkpoint.config.size("hidden_size")?.value
+        vocabSize = checkpoint.config.size("vocab_size")?.value
         parameters = checkpoint.parameterCount
         bytesByDtype = Dictionary(uniqueKeysWithValues: checkpoint.bytesByDtype.map { ($0.key.rawValue, $0.value) })
         shards = checkpoint.files.map { file in

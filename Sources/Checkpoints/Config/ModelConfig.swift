@@ -67,8 +67,7 @@ public struct ModelConfig: Sendable {
         double("rope_theta") ?? json["rope_parameters"]?.objectValue?["rope_theta"]?.doubleValue
     }
 
-    /// `tie_word_embeddings`, defaulting to `false` when absent (transformers' default for Llama is false;
-    /// a checkpoint with no `lm_head.weight` is treated as tied unless the key says `false`, see
-    /// ``Checkpoint/lmHeadIsTied``).
-    public var tieWordEmbeddings: Bool { bool("tie_word_embeddings") ?? false }
+    /// `tie_word_embeddings` as transformers reads it: the key, else the `model_type`'s default
+    /// (``wordEmbeddingsTied``), else `false` (see ``Checkpoint/lmHeadIsTied`` for a checkpoint's head).
+    public var tieWordEmbeddings: Bool { wordEmbeddingsTied ?? false }
 }

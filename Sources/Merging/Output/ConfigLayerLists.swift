@@ -20,10 +20,7 @@ import Foundation
 ///
 /// The layer count itself (`num_hidden_layers`, GPT-2's `n_layer`) is set by the caller.
 enum ConfigLayerLists {
-    static let perLayerKeys = [
-        "layer_types", "mlp_layer_types", "layers_block_type", "no_rope_layers", "num_attention_heads_per_layer",
-        "num_key_value_heads_per_layer", "layer_rope_theta",
-    ]
+    static let perLayerKeys = ModelConfig.perLayerListKeys
     static let layerIndexKeys = ["mlp_only_layers", "moe_layers"]
 
     /// Rewrites the per-layer keys of `editor` (the donor's config) for `layerMap`; `configs` gives each input

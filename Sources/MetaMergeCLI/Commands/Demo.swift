@@ -255,7 +255,7 @@ extension MetaMerge {
                 let metagpt = result.grid.weightings.firstIndex { $0.name == "metagpt" }
                 let one = result.grid.scales.firstIndex(of: 1)
                 let recommendation = Recommendation.make(
-                    statistics: statistics, probe: try? ProbeCurve.read(from: reportURL))
+                    statistics: statistics, probe: try ProbeCurve.read(from: reportURL))
                 Terminal.out(
                     String(
                         format: "best point with task data: %@ × s = %g (%.1f%%); MetaGPT as published (s = 1): %.1f%%",

@@ -67,7 +67,7 @@ extension MetaMerge {
                 let promptList = try source.load(
                     for: family.base, vocabularySize: config.vocabularySize, maxLength: config.maxPositionEmbeddings)
                 // λ from the analysis report the probe writes into, when it describes these weights.
-                let known = AnalysisReport.metagptLambdas(from: URL(fileURLWithPath: output), matching: family)
+                let known = try AnalysisReport.metagptLambdas(from: URL(fileURLWithPath: output), matching: family)
                 if known != nil { Terminal.info("MetaGPT λ read from \(output)") }
                 var result = try Self.runProbe(
                     family, prompts: promptList.ids, alphas: try LinearityProbe.parseGrid(alphas),

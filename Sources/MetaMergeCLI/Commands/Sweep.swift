@@ -69,7 +69,7 @@ extension MetaMerge {
             try AnalysisReport.checkDestination(url, inputs: target.inputs + target.taskURLs(tasks))
             var lambdas: [Double]? = known
             if lambdas == nil, SweepGrid.needsMetaGPT(weights) {
-                lambdas = AnalysisReport.metagptLambdas(from: url, matching: family)
+                lambdas = try AnalysisReport.metagptLambdas(from: url, matching: family)
                 if lambdas != nil {
                     if !quiet { Terminal.info("MetaGPT λ read from \(url.path)") }
                 } else {
