@@ -48,6 +48,9 @@ public struct TransformerConfig: Sendable, Hashable {
         /// x ← x + norm_out(f(norm_in(x))): `input_layernorm` / `post_attention_layernorm` around attention,
         /// `pre_feedforward_layernorm` / `post_feedforward_layernorm` around the MLP (Gemma 2 and 3).
         case sandwich
+        /// x ← x + norm_out(f(x)): no norm before a block, `post_attention_layernorm` after attention and
+        /// `post_feedforward_layernorm` after the MLP (OLMo 2).
+        case postNorm
     }
 
     /// The gated MLP's activation: (act(h W_gateᵀ) ⊙ h W_upᵀ) W_downᵀ.
@@ -106,6 +109,9 @@ public struct TransformerConfig: Sendable, Hashable {
     /// Whether queries and keys get a per-head RMSNorm (`self_attn.q_norm`, `k_norm`, width head_dim) after their
     /// projection and before RoPE (Qwen3, Gemma 3).
     public var queryKeyNorm = false
+    /// Whether the q/k norms span the whole projection (`q_norm` of width heads·head_dim, `k_norm` of
+    /// kv_heads·head_dim, OLMo 2) rather than each head (width head_dim).
+    public var queryKeyNormAcrossHeads = false
     /// Whether the embedding rows are multiplied by √hiddenSize (rounded to Float32) before the first layer (Gemma).
     public var scalesEmbeddings = false
     /// `query_pre_attn_scalar` s: attention scores are q·k / √s instead of q·k / √headDimension (Gemma).
@@ -118,6 +124,15 @@ public struct TransformerConfig: Sendable, Hashable {
     public var ropeScaling: RotaryScaling = .none
     /// A RoPE base of its own (default RoPE) for the sliding layers (Gemma 3's `rope_parameters.sliding_attention`).
     public var slidingRopeTheta: Double?
+    /// `embedding_multiplier` m: the embedding rows are multiplied by m (rounded to Float32) before the first layer
+    /// (Granite).
+    public var embeddingMultiplier: Double?
+    /// `residual_multiplier` m: each block adds m · f(…) to the residual stream instead of f(…) (Granite).
+    public var residualMultiplier: Double?
+    /// `attention_multiplier` a: attention scores are a · q·k instead of q·k / √headDimension (Granite).
+    public var attentionMultiplier: Double?
+    /// `logits_scaling` s: the logits are divided by s (Granite).
+    public var logitsScaling: Double?
 
     public init(
         architecture: Architecture = .llama, hiddenSize: Int, intermediateSize: Int, layerCount: Int,
@@ -154,8 +169,9 @@ public struct TransformerConfig: Sendable, Hashable {
         slidingRopeTheta != nil && (slidingLayers?[layer] ?? true)
     }
 
-    /// The factor on q·k: 1 / √query_pre_attn_scalar, else 1 / √head_dim.
+    /// The factor on q·k: attention_multiplier, else 1 / √query_pre_attn_scalar, else 1 / √head_dim.
     var attentionScale: Float {
+        if let attentionMultiplier { return Float(attentionMultiplier) }
         if let queryPreAttentionScalar { return Float(Foundation.pow(queryPreAttentionScalar, -0.5)) }
         return 1 / Float(headDimension).squareRoot()
     }
@@ -213,6 +229,8 @@ public struct TransformerConfig: Sendable, Hashable {
         let positiveReals: [(String, Double?)] = [
             ("query_pre_attn_scalar", queryPreAttentionScalar), ("attn_logit_softcapping", attentionSoftCap),
             ("final_logit_softcapping", finalLogitSoftCap), ("rope_local_base_freq", slidingRopeTheta),
+            ("embedding_multiplier", embeddingMultiplier), ("residual_multiplier", residualMultiplier),
+            ("attention_multiplier", attentionMultiplier), ("logits_scaling", logitsScaling),
         ]
         for case let (key, value?) in positiveReals where !(value > 0 && value.isFinite) {
             throw TransformerError(.badConfig, "\(key) is \(value); expected a finite positive number")

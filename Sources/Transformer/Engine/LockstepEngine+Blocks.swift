@@ -42,7 +42,8 @@ extension LockstepEngine {
     }
 
     /// x ← x + Attention(norm(x)) W_oᵀ (+ b_o) — or, in sandwich placement, x ← x + norm_post(Attention(norm(x)) W_oᵀ)
-    /// — for every point of the group.
+    /// (post-norm: x ← x + norm_post(Attention(x) W_oᵀ); with a residual multiplier m: x ← x + m · …) — for every
+    /// point of the group.
     func attentionBlock(
         _ layer: TensorNames.Layer, _ plan: LayerPlan, _ points: [[Float]], _ views: [CombinedWeights],
         _ acts: [PointActivations], _ batch: PromptBatch, _ scratch: EngineScratch
@@ -52,7 +53,7 @@ extension LockstepEngine {
         let qW = config.queryWidth
         let kvW = config.keyValueWidth
         let d = config.headDimension
-        try normalize(layer.inputNorm, views, acts, rows: N, scratch)
+        try blockInput(layer.inputNorm, views, acts, rows: N, scratch)
         let projections: [(String, Int, KeyPath<PointActivations, UnsafeMutablePointer<Float>>)] = [
             ("q_proj", qW, \.query), ("k_proj", kvW, \.key), ("v_proj", kvW, \.value),
         ]
@@ -68,16 +69,19 @@ extension LockstepEngine {
             }
         }
         if config.queryKeyNorm {
-            // Per head: the [N × heads·d] matrix is [N·heads × d] rows, normalised in place.
+            // Per head: the [N × heads·d] matrix is [N·heads × d] rows, normalised in place; across heads (OLMo 2):
+            // N rows of heads·d.
             let norms: [(String, Int, KeyPath<PointActivations, UnsafeMutablePointer<Float>>)] = [
                 ("q_norm", config.attentionHeadCount, \.query), ("k_norm", config.keyValueHeadCount, \.key),
             ]
+            let acrossHeads = config.queryKeyNormAcrossHeads
             for (name, heads, target) in norms {
+                let (rows, width) = acrossHeads ? (N, heads * d) : (N * heads, d)
                 for (p, view) in views.enumerated() {
-                    let weight = try normWeight(layer.attention(name), view, width: d, scratch)
+                    let weight = try normWeight(layer.attention(name), view, width: width, scratch)
                     let x = acts[p][keyPath: target]
                     Kernels.rmsNorm(
-                        x, rows: N * heads, width: d, weight: weight, epsilon: Float(config.rmsNormEpsilon), into: x)
+                        x, rows: rows, width: width, weight: weight, epsilon: Float(config.rmsNormEpsilon), into: x)
                 }
             }
         }
@@ -97,24 +101,30 @@ extension LockstepEngine {
                 }
             }
         }
-        let sandwich = config.normPlacement == .sandwich
-        // Pre-norm: o_proj adds straight onto the residual. Sandwich: into `normed`, normalised, then added.
+        let staged = blockOutputIsStaged
+        // Pre-norm: o_proj adds straight onto the residual. Sandwich: into `normed`, normalised, then added;
+        // with a residual multiplier: into `normed`, scaled, then added.
         try product(
             layer.attention("o_proj"), outFeatures: H, inFeatures: qW, points, rows: N, scratch,
-            input: { UnsafePointer(acts[$0].attention) }, output: { sandwich ? acts[$0].normed : acts[$0].residual },
-            accumulate: !sandwich)
+            input: { UnsafePointer(acts[$0].attention) }, output: { staged ? acts[$0].normed : acts[$0].residual },
+            accumulate: !staged)
         if config.outputProjectionBias {
             for (p, view) in views.enumerated() {
                 try view.load(layer.attention("o_proj", "bias"), into: scratch.vector(H))
                 Kernels.addBias(
-                    sandwich ? acts[p].normed : acts[p].residual, rows: N, width: H, bias: scratch.vectorBase)
+                    staged ? acts[p].normed : acts[p].residual, rows: N, width: H, bias: scratch.vectorBase)
             }
         }
-        if sandwich { try addNormalized(layer.postAttentionNorm, views, acts, rows: N, scratch) }
+        if hasOutputNorms {
+            try addNormalized(layer.postAttentionNorm, views, acts, rows: N, scratch)
+        } else {
+            addScaledBlockOutput(acts, rows: N)
+        }
     }
 
     /// x ← x + (act(h W_gateᵀ) ⊙ h W_upᵀ) W_downᵀ with h = norm(x) (act = silu or gelu_tanh) — or, in sandwich
-    /// placement, x ← x + norm_post(…) — for every point of the group.
+    /// placement, x ← x + norm_post(…) (post-norm: h = x; with a residual multiplier m: x ← x + m · …) — for every
+    /// point of the group.
     func mlpBlock(
         _ layer: TensorNames.Layer, _ points: [[Float]], _ views: [CombinedWeights], _ acts: [PointActivations],
         _ batch: PromptBatch, _ scratch: EngineScratch
@@ -122,7 +132,7 @@ extension LockstepEngine {
         let H = config.hiddenSize
         let I = config.intermediateSize
         let N = batch.tokenCount
-        try normalize(config.mlpInputNorm(layer), views, acts, rows: N, scratch)
+        try blockInput(config.mlpInputNorm(layer), views, acts, rows: N, scratch)
         try product(
             layer.mlp("gate_proj"), outFeatures: I, inFeatures: H, points, rows: N, scratch,
             input: { UnsafePointer(acts[$0].normed) }, output: { acts[$0].gate })
@@ -141,12 +151,16 @@ extension LockstepEngine {
                 gated(gate + part.lowerBound, up + part.lowerBound, part.count)
             }
         }
-        let sandwich = config.normPlacement == .sandwich
+        let staged = blockOutputIsStaged
         try product(
             layer.mlp("down_proj"), outFeatures: H, inFeatures: I, points, rows: N, scratch,
-            input: { UnsafePointer(acts[$0].gate) }, output: { sandwich ? acts[$0].normed : acts[$0].residual },
-            accumulate: !sandwich)
-        if sandwich { try addNormalized(layer.postFeedforwardNorm, views, acts, rows: N, scratch) }
+            input: { UnsafePointer(acts[$0].gate) }, output: { staged ? acts[$0].normed : acts[$0].residual },
+            accumulate: !staged)
+        if hasOutputNorms {
+            try addNormalized(layer.postFeedforwardNorm, views, acts, rows: N, scratch)
+        } else {
+            addScaledBlockOutput(acts, rows: N)
+        }
     }
 
     /// normed_p ← RMSNorm(residual_p) with each point's norm weight `name`, for every point of the group.

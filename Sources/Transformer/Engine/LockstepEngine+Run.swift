@@ -46,6 +46,9 @@ extension LockstepEngine {
                     }
                 }
                 if config.scalesEmbeddings { Kernels.scale(acts[p].residual, count: N * H, by: embeddingScale) }
+                if let multiplier = config.embeddingMultiplier {
+                    Kernels.scale(acts[p].residual, count: N * H, by: Float(multiplier))
+                }
             }
             for layer in 0..<config.layerCount {
                 try Interruption.check()
@@ -117,6 +120,9 @@ extension LockstepEngine {
                     Kernels.linear(
                         gathered.baseAddress! + p * R * H, lda: H, rows: R, inFeatures: H, weight: weight,
                         outFeatures: count, into: logits.baseAddress! + p * R * blockRows, ldc: count)
+                }
+                if let scaling = config.logitsScaling {
+                    Kernels.divide(logits.baseAddress! + p * R * blockRows, count: R * count, by: Float(scaling))
                 }
                 if let cap = config.finalLogitSoftCap {
                     Kernels.softCap(logits.baseAddress! + p * R * blockRows, count: R * count, cap: Float(cap))

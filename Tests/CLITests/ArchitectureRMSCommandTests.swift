@@ -1,0 +1,72 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// `metamerge probe`, `eval` (mean NLL at a merge point against transformers') and `sweep` on the architectures of
+/// the arch-rms rows (Granite, OLMo 2, Phi-3), each refused by name before; the steps are those of
+/// ``ArchitectureCommandTests`` on the sets of scripts/fixtures/make_architecture_fixtures_rms.py.
+@Suite("The arch-rms rows of the architecture table through the command line")
+struct ArchitectureRMSCommandTests {
+    static let sets = ["granite", "olmo2"]
+
+    @Test("probe along both task vectors", arguments: sets)
+    func probeRuns(set: String) throws {
+        try ArchitectureCommandTests().probeRuns(set: set)
+    }
+
+    @Test(
+        "eval of a merge point matches transformers' mean NLL (1e-5 relative) and exact tokens, and a sweep runs",
+        arguments: sets)
+    func evalAndSweepRun(set: String) throws {
+        let reference = try ArchitectureCommandTests.evalReference(set)
+        let directory = try makeTemporaryDirectory("arch-rms-eval")
+        // The fixture's models with the bundled family's character-level tokenizer (36 ids, inside the vocabulary
+        // of 64).
+        let tokenizer = RepositoryPaths.tinyFamily.appendingPathComponent("base")
+        for model in ["base", "task_a", "task_b"] {
+            let target = directory.appendingPathComponent(model)
+            try FileManager.default.copyItem(
+                at: ArchitectureCommandTests.set(set).appendingPathComponent(model), to: target)
+            for file in ["tokenizer.json", "tokenizer_config.json"] {
+                try FileManager.default.copyItem(
+                    at: tokenizer.appendingPathComponent(file), to: target.appendingPathComponent(file))
+            }
+        }
+        let config = directory.appendingPathComponent("merge.yml")
+        let weights = reference.coefficients
+        let yaml = """
+            merge_method: task_arithmetic
+            base_model: base
+            models:
+              - model: task_a
+                parameters:
+                  weight: \(weights[0])
+              - model: task_b
+                parameters:
+                  weight: \(weights[1])
+
+            """
+        try Data(yaml.utf8).write(to: config)
+        let lines = try String(
+            contentsOf: RepositoryPaths.root.appendingPathComponent(reference.taskFile), encoding: .utf8
+        ).split(separator: "\n").prefix(reference.items)
+        let taskFile = directory.appendingPathComponent("add.jsonl")
+        try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: taskFile)
+        let eval = try MetaMergeProcess.run(["eval", config.path, "--task", "add=" + taskFile.path, "--json"])
+        #expect(eval.status == 0, "\(set): \(eval.stderr)")
+        let report = try JSONSerialization.jsonObject(with: Data(eval.stdout.utf8)) as? [String: Any]
+        let task = try #require((report?["tasks"] as? [[String: Any]])?.first)
+        let nll = try #require(task["meanNLL"] as? Double)
+        #expect(
+            abs(nll - reference.meanNll) <= 1e-5 * abs(reference.meanNll),
+            "\(set): mean NLL \(nll), transformers \(reference.meanNll)")
+        #expect(task["correctTokens"] as? Int == reference.correctTokens, "\(set)")
+        #expect(task["completionTokens"] as? Int == reference.completionTokens, "\(set)")
+        let sweep = try MetaMergeProcess.run([
+            "sweep", config.path, "--task", "add=" + taskFile.path, "--scales", "0.5:1:0.5", "--weights", "uniform",
+            "-o", directory.appendingPathComponent("sweep.h5").path,
+        ])
+        #expect(sweep.status == 0, "\(set): \(sweep.stderr)")
+        #expect(FileManager.default.fileExists(atPath: directory.appendingPathComponent("sweep.h5").path))
+    }
+}
