@@ -7,7 +7,7 @@ import Testing
 /// ``ArchitectureCommandTests`` on the sets of scripts/fixtures/make_architecture_fixtures_rms.py.
 @Suite("The arch-rms rows of the architecture table through the command line")
 struct ArchitectureRMSCommandTests {
-    static let sets = ["granite", "olmo2"]
+    static let sets = ["granite", "olmo2", "phi3"]
 
     @Test("probe along both task vectors", arguments: sets)
     func probeRuns(set: String) throws {

@@ -133,6 +133,10 @@ public struct TransformerConfig: Sendable, Hashable {
     public var attentionMultiplier: Double?
     /// `logits_scaling` s: the logits are divided by s (Granite).
     public var logitsScaling: Double?
+    /// `partial_rotary_factor` f: RoPE rotates the first ⌊head_dim · f⌋ entries of each head (Phi-3).
+    public var partialRotaryFactor: Double = 1
+    /// Whether q/k/v are row ranges of one `self_attn.qkv_proj` and gate/up of one `mlp.gate_up_proj` (Phi-3).
+    public var fusedProjections = false
 
     public init(
         architecture: Architecture = .llama, hiddenSize: Int, intermediateSize: Int, layerCount: Int,
@@ -176,6 +180,9 @@ public struct TransformerConfig: Sendable, Hashable {
         return 1 / Float(headDimension).squareRoot()
     }
 
+    /// The rotated leading part of each head, ⌊headDimension · partialRotaryFactor⌋ (transformers' `int(…)`).
+    var rotaryDimension: Int { Int(Double(headDimension) * partialRotaryFactor) }
+
     /// Width of all query heads together, attentionHeadCount · headDimension.
     public var queryWidth: Int { attentionHeadCount * headDimension }
     /// Width of all key (or value) heads together, keyValueHeadCount · headDimension.
@@ -218,6 +225,12 @@ public struct TransformerConfig: Sendable, Hashable {
         }
         guard ropeTheta > 0, ropeTheta.isFinite else {
             throw TransformerError(.badConfig, "rope_theta is \(ropeTheta); expected a finite positive number")
+        }
+        guard partialRotaryFactor > 0, partialRotaryFactor <= 1, rotaryDimension >= 2, rotaryDimension % 2 == 0 else {
+            throw TransformerError(
+                .badConfig,
+                "partial_rotary_factor is \(partialRotaryFactor); expected a factor in (0, 1] that rotates an even "
+                    + "number of at least 2 of head_dim's \(headDimension) entries")
         }
         if let slidingWindow, slidingWindow <= 0 {
             throw TransformerError(.badConfig, "sliding_window is \(slidingWindow); expected a positive integer")

@@ -14,18 +14,22 @@ extension LockstepEngine {
     func layerPlans(_ batch: PromptBatch) -> [LayerPlan] {
         let c = config
         let d = c.headDimension
+        let r = c.rotaryDimension
         let full: [RotaryEmbedding]
         if c.ropeScaling.dependsOnPromptLength {
             var byLength: [Int: RotaryEmbedding] = [:]
             for n in Set(batch.prompts.map(\.count)) {
-                let (inverse, factor) = c.ropeScaling.frequencies(theta: c.ropeTheta, headDimension: d, promptLength: n)
+                let (inverse, factor) = c.ropeScaling.frequencies(theta: c.ropeTheta, headDimension: r, promptLength: n)
                 byLength[n] = RotaryEmbedding(
-                    inverseFrequencies: inverse, attentionScaling: factor, headDimension: d, tokenCount: n)
+                    inverseFrequencies: inverse, attentionScaling: factor, headDimension: d, rotaryDimension: r,
+                    tokenCount: n)
             }
             full = batch.prompts.map { byLength[$0.count]! }
         } else {
+            let (inverse, factor) = c.ropeScaling.frequencies(theta: c.ropeTheta, headDimension: r)
             let table = RotaryEmbedding(
-                theta: c.ropeTheta, scaling: c.ropeScaling, headDimension: d, tokenCount: batch.longest)
+                inverseFrequencies: inverse, attentionScaling: factor, headDimension: d, rotaryDimension: r,
+                tokenCount: batch.longest)
             full = batch.prompts.map { _ in table }
         }
         let sliding = c.slidingRopeTheta.map { theta in
@@ -57,10 +61,14 @@ extension LockstepEngine {
         let projections: [(String, Int, KeyPath<PointActivations, UnsafeMutablePointer<Float>>)] = [
             ("q_proj", qW, \.query), ("k_proj", kvW, \.key), ("v_proj", kvW, \.value),
         ]
-        for (projection, width, output) in projections {
+        for (k, (projection, width, output)) in projections.enumerated() {
+            // Fused (Phi-3): q, k, v are rows [0, qW), [qW, qW + kvW), [qW + kvW, qW + 2 kvW) of `qkv_proj`.
+            let fused = config.fusedProjections
             try product(
-                layer.attention(projection), outFeatures: width, inFeatures: H, points, rows: N, scratch,
-                input: { UnsafePointer(acts[$0].normed) }, output: { acts[$0][keyPath: output] })
+                layer.attention(fused ? "qkv_proj" : projection), firstRow: fused ? [0, qW, qW + kvW][k] : 0,
+                outFeatures: width, inFeatures: H, points, rows: N, scratch,
+                input: { UnsafePointer(acts[$0].normed) }, output: { acts[$0][keyPath: output] },
+                finishesTensor: !fused || k == 2)
             if config.queryKeyValueBias {
                 for (p, view) in views.enumerated() {
                     try view.load(layer.attention(projection, "bias"), into: scratch.vector(width))
@@ -133,12 +141,14 @@ extension LockstepEngine {
         let I = config.intermediateSize
         let N = batch.tokenCount
         try blockInput(config.mlpInputNorm(layer), views, acts, rows: N, scratch)
+        // Fused (Phi-3): gate and up are rows [0, I) and [I, 2I) of `gate_up_proj`.
+        let fused = config.fusedProjections
         try product(
-            layer.mlp("gate_proj"), outFeatures: I, inFeatures: H, points, rows: N, scratch,
-            input: { UnsafePointer(acts[$0].normed) }, output: { acts[$0].gate })
+            layer.mlp(fused ? "gate_up_proj" : "gate_proj"), outFeatures: I, inFeatures: H, points, rows: N, scratch,
+            input: { UnsafePointer(acts[$0].normed) }, output: { acts[$0].gate }, finishesTensor: !fused)
         try product(
-            layer.mlp("up_proj"), outFeatures: I, inFeatures: H, points, rows: N, scratch,
-            input: { UnsafePointer(acts[$0].normed) }, output: { acts[$0].up })
+            layer.mlp(fused ? "gate_up_proj" : "up_proj"), firstRow: fused ? I : 0, outFeatures: I, inFeatures: H,
+            points, rows: N, scratch, input: { UnsafePointer(acts[$0].normed) }, output: { acts[$0].up })
         let gated: (UnsafeMutablePointer<Float>, UnsafePointer<Float>, Int) -> Void =
             switch config.activation {
             case .silu: { Kernels.swiGLU(gate: $0, up: $1, count: $2) }

@@ -166,17 +166,21 @@ extension LockstepEngine {
     // MARK: - Products
 
     /// Y_p[M × outFeatures] (+)= X_p[M × inFeatures] · W_pᵀ for every point p, block of weight rows by block.
+    ///
+    /// With `firstRow` > 0, W is rows firstRow..<firstRow + outFeatures of the stored tensor (one part of a fused
+    /// projection such as Phi-3's `qkv_proj`); `finishesTensor` false keeps the tensor's pages for the next part.
     func product(
-        _ name: String, outFeatures: Int, inFeatures K: Int, _ points: [[Float]], rows M: Int,
+        _ name: String, firstRow: Int = 0, outFeatures: Int, inFeatures K: Int, _ points: [[Float]], rows M: Int,
         _ scratch: EngineScratch, input: (Int) -> UnsafePointer<Float>, output: (Int) -> UnsafeMutablePointer<Float>,
-        accumulate: Bool = false
+        accumulate: Bool = false, finishesTensor: Bool = true
     ) throws {
         let blockRows = max(1, min(outFeatures, scratchElements / K))
-        weightsAhead(name, points)
+        if firstRow == 0 { weightsAhead(name, points) }
         var first = 0
         while first < outFeatures {
             let count = min(blockRows, outFeatures - first)
-            try withFormedBlocks(name, elements: (first * K)..<((first + count) * K), points, scratch) { p, weight in
+            let elements = ((firstRow + first) * K)..<((firstRow + first + count) * K)
+            try withFormedBlocks(name, elements: elements, points, scratch) { p, weight in
                 try Interruption.check()
                 scratch.profile.measure("products") {
                     Kernels.linear(
@@ -186,7 +190,7 @@ extension LockstepEngine {
             }
             first += count
         }
-        weightsDone(name, points)
+        if finishesTensor { weightsDone(name, points) }
     }
 
     // MARK: - Forming a point's block from one read of the inputs
