@@ -69,4 +69,57 @@ struct ArchitectureRMSCommandTests {
         #expect(sweep.status == 0, "\(set): \(sweep.stderr)")
         #expect(FileManager.default.fileExists(atPath: directory.appendingPathComponent("sweep.h5").path))
     }
+
+    /// A config.json key of the new rows that the forward pass cannot use, written into the base and task model.
+    struct BadKey: Sendable, CustomTestStringConvertible {
+        let set: String
+        let edit: @Sendable (inout [String: Any]) -> Void
+        let mentions: String
+        var testDescription: String { "\(set): \(mentions)" }
+    }
+
+    static let badKeys: [BadKey] = [
+        BadKey(
+            set: "phi3",
+            edit: { json in
+                var rope = json["rope_parameters"] as? [String: Any] ?? [:]
+                rope["long_factor"] = [1.5, 4.0]
+                json["rope_parameters"] = rope
+            }, mentions: "rope_parameters.long_factor has 2 entries; expected 3"),
+        BadKey(
+            set: "phi3",
+            edit: { json in
+                json["partial_rotary_factor"] = 2.0
+                json["rope_parameters"] = nil
+            }, mentions: "partial_rotary_factor"),
+        BadKey(set: "granite", edit: { $0["logits_scaling"] = 0 }, mentions: "logits_scaling is 0"),
+        BadKey(set: "olmo2", edit: { $0["rope_parameters"] = ["rope_type": "longrope"] }, mentions: "longrope"),
+    ]
+
+    @Test(
+        "a key of the new rows the forward pass cannot use: one line naming it, exit 2, no output", arguments: badKeys)
+    func badKeyRefused(_ bad: BadKey) throws {
+        let directory = try makeTemporaryDirectory("arch-rms-bad")
+        for model in ["base", "task_a"] {
+            let target = directory.appendingPathComponent(model)
+            try FileManager.default.copyItem(
+                at: ArchitectureCommandTests.set(bad.set).appendingPathComponent(model), to: target)
+            let file = target.appendingPathComponent("config.json")
+            var json = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: file)) as? [String: Any])
+            bad.edit(&json)
+            try JSONSerialization.data(withJSONObject: json).write(to: file)
+        }
+        let ids = directory.appendingPathComponent("ids.txt")
+        try Data("1 5 9 8\n".utf8).write(to: ids)
+        let output = directory.appendingPathComponent("probe.h5")
+        let result = try MetaMergeProcess.run([
+            "probe", "--base", directory.appendingPathComponent("base").path,
+            "--model", "a=" + directory.appendingPathComponent("task_a").path, "--token-ids", ids.path,
+            "-o", output.path,
+        ])
+        #expect(result.status == 2, "\(result.stderr)")
+        #expect(result.stderr.split(separator: "\n").count == 1, "\(result.stderr)")
+        #expect(result.stderr.contains(bad.mentions), "\(result.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: output.path))
+    }
 }

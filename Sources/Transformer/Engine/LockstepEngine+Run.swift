@@ -209,13 +209,16 @@ extension LockstepEngine {
         }
     }
 
-    /// The weight matrix the pass multiplies after `name`: q, k, v, o, gate, up, down of each layer, then the
-    /// output projection.
+    /// The weight matrix the pass multiplies after `name`: q, k, v, o, gate, up, down of each layer (qkv, o,
+    /// gate_up, down when fused), then the output projection.
     private func matrixAfter(_ name: String) -> String? {
-        let order = [
-            "self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj", "mlp.gate_proj",
-            "mlp.up_proj", "mlp.down_proj",
-        ]
+        let order =
+            config.fusedProjections
+            ? ["self_attn.qkv_proj", "self_attn.o_proj", "mlp.gate_up_proj", "mlp.down_proj"]
+            : [
+                "self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj", "mlp.gate_proj",
+                "mlp.up_proj", "mlp.down_proj",
+            ]
         for layer in 0..<config.layerCount {
             let names = TensorNames.Layer(layer)
             for (k, matrix) in order.enumerated() where name == names.prefix + matrix + ".weight" {
