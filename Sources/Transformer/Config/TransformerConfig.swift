@@ -13,8 +13,10 @@ import Foundation
 /// - `q_proj`: `[attentionHeadCount·headDimension, hiddenSize]`; `k_proj`, `v_proj`:
 ///   `[keyValueHeadCount·headDimension, hiddenSize]`; `o_proj`: `[hiddenSize, attentionHeadCount·headDimension]`
 /// - `gate_proj`, `up_proj`: `[intermediateSize, hiddenSize]`; `down_proj`: `[hiddenSize, intermediateSize]`
-/// - norms: `[hiddenSize]` (`q_norm`, `k_norm`: `[headDimension]`); `lm_head.weight`: `[vocabularySize, hiddenSize]`
-///   unless tied.
+/// - norms: `[hiddenSize]` (`q_norm`, `k_norm`: `[headDimension]`, or the projection's width when they span all
+///   heads); `lm_head.weight`: `[vocabularySize, hiddenSize]` unless tied.
+/// - fused (``fusedProjections``, Phi-3): `qkv_proj` `[queryWidth + 2·keyValueWidth, hiddenSize]` (q, k, v rows in
+///   that order) and `gate_up_proj` `[2·intermediateSize, hiddenSize]` (gate rows, then up rows) instead.
 public struct TransformerConfig: Sendable, Hashable {
     /// A Hugging Face model family: its `model_type` and the causal-LM class of its `architectures` entry. Each
     /// architecture file declares its value (`.llama`, `.gemma2`, …).
