@@ -105,7 +105,7 @@ struct ArchitectureCommandTests {
     @Test("an architecture outside the table: one line naming it and the supported ones, exit 2")
     func unsupportedArchitectureIsNamed() throws {
         let directory = try makeTemporaryDirectory("arch-refused")
-        // The qwen3 base and task model relabelled as OLMo 2, a decoder the table does not hold.
+        // The qwen3 base and task model relabelled as Falcon, a decoder the table does not hold.
         for model in ["base", "task_a"] {
             let source = Self.set("qwen3").appendingPathComponent(model)
             let target = directory.appendingPathComponent(model)
@@ -114,8 +114,8 @@ struct ArchitectureCommandTests {
                 at: source.appendingPathComponent("model.safetensors"),
                 to: target.appendingPathComponent("model.safetensors"))
             let config = try String(contentsOf: source.appendingPathComponent("config.json"), encoding: .utf8)
-                .replacingOccurrences(of: "\"qwen3\"", with: "\"olmo2\"")
-                .replacingOccurrences(of: "Qwen3ForCausalLM", with: "Olmo2ForCausalLM")
+                .replacingOccurrences(of: "\"qwen3\"", with: "\"falcon\"")
+                .replacingOccurrences(of: "Qwen3ForCausalLM", with: "FalconForCausalLM")
             try Data(config.utf8).write(to: target.appendingPathComponent("config.json"))
         }
         let base = directory.appendingPathComponent("base")
@@ -127,7 +127,7 @@ struct ArchitectureCommandTests {
         ])
         #expect(result.status == 2)
         #expect(result.stderr.split(separator: "\n").count == 1, "\(result.stderr)")
-        #expect(result.stderr.contains("Olmo2ForCausalLM"), "\(result.stderr)")
+        #expect(result.stderr.contains("FalconForCausalLM"), "\(result.stderr)")
         for supported in ["llama", "mistral", "qwen2", "qwen3", "gemma2", "gemma3_text"] {
             #expect(result.stderr.contains(supported), "\(result.stderr)")
         }

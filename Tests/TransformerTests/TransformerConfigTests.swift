@@ -72,8 +72,8 @@ struct TransformerConfigTests {
             changes: ["model_type": .string("gpt2"), "architectures": .array([.string("GPT2LMHeadModel")])],
             kind: .unsupportedArchitecture, mentions: "GPT2LMHeadModel"),
         Refusal(
-            label: "unknown model_type", changes: ["model_type": .string("phi3"), "architectures": .null],
-            kind: .unsupportedArchitecture, mentions: "phi3"),
+            label: "unknown model_type", changes: ["model_type": .string("falcon"), "architectures": .null],
+            kind: .unsupportedArchitecture, mentions: "falcon"),
         Refusal(
             label: "sequence classifier",
             changes: ["architectures": .array([.string("Qwen2ForSequenceClassification")])],

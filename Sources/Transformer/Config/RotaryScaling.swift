@@ -4,7 +4,7 @@ import Foundation
 /// inv_freq[i] = 1 / θ^(2i/d) (i = 0..<d/2) are rescaled, and the factor applied to cos and sin.
 ///
 /// Computed in Float32 as transformers computes them (its tensors are float32; Python scalars enter as Float32).
-/// `longrope` and any other type are refused by name.
+/// `longrope` is read by Phi-3's architecture file only; elsewhere it and any other type are refused by name.
 public enum RotaryScaling: Sendable, Hashable {
     /// `default`: inv_freq unchanged, cos/sin unscaled.
     case none
@@ -26,6 +26,10 @@ public enum RotaryScaling: Sendable, Hashable {
     /// of its own length — transformers' per-call update on a fresh model (its cache of the longest length seen
     /// makes a later, shorter prompt above M depend on the calls before it; this does not).
     case dynamic(factor: Double, maxPositions: Int)
+    /// `longrope` (Phi-3; built by its architecture file, ``Phi3Architecture``): inv_freq[i] / ext[i] with ext the
+    /// `short_factor` list for a prompt of n ≤ original_max_position_embeddings tokens and the `long_factor` list
+    /// beyond it (transformers switches on the prompt's length), and cos/sin scaled by the attention factor.
+    case longrope(shortFactors: [Double], longFactors: [Double], originalMaxPositions: Int, attentionFactor: Double)
 
     /// Reads a `rope_parameters` (or `rope_scaling`) object; `originalMaxPositions` is used where the object has
     /// no `original_max_position_embeddings`.
@@ -91,6 +95,10 @@ public enum RotaryScaling: Sendable, Hashable {
                 ("factor", factor), ("original_max_position_embeddings", Double(original)),
                 ("attention_factor", attention), ("beta_fast", fast), ("beta_slow", slow),
             ]
+        case .longrope(let short, let long, let original, let attention):
+            factors =
+                [("original_max_position_embeddings", Double(original)), ("attention_factor", attention)]
+                + short.map { ("short_factor entry", $0) } + long.map { ("long_factor entry", $0) }
         }
         for (key, value) in factors where !(value > 0 && value.isFinite) {
             throw TransformerError(.badConfig, "\(path)\(key) is \(value); expected a finite positive number")
@@ -100,12 +108,14 @@ public enum RotaryScaling: Sendable, Hashable {
     /// Whether the frequencies depend on the prompt's length (then ``frequencies(theta:headDimension:promptLength:)``
     /// is asked once per distinct length).
     var dependsOnPromptLength: Bool {
-        if case .dynamic = self { return true }
-        return false
+        switch self {
+        case .dynamic, .longrope: return true
+        default: return false
+        }
     }
 
     /// The inverse frequencies for head dimension `d` and base `theta`, and the factor on cos and sin, for a prompt
-    /// of `promptLength` tokens (only `dynamic` reads it).
+    /// of `promptLength` tokens (only `dynamic` and `longrope` read it).
     func frequencies(
         theta: Double, headDimension d: Int, promptLength: Int = 0
     ) -> (inverse: [Float], attentionScaling: Float) {
@@ -122,6 +132,13 @@ public enum RotaryScaling: Sendable, Hashable {
         switch self {
         case .none, .dynamic:
             return (plain, 1)
+        case .longrope(let short, let long, let original, let attention):
+            // transformers: 1.0 / (ext_factors * base ** (arange(0, dim, 2).float() / dim)), float32.
+            let ext = promptLength > original ? long : short
+            let inverse = (0..<half).map { i -> Float in
+                1 / (Float(ext[i]) * Foundation.pow(base, Float(2 * i) / Float(d)))
+            }
+            return (inverse, Float(attention))
         case .linear(let factor):
             return (plain.map { $0 / Float(factor) }, 1)
         case .llama3(let factor, let lowFactor, let highFactor, let original):

@@ -10,19 +10,30 @@ extension TransformerConfig {
         var expected: [(String, [Int])] = [(TensorNames.embedding, [vocabularySize, H])]
         for index in 0..<layerCount {
             let layer = TensorNames.Layer(index)
-            expected += [
-                (layer.inputNorm, [H]),
-                (layer.attention("q_proj"), [qW, H]), (layer.attention("k_proj"), [kvW, H]),
-                (layer.attention("v_proj"), [kvW, H]), (layer.attention("o_proj"), [H, qW]),
-                (layer.postAttentionNorm, [H]),
-                (layer.mlp("gate_proj"), [I, H]), (layer.mlp("up_proj"), [I, H]), (layer.mlp("down_proj"), [H, I]),
-            ]
+            if normPlacement != .postNorm { expected.append((layer.inputNorm, [H])) }
+            if fusedProjections {
+                expected += [
+                    (layer.attention("qkv_proj"), [qW + 2 * kvW, H]), (layer.attention("o_proj"), [H, qW]),
+                    (layer.postAttentionNorm, [H]), (layer.mlp("gate_up_proj"), [2 * I, H]),
+                    (layer.mlp("down_proj"), [H, I]),
+                ]
+            } else {
+                expected += [
+                    (layer.attention("q_proj"), [qW, H]), (layer.attention("k_proj"), [kvW, H]),
+                    (layer.attention("v_proj"), [kvW, H]), (layer.attention("o_proj"), [H, qW]),
+                    (layer.postAttentionNorm, [H]),
+                    (layer.mlp("gate_proj"), [I, H]), (layer.mlp("up_proj"), [I, H]),
+                    (layer.mlp("down_proj"), [H, I]),
+                ]
+            }
             if normPlacement == .sandwich {
                 expected += [(layer.preFeedforwardNorm, [H]), (layer.postFeedforwardNorm, [H])]
             }
+            if normPlacement == .postNorm { expected.append((layer.postFeedforwardNorm, [H])) }
             if queryKeyNorm {
                 expected += [
-                    (layer.attention("q_norm"), [headDimension]), (layer.attention("k_norm"), [headDimension]),
+                    (layer.attention("q_norm"), [queryKeyNormAcrossHeads ? qW : headDimension]),
+                    (layer.attention("k_norm"), [queryKeyNormAcrossHeads ? kvW : headDimension]),
                 ]
             }
             if queryKeyValueBias {
@@ -41,7 +52,8 @@ extension TransformerConfig {
     }
 
     /// The norm applied to the residual stream before the MLP: `post_attention_layernorm` in pre-norm placement,
-    /// `pre_feedforward_layernorm` in sandwich placement (where `post_attention_layernorm` follows attention).
+    /// `pre_feedforward_layernorm` in sandwich placement (where `post_attention_layernorm` follows attention); none
+    /// in post-norm placement (the name is then unused).
     func mlpInputNorm(_ layer: TensorNames.Layer) -> String {
         normPlacement == .sandwich ? layer.preFeedforwardNorm : layer.postAttentionNorm
     }

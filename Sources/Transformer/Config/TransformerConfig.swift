@@ -13,8 +13,10 @@ import Foundation
 /// - `q_proj`: `[attentionHeadCount·headDimension, hiddenSize]`; `k_proj`, `v_proj`:
 ///   `[keyValueHeadCount·headDimension, hiddenSize]`; `o_proj`: `[hiddenSize, attentionHeadCount·headDimension]`
 /// - `gate_proj`, `up_proj`: `[intermediateSize, hiddenSize]`; `down_proj`: `[hiddenSize, intermediateSize]`
-/// - norms: `[hiddenSize]` (`q_norm`, `k_norm`: `[headDimension]`); `lm_head.weight`: `[vocabularySize, hiddenSize]`
-///   unless tied.
+/// - norms: `[hiddenSize]` (`q_norm`, `k_norm`: `[headDimension]`, or the projection's width when they span all
+///   heads); `lm_head.weight`: `[vocabularySize, hiddenSize]` unless tied.
+/// - fused (``fusedProjections``, Phi-3): `qkv_proj` `[queryWidth + 2·keyValueWidth, hiddenSize]` (q, k, v rows in
+///   that order) and `gate_up_proj` `[2·intermediateSize, hiddenSize]` (gate rows, then up rows) instead.
 public struct TransformerConfig: Sendable, Hashable {
     /// A Hugging Face model family: its `model_type` and the causal-LM class of its `architectures` entry. Each
     /// architecture file declares its value (`.llama`, `.gemma2`, …).
@@ -48,6 +50,9 @@ public struct TransformerConfig: Sendable, Hashable {
         /// x ← x + norm_out(f(norm_in(x))): `input_layernorm` / `post_attention_layernorm` around attention,
         /// `pre_feedforward_layernorm` / `post_feedforward_layernorm` around the MLP (Gemma 2 and 3).
         case sandwich
+        /// x ← x + norm_out(f(x)): no norm before a block, `post_attention_layernorm` after attention and
+        /// `post_feedforward_layernorm` after the MLP (OLMo 2).
+        case postNorm
     }
 
     /// The gated MLP's activation: (act(h W_gateᵀ) ⊙ h W_upᵀ) W_downᵀ.
@@ -106,6 +111,9 @@ public struct TransformerConfig: Sendable, Hashable {
     /// Whether queries and keys get a per-head RMSNorm (`self_attn.q_norm`, `k_norm`, width head_dim) after their
     /// projection and before RoPE (Qwen3, Gemma 3).
     public var queryKeyNorm = false
+    /// Whether the q/k norms span the whole projection (`q_norm` of width heads·head_dim, `k_norm` of
+    /// kv_heads·head_dim, OLMo 2) rather than each head (width head_dim).
+    public var queryKeyNormAcrossHeads = false
     /// Whether the embedding rows are multiplied by √hiddenSize (rounded to Float32) before the first layer (Gemma).
     public var scalesEmbeddings = false
     /// `query_pre_attn_scalar` s: attention scores are q·k / √s instead of q·k / √headDimension (Gemma).
@@ -118,6 +126,19 @@ public struct TransformerConfig: Sendable, Hashable {
     public var ropeScaling: RotaryScaling = .none
     /// A RoPE base of its own (default RoPE) for the sliding layers (Gemma 3's `rope_parameters.sliding_attention`).
     public var slidingRopeTheta: Double?
+    /// `embedding_multiplier` m: the embedding rows are multiplied by m (rounded to Float32) before the first layer
+    /// (Granite).
+    public var embeddingMultiplier: Double?
+    /// `residual_multiplier` m: each block adds m · f(…) to the residual stream instead of f(…) (Granite).
+    public var residualMultiplier: Double?
+    /// `attention_multiplier` a: attention scores are a · q·k instead of q·k / √headDimension (Granite).
+    public var attentionMultiplier: Double?
+    /// `logits_scaling` s: the logits are divided by s (Granite).
+    public var logitsScaling: Double?
+    /// `partial_rotary_factor` f: RoPE rotates the first ⌊head_dim · f⌋ entries of each head (Phi-3).
+    public var partialRotaryFactor: Double = 1
+    /// Whether q/k/v are row ranges of one `self_attn.qkv_proj` and gate/up of one `mlp.gate_up_proj` (Phi-3).
+    public var fusedProjections = false
 
     public init(
         architecture: Architecture = .llama, hiddenSize: Int, intermediateSize: Int, layerCount: Int,
@@ -154,11 +175,15 @@ public struct TransformerConfig: Sendable, Hashable {
         slidingRopeTheta != nil && (slidingLayers?[layer] ?? true)
     }
 
-    /// The factor on q·k: 1 / √query_pre_attn_scalar, else 1 / √head_dim.
+    /// The factor on q·k: attention_multiplier, else 1 / √query_pre_attn_scalar, else 1 / √head_dim.
     var attentionScale: Float {
+        if let attentionMultiplier { return Float(attentionMultiplier) }
         if let queryPreAttentionScalar { return Float(Foundation.pow(queryPreAttentionScalar, -0.5)) }
         return 1 / Float(headDimension).squareRoot()
     }
+
+    /// The rotated leading part of each head, ⌊headDimension · partialRotaryFactor⌋ (transformers' `int(…)`).
+    var rotaryDimension: Int { Int(Double(headDimension) * partialRotaryFactor) }
 
     /// Width of all query heads together, attentionHeadCount · headDimension.
     public var queryWidth: Int { attentionHeadCount * headDimension }
@@ -203,6 +228,12 @@ public struct TransformerConfig: Sendable, Hashable {
         guard ropeTheta > 0, ropeTheta.isFinite else {
             throw TransformerError(.badConfig, "rope_theta is \(ropeTheta); expected a finite positive number")
         }
+        guard partialRotaryFactor > 0, partialRotaryFactor <= 1, rotaryDimension >= 2, rotaryDimension % 2 == 0 else {
+            throw TransformerError(
+                .badConfig,
+                "partial_rotary_factor is \(partialRotaryFactor); expected a factor in (0, 1] that rotates an even "
+                    + "number of at least 2 of head_dim's \(headDimension) entries")
+        }
         if let slidingWindow, slidingWindow <= 0 {
             throw TransformerError(.badConfig, "sliding_window is \(slidingWindow); expected a positive integer")
         }
@@ -213,6 +244,8 @@ public struct TransformerConfig: Sendable, Hashable {
         let positiveReals: [(String, Double?)] = [
             ("query_pre_attn_scalar", queryPreAttentionScalar), ("attn_logit_softcapping", attentionSoftCap),
             ("final_logit_softcapping", finalLogitSoftCap), ("rope_local_base_freq", slidingRopeTheta),
+            ("embedding_multiplier", embeddingMultiplier), ("residual_multiplier", residualMultiplier),
+            ("attention_multiplier", attentionMultiplier), ("logits_scaling", logitsScaling),
         ]
         for case let (key, value?) in positiveReals where !(value > 0 && value.isFinite) {
             throw TransformerError(.badConfig, "\(key) is \(value); expected a finite positive number")

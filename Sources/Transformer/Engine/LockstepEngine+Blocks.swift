@@ -14,18 +14,22 @@ extension LockstepEngine {
     func layerPlans(_ batch: PromptBatch) -> [LayerPlan] {
         let c = config
         let d = c.headDimension
+        let r = c.rotaryDimension
         let full: [RotaryEmbedding]
         if c.ropeScaling.dependsOnPromptLength {
             var byLength: [Int: RotaryEmbedding] = [:]
             for n in Set(batch.prompts.map(\.count)) {
-                let (inverse, factor) = c.ropeScaling.frequencies(theta: c.ropeTheta, headDimension: d, promptLength: n)
+                let (inverse, factor) = c.ropeScaling.frequencies(theta: c.ropeTheta, headDimension: r, promptLength: n)
                 byLength[n] = RotaryEmbedding(
-                    inverseFrequencies: inverse, attentionScaling: factor, headDimension: d, tokenCount: n)
+                    inverseFrequencies: inverse, attentionScaling: factor, headDimension: d, rotaryDimension: r,
+                    tokenCount: n)
             }
             full = batch.prompts.map { byLength[$0.count]! }
         } else {
+            let (inverse, factor) = c.ropeScaling.frequencies(theta: c.ropeTheta, headDimension: r)
             let table = RotaryEmbedding(
-                theta: c.ropeTheta, scaling: c.ropeScaling, headDimension: d, tokenCount: batch.longest)
+                inverseFrequencies: inverse, attentionScaling: factor, headDimension: d, rotaryDimension: r,
+                tokenCount: batch.longest)
             full = batch.prompts.map { _ in table }
         }
         let sliding = c.slidingRopeTheta.map { theta in
@@ -42,7 +46,8 @@ extension LockstepEngine {
     }
 
     /// x ← x + Attention(norm(x)) W_oᵀ (+ b_o) — or, in sandwich placement, x ← x + norm_post(Attention(norm(x)) W_oᵀ)
-    /// — for every point of the group.
+    /// (post-norm: x ← x + norm_post(Attention(x) W_oᵀ); with a residual multiplier m: x ← x + m · …) — for every
+    /// point of the group.
     func attentionBlock(
         _ layer: TensorNames.Layer, _ plan: LayerPlan, _ points: [[Float]], _ views: [CombinedWeights],
         _ acts: [PointActivations], _ batch: PromptBatch, _ scratch: EngineScratch
@@ -52,14 +57,18 @@ extension LockstepEngine {
         let qW = config.queryWidth
         let kvW = config.keyValueWidth
         let d = config.headDimension
-        try normalize(layer.inputNorm, views, acts, rows: N, scratch)
+        try blockInput(layer.inputNorm, views, acts, rows: N, scratch)
         let projections: [(String, Int, KeyPath<PointActivations, UnsafeMutablePointer<Float>>)] = [
             ("q_proj", qW, \.query), ("k_proj", kvW, \.key), ("v_proj", kvW, \.value),
         ]
-        for (projection, width, output) in projections {
+        for (k, (projection, width, output)) in projections.enumerated() {
+            // Fused (Phi-3): q, k, v are rows [0, qW), [qW, qW + kvW), [qW + kvW, qW + 2 kvW) of `qkv_proj`.
+            let fused = config.fusedProjections
             try product(
-                layer.attention(projection), outFeatures: width, inFeatures: H, points, rows: N, scratch,
-                input: { UnsafePointer(acts[$0].normed) }, output: { acts[$0][keyPath: output] })
+                layer.attention(fused ? "qkv_proj" : projection), firstRow: fused ? [0, qW, qW + kvW][k] : 0,
+                outFeatures: width, inFeatures: H, points, rows: N, scratch,
+                input: { UnsafePointer(acts[$0].normed) }, output: { acts[$0][keyPath: output] },
+                finishesTensor: !fused || k == 2)
             if config.queryKeyValueBias {
                 for (p, view) in views.enumerated() {
                     try view.load(layer.attention(projection, "bias"), into: scratch.vector(width))
@@ -68,16 +77,19 @@ extension LockstepEngine {
             }
         }
         if config.queryKeyNorm {
-            // Per head: the [N × heads·d] matrix is [N·heads × d] rows, normalised in place.
+            // Per head: the [N × heads·d] matrix is [N·heads × d] rows, normalised in place; across heads (OLMo 2):
+            // N rows of heads·d.
             let norms: [(String, Int, KeyPath<PointActivations, UnsafeMutablePointer<Float>>)] = [
                 ("q_norm", config.attentionHeadCount, \.query), ("k_norm", config.keyValueHeadCount, \.key),
             ]
+            let acrossHeads = config.queryKeyNormAcrossHeads
             for (name, heads, target) in norms {
+                let (rows, width) = acrossHeads ? (N, heads * d) : (N * heads, d)
                 for (p, view) in views.enumerated() {
-                    let weight = try normWeight(layer.attention(name), view, width: d, scratch)
+                    let weight = try normWeight(layer.attention(name), view, width: width, scratch)
                     let x = acts[p][keyPath: target]
                     Kernels.rmsNorm(
-                        x, rows: N * heads, width: d, weight: weight, epsilon: Float(config.rmsNormEpsilon), into: x)
+                        x, rows: rows, width: width, weight: weight, epsilon: Float(config.rmsNormEpsilon), into: x)
                 }
             }
         }
@@ -97,24 +109,30 @@ extension LockstepEngine {
                 }
             }
         }
-        let sandwich = config.normPlacement == .sandwich
-        // Pre-norm: o_proj adds straight onto the residual. Sandwich: into `normed`, normalised, then added.
+        let staged = blockOutputIsStaged
+        // Pre-norm: o_proj adds straight onto the residual. Sandwich: into `normed`, normalised, then added;
+        // with a residual multiplier: into `normed`, scaled, then added.
         try product(
             layer.attention("o_proj"), outFeatures: H, inFeatures: qW, points, rows: N, scratch,
-            input: { UnsafePointer(acts[$0].attention) }, output: { sandwich ? acts[$0].normed : acts[$0].residual },
-            accumulate: !sandwich)
+            input: { UnsafePointer(acts[$0].attention) }, output: { staged ? acts[$0].normed : acts[$0].residual },
+            accumulate: !staged)
         if config.outputProjectionBias {
             for (p, view) in views.enumerated() {
                 try view.load(layer.attention("o_proj", "bias"), into: scratch.vector(H))
                 Kernels.addBias(
-                    sandwich ? acts[p].normed : acts[p].residual, rows: N, width: H, bias: scratch.vectorBase)
+                    staged ? acts[p].normed : acts[p].residual, rows: N, width: H, bias: scratch.vectorBase)
             }
         }
-        if sandwich { try addNormalized(layer.postAttentionNorm, views, acts, rows: N, scratch) }
+        if hasOutputNorms {
+            try addNormalized(layer.postAttentionNorm, views, acts, rows: N, scratch)
+        } else {
+            addScaledBlockOutput(acts, rows: N)
+        }
     }
 
     /// x ← x + (act(h W_gateᵀ) ⊙ h W_upᵀ) W_downᵀ with h = norm(x) (act = silu or gelu_tanh) — or, in sandwich
-    /// placement, x ← x + norm_post(…) — for every point of the group.
+    /// placement, x ← x + norm_post(…) (post-norm: h = x; with a residual multiplier m: x ← x + m · …) — for every
+    /// point of the group.
     func mlpBlock(
         _ layer: TensorNames.Layer, _ points: [[Float]], _ views: [CombinedWeights], _ acts: [PointActivations],
         _ batch: PromptBatch, _ scratch: EngineScratch
@@ -122,13 +140,15 @@ extension LockstepEngine {
         let H = config.hiddenSize
         let I = config.intermediateSize
         let N = batch.tokenCount
-        try normalize(config.mlpInputNorm(layer), views, acts, rows: N, scratch)
+        try blockInput(config.mlpInputNorm(layer), views, acts, rows: N, scratch)
+        // Fused (Phi-3): gate and up are rows [0, I) and [I, 2I) of `gate_up_proj`.
+        let fused = config.fusedProjections
         try product(
-            layer.mlp("gate_proj"), outFeatures: I, inFeatures: H, points, rows: N, scratch,
-            input: { UnsafePointer(acts[$0].normed) }, output: { acts[$0].gate })
+            layer.mlp(fused ? "gate_up_proj" : "gate_proj"), outFeatures: I, inFeatures: H, points, rows: N, scratch,
+            input: { UnsafePointer(acts[$0].normed) }, output: { acts[$0].gate }, finishesTensor: !fused)
         try product(
-            layer.mlp("up_proj"), outFeatures: I, inFeatures: H, points, rows: N, scratch,
-            input: { UnsafePointer(acts[$0].normed) }, output: { acts[$0].up })
+            layer.mlp(fused ? "gate_up_proj" : "up_proj"), firstRow: fused ? I : 0, outFeatures: I, inFeatures: H,
+            points, rows: N, scratch, input: { UnsafePointer(acts[$0].normed) }, output: { acts[$0].up })
         let gated: (UnsafeMutablePointer<Float>, UnsafePointer<Float>, Int) -> Void =
             switch config.activation {
             case .silu: { Kernels.swiGLU(gate: $0, up: $1, count: $2) }
@@ -141,12 +161,16 @@ extension LockstepEngine {
                 gated(gate + part.lowerBound, up + part.lowerBound, part.count)
             }
         }
-        let sandwich = config.normPlacement == .sandwich
+        let staged = blockOutputIsStaged
         try product(
             layer.mlp("down_proj"), outFeatures: H, inFeatures: I, points, rows: N, scratch,
-            input: { UnsafePointer(acts[$0].gate) }, output: { sandwich ? acts[$0].normed : acts[$0].residual },
-            accumulate: !sandwich)
-        if sandwich { try addNormalized(layer.postFeedforwardNorm, views, acts, rows: N, scratch) }
+            input: { UnsafePointer(acts[$0].gate) }, output: { staged ? acts[$0].normed : acts[$0].residual },
+            accumulate: !staged)
+        if hasOutputNorms {
+            try addNormalized(layer.postFeedforwardNorm, views, acts, rows: N, scratch)
+        } else {
+            addScaledBlockOutput(acts, rows: N)
+        }
     }
 
     /// normed_p ← RMSNorm(residual_p) with each point's norm weight `name`, for every point of the group.

@@ -46,6 +46,9 @@ extension LockstepEngine {
                     }
                 }
                 if config.scalesEmbeddings { Kernels.scale(acts[p].residual, count: N * H, by: embeddingScale) }
+                if let multiplier = config.embeddingMultiplier {
+                    Kernels.scale(acts[p].residual, count: N * H, by: Float(multiplier))
+                }
             }
             for layer in 0..<config.layerCount {
                 try Interruption.check()
@@ -118,6 +121,9 @@ extension LockstepEngine {
                         gathered.baseAddress! + p * R * H, lda: H, rows: R, inFeatures: H, weight: weight,
                         outFeatures: count, into: logits.baseAddress! + p * R * blockRows, ldc: count)
                 }
+                if let scaling = config.logitsScaling {
+                    Kernels.divide(logits.baseAddress! + p * R * blockRows, count: R * count, by: Float(scaling))
+                }
                 if let cap = config.finalLogitSoftCap {
                     Kernels.softCap(logits.baseAddress! + p * R * blockRows, count: R * count, cap: Float(cap))
                 }
@@ -160,17 +166,21 @@ extension LockstepEngine {
     // MARK: - Products
 
     /// Y_p[M × outFeatures] (+)= X_p[M × inFeatures] · W_pᵀ for every point p, block of weight rows by block.
+    ///
+    /// With `firstRow` > 0, W is rows firstRow..<firstRow + outFeatures of the stored tensor (one part of a fused
+    /// projection such as Phi-3's `qkv_proj`); `finishesTensor` false keeps the tensor's pages for the next part.
     func product(
-        _ name: String, outFeatures: Int, inFeatures K: Int, _ points: [[Float]], rows M: Int,
+        _ name: String, firstRow: Int = 0, outFeatures: Int, inFeatures K: Int, _ points: [[Float]], rows M: Int,
         _ scratch: EngineScratch, input: (Int) -> UnsafePointer<Float>, output: (Int) -> UnsafeMutablePointer<Float>,
-        accumulate: Bool = false
+        accumulate: Bool = false, finishesTensor: Bool = true
     ) throws {
         let blockRows = max(1, min(outFeatures, scratchElements / K))
-        weightsAhead(name, points)
+        if firstRow == 0 { weightsAhead(name, points) }
         var first = 0
         while first < outFeatures {
             let count = min(blockRows, outFeatures - first)
-            try withFormedBlocks(name, elements: (first * K)..<((first + count) * K), points, scratch) { p, weight in
+            let elements = ((firstRow + first) * K)..<((firstRow + first + count) * K)
+            try withFormedBlocks(name, elements: elements, points, scratch) { p, weight in
                 try Interruption.check()
                 scratch.profile.measure("products") {
                     Kernels.linear(
@@ -180,7 +190,7 @@ extension LockstepEngine {
             }
             first += count
         }
-        weightsDone(name, points)
+        if finishesTensor { weightsDone(name, points) }
     }
 
     // MARK: - Forming a point's block from one read of the inputs
@@ -199,13 +209,16 @@ extension LockstepEngine {
         }
     }
 
-    /// The weight matrix the pass multiplies after `name`: q, k, v, o, gate, up, down of each layer, then the
-    /// output projection.
+    /// The weight matrix the pass multiplies after `name`: q, k, v, o, gate, up, down of each layer (qkv, o,
+    /// gate_up, down when fused), then the output projection.
     private func matrixAfter(_ name: String) -> String? {
-        let order = [
-            "self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj", "mlp.gate_proj",
-            "mlp.up_proj", "mlp.down_proj",
-        ]
+        let order =
+            config.fusedProjections
+            ? ["self_attn.qkv_proj", "self_attn.o_proj", "mlp.gate_up_proj", "mlp.down_proj"]
+            : [
+                "self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj", "mlp.gate_proj",
+                "mlp.up_proj", "mlp.down_proj",
+            ]
         for layer in 0..<config.layerCount {
             let names = TensorNames.Layer(layer)
             for (k, matrix) in order.enumerated() where name == names.prefix + matrix + ".weight" {

@@ -6,9 +6,13 @@ import Foundation
 /// (``RotaryScaling``), and at position p the angle is a = p · inv_freq[i] (all Float32, as transformers computes
 /// them); yarn also scales cos and sin. A head vector x = [x₁ | x₂] (halves of
 /// length d/2) becomes [x₁ cos a − x₂ sin a | x₂ cos a + x₁ sin a] — i.e. x·cos + rotate_half(x)·sin with
-/// rotate_half(x) = [−x₂ | x₁]. Positions are 0..<tokenCount (no cache, one prompt per pass).
+/// rotate_half(x) = [−x₂ | x₁]. Positions are 0..<tokenCount (no cache, one prompt per pass). With partial rotary
+/// (Phi-3's `partial_rotary_factor`) only the first `rotaryDimension` r of each head's d entries rotate, as above
+/// with d replaced by r (the frequencies are those of dimension r); the rest pass through.
 struct RotaryEmbedding {
     let headDimension: Int
+    /// The rotated leading part of each head (even, ≤ headDimension).
+    let rotaryDimension: Int
     let tokenCount: Int
     /// cos and sin of the angle, [tokenCount × d/2].
     private(set) var cosines: [Float]
@@ -30,10 +34,14 @@ struct RotaryEmbedding {
             tokenCount: tokenCount)
     }
 
-    init(inverseFrequencies: [Float], attentionScaling: Float, headDimension: Int, tokenCount: Int) {
+    init(
+        inverseFrequencies: [Float], attentionScaling: Float, headDimension: Int, rotaryDimension: Int? = nil,
+        tokenCount: Int
+    ) {
         self.headDimension = headDimension
+        self.rotaryDimension = rotaryDimension ?? headDimension
         self.tokenCount = tokenCount
-        let half = headDimension / 2
+        let half = self.rotaryDimension / 2
         var cosines = [Float](repeating: 0, count: tokenCount * half)
         var sines = [Float](repeating: 0, count: tokenCount * half)
         for p in 0..<tokenCount {
@@ -55,7 +63,7 @@ struct RotaryEmbedding {
     /// Rotates every head of the first `rows` (≤ tokenCount) rows of a [rows × heads·d] matrix: row p is position p.
     func apply(to x: UnsafeMutablePointer<Float>, rows: Int, heads: Int) {
         precondition(rows <= tokenCount, "\(rows) rows for rotary tables of \(tokenCount) positions")
-        let half = headDimension / 2
+        let half = rotaryDimension / 2
         let width = heads * headDimension
         cosines.withUnsafeBufferPointer { cosines in
             sines.withUnsafeBufferPointer { sines in
