@@ -15,8 +15,14 @@ extension TransformerConfig {
                 (layer.attention("q_proj"), [qW, H]), (layer.attention("k_proj"), [kvW, H]),
                 (layer.attention("v_proj"), [kvW, H]), (layer.attention("o_proj"), [H, qW]),
                 (layer.postAttentionNorm, [H]),
-                (layer.mlp("gate_proj"), [I, H]), (layer.mlp("up_proj"), [I, H]), (layer.mlp("down_proj"), [H, I]),
             ]
+            if let experts, experts.isSparse(layer: index) {
+                expected += experts.tensorShapes(layer, hiddenSize: H)
+            } else {
+                expected += [
+                    (layer.mlp("gate_proj"), [I, H]), (layer.mlp("up_proj"), [I, H]), (layer.mlp("down_proj"), [H, I]),
+                ]
+            }
             if normPlacement == .sandwich {
                 expected += [(layer.preFeedforwardNorm, [H]), (layer.postFeedforwardNorm, [H])]
             }

@@ -118,6 +118,8 @@ public struct TransformerConfig: Sendable, Hashable {
     public var ropeScaling: RotaryScaling = .none
     /// A RoPE base of its own (default RoPE) for the sliding layers (Gemma 3's `rope_parameters.sliding_attention`).
     public var slidingRopeTheta: Double?
+    /// A routed mixture of experts in place of the dense MLP (of every layer, or of those it marks sparse).
+    public var experts: MixtureOfExperts?
 
     public init(
         architecture: Architecture = .llama, hiddenSize: Int, intermediateSize: Int, layerCount: Int,
@@ -218,5 +220,6 @@ public struct TransformerConfig: Sendable, Hashable {
             throw TransformerError(.badConfig, "\(key) is \(value); expected a finite positive number")
         }
         try ropeScaling.validate()
+        try experts?.validate(layerCount: layerCount)
     }
 }

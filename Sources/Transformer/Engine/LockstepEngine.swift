@@ -59,8 +59,10 @@ public struct LockstepEngine: Sendable {
     /// Elements of each scratch block.
     public var scratchElements: Int {
         let c = config
-        let largest = max(c.vocabularySize, c.intermediateSize, c.queryWidth, c.keyValueWidth) * c.hiddenSize
-        return max(min(blockElements, largest), c.intermediateSize, c.queryWidth, c.hiddenSize)
+        let I = max(c.intermediateSize, c.experts?.intermediateSize ?? 0)
+        let rows = max(c.vocabularySize, I, c.queryWidth, c.keyValueWidth, c.experts?.expertCount ?? 0)
+        let largest = rows * c.hiddenSize
+        return max(min(blockElements, largest), I, c.queryWidth, c.hiddenSize)
     }
 
     /// Vocabulary rows per block of the output projection.
