@@ -54,6 +54,16 @@ struct ArchitectureMixtralTests {
         #expect(error.description.contains(mentions), "\(error)")
     }
 
+    @Test("the product FLOPs count the router and k experts per token, not a dense MLP (by hand)")
+    func productFLOPs() throws {
+        let references = try ReferenceSet("mixtral")
+        let engine = try LockstepEngine(
+            config: TransformerConfig(references.base.config), base: CheckpointWeights(references.base), tasks: [])
+        // H 32, q 32, kv 16, 2 layers, V 64, E 4, k 2, expert width 16; one prompt of 3 tokens:
+        // 2·3·(2·(32·32 + 2·16·32 + 32·32) + 2·(4·32 + 2·3·16·32) + 64·32) + 2·4·4·3²·8 = 87552 + 2304.
+        #expect(engine.productFLOPs(points: 1, batch: PromptBatch([[1, 2, 3]])) == 89856)
+    }
+
     @Test("every case and prompt through CombinedWeights (logits and hidden states)")
     func combinedWeights() throws {
         try ArchitectureParityTests().combinedWeightsMatch(set: "mixtral")
