@@ -14,8 +14,9 @@ extension TransformerConfig {
     /// - Throws: ``TransformerError`` — `.unsupportedArchitecture` for another model type (the message lists the
     ///   supported ones); `.unsupportedFeature` for a RoPE type other than those five (`longrope`, …),
     ///   a `partial_rotary_factor` ≠ 1, mixture-of-experts keys (`num_local_experts`, `num_experts`,
-    ///   `n_routed_experts`) outside Mixtral and Qwen3-MoE, `mlp_bias`, another activation, a `quantization_config`, unknown `layer_types`
-    ///   entries, bidirectional attention; `.badConfig` for missing or inconsistent sizes.
+    ///   `n_routed_experts`) outside Mixtral and Qwen3-MoE, `mlp_bias`, another activation, a
+    ///   `quantization_config`, unknown `layer_types` entries, bidirectional attention; `.badConfig` for missing or
+    ///   inconsistent sizes.
     public init(_ config: ModelConfig) throws {
         try self.init(json: config.json)
     }
