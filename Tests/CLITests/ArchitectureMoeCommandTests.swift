@@ -92,4 +92,28 @@ struct ArchitectureMoeCommandTests {
         #expect(result.stderr.contains("num_experts_per_tok (5)"), "\(result.stderr)")
         #expect(!FileManager.default.fileExists(atPath: output.path))
     }
+
+    @Test("an expert count the weights do not hold (10¹²): one line naming the router, exit 2, no crash")
+    func expertCountBeyondTheWeights() throws {
+        let (_, _, directory) = try Self.evalSetup("mixtral")
+        for model in ["base", "task_a"] {
+            let file = directory.appendingPathComponent(model).appendingPathComponent("config.json")
+            let text = try String(contentsOf: file, encoding: .utf8)
+                .replacingOccurrences(of: "\"num_local_experts\": 4", with: "\"num_local_experts\": 1000000000000")
+            #expect(text.contains("1000000000000"))
+            try Data(text.utf8).write(to: file)
+        }
+        let ids = directory.appendingPathComponent("ids.txt")
+        try Data("1 5 9 8\n".utf8).write(to: ids)
+        let output = directory.appendingPathComponent("probe.h5")
+        let result = try MetaMergeProcess.run([
+            "probe", "--base", directory.appendingPathComponent("base").path,
+            "--model", "a=" + directory.appendingPathComponent("task_a").path, "--token-ids", ids.path,
+            "-o", output.path,
+        ])
+        #expect(result.status == 2, "\(result.stderr)")
+        #expect(result.stderr.split(separator: "\n").count == 1, "\(result.stderr)")
+        #expect(result.stderr.contains("model.layers.0.block_sparse_moe.gate.weight is stored as [4, 32]"))
+        #expect(!FileManager.default.fileExists(atPath: output.path))
+    }
 }

@@ -106,3 +106,29 @@ extension MixtureOfExperts {
         return shapes
     }
 }
+
+extension MixtureOfExperts {
+    /// Checks that every sparse layer's router is stored as `[expertCount, hiddenSize]` before any expert tensor is
+    /// listed, so an expert count the weights do not hold is refused by the router's name in one step (never by
+    /// listing or allocating for `expertCount` experts).
+    ///
+    /// - Throws: ``TransformerError`` — `.missingTensor` or `.shapeMismatch` naming the router.
+    func checkRouters(_ config: TransformerConfig, _ weights: any WeightProvider) throws {
+        let expected = [expertCount, config.hiddenSize]
+        for index in 0..<config.layerCount where isSparse(layer: index) {
+            let name = router(TensorNames.Layer(index))
+            guard let stored = weights.shape(of: name) else {
+                throw TransformerError(
+                    .missingTensor,
+                    "tensor \(name) is not stored; a \(config.architecture.causalLMClassName) with this config needs "
+                        + "it (the router, shape \(expected)); experts stored fused, as one tensor per layer, are not "
+                        + "implemented")
+            }
+            guard stored == expected else {
+                throw TransformerError(
+                    .shapeMismatch,
+                    "tensor \(name) is stored as \(stored); config.json implies \(expected) (\(expertCount) experts)")
+            }
+        }
+    }
+}
