@@ -4,7 +4,8 @@ import Transformer
 
 /// Qwen3-MoE against transformers 5.23 (scripts/fixtures/make_architecture_fixtures_moe.py, set "qwen3-moe"):
 /// 4 experts of width 16, top-2 without renormalisation (and, on the same weights, the "norm_topk_prob" variant),
-/// layer 1 a dense MLP (`mlp_only_layers` [1]), q/k norms, a window of 4 on every layer.
+/// layer 1 a dense MLP of width 8 (`mlp_only_layers` [1]; narrower than the experts, whose activations then have
+/// buffers of their own), q/k norms, a window of 4 on every layer.
 @Suite("Qwen3-MoE matches transformers")
 struct ArchitectureQwen3MoeTests {
     static func json() throws -> [String: JSONValue] {
@@ -18,7 +19,7 @@ struct ArchitectureQwen3MoeTests {
         let experts = try #require(config.experts)
         #expect(experts.expertCount == 4 && experts.expertsPerToken == 2 && experts.intermediateSize == 16)
         #expect(!experts.normalizesTopK && experts.naming == .qwen && experts.sparseLayers == [true, false])
-        #expect(config.intermediateSize == 24 && config.queryKeyNorm && !config.queryKeyValueBias)
+        #expect(config.intermediateSize == 8 && config.queryKeyNorm && !config.queryKeyValueBias)
         #expect(config.slidingWindow == 4 && config.slidingLayers == nil)
     }
 

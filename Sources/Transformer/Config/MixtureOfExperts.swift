@@ -87,11 +87,16 @@ public struct MixtureOfExperts: Sendable, Hashable {
 
     /// Floats per token and point the routed MLP needs besides ``PointActivations``' dense buffers: the router
     /// logits (E), the gathered input rows, one expert's output and the sum over experts (3H), and one expert's gate
-    /// and up activations (2 · width).
+    /// and up activations (2 · width) unless they fit the dense gate and up buffers (``usesDenseBuffers(_:)``).
     static func floatsPerToken(_ config: TransformerConfig) -> Int {
         guard let experts = config.experts else { return 0 }
-        return experts.expertCount + 3 * config.hiddenSize + 2 * experts.intermediateSize
+        let gateUp = experts.usesDenseBuffers(config) ? 0 : 2 * experts.intermediateSize
+        return experts.expertCount + 3 * config.hiddenSize + gateUp
     }
+
+    /// Whether an expert's gate and up activations fit the dense MLP's buffers (width ≤ `intermediate_size`; always
+    /// for Mixtral, whose experts have that width).
+    func usesDenseBuffers(_ config: TransformerConfig) -> Bool { intermediateSize <= config.intermediateSize }
 }
 
 extension MixtureOfExperts {

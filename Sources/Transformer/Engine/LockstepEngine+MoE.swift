@@ -17,13 +17,14 @@ extension LockstepEngine {
         let E = experts.expertCount
         let I = experts.intermediateSize
         // Per point, in its `experts` region: router logits [N × E], gathered rows, an expert's output and the sum
-        // [N × H] each, gate and up [N × I].
+        // [N × H] each, then gate and up [N × I] unless the dense MLP's buffers hold them.
         let logits = acts.map { $0.experts }
         let gathered = acts.map { $0.experts + N * E }
         let expertOutput = acts.map { $0.experts + N * (E + H) }
         let sum = acts.map { $0.experts + N * (E + 2 * H) }
-        let gate = acts.map { $0.experts + N * (E + 3 * H) }
-        let up = acts.map { $0.experts + N * (E + 3 * H + I) }
+        let dense = experts.usesDenseBuffers(config)
+        let gate = acts.map { dense ? $0.gate : $0.experts + N * (E + 3 * H) }
+        let up = acts.map { dense ? $0.up : $0.experts + N * (E + 3 * H + I) }
         try normalize(config.mlpInputNorm(layer), views, acts, rows: N, scratch)
         try product(
             experts.router(layer), outFeatures: E, inFeatures: H, points, rows: N, scratch,

@@ -21,7 +21,7 @@ import Foundation
 ///
 ///     4 · [ (T + 2) · B                        weight blocks: θ0, each θ_t, one formed block
 ///         + G · N · (2H + 2qW + 2kvW + 2I)     activations of the points of one group (with routed experts
-///                                              also E + 3H + 2·I_e: ``MixtureOfExperts/floatsPerToken(_:)``)
+///                                              also E + 3H [+ 2·I_e]: ``MixtureOfExperts/floatsPerToken(_:)``)
 ///         + L²                                 attention scores of the longest prompt
 ///         + P · N · H                          final hidden states of every point
 ///         + P · R · V_B ]                      one vocabulary block of logits for every point
