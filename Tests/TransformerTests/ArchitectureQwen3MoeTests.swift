@@ -82,6 +82,16 @@ struct ArchitectureQwen3MoeTests {
         }
     }
 
+    @Test("another architecture with experts is refused, naming the two that implement them")
+    func expertsElsewhereAreRefused() throws {
+        var json = try Self.json()
+        json["model_type"] = .string("qwen3")
+        json["architectures"] = .array([.string("Qwen3ForCausalLM")])
+        let error = try #require(throws: TransformerError.self) { try TransformerConfig(json: json) }
+        #expect(error.kind == .unsupportedFeature, "\(error)")
+        #expect(error.description.contains("implemented for model_type mixtral and qwen3_moe only"), "\(error)")
+    }
+
     @Test("the features the references exercise move transformers' logits far beyond the tolerance")
     func featuresBind() throws {
         let effects = try ReferenceSet("qwen3-moe").metadata("feature_effects", as: [String: Double].self)

@@ -125,7 +125,8 @@ struct ConfigKeys {
         for key in ["num_local_experts", "num_experts", "n_routed_experts"] where !allowingExperts {
             if let count = try int(key), count > 0 {
                 throw TransformerError(
-                    .unsupportedFeature, "\(key) = \(count): mixture-of-experts models are not implemented")
+                    .unsupportedFeature,
+                    "\(key) = \(count): mixture-of-experts is implemented for model_type mixtral and qwen3_moe only")
             }
         }
         if value("quantization_config") != nil {
