@@ -116,4 +116,28 @@ struct ArchitectureMoeCommandTests {
         #expect(result.stderr.contains("model.layers.0.block_sparse_moe.gate.weight is stored as [4, 32]"))
         #expect(!FileManager.default.fileExists(atPath: output.path))
     }
+
+    @Test(
+        "merge writes a model whose eval equals eval of the config (NLL within 1e-5 relative, equal counts)",
+        arguments: ["mixtral", "qwen3-moe"])
+    func mergeThenEval(set: String) throws {
+        let (config, task, directory) = try Self.evalSetup(set)
+        let merged = directory.appendingPathComponent("merged")
+        let merge = try MetaMergeProcess.run(["merge", config.path, merged.path])
+        #expect(merge.status == 0, "\(set): \(merge.stderr)")
+        func scores(_ target: URL) throws -> [String: Any] {
+            let result = try MetaMergeProcess.run(["eval", target.path, "--task", "add=" + task.path, "--json"])
+            #expect(result.status == 0, "\(set): \(result.stderr)")
+            let report = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+            return try #require((report?["tasks"] as? [[String: Any]])?.first)
+        }
+        let point = try scores(config)
+        let written = try scores(merged)
+        let nll = try #require(point["meanNLL"] as? Double)
+        let mergedNLL = try #require(written["meanNLL"] as? Double)
+        // The merge rounds the weights in its own order: the NLL agrees to 1e-5, not bit for bit.
+        #expect(abs(mergedNLL - nll) <= 1e-5 * abs(nll), "\(set): merged \(mergedNLL), point \(nll)")
+        #expect(written["correctTokens"] as? Int == point["correctTokens"] as? Int, "\(set)")
+        #expect(written["exactMatch"] as? Int == point["exactMatch"] as? Int, "\(set)")
+    }
 }
