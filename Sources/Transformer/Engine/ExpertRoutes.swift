@@ -6,8 +6,10 @@ struct ExpertRoutes {
     var weights: [[Float]]
 
     /// Routes the N tokens of `logits` (row-major [N × E] router logits, Float32) as transformers 5.23 does:
-    /// p = softmax(logits) (max subtracted), the k largest p (ties: the lower expert index), each divided by the
-    /// sum of the k when `normalized`.
+    /// p = softmax(logits) (max subtracted), the k largest p, each divided by the sum of the k when `normalized`.
+    /// Probabilities tied exactly at the k-th place go to the lower expert index; torch's CPU `topk` breaks such ties
+    /// by its selection algorithm (e.g. experts 2, 3 of four equal ones), so a router with exactly equal rows (an
+    /// untrained, all-zero one) may pick other experts than transformers.
     init(logits: UnsafePointer<Float>, tokenCount N: Int, experts: MixtureOfExperts) {
         let E = experts.expertCount
         let k = experts.expertsPerToken
