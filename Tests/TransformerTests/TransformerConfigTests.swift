@@ -79,9 +79,9 @@ struct TransformerConfigTests {
             changes: ["architectures": .array([.string("Qwen2ForSequenceClassification")])],
             kind: .unsupportedArchitecture, mentions: "Qwen2ForSequenceClassification"),
         Refusal(
-            label: "Mixtral",
-            changes: ["model_type": .string("mixtral"), "architectures": .array([.string("MixtralForCausalLM")])],
-            kind: .unsupportedArchitecture, mentions: "MixtralForCausalLM"),
+            label: "Qwen2-MoE",
+            changes: ["model_type": .string("qwen2_moe"), "architectures": .array([.string("Qwen2MoeForCausalLM")])],
+            kind: .unsupportedArchitecture, mentions: "Qwen2MoeForCausalLM"),
         Refusal(
             label: "rope_scaling proportional",
             changes: ["rope_scaling": .object(["rope_type": .string("proportional"), "factor": .number(4)])],

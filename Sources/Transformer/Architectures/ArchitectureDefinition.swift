@@ -18,6 +18,7 @@ enum ArchitectureTable {
             LlamaArchitecture.self, MistralArchitecture.self, Qwen2Architecture.self, Qwen3Architecture.self,
             Gemma2Architecture.self, Gemma3TextArchitecture.self,
             GraniteArchitecture.self, Olmo2Architecture.self, Phi3Architecture.self,
+            MixtralArchitecture.self, Qwen3MoeArchitecture.self,
         ]
     }
 

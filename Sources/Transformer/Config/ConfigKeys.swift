@@ -115,16 +115,18 @@ struct ConfigKeys {
     }
 
     /// Refuses what no architecture of the table implements: mixture-of-experts keys, a `quantization_config`,
-    /// `mlp_bias`, a `partial_rotary_factor` ≠ 1.
-    func refuseUnimplementedFeatures() throws {
+    /// `mlp_bias`, a `partial_rotary_factor` ≠ 1. A mixture-of-experts architecture reads its expert keys itself
+    /// (`allowingExperts`).
+    func refuseUnimplementedFeatures(allowingExperts: Bool = false) throws {
         if try bool("mlp_bias") == true {
             throw TransformerError(
                 .unsupportedFeature, "mlp_bias true (biases on gate/up/down_proj) is not implemented")
         }
-        for key in ["num_local_experts", "num_experts", "n_routed_experts"] {
+        for key in ["num_local_experts", "num_experts", "n_routed_experts"] where !allowingExperts {
             if let count = try int(key), count > 0 {
                 throw TransformerError(
-                    .unsupportedFeature, "\(key) = \(count): mixture-of-experts models are not implemented")
+                    .unsupportedFeature,
+                    "\(key) = \(count): mixture-of-experts is implemented for model_type mixtral and qwen3_moe only")
             }
         }
         if value("quantization_config") != nil {

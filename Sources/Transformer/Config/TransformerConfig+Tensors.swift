@@ -12,18 +12,21 @@ extension TransformerConfig {
             let layer = TensorNames.Layer(index)
             if normPlacement != .postNorm { expected.append((layer.inputNorm, [H])) }
             if fusedProjections {
-                expected += [
-                    (layer.attention("qkv_proj"), [qW + 2 * kvW, H]), (layer.attention("o_proj"), [H, qW]),
-                    (layer.postAttentionNorm, [H]), (layer.mlp("gate_up_proj"), [2 * I, H]),
-                    (layer.mlp("down_proj"), [H, I]),
-                ]
+                expected += [(layer.attention("qkv_proj"), [qW + 2 * kvW, H]), (layer.attention("o_proj"), [H, qW])]
             } else {
                 expected += [
                     (layer.attention("q_proj"), [qW, H]), (layer.attention("k_proj"), [kvW, H]),
                     (layer.attention("v_proj"), [kvW, H]), (layer.attention("o_proj"), [H, qW]),
-                    (layer.postAttentionNorm, [H]),
-                    (layer.mlp("gate_proj"), [I, H]), (layer.mlp("up_proj"), [I, H]),
-                    (layer.mlp("down_proj"), [H, I]),
+                ]
+            }
+            expected.append((layer.postAttentionNorm, [H]))
+            if let experts, experts.isSparse(layer: index) {
+                expected += experts.tensorShapes(layer, hiddenSize: H)
+            } else if fusedProjections {
+                expected += [(layer.mlp("gate_up_proj"), [2 * I, H]), (layer.mlp("down_proj"), [H, I])]
+            } else {
+                expected += [
+                    (layer.mlp("gate_proj"), [I, H]), (layer.mlp("up_proj"), [I, H]), (layer.mlp("down_proj"), [H, I]),
                 ]
             }
             if normPlacement == .sandwich {

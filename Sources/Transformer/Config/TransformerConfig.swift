@@ -139,6 +139,8 @@ public struct TransformerConfig: Sendable, Hashable {
     public var partialRotaryFactor: Double = 1
     /// Whether q/k/v are row ranges of one `self_attn.qkv_proj` and gate/up of one `mlp.gate_up_proj` (Phi-3).
     public var fusedProjections = false
+    /// A routed mixture of experts in place of the dense MLP (of every layer, or of those it marks sparse).
+    public var experts: MixtureOfExperts?
 
     public init(
         architecture: Architecture = .llama, hiddenSize: Int, intermediateSize: Int, layerCount: Int,
@@ -251,5 +253,6 @@ public struct TransformerConfig: Sendable, Hashable {
             throw TransformerError(.badConfig, "\(key) is \(value); expected a finite positive number")
         }
         try ropeScaling.validate()
+        try experts?.validate(layerCount: layerCount)
     }
 }

@@ -8,14 +8,21 @@ extension LockstepEngine {
     ///     P · [ 2N · (Σ_layers (qW·H + 2 kvW·H + H·qW + 3 I·H) + V·H)  +  layers · heads · Σ_q 4 n_q² d ]
     ///
     /// (a multiply-add counts 2; the attention term counts the full n×n score and weighted-sum products BLAS runs).
+    /// On a layer with routed experts (``MixtureOfExperts``) the MLP term 3 I·H is E·H (router) + k · 3 I_e·H (each
+    /// token through k experts of width I_e).
     /// Forming weights, norms and the softmax are left out: the figure is the matrix-product floor's numerator.
     public func productFLOPs(points: Int, batch: PromptBatch) -> Double {
         let c = config
         let N = Double(batch.tokenCount)
         let H = Double(c.hiddenSize), I = Double(c.intermediateSize)
         let qW = Double(c.queryWidth), kvW = Double(c.keyValueWidth), V = Double(c.vocabularySize)
-        let perLayer = qW * H + 2 * kvW * H + H * qW + 3 * I * H
-        let weights = 2 * N * (Double(c.layerCount) * perLayer + V * H)
+        let projections = qW * H + 2 * kvW * H + H * qW
+        let mlp = (0..<c.layerCount).reduce(0.0) { sum, layer in
+            guard let experts = c.experts, experts.isSparse(layer: layer) else { return sum + 3 * I * H }
+            let width = Double(experts.intermediateSize)
+            return sum + Double(experts.expertCount) * H + Double(experts.expertsPerToken) * 3 * width * H
+        }
+        let weights = 2 * N * (Double(c.layerCount) * projections + mlp + V * H)
         let squares = batch.prompts.reduce(0.0) { $0 + Double($1.count * $1.count) }
         let attention = Double(c.layerCount * c.attentionHeadCount) * 4 * squares * Double(c.headDimension)
         return Double(points) * (weights + attention)

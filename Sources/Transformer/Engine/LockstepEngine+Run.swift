@@ -54,7 +54,11 @@ extension LockstepEngine {
                 try Interruption.check()
                 let names = TensorNames.Layer(layer)
                 try attentionBlock(names, plans[layer], coefficients, views, acts, batch, scratch)
-                try mlpBlock(names, coefficients, views, acts, batch, scratch)
+                if let experts = config.experts, experts.isSparse(layer: layer) {
+                    try expertsBlock(names, experts, coefficients, views, acts, batch, scratch)
+                } else {
+                    try mlpBlock(names, coefficients, views, acts, batch, scratch)
+                }
                 done += 1
                 progress?(done, total)
             }
@@ -202,7 +206,7 @@ extension LockstepEngine {
 
     /// Asks the providers to read tensor `name` now and the matrix after it in the pass's order too, so the disk
     /// works on the next matrix while this one is multiplied.
-    private func weightsAhead(_ name: String, _ points: [[Float]]) {
+    func weightsAhead(_ name: String, _ points: [[Float]]) {
         for tensor in [name] + (matrixAfter(name).map { [$0] } ?? []) {
             base.prefetch(tensor)
             for t in neededTasks(points) { tasks[t].prefetch(tensor) }
@@ -230,7 +234,7 @@ extension LockstepEngine {
         return nil
     }
 
-    private func weightsDone(_ name: String, _ points: [[Float]]) {
+    func weightsDone(_ name: String, _ points: [[Float]]) {
         guard evictsInputs else { return }
         base.evict(name)
         for t in neededTasks(points) { tasks[t].evict(name) }
@@ -240,9 +244,10 @@ extension LockstepEngine {
     /// each point with its formed block (valid only during the call).
     ///
     /// Every formed block (and θ0's, once, when a point is the base) is checked while it is hot in cache: a NaN or
-    /// ±Inf throws ``TransformerError/Kind/nonFinite`` naming the tensor, the element and the point.
-    private func withFormedBlocks(
-        _ name: String, elements: Range<Int>, _ points: [[Float]], _ scratch: EngineScratch,
+    /// ±Inf throws ``TransformerError/Kind/nonFinite`` naming the tensor, the element and the point (its entry of
+    /// `labels` when given: the index of `points[p]` in the caller's list).
+    func withFormedBlocks(
+        _ name: String, elements: Range<Int>, _ points: [[Float]], _ scratch: EngineScratch, labels: [Int]? = nil,
         _ body: (Int, UnsafePointer<Float>) throws -> Void
     ) throws {
         let needed = neededTasks(points)
@@ -260,7 +265,7 @@ extension LockstepEngine {
                                     let index = part.lowerBound + bad
                                     throw TransformerError.nonFiniteWeight(
                                         name, element: elements.lowerBound + index, value: theta0[index],
-                                        coefficients: c, point: p)
+                                        coefficients: c, point: labels?[p] ?? p)
                                 }
                             }
                         }
@@ -285,7 +290,7 @@ extension LockstepEngine {
                         if let bad = Kernels.firstNonFinite(out, count: count) {
                             throw TransformerError.nonFiniteWeight(
                                 name, element: elements.lowerBound + part.lowerBound + bad, value: out[bad],
-                                coefficients: c, point: p)
+                                coefficients: c, point: labels?[p] ?? p)
                         }
                     }
                 }

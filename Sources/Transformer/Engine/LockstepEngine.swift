@@ -20,7 +20,8 @@ import Foundation
 /// ``evictsInputs`` is set) — see ``estimatedPeakBytes(points:groupSize:batch:logitRows:)``:
 ///
 ///     4 · [ (T + 2) · B                        weight blocks: θ0, each θ_t, one formed block
-///         + G · N · (2H + 2qW + 2kvW + 2I)     activations of the points of one group
+///         + G · N · (2H + 2qW + 2kvW + 2I)     activations of the points of one group (with routed experts
+///                                              also E + 3H [+ 2·I_e]: ``MixtureOfExperts/floatsPerToken(_:)``)
 ///         + L²                                 attention scores of the longest prompt
 ///         + P · N · H                          final hidden states of every point
 ///         + P · R · V_B ]                      one vocabulary block of logits for every point
@@ -59,8 +60,10 @@ public struct LockstepEngine: Sendable {
     /// Elements of each scratch block.
     public var scratchElements: Int {
         let c = config
-        let largest = max(c.vocabularySize, c.intermediateSize, c.queryWidth, c.keyValueWidth) * c.hiddenSize
-        return max(min(blockElements, largest), c.intermediateSize, c.queryWidth, c.hiddenSize)
+        let I = max(c.intermediateSize, c.experts?.intermediateSize ?? 0)
+        let rows = max(c.vocabularySize, I, c.queryWidth, c.keyValueWidth, c.experts?.expertCount ?? 0)
+        let largest = rows * c.hiddenSize
+        return max(min(blockElements, largest), I, c.queryWidth, c.hiddenSize)
     }
 
     /// Vocabulary rows per block of the output projection.

@@ -44,6 +44,7 @@ public struct CausalLanguageModel: Sendable {
         // stored head differs from the embedding and does not tie them): the head is the embedding only when absent.
         let storesHead = weights.shape(of: TensorNames.lmHead) != nil
         outputProjectionName = storesHead ? TensorNames.lmHead : TensorNames.embedding
+        try config.experts?.checkRouters(config, weights)
         let expected = config.tensorShapes(storesHead: storesHead)
         for (name, shape) in expected {
             guard let stored = weights.shape(of: name) else {

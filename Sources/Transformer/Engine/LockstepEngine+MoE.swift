@@ -1,0 +1,101 @@
+import Foundation
+import Interruption
+
+extension LockstepEngine {
+    /// x ← x + Σ_{e routed} w_e · (act(h W_gate,eᵀ) ⊙ h W_up,eᵀ) W_down,eᵀ with h = norm(x), for every point of the
+    /// group (``MixtureOfExperts``).
+    ///
+    /// Each point routes with its own router θ0 + Σ c τ, so points may send a token to different experts. Per
+    /// expert, the blocks of its matrices are read once for the group and formed for each point that routes a token
+    /// to it; each such point multiplies only its own routed tokens. An expert no point uses is not read.
+    func expertsBlock(
+        _ layer: TensorNames.Layer, _ experts: MixtureOfExperts, _ points: [[Float]], _ views: [CombinedWeights],
+        _ acts: [PointActivations], _ batch: PromptBatch, _ scratch: EngineScratch
+    ) throws {
+        let H = config.hiddenSize
+        let N = batch.tokenCount
+        let E = experts.expertCount
+        let I = experts.intermediateSize
+        // Per point, in its `experts` region: router logits [N × E], gathered rows, an expert's output and the sum
+        // [N × H] each, then gate and up [N × I] unless the dense MLP's buffers hold them.
+        let logits = acts.map { $0.experts }
+        let gathered = acts.map { $0.experts + N * E }
+        let expertOutput = acts.map { $0.experts + N * (E + H) }
+        let sum = acts.map { $0.experts + N * (E + 2 * H) }
+        let dense = experts.usesDenseBuffers(config)
+        let gate = acts.map { dense ? $0.gate : $0.experts + N * (E + 3 * H) }
+        let up = acts.map { dense ? $0.up : $0.experts + N * (E + 3 * H + I) }
+        try normalize(config.mlpInputNorm(layer), views, acts, rows: N, scratch)
+        try product(
+            experts.router(layer), outFeatures: E, inFeatures: H, points, rows: N, scratch,
+            input: { UnsafePointer(acts[$0].normed) }, output: { logits[$0] })
+        let routes = acts.indices.map { ExpertRoutes(logits: logits[$0], tokenCount: N, experts: experts) }
+        for p in acts.indices { sum[p].update(repeating: 0, count: N * H) }
+        let gated: (UnsafeMutablePointer<Float>, UnsafePointer<Float>, Int) -> Void =
+            switch config.activation {
+            case .silu: { Kernels.swiGLU(gate: $0, up: $1, count: $2) }
+            case .geluTanh: { Kernels.geluTanhGLU(gate: $0, up: $1, count: $2) }
+            }
+        for e in 0..<E {
+            try Interruption.check()
+            let rows = routes.map { $0.tokens[e].count }
+            guard rows.contains(where: { $0 > 0 }) else { continue }
+            for p in acts.indices {
+                for (i, t) in routes[p].tokens[e].enumerated() {
+                    (gathered[p] + i * H).update(from: acts[p].normed + t * H, count: H)
+                }
+            }
+            let names = experts.expert(e, layer)
+            try routedProduct(
+                names.gate, outFeatures: I, inFeatures: H, points, rows: rows, scratch,
+                input: { UnsafePointer(gathered[$0]) }, output: { gate[$0] })
+            try routedProduct(
+                names.up, outFeatures: I, inFeatures: H, points, rows: rows, scratch,
+                input: { UnsafePointer(gathered[$0]) }, output: { up[$0] })
+            for p in acts.indices where rows[p] > 0 { gated(gate[p], UnsafePointer(up[p]), rows[p] * I) }
+            try routedProduct(
+                names.down, outFeatures: H, inFeatures: I, points, rows: rows, scratch,
+                input: { UnsafePointer(gate[$0]) }, output: { expertOutput[$0] })
+            // transformers: out · w, then index_add_ into the zero-initialised sum, experts in ascending order.
+            for p in acts.indices {
+                for (i, t) in routes[p].tokens[e].enumerated() {
+                    let w = routes[p].weights[e][i]
+                    let source = expertOutput[p] + i * H
+                    let target = sum[p] + t * H
+                    for j in 0..<H { target[j] += source[j] * w }
+                }
+            }
+        }
+        for p in acts.indices { Kernels.addInPlace(acts[p].residual, sum[p], count: N * H) }
+    }
+
+    /// Y_p[rows_p × outFeatures] = X_p[rows_p × inFeatures] · W_pᵀ for every point p with rows_p > 0 (the others are
+    /// neither formed nor multiplied; no input is read when every rows_p is 0), block of weight rows by block.
+    func routedProduct(
+        _ name: String, outFeatures: Int, inFeatures K: Int, _ points: [[Float]], rows: [Int],
+        _ scratch: EngineScratch, input: (Int) -> UnsafePointer<Float>, output: (Int) -> UnsafeMutablePointer<Float>
+    ) throws {
+        let active = points.indices.filter { rows[$0] > 0 }
+        guard !active.isEmpty else { return }
+        let subset = active.map { points[$0] }
+        let blockRows = max(1, min(outFeatures, scratchElements / K))
+        weightsAhead(name, subset)
+        var first = 0
+        while first < outFeatures {
+            let count = min(blockRows, outFeatures - first)
+            try withFormedBlocks(
+                name, elements: (first * K)..<((first + count) * K), subset, scratch, labels: active
+            ) { k, weight in
+                let p = active[k]
+                try Interruption.check()
+                scratch.profile.measure("products") {
+                    Kernels.linear(
+                        input(p), lda: K, rows: rows[p], inFeatures: K, weight: weight, outFeatures: count,
+                        into: output(p) + first, ldc: outFeatures)
+                }
+            }
+            first += count
+        }
+        weightsDone(name, subset)
+    }
+}
