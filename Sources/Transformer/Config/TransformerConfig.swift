@@ -56,6 +56,16 @@ public struct TransformerConfig: Sendable, Hashable {
         case silu
         /// GeGLU with transformers' `gelu_pytorch_tanh`: ½ z (1 + tanh(√(2/π) (z + 0.044715 z³))).
         case geluTanh
+        /// Exact GELU, ½ z (1 + erf(z / √2)) (transformers' `gelu`; GPT-NeoX's plain MLP).
+        case gelu
+    }
+
+    /// Which norm every norm of the model is (layers, final, q/k).
+    public enum NormKind: Sendable, Hashable {
+        /// RMSNorm (``NormWeight`` says how the weight applies).
+        case rms
+        /// LayerNorm: w ⊙ (x − mean(x)) / √(var(x) + ε) (+ b when `bias`); ε is ``rmsNormEpsilon``.
+        case layerNorm(bias: Bool)
     }
 
     public var architecture: Architecture
@@ -118,6 +128,15 @@ public struct TransformerConfig: Sendable, Hashable {
     public var ropeScaling: RotaryScaling = .none
     /// A RoPE base of its own (default RoPE) for the sliding layers (Gemma 3's `rope_parameters.sliding_attention`).
     public var slidingRopeTheta: Double?
+    /// The norm kind (RMSNorm unless the architecture uses LayerNorm).
+    public var normKind: NormKind = .rms
+    /// Parallel residual: x ← x + Attention(norm_in(x)) + MLP(norm_mlp(x)), both from the layer's input.
+    public var parallelResidual = false
+    /// Partial rotary: RoPE rotates only the first `rotaryDimension` (even) dims of each head; nil: all of them.
+    public var rotaryDimension: Int?
+    /// The tensor names and block layout of an architecture that does not use Llama's (``TensorNaming``); nil:
+    /// Llama's names (``TensorNames``).
+    public var naming: TensorNaming?
 
     public init(
         architecture: Architecture = .llama, hiddenSize: Int, intermediateSize: Int, layerCount: Int,

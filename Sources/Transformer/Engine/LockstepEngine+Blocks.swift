@@ -13,7 +13,7 @@ extension LockstepEngine {
     /// own base; per distinct prompt length for `dynamic`), and the plan of every layer.
     func layerPlans(_ batch: PromptBatch) -> [LayerPlan] {
         let c = config
-        let d = c.headDimension
+        let d = c.rotaryDimension ?? c.headDimension
         let full: [RotaryEmbedding]
         if c.ropeScaling.dependsOnPromptLength {
             var byLength: [Int: RotaryEmbedding] = [:]
@@ -133,6 +133,7 @@ extension LockstepEngine {
             switch config.activation {
             case .silu: { Kernels.swiGLU(gate: $0, up: $1, count: $2) }
             case .geluTanh: { Kernels.geluTanhGLU(gate: $0, up: $1, count: $2) }
+            case .gelu: { Kernels.geluGLU(gate: $0, up: $1, count: $2) }
             }
         for act in acts {
             try Interruption.check()

@@ -40,7 +40,7 @@ extension LockstepEngine {
                     try Interruption.check()
                     for id in prompt {
                         try view.load(
-                            TensorNames.embedding, elements: (id * H)..<((id + 1) * H),
+                            config.embeddingName, elements: (id * H)..<((id + 1) * H),
                             into: UnsafeMutableBufferPointer(start: acts[p].residual + row * H, count: H))
                         row += 1
                     }
@@ -49,13 +49,25 @@ extension LockstepEngine {
             }
             for layer in 0..<config.layerCount {
                 try Interruption.check()
-                let names = TensorNames.Layer(layer)
-                try attentionBlock(names, plans[layer], coefficients, views, acts, batch, scratch)
-                try mlpBlock(names, coefficients, views, acts, batch, scratch)
+                if let naming = config.naming {
+                    try namedLayer(layer, naming, plans[layer], coefficients, views, acts, batch, scratch)
+                } else {
+                    let names = TensorNames.Layer(layer)
+                    try attentionBlock(names, plans[layer], coefficients, views, acts, batch, scratch)
+                    try mlpBlock(names, coefficients, views, acts, batch, scratch)
+                }
                 done += 1
                 progress?(done, total)
             }
-            for (p, view) in views.enumerated() {
+            for (p, view) in views.enumerated() where config.naming != nil {
+                let finalNorm = config.naming!.finalNorm
+                result.append(
+                    try [Float](unsafeUninitializedCapacity: N * H) { buffer, initialized in
+                        try applyNorm(finalNorm, view, acts[p].residual, rows: N, into: buffer.baseAddress!)
+                        initialized = N * H
+                    })
+            }
+            for (p, view) in views.enumerated() where config.naming == nil {
                 let weight = try normWeight(TensorNames.finalNorm, view, width: H, scratch)
                 result.append(
                     [Float](unsafeUninitializedCapacity: N * H) { buffer, initialized in
@@ -228,7 +240,7 @@ extension LockstepEngine {
     ///
     /// Every formed block (and θ0's, once, when a point is the base) is checked while it is hot in cache: a NaN or
     /// ±Inf throws ``TransformerError/Kind/nonFinite`` naming the tensor, the element and the point.
-    private func withFormedBlocks(
+    func withFormedBlocks(
         _ name: String, elements: Range<Int>, _ points: [[Float]], _ scratch: EngineScratch,
         _ body: (Int, UnsafePointer<Float>) throws -> Void
     ) throws {

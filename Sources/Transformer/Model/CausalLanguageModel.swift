@@ -42,9 +42,9 @@ public struct CausalLanguageModel: Sendable {
         self.weights = weights
         // transformers 5.23 keeps a stored lm_head.weight even when tie_word_embeddings is true (it warns that the
         // stored head differs from the embedding and does not tie them): the head is the embedding only when absent.
-        let storesHead = weights.shape(of: TensorNames.lmHead) != nil
-        outputProjectionName = storesHead ? TensorNames.lmHead : TensorNames.embedding
-        let expected = config.tensorShapes(storesHead: storesHead)
+        let head = config.storedHead(in: weights)
+        outputProjectionName = head ?? config.embeddingName
+        let expected = config.tensorShapes(head: head)
         for (name, shape) in expected {
             guard let stored = weights.shape(of: name) else {
                 throw TransformerError(

@@ -1,0 +1,30 @@
+extension RotaryEmbedding {
+    /// Partial rotary: rotates the first ``headDimension`` (the rotary dimension) values of every head of a
+    /// [rows × heads·headStride] matrix in place, in the rotate-half layout of those values, and leaves the other
+    /// headStride − headDimension values of each head as they are (transformers' `q[..., :rotary_dim]`).
+    func apply(to x: UnsafeMutablePointer<Float>, rows: Int, heads: Int, headStride: Int) {
+        precondition(rows <= tokenCount, "\(rows) rows for rotary tables of \(tokenCount) positions")
+        precondition(headDimension <= headStride, "rotary dimension \(headDimension) > head dimension \(headStride)")
+        let half = headDimension / 2
+        guard half > 0 else { return }
+        let width = heads * headStride
+        cosines.withUnsafeBufferPointer { cosines in
+            sines.withUnsafeBufferPointer { sines in
+                for p in 0..<rows {
+                    let c = cosines.baseAddress! + p * half
+                    let s = sines.baseAddress! + p * half
+                    for h in 0..<heads {
+                        let first = x + p * width + h * headStride
+                        let second = first + half
+                        for i in 0..<half {
+                            let a = first[i]
+                            let b = second[i]
+                            first[i] = a * c[i] - b * s[i]
+                            second[i] = b * c[i] + a * s[i]
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,57 @@
+/// The tensor names and block layout of an architecture whose checkpoints do not use Llama's names
+/// (``TensorNames``): one value per row of the architecture table that needs it (``gptNeoX``, …).
+///
+/// Module names are relative to the layer prefix (`gpt_neox.layers.{l}.`) and carry no `.weight` / `.bias`;
+/// ``layerTensor(_:_:_:)`` forms the full name.
+public struct TensorNaming: Sendable, Hashable {
+    /// How a layer stores its query, key and value projections.
+    public enum QueryKeyValue: Sendable, Hashable {
+        /// Three modules `[qW, H]`, `[kvW, H]`, `[kvW, H]` (Llama's layout under other names).
+        case separate(query: String, key: String, value: String)
+        /// One module `[3·heads·d, H]` whose rows are, for each head h in turn, its d query rows, d key rows and
+        /// d value rows (GPT-NeoX's `query_key_value`, viewed as `[heads, 3·d]` per token and split in three).
+        case interleavedPerHead(String)
+    }
+
+    /// The token embedding `[vocabularySize, H]` (full name).
+    public var embedding: String
+    /// The final norm module (full name without `.weight`).
+    public var finalNorm: String
+    /// The output projection `[vocabularySize, H]`: the first of these names that is stored; the embedding when
+    /// none is.
+    public var outputProjections: [String]
+    /// The prefix of layer l's tensors is `layerPrefix + "\(l)."`.
+    public var layerPrefix: String
+    /// The norm before attention (and before the MLP in a parallel block without ``postAttentionNorm``).
+    public var inputNorm: String
+    /// The norm before the MLP; nil when the MLP reads ``inputNorm``'s output (a parallel block with one norm).
+    public var postAttentionNorm: String?
+    public var queryKeyValue: QueryKeyValue
+    /// The attention output projection `[H, qW]`.
+    public var attentionOutput: String
+    /// The gate projection of a gated MLP; nil: a plain MLP down(act(up(h))).
+    public var mlpGate: String?
+    /// The MLP input projection `[I, H]`.
+    public var mlpUp: String
+    /// The MLP output projection `[H, I]`.
+    public var mlpDown: String
+    /// Whether the MLP projections carry biases.
+    public var mlpBias: Bool
+
+    /// `layerPrefix` + "l.module.kind".
+    func layerTensor(_ layer: Int, _ module: String, _ kind: String = "weight") -> String {
+        "\(layerPrefix)\(layer).\(module).\(kind)"
+    }
+}
+
+extension TensorNaming {
+    /// GPT-NeoX / Pythia (`GPTNeoXForCausalLM`): `gpt_neox.embed_in`, `attention.query_key_value` (interleaved per
+    /// head), `attention.dense`, `mlp.dense_h_to_4h` / `dense_4h_to_h` with biases, `gpt_neox.final_layer_norm`,
+    /// head `embed_out` (as checkpoints store it; transformers 5 renames it `lm_head` when loading).
+    public static let gptNeoX = TensorNaming(
+        embedding: "gpt_neox.embed_in.weight", finalNorm: "gpt_neox.final_layer_norm",
+        outputProjections: ["embed_out.weight", "lm_head.weight"], layerPrefix: "gpt_neox.layers.",
+        inputNorm: "input_layernorm", postAttentionNorm: "post_attention_layernorm",
+        queryKeyValue: .interleavedPerHead("attention.query_key_value"), attentionOutput: "attention.dense",
+        mlpGate: nil, mlpUp: "mlp.dense_h_to_4h", mlpDown: "mlp.dense_4h_to_h", mlpBias: true)
+}
