@@ -1,0 +1,80 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// `metamerge probe`, `eval` and `sweep` on the LayerNorm rows of the table (arch-ln: GPT-NeoX, …), each refused
+/// by name before; eval of a task_arithmetic point matches transformers' teacher-forced NLL
+/// (scripts/fixtures/make_architecture_fixtures_ln.py).
+@Suite("The LayerNorm rows of the architecture table through the command line")
+struct ArchitectureLnCommandTests {
+    static let sets = ["gpt-neox"]
+
+    @Test("probe along both task vectors", arguments: sets)
+    func probeRuns(set: String) throws {
+        let directory = try makeTemporaryDirectory("arch-ln-probe")
+        let ids = directory.appendingPathComponent("ids.txt")
+        try Data("1 5 9 8\n3 1 4 1 5 9 2 6 5 3 5 8\n".utf8).write(to: ids)
+        let family = ArchitectureCommandTests.set(set)
+        let output = directory.appendingPathComponent("probe.h5")
+        let result = try MetaMergeProcess.run([
+            "probe", "--base", family.appendingPathComponent("base").path,
+            "--model", "a=" + family.appendingPathComponent("task_a").path,
+            "--model", "b=" + family.appendingPathComponent("task_b").path,
+            "--token-ids", ids.path, "--alphas", "0:1:0.5", "-o", output.path,
+        ])
+        #expect(result.status == 0, "\(set): \(result.stderr)")
+        #expect(FileManager.default.fileExists(atPath: output.path))
+    }
+
+    @Test("eval of a merge point matches transformers' NLL (1e-5 relative, same exact matches); a sweep runs",
+          arguments: sets)
+    func evalAndSweepRun(set: String) throws {
+        let reference = try ArchitectureCommandTests.evalReference(set)
+        let directory = try makeTemporaryDirectory("arch-ln-eval")
+        let tokenizer = RepositoryPaths.tinyFamily.appendingPathComponent("base")
+        for model in ["base", "task_a", "task_b"] {
+            let target = directory.appendingPathComponent(model)
+            try FileManager.default.copyItem(
+                at: ArchitectureCommandTests.set(set).appendingPathComponent(model), to: target)
+            for file in ["tokenizer.json", "tokenizer_config.json"] {
+                try FileManager.default.copyItem(
+                    at: tokenizer.appendingPathComponent(file), to: target.appendingPathComponent(file))
+            }
+        }
+        let config = directory.appendingPathComponent("merge.yml")
+        let weights = reference.coefficients
+        let yaml = """
+            merge_method: task_arithmetic
+            base_model: base
+            models:
+              - model: task_a
+                parameters:
+                  weight: \(weights[0])
+              - model: task_b
+                parameters:
+                  weight: \(weights[1])
+
+            """
+        try Data(yaml.utf8).write(to: config)
+        let lines = try String(
+            contentsOf: RepositoryPaths.root.appendingPathComponent(reference.taskFile), encoding: .utf8
+        ).split(separator: "\n").prefix(reference.items)
+        let taskFile = directory.appendingPathComponent("add.jsonl")
+        try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: taskFile)
+        let eval = try MetaMergeProcess.run(["eval", config.path, "--task", "add=" + taskFile.path, "--json"])
+        #expect(eval.status == 0, "\(set): \(eval.stderr)")
+        let report = try JSONSerialization.jsonObject(with: Data(eval.stdout.utf8)) as? [String: Any]
+        let task = try #require((report?["tasks"] as? [[String: Any]])?.first)
+        let nll = try #require(task["meanNLL"] as? Double)
+        #expect(
+            abs(nll - reference.meanNll) <= 1e-5 * abs(reference.meanNll),
+            "\(set): mean NLL \(nll), transformers \(reference.meanNll)")
+        #expect(task["correctTokens"] as? Int == reference.correctTokens, "\(set)")
+        #expect(task["completionTokens"] as? Int == reference.completionTokens, "\(set)")
+        let sweep = try MetaMergeProcess.run([
+            "sweep", config.path, "--task", "add=" + taskFile.path, "--scales", "0.5:1:0.5", "--weights", "uniform",
+            "-o", directory.appendingPathComponent("sweep.h5").path,
+        ])
+        #expect(sweep.status == 0, "\(set): \(sweep.stderr)")
+    }
+}
