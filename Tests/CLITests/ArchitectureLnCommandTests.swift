@@ -2,12 +2,12 @@ import Foundation
 import TestSupport
 import Testing
 
-/// `metamerge probe`, `eval` and `sweep` on the LayerNorm rows of the table (arch-ln: GPT-NeoX, …), each refused
+/// `metamerge probe`, `eval` and `sweep` on the LayerNorm rows of the table (arch-ln: GPT-NeoX, StableLM, …), each refused
 /// by name before; eval of a task_arithmetic point matches transformers' teacher-forced NLL
 /// (scripts/fixtures/make_architecture_fixtures_ln.py).
 @Suite("The LayerNorm rows of the architecture table through the command line")
 struct ArchitectureLnCommandTests {
-    static let sets = ["gpt-neox"]
+    static let sets = ["gpt-neox", "stablelm"]
 
     @Test("probe along both task vectors", arguments: sets)
     func probeRuns(set: String) throws {

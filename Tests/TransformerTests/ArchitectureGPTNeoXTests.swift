@@ -87,6 +87,19 @@ struct ArchitectureGPTNeoXTests {
     @Test("all cases as lockstep points, all ragged prompts in one batch")
     func lockstep() throws { try LayerNormFamilyParity.checkLockstep("gpt-neox") }
 
+    @Test("use_parallel_residual false (sequential block) on the base weights")
+    func sequentialVariant() throws {
+        let references = try ReferenceSet("gpt-neox")
+        let config = try TransformerConfig(json: references.variantConfig("sequential"))
+        #expect(!config.parallelResidual)
+        let model = try CausalLanguageModel(config: config, weights: CheckpointWeights(references.base))
+        for (k, output) in try model.forward(batch: references.prompts).enumerated() {
+            let error = LayerNormFamilyParity.relativeError(
+                output.logits, try references.tensor("sequential.p\(k).logits"))
+            #expect(error <= LayerNormFamilyParity.relativeTolerance, "sequential p\(k): logits \(error)")
+        }
+    }
+
     @Test("parallel residual and partial rotary each move transformers' logits far beyond the tolerance")
     func featuresBind() throws { try LayerNormFamilyParity.checkFeatureEffects("gpt-neox") }
 

@@ -41,6 +41,11 @@ extension TransformerConfig {
                 expected.append((naming.layerTensor(l, fused), [qW + 2 * kvW, H]))
                 if queryKeyValueBias { expected.append((naming.layerTensor(l, fused, "bias"), [qW + 2 * kvW])) }
             }
+            for (module, heads) in [(naming.perHeadQueryNorm, attentionHeadCount), (naming.perHeadKeyNorm, keyValueHeadCount)]
+            {
+                guard let module else { continue }
+                expected += (0..<heads).map { (naming.layerTensor(l, "\(module).\($0)"), [headDimension]) }
+            }
             expected.append((naming.layerTensor(l, naming.attentionOutput), [H, qW]))
             if outputProjectionBias { expected.append((naming.layerTensor(l, naming.attentionOutput, "bias"), [H])) }
             for module in [naming.mlpGate, naming.mlpUp].compactMap({ $0 }) {

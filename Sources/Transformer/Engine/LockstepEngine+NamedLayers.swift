@@ -112,6 +112,24 @@ extension LockstepEngine {
                 }
             }
         }
+        let perHeadNorms: [(String?, Int, Int, KeyPath<PointActivations, UnsafeMutablePointer<Float>>)] = [
+            (naming.perHeadQueryNorm, config.attentionHeadCount, qW, \.query),
+            (naming.perHeadKeyNorm, config.keyValueHeadCount, kvW, \.key),
+        ]
+        for case let (module?, heads, width, target) in perHeadNorms {
+            for (p, view) in views.enumerated() {
+                let x = acts[p][keyPath: target]
+                for h in 0..<heads {
+                    let weight = try view.load(naming.layerTensor(l, "\(module).\(h)"))
+                    for r in 0..<N {
+                        let row = x + r * width + h * d
+                        Kernels.layerNorm(
+                            row, rows: 1, width: d, weight: weight, bias: nil, epsilon: Float(config.rmsNormEpsilon),
+                            into: row)
+                    }
+                }
+            }
+        }
         try scratch.profile.measure("attention") {
             for act in acts {
                 try Interruption.check()

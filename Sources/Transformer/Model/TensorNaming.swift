@@ -37,6 +37,10 @@ public struct TensorNaming: Sendable, Hashable {
     public var mlpDown: String
     /// Whether the MLP projections carry biases.
     public var mlpBias: Bool
+    /// Per-head LayerNorms (no bias) on queries and keys after their projection, before RoPE: modules whose
+    /// entry h (`<module>.<h>.weight`, width head_dim) normalises head h (StableLM's `qk_layernorm`); nil: none.
+    public var perHeadQueryNorm: String?
+    public var perHeadKeyNorm: String?
 
     /// `layerPrefix` + "l.module.kind".
     func layerTensor(_ layer: Int, _ module: String, _ kind: String = "weight") -> String {
@@ -54,4 +58,14 @@ extension TensorNaming {
         inputNorm: "input_layernorm", postAttentionNorm: "post_attention_layernorm",
         queryKeyValue: .interleavedPerHead("attention.query_key_value"), attentionOutput: "attention.dense",
         mlpGate: nil, mlpUp: "mlp.dense_h_to_4h", mlpDown: "mlp.dense_4h_to_h", mlpBias: true)
+
+    /// StableLM (`StableLmForCausalLM`): Llama's names (`model.embed_tokens`, `self_attn.q_proj`, …, `model.norm`,
+    /// `lm_head`) on LayerNorms with bias; ``postAttentionNorm`` is dropped for a parallel block and
+    /// ``perHeadQueryNorm`` / ``perHeadKeyNorm`` set for `qk_layernorm` by the architecture.
+    public static let stableLM = TensorNaming(
+        embedding: "model.embed_tokens.weight", finalNorm: "model.norm", outputProjections: ["lm_head.weight"],
+        layerPrefix: "model.layers.", inputNorm: "input_layernorm", postAttentionNorm: "post_attention_layernorm",
+        queryKeyValue: .separate(query: "self_attn.q_proj", key: "self_attn.k_proj", value: "self_attn.v_proj"),
+        attentionOutput: "self_attn.o_proj", mlpGate: "mlp.gate_proj", mlpUp: "mlp.up_proj",
+        mlpDown: "mlp.down_proj", mlpBias: false)
 }
