@@ -2,14 +2,23 @@ import Foundation
 import TestSupport
 import Testing
 
-/// `metamerge probe`, `eval` and `sweep` on the LayerNorm rows of the table (arch-ln: GPT-NeoX, StableLM, …), each refused
+/// `metamerge probe`, `eval` and `sweep` on the LayerNorm rows of the table (arch-ln: GPT-NeoX, StableLM, GPT-2; the GPT-2 set has one task model), each refused
 /// by name before; eval of a task_arithmetic point matches transformers' teacher-forced NLL
 /// (scripts/fixtures/make_architecture_fixtures_ln.py).
 @Suite("The LayerNorm rows of the architecture table through the command line")
 struct ArchitectureLnCommandTests {
-    static let sets = ["gpt-neox", "stablelm"]
+    static let sets = ["gpt-neox", "stablelm", "gpt2"]
 
-    @Test("probe along both task vectors", arguments: sets)
+    /// The set's task models (task_a, task_b when present).
+    static func tasks(_ set: String) -> [String] {
+        ["task_a", "task_b"].filter {
+            FileManager.default.fileExists(
+                atPath: ArchitectureCommandTests.set(set).appendingPathComponent($0).appendingPathComponent("config.json")
+                    .path)
+        }
+    }
+
+    @Test("probe along every task vector", arguments: sets)
     func probeRuns(set: String) throws {
         let directory = try makeTemporaryDirectory("arch-ln-probe")
         let ids = directory.appendingPathComponent("ids.txt")
@@ -18,8 +27,7 @@ struct ArchitectureLnCommandTests {
         let output = directory.appendingPathComponent("probe.h5")
         let result = try MetaMergeProcess.run([
             "probe", "--base", family.appendingPathComponent("base").path,
-            "--model", "a=" + family.appendingPathComponent("task_a").path,
-            "--model", "b=" + family.appendingPathComponent("task_b").path,
+        ] + Self.tasks(set).flatMap { ["--model", "\($0)=" + family.appendingPathComponent($0).path] } + [
             "--token-ids", ids.path, "--alphas", "0:1:0.5", "-o", output.path,
         ])
         #expect(result.status == 0, "\(set): \(result.stderr)")
@@ -32,7 +40,7 @@ struct ArchitectureLnCommandTests {
         let reference = try ArchitectureCommandTests.evalReference(set)
         let directory = try makeTemporaryDirectory("arch-ln-eval")
         let tokenizer = RepositoryPaths.tinyFamily.appendingPathComponent("base")
-        for model in ["base", "task_a", "task_b"] {
+        for model in ["base"] + Self.tasks(set) {
             let target = directory.appendingPathComponent(model)
             try FileManager.default.copyItem(
                 at: ArchitectureCommandTests.set(set).appendingPathComponent(model), to: target)
@@ -42,19 +50,10 @@ struct ArchitectureLnCommandTests {
             }
         }
         let config = directory.appendingPathComponent("merge.yml")
-        let weights = reference.coefficients
-        let yaml = """
-            merge_method: task_arithmetic
-            base_model: base
-            models:
-              - model: task_a
-                parameters:
-                  weight: \(weights[0])
-              - model: task_b
-                parameters:
-                  weight: \(weights[1])
-
-            """
+        let models = zip(Self.tasks(set), reference.coefficients).map { task, weight in
+            "  - model: \(task)\n    parameters:\n      weight: \(weight)\n"
+        }
+        let yaml = "merge_method: task_arithmetic\nbase_model: base\nmodels:\n" + models.joined()
         try Data(yaml.utf8).write(to: config)
         let lines = try String(
             contentsOf: RepositoryPaths.root.appendingPathComponent(reference.taskFile), encoding: .utf8

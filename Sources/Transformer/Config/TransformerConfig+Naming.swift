@@ -20,7 +20,10 @@ extension TransformerConfig {
         func norm(_ module: String) -> [(String, [Int])] {
             [(module + ".weight", [H])] + (normBias ? [(module + ".bias", [H])] : [])
         }
+        // A projection [out, in], or [in, out] when the architecture stores its weights transposed.
+        let matrix = { (out: Int, input: Int) in naming.transposedWeights ? [input, out] : [out, input] }
         var expected: [(String, [Int])] = [(naming.embedding, [vocabularySize, H])]
+        if let positions = naming.positionEmbedding { expected.append((positions, [maxPositionEmbeddings, H])) }
         for l in 0..<layerCount {
             let prefix = naming.layerPrefix + "\(l)."
             expected += norm(prefix + naming.inputNorm)
@@ -28,8 +31,8 @@ extension TransformerConfig {
             switch naming.queryKeyValue {
             case .separate(let q, let k, let v):
                 expected += [
-                    (naming.layerTensor(l, q), [qW, H]), (naming.layerTensor(l, k), [kvW, H]),
-                    (naming.layerTensor(l, v), [kvW, H]),
+                    (naming.layerTensor(l, q), matrix(qW, H)), (naming.layerTensor(l, k), matrix(kvW, H)),
+                    (naming.layerTensor(l, v), matrix(kvW, H)),
                 ]
                 if queryKeyValueBias {
                     expected += [
@@ -37,8 +40,8 @@ extension TransformerConfig {
                         (naming.layerTensor(l, v, "bias"), [kvW]),
                     ]
                 }
-            case .interleavedPerHead(let fused):
-                expected.append((naming.layerTensor(l, fused), [qW + 2 * kvW, H]))
+            case .interleavedPerHead(let fused), .fusedColumns(let fused):
+                expected.append((naming.layerTensor(l, fused), matrix(qW + 2 * kvW, H)))
                 if queryKeyValueBias { expected.append((naming.layerTensor(l, fused, "bias"), [qW + 2 * kvW])) }
             }
             for (module, heads) in [(naming.perHeadQueryNorm, attentionHeadCount), (naming.perHeadKeyNorm, keyValueHeadCount)]
@@ -46,13 +49,13 @@ extension TransformerConfig {
                 guard let module else { continue }
                 expected += (0..<heads).map { (naming.layerTensor(l, "\(module).\($0)"), [headDimension]) }
             }
-            expected.append((naming.layerTensor(l, naming.attentionOutput), [H, qW]))
+            expected.append((naming.layerTensor(l, naming.attentionOutput), matrix(H, qW)))
             if outputProjectionBias { expected.append((naming.layerTensor(l, naming.attentionOutput, "bias"), [H])) }
             for module in [naming.mlpGate, naming.mlpUp].compactMap({ $0 }) {
-                expected.append((naming.layerTensor(l, module), [I, H]))
+                expected.append((naming.layerTensor(l, module), matrix(I, H)))
                 if naming.mlpBias { expected.append((naming.layerTensor(l, module, "bias"), [I])) }
             }
-            expected.append((naming.layerTensor(l, naming.mlpDown), [H, I]))
+            expected.append((naming.layerTensor(l, naming.mlpDown), matrix(H, I)))
             if naming.mlpBias { expected.append((naming.layerTensor(l, naming.mlpDown, "bias"), [H])) }
         }
         expected += norm(naming.finalNorm)

@@ -74,8 +74,8 @@ extension LockstepEngine {
         switch naming.queryKeyValue {
         case .separate(let q, let k, let v):
             for (module, (width, target)) in zip([q, k, v], zip([qW, kvW, kvW], targets)) {
-                try product(
-                    naming.layerTensor(l, module), outFeatures: width, inFeatures: H, points, rows: N, scratch,
+                try projection(
+                    naming, naming.layerTensor(l, module), outFeatures: width, inFeatures: H, points, rows: N, scratch,
                     input: { UnsafePointer(acts[$0].normed) }, output: { acts[$0][keyPath: target] })
                 if config.queryKeyValueBias {
                     for (p, view) in views.enumerated() {
@@ -96,40 +96,38 @@ extension LockstepEngine {
                         ldc: qW)
                 }
             }
+            try addInterleavedBias(naming.layerTensor(l, module, "bias"), views, acts, rows: N)
+        case .fusedColumns(let module):
+            // Outputs 0..<qW are the queries, then kvW keys, then kvW values.
+            let name = naming.layerTensor(l, module)
+            let parts = [(0, qW, targets[0]), (qW, kvW, targets[1]), (qW + kvW, kvW, targets[2])]
+            if naming.transposedWeights {
+                try transposedProduct(
+                    name, inFeatures: H, outFeatures: qW + 2 * kvW, points, tokens: N, scratch,
+                    input: { UnsafePointer(acts[$0].normed) },
+                    outputs: parts.map { first, width, target in
+                        (first..<(first + width), width, { acts[$0][keyPath: target] })
+                    })
+            } else {
+                for (first, width, target) in parts {
+                    try product(
+                        name, rows: first..<(first + width), inFeatures: H, points, tokens: N, scratch,
+                        input: { UnsafePointer(acts[$0].normed) }, output: { acts[$0][keyPath: target] }, ldc: width)
+                }
+            }
             if config.queryKeyValueBias {
                 for (p, view) in views.enumerated() {
                     let bias = try view.load(naming.layerTensor(l, module, "bias"))
-                    for h in 0..<config.attentionHeadCount {
-                        for (j, target) in targets.enumerated() {
-                            let y = acts[p][keyPath: target]
-                            let offset = (3 * h + j) * d
-                            for r in 0..<N {
-                                let row = y + r * qW + h * d
-                                for i in 0..<d { row[i] += bias[offset + i] }
-                            }
+                    bias.withUnsafeBufferPointer { bias in
+                        for (first, width, target) in parts {
+                            Kernels.addBias(
+                                acts[p][keyPath: target], rows: N, width: width, bias: bias.baseAddress! + first)
                         }
                     }
                 }
             }
         }
-        let perHeadNorms: [(String?, Int, Int, KeyPath<PointActivations, UnsafeMutablePointer<Float>>)] = [
-            (naming.perHeadQueryNorm, config.attentionHeadCount, qW, \.query),
-            (naming.perHeadKeyNorm, config.keyValueHeadCount, kvW, \.key),
-        ]
-        for case let (module?, heads, width, target) in perHeadNorms {
-            for (p, view) in views.enumerated() {
-                let x = acts[p][keyPath: target]
-                for h in 0..<heads {
-                    let weight = try view.load(naming.layerTensor(l, "\(module).\(h)"))
-                    for r in 0..<N {
-                        let row = x + r * width + h * d
-                        Kernels.layerNorm(
-                            row, rows: 1, width: d, weight: weight, bias: nil, epsilon: Float(config.rmsNormEpsilon),
-                            into: row)
-                    }
-                }
-            }
-        }
+        try perHeadNorms(l, naming, views, acts, rows: N)
         try scratch.profile.measure("attention") {
             for act in acts {
                 try Interruption.check()
@@ -146,9 +144,9 @@ extension LockstepEngine {
                 }
             }
         }
-        try product(
-            naming.layerTensor(l, naming.attentionOutput), outFeatures: H, inFeatures: qW, points, rows: N, scratch,
-            input: { UnsafePointer(acts[$0].attention) }, output: { acts[$0].residual }, accumulate: true)
+        try projection(
+            naming, naming.layerTensor(l, naming.attentionOutput), outFeatures: H, inFeatures: qW, points, rows: N,
+            scratch, input: { UnsafePointer(acts[$0].attention) }, output: { acts[$0].residual }, accumulate: true)
         if config.outputProjectionBias {
             for (p, view) in views.enumerated() {
                 let bias = try view.load(naming.layerTensor(l, naming.attentionOutput, "bias"))
@@ -168,8 +166,8 @@ extension LockstepEngine {
         let projections: [(String, KeyPath<PointActivations, UnsafeMutablePointer<Float>>)] =
             naming.mlpGate.map { [($0, \.gate), (naming.mlpUp, \.up)] } ?? [(naming.mlpUp, \.gate)]
         for (module, target) in projections {
-            try product(
-                naming.layerTensor(l, module), outFeatures: I, inFeatures: H, points, rows: N, scratch,
+            try projection(
+                naming, naming.layerTensor(l, module), outFeatures: I, inFeatures: H, points, rows: N, scratch,
                 input: { UnsafePointer(acts[$0].normed) }, output: { acts[$0][keyPath: target] })
             if naming.mlpBias {
                 for (p, view) in views.enumerated() {
@@ -205,9 +203,9 @@ extension LockstepEngine {
     ) throws {
         let H = config.hiddenSize
         let N = batch.tokenCount
-        try product(
-            naming.layerTensor(l, naming.mlpDown), outFeatures: H, inFeatures: config.intermediateSize, points,
-            rows: N, scratch, input: { UnsafePointer(acts[$0].gate) }, output: { acts[$0].residual },
+        try projection(
+            naming, naming.layerTensor(l, naming.mlpDown), outFeatures: H, inFeatures: config.intermediateSize,
+            points, rows: N, scratch, input: { UnsafePointer(acts[$0].gate) }, output: { acts[$0].residual },
             accumulate: true)
         if naming.mlpBias {
             for (p, view) in views.enumerated() {
@@ -235,6 +233,117 @@ extension LockstepEngine {
                     Kernels.linear(
                         input(p), lda: K, rows: M, inFeatures: K, weight: weight, outFeatures: count,
                         into: output(p) + offset, ldc: ldc, accumulate: accumulate)
+                }
+            }
+            first += count
+        }
+    }
+
+    /// residual[rows of prompt q] += positions[0 ..< n_q] (learned absolute positions, GPT-2's `wpe`).
+    func addPositionEmbeddings(
+        _ name: String, _ view: CombinedWeights, _ residual: UnsafeMutablePointer<Float>, _ batch: PromptBatch
+    ) throws {
+        let H = config.hiddenSize
+        let count = batch.longest * H
+        let rows = try [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
+            try view.load(name, elements: 0..<count, into: buffer)
+            initialized = count
+        }
+        for q in batch.prompts.indices {
+            let range = batch.rows(of: q)
+            Kernels.addInPlace(residual + range.lowerBound * H, rows, count: range.count * H)
+        }
+    }
+
+    /// q/k/v biases of an interleaved fused projection: entry (3h + j)·d + i goes to part j (q, k, v) of head h.
+    private func addInterleavedBias(
+        _ name: String, _ views: [CombinedWeights], _ acts: [PointActivations], rows N: Int
+    ) throws {
+        guard config.queryKeyValueBias else { return }
+        let d = config.headDimension
+        let qW = config.queryWidth
+        let targets: [KeyPath<PointActivations, UnsafeMutablePointer<Float>>] = [\.query, \.key, \.value]
+        for (p, view) in views.enumerated() {
+            let bias = try view.load(name)
+            for h in 0..<config.attentionHeadCount {
+                for (j, target) in targets.enumerated() {
+                    let y = acts[p][keyPath: target]
+                    let offset = (3 * h + j) * d
+                    for r in 0..<N {
+                        let row = y + r * qW + h * d
+                        for i in 0..<d { row[i] += bias[offset + i] }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Per-head LayerNorms (no bias) of queries and keys, each head with its own weights (StableLM `qk_layernorm`).
+    private func perHeadNorms(
+        _ l: Int, _ naming: TensorNaming, _ views: [CombinedWeights], _ acts: [PointActivations], rows N: Int
+    ) throws {
+        let d = config.headDimension
+        let norms: [(String?, Int, Int, KeyPath<PointActivations, UnsafeMutablePointer<Float>>)] = [
+            (naming.perHeadQueryNorm, config.attentionHeadCount, config.queryWidth, \.query),
+            (naming.perHeadKeyNorm, config.keyValueHeadCount, config.keyValueWidth, \.key),
+        ]
+        for case let (module?, heads, width, target) in norms {
+            for (p, view) in views.enumerated() {
+                let x = acts[p][keyPath: target]
+                for h in 0..<heads {
+                    let weight = try view.load(naming.layerTensor(l, "\(module).\(h)"))
+                    for r in 0..<N {
+                        let row = x + r * width + h * d
+                        Kernels.layerNorm(
+                            row, rows: 1, width: d, weight: weight, bias: nil, epsilon: Float(config.rmsNormEpsilon),
+                            into: row)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Y_p (+)= X_p · W_pᵀ for a projection stored `[out, in]`, or X_p · W_p for one stored `[in, out]`
+    /// (``TensorNaming/transposedWeights``).
+    private func projection(
+        _ naming: TensorNaming, _ name: String, outFeatures: Int, inFeatures K: Int, _ points: [[Float]], rows M: Int,
+        _ scratch: EngineScratch, input: (Int) -> UnsafePointer<Float>, output: @escaping (Int) -> UnsafeMutablePointer<Float>,
+        accumulate: Bool = false
+    ) throws {
+        if naming.transposedWeights {
+            try transposedProduct(
+                name, inFeatures: K, outFeatures: outFeatures, points, tokens: M, scratch, input: input,
+                outputs: [(0..<outFeatures, outFeatures, output)], accumulate: accumulate)
+        } else {
+            try product(
+                name, outFeatures: outFeatures, inFeatures: K, points, rows: M, scratch, input: input, output: output,
+                accumulate: accumulate)
+        }
+    }
+
+    /// For a weight stored `[K, O]` (y = x W): Y_c,p (+)= X_p · W_p[:, c] for each output column range c, with
+    /// row stride ldc_c, formed block of W's rows (input features) by block; the first block overwrites unless
+    /// `accumulate`, later blocks add.
+    func transposedProduct(
+        _ name: String, inFeatures K: Int, outFeatures O: Int, _ points: [[Float]], tokens M: Int,
+        _ scratch: EngineScratch, input: (Int) -> UnsafePointer<Float>,
+        outputs: [(columns: Range<Int>, ldc: Int, target: (Int) -> UnsafeMutablePointer<Float>)],
+        accumulate: Bool = false
+    ) throws {
+        precondition(O <= scratchElements, "a row of \(name) (\(O)) exceeds the scratch block (\(scratchElements))")
+        let blockRows = max(1, min(K, scratchElements / O))
+        var first = 0
+        while first < K {
+            let count = min(blockRows, K - first)
+            let adds = accumulate || first > 0
+            try withFormedBlocks(name, elements: (first * O)..<((first + count) * O), points, scratch) { p, weight in
+                try Interruption.check()
+                scratch.profile.measure("products") {
+                    for (columns, ldc, target) in outputs {
+                        Kernels.linearTransposed(
+                            input(p) + first, lda: K, rows: M, inFeatures: count, weight: weight + columns.lowerBound,
+                            ldw: O, outFeatures: columns.count, into: target(p), ldc: ldc, accumulate: adds)
+                    }
                 }
             }
             first += count

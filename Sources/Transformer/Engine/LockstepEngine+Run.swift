@@ -46,6 +46,9 @@ extension LockstepEngine {
                     }
                 }
                 if config.scalesEmbeddings { Kernels.scale(acts[p].residual, count: N * H, by: embeddingScale) }
+                if let positions = config.naming?.positionEmbedding {
+                    try addPositionEmbeddings(positions, view, acts[p].residual, batch)
+                }
             }
             for layer in 0..<config.layerCount {
                 try Interruption.check()

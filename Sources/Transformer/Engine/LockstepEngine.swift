@@ -60,7 +60,9 @@ public struct LockstepEngine: Sendable {
     public var scratchElements: Int {
         let c = config
         let largest = max(c.vocabularySize, c.intermediateSize, c.queryWidth, c.keyValueWidth) * c.hiddenSize
-        return max(min(blockElements, largest), c.intermediateSize, c.queryWidth, c.hiddenSize)
+        // A weight stored [in, out] is formed whole rows of `out` at a time (c_attn: q, k and v together).
+        let transposedRow = c.naming?.transposedWeights == true ? c.queryWidth + 2 * c.keyValueWidth : 0
+        return max(min(blockElements, largest), c.intermediateSize, c.queryWidth, c.hiddenSize, transposedRow)
     }
 
     /// Vocabulary rows per block of the output projection.

@@ -11,6 +11,9 @@ public struct TensorNaming: Sendable, Hashable {
         /// One module `[3·heads·d, H]` whose rows are, for each head h in turn, its d query rows, d key rows and
         /// d value rows (GPT-NeoX's `query_key_value`, viewed as `[heads, 3·d]` per token and split in three).
         case interleavedPerHead(String)
+        /// One module whose outputs are all queries, then all keys, then all values (GPT-2's `c_attn`, stored
+        /// transposed `[H, qW + 2·kvW]`: the three are column ranges).
+        case fusedColumns(String)
     }
 
     /// The token embedding `[vocabularySize, H]` (full name).
@@ -41,6 +44,12 @@ public struct TensorNaming: Sendable, Hashable {
     /// entry h (`<module>.<h>.weight`, width head_dim) normalises head h (StableLM's `qk_layernorm`); nil: none.
     public var perHeadQueryNorm: String?
     public var perHeadKeyNorm: String?
+    /// Learned absolute positions `[max_position_embeddings, H]` added to the token embedding (GPT-2's `wpe`); nil:
+    /// none (positions come from RoPE, or nowhere).
+    public var positionEmbedding: String? = nil
+    /// Whether the layers' projection weights are stored `[in, out]` (GPT-2's `Conv1D`: y = x W + b) instead of
+    /// `[out, in]` (`nn.Linear`: y = x Wᵀ + b). The embedding and the output projection are `[vocab, H]` either way.
+    public var transposedWeights = false
 
     /// `layerPrefix` + "l.module.kind".
     func layerTensor(_ layer: Int, _ module: String, _ kind: String = "weight") -> String {
@@ -68,4 +77,13 @@ extension TensorNaming {
         queryKeyValue: .separate(query: "self_attn.q_proj", key: "self_attn.k_proj", value: "self_attn.v_proj"),
         attentionOutput: "self_attn.o_proj", mlpGate: "mlp.gate_proj", mlpUp: "mlp.up_proj",
         mlpDown: "mlp.down_proj", mlpBias: false)
+
+    /// GPT-2 (`GPT2LMHeadModel`, saved by transformers with its `transformer.` prefix): `transformer.wte`, `wpe`,
+    /// `h.{l}.ln_1`, `attn.c_attn` (q | k | v columns), `attn.c_proj`, `ln_2`, `mlp.c_fc`, `mlp.c_proj`, all `Conv1D`
+    /// with biases, `transformer.ln_f`, head `lm_head` when stored (else the tied `wte`).
+    public static let gpt2 = TensorNaming(
+        embedding: "transformer.wte.weight", finalNorm: "transformer.ln_f", outputProjections: ["lm_head.weight"],
+        layerPrefix: "transformer.h.", inputNorm: "ln_1", postAttentionNorm: "ln_2",
+        queryKeyValue: .fusedColumns("attn.c_attn"), attentionOutput: "attn.c_proj", mlpGate: nil, mlpUp: "mlp.c_fc",
+        mlpDown: "mlp.c_proj", mlpBias: true, positionEmbedding: "transformer.wpe.weight", transposedWeights: true)
 }
