@@ -2,12 +2,13 @@ import Foundation
 import TestSupport
 import Testing
 
-/// `metamerge probe`, `eval` and `sweep` on the LayerNorm rows of the table (arch-ln: GPT-NeoX, StableLM, GPT-2; the GPT-2 set has one task model), each refused
+/// `metamerge probe`, `eval` and `sweep` on the LayerNorm rows of the table (arch-ln: GPT-NeoX, StableLM, GPT-2, Cohere; the GPT-2 set has one task model, the Cohere set none: its
+/// base is probed against itself and evaluated as a directory), each refused
 /// by name before; eval of a task_arithmetic point matches transformers' teacher-forced NLL
 /// (scripts/fixtures/make_architecture_fixtures_ln.py).
 @Suite("The LayerNorm rows of the architecture table through the command line")
 struct ArchitectureLnCommandTests {
-    static let sets = ["gpt-neox", "stablelm", "gpt2"]
+    static let sets = ["gpt-neox", "stablelm", "gpt2", "cohere"]
 
     /// The set's task models (task_a, task_b when present).
     static func tasks(_ set: String) -> [String] {
@@ -16,6 +17,14 @@ struct ArchitectureLnCommandTests {
                 atPath: ArchitectureCommandTests.set(set).appendingPathComponent($0).appendingPathComponent("config.json")
                     .path)
         }
+    }
+
+    /// `--model name=path` for each task model; the base itself when the set has none.
+    static func taskArguments(_ set: String) -> [String] {
+        let family = ArchitectureCommandTests.set(set)
+        let tasks = Self.tasks(set)
+        if tasks.isEmpty { return ["--model", "self=" + family.appendingPathComponent("base").path] }
+        return tasks.flatMap { ["--model", "\($0)=" + family.appendingPathComponent($0).path] }
     }
 
     @Test("probe along every task vector", arguments: sets)
@@ -27,14 +36,14 @@ struct ArchitectureLnCommandTests {
         let output = directory.appendingPathComponent("probe.h5")
         let result = try MetaMergeProcess.run([
             "probe", "--base", family.appendingPathComponent("base").path,
-        ] + Self.tasks(set).flatMap { ["--model", "\($0)=" + family.appendingPathComponent($0).path] } + [
+        ] + Self.taskArguments(set) + [
             "--token-ids", ids.path, "--alphas", "0:1:0.5", "-o", output.path,
         ])
         #expect(result.status == 0, "\(set): \(result.stderr)")
         #expect(FileManager.default.fileExists(atPath: output.path))
     }
 
-    @Test("eval of a merge point matches transformers' NLL (1e-5 relative, same exact matches); a sweep runs",
+    @Test("eval of a merge point (Cohere: the base) matches transformers' NLL (1e-5 relative, same exact matches); a sweep runs",
           arguments: sets)
     func evalAndSweepRun(set: String) throws {
         let reference = try ArchitectureCommandTests.evalReference(set)
@@ -60,7 +69,9 @@ struct ArchitectureLnCommandTests {
         ).split(separator: "\n").prefix(reference.items)
         let taskFile = directory.appendingPathComponent("add.jsonl")
         try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: taskFile)
-        let eval = try MetaMergeProcess.run(["eval", config.path, "--task", "add=" + taskFile.path, "--json"])
+        // No task models: the base directory itself.
+        let evaluated = Self.tasks(set).isEmpty ? directory.appendingPathComponent("base").path : config.path
+        let eval = try MetaMergeProcess.run(["eval", evaluated, "--task", "add=" + taskFile.path, "--json"])
         #expect(eval.status == 0, "\(set): \(eval.stderr)")
         let report = try JSONSerialization.jsonObject(with: Data(eval.stdout.utf8)) as? [String: Any]
         let task = try #require((report?["tasks"] as? [[String: Any]])?.first)
@@ -70,6 +81,7 @@ struct ArchitectureLnCommandTests {
             "\(set): mean NLL \(nll), transformers \(reference.meanNll)")
         #expect(task["correctTokens"] as? Int == reference.correctTokens, "\(set)")
         #expect(task["completionTokens"] as? Int == reference.completionTokens, "\(set)")
+        guard !Self.tasks(set).isEmpty else { return }
         let sweep = try MetaMergeProcess.run([
             "sweep", config.path, "--task", "add=" + taskFile.path, "--scales", "0.5:1:0.5", "--weights", "uniform",
             "-o", directory.appendingPathComponent("sweep.h5").path,

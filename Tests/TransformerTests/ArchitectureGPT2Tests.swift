@@ -25,7 +25,7 @@ struct ArchitectureGPT2Tests {
     func config() throws {
         let config = try TransformerConfig(json: Self.fixtureJSON())
         #expect(config.architecture == .gpt2 && config.naming == .gpt2 && config.rotaryDimension == 0)
-        #expect(config.hiddenSize == 32 && config.intermediateSize == 16 && config.maxPositionEmbeddings == 32)
+        #expect(config.hiddenSize == 32 && config.intermediateSize == 16 && config.maxPositionEmbeddings == 24)
         #expect(config.normKind == .layerNorm(bias: true) && config.activation == .geluTanh)
         #expect(config.tieWordEmbeddings && config.queryPreAttentionScalar == nil)
         var json = try Self.fixtureJSON()
@@ -51,7 +51,7 @@ struct ArchitectureGPT2Tests {
     func longPromptRefused() throws {
         let references = try ReferenceSet("gpt2")
         let model = try CausalLanguageModel(checkpoint: references.base)
-        #expect(throws: TransformerError.self) { try model.forward([Int](repeating: 1, count: 33)) }
-        _ = try model.forward([Int](repeating: 1, count: 32))
+        #expect(throws: TransformerError.self) { try model.forward([Int](repeating: 1, count: 25)) }
+        _ = try model.forward([Int](repeating: 1, count: 24))
     }
 }

@@ -35,6 +35,19 @@ enum LayerNormFamilyParity {
         }
     }
 
+    /// A base-only set: its "alpha0" logits and hidden states, all prompts in one batch through the model.
+    static func checkBase(_ set: String) throws {
+        let references = try ReferenceSet(set)
+        let config = try TransformerConfig(references.base.config)
+        let model = try CausalLanguageModel(config: config, weights: CheckpointWeights(references.base))
+        for (k, output) in try model.forward(batch: references.prompts).enumerated() {
+            let logits = relativeError(output.logits, try references.tensor("alpha0.p\(k).logits"))
+            let hidden = relativeError(output.hiddenStates, try references.tensor("alpha0.p\(k).hidden"))
+            #expect(logits <= relativeTolerance, "\(set) p\(k): logits \(logits)")
+            #expect(hidden <= relativeTolerance, "\(set) p\(k): hidden \(hidden)")
+        }
+    }
+
     static func checkLockstep(_ set: String) throws {
         let references = try ReferenceSet(set)
         let config = try TransformerConfig(references.base.config)

@@ -18,6 +18,7 @@ enum ArchitectureTable {
             LlamaArchitecture.self, MistralArchitecture.self, Qwen2Architecture.self, Qwen3Architecture.self,
             Gemma2Architecture.self, Gemma3TextArchitecture.self,
             GPTNeoXArchitecture.self, StableLMArchitecture.self, GPT2Architecture.self,
+            CohereArchitecture.self,
         ]
     }
 

@@ -134,6 +134,10 @@ public struct TransformerConfig: Sendable, Hashable {
     public var parallelResidual = false
     /// Partial rotary: RoPE rotates only the first `rotaryDimension` (even) dims of each head; nil: all of them.
     public var rotaryDimension: Int?
+    /// Whether RoPE rotates interleaved pairs (x₂ᵢ, x₂ᵢ₊₁) by angle i (Cohere) instead of the halves (xᵢ, xᵢ₊d/₂).
+    public var interleavedRotary = false
+    /// `logit_scale` s: logits become s · (h Eᵀ) (Cohere); nil: no factor.
+    public var logitScale: Double?
     /// The tensor names and block layout of an architecture that does not use Llama's (``TensorNaming``); nil:
     /// Llama's names (``TensorNames``).
     public var naming: TensorNaming?

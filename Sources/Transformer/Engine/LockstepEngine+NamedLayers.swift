@@ -128,6 +128,8 @@ extension LockstepEngine {
             }
         }
         try perHeadNorms(l, naming, views, acts, rows: N)
+        let interleaved = config.interleavedRotary
+        let kvHeads = config.keyValueHeadCount
         try scratch.profile.measure("attention") {
             for act in acts {
                 try Interruption.check()
@@ -135,8 +137,14 @@ extension LockstepEngine {
                     let rows = batch.rows(of: q)
                     let n = rows.count
                     let o = rows.lowerBound
-                    plan.rotary[q].apply(to: act.query + o * qW, rows: n, heads: config.attentionHeadCount, headStride: d)
-                    plan.rotary[q].apply(to: act.key + o * kvW, rows: n, heads: config.keyValueHeadCount, headStride: d)
+                    let rotary = plan.rotary[q]
+                    for (x, heads) in [(act.query + o * qW, config.attentionHeadCount), (act.key + o * kvW, kvHeads)] {
+                        if interleaved {
+                            rotary.applyInterleaved(to: x, rows: n, heads: heads, headStride: d)
+                        } else {
+                            rotary.apply(to: x, rows: n, heads: heads, headStride: d)
+                        }
+                    }
                     Kernels.causalAttention(
                         q: act.query + o * qW, k: act.key + o * kvW, v: act.value + o * kvW, tokenCount: n,
                         heads: config.attentionHeadCount, kvHeads: config.keyValueHeadCount, headDimension: d,

@@ -133,6 +133,9 @@ extension LockstepEngine {
                         gathered.baseAddress! + p * R * H, lda: H, rows: R, inFeatures: H, weight: weight,
                         outFeatures: count, into: logits.baseAddress! + p * R * blockRows, ldc: count)
                 }
+                if let scale = config.logitScale {
+                    Kernels.scale(logits.baseAddress! + p * R * blockRows, count: R * count, by: Float(scale))
+                }
                 if let cap = config.finalLogitSoftCap {
                     Kernels.softCap(logits.baseAddress! + p * R * blockRows, count: R * count, cap: Float(cap))
                 }

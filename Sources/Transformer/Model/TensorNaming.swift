@@ -78,6 +78,13 @@ extension TensorNaming {
         attentionOutput: "self_attn.o_proj", mlpGate: "mlp.gate_proj", mlpUp: "mlp.up_proj",
         mlpDown: "mlp.down_proj", mlpBias: false)
 
+    /// Cohere (`CohereForCausalLM`): Llama's names, one norm per layer (`input_layernorm`, a parallel block).
+    public static let cohere: TensorNaming = {
+        var naming = TensorNaming.stableLM
+        naming.postAttentionNorm = nil
+        return naming
+    }()
+
     /// GPT-2 (`GPT2LMHeadModel`, saved by transformers with its `transformer.` prefix): `transformer.wte`, `wpe`,
     /// `h.{l}.ln_1`, `attn.c_attn` (q | k | v columns), `attn.c_proj`, `ln_2`, `mlp.c_fc`, `mlp.c_proj`, all `Conv1D`
     /// with biases, `transformer.ln_f`, head `lm_head` when stored (else the tied `wte`).
