@@ -2,10 +2,10 @@ import Foundation
 import TestSupport
 import Testing
 
-/// `metamerge probe`, `eval` and `sweep` on the LayerNorm rows of the table (arch-ln: GPT-NeoX, StableLM, GPT-2, Cohere; the GPT-2 set has one task model, the Cohere set none: its
-/// base is probed against itself and evaluated as a directory), each refused
-/// by name before; eval of a task_arithmetic point matches transformers' teacher-forced NLL
-/// (scripts/fixtures/make_architecture_fixtures_ln.py).
+/// `metamerge probe`, `eval` and `sweep` on the LayerNorm rows of the table (arch-ln: GPT-NeoX, StableLM, GPT-2,
+/// Cohere), each refused by name before; eval matches transformers' teacher-forced NLL
+/// (scripts/fixtures/make_architecture_fixtures_ln.py). The GPT-2 set has one task model; the Cohere set none: its
+/// base is probed along its own (zero) task vector and evaluated as a directory.
 @Suite("The LayerNorm rows of the architecture table through the command line")
 struct ArchitectureLnCommandTests {
     static let sets = ["gpt-neox", "stablelm", "gpt2", "cohere"]
@@ -13,9 +13,8 @@ struct ArchitectureLnCommandTests {
     /// The set's task models (task_a, task_b when present).
     static func tasks(_ set: String) -> [String] {
         ["task_a", "task_b"].filter {
-            FileManager.default.fileExists(
-                atPath: ArchitectureCommandTests.set(set).appendingPathComponent($0).appendingPathComponent("config.json")
-                    .path)
+            let directory = ArchitectureCommandTests.set(set).appendingPathComponent($0)
+            return FileManager.default.fileExists(atPath: directory.appendingPathComponent("config.json").path)
         }
     }
 
@@ -43,8 +42,7 @@ struct ArchitectureLnCommandTests {
         #expect(FileManager.default.fileExists(atPath: output.path))
     }
 
-    @Test("eval of a merge point (Cohere: the base) matches transformers' NLL (1e-5 relative, same exact matches); a sweep runs",
-          arguments: sets)
+    @Test("eval matches transformers' NLL (1e-5 relative, same exact matches); a sweep runs", arguments: sets)
     func evalAndSweepRun(set: String) throws {
         let reference = try ArchitectureCommandTests.evalReference(set)
         let directory = try makeTemporaryDirectory("arch-ln-eval")

@@ -44,9 +44,8 @@ extension TransformerConfig {
                 expected.append((naming.layerTensor(l, fused), matrix(qW + 2 * kvW, H)))
                 if queryKeyValueBias { expected.append((naming.layerTensor(l, fused, "bias"), [qW + 2 * kvW])) }
             }
-            for (module, heads) in [(naming.perHeadQueryNorm, attentionHeadCount), (naming.perHeadKeyNorm, keyValueHeadCount)]
-            {
-                guard let module else { continue }
+            let perHeadNorms = [(naming.perHeadQueryNorm, attentionHeadCount), (naming.perHeadKeyNorm, keyValueHeadCount)]
+            for case let (module?, heads) in perHeadNorms {
                 expected += (0..<heads).map { (naming.layerTensor(l, "\(module).\($0)"), [headDimension]) }
             }
             expected.append((naming.layerTensor(l, naming.attentionOutput), matrix(H, qW)))

@@ -87,6 +87,8 @@ extension LockstepEngine {
         case .interleavedPerHead(let module):
             // Rows (3h + j)·d ..< (3h + j + 1)·d of the fused weight are part j (q, k, v) of head h.
             let name = naming.layerTensor(l, module)
+            weightsAhead(name, points)
+            defer { weightsDone(name, points) }
             for h in 0..<config.attentionHeadCount {
                 for (j, target) in targets.enumerated() {
                     let first = (3 * h + j) * d
@@ -100,6 +102,8 @@ extension LockstepEngine {
         case .fusedColumns(let module):
             // Outputs 0..<qW are the queries, then kvW keys, then kvW values.
             let name = naming.layerTensor(l, module)
+            weightsAhead(name, points)
+            defer { weightsDone(name, points) }
             let parts = [(0, qW, targets[0]), (qW, kvW, targets[1]), (qW + kvW, kvW, targets[2])]
             if naming.transposedWeights {
                 try transposedProduct(
@@ -315,8 +319,8 @@ extension LockstepEngine {
     /// (``TensorNaming/transposedWeights``).
     private func projection(
         _ naming: TensorNaming, _ name: String, outFeatures: Int, inFeatures K: Int, _ points: [[Float]], rows M: Int,
-        _ scratch: EngineScratch, input: (Int) -> UnsafePointer<Float>, output: @escaping (Int) -> UnsafeMutablePointer<Float>,
-        accumulate: Bool = false
+        _ scratch: EngineScratch, input: (Int) -> UnsafePointer<Float>,
+        output: @escaping (Int) -> UnsafeMutablePointer<Float>, accumulate: Bool = false
     ) throws {
         if naming.transposedWeights {
             try transposedProduct(
@@ -339,6 +343,8 @@ extension LockstepEngine {
         accumulate: Bool = false
     ) throws {
         precondition(O <= scratchElements, "a row of \(name) (\(O)) exceeds the scratch block (\(scratchElements))")
+        weightsAhead(name, points)
+        defer { weightsDone(name, points) }
         let blockRows = max(1, min(K, scratchElements / O))
         var first = 0
         while first < K {

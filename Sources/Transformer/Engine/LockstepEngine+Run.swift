@@ -210,7 +210,7 @@ extension LockstepEngine {
 
     /// Asks the providers to read tensor `name` now and the matrix after it in the pass's order too, so the disk
     /// works on the next matrix while this one is multiplied.
-    private func weightsAhead(_ name: String, _ points: [[Float]]) {
+    func weightsAhead(_ name: String, _ points: [[Float]]) {
         for tensor in [name] + (matrixAfter(name).map { [$0] } ?? []) {
             base.prefetch(tensor)
             for t in neededTasks(points) { tasks[t].prefetch(tensor) }
@@ -235,7 +235,7 @@ extension LockstepEngine {
         return nil
     }
 
-    private func weightsDone(_ name: String, _ points: [[Float]]) {
+    func weightsDone(_ name: String, _ points: [[Float]]) {
         guard evictsInputs else { return }
         base.evict(name)
         for t in neededTasks(points) { tasks[t].evict(name) }
