@@ -86,4 +86,51 @@ struct ArchitectureLnCommandTests {
         ])
         #expect(sweep.status == 0, "\(set): \(sweep.stderr)")
     }
+
+    @Test("GPT-2: a prompt longer than n_positions (its learned positions) is one line naming the line, exit 2")
+    func gpt2PromptBeyondPositions() throws {
+        let directory = try makeTemporaryDirectory("arch-ln-long")
+        let ids = directory.appendingPathComponent("ids.txt")
+        try Data((Array(repeating: "1", count: 25).joined(separator: " ") + "\n").utf8).write(to: ids)
+        let family = ArchitectureCommandTests.set("gpt2")
+        let output = directory.appendingPathComponent("probe.h5")
+        let result = try MetaMergeProcess.run([
+            "probe", "--base", family.appendingPathComponent("base").path,
+            "--model", "a=" + family.appendingPathComponent("task_a").path, "--token-ids", ids.path,
+            "-o", output.path,
+        ])
+        #expect(result.status == 2)
+        #expect(result.stderr.split(separator: "\n").count == 1, "\(result.stderr)")
+        #expect(result.stderr.contains("25 tokens") && result.stderr.contains("24"), "\(result.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: output.path))
+    }
+
+    @Test("GPT-NeoX: weights that do not match config.json are one line naming the tensor and shapes, exit 2")
+    func neoxShapeMismatchIsNamed() throws {
+        let directory = try makeTemporaryDirectory("arch-ln-shape")
+        // intermediate_size 24 in config.json; the weights' dense_h_to_4h has 16 rows.
+        for model in ["base", "task_a"] {
+            let target = directory.appendingPathComponent(model)
+            try FileManager.default.copyItem(
+                at: ArchitectureCommandTests.set("gpt-neox").appendingPathComponent(model), to: target)
+            let config = target.appendingPathComponent("config.json")
+            let text = try String(contentsOf: config, encoding: .utf8)
+                .replacingOccurrences(of: "\"intermediate_size\": 16", with: "\"intermediate_size\": 24")
+            try Data(text.utf8).write(to: config)
+        }
+        let ids = directory.appendingPathComponent("ids.txt")
+        try Data("1 2 3\n".utf8).write(to: ids)
+        let output = directory.appendingPathComponent("probe.h5")
+        let result = try MetaMergeProcess.run([
+            "probe", "--base", directory.appendingPathComponent("base").path,
+            "--model", "a=" + directory.appendingPathComponent("task_a").path, "--token-ids", ids.path,
+            "-o", output.path,
+        ])
+        #expect(result.status == 2)
+        #expect(result.stderr.split(separator: "\n").count == 1, "\(result.stderr)")
+        #expect(
+            result.stderr.contains("gpt_neox.layers.0.mlp.dense_h_to_4h.weight") && result.stderr.contains("[16, 32]")
+                && result.stderr.contains("[24, 32]"), "\(result.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: output.path))
+    }
 }
