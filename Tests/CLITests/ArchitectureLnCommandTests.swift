@@ -133,4 +133,46 @@ struct ArchitectureLnCommandTests {
                 && result.stderr.contains("[24, 32]"), "\(result.stderr)")
         #expect(!FileManager.default.fileExists(atPath: output.path))
     }
+
+    @Test("GPT-2 stored without the transformer. prefix (as the original hub files): eval matches transformers' NLL")
+    func gpt2WithoutPrefix() throws {
+        let reference = try ArchitectureCommandTests.evalReference("gpt2")
+        let directory = try makeTemporaryDirectory("arch-ln-gpt2-bare")
+        let tokenizer = RepositoryPaths.tinyFamily.appendingPathComponent("base")
+        for model in ["base", "task_a"] {
+            let source = ArchitectureCommandTests.set("gpt2").appendingPathComponent(model)
+            let target = directory.appendingPathComponent(model)
+            try FileManager.default.createDirectory(at: target, withIntermediateDirectories: true)
+            let files = [(source, "config.json"), (tokenizer, "tokenizer.json"), (tokenizer, "tokenizer_config.json")]
+            for (from, file) in files {
+                try FileManager.default.copyItem(
+                    at: from.appendingPathComponent(file), to: target.appendingPathComponent(file))
+            }
+            let tensors = try TinySafeTensors.read(source.appendingPathComponent("model.safetensors"))
+            #expect(tensors.keys.contains("transformer.wte.weight"))
+            let stored = try Data(contentsOf: source.appendingPathComponent("model.safetensors"))
+            let shapes = try TinySafeTensors.header(stored).entries.mapValues { $0["shape"] as! [Int] }
+            try TinySafeTensors.write(
+                target.appendingPathComponent("model.safetensors"),
+                tensors.keys.sorted().map { name in
+                    (String(name.dropFirst(name.hasPrefix("transformer.") ? 12 : 0)), shapes[name]!, tensors[name]!)
+                })
+        }
+        let config = directory.appendingPathComponent("merge.yml")
+        let yaml = "merge_method: task_arithmetic\nbase_model: base\nmodels:\n  - model: task_a\n"
+            + "    parameters:\n      weight: 0.3\n"
+        try Data(yaml.utf8).write(to: config)
+        let lines = try String(
+            contentsOf: RepositoryPaths.root.appendingPathComponent(reference.taskFile), encoding: .utf8
+        ).split(separator: "\n").prefix(reference.items)
+        let taskFile = directory.appendingPathComponent("add.jsonl")
+        try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: taskFile)
+        let eval = try MetaMergeProcess.run(["eval", config.path, "--task", "add=" + taskFile.path, "--json"])
+        #expect(eval.status == 0, "\(eval.stderr)")
+        let report = try JSONSerialization.jsonObject(with: Data(eval.stdout.utf8)) as? [String: Any]
+        let task = try #require((report?["tasks"] as? [[String: Any]])?.first)
+        let nll = try #require(task["meanNLL"] as? Double)
+        #expect(abs(nll - reference.meanNll) <= 1e-5 * abs(reference.meanNll), "\(nll) vs \(reference.meanNll)")
+        #expect(task["correctTokens"] as? Int == reference.correctTokens)
+    }
 }

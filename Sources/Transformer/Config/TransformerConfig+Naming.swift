@@ -2,6 +2,17 @@ extension TransformerConfig {
     /// The token embedding's name.
     var embeddingName: String { naming?.embedding ?? TensorNames.embedding }
 
+    /// The config with the names `weights` store: without the architecture's optional prefix (GPT-2's
+    /// `transformer.`) when the embedding is stored only without it; unchanged otherwise.
+    func resolvingNames(in weights: any WeightProvider) -> TransformerConfig {
+        guard let naming, weights.shape(of: naming.embedding) == nil else { return self }
+        let stripped = naming.withoutOptionalPrefix()
+        guard stripped != naming, weights.shape(of: stripped.embedding) != nil else { return self }
+        var config = self
+        config.naming = stripped
+        return config
+    }
+
     /// The output projection stored in `weights` (`lm_head.weight`, or the architecture's head names), nil when
     /// none is stored and the embedding is the head.
     func storedHead(in weights: any WeightProvider) -> String? {

@@ -50,7 +50,7 @@ public struct LockstepEngine: Sendable {
                     .shapeMismatch, "tensor \(name) is \(stored) in task model \(t) but \(shape) in the base")
             }
         }
-        self.config = config
+        self.config = model.config  // with the names the base stores (GPT-2 with or without `transformer.`)
         self.base = base
         self.tasks = tasks
         outputProjectionName = model.outputProjectionName

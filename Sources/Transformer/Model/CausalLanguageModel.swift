@@ -38,6 +38,7 @@ public struct CausalLanguageModel: Sendable {
     ///   absent tensor, `.shapeMismatch` naming a tensor stored with another shape.
     public init(config: TransformerConfig, weights: any WeightProvider) throws {
         try config.validate()
+        let config = config.resolvingNames(in: weights)
         self.config = config
         self.weights = weights
         // transformers 5.23 keeps a stored lm_head.weight even when tie_word_embeddings is true (it warns that the

@@ -51,6 +51,23 @@ public struct TensorNaming: Sendable, Hashable {
     /// `[out, in]` (`nn.Linear`: y = x Wᵀ + b). The embedding and the output projection are `[vocab, H]` either way.
     public var transposedWeights = false
 
+    /// A prefix some checkpoints of the architecture store every name without except the head (GPT-2's
+    /// `transformer.`: the original hub files store `wte.weight`, `h.0.attn.c_attn.weight`, …); nil: none.
+    public var optionalPrefix: String? = nil
+
+    /// The names with ``optionalPrefix`` removed.
+    func withoutOptionalPrefix() -> TensorNaming {
+        guard let prefix = optionalPrefix else { return self }
+        let strip = { (name: String) in name.hasPrefix(prefix) ? String(name.dropFirst(prefix.count)) : name }
+        var naming = self
+        naming.embedding = strip(embedding)
+        naming.finalNorm = strip(finalNorm)
+        naming.layerPrefix = strip(layerPrefix)
+        naming.positionEmbedding = positionEmbedding.map(strip)
+        naming.optionalPrefix = nil
+        return naming
+    }
+
     /// `layerPrefix` + "l.module.kind".
     func layerTensor(_ layer: Int, _ module: String, _ kind: String = "weight") -> String {
         "\(layerPrefix)\(layer).\(module).\(kind)"
@@ -85,12 +102,14 @@ extension TensorNaming {
         return naming
     }()
 
-    /// GPT-2 (`GPT2LMHeadModel`, saved by transformers with its `transformer.` prefix): `transformer.wte`, `wpe`,
+    /// GPT-2 (`GPT2LMHeadModel`, as transformers saves it with its `transformer.` prefix, or without it as the
+    /// original hub files store it): `transformer.wte`, `wpe`,
     /// `h.{l}.ln_1`, `attn.c_attn` (q | k | v columns), `attn.c_proj`, `ln_2`, `mlp.c_fc`, `mlp.c_proj`, all `Conv1D`
     /// with biases, `transformer.ln_f`, head `lm_head` when stored (else the tied `wte`).
     public static let gpt2 = TensorNaming(
         embedding: "transformer.wte.weight", finalNorm: "transformer.ln_f", outputProjections: ["lm_head.weight"],
         layerPrefix: "transformer.h.", inputNorm: "ln_1", postAttentionNorm: "ln_2",
         queryKeyValue: .fusedColumns("attn.c_attn"), attentionOutput: "attn.c_proj", mlpGate: nil, mlpUp: "mlp.c_fc",
-        mlpDown: "mlp.c_proj", mlpBias: true, positionEmbedding: "transformer.wpe.weight", transposedWeights: true)
+        mlpDown: "mlp.c_proj", mlpBias: true, positionEmbedding: "transformer.wpe.weight", transposedWeights: true,
+        optionalPrefix: "transformer.")
 }
