@@ -9,17 +9,14 @@ extension TransformerConfig.Architecture {
 /// `max_position_embeddings` 8192), `layer_norm_eps` (default 1e-5), `hidden_act` (silu or gelu_pytorch_tanh, default
 /// silu), `attention_bias` (q/k/v/o, default false), `logit_scale` (default 0.0625; null: none), RoPE
 /// (`rope_parameters` / `rope_scaling` + `rope_theta`, θ default 500000, type default only), `tie_word_embeddings`
-/// (default true); `use_qk_norm` true is refused.
-/// Recipe: parallel block x ← x + Attn(LN(x)) + MLP(LN(x)) with one LayerNorm without bias, RoPE on interleaved
-/// pairs, SwiGLU, logits × logit_scale.
+/// (default true), `use_qk_norm` (default false).
+/// Recipe: parallel block x ← x + Attn(LN(x)) + MLP(LN(x)) with one LayerNorm without bias, per-head q/k LayerNorms
+/// (`q_norm.weight` `[heads, head_dim]`) when `use_qk_norm`, RoPE on interleaved pairs, SwiGLU, logits × logit_scale.
 enum CohereArchitecture: ArchitectureDefinition {
     static let architecture = TransformerConfig.Architecture.cohere
 
     static func configure(_ keys: ConfigKeys) throws -> TransformerConfig {
         try keys.refuseUnimplementedFeatures()
-        if try keys.bool("use_qk_norm") == true {
-            throw TransformerError(.unsupportedFeature, "Cohere use_qk_norm true is not implemented")
-        }
         var config = try keys.decoderSizes(architecture, defaultMaxPositions: 8192)
         config.normKind = .layerNorm(bias: false)
         config.rmsNormEpsilon = try keys.double("layer_norm_eps") ?? 1e-5
@@ -40,7 +37,13 @@ enum CohereArchitecture: ArchitectureDefinition {
         config.interleavedRotary = true
         config.parallelResidual = true
         config.tieWordEmbeddings = try keys.bool("tie_word_embeddings") ?? true
-        config.naming = .cohere
+        var naming = TensorNaming.cohere
+        if try keys.bool("use_qk_norm") ?? false {
+            naming.perHeadQueryNorm = "self_attn.q_norm"
+            naming.perHeadKeyNorm = "self_attn.k_norm"
+            naming.perHeadNormsStacked = true
+        }
+        config.naming = naming
         return config
     }
 }

@@ -55,9 +55,15 @@ extension TransformerConfig {
                 expected.append((naming.layerTensor(l, fused), matrix(qW + 2 * kvW, H)))
                 if queryKeyValueBias { expected.append((naming.layerTensor(l, fused, "bias"), [qW + 2 * kvW])) }
             }
-            let perHeadNorms = [(naming.perHeadQueryNorm, attentionHeadCount), (naming.perHeadKeyNorm, keyValueHeadCount)]
+            let perHeadNorms = [
+                (naming.perHeadQueryNorm, attentionHeadCount), (naming.perHeadKeyNorm, keyValueHeadCount),
+            ]
             for case let (module?, heads) in perHeadNorms {
-                expected += (0..<heads).map { (naming.layerTensor(l, "\(module).\($0)"), [headDimension]) }
+                if naming.perHeadNormsStacked {
+                    expected.append((naming.layerTensor(l, module), [heads, headDimension]))
+                } else {
+                    expected += (0..<heads).map { (naming.layerTensor(l, "\(module).\($0)"), [headDimension]) }
+                }
             }
             expected.append((naming.layerTensor(l, naming.attentionOutput), matrix(H, qW)))
             if outputProjectionBias { expected.append((naming.layerTensor(l, naming.attentionOutput, "bias"), [H])) }

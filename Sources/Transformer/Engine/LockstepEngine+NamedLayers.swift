@@ -290,7 +290,8 @@ extension LockstepEngine {
         }
     }
 
-    /// Per-head LayerNorms (no bias) of queries and keys, each head with its own weights (StableLM `qk_layernorm`).
+    /// Per-head LayerNorms (no bias) of queries and keys, each head with its own weights (StableLM `qk_layernorm`,
+    /// Cohere `use_qk_norm`).
     private func perHeadNorms(
         _ l: Int, _ naming: TensorNaming, _ views: [CombinedWeights], _ acts: [PointActivations], rows N: Int
     ) throws {
@@ -302,8 +303,12 @@ extension LockstepEngine {
         for case let (module?, heads, width, target) in norms {
             for (p, view) in views.enumerated() {
                 let x = acts[p][keyPath: target]
+                let stacked = naming.perHeadNormsStacked ? try view.load(naming.layerTensor(l, module)) : []
                 for h in 0..<heads {
-                    let weight = try view.load(naming.layerTensor(l, "\(module).\(h)"))
+                    let weight =
+                        naming.perHeadNormsStacked
+                        ? Array(stacked[(h * d)..<((h + 1) * d)])
+                        : try view.load(naming.layerTensor(l, "\(module).\(h)"))
                     for r in 0..<N {
                         let row = x + r * width + h * d
                         Kernels.layerNorm(

@@ -41,9 +41,13 @@ public struct TensorNaming: Sendable, Hashable {
     /// Whether the MLP projections carry biases.
     public var mlpBias: Bool
     /// Per-head LayerNorms (no bias) on queries and keys after their projection, before RoPE: modules whose
-    /// entry h (`<module>.<h>.weight`, width head_dim) normalises head h (StableLM's `qk_layernorm`); nil: none.
+    /// entry h (`<module>.<h>.weight`, width head_dim) normalises head h (StableLM's `qk_layernorm`), or, when
+    /// ``perHeadNormsStacked``, row h of `<module>.weight`; nil: none.
     public var perHeadQueryNorm: String?
     public var perHeadKeyNorm: String?
+    /// Whether the per-head norms are one `<module>.weight` of shape `[heads, head_dim]` (Cohere's `use_qk_norm`)
+    /// instead of one module per head.
+    public var perHeadNormsStacked = false
     /// Learned absolute positions `[max_position_embeddings, H]` added to the token embedding (GPT-2's `wpe`); nil:
     /// none (positions come from RoPE, or nowhere).
     public var positionEmbedding: String? = nil
