@@ -139,8 +139,12 @@ public struct TransformerConfig: Sendable, Hashable {
     /// `logit_scale` s: logits become s · (h Eᵀ) (Cohere); nil: no factor.
     public var logitScale: Double?
     /// The tensor names and block layout of an architecture that does not use Llama's (``TensorNaming``); nil:
-    /// Llama's names (``TensorNames``).
-    public var naming: TensorNaming?
+    /// Llama's names (``TensorNames``). Held by reference (``TensorNaming/Box``) to keep the config small.
+    public var naming: TensorNaming? {
+        get { namingBox?.naming }
+        set { namingBox = newValue.map(TensorNaming.Box.init) }
+    }
+    private var namingBox: TensorNaming.Box?
 
     public init(
         architecture: Architecture = .llama, hiddenSize: Int, intermediateSize: Int, layerCount: Int,

@@ -117,3 +117,14 @@ extension TensorNaming {
         mlpDown: "mlp.c_proj", mlpBias: true, positionEmbedding: "transformer.wpe.weight", transposedWeights: true,
         optionalPrefix: "transformer.")
 }
+
+extension TensorNaming {
+    /// An immutable reference to a naming, so that ``TransformerConfig`` (copied into every engine and task) stays
+    /// small; equal and hashed by value.
+    final class Box: Sendable, Hashable {
+        let naming: TensorNaming
+        init(_ naming: TensorNaming) { self.naming = naming }
+        static func == (a: Box, b: Box) -> Bool { a.naming == b.naming }
+        func hash(into hasher: inout Hasher) { hasher.combine(naming) }
+    }
+}
