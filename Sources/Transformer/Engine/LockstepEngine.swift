@@ -25,9 +25,8 @@ import Foundation
 ///         + P · N · H                          final hidden states of every point
 ///         + P · R · V_B ]                      one vocabulary block of logits for every point
 ///
-/// with B = max(min(blockElements, largest matrix), I, qW, H), G = group size, N tokens, L longest prompt, P points, R
-/// logit rows,
-/// V_B = ⌊B / H⌋ vocabulary rows per block.
+/// with B = max(min(blockElements, largest matrix), I, qW, H; and qW + 2kvW for weights stored [in, out]),
+/// G = group size, N tokens, L longest prompt, P points, R logit rows, V_B = ⌊B / H⌋ vocabulary rows per block.
 public struct LockstepEngine: Sendable {
     public let config: TransformerConfig
     public let base: any WeightProvider
