@@ -68,9 +68,9 @@ struct TransformerConfigTests {
 
     static let refusals: [Refusal] = [
         Refusal(
-            label: "GPT-2",
-            changes: ["model_type": .string("gpt2"), "architectures": .array([.string("GPT2LMHeadModel")])],
-            kind: .unsupportedArchitecture, mentions: "GPT2LMHeadModel"),
+            label: "BLOOM",
+            changes: ["model_type": .string("bloom"), "architectures": .array([.string("BloomForCausalLM")])],
+            kind: .unsupportedArchitecture, mentions: "BloomForCausalLM"),
         Refusal(
             label: "unknown model_type", changes: ["model_type": .string("falcon"), "architectures": .null],
             kind: .unsupportedArchitecture, mentions: "falcon"),

@@ -19,6 +19,8 @@ enum ArchitectureTable {
             Gemma2Architecture.self, Gemma3TextArchitecture.self,
             GraniteArchitecture.self, Olmo2Architecture.self, Phi3Architecture.self,
             MixtralArchitecture.self, Qwen3MoeArchitecture.self,
+            GPTNeoXArchitecture.self, StableLMArchitecture.self, GPT2Architecture.self,
+            CohereArchitecture.self,
         ]
     }
 

@@ -64,7 +64,7 @@ enum Phi3Architecture: ArchitectureDefinition {
         let attention =
             try parameters.double("attention_factor")
             ?? (factor <= 1 ? 1 : (1 + Foundation.log(factor) / Foundation.log(Double(original))).squareRoot())
-        let count = config.rotaryDimension / 2
+        let count = config.rotatedDimensions / 2
         func factors(_ key: String) throws -> [Double] {
             let path = "\(parameters.path)\(key)"
             guard case .array(let items)? = parameters.value(key) else {

@@ -116,8 +116,8 @@ struct ConfigKeys {
 
     /// Refuses what no architecture of the table implements: mixture-of-experts keys, a `quantization_config`,
     /// `mlp_bias`, a `partial_rotary_factor` ≠ 1. A mixture-of-experts architecture reads its expert keys itself
-    /// (`allowingExperts`).
-    func refuseUnimplementedFeatures(allowingExperts: Bool = false) throws {
+    /// (`allowingExperts`); a partial-rotary one its rotary factor (`exceptPartialRotary`).
+    func refuseUnimplementedFeatures(allowingExperts: Bool = false, exceptPartialRotary: Bool = false) throws {
         if try bool("mlp_bias") == true {
             throw TransformerError(
                 .unsupportedFeature, "mlp_bias true (biases on gate/up/down_proj) is not implemented")
@@ -134,7 +134,7 @@ struct ConfigKeys {
                 .unsupportedFeature,
                 "quantization_config is set: quantized checkpoints are not implemented; use a float checkpoint")
         }
-        if let factor = try double("partial_rotary_factor"), factor != 1 {
+        if !exceptPartialRotary, let factor = try double("partial_rotary_factor"), factor != 1 {
             throw TransformerError(.unsupportedFeature, "partial_rotary_factor \(factor) is not implemented")
         }
     }

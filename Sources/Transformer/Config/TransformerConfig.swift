@@ -61,6 +61,16 @@ public struct TransformerConfig: Sendable, Hashable {
         case silu
         /// GeGLU with transformers' `gelu_pytorch_tanh`: ½ z (1 + tanh(√(2/π) (z + 0.044715 z³))).
         case geluTanh
+        /// Exact GELU, ½ z (1 + erf(z / √2)) (transformers' `gelu`; GPT-NeoX's plain MLP).
+        case gelu
+    }
+
+    /// Which norm every norm of the model is (layers, final, q/k).
+    public enum NormKind: Sendable, Hashable {
+        /// RMSNorm (``NormWeight`` says how the weight applies).
+        case rms
+        /// LayerNorm: w ⊙ (x − mean(x)) / √(var(x) + ε) (+ b when `bias`); ε is ``rmsNormEpsilon``.
+        case layerNorm(bias: Bool)
     }
 
     public var architecture: Architecture
@@ -141,6 +151,23 @@ public struct TransformerConfig: Sendable, Hashable {
     public var fusedProjections = false
     /// A routed mixture of experts in place of the dense MLP (of every layer, or of those it marks sparse).
     public var experts: MixtureOfExperts?
+    /// The norm kind (RMSNorm unless the architecture uses LayerNorm).
+    public var normKind: NormKind = .rms
+    /// Parallel residual: x ← x + Attention(norm_in(x)) + MLP(norm_mlp(x)), both from the layer's input.
+    public var parallelResidual = false
+    /// Partial rotary: RoPE rotates only the first `rotaryDimension` (even) dims of each head; nil: all of them.
+    public var rotaryDimension: Int?
+    /// Whether RoPE rotates interleaved pairs (x₂ᵢ, x₂ᵢ₊₁) by angle i (Cohere) instead of the halves (xᵢ, xᵢ₊d/₂).
+    public var interleavedRotary = false
+    /// `logit_scale` s: logits become s · (h Eᵀ) (Cohere); nil: no factor.
+    public var logitScale: Double?
+    /// The tensor names and block layout of an architecture that does not use Llama's (``TensorNaming``); nil:
+    /// Llama's names (``TensorNames``). Held by reference (``TensorNaming/Box``) to keep the config small.
+    public var naming: TensorNaming? {
+        get { namingBox?.naming }
+        set { namingBox = newValue.map(TensorNaming.Box.init) }
+    }
+    private var namingBox: TensorNaming.Box?
 
     public init(
         architecture: Architecture = .llama, hiddenSize: Int, intermediateSize: Int, layerCount: Int,
@@ -184,8 +211,9 @@ public struct TransformerConfig: Sendable, Hashable {
         return 1 / Float(headDimension).squareRoot()
     }
 
-    /// The rotated leading part of each head, ⌊headDimension · partialRotaryFactor⌋ (transformers' `int(…)`).
-    var rotaryDimension: Int { Int(Double(headDimension) * partialRotaryFactor) }
+    /// The rotated leading part of each head: ``rotaryDimension`` when the architecture sets it (GPT-NeoX,
+    /// StableLM, GPT-2's 0), else ⌊headDimension · partialRotaryFactor⌋ (Phi-3; transformers' `int(…)`).
+    var rotatedDimensions: Int { rotaryDimension ?? Int(Double(headDimension) * partialRotaryFactor) }
 
     /// Width of all query heads together, attentionHeadCount · headDimension.
     public var queryWidth: Int { attentionHeadCount * headDimension }
@@ -230,7 +258,11 @@ public struct TransformerConfig: Sendable, Hashable {
         guard ropeTheta > 0, ropeTheta.isFinite else {
             throw TransformerError(.badConfig, "rope_theta is \(ropeTheta); expected a finite positive number")
         }
-        guard partialRotaryFactor > 0, partialRotaryFactor <= 1, rotaryDimension >= 2, rotaryDimension % 2 == 0 else {
+        guard
+            rotaryDimension != nil
+                || (partialRotaryFactor > 0 && partialRotaryFactor <= 1 && rotatedDimensions >= 2
+                    && rotatedDimensions % 2 == 0)
+        else {
             throw TransformerError(
                 .badConfig,
                 "partial_rotary_factor is \(partialRotaryFactor); expected a factor in (0, 1] that rotates an even "

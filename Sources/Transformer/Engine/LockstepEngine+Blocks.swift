@@ -14,7 +14,7 @@ extension LockstepEngine {
     func layerPlans(_ batch: PromptBatch) -> [LayerPlan] {
         let c = config
         let d = c.headDimension
-        let r = c.rotaryDimension
+        let r = c.rotatedDimensions
         let full: [RotaryEmbedding]
         if c.ropeScaling.dependsOnPromptLength {
             var byLength: [Int: RotaryEmbedding] = [:]
@@ -153,6 +153,7 @@ extension LockstepEngine {
             switch config.activation {
             case .silu: { Kernels.swiGLU(gate: $0, up: $1, count: $2) }
             case .geluTanh: { Kernels.geluTanhGLU(gate: $0, up: $1, count: $2) }
+            case .gelu: { Kernels.geluGLU(gate: $0, up: $1, count: $2) }
             }
         for act in acts {
             try Interruption.check()

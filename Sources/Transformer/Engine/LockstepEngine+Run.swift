@@ -40,7 +40,7 @@ extension LockstepEngine {
                     try Interruption.check()
                     for id in prompt {
                         try view.load(
-                            TensorNames.embedding, elements: (id * H)..<((id + 1) * H),
+                            config.embeddingName, elements: (id * H)..<((id + 1) * H),
                             into: UnsafeMutableBufferPointer(start: acts[p].residual + row * H, count: H))
                         row += 1
                     }
@@ -49,20 +49,35 @@ extension LockstepEngine {
                 if let multiplier = config.embeddingMultiplier {
                     Kernels.scale(acts[p].residual, count: N * H, by: Float(multiplier))
                 }
+                if let positions = config.naming?.positionEmbedding {
+                    try addPositionEmbeddings(positions, view, acts[p].residual, batch)
+                }
             }
             for layer in 0..<config.layerCount {
                 try Interruption.check()
-                let names = TensorNames.Layer(layer)
-                try attentionBlock(names, plans[layer], coefficients, views, acts, batch, scratch)
-                if let experts = config.experts, experts.isSparse(layer: layer) {
-                    try expertsBlock(names, experts, coefficients, views, acts, batch, scratch)
+                if let naming = config.naming {
+                    try namedLayer(layer, naming, plans[layer], coefficients, views, acts, batch, scratch)
                 } else {
-                    try mlpBlock(names, coefficients, views, acts, batch, scratch)
+                    let names = TensorNames.Layer(layer)
+                    try attentionBlock(names, plans[layer], coefficients, views, acts, batch, scratch)
+                    if let experts = config.experts, experts.isSparse(layer: layer) {
+                        try expertsBlock(names, experts, coefficients, views, acts, batch, scratch)
+                    } else {
+                        try mlpBlock(names, coefficients, views, acts, batch, scratch)
+                    }
                 }
                 done += 1
                 progress?(done, total)
             }
-            for (p, view) in views.enumerated() {
+            for (p, view) in views.enumerated() where config.naming != nil {
+                let finalNorm = config.naming!.finalNorm
+                result.append(
+                    try [Float](unsafeUninitializedCapacity: N * H) { buffer, initialized in
+                        try applyNorm(finalNorm, view, acts[p].residual, rows: N, into: buffer.baseAddress!)
+                        initialized = N * H
+                    })
+            }
+            for (p, view) in views.enumerated() where config.naming == nil {
                 let weight = try normWeight(TensorNames.finalNorm, view, width: H, scratch)
                 result.append(
                     [Float](unsafeUninitializedCapacity: N * H) { buffer, initialized in
@@ -127,6 +142,9 @@ extension LockstepEngine {
                 }
                 if let scaling = config.logitsScaling {
                     Kernels.divide(logits.baseAddress! + p * R * blockRows, count: R * count, by: Float(scaling))
+                }
+                if let scale = config.logitScale {
+                    Kernels.scale(logits.baseAddress! + p * R * blockRows, count: R * count, by: Float(scale))
                 }
                 if let cap = config.finalLogitSoftCap {
                     Kernels.softCap(logits.baseAddress! + p * R * blockRows, count: R * count, cap: Float(cap))

@@ -26,9 +26,8 @@ import Foundation
 ///         + P · N · H                          final hidden states of every point
 ///         + P · R · V_B ]                      one vocabulary block of logits for every point
 ///
-/// with B = max(min(blockElements, largest matrix), I, qW, H), G = group size, N tokens, L longest prompt, P points, R
-/// logit rows,
-/// V_B = ⌊B / H⌋ vocabulary rows per block.
+/// with B = max(min(blockElements, largest matrix), I, qW, H; and qW + 2kvW for weights stored [in, out]),
+/// G = group size, N tokens, L longest prompt, P points, R logit rows, V_B = ⌊B / H⌋ vocabulary rows per block.
 public struct LockstepEngine: Sendable {
     public let config: TransformerConfig
     public let base: any WeightProvider
@@ -51,7 +50,7 @@ public struct LockstepEngine: Sendable {
                     .shapeMismatch, "tensor \(name) is \(stored) in task model \(t) but \(shape) in the base")
             }
         }
-        self.config = config
+        self.config = model.config  // with the names the base stores (GPT-2 with or without `transformer.`)
         self.base = base
         self.tasks = tasks
         outputProjectionName = model.outputProjectionName
@@ -63,7 +62,9 @@ public struct LockstepEngine: Sendable {
         let I = max(c.intermediateSize, c.experts?.intermediateSize ?? 0)
         let rows = max(c.vocabularySize, I, c.queryWidth, c.keyValueWidth, c.experts?.expertCount ?? 0)
         let largest = rows * c.hiddenSize
-        return max(min(blockElements, largest), I, c.queryWidth, c.hiddenSize)
+        // A weight stored [in, out] is formed whole rows of `out` at a time (c_attn: q, k and v together).
+        let transposedRow = c.naming?.transposedWeights == true ? c.queryWidth + 2 * c.keyValueWidth : 0
+        return max(min(blockElements, largest), I, c.queryWidth, c.hiddenSize, transposedRow)
     }
 
     /// Vocabulary rows per block of the output projection.

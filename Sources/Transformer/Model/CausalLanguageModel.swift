@@ -38,14 +38,15 @@ public struct CausalLanguageModel: Sendable {
     ///   absent tensor, `.shapeMismatch` naming a tensor stored with another shape.
     public init(config: TransformerConfig, weights: any WeightProvider) throws {
         try config.validate()
+        let config = config.resolvingNames(in: weights)
         self.config = config
         self.weights = weights
         // transformers 5.23 keeps a stored lm_head.weight even when tie_word_embeddings is true (it warns that the
         // stored head differs from the embedding and does not tie them): the head is the embedding only when absent.
-        let storesHead = weights.shape(of: TensorNames.lmHead) != nil
-        outputProjectionName = storesHead ? TensorNames.lmHead : TensorNames.embedding
+        let head = config.storedHead(in: weights)
+        outputProjectionName = head ?? config.embeddingName
         try config.experts?.checkRouters(config, weights)
-        let expected = config.tensorShapes(storesHead: storesHead)
+        let expected = config.tensorShapes(head: head)
         for (name, shape) in expected {
             guard let stored = weights.shape(of: name) else {
                 throw TransformerError(
