@@ -135,6 +135,9 @@ public enum PromptSource: Sendable {
     /// `limit` lines is refused as soon as the line past the limit is seen, a line longer than
     /// ``maxLineBytes`` as soon as its bytes are; an empty line or invalid UTF-8 is refused with its line number.
     public static func numberedLines(_ url: URL, limit: Int = maxPrompts) throws -> [(number: Int, text: String)] {
+        if let reason = FileErrorReason.notRegularFile(url) {
+            throw AnalysisError.badArgument("\(url.path): cannot read the prompt file: \(reason)")
+        }
         guard let handle = FileHandle(forReadingAtPath: url.path) else {
             throw AnalysisError.badArgument("\(url.path): cannot read the prompt file (missing or unreadable)")
         }

@@ -226,8 +226,13 @@ private struct ConfigKeys {
 
     func ropeTheta() throws -> Double? {
         if let theta = try double("rope_theta") { return theta }
-        if case .number(let theta)? = try object("rope_parameters")?["rope_theta"] { return theta }
-        return nil
+        switch try object("rope_parameters")?["rope_theta"] {
+        case nil, .null?: return nil
+        case .number(let theta)?: return theta
+        case let other?:
+            throw TransformerError(
+                .badConfig, "config.json key rope_parameters.rope_theta is \(other); expected a number")
+        }
     }
 
     /// The window in force, as transformers decides it: Mistral uses `sliding_window` on every layer; Qwen2 only

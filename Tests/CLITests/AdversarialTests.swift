@@ -1,0 +1,212 @@
+import Foundation
+import HDF5
+import TestSupport
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Cases of the issue-17 adversarial round: inputs that hung a command (a FIFO where a file belongs, a config whose
+/// parsing or planning grows without bound) or that a command accepted and answered with a meaningless number. Each
+/// now ends in exit 2 with one line naming the file and what was expected.
+@Suite struct AdversarialTests {
+    /// The outcome of a run that is stopped after `seconds` (a hang must fail the test, not stall the suite).
+    struct Bounded {
+        let status: Int32
+        let stderr: String
+        let timedOut: Bool
+    }
+
+    /// Runs `metamerge` with `arguments`, killing it when it is still running after `seconds`.
+    static func runBounded(_ arguments: [String], seconds: Double = 15) throws -> Bounded {
+        let process = Process()
+        process.executableURL = MetaMergeProcess.executable
+        process.arguments = arguments
+        let directory = try makeTemporaryDirectory("adversarial-run")
+        let errURL = directory.appendingPathComponent("stderr")
+        _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
+        let errHandle = try FileHandle(forWritingTo: errURL)
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = errHandle
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        let deadline = Date().addingTimeInterval(seconds)
+        while process.isRunning, Date() < deadline { usleep(20_000) }
+        let timedOut = process.isRunning
+        if timedOut {
+            kill(process.processIdentifier, SIGKILL)
+        }
+        process.waitUntilExit()
+        try errHandle.close()
+        let stderr = String(decoding: try Data(contentsOf: errURL), as: UTF8.self)
+        return Bounded(status: process.terminationStatus, stderr: stderr, timedOut: timedOut)
+    }
+
+    /// A named pipe at `url` that nobody writes to: opening it for reading blocks forever.
+    static func makeFIFO(_ url: URL) throws {
+        try? FileManager.default.removeItem(at: url)
+        try #require(mkfifo(url.path, 0o644) == 0)
+    }
+
+    static func expectOneLineRefusal(_ result: Bounded, naming path: String, _ label: String) {
+        #expect(!result.timedOut, "\(label): still running after the time limit (hang)")
+        #expect(result.status == 2, "\(label): \(result.stderr)")
+        #expect(result.stderr.contains(path), "\(label): \(result.stderr)")
+        #expect(result.stderr.split(separator: "\n").count == 1, "\(label): \(result.stderr)")
+    }
+
+    /// A model directory whose `model.safetensors` is a FIFO: `inspect` opened it and waited for a writer forever.
+    @Test func fifoWeightFileIsRefusedNotAwaited() throws {
+        let family = try FamilyCopy("adv-fifo-weights", tasks: ["add"])
+        let weights = family.model("add").appendingPathComponent("model.safetensors")
+        try Self.makeFIFO(weights)
+        let inspect = try Self.runBounded(["inspect", family.model("add").path])
+        Self.expectOneLineRefusal(inspect, naming: weights.path, "inspect")
+        #expect(inspect.stderr.contains("not a regular file"), "\(inspect.stderr)")
+        let analyze = try Self.runBounded(
+            ["analyze"] + family.arguments + ["-o", family.workspace.appendingPathComponent("r.h5").path])
+        Self.expectOneLineRefusal(analyze, naming: weights.path, "analyze")
+    }
+
+    /// A FIFO given as a report (`check`, `recommend`, `merge --stats`) or as `-o` (whose existing file is read to
+    /// see whether it is a report): HDF5 opened it and waited forever.
+    @Test func fifoReportIsRefusedNotAwaited() throws {
+        let family = try FamilyCopy("adv-fifo-report", tasks: ["add", "rev"])
+        let fifo = family.workspace.appendingPathComponent("report.h5")
+        try Self.makeFIFO(fifo)
+        let check = try Self.runBounded(["check", fifo.path, "--max-cosine", "0.5"])
+        Self.expectOneLineRefusal(check, naming: fifo.path, "check")
+        let recommend = try Self.runBounded(["recommend", fifo.path])
+        Self.expectOneLineRefusal(recommend, naming: fifo.path, "recommend")
+        let config = try family.config("metagpt")
+        let merge = try Self.runBounded(
+            ["merge", config.path, family.workspace.appendingPathComponent("out").path, "--stats", fifo.path,
+             "--dry-run"])
+        Self.expectOneLineRefusal(merge, naming: fifo.path, "merge --stats")
+        let analyze = try Self.runBounded(["analyze"] + family.arguments + ["-o", fifo.path])
+        Self.expectOneLineRefusal(analyze, naming: fifo.path, "analyze -o")
+        var status = stat()
+        #expect(lstat(fifo.path, &status) == 0 && (status.st_mode & S_IFMT) == S_IFIFO, "-o replaced the FIFO")
+    }
+
+    /// `--prompts FIFO` waited forever; a config path that is a FIFO or a device said "Foundation error code 257".
+    @Test func fifoPromptFileAndConfigAreRefusedInWords() throws {
+        let family = try FamilyCopy("adv-fifo-prompts", tasks: ["add"])
+        let prompts = family.workspace.appendingPathComponent("prompts.txt")
+        try Self.makeFIFO(prompts)
+        let probe = try Self.runBounded(
+            ["probe"] + family.arguments + [
+                "--prompts", prompts.path, "--alphas", "0,0.5,1", "-o",
+                family.workspace.appendingPathComponent("p.h5").path,
+            ])
+        Self.expectOneLineRefusal(probe, naming: prompts.path, "probe --prompts")
+        #expect(probe.stderr.contains("FIFO"), "\(probe.stderr)")
+
+        let config = family.workspace.appendingPathComponent("merge.yml")
+        try Self.makeFIFO(config)
+        let merge = try Self.runBounded(
+            ["merge", config.path, family.workspace.appendingPathComponent("out").path, "--dry-run"])
+        Self.expectOneLineRefusal(merge, naming: config.path, "merge FIFO config")
+        #expect(merge.stderr.contains("FIFO"), "\(merge.stderr)")
+        #expect(!merge.stderr.contains("error code"), "\(merge.stderr)")
+    }
+
+    /// A 1.5 MB config (one gradient of 300 000 values) took YAML parsing tens of seconds; a config is now at most
+    /// 1 MiB, refused before it is parsed.
+    @Test func hugeConfigIsRefusedBeforeParsing() throws {
+        let family = try FamilyCopy("adv-huge-config", tasks: ["add"])
+        let gradient = Array(repeating: "0.5", count: 300_000).joined(separator: ",")
+        let config = family.workspace.appendingPathComponent("huge.yml")
+        let text =
+            "merge_method: task_arithmetic\nbase_model: \(family.model("base").path)\nmodels:\n"
+            + "  - model: \(family.model("add").path)\n    parameters: {weight: [\(gradient)]}\ndtype: float32\n"
+        try Data(text.utf8).write(to: config)
+        let result = try Self.runBounded(
+            ["merge", config.path, family.workspace.appendingPathComponent("out").path, "--dry-run"], seconds: 10)
+        Self.expectOneLineRefusal(result, naming: config.path, "merge huge config")
+        #expect(result.stderr.contains("1048576"), "\(result.stderr)")
+    }
+
+    /// 300 slices of the 4-layer model (1 200 output layers) were planned one tensor at a time — 20 000 slices ran
+    /// for minutes; the output of `slices:` now has at most 1 024 layers.
+    @Test func slicesBuildAtMost1024Layers() throws {
+        let family = try FamilyCopy("adv-slices", tasks: ["add"])
+        let slice = "  - sources:\n      - model: \(family.model("add").path)\n        layer_range: [0, 4]\n"
+        let config = family.workspace.appendingPathComponent("slices.yml")
+        try Data(
+            ("merge_method: passthrough\nslices:\n" + String(repeating: slice, count: 300) + "dtype: float32\n").utf8
+        ).write(to: config)
+        let result = try Self.runBounded(
+            ["merge", config.path, family.workspace.appendingPathComponent("out").path, "--dry-run"])
+        Self.expectOneLineRefusal(result, naming: config.path, "merge 1200-layer slices")
+        #expect(result.stderr.contains("1024"), "\(result.stderr)")
+
+        let allowed = family.workspace.appendingPathComponent("allowed.yml")
+        try Data(
+            ("merge_method: passthrough\nslices:\n" + String(repeating: slice, count: 256) + "dtype: float32\n").utf8
+        ).write(to: allowed)
+        let ok = try Self.runBounded(
+            ["merge", allowed.path, family.workspace.appendingPathComponent("out").path, "--dry-run"])
+        #expect(ok.status == 0, "1024 layers: \(ok.stderr)")
+    }
+
+    /// One NaN weight in a task model: `analyze` counts it in /tensors/non_finite (its Gram entries skip it), and
+    /// `recommend` printed a merge point from those statistics as if they were defined. `check` fails such a family;
+    /// `recommend` now refuses it naming the model.
+    @Test func recommendRefusesAFamilyWithNonFiniteWeights() throws {
+        let family = try FamilyCopy("adv-recommend-nan", tasks: ["add", "rev"])
+        let weights = family.model("add").appendingPathComponent("model.safetensors")
+        var bytes = try Data(contentsOf: weights)
+        let headerLength = bytes.prefix(8).enumerated().reduce(0) { $0 | (Int($1.element) << (8 * $1.offset)) }
+        var nan = Float.nan.bitPattern
+        withUnsafeBytes(of: &nan) { bytes.replaceSubrange((8 + headerLength)..<(12 + headerLength), with: $0) }
+        try bytes.write(to: weights)
+        let report = family.workspace.appendingPathComponent("r.h5")
+        let analyze = try MetaMergeProcess.run(["analyze"] + family.arguments + ["-o", report.path])
+        try #require(analyze.status == 0, "\(analyze.stderr)")
+        let result = try MetaMergeProcess.run(["recommend", report.path])
+        #expect(result.status == 2, "\(result.stdout)")
+        #expect(result.stderr.contains("'add'") && result.stderr.contains(family.model("add").path), "\(result.stderr)")
+        #expect(result.stderr.contains("non-finite"), "\(result.stderr)")
+        #expect(result.stdout.isEmpty)
+    }
+
+    /// A report whose `/tensors/name` lists one tensor twice (another left out) was read as if whole: `check`,
+    /// `recommend` and `merge --stats` used it.
+    @Test func reportListingATensorTwiceIsRefused() throws {
+        let reports = try TrustReportTests.Reports("adv-dup-names")
+        let edited = reports.family.workspace.appendingPathComponent("dup.h5")
+        try reports.copy(to: edited, omitting: ["/tensors/name"])
+        let source = try HDF5File.open(at: reports.statistics)
+        var names = try source.root.group("tensors").dataset("name").readStrings()
+        try source.close()
+        names[1] = names[0]
+        let target = try HDF5File.open(at: edited, mode: .readWrite)
+        try target.root.group("tensors").createDataset("name", strings: names)
+        try target.close()
+        for arguments in [["check", edited.path, "--max-cosine", "1"], ["recommend", edited.path]] {
+            let result = try MetaMergeProcess.run(arguments)
+            #expect(result.status == 2, "\(arguments[0]): \(result.stdout)")
+            #expect(result.stderr.contains(edited.path) && result.stderr.contains("/tensors/name"), "\(result.stderr)")
+            #expect(result.stderr.contains("'\(names[0])'"), "\(result.stderr)")
+        }
+    }
+
+    /// `rope_parameters.rope_theta` given as a string ("500000") was ignored and RoPE ran with the default 10 000:
+    /// `eval` scored another model than the config describes.
+    @Test func ropeThetaOfTheWrongTypeIsRefused() throws {
+        let family = try FamilyCopy("adv-rope-theta", tasks: ["add"])
+        let configURL = family.model("add").appendingPathComponent("config.json")
+        var config = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: configURL)) as? [String: Any])
+        config["rope_parameters"] = ["rope_theta": "500000", "rope_type": "default"]
+        try JSONSerialization.data(withJSONObject: config).write(to: configURL)
+        let task = RepositoryPaths.tinyFamily.appendingPathComponent("tasks/add.jsonl")
+        let result = try MetaMergeProcess.run(["eval", family.model("add").path, "--task", "add=\(task.path)"])
+        #expect(result.status == 2, "\(result.stdout)")
+        #expect(result.stderr.contains("rope_parameters.rope_theta"), "\(result.stderr)")
+        #expect(result.stderr.split(separator: "\n").count == 1, "\(result.stderr)")
+    }
+}
