@@ -210,3 +210,40 @@ import Darwin
         #expect(result.stderr.split(separator: "\n").count == 1, "\(result.stderr)")
     }
 }
+
+/// Messages that named no file or printed Foundation's internals.
+@Suite struct AdversarialMessageTests {
+    /// A config.json the forward pass refuses (head_dim 0, a string where a number belongs) said only
+    /// "head_dim is 0; …" or "config.json key rms_norm_eps is string(\"1e-6\")": which model's config.json?
+    @Test(arguments: [
+        ("head_dim", "0", "head_dim is 0"), ("rms_norm_eps", "\"1e-6\"", "is the string \"1e-6\"; expected a number"),
+    ])
+    func forwardPassConfigErrorsNameTheFile(_ key: String, _ value: String, _ expected: String) throws {
+        let family = try FamilyCopy("adv-config-\(key)", tasks: ["add"])
+        let configURL = family.model("add").appendingPathComponent("config.json")
+        let text = try String(contentsOf: configURL, encoding: .utf8)
+        let edited = try #require(text.range(of: "\"\(key)\": [^,\n]*", options: .regularExpression))
+        try Data(text.replacingCharacters(in: edited, with: "\"\(key)\": \(value)").utf8).write(to: configURL)
+        let task = RepositoryPaths.tinyFamily.appendingPathComponent("tasks/add.jsonl")
+        let result = try MetaMergeProcess.run(["eval", family.model("add").path, "--task", "add=\(task.path)"])
+        #expect(result.status == 2, "\(result.stdout)")
+        #expect(result.stderr.contains(configURL.path + ": "), "\(result.stderr)")
+        #expect(result.stderr.contains(expected), "\(result.stderr)")
+        #expect(result.stderr.split(separator: "\n").count == 1, "\(result.stderr)")
+    }
+
+    /// An invalid `Split` regex printed `Error Domain=NSCocoaErrorDomain Code=2048 "The value is invalid."…`.
+    @Test func invalidTokenizerRegexIsDescribedInWords() throws {
+        let family = try FamilyCopy("adv-regex", tasks: [])
+        let url = family.model("base").appendingPathComponent("tokenizer.json")
+        var json = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
+        json["pre_tokenizer"] = [
+            "type": "Split", "pattern": ["Regex": "(unclosed"], "behavior": "Isolated", "invert": false,
+        ]
+        try JSONSerialization.data(withJSONObject: json).write(to: url)
+        let result = try MetaMergeProcess.run(["tokenize", family.model("base").path, "12+34="])
+        #expect(result.status == 2)
+        #expect(result.stderr.contains(url.path) && result.stderr.contains("(unclosed"), "\(result.stderr)")
+        #expect(!result.stderr.contains("NSCocoaErrorDomain") && !result.stderr.contains("Error Domain"))
+    }
+}

@@ -22,6 +22,16 @@ extension TransformerConfig {
         try self.init(json: config.json)
     }
 
+    /// ``init(_:)`` on the `config.json` of `checkpoint`; an error names that file.
+    public init(checkpoint: Checkpoint) throws {
+        do {
+            try self.init(checkpoint.config)
+        } catch let error as TransformerError {
+            let file = checkpoint.directory.appendingPathComponent("config.json").path
+            throw TransformerError(error.kind, "\(file): \(error.description)", prompt: error.prompt)
+        }
+    }
+
     /// ``init(_:)`` on the keys of a `config.json` object.
     public init(json: [String: JSONValue]) throws {
         let keys = ConfigKeys(json: json)
@@ -89,7 +99,7 @@ private struct ConfigKeys {
     func int(_ key: String) throws -> Int? {
         guard let value = value(key) else { return nil }
         guard case .number(let number) = value, number.rounded() == number, abs(number) < 9e15 else {
-            throw TransformerError(.badConfig, "config.json key \(key) is \(value); expected an integer")
+            throw TransformerError(.badConfig, "config.json key \(key) is \(Self.describe(value)); expected an integer")
         }
         return Int(number)
     }
@@ -104,7 +114,7 @@ private struct ConfigKeys {
     func double(_ key: String) throws -> Double? {
         guard let value = value(key) else { return nil }
         guard case .number(let number) = value else {
-            throw TransformerError(.badConfig, "config.json key \(key) is \(value); expected a number")
+            throw TransformerError(.badConfig, "config.json key \(key) is \(Self.describe(value)); expected a number")
         }
         return number
     }
@@ -112,7 +122,8 @@ private struct ConfigKeys {
     func bool(_ key: String) throws -> Bool? {
         guard let value = value(key) else { return nil }
         guard case .bool(let flag) = value else {
-            throw TransformerError(.badConfig, "config.json key \(key) is \(value); expected true or false")
+            throw TransformerError(
+                .badConfig, "config.json key \(key) is \(Self.describe(value)); expected true or false")
         }
         return flag
     }
@@ -120,7 +131,7 @@ private struct ConfigKeys {
     func string(_ key: String) throws -> String? {
         guard let value = value(key) else { return nil }
         guard case .string(let text) = value else {
-            throw TransformerError(.badConfig, "config.json key \(key) is \(value); expected a string")
+            throw TransformerError(.badConfig, "config.json key \(key) is \(Self.describe(value)); expected a string")
         }
         return text
     }
@@ -128,7 +139,7 @@ private struct ConfigKeys {
     func object(_ key: String) throws -> [String: JSONValue]? {
         guard let value = value(key) else { return nil }
         guard case .object(let object) = value else {
-            throw TransformerError(.badConfig, "config.json key \(key) is \(value); expected an object")
+            throw TransformerError(.badConfig, "config.json key \(key) is \(Self.describe(value)); expected an object")
         }
         return object
     }
@@ -217,6 +228,18 @@ private struct ConfigKeys {
         }
     }
 
+    /// `value` as a message says it: "the string \"1e-6\"", "the number 4.6e+18", "an array", ….
+    static func describe(_ value: JSONValue) -> String {
+        switch value {
+        case .null: "null"
+        case .bool(let flag): "\(flag)"
+        case .number(let number): "the number \(number)"
+        case .string(let text): "the string \"\(text.count > 40 ? String(text.prefix(40)) + "…" : text)\""
+        case .array: "an array"
+        case .object: "an object"
+        }
+    }
+
     static func ropeType(_ object: [String: JSONValue]) -> String? {
         for key in ["rope_type", "type"] {
             if case .string(let kind)? = object[key] { return kind }
@@ -231,7 +254,7 @@ private struct ConfigKeys {
         case .number(let theta)?: return theta
         case let other?:
             throw TransformerError(
-                .badConfig, "config.json key rope_parameters.rope_theta is \(other); expected a number")
+                .badConfig, "config.json key rope_parameters.rope_theta is \(Self.describe(other)); expected a number")
         }
     }
 

@@ -85,13 +85,13 @@ public struct CausalLanguageModel: Sendable {
 
     /// The model of a checkpoint directory, weights read from its files as the pass needs them.
     public init(checkpoint: Checkpoint) throws {
-        try self.init(config: TransformerConfig(checkpoint.config), weights: CheckpointWeights(checkpoint))
+        try self.init(config: TransformerConfig(checkpoint: checkpoint), weights: CheckpointWeights(checkpoint))
     }
 
     /// The model θ0 + Σ_t c_t (θ_t − θ0) of a base and task checkpoints, with the base's config.
     public init(base: Checkpoint, tasks: [Checkpoint], coefficients: [Float]) throws {
         try self.init(
-            config: TransformerConfig(base.config),
+            config: TransformerConfig(checkpoint: base),
             weights: CombinedWeights(base: base, tasks: tasks, coefficients: coefficients))
     }
 }
