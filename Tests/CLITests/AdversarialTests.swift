@@ -247,3 +247,27 @@ import Darwin
         #expect(!result.stderr.contains("NSCocoaErrorDomain") && !result.stderr.contains("Error Domain"))
     }
 }
+
+/// Inputs that were read one way here and another way by the reference implementation.
+@Suite struct AdversarialAmbiguityTests {
+    /// A config.json with `num_hidden_layers` twice (4, then 9): the first was used here, Python's json (and so
+    /// transformers) keeps the last, so `eval` scored a model transformers would not even load.
+    @Test func configJSONWithADuplicateKeyIsRefused() throws {
+        let family = try FamilyCopy("adv-duplicate-key", tasks: ["add"])
+        let configURL = family.model("add").appendingPathComponent("config.json")
+        let text = try String(contentsOf: configURL, encoding: .utf8)
+        let edited = text.replacingOccurrences(
+            of: "\"num_hidden_layers\": 4", with: "\"num_hidden_layers\": 4, \"num_hidden_layers\": 9")
+        try #require(edited != text)
+        try Data(edited.utf8).write(to: configURL)
+        let task = RepositoryPaths.tinyFamily.appendingPathComponent("tasks/add.jsonl")
+        for arguments in [
+            ["eval", family.model("add").path, "--task", "add=\(task.path)"], ["inspect", family.model("add").path],
+        ] {
+            let result = try MetaMergeProcess.run(arguments)
+            #expect(result.status == 2, "\(arguments[0]): \(result.stdout)")
+            #expect(result.stderr.contains(configURL.path), "\(result.stderr)")
+            #expect(result.stderr.contains("'num_hidden_layers' appears twice"), "\(result.stderr)")
+        }
+    }
+}
