@@ -271,3 +271,33 @@ import Darwin
         }
     }
 }
+
+/// Inputs a command accepted although nothing meaningful could come of them.
+@Suite struct AdversarialAcceptanceTests {
+    /// A model directory whose model.safetensors holds no tensor (an empty header `{}`): `inspect` printed
+    /// "parameters 0" and exit 0 for a config.json that promises 4 layers.
+    @Test func modelWithoutTensorsIsRefused() throws {
+        let family = try FamilyCopy("adv-no-tensors", tasks: ["add"])
+        let weights = family.model("add").appendingPathComponent("model.safetensors")
+        try Data([2, 0, 0, 0, 0, 0, 0, 0] + Array("{}".utf8)).write(to: weights)
+        let result = try MetaMergeProcess.run(["inspect", family.model("add").path])
+        #expect(result.status == 2, "\(result.stdout)")
+        #expect(result.stderr.contains(family.model("add").path), "\(result.stderr)")
+        #expect(result.stderr.contains("model.safetensors hold(s) no tensor"), "\(result.stderr)")
+    }
+
+    /// A prompt line holding NUL ran the whole probe and then failed to write the report (HDF5 strings end at
+    /// NUL); it is now refused before the model runs, naming the file and the line.
+    @Test func promptWithNULIsRefusedBeforeTheProbeRuns() throws {
+        let family = try FamilyCopy("adv-nul-prompt", tasks: ["add"])
+        let prompts = family.workspace.appendingPathComponent("prompts.txt")
+        try Data(Array("12+3=\n".utf8) + [0x31, 0x00, 0x32, 0x0A]).write(to: prompts)
+        let report = family.workspace.appendingPathComponent("p.h5")
+        let result = try MetaMergeProcess.run(
+            ["probe"] + family.arguments + ["--prompts", prompts.path, "--alphas", "0,0.5,1", "-o", report.path])
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("\(prompts.path):2:") && result.stderr.contains("NUL"), "\(result.stderr)")
+        #expect(!result.stderr.contains("probe: done"), "the probe ran first: \(result.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: report.path))
+    }
+}

@@ -112,7 +112,18 @@ public enum PromptSource: Sendable {
 
     /// The texts of a prompt file with their line numbers: its lines, or for `.jsonl` the `"text"` of each line's
     /// object. Empty prompts, invalid UTF-8 and more than `limit` prompts are refused, naming file and line.
+    /// A text holding NUL is refused (the report stores the prompts' texts, and HDF5 strings end at NUL): before
+    /// the probe runs, not when its report is written.
     public static func texts(_ url: URL, limit: Int = maxPrompts) throws -> [(number: Int, text: String)] {
+        let texts = try textsOfLines(url, limit: limit)
+        if let (number, _) = texts.first(where: { $0.text.utf8.contains(0) }) {
+            throw AnalysisError.badArgument(
+                "\(url.path):\(number): the prompt holds a NUL character (U+0000), which the report cannot store")
+        }
+        return texts
+    }
+
+    private static func textsOfLines(_ url: URL, limit: Int) throws -> [(number: Int, text: String)] {
         let lines = try numberedLines(url, limit: limit)
         guard url.pathExtension.lowercased() == "jsonl" else { return lines }
         return try lines.map { number, line in
