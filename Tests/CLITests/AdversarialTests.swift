@@ -301,3 +301,35 @@ import Darwin
         #expect(!FileManager.default.fileExists(atPath: report.path))
     }
 }
+
+/// Tokenizer.json patterns that match the empty string, against the tokenizers library (0.23.3, the ids below printed
+/// by `Tokenizer.from_str(json).encode(text).ids` with the bundled base tokenizer.json and the normalizer replaced).
+@Suite struct AdversarialTokenizerTests {
+    static func encode(normalizer: [String: Any], text: String) throws -> MetaMergeProcess.Result {
+        let family = try FamilyCopy("adv-replace-\(text.count)", tasks: [])
+        let url = family.model("base").appendingPathComponent("tokenizer.json")
+        var json = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
+        json["normalizer"] = normalizer
+        try JSONSerialization.data(withJSONObject: json).write(to: url)
+        return try MetaMergeProcess.run(["tokenize", family.model("base").path, text])
+    }
+
+    /// `Replace {"String": ""} → "xx"` inserts "xx" before every character and at the end (each "xx" is <unk>,
+    /// id 3, for the character-level vocabulary); it was ignored here.
+    @Test func replaceOfTheEmptyStringInsertsEverywhere() throws {
+        let result = try Self.encode(
+            normalizer: ["type": "Replace", "pattern": ["String": ""], "content": "xx"], text: "12+34=")
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("\"ids\": [3, 3, 5, 3, 3, 6, 3, 3, 30, 3, 3, 7, 3, 3, 8, 3, 3, 31, 3, 3]"),
+            "\(result.stdout)")
+    }
+
+    /// `Replace {"Regex": "z*"} → "+"` on "1zz2": "+1+2+" (the empty matches at the start and the end count, the
+    /// one right after "zz" does not); empty matches were dropped here, giving "1+2".
+    @Test func replaceOfARegexThatMatchesEmptyKeepsItsEmptyMatches() throws {
+        let result = try Self.encode(
+            normalizer: ["type": "Replace", "pattern": ["Regex": "z*"], "content": "+"], text: "1zz2")
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("\"ids\": [30, 5, 30, 6, 30]"), "\(result.stdout)")
+    }
+}
