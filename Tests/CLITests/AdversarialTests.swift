@@ -232,6 +232,23 @@ import Darwin
         #expect(result.stderr.split(separator: "\n").count == 1, "\(result.stderr)")
     }
 
+    /// A config.json whose head_dim does not fit the stored q_proj said "tensor … is stored as [64, 64]; config.json
+    /// implies [32, 64]" without saying which model.
+    @Test func shapeErrorsOfTheForwardPassNameTheModel() throws {
+        let family = try FamilyCopy("adv-head-dim", tasks: ["add"])
+        let configURL = family.model("add").appendingPathComponent("config.json")
+        let text = try String(contentsOf: configURL, encoding: .utf8)
+        let edited = text.replacingOccurrences(of: "\"head_dim\": 16", with: "\"head_dim\": 8")
+        try #require(edited != text)
+        try Data(edited.utf8).write(to: configURL)
+        let task = RepositoryPaths.tinyFamily.appendingPathComponent("tasks/add.jsonl")
+        let result = try MetaMergeProcess.run(["eval", family.model("add").path, "--task", "add=\(task.path)"])
+        #expect(result.status == 2)
+        #expect(result.stderr.contains(family.model("add").path + ": tensor model.layers.0.self_attn.q_proj.weight"),
+            "\(result.stderr)")
+        #expect(result.stderr.contains("config.json implies [32, 64]"), "\(result.stderr)")
+    }
+
     /// An invalid `Split` regex printed `Error Domain=NSCocoaErrorDomain Code=2048 "The value is invalid."…`.
     @Test func invalidTokenizerRegexIsDescribedInWords() throws {
         let family = try FamilyCopy("adv-regex", tasks: [])

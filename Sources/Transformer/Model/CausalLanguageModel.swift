@@ -68,16 +68,17 @@ public struct CausalLanguageModel: Sendable {
         if !tied { expected.append((TensorNames.lmHead, [config.vocabularySize, H])) }
 
         for (name, shape) in expected {
+            let place = weights.location.map { "\($0): " } ?? ""
             guard let stored = weights.shape(of: name) else {
                 throw TransformerError(
                     .missingTensor,
-                    "tensor \(name) is not stored; a \(config.architecture.causalLMClassName) with this config needs "
-                        + "it (shape \(shape))"
+                    "\(place)tensor \(name) is not stored; a \(config.architecture.causalLMClassName) with this config "
+                        + "needs it (shape \(shape))"
                 )
             }
             guard stored == shape else {
                 throw TransformerError(
-                    .shapeMismatch, "tensor \(name) is stored as \(stored); config.json implies \(shape)")
+                    .shapeMismatch, "\(place)tensor \(name) is stored as \(stored); config.json implies \(shape)")
             }
         }
         tensorShapes = expected
