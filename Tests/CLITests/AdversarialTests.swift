@@ -303,6 +303,31 @@ import Darwin
         #expect(result.stderr.contains("model.safetensors hold(s) no tensor"), "\(result.stderr)")
     }
 
+    /// A tensor named "model.norm\u0000x.weight" in base and task: `analyze` ran the whole pass and then failed to
+    /// write the report (HDF5 strings end at NUL); the name is now refused when the header is read.
+    @Test func tensorNameWithNULIsRefusedWhenTheHeaderIsRead() throws {
+        let family = try FamilyCopy("adv-nul-name", tasks: ["add"])
+        for name in ["base", "add"] {
+            let url = family.model(name).appendingPathComponent("model.safetensors")
+            var bytes = try Data(contentsOf: url)
+            let length = bytes.prefix(8).enumerated().reduce(0) { $0 | (Int($1.element) << (8 * $1.offset)) }
+            let header = String(decoding: bytes[8..<(8 + length)], as: UTF8.self)
+            // Same length: "model.norm.weight" → "model.norm\u0000weight" would change it, so swap one byte.
+            let edited = header.replacingOccurrences(of: "\"model.norm.weight\"", with: "\"model.norm\\u0000weight\"")
+            let padded = Data(edited.utf8)
+            try #require(padded.count == length + 5)
+            var newLength = UInt64(padded.count).littleEndian
+            bytes = Data(bytes: &newLength, count: 8) + padded + bytes[(8 + length)...]
+            try bytes.write(to: url)
+        }
+        let report = family.workspace.appendingPathComponent("r.h5")
+        let result = try MetaMergeProcess.run(["analyze"] + family.arguments + ["-o", report.path])
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("NUL") && result.stderr.contains("model.safetensors"), "\(result.stderr)")
+        #expect(!result.stderr.contains("analyze: done"), "the pass ran first: \(result.stderr)")
+        #expect(!result.stderr.utf8.contains(0))
+    }
+
     /// A prompt line holding NUL ran the whole probe and then failed to write the report (HDF5 strings end at
     /// NUL); it is now refused before the model runs, naming the file and the line.
     @Test func promptWithNULIsRefusedBeforeTheProbeRuns() throws {
