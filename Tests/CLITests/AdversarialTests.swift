@@ -375,3 +375,26 @@ import Darwin
         #expect(result.stdout.contains("\"ids\": [30, 5, 30, 6, 30]"), "\(result.stdout)")
     }
 }
+
+/// config.json sizes that contradict the stored projections: `inspect` said nothing and `analyze`/`merge` went on,
+/// while transformers cannot load such a checkpoint (and `eval` refused it only when it ran the model).
+@Suite struct AdversarialConfigShapeTests {
+    @Test(arguments: [
+        ("intermediate_size", "176", "100", "model.layers.0.mlp.gate_proj.weight", "has 176 rows", "= 100"),
+        ("num_key_value_heads", "2", "4", "model.layers.0.self_attn.k_proj.weight", "has 32 rows", "= 64"),
+    ])
+    func inspectNamesASizeTheTensorsContradict(
+        _ key: String, _ old: String, _ new: String, _ tensor: String, _ detail: String, _ size: String
+    ) throws {
+        let family = try FamilyCopy("adv-shape-\(key)", tasks: ["add"])
+        let configURL = family.model("add").appendingPathComponent("config.json")
+        let text = try String(contentsOf: configURL, encoding: .utf8)
+        let edited = text.replacingOccurrences(of: "\"\(key)\": \(old)", with: "\"\(key)\": \(new)")
+        try #require(edited != text)
+        try Data(edited.utf8).write(to: configURL)
+        let result = try MetaMergeProcess.run(["inspect", family.model("add").path])
+        #expect(result.status == 2, "\(result.stdout)")
+        #expect(result.stderr.contains(configURL.path) && result.stderr.contains(tensor), "\(result.stderr)")
+        #expect(result.stderr.contains(detail) && result.stderr.contains(size), "\(result.stderr)")
+    }
+}
