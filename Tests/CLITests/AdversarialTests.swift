@@ -112,6 +112,12 @@ import Darwin
         Self.expectOneLineRefusal(merge, naming: config.path, "merge FIFO config")
         #expect(merge.stderr.contains("FIFO"), "\(merge.stderr)")
         #expect(!merge.stderr.contains("error code"), "\(merge.stderr)")
+
+        let tokenizer = family.model("base").appendingPathComponent("tokenizer.json")
+        try Self.makeFIFO(tokenizer)
+        let tokenize = try Self.runBounded(["tokenize", family.model("base").path, "12+34="])
+        Self.expectOneLineRefusal(tokenize, naming: tokenizer.path, "tokenize FIFO tokenizer.json")
+        #expect(tokenize.stderr.contains("FIFO"), "\(tokenize.stderr)")
     }
 
     /// A 1.5 MB config (one gradient of 300 000 values) took YAML parsing tens of seconds; a config is now at most
@@ -213,10 +219,12 @@ import Darwin
 
 /// Messages that named no file or printed Foundation's internals.
 @Suite struct AdversarialMessageTests {
-    /// A config.json the forward pass refuses (head_dim 0, a string where a number belongs) said only
-    /// "head_dim is 0; …" or "config.json key rms_norm_eps is string(\"1e-6\")": which model's config.json?
+    /// A config.json the forward pass refuses (max_position_embeddings 0, a string where a number belongs) said only
+    /// "max_position_embeddings is 0; …" or "config.json key rms_norm_eps is string(\"1e-6\")": which model's
+    /// config.json?
     @Test(arguments: [
-        ("head_dim", "0", "head_dim is 0"), ("rms_norm_eps", "\"1e-6\"", "is the string \"1e-6\"; expected a number"),
+        ("max_position_embeddings", "0", "max_position_embeddings is 0"),
+        ("rms_norm_eps", "\"1e-6\"", "is the string \"1e-6\"; expected a number"),
     ])
     func forwardPassConfigErrorsNameTheFile(_ key: String, _ value: String, _ expected: String) throws {
         let family = try FamilyCopy("adv-config-\(key)", tasks: ["add"])
@@ -232,21 +240,50 @@ import Darwin
         #expect(result.stderr.split(separator: "\n").count == 1, "\(result.stderr)")
     }
 
-    /// A config.json whose head_dim does not fit the stored q_proj said "tensor … is stored as [64, 64]; config.json
-    /// implies [32, 64]" without saying which model.
+    /// A task model whose vocabulary (40 rows, config.json vocab_size 40) differs from the base's (36): `probe` said
+    /// "tensor model.embed_tokens.weight is [40, 64] in task model 0 but [36, 64] in the base" — which is task 0?
     @Test func shapeErrorsOfTheForwardPassNameTheModel() throws {
-        let family = try FamilyCopy("adv-head-dim", tasks: ["add"])
-        let configURL = family.model("add").appendingPathComponent("config.json")
+        let family = try FamilyCopy("adv-vocab-40", tasks: ["add"])
+        let task = family.model("add")
+        let url = task.appendingPathComponent("model.safetensors")
+        let bytes = try Data(contentsOf: url)
+        let length = bytes.prefix(8).enumerated().reduce(0) { $0 | (Int($1.element) << (8 * $1.offset)) }
+        var header = try #require(
+            try JSONSerialization.jsonObject(with: bytes[8..<(8 + length)]) as? [String: Any])
+        // Four zero rows appended to each 36 × 64 matrix: data offsets after them move by 4 · 64 · 4 bytes each.
+        var data = Data()
+        let names = header.keys.filter { $0 != "__metadata__" }.sorted {
+            ((header[$0] as! [String: Any])["data_offsets"] as! [Int])[0]
+                < ((header[$1] as! [String: Any])["data_offsets"] as! [Int])[0]
+        }
+        for name in names {
+            var entry = header[name] as! [String: Any]
+            let offsets = entry["data_offsets"] as! [Int]
+            var chunk = bytes[(8 + length + offsets[0])..<(8 + length + offsets[1])]
+            if name == "lm_head.weight" || name == "model.embed_tokens.weight" {
+                chunk += Data(count: 4 * 64 * 4)
+                entry["shape"] = [40, 64]
+            }
+            entry["data_offsets"] = [data.count, data.count + chunk.count]
+            data += chunk
+            header[name] = entry
+        }
+        let json = try JSONSerialization.data(withJSONObject: header)
+        var count = UInt64(json.count).littleEndian
+        try (Data(bytes: &count, count: 8) + json + data).write(to: url)
+        let configURL = task.appendingPathComponent("config.json")
         let text = try String(contentsOf: configURL, encoding: .utf8)
-        let edited = text.replacingOccurrences(of: "\"head_dim\": 16", with: "\"head_dim\": 8")
+        let edited = text.replacingOccurrences(of: "\"vocab_size\": 36", with: "\"vocab_size\": 40")
         try #require(edited != text)
         try Data(edited.utf8).write(to: configURL)
-        let task = RepositoryPaths.tinyFamily.appendingPathComponent("tasks/add.jsonl")
-        let result = try MetaMergeProcess.run(["eval", family.model("add").path, "--task", "add=\(task.path)"])
+        let result = try MetaMergeProcess.run(
+            ["probe"] + family.arguments + [
+                "--alphas", "0,0.5,1", "-o", family.workspace.appendingPathComponent("p.h5").path,
+            ])
         #expect(result.status == 2)
-        #expect(result.stderr.contains(family.model("add").path + ": tensor model.layers.0.self_attn.q_proj.weight"),
-            "\(result.stderr)")
-        #expect(result.stderr.contains("config.json implies [32, 64]"), "\(result.stderr)")
+        #expect(
+            result.stderr.contains(task.path + ": tensor model.embed_tokens.weight is [40, 64]"), "\(result.stderr)")
+        #expect(!result.stderr.contains("task model 0"), "\(result.stderr)")
     }
 
     /// An invalid `Split` regex printed `Error Domain=NSCocoaErrorDomain Code=2048 "The value is invalid."…`.
