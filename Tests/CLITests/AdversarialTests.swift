@@ -435,3 +435,38 @@ import Darwin
         #expect(result.stderr.contains(detail) && result.stderr.contains(size), "\(result.stderr)")
     }
 }
+
+/// Sizes and files that were skipped or named nothing.
+@Suite struct AdversarialSizeTests {
+    /// vocab_size 2^62 is no count a reader takes (`inspect` showed "vocab ?" and exit 0; `analyze` went on).
+    @Test func vocabularySizeThatIsNotACountIsNamed() throws {
+        let family = try FamilyCopy("adv-vocab-huge", tasks: ["add"])
+        let configURL = family.model("add").appendingPathComponent("config.json")
+        let text = try String(contentsOf: configURL, encoding: .utf8)
+        let edited = text.replacingOccurrences(of: "\"vocab_size\": 36", with: "\"vocab_size\": 4611686018427387904")
+        try #require(edited != text)
+        try Data(edited.utf8).write(to: configURL)
+        for arguments in [
+            ["inspect", family.model("add").path],
+            ["analyze"] + family.arguments + ["-o", family.workspace.appendingPathComponent("r.h5").path],
+        ] {
+            let result = try MetaMergeProcess.run(arguments)
+            #expect(result.status == 2, "\(arguments[0]): \(result.stdout)")
+            #expect(result.stderr.contains(configURL.path) && result.stderr.contains("'vocab_size'"), "\(result.stderr)")
+        }
+    }
+
+    /// An empty prompt file said "no prompts given" — which file?
+    @Test func emptyPromptFileIsNamed() throws {
+        let family = try FamilyCopy("adv-empty-prompts", tasks: ["add"])
+        let prompts = family.workspace.appendingPathComponent("prompts.txt")
+        try Data().write(to: prompts)
+        let result = try MetaMergeProcess.run(
+            ["probe"] + family.arguments + [
+                "--prompts", prompts.path, "--alphas", "0,0.5,1", "-o",
+                family.workspace.appendingPathComponent("p.h5").path,
+            ])
+        #expect(result.status == 2)
+        #expect(result.stderr.contains(prompts.path), "\(result.stderr)")
+    }
+}

@@ -95,7 +95,14 @@ public enum PromptSource: Sendable {
                 }, texts: nil)
             names = (0..<count).map { "random prompt \($0 + 1)" }
         }
-        guard !prompts.ids.isEmpty else { throw AnalysisError.badArgument("no prompts given") }
+        guard !prompts.ids.isEmpty else {
+            switch self {
+            case .tokenIDs(let url), .text(let url):
+                throw AnalysisError.badArgument("\(url.path): the prompt file holds no prompt; expected one per line")
+            case .random:
+                throw AnalysisError.badArgument("no prompts given")
+            }
+        }
         for (name, prompt) in zip(names, prompts.ids) {
             guard !prompt.isEmpty else { throw AnalysisError.badArgument("\(name) has no tokens") }
             guard prompt.count <= maxLength else {

@@ -209,6 +209,21 @@ extension Checkpoint {
         problems += layerShapeProblems(config: config, configURL: configURL, infos: infos)
         let hidden = config.int("hidden_size")
         let vocabulary = config.int("vocab_size")
+        // A size given but not read as a count (a string, a fraction, 2^62) would otherwise be skipped unseen.
+        for (key, value) in [("hidden_size", hidden), ("vocab_size", vocabulary)] where value == nil {
+            if let given = config.json[key], given != .null {
+                let shown =
+                    switch given {
+                    case .number(let number): "\(number)"
+                    case .string(let text): "the string \"\(text.prefix(40))\""
+                    default: "not a number"
+                    }
+                problems.append(
+                    CheckpointError(
+                        .badConfig, url: configURL,
+                        "has '\(key)' = \(shown), which is not a size; expected a whole number below 2^53"))
+            }
+        }
         let embedding = ["model.embed_tokens.weight"].first { infos[$0] != nil }
         for name in [embedding, "lm_head.weight"].compactMap({ $0 }) {
             guard let info = infos[name], info.shape.count == 2 else { continue }
