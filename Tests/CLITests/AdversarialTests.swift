@@ -201,6 +201,29 @@ import Darwin
         }
     }
 
+    /// A report whose row for model.embed_tokens.weight was renamed (fingerprints still those of the models):
+    /// `merge --stats` summed λ over the rows it had and gave the missing tensor no statistics, silently.
+    @Test func mergeStatsRefusesAReportMissingAMergedTensor() throws {
+        let reports = try TrustReportTests.Reports("adv-missing-row")
+        let edited = reports.family.workspace.appendingPathComponent("renamed.h5")
+        try reports.copy(to: edited, omitting: ["/tensors/name"])
+        let source = try HDF5File.open(at: reports.statistics)
+        var names = try source.root.group("tensors").dataset("name").readStrings()
+        try source.close()
+        let index = try #require(names.firstIndex(of: "model.embed_tokens.weight"))
+        names[index] = "model.embed_tokens.weight.renamed"
+        let target = try HDF5File.open(at: edited, mode: .readWrite)
+        try target.root.group("tensors").createDataset("name", strings: names)
+        try target.close()
+        let config = try reports.family.config("metagpt")
+        let out = reports.family.workspace.appendingPathComponent("merged")
+        let result = try MetaMergeProcess.run(["merge", config.path, out.path, "--stats", edited.path, "--quiet"])
+        #expect(result.status == 2, "\(result.stdout)")
+        #expect(result.stderr.contains(edited.path) && result.stderr.contains("'model.embed_tokens.weight'"),
+            "\(result.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: out.path))
+    }
+
     /// `rope_parameters.rope_theta` given as a string ("500000") was ignored and RoPE ran with the default 10 000:
     /// `eval` scored another model than the config describes.
     @Test func ropeThetaOfTheWrongTypeIsRefused() throws {
