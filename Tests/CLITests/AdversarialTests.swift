@@ -493,3 +493,18 @@ import Darwin
         #expect(result.stderr.contains(prompts.path), "\(result.stderr)")
     }
 }
+
+/// Method parameters at the edge of their documented ranges.
+@Suite struct AdversarialMethodTests {
+    /// karcher with `tol: 0` (allowed: [0, 0.1]): once the iteration converged exactly, θ = 0 gave θ/sin θ = 0/0
+    /// and ‖T‖ = 0 gave T/‖T‖ = 0/0, so the merge stopped with "NaN … nothing was written". An exact 0 now means
+    /// converged; the output is written and finite.
+    @Test func karcherWithZeroToleranceConverges() throws {
+        let family = try FamilyCopy("adv-karcher-tol0")
+        let config = try family.config("karcher", extra: "parameters: {max_iter: 100, tol: 0}\n")
+        let out = family.workspace.appendingPathComponent("merged")
+        let result = try MetaMergeProcess.run(["merge", config.path, out.path, "--quiet"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent("model.safetensors").path))
+    }
+}
