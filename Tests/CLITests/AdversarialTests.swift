@@ -327,6 +327,18 @@ import Darwin
 
 /// Inputs that were read one way here and another way by the reference implementation.
 @Suite struct AdversarialAmbiguityTests {
+    /// A task line with "prompt" twice: Foundation's reader kept one, Python's json (which wrote the reference
+    /// numbers) keeps the last — `eval` scored an item nobody wrote down.
+    @Test func taskLineWithADuplicateKeyIsRefused() throws {
+        let directory = try makeTemporaryDirectory("adv-task-duplicate")
+        let task = directory.appendingPathComponent("t.jsonl")
+        try Data(#"{"prompt": "<bos>1+1=", "prompt": "<bos>2+2=", "completion": "4<eos>"}"#.utf8).write(to: task)
+        let model = RepositoryPaths.tinyFamily.appendingPathComponent("add")
+        let result = try MetaMergeProcess.run(["eval", model.path, "--task", "t=\(task.path)"])
+        #expect(result.status == 2, "\(result.stdout)")
+        #expect(result.stderr.contains("\(task.path):1:") && result.stderr.contains("\"prompt\""), "\(result.stderr)")
+    }
+
     /// A config.json with `num_hidden_layers` twice (4, then 9): the first was used here, Python's json (and so
     /// transformers) keeps the last, so `eval` scored a model transformers would not even load.
     @Test func configJSONWithADuplicateKeyIsRefused() throws {

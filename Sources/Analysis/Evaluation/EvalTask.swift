@@ -1,4 +1,5 @@
 import Foundation
+import SafeTensors
 import Tokenizers
 
 /// One item of a task file: a prompt and the completion the model must produce after it, as token ids.
@@ -89,6 +90,15 @@ public struct EvalTask: Sendable {
                 throw AnalysisError.badArgument(notAnObject, cause: error)
             }
             guard let object = parsed as? [String: Any] else { throw AnalysisError.badArgument(notAnObject) }
+            // A key given twice is read differently by JSON readers (Python's json, which wrote the references,
+            // keeps the last): refuse the ambiguity.
+            if let layout = try? JSONLayout.parse(Array(bytes)) {
+                var seen = Set<String>()
+                if let twice = layout.members.first(where: { !seen.insert($0.key).inserted }) {
+                    throw AnalysisError.badArgument(
+                        "\(path):\(number): the key \"\(twice.key)\" appears twice in the object; keep one")
+                }
+            }
             guard let prompt = object["prompt"] as? String else {
                 throw AnalysisError.badArgument("\(path):\(number): no \"prompt\" string")
             }
