@@ -180,6 +180,21 @@ import Darwin
         #expect(result.stdout.isEmpty)
     }
 
+    /// A family whose only task model is a copy of the base: `recommend` said "every task vector is zero" without
+    /// naming a model or file.
+    @Test func recommendNamesTheModelsWhoseTaskVectorsAreZero() throws {
+        let family = try FamilyCopy("adv-zero-tau", tasks: [])
+        let copy = family.root.appendingPathComponent("copy")
+        try FileManager.default.copyItem(at: family.model("base"), to: copy)
+        let report = family.workspace.appendingPathComponent("r.h5")
+        let analyze = try MetaMergeProcess.run(
+            ["analyze", "--base", family.model("base").path, "--model", "copy=\(copy.path)", "-o", report.path])
+        try #require(analyze.status == 0, "\(analyze.stderr)")
+        let result = try MetaMergeProcess.run(["recommend", report.path])
+        #expect(result.status == 2)
+        #expect(result.stderr.contains(copy.path), "\(result.stderr)")
+    }
+
     /// A report whose `/tensors/name` lists one tensor twice (another left out) was read as if whole: `check`,
     /// `recommend` and `merge --stats` used it.
     @Test func reportListingATensorTwiceIsRefused() throws {

@@ -188,8 +188,10 @@ public struct Recommendation: Sendable {
         }
         let squared = statistics.global.moments.gram.squaredNorms
         guard squared.contains(where: { $0 > 0 }) else {
+            let tasks = statistics.provenance.models.filter { $0.role != "base" }.map(\.path)
             throw AnalysisError.badArgument(
-                "every task vector is zero (the task models equal the base): there is no merge point to recommend")
+                "every task vector is zero (the task models \(tasks.joined(separator: ", ")) equal the base): there is "
+                    + "no merge point to recommend")
         }
         let r = make(statistics: statistics, probe: aligned)
         guard r.scale.isFinite, r.scale > 0, r.weights.allSatisfy(\.isFinite) else {
