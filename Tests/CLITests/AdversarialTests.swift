@@ -195,6 +195,18 @@ import Darwin
         #expect(result.stderr.contains(copy.path), "\(result.stderr)")
     }
 
+    /// A report re-saved by h5py with `compression="lzf"` (a filter libhdf5 lacks): the refusal blamed "can't open
+    /// directory: …/hdf5/serial/plugins". Fixture: scripts/fixtures/make_adversarial_fixtures.py.
+    @Test func reportThroughAMissingHDF5FilterIsDescribed() throws {
+        let report = RepositoryPaths.fixtures.appendingPathComponent("adversarial/report-tasks-lzf.h5")
+        for arguments in [["check", report.path, "--max-cosine", "0.5"], ["recommend", report.path]] {
+            let result = try MetaMergeProcess.run(arguments)
+            #expect(result.status == 2)
+            #expect(result.stderr.contains("/tasks") && result.stderr.contains("filter 32000 (lzf)"), "\(result.stderr)")
+            #expect(!result.stderr.contains("plugins"), "\(result.stderr)")
+        }
+    }
+
     /// A report whose `/tensors/name` lists one tensor twice (another left out) was read as if whole: `check`,
     /// `recommend` and `merge --stats` used it.
     @Test func reportListingATensorTwiceIsRefused() throws {
