@@ -202,7 +202,8 @@ import Darwin
         for arguments in [["check", report.path, "--max-cosine", "0.5"], ["recommend", report.path]] {
             let result = try MetaMergeProcess.run(arguments)
             #expect(result.status == 2)
-            #expect(result.stderr.contains("/tasks") && result.stderr.contains("filter 32000 (lzf)"), "\(result.stderr)")
+            #expect(
+                result.stderr.contains("/tasks") && result.stderr.contains("filter 32000 (lzf)"), "\(result.stderr)")
             #expect(!result.stderr.contains("plugins"), "\(result.stderr)")
         }
     }
@@ -514,7 +515,8 @@ import Darwin
         ] {
             let result = try MetaMergeProcess.run(arguments)
             #expect(result.status == 2, "\(arguments[0]): \(result.stdout)")
-            #expect(result.stderr.contains(configURL.path) && result.stderr.contains("'vocab_size'"), "\(result.stderr)")
+            #expect(
+                result.stderr.contains(configURL.path) && result.stderr.contains("'vocab_size'"), "\(result.stderr)")
         }
     }
 

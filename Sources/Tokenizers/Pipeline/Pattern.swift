@@ -34,8 +34,8 @@ enum Pattern: @unchecked Sendable {
                 try NSRegularExpression(pattern: source, options: []), source: source, component: component)
         } catch {
             throw TokenizerError(
-                "\(component): regular expression '\(source)' is not valid in ICU's syntax (the one NSRegularExpression "
-                    + "reads; the tokenizers library uses Oniguruma's)", cause: error)
+                "\(component): regular expression '\(source)' is not valid in ICU's syntax (the one "
+                    + "NSRegularExpression reads; the tokenizers library uses Oniguruma's)", cause: error)
         }
     }
 
