@@ -367,6 +367,22 @@ import Darwin
         #expect(result.stderr.contains("\(task.path):1:") && result.stderr.contains("\"prompt\""), "\(result.stderr)")
     }
 
+    /// Task names with a newline ("a\nb") were accepted: every one-line table and message split in two, and the
+    /// report stored the name with its newline.
+    @Test func taskNamesWithControlCharactersAreRefused() throws {
+        let family = try FamilyCopy("adv-name-newline", tasks: ["add"])
+        let analyze = try MetaMergeProcess.run([
+            "analyze", "--base", family.model("base").path, "--model", "a\nb=\(family.model("add").path)", "-o",
+            family.workspace.appendingPathComponent("r.h5").path,
+        ])
+        #expect(analyze.status == 2, "\(analyze.stdout)")
+        #expect(analyze.stderr.contains("control character"), "\(analyze.stderr)")
+        let task = RepositoryPaths.tinyFamily.appendingPathComponent("tasks/add.jsonl")
+        let eval = try MetaMergeProcess.run(["eval", family.model("add").path, "--task", "x\ty=\(task.path)"])
+        #expect(eval.status == 2, "\(eval.stdout)")
+        #expect(eval.stderr.contains("control character"), "\(eval.stderr)")
+    }
+
     /// A config.json with `num_hidden_layers` twice (4, then 9): the first was used here, Python's json (and so
     /// transformers) keeps the last, so `eval` scored a model transformers would not even load.
     @Test func configJSONWithADuplicateKeyIsRefused() throws {

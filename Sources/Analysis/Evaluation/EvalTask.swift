@@ -151,6 +151,11 @@ public struct EvalTask: Sendable {
             guard !parts[0].isEmpty, !parts[1].isEmpty else {
                 throw AnalysisError.badArgument("--task '\(text)': expected NAME=FILE.jsonl")
             }
+            // A name is printed in one-line tables and messages and stored in reports.
+            guard !parts[0].unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+                throw AnalysisError.badArgument(
+                    "--task \(parts[0].debugDescription): the name holds a control character (a newline, a tab, …)")
+            }
             return (parts[0], URL(fileURLWithPath: parts[1]))
         }
         let url = URL(fileURLWithPath: text)
