@@ -52,10 +52,15 @@ public struct HDF5Dataset: HDF5Object {
             try site.checkReadable(extent, bytesPerElement: MemoryLayout<T>.stride)
             let values = try [T](unsafeUninitializedCapacity: extent.count) { buffer, initialized in
                 if extent.count > 0 {
-                    try site.check(
-                        H5Dread(
-                            dataset, memoryType, Constants.allOfSpace, Constants.allOfSpace,
-                            Constants.defaultProperties, buffer.baseAddress), "H5Dread")
+                    do {
+                        try site.check(
+                            H5Dread(
+                                dataset, memoryType, Constants.allOfSpace, Constants.allOfSpace,
+                                Constants.defaultProperties, buffer.baseAddress), "H5Dread")
+                    } catch {
+                        try site.explainFailedRead(of: dataset)
+                        throw error
+                    }
                 }
                 initialized = extent.count
             }
@@ -80,8 +85,13 @@ public struct HDF5Dataset: HDF5Object {
             let extent = try site.extent(of: space.raw)
             try site.checkReadable(
                 extent, bytesPerElement: max(H5Tget_size(type.raw), MemoryLayout<UnsafeRawPointer>.size))
-            return try site.readStrings(type: type.raw, space: space.raw, count: extent.count, call: "H5Dread") {
-                H5Dread(dataset, $0, Constants.allOfSpace, Constants.allOfSpace, Constants.defaultProperties, $1)
+            do {
+                return try site.readStrings(type: type.raw, space: space.raw, count: extent.count, call: "H5Dread") {
+                    H5Dread(dataset, $0, Constants.allOfSpace, Constants.allOfSpace, Constants.defaultProperties, $1)
+                }
+            } catch {
+                try site.explainFailedRead(of: dataset)
+                throw error
             }
         }
     }
@@ -145,6 +155,31 @@ extension Site {
     static let maximumReadBytes = 1 << 32
 
     /// Refuses a read whose buffer (`extent.count` × `bytesPerElement`) would exceed ``maximumReadBytes``.
+    /// After a failed read: names a filter of the dataset this HDF5 library does not have (h5py's `lzf`, a plugin
+    /// such as Blosc), whose absence the library reports as a failure to open its plugin folder. (An optional filter
+    /// may be missing harmlessly, when the writer skipped it too, so this is asked only once a read failed.)
+    fileprivate func explainFailedRead(of dataset: hid_t) throws {
+        let plist = try handle(H5Dget_create_plist(dataset), .propertyList, "H5Dget_create_plist")
+        let count = H5Pget_nfilters(plist.raw)
+        guard count > 0 else { return }
+        for index in 0..<UInt32(count) {
+            var flags: UInt32 = 0
+            var valueCount = 0
+            var name = [CChar](repeating: 0, count: 64)
+            var config: UInt32 = 0
+            let id = H5Pget_filter2(plist.raw, index, &flags, &valueCount, nil, name.count, &name, &config)
+            guard id >= 0 else { continue }
+            if H5Zfilter_avail(id) <= 0 {
+                let text = String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+                throw error(
+                    .unsupported(
+                        "stored through HDF5 filter \(id)\(text.isEmpty ? "" : " (\(text))"), which this HDF5 "
+                            + "library does not have; re-save the file without it (h5py: compression=\"gzip\" or none)"
+                    ))
+            }
+        }
+    }
+
     fileprivate func checkReadable(_ extent: Extent, bytesPerElement: Int) throws {
         let (bytes, overflow) = extent.count.multipliedReportingOverflow(by: max(bytesPerElement, 1))
         guard !overflow, bytes <= Self.maximumReadBytes else {

@@ -1,6 +1,12 @@
 import CHDF5
 import Foundation
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// An open HDF5 file; it closes itself when the last reference goes away.
 ///
 /// ```swift
@@ -74,11 +80,7 @@ public final class HDF5File: @unchecked Sendable {
         let path = url.path
         return try Library.run {
             let site = Site(file: path)
-            var isDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-                throw site.error(.fileNotFound)
-            }
-            guard !isDirectory.boolValue else { throw site.error(.notHDF5File) }
+            try checkRegularFile(path, site)
             let signature = chdf5_is_hdf5(path)
             if signature < 0 { throw site.error(.cannotOpen, libraryMessage: Library.takeErrorMessage()) }
             if signature == 0 { throw site.error(.notHDF5File) }
@@ -88,6 +90,14 @@ public final class HDF5File: @unchecked Sendable {
             guard identifier >= 0 else { throw site.error(.cannotOpen, libraryMessage: Library.takeErrorMessage()) }
             return HDF5File(url: url, mode: mode, identifier: identifier)
         }
+    }
+
+    /// Refuses a path that is missing or is not a regular file (after symbolic links): HDF5 would open a FIFO and
+    /// wait for a writer forever, and a directory or a device is no HDF5 file either.
+    private static func checkRegularFile(_ path: String, _ site: Site) throws {
+        var status = stat()
+        guard stat(path, &status) == 0 else { throw site.error(.fileNotFound) }
+        guard (status.st_mode & S_IFMT) == S_IFREG else { throw site.error(.notHDF5File) }
     }
 
     /// Creates a new, empty file held in memory (HDF5's core driver without a backing store): nothing reaches the
@@ -112,7 +122,7 @@ public final class HDF5File: @unchecked Sendable {
         let path = url.path
         return try Library.run {
             let site = Site(file: path)
-            guard FileManager.default.fileExists(atPath: path) else { throw site.error(.fileNotFound) }
+            try checkRegularFile(path, site)
             let signature = chdf5_is_hdf5(path)
             if signature < 0 { throw site.error(.cannotOpen, libraryMessage: Library.takeErrorMessage()) }
             if signature == 0 { throw site.error(.notHDF5File) }

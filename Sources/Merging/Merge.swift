@@ -181,6 +181,15 @@ private struct Preparation {
                 + "with the same models"
             )
         }
+        // λ (global: summed over the report's tensors; per tensor: looked up by name) needs every merged tensor.
+        let reported = Set(report.tensors.map(\.name))
+        if let missing = plan.tensors.first(where: { !$0.isCopied && !reported.contains($0.name) }) {
+            throw MergeConfigError(
+                .badValue, file: url,
+                "has no statistics for tensor '\(missing.name)', which the merge combines (the report lists "
+                + "\(reported.count) tensors); re-run `metamerge analyze` on these models"
+            )
+        }
         return order
     }
 

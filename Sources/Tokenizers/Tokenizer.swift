@@ -46,11 +46,14 @@ public struct Tokenizer: Sendable {
         do { data = try Data(contentsOf: file) } catch {
             // Foundation's own text here is "The operation could not be completed. (NSCocoaErrorDomain …)".
             var fileIsDirectory: ObjCBool = false
+            var status = stat()
             let reason =
                 FileManager.default.fileExists(atPath: file.path, isDirectory: &fileIsDirectory)
                     && fileIsDirectory.boolValue
                 ? "it is a directory; expected the tokenizer.json file"
-                : access(file.path, R_OK) != 0 ? String(cString: strerror(errno)) : "the read failed"
+                : stat(file.path, &status) == 0 && (status.st_mode & S_IFMT) != S_IFREG
+                    ? "it is a FIFO, a device or a socket, not a regular file; expected the tokenizer.json file"
+                    : access(file.path, R_OK) != 0 ? String(cString: strerror(errno)) : "the read failed"
             throw TokenizerError("\(file.path): cannot read the tokenizer: \(reason)", cause: error)
         }
         try self.init(json: [UInt8](data), path: file.path)

@@ -23,13 +23,13 @@ public struct CompletionEvaluator: Sendable {
 
     /// An engine over a single model directory: its own weights, no task vectors (the point is `[]`).
     public static func engine(model: Checkpoint) throws -> LockstepEngine {
-        try LockstepEngine(config: TransformerConfig(model.config), base: CheckpointWeights(model), tasks: [])
+        try LockstepEngine(config: TransformerConfig(checkpoint: model), base: CheckpointWeights(model), tasks: [])
     }
 
     /// An engine over a family: θ0 and the task models, for points c (one coefficient per task model).
     public static func engine(family: ModelFamily) throws -> LockstepEngine {
         var engine = try LockstepEngine(
-            config: TransformerConfig(family.base.config), base: CheckpointWeights(family.base),
+            config: TransformerConfig(checkpoint: family.base), base: CheckpointWeights(family.base),
             tasks: family.tasks.map { CheckpointWeights($0.checkpoint) })
         let inputBytes = family.checkpoints.reduce(0) { sum, checkpoint in
             sum + checkpoint.tensorNames.reduce(0) { $0 + (checkpoint.info($1)?.byteCount ?? 0) }

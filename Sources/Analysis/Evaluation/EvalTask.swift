@@ -1,4 +1,5 @@
 import Foundation
+import SafeTensors
 import Tokenizers
 
 /// One item of a task file: a prompt and the completion the model must produce after it, as token ids.
@@ -89,6 +90,15 @@ public struct EvalTask: Sendable {
                 throw AnalysisError.badArgument(notAnObject, cause: error)
             }
             guard let object = parsed as? [String: Any] else { throw AnalysisError.badArgument(notAnObject) }
+            // A key given twice is read differently by JSON readers (Python's json, which wrote the references,
+            // keeps the last): refuse the ambiguity.
+            if let layout = try? JSONLayout.parse(Array(bytes)) {
+                var seen = Set<String>()
+                if let twice = layout.members.first(where: { !seen.insert($0.key).inserted }) {
+                    throw AnalysisError.badArgument(
+                        "\(path):\(number): the key \"\(twice.key)\" appears twice in the object; keep one")
+                }
+            }
             guard let prompt = object["prompt"] as? String else {
                 throw AnalysisError.badArgument("\(path):\(number): no \"prompt\" string")
             }
@@ -140,6 +150,11 @@ public struct EvalTask: Sendable {
         if parts.count == 2 {
             guard !parts[0].isEmpty, !parts[1].isEmpty else {
                 throw AnalysisError.badArgument("--task '\(text)': expected NAME=FILE.jsonl")
+            }
+            // A name is printed in one-line tables and messages and stored in reports.
+            guard !parts[0].unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+                throw AnalysisError.badArgument(
+                    "--task \(parts[0].debugDescription): the name holds a control character (a newline, a tab, …)")
             }
             return (parts[0], URL(fileURLWithPath: parts[1]))
         }

@@ -175,13 +175,23 @@ public struct Recommendation: Sendable {
     /// rather than printed.
     ///
     /// - Throws: ``AnalysisError/familyMismatch(_:)`` for a probe of other models or tasks,
-    ///   ``AnalysisError/badArgument(_:cause:)`` for a family whose task vectors are all zero or an undefined result.
+    ///   ``AnalysisError/badArgument(_:cause:)`` for a model with non-finite weights (its statistics are undefined),
+    ///   a family whose task vectors are all zero, or an undefined result.
     public static func checked(statistics: TaskVectorStatistics, probe: ProbeCurve? = nil) throws -> Recommendation {
         let aligned = try probe.map { try $0.aligned(to: statistics) }
+        let names = ["base"] + statistics.taskNames
+        for (m, count) in statistics.global.moments.nonFinite.enumerated() where count > 0 {
+            let path = m < statistics.provenance.models.count ? " (\(statistics.provenance.models[m].path))" : ""
+            throw AnalysisError.badArgument(
+                "model '\(m < names.count ? names[m] : "?")'\(path) holds \(count) non-finite weight(s) (NaN or ±Inf), "
+                    + "so its task-vector statistics are undefined: there is no merge point to recommend")
+        }
         let squared = statistics.global.moments.gram.squaredNorms
         guard squared.contains(where: { $0 > 0 }) else {
+            let tasks = statistics.provenance.models.filter { $0.role != "base" }.map(\.path)
             throw AnalysisError.badArgument(
-                "every task vector is zero (the task models equal the base): there is no merge point to recommend")
+                "every task vector is zero (the task models \(tasks.joined(separator: ", ")) equal the base): there is "
+                    + "no merge point to recommend")
         }
         let r = make(statistics: statistics, probe: aligned)
         guard r.scale.isFinite, r.scale > 0, r.weights.allSatisfy(\.isFinite) else {

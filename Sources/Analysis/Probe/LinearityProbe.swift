@@ -247,7 +247,7 @@ public struct LinearityProbe: Sendable {
                 tasks: T, grid: grid, taylorStep: probe.taylorStep, pairs: pairs, scales: probe.scales, lambdas: lambdas
             )
             batch = PromptBatch(prompts)
-            let config = try TransformerConfig(family.base.config)
+            let config = try TransformerConfig(checkpoint: family.base)
             var engine = try LockstepEngine(
                 config: config, base: CheckpointWeights(family.base),
                 tasks: family.tasks.map { CheckpointWeights($0.checkpoint) })

@@ -96,7 +96,14 @@ public enum PromptSource: Sendable {
                 }, texts: nil)
             names = (0..<count).map { "random prompt \($0 + 1)" }
         }
-        guard !prompts.ids.isEmpty else { throw AnalysisError.badArgument("no prompts given") }
+        guard !prompts.ids.isEmpty else {
+            switch self {
+            case .tokenIDs(let url), .text(let url):
+                throw AnalysisError.badArgument("\(url.path): the prompt file holds no prompt; expected one per line")
+            case .random:
+                throw AnalysisError.badArgument("no prompts given")
+            }
+        }
         for (name, prompt) in zip(names, prompts.ids) {
             guard !prompt.isEmpty else { throw AnalysisError.badArgument("\(name) has no tokens") }
             guard prompt.count <= maxLength else {
@@ -113,7 +120,18 @@ public enum PromptSource: Sendable {
 
     /// The texts of a prompt file with their line numbers: its lines, or for `.jsonl` the `"text"` of each line's
     /// object. Empty prompts, invalid UTF-8 and more than `limit` prompts are refused, naming file and line.
+    /// A text holding NUL is refused (the report stores the prompts' texts, and HDF5 strings end at NUL): before
+    /// the probe runs, not when its report is written.
     public static func texts(_ url: URL, limit: Int = maxPrompts) throws -> [(number: Int, text: String)] {
+        let texts = try textsOfLines(url, limit: limit)
+        if let (number, _) = texts.first(where: { $0.text.utf8.contains(0) }) {
+            throw AnalysisError.badArgument(
+                "\(url.path):\(number): the prompt holds a NUL character (U+0000), which the report cannot store")
+        }
+        return texts
+    }
+
+    private static func textsOfLines(_ url: URL, limit: Int) throws -> [(number: Int, text: String)] {
         let lines = try numberedLines(url, limit: limit)
         guard url.pathExtension.lowercased() == "jsonl" else { return lines }
         return try lines.map { number, line in
@@ -136,6 +154,9 @@ public enum PromptSource: Sendable {
     /// `limit` lines is refused as soon as the line past the limit is seen, a line longer than
     /// ``maxLineBytes`` as soon as its bytes are; an empty line or invalid UTF-8 is refused with its line number.
     public static func numberedLines(_ url: URL, limit: Int = maxPrompts) throws -> [(number: Int, text: String)] {
+        if let reason = FileErrorReason.notRegularFile(url) {
+            throw AnalysisError.badArgument("\(url.path): cannot read the prompt file: \(reason)")
+        }
         guard let handle = FileHandle(forReadingAtPath: url.path) else {
             throw AnalysisError.badArgument("\(url.path): cannot read the prompt file (missing or unreadable)")
         }

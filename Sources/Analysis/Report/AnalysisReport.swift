@@ -149,6 +149,12 @@ public enum AnalysisReport {
             let tensors = try root.group("tensors")
             let names = try tensors.dataset("name").readStrings()
             let N = names.count
+            var seen = Set<String>()
+            for (n, name) in names.enumerated() where !seen.insert(name).inserted {
+                throw AnalysisError.badReport(
+                    path: url.path,
+                    detail: "/tensors/name[\(n)] = '\(name)' is listed twice; expected one row per tensor")
+            }
             let shapes = try tensors.dataset("shape").read(Int64.self)
             let rank = shapes.shape.count == 2 ? shapes.shape[1] : 0
             let trimmed = try tensors.dataset("trimmed").read(UInt8.self).values

@@ -133,6 +133,50 @@ extension Checkpoint {
         ]
     }
 
+    /// For `model_type` llama, mistral and qwen2 (whose layer layout is known exactly), the sizes config.json gives
+    /// against layer 0's projections as transformers builds them: q_proj has num_attention_heads × head_dim rows
+    /// (head_dim defaults to hidden_size / num_attention_heads), k_proj and v_proj num_key_value_heads × head_dim
+    /// (default num_attention_heads), gate_proj and up_proj intermediate_size rows, down_proj intermediate_size
+    /// columns. A size that is absent, or a tensor that is not stored, is not checked.
+    static func layerShapeProblems(config: ModelConfig, configURL: URL, infos: [String: TensorInfo])
+        -> [CheckpointError]
+    {
+        guard let type = config.modelType, ["llama", "mistral", "qwen2"].contains(type) else { return [] }
+        let heads = config.int("num_attention_heads")
+        let keyValueHeads = config.int("num_key_value_heads") ?? heads
+        var headDim = config.int("head_dim")
+        if headDim == nil, let hidden = config.int("hidden_size"), let heads, heads > 0, hidden % heads == 0 {
+            headDim = hidden / heads
+        }
+        let intermediate = config.int("intermediate_size")
+        func product(_ a: Int?, _ b: Int?, _ keys: String) -> (Int, String)? {
+            guard let a, let b else { return nil }
+            let (value, overflow) = a.multipliedReportingOverflow(by: b)
+            return overflow ? nil : (value, keys)
+        }
+        let prefix = "model.layers.0."
+        let checks: [(String, Int, (Int, String)?)] = [
+            ("self_attn.q_proj.weight", 0, product(heads, headDim, "num_attention_heads × head_dim")),
+            ("self_attn.k_proj.weight", 0, product(keyValueHeads, headDim, "num_key_value_heads × head_dim")),
+            ("self_attn.v_proj.weight", 0, product(keyValueHeads, headDim, "num_key_value_heads × head_dim")),
+            ("mlp.gate_proj.weight", 0, intermediate.map { ($0, "intermediate_size") }),
+            ("mlp.up_proj.weight", 0, intermediate.map { ($0, "intermediate_size") }),
+            ("mlp.down_proj.weight", 1, intermediate.map { ($0, "intermediate_size") }),
+        ]
+        var problems: [CheckpointError] = []
+        for (suffix, axis, expected) in checks {
+            guard let (size, keys) = expected, let info = infos[prefix + suffix], info.shape.count == 2,
+                info.shape[axis] != size
+            else { continue }
+            problems.append(
+                CheckpointError(
+                    .shapeMismatch, url: configURL, tensor: prefix + suffix,
+                    "has \(info.shape[axis]) \(axis == 0 ? "rows" : "columns"), but config.json gives \(keys) = "
+                        + "\(size)"))
+        }
+        return problems
+    }
+
     /// config.json against the tensors. Sizes are read under the architecture's own keys (``ModelConfig/size(_:)``:
     /// GPT-2's `n_layer`, `n_embd`). The decoder layers are the `<prefix>.<layers|h|blocks|layer>.<i>.…` tensors
     /// (`model.layers.`, or the one such prefix the checkpoint has: GPT-2 and Falcon `transformer.h.`, GPT-NeoX
@@ -180,9 +224,26 @@ extension Checkpoint {
                         "'\(key)' has \(list.count) entries, but \(source): expected one entry per layer"))
             }
         }
+        problems += layerShapeProblems(config: config, configURL: configURL, infos: infos)
         guard layerCount != nil else { return problems }
         let hidden = config.size("hidden_size")
         let vocabulary = config.size("vocab_size")
+        // A size given but not read as a count (a string, a fraction, 2^62) would otherwise be skipped unseen.
+        for (key, value) in [("hidden_size", hidden), ("vocab_size", vocabulary)] where value == nil {
+            let spelled = config.sizeKey(key)
+            if let given = config.json[spelled], given != .null {
+                let shown =
+                    switch given {
+                    case .number(let number): "\(number)"
+                    case .string(let text): "the string \"\(text.prefix(40))\""
+                    default: "not a number"
+                    }
+                problems.append(
+                    CheckpointError(
+                        .badConfig, url: configURL,
+                        "has '\(spelled)' = \(shown), which is not a size; expected a whole number below 2^53"))
+            }
+        }
         let embedding = ([config.tiedEmbeddingName].compactMap { $0 } + embeddingNames).first { infos[$0] != nil }
         for name in [embedding, "lm_head.weight"].compactMap({ $0 }) {
             guard let info = infos[name], info.shape.count == 2 else { continue }

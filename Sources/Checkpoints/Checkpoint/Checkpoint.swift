@@ -69,6 +69,11 @@ public final class Checkpoint: Sendable {
                     Self.indexProblems($0, indexURL: directory.appendingPathComponent(Self.indexName), files: files)
                 } ?? []
             let infos = Dictionary(files.flatMap { $0.tensors.map { ($0.name, $0) } }, uniquingKeysWith: { a, _ in a })
+            if infos.isEmpty {
+                let names = files.map(\.url.lastPathComponent).joined(separator: ", ")
+                let what = files.isEmpty ? "its \(Self.indexName) names no weight file" : "\(names) hold(s) no tensor"
+                found.append(CheckpointError(.noWeights, url: directory, "\(what); expected the model's weights"))
+            }
             found += Self.quantizationProblems(
                 config: config, configURL: configURL, tensorNames: infos.keys.sorted(), directory: directory)
             found += Self.configProblems(config: config, configURL: configURL, infos: infos)

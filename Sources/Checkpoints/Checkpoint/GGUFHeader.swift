@@ -1,4 +1,5 @@
 import Foundation
+import SafeTensors
 
 /// The fixed start of a GGUF file (llama.cpp's format), read only to recognise one and say how to convert it.
 ///
@@ -10,8 +11,10 @@ public struct GGUFHeader: Sendable, Equatable {
     /// The tensor count the header states, when the file is long enough to hold it.
     public let tensorCount: UInt64?
 
-    /// The header of the file at `url`, or `nil` when it does not start with `GGUF` (or cannot be read).
+    /// The header of the file at `url`, or `nil` when it does not start with `GGUF` (or cannot be read, or is not a
+    /// regular file: opening a FIFO would wait for a writer).
     public static func read(_ url: URL) -> GGUFHeader? {
+        guard FileErrorReason.notRegularFile(url) == nil else { return nil }
         guard let handle = try? FileHandle(forReadingFrom: url) else { return nil }
         defer { try? handle.close() }
         guard let data = try? handle.read(upToCount: 16), data.count >= 8 else { return nil }

@@ -34,7 +34,27 @@ public struct ModelConfig: Sendable {
         guard case .object(let object) = value else {
             throw CheckpointError(.badConfig, url: url, "is not a JSON object")
         }
+        if let layout = try? JSONLayout.parse([UInt8](data)), let (key, path) = Self.duplicateKey(in: layout, at: "") {
+            throw CheckpointError(
+                .badConfig, url: url,
+                "key '\(key)' appears twice\(path.isEmpty ? "" : " in '\(path)'"); JSON readers disagree on which "
+                    + "one counts (Python's json, and so transformers, takes the last): keep one")
+        }
         self.json = object
+    }
+
+    /// The first key that an object of `layout` (at any depth) holds twice, with the path of that object.
+    private static func duplicateKey(in layout: JSONLayout, at path: String) -> (String, String)? {
+        var seen = Set<String>()
+        for member in layout.members {
+            if !seen.insert(member.key).inserted { return (member.key, path) }
+            let inner = path.isEmpty ? member.key : path + "." + member.key
+            if let found = duplicateKey(in: member.value, at: inner) { return found }
+        }
+        for element in layout.elements {
+            if let found = duplicateKey(in: element, at: path + "[]") { return found }
+        }
+        return nil
     }
 
     public func int(_ key: String) -> Int? { json[key]?.intValue }

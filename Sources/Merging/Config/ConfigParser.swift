@@ -36,7 +36,20 @@ struct ConfigParser {
         MergeConfigError(kind, file: file, message, cause: cause)
     }
 
+    /// The largest config text parsed: YAML parsing costs tens of microseconds per scalar, so a config of
+    /// megabytes (a gradient of 10⁶ values) would take seconds before anything could be checked.
+    static let maxConfigBytes = 1 << 20
+    /// The most output layers `slices:` may build (the sum of their `layer_range` lengths): planning costs a little
+    /// per output tensor, and the largest models have fewer than 200 layers.
+    static let maxSliceLayers = 1024
+
     func parse(_ yaml: String) throws -> Parsed {
+        guard yaml.utf8.count <= Self.maxConfigBytes else {
+            throw self.error(
+                .syntax,
+                "the config is \(yaml.utf8.count) bytes; at most \(Self.maxConfigBytes) (1 MiB) are read — a MergeKit "
+                    + "config is a few kB")
+        }
         let root: Node?
         do {
             root = try Yams.compose(yaml: yaml)
@@ -335,6 +348,7 @@ struct ConfigParser {
                 .badValue, "'slices' must be a non-empty list of `- sources: [{model, layer_range: [a, b]}]` entries")
         }
         var slices: [MergeConfiguration.OutputSlice] = []
+        var layers = 0
         for (index, element) in sequence.enumerated() {
             let context = "slices[\(index)]"
             guard case .mapping(let map) = element else {
@@ -392,6 +406,13 @@ struct ConfigParser {
                 )
             }
             slices.append(MergeConfiguration.OutputSlice(sources: sources, parameters: parameters))
+            layers += slices[slices.count - 1].length
+            if layers > Self.maxSliceLayers {
+                throw self.error(
+                    .badValue,
+                    "slices: slices[0…\(index)] already build \(layers) output layers; at most \(Self.maxSliceLayers) "
+                        + "are allowed")
+            }
         }
         return slices
     }

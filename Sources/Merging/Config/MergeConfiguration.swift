@@ -82,6 +82,17 @@ public struct MergeConfiguration: Sendable {
 
     /// Reads and validates the config at `url`; relative model paths resolve against its folder first.
     public static func load(contentsOf url: URL) throws -> MergeConfiguration {
+        if let reason = FileErrorReason.notRegularFile(url) {
+            throw MergeConfigError(.syntax, file: url, "cannot read the config: \(reason)")
+        }
+        if let size = (try? FileManager.default.attributesOfItem(atPath: url.path))?[.size] as? Int,
+            size > ConfigParser.maxConfigBytes
+        {
+            throw MergeConfigError(
+                .syntax, file: url,
+                "the config is \(size) bytes; at most \(ConfigParser.maxConfigBytes) (1 MiB) are read — a MergeKit "
+                    + "config is a few kB")
+        }
         let text: String
         do {
             text = try String(contentsOf: url, encoding: .utf8)

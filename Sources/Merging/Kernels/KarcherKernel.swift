@@ -6,7 +6,7 @@ import Interruption
 /// As `mergekit/merge_methods/karcher.py` (0.1.5), every input xᵢ (the base, when given, is one more input) with
 /// αᵢ = 1/N: nᵢ = ‖xᵢ‖, uᵢ = xᵢ/nᵢ for the inputs with nᵢ > `tol`, their α renormalised to sum 1. Start from
 /// u = Σ αᵢuᵢ / ‖Σ αᵢuᵢ‖ (u₀ if that norm is below `tol`); then up to `max_iter` times: dᵢ = clamp(⟨u, uᵢ⟩, −1, 1),
-/// θᵢ = acos dᵢ, T = Σ_{θᵢ ≥ tol} αᵢ·θᵢ/sin θᵢ·(uᵢ − dᵢu); stop when ‖T‖ < `tol`, else u ← cos‖T‖·u + sin‖T‖·T/‖T‖,
+/// θᵢ = acos dᵢ, T = Σ_{θᵢ > tol} αᵢ·θᵢ/sin θᵢ·(uᵢ − dᵢu); stop when ‖T‖ ≤ `tol`, else u ← cos‖T‖·u + sin‖T‖·T/‖T‖,
 /// renormalised. The result is s·u with s = Σ αᵢnᵢ over all inputs (zero vectors included). All inputs zero → 0.
 ///
 /// Every iterate is a combination Σ cᵢxᵢ of the inputs, so the whole iteration runs on the coefficients and the
@@ -87,12 +87,12 @@ final class KarcherKernel: TensorKernel, @unchecked Sendable {
                 let ui = unit(i)
                 let d = min(max(dot(u, ui), -1), 1)
                 let theta = acos(d)
-                if theta < tol { continue }
+                if theta <= tol { continue }  // θ = 0 (uᵢ = u) adds nothing; θ/sin θ would be 0/0 at tol 0
                 let factor = weights[i] * theta / sin(theta)
                 for k in 0..<count { tangent[k] += factor * (ui[k] - d * u[k]) }
             }
             let tangentNorm = gram.norm(tangent)
-            if tangentNorm < tol { break }
+            if tangentNorm <= tol { break }  // converged; at tol 0 an exact 0 would divide 0 by 0 below
             let c = cos(tangentNorm), s = sin(tangentNorm)
             for k in 0..<count { u[k] = c * u[k] + s * tangent[k] / tangentNorm }
             let length = gram.norm(u)

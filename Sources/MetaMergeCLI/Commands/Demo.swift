@@ -382,7 +382,7 @@ extension MetaMerge {
         /// The family's `prompts.txt` (one text prompt per line, encoded with `<bos>` in front), or eight seeded
         /// random prompts when the family has none.
         static func prompts(family: URL, base: Checkpoint) throws -> [[Int]] {
-            let config = try TransformerConfig(base.config)
+            let config = try TransformerConfig(checkpoint: base)
             let file = family.appendingPathComponent("prompts.txt")
             guard FileManager.default.fileExists(atPath: file.path) else {
                 return try PromptSource.random(count: 8, length: 16, seed: 0)

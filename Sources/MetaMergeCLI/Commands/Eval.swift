@@ -120,7 +120,8 @@ struct EvalTarget {
             let model = try Checkpoint(directory: url)
             return EvalTarget(
                 engine: try CompletionEvaluator.engine(model: model), tokenizerDirectory: url,
-                checkpoints: [("model", model)], modelTasks: [], point: [], config: try TransformerConfig(model.config))
+                checkpoints: [("model", model)], modelTasks: [], point: [],
+                config: try TransformerConfig(checkpoint: model))
         }
         let configuration = try MergeConfiguration.load(contentsOf: url)
         let family = try configuration.familySpec().open()
@@ -145,7 +146,7 @@ struct EvalTarget {
         self.init(
             engine: try CompletionEvaluator.engine(family: family), tokenizerDirectory: family.base.directory,
             checkpoints: [("base", family.base)] + family.tasks.map { ($0.name, $0.checkpoint) },
-            modelTasks: family.taskNames, point: point, config: try TransformerConfig(family.base.config))
+            modelTasks: family.taskNames, point: point, config: try TransformerConfig(checkpoint: family.base))
     }
 
     func taskURLs(_ arguments: [String]) throws -> [URL] {

@@ -59,7 +59,7 @@ extension MetaMerge {
                 let family = try family.load()
                 try AnalysisReport.checkDestination(
                     URL(fileURLWithPath: output), inputs: AnalysisReport.inputs(of: family))
-                let config = try TransformerConfig(family.base.config)
+                let config = try TransformerConfig(checkpoint: family.base)
                 let source: PromptSource =
                     if let tokenIDs { .tokenIDs(URL(fileURLWithPath: tokenIDs)) } else if let prompts {
                         .text(URL(fileURLWithPath: prompts))

@@ -42,6 +42,11 @@ struct FamilyOptions: ParsableArguments {
             guard !parts[0].isEmpty, !parts[1].isEmpty else {
                 throw ValidationError("--model '\(item)': expected NAME=DIR")
             }
+            // A name is printed in one-line tables and messages and stored in reports.
+            guard !parts[0].unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+                throw ValidationError(
+                    "--model \(parts[0].debugDescription): the name holds a control character (a newline, a tab, …)")
+            }
             return (parts[0], try ModelReference.resolve(parts[1]).url)
         }
         let reference = try ModelReference.resolve(item)

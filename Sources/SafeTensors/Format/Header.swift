@@ -71,6 +71,12 @@ struct Header {
             if key == "__metadata__" {
                 metadata = try Self.decodeMetadata(value, url: url)
             } else {
+                // A name is stored as text in reports and read back by C libraries (HDF5), where NUL ends a string.
+                if key.utf8.contains(0) {
+                    throw SafeTensorsError(
+                        .invalidTensorEntry, file: url, tensor: key.replacingOccurrences(of: "\u{0}", with: "\\u0000"),
+                        "the name holds a NUL character (U+0000); expected a tensor name without it")
+                }
                 entries.append(try Self.decodeEntry(name: key, value, url: url))
             }
         }

@@ -28,7 +28,9 @@ final class OpenFile: @unchecked Sendable {
     /// regular file.
     init(url: URL) throws(SafeTensorsError) {
         self.url = url
-        let fd = open(url.path, O_RDONLY | O_CLOEXEC)
+        // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer forever; it is refused below
+        // as not a regular file, and has no effect on a regular file's reads.
+        let fd = open(url.path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else {
             throw SafeTensorsError(.cannotOpen, file: url, "cannot open file: \(String(cString: strerror(errno)))")
         }

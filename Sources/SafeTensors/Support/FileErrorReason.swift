@@ -31,11 +31,26 @@ package enum FileErrorReason {
         var status = stat()
         if stat(url.path, &status) != 0 { return describe(errno) }
         if status.st_mode & S_IFMT == S_IFDIR { return "is a directory; expected a file" }
+        if let reason = notRegularFile(url) { return reason }
         if access(url.path, R_OK) != 0 { return describe(errno) }
         if nsError.domain == NSCocoaErrorDomain {
             return "the system could not read or write it (Foundation error code \(nsError.code))"
         }
         return "\(error)"
+    }
+
+    /// Why the file at `url` (after symbolic links) cannot be read as a file: `nil` for a regular file or a path that
+    /// does not exist; a reason for a directory, a FIFO (opening one for reading waits for a writer, maybe forever),
+    /// a device or a socket.
+    package static func notRegularFile(_ url: URL) -> String? {
+        var status = stat()
+        guard stat(url.path, &status) == 0 else { return nil }
+        switch status.st_mode & S_IFMT {
+        case S_IFREG: return nil
+        case S_IFDIR: return "is a directory; expected a file"
+        case S_IFIFO: return "is a FIFO (named pipe), not a regular file; expected a file"
+        default: return "is a device or a socket, not a regular file; expected a file"
+        }
     }
 
     /// `strerror(code)` with a lower-case first letter, as it reads inside a message.

@@ -34,7 +34,8 @@ enum Pattern: @unchecked Sendable {
                 try NSRegularExpression(pattern: source, options: []), source: source, component: component)
         } catch {
             throw TokenizerError(
-                "\(component): regular expression '\(source)' is not supported: \(error)", cause: error)
+                "\(component): regular expression '\(source)' is not valid in ICU's syntax (the one "
+                    + "NSRegularExpression reads; the tokenizers library uses Oniguruma's)", cause: error)
         }
     }
 
@@ -42,7 +43,11 @@ enum Pattern: @unchecked Sendable {
     ///
     /// - Throws: ``TokenizerError`` naming the component and the limit when a regular expression takes more than
     ///   ``WorkLimits/regexTicks(length:)`` ticks of ICU's step counter on `text` (catastrophic backtracking).
-    func matches(in text: String) throws -> [Range<String.Index>] {
+    ///
+    /// With `keepingEmpty` (what `Replace` needs) a regular expression's empty matches are kept too, as the
+    /// tokenizers library's Oniguruma reports them: one at each position where the expression matches nothing,
+    /// except right where a non-empty match ends (ICU would report that one as well).
+    func matches(in text: String, keepingEmpty: Bool = false) throws -> [Range<String.Index>] {
         switch self {
         case .literal(let needle):
             return Self.literalMatches(needle, in: text)
@@ -74,8 +79,11 @@ enum Pattern: @unchecked Sendable {
                         + "text of \(utf16.count) UTF-16 units (limit \(WorkLimits.regexBaseSteps) + "
                         + "\(WorkLimits.regexStepsPerUnit) per unit): it backtracks catastrophically")
             }
+            var previousEnd = -1
             for match in found {
-                guard match.length > 0 else { continue }
+                let empty = match.length == 0
+                defer { if !empty { previousEnd = match.location + match.length } }
+                guard !empty || (keepingEmpty && match.location != previousEnd) else { continue }
                 let start = utf16.index(index, offsetBy: match.location - offset)
                 let end = utf16.index(start, offsetBy: match.length)
                 result.append(start..<end)
@@ -184,12 +192,23 @@ enum Pattern: @unchecked Sendable {
     /// - Throws: ``TokenizerError`` naming `component` when the result would hold more than `limit` UTF-8 bytes
     ///   (checked before it is built; `limit` from ``WorkLimits/outputBytes(inputBytes:)`` of the original input,
     ///   `inputBytes`), or when a regular expression exceeds its step limit.
+    ///
+    /// A pattern that matches the empty string inserts `content` there, as the tokenizers library does: an empty
+    /// `{"String": ""}` before every character and at the end (`"ab"` → `"xaxbx"`), a regular expression at each of
+    /// its empty matches; an empty text stays empty.
     func replace(in text: String, with content: String, component: String, inputBytes: Int) throws -> String {
-        if case .literal(let needle) = self {
+        guard !text.isEmpty else { return text }
+        if case .literal(let needle) = self, !needle.isEmpty {
             return try Self.replaceLiteral(
                 needle, in: text, with: content, component: component, inputBytes: inputBytes)
         }
-        let found = try matches(in: text)
+        let found: [Range<String.Index>]
+        if case .literal = self {
+            let scalars = text.unicodeScalars
+            found = (scalars.indices + [scalars.endIndex]).map { $0..<$0 }
+        } else {
+            found = try matches(in: text, keepingEmpty: true)
+        }
         guard !found.isEmpty else { return text }
         let limit = WorkLimits.outputBytes(inputBytes: inputBytes)
         let removed = found.reduce(0) { $0 + text.utf8.distance(from: $1.lowerBound, to: $1.upperBound) }

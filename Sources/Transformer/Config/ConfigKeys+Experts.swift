@@ -34,7 +34,9 @@ extension ConfigKeys {
         if let value = value("mlp_only_layers") {
             guard case .array(let items) = value else {
                 throw TransformerError(
-                    .badConfig, "config.json key mlp_only_layers is \(value); expected an array of layer indices")
+                    .badConfig,
+                    "config.json key mlp_only_layers is \(ConfigKeys.describe(value)); expected an array of layer "
+                        + "indices")
             }
             for item in items {
                 guard case .number(let number) = item, number.rounded() == number, abs(number) < 9e15 else {

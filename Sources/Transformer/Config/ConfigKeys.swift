@@ -15,6 +15,18 @@ struct ConfigKeys {
         }
     }
 
+    /// `value` as a message says it: "the string \"1e-6\"", "the number 4.6e+18", "an array", ….
+    static func describe(_ value: JSONValue) -> String {
+        switch value {
+        case .null: "null"
+        case .bool(let flag): "\(flag)"
+        case .number(let number): "the number \(number)"
+        case .string(let text): "the string \"\(text.count > 40 ? String(text.prefix(40)) + "…" : text)\""
+        case .array: "an array"
+        case .object: "an object"
+        }
+    }
+
     /// Whether `key` is missing from the file (an explicit `null` is present): transformers gives a missing key its
     /// class default, a `null` the value None.
     func isMissing(_ key: String) -> Bool { json[key] == nil }
@@ -22,7 +34,8 @@ struct ConfigKeys {
     func int(_ key: String) throws -> Int? {
         guard let value = value(key) else { return nil }
         guard case .number(let number) = value, number.rounded() == number, abs(number) < 9e15 else {
-            throw TransformerError(.badConfig, "config.json key \(path)\(key) is \(value); expected an integer")
+            throw TransformerError(
+                .badConfig, "config.json key \(path)\(key) is \(Self.describe(value)); expected an integer")
         }
         return Int(number)
     }
@@ -37,7 +50,8 @@ struct ConfigKeys {
     func double(_ key: String) throws -> Double? {
         guard let value = value(key) else { return nil }
         guard case .number(let number) = value else {
-            throw TransformerError(.badConfig, "config.json key \(path)\(key) is \(value); expected a number")
+            throw TransformerError(
+                .badConfig, "config.json key \(path)\(key) is \(Self.describe(value)); expected a number")
         }
         return number
     }
@@ -52,7 +66,8 @@ struct ConfigKeys {
     func bool(_ key: String) throws -> Bool? {
         guard let value = value(key) else { return nil }
         guard case .bool(let flag) = value else {
-            throw TransformerError(.badConfig, "config.json key \(path)\(key) is \(value); expected true or false")
+            throw TransformerError(
+                .badConfig, "config.json key \(path)\(key) is \(Self.describe(value)); expected true or false")
         }
         return flag
     }
@@ -60,7 +75,8 @@ struct ConfigKeys {
     func string(_ key: String) throws -> String? {
         guard let value = value(key) else { return nil }
         guard case .string(let text) = value else {
-            throw TransformerError(.badConfig, "config.json key \(path)\(key) is \(value); expected a string")
+            throw TransformerError(
+                .badConfig, "config.json key \(path)\(key) is \(Self.describe(value)); expected a string")
         }
         return text
     }
@@ -68,7 +84,8 @@ struct ConfigKeys {
     func object(_ key: String) throws -> ConfigKeys? {
         guard let value = value(key) else { return nil }
         guard case .object(let object) = value else {
-            throw TransformerError(.badConfig, "config.json key \(path)\(key) is \(value); expected an object")
+            throw TransformerError(
+                .badConfig, "config.json key \(path)\(key) is \(Self.describe(value)); expected an object")
         }
         return ConfigKeys(json: object, path: "\(path)\(key).")
     }
@@ -204,7 +221,8 @@ struct ConfigKeys {
     func slidingLayerTypes(layerCount: Int) throws -> [Bool]? {
         guard let value = value("layer_types") else { return nil }
         guard case .array(let items) = value else {
-            throw TransformerError(.badConfig, "config.json key layer_types is \(value); expected an array of strings")
+            throw TransformerError(
+                .badConfig, "config.json key layer_types is \(Self.describe(value)); expected an array of strings")
         }
         var sliding: [Bool] = []
         for item in items {

@@ -23,6 +23,16 @@ extension TransformerConfig {
         try self.init(json: config.json)
     }
 
+    /// ``init(_:)`` on the `config.json` of `checkpoint`; an error names that file.
+    public init(checkpoint: Checkpoint) throws {
+        do {
+            try self.init(checkpoint.config)
+        } catch let error as TransformerError {
+            let file = checkpoint.directory.appendingPathComponent("config.json").path
+            throw TransformerError(error.kind, "\(file): \(error.description)", prompt: error.prompt)
+        }
+    }
+
     /// ``init(_:)`` on the keys of a `config.json` object.
     public init(json: [String: JSONValue]) throws {
         let keys = ConfigKeys(json: json)

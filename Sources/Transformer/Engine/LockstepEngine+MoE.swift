@@ -35,6 +35,7 @@ extension LockstepEngine {
             switch config.activation {
             case .silu: { Kernels.swiGLU(gate: $0, up: $1, count: $2) }
             case .geluTanh: { Kernels.geluTanhGLU(gate: $0, up: $1, count: $2) }
+            case .gelu: { Kernels.geluGLU(gate: $0, up: $1, count: $2) }
             }
         for e in 0..<E {
             try Interruption.check()

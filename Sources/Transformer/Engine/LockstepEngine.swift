@@ -46,8 +46,9 @@ public struct LockstepEngine: Sendable {
         for (t, task) in tasks.enumerated() {
             for (name, shape) in model.tensorShapes where task.shape(of: name) != shape {
                 let stored = task.shape(of: name).map { "\($0)" } ?? "absent"
+                let model = task.location ?? "task model \(t)"
                 throw TransformerError(
-                    .shapeMismatch, "tensor \(name) is \(stored) in task model \(t) but \(shape) in the base")
+                    .shapeMismatch, "\(model): tensor \(name) is \(stored) here but \(shape) in the base")
             }
         }
         self.config = model.config  // with the names the base stores (GPT-2 with or without `transformer.`)

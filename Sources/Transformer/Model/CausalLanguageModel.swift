@@ -48,16 +48,17 @@ public struct CausalLanguageModel: Sendable {
         try config.experts?.checkRouters(config, weights)
         let expected = config.tensorShapes(head: head)
         for (name, shape) in expected {
+            let place = weights.location.map { "\($0): " } ?? ""
             guard let stored = weights.shape(of: name) else {
                 throw TransformerError(
                     .missingTensor,
-                    "tensor \(name) is not stored; a \(config.architecture.causalLMClassName) with this config needs "
-                        + "it (shape \(shape))"
+                    "\(place)tensor \(name) is not stored; a \(config.architecture.causalLMClassName) with this config "
+                        + "needs it (shape \(shape))"
                 )
             }
             guard stored == shape else {
                 throw TransformerError(
-                    .shapeMismatch, "tensor \(name) is stored as \(stored); config.json implies \(shape)")
+                    .shapeMismatch, "\(place)tensor \(name) is stored as \(stored); config.json implies \(shape)")
             }
         }
         tensorShapes = expected
@@ -65,13 +66,13 @@ public struct CausalLanguageModel: Sendable {
 
     /// The model of a checkpoint directory, weights read from its files as the pass needs them.
     public init(checkpoint: Checkpoint) throws {
-        try self.init(config: TransformerConfig(checkpoint.config), weights: CheckpointWeights(checkpoint))
+        try self.init(config: TransformerConfig(checkpoint: checkpoint), weights: CheckpointWeights(checkpoint))
     }
 
     /// The model θ0 + Σ_t c_t (θ_t − θ0) of a base and task checkpoints, with the base's config.
     public init(base: Checkpoint, tasks: [Checkpoint], coefficients: [Float]) throws {
         try self.init(
-            config: TransformerConfig(base.config),
+            config: TransformerConfig(checkpoint: base),
             weights: CombinedWeights(base: base, tasks: tasks, coefficients: coefficients))
     }
 }

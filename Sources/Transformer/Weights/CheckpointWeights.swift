@@ -27,6 +27,9 @@ public struct CheckpointWeights: WeightProvider {
         self.checkpoint = checkpoint
     }
 
+    /// The checkpoint's directory.
+    public var location: String? { checkpoint.directory.path }
+
     public func shape(of name: String) -> [Int]? {
         checkpoint.info(name)?.shape
     }

@@ -94,8 +94,8 @@ public struct CombinedWeights: WeightProvider {
             let stored = tasks[t].shape(of: name).map { "\($0)" } ?? "absent"
             throw TransformerError(
                 .shapeMismatch,
-                "tensor \(name) is \(stored) in task model \(t) but \(baseShape.map { "\($0)" } ?? "absent") in the "
-                + "base"
+                "\(tasks[t].location ?? "task model \(t)"): tensor \(name) is \(stored) here but "
+                    + "\(baseShape.map { "\($0)" } ?? "absent") in the base"
             )
         }
         let chunk = Self.chunkSize

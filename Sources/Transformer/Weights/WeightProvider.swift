@@ -29,9 +29,14 @@ public protocol WeightProvider: Sendable {
 
     /// A hint that tensor `name` will not be read again soon: its pages may leave memory. The default does nothing.
     func evict(_ name: String)
+
+    /// Where the tensors come from, for messages (a checkpoint's directory); `nil` (the default) when there is no
+    /// such place.
+    var location: String? { get }
 }
 
 extension WeightProvider {
+    public var location: String? { nil }
     public func lendsFloat32(_ name: String) -> Bool { false }
     public func prefetch(_ name: String) {}
     public func evict(_ name: String) {}
