@@ -38,12 +38,25 @@ struct MetaMerge: AsyncParsableCommand {
             if let signal = Interruption.signal { endInterrupted(signal) }
             let code = exitCode(for: error)
             if code == .validationFailure {
-                let message = fullMessage(for: error)
-                FileHandle.standardError.write(Data("\(message)\n".utf8))
+                FileHandle.standardError.write(Data("\(usageLine(for: error))\n".utf8))
                 Foundation.exit(2)
             }
             exit(withError: error)
         }
+    }
+
+    /// A usage error in one line, as every other error: "metamerge probe: MESSAGE (see 'metamerge probe --help')".
+    /// ArgumentParser's own text repeats the synopsis over several lines; the message is the part that helps.
+    private static func usageLine(for error: Error) -> String {
+        let arguments = CommandLine.arguments.dropFirst()
+        let subcommand = arguments.first.flatMap { name in
+            configuration.subcommands.contains { $0.configuration.commandName == name || $0._commandName == name }
+                ? name : nil
+        }
+        let command = ["metamerge", subcommand].compactMap { $0 }.joined(separator: " ")
+        let message = message(for: error).split(whereSeparator: \.isNewline)
+            .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }.joined(separator: " ")
+        return "\(command): \(message.isEmpty ? "bad usage" : message) (see '\(command) --help')"
     }
 
     /// The end of a run a signal stopped: the temporaries removed, one line on stderr, exit 128 + signal.
