@@ -60,28 +60,9 @@ struct RotaryEmbedding {
         apply(to: x, rows: tokenCount, heads: heads)
     }
 
-    /// Rotates every head of the first `rows` (≤ tokenCount) rows of a [rows × heads·d] matrix: row p is position p.
+    /// Rotates every head of the first `rows` (≤ tokenCount) rows of a [rows × heads·d] matrix: row p is position p
+    /// (the first ``rotaryDimension`` values of each head, in the rotate-half layout; the rest are left as they are).
     func apply(to x: UnsafeMutablePointer<Float>, rows: Int, heads: Int) {
-        precondition(rows <= tokenCount, "\(rows) rows for rotary tables of \(tokenCount) positions")
-        let half = rotaryDimension / 2
-        let width = heads * headDimension
-        cosines.withUnsafeBufferPointer { cosines in
-            sines.withUnsafeBufferPointer { sines in
-                for p in 0..<rows {
-                    let c = cosines.baseAddress! + p * half
-                    let s = sines.baseAddress! + p * half
-                    for h in 0..<heads {
-                        let first = x + p * width + h * headDimension
-                        let second = first + half
-                        for i in 0..<half {
-                            let a = first[i]
-                            let b = second[i]
-                            first[i] = a * c[i] - b * s[i]
-                            second[i] = b * c[i] + a * s[i]
-                        }
-                    }
-                }
-            }
-        }
+        apply(to: x, rows: rows, heads: heads, headStride: headDimension)
     }
 }
