@@ -13,14 +13,14 @@ struct ArchitectureLnCommandTests {
     /// The set's task models (task_a, task_b when present).
     static func tasks(_ set: String) -> [String] {
         ["task_a", "task_b"].filter {
-            let directory = ArchitectureCommandTests.set(set).appendingPathComponent($0)
+            let directory = ArchitectureFixtureCommands.set(set).appendingPathComponent($0)
             return FileManager.default.fileExists(atPath: directory.appendingPathComponent("config.json").path)
         }
     }
 
     /// `--model name=path` for each task model; the base itself when the set has none.
     static func taskArguments(_ set: String) -> [String] {
-        let family = ArchitectureCommandTests.set(set)
+        let family = ArchitectureFixtureCommands.set(set)
         let tasks = Self.tasks(set)
         if tasks.isEmpty { return ["--model", "self=" + family.appendingPathComponent("base").path] }
         return tasks.flatMap { ["--model", "\($0)=" + family.appendingPathComponent($0).path] }
@@ -28,77 +28,30 @@ struct ArchitectureLnCommandTests {
 
     @Test("probe along every task vector", arguments: sets)
     func probeRuns(set: String) throws {
-        let directory = try makeTemporaryDirectory("arch-ln-probe")
-        let ids = directory.appendingPathComponent("ids.txt")
-        try Data("1 5 9 8\n3 1 4 1 5 9 2 6 5 3 5 8\n".utf8).write(to: ids)
-        let family = ArchitectureCommandTests.set(set)
-        let output = directory.appendingPathComponent("probe.h5")
-        let result = try MetaMergeProcess.run([
-            "probe", "--base", family.appendingPathComponent("base").path,
-        ] + Self.taskArguments(set) + [
-            "--token-ids", ids.path, "--alphas", "0:1:0.5", "-o", output.path,
-        ])
-        #expect(result.status == 0, "\(set): \(result.stderr)")
-        #expect(FileManager.default.fileExists(atPath: output.path))
+        try ArchitectureFixtureCommands.expectProbeRuns(
+            set, models: Self.taskArguments(set), directoryPrefix: "arch-ln-probe")
     }
 
     @Test("eval matches transformers' NLL (1e-5 relative, same exact matches); a sweep runs", arguments: sets)
     func evalAndSweepRun(set: String) throws {
-        let reference = try ArchitectureCommandTests.evalReference(set)
-        let directory = try makeTemporaryDirectory("arch-ln-eval")
-        let tokenizer = RepositoryPaths.tinyFamily.appendingPathComponent("base")
-        for model in ["base"] + Self.tasks(set) {
-            let target = directory.appendingPathComponent(model)
-            try FileManager.default.copyItem(
-                at: ArchitectureCommandTests.set(set).appendingPathComponent(model), to: target)
-            for file in ["tokenizer.json", "tokenizer_config.json"] {
-                try FileManager.default.copyItem(
-                    at: tokenizer.appendingPathComponent(file), to: target.appendingPathComponent(file))
-            }
-        }
-        let config = directory.appendingPathComponent("merge.yml")
-        let models = zip(Self.tasks(set), reference.coefficients).map { task, weight in
-            "  - model: \(task)\n    parameters:\n      weight: \(weight)\n"
-        }
-        let yaml = "merge_method: task_arithmetic\nbase_model: base\nmodels:\n" + models.joined()
-        try Data(yaml.utf8).write(to: config)
-        let lines = try String(
-            contentsOf: RepositoryPaths.root.appendingPathComponent(reference.taskFile), encoding: .utf8
-        ).split(separator: "\n").prefix(reference.items)
-        let taskFile = directory.appendingPathComponent("add.jsonl")
-        try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: taskFile)
+        let (reference, config, task, directory) = try ArchitectureFixtureCommands.evalSetup(
+            set, tasks: Self.tasks(set), directoryPrefix: "arch-ln-eval")
         // No task models: the base directory itself.
         let evaluated = Self.tasks(set).isEmpty ? directory.appendingPathComponent("base").path : config.path
-        let eval = try MetaMergeProcess.run(["eval", evaluated, "--task", "add=" + taskFile.path, "--json"])
-        #expect(eval.status == 0, "\(set): \(eval.stderr)")
-        let report = try JSONSerialization.jsonObject(with: Data(eval.stdout.utf8)) as? [String: Any]
-        let task = try #require((report?["tasks"] as? [[String: Any]])?.first)
-        let nll = try #require(task["meanNLL"] as? Double)
-        #expect(
-            abs(nll - reference.meanNll) <= 1e-5 * abs(reference.meanNll),
-            "\(set): mean NLL \(nll), transformers \(reference.meanNll)")
-        #expect(task["correctTokens"] as? Int == reference.correctTokens, "\(set)")
-        #expect(task["completionTokens"] as? Int == reference.completionTokens, "\(set)")
+        let scores = try ArchitectureFixtureCommands.evalScores(evaluated, task: task, label: set)
+        try ArchitectureFixtureCommands.expectMatches(
+            scores, reference, tolerance: 1e-5 * abs(reference.meanNll), set: set)
         guard !Self.tasks(set).isEmpty else { return }
-        let sweep = try MetaMergeProcess.run([
-            "sweep", config.path, "--task", "add=" + taskFile.path, "--scales", "0.5:1:0.5", "--weights", "uniform",
-            "-o", directory.appendingPathComponent("sweep.h5").path,
-        ])
-        #expect(sweep.status == 0, "\(set): \(sweep.stderr)")
+        try ArchitectureFixtureCommands.expectSweepRuns(config, task: task, in: directory, set: set)
     }
 
     @Test("GPT-2: a prompt longer than n_positions (its learned positions) is one line naming the line, exit 2")
     func gpt2PromptBeyondPositions() throws {
         let directory = try makeTemporaryDirectory("arch-ln-long")
-        let ids = directory.appendingPathComponent("ids.txt")
-        try Data((Array(repeating: "1", count: 25).joined(separator: " ") + "\n").utf8).write(to: ids)
-        let family = ArchitectureCommandTests.set("gpt2")
-        let output = directory.appendingPathComponent("probe.h5")
-        let result = try MetaMergeProcess.run([
-            "probe", "--base", family.appendingPathComponent("base").path,
-            "--model", "a=" + family.appendingPathComponent("task_a").path, "--token-ids", ids.path,
-            "-o", output.path,
-        ])
+        let family = ArchitectureFixtureCommands.set("gpt2")
+        let (result, output) = try ArchitectureFixtureCommands.probe(
+            base: family.appendingPathComponent("base"), task: family.appendingPathComponent("task_a"),
+            ids: Array(repeating: "1", count: 25).joined(separator: " ") + "\n", in: directory)
         #expect(result.status == 2)
         #expect(result.stderr.split(separator: "\n").count == 1, "\(result.stderr)")
         #expect(result.stderr.contains("25 tokens") && result.stderr.contains("24"), "\(result.stderr)")
@@ -112,20 +65,15 @@ struct ArchitectureLnCommandTests {
         for model in ["base", "task_a"] {
             let target = directory.appendingPathComponent(model)
             try FileManager.default.copyItem(
-                at: ArchitectureCommandTests.set("gpt-neox").appendingPathComponent(model), to: target)
+                at: ArchitectureFixtureCommands.set("gpt-neox").appendingPathComponent(model), to: target)
             let config = target.appendingPathComponent("config.json")
             let text = try String(contentsOf: config, encoding: .utf8)
                 .replacingOccurrences(of: "\"intermediate_size\": 16", with: "\"intermediate_size\": 24")
             try Data(text.utf8).write(to: config)
         }
-        let ids = directory.appendingPathComponent("ids.txt")
-        try Data("1 2 3\n".utf8).write(to: ids)
-        let output = directory.appendingPathComponent("probe.h5")
-        let result = try MetaMergeProcess.run([
-            "probe", "--base", directory.appendingPathComponent("base").path,
-            "--model", "a=" + directory.appendingPathComponent("task_a").path, "--token-ids", ids.path,
-            "-o", output.path,
-        ])
+        let (result, output) = try ArchitectureFixtureCommands.probe(
+            base: directory.appendingPathComponent("base"), task: directory.appendingPathComponent("task_a"),
+            ids: "1 2 3\n", in: directory)
         #expect(result.status == 2)
         #expect(result.stderr.split(separator: "\n").count == 1, "\(result.stderr)")
         #expect(
@@ -136,11 +84,11 @@ struct ArchitectureLnCommandTests {
 
     @Test("GPT-2 stored without the transformer. prefix (as the original hub files): eval matches transformers' NLL")
     func gpt2WithoutPrefix() throws {
-        let reference = try ArchitectureCommandTests.evalReference("gpt2")
+        let reference = try ArchitectureFixtureCommands.evalReference("gpt2")
         let directory = try makeTemporaryDirectory("arch-ln-gpt2-bare")
         let tokenizer = RepositoryPaths.tinyFamily.appendingPathComponent("base")
         for model in ["base", "task_a"] {
-            let source = ArchitectureCommandTests.set("gpt2").appendingPathComponent(model)
+            let source = ArchitectureFixtureCommands.set("gpt2").appendingPathComponent(model)
             let target = directory.appendingPathComponent(model)
             try FileManager.default.createDirectory(at: target, withIntermediateDirectories: true)
             let files = [(source, "config.json"), (tokenizer, "tokenizer.json"), (tokenizer, "tokenizer_config.json")]
@@ -158,19 +106,9 @@ struct ArchitectureLnCommandTests {
                     (String(name.dropFirst(name.hasPrefix("transformer.") ? 12 : 0)), shapes[name]!, tensors[name]!)
                 })
         }
-        let config = directory.appendingPathComponent("merge.yml")
-        let yaml = "merge_method: task_arithmetic\nbase_model: base\nmodels:\n  - model: task_a\n"
-            + "    parameters:\n      weight: 0.3\n"
-        try Data(yaml.utf8).write(to: config)
-        let lines = try String(
-            contentsOf: RepositoryPaths.root.appendingPathComponent(reference.taskFile), encoding: .utf8
-        ).split(separator: "\n").prefix(reference.items)
-        let taskFile = directory.appendingPathComponent("add.jsonl")
-        try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: taskFile)
-        let eval = try MetaMergeProcess.run(["eval", config.path, "--task", "add=" + taskFile.path, "--json"])
-        #expect(eval.status == 0, "\(eval.stderr)")
-        let report = try JSONSerialization.jsonObject(with: Data(eval.stdout.utf8)) as? [String: Any]
-        let task = try #require((report?["tasks"] as? [[String: Any]])?.first)
+        let config = try ArchitectureFixtureCommands.writeMergeConfig([("task_a", 0.3)], in: directory)
+        let taskFile = try ArchitectureFixtureCommands.writeTaskItems(reference, in: directory)
+        let task = try ArchitectureFixtureCommands.evalScores(config.path, task: taskFile, label: "gpt2")
         let nll = try #require(task["meanNLL"] as? Double)
         #expect(abs(nll - reference.meanNll) <= 1e-5 * abs(reference.meanNll), "\(nll) vs \(reference.meanNll)")
         #expect(task["correctTokens"] as? Int == reference.correctTokens)

@@ -9,43 +9,13 @@ import Testing
 struct ArchitectureMoeCommandTests {
     @Test("probe along both task vectors", arguments: ["mixtral", "qwen3-moe"])
     func probeRuns(set: String) throws {
-        try ArchitectureCommandTests().probeRuns(set: set)
+        try ArchitectureFixtureCommands.expectProbeRuns(set)
     }
 
     /// The fixture's models with the bundled family's tokenizer, a task_arithmetic config at the reference's
     /// weights and the reference's task items, in a temporary directory.
     static func evalSetup(_ set: String) throws -> (config: URL, task: URL, directory: URL) {
-        let reference = try ArchitectureCommandTests.evalReference(set)
-        let directory = try makeTemporaryDirectory("moe-eval")
-        let tokenizer = RepositoryPaths.tinyFamily.appendingPathComponent("base")
-        for model in ["base", "task_a", "task_b"] {
-            let target = directory.appendingPathComponent(model)
-            try FileManager.default.copyItem(
-                at: ArchitectureCommandTests.set(set).appendingPathComponent(model), to: target)
-            for file in ["tokenizer.json", "tokenizer_config.json"] {
-                try FileManager.default.copyItem(
-                    at: tokenizer.appendingPathComponent(file), to: target.appendingPathComponent(file))
-            }
-        }
-        let config = directory.appendingPathComponent("merge.yml")
-        let yaml = """
-            merge_method: task_arithmetic
-            base_model: base
-            models:
-              - model: task_a
-                parameters:
-                  weight: \(reference.coefficients[0])
-              - model: task_b
-                parameters:
-                  weight: \(reference.coefficients[1])
-
-            """
-        try Data(yaml.utf8).write(to: config)
-        let lines = try String(
-            contentsOf: RepositoryPaths.root.appendingPathComponent(reference.taskFile), encoding: .utf8
-        ).split(separator: "\n").prefix(reference.items)
-        let task = directory.appendingPathComponent("add.jsonl")
-        try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: task)
+        let (_, config, task, directory) = try ArchitectureFixtureCommands.evalSetup(set, directoryPrefix: "moe-eval")
         return (config, task, directory)
     }
 
@@ -53,24 +23,13 @@ struct ArchitectureMoeCommandTests {
         "eval of a merge point matches transformers' NLL (1e-5 relative) and exact matches; a sweep runs",
         arguments: ["mixtral", "qwen3-moe"])
     func evalAndSweep(set: String) throws {
-        let reference = try ArchitectureCommandTests.evalReference(set)
+        let reference = try ArchitectureFixtureCommands.evalReference(set)
         let (config, task, directory) = try Self.evalSetup(set)
-        let eval = try MetaMergeProcess.run(["eval", config.path, "--task", "add=" + task.path, "--json"])
-        #expect(eval.status == 0, "\(set): \(eval.stderr)")
-        let report = try JSONSerialization.jsonObject(with: Data(eval.stdout.utf8)) as? [String: Any]
-        let item = try #require((report?["tasks"] as? [[String: Any]])?.first)
-        let nll = try #require(item["meanNLL"] as? Double)
-        #expect(
-            abs(nll - reference.meanNll) <= 1e-5 * abs(reference.meanNll),
-            "\(set): mean NLL \(nll), transformers \(reference.meanNll)")
-        #expect(item["correctTokens"] as? Int == reference.correctTokens, "\(set)")
-        #expect(item["completionTokens"] as? Int == reference.completionTokens, "\(set)")
-        let sweep = try MetaMergeProcess.run([
-            "sweep", config.path, "--task", "add=" + task.path, "--scales", "0.5:1:0.5", "--weights", "uniform",
-            "-o", directory.appendingPathComponent("sweep.h5").path,
-        ])
-        #expect(sweep.status == 0, "\(set): \(sweep.stderr)")
-        #expect(FileManager.default.fileExists(atPath: directory.appendingPathComponent("sweep.h5").path))
+        let scores = try ArchitectureFixtureCommands.evalScores(config.path, task: task, label: set)
+        try ArchitectureFixtureCommands.expectMatches(
+            scores, reference, tolerance: 1e-5 * abs(reference.meanNll), set: set)
+        let sweep = try ArchitectureFixtureCommands.expectSweepRuns(config, task: task, in: directory, set: set)
+        #expect(FileManager.default.fileExists(atPath: sweep.path))
     }
 
     @Test("more experts per token than experts: one line naming the key, exit 2, no output")
@@ -103,14 +62,9 @@ struct ArchitectureMoeCommandTests {
             #expect(text.contains("1000000000000"))
             try Data(text.utf8).write(to: file)
         }
-        let ids = directory.appendingPathComponent("ids.txt")
-        try Data("1 5 9 8\n".utf8).write(to: ids)
-        let output = directory.appendingPathComponent("probe.h5")
-        let result = try MetaMergeProcess.run([
-            "probe", "--base", directory.appendingPathComponent("base").path,
-            "--model", "a=" + directory.appendingPathComponent("task_a").path, "--token-ids", ids.path,
-            "-o", output.path,
-        ])
+        let (result, output) = try ArchitectureFixtureCommands.probe(
+            base: directory.appendingPathComponent("base"), task: directory.appendingPathComponent("task_a"),
+            ids: "1 5 9 8\n", in: directory)
         #expect(result.status == 2, "\(result.stderr)")
         #expect(result.stderr.split(separator: "\n").count == 1, "\(result.stderr)")
         #expect(result.stderr.contains("model.layers.0.block_sparse_moe.gate.weight is stored as [4, 32]"))
@@ -126,10 +80,7 @@ struct ArchitectureMoeCommandTests {
         let merge = try MetaMergeProcess.run(["merge", config.path, merged.path])
         #expect(merge.status == 0, "\(set): \(merge.stderr)")
         func scores(_ target: URL) throws -> [String: Any] {
-            let result = try MetaMergeProcess.run(["eval", target.path, "--task", "add=" + task.path, "--json"])
-            #expect(result.status == 0, "\(set): \(result.stderr)")
-            let report = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
-            return try #require((report?["tasks"] as? [[String: Any]])?.first)
+            try ArchitectureFixtureCommands.evalScores(target.path, task: task, label: set)
         }
         let point = try scores(config)
         let written = try scores(merged)

@@ -11,63 +11,20 @@ struct ArchitectureRMSCommandTests {
 
     @Test("probe along both task vectors", arguments: sets)
     func probeRuns(set: String) throws {
-        try ArchitectureCommandTests().probeRuns(set: set)
+        try ArchitectureFixtureCommands.expectProbeRuns(set)
     }
 
     @Test(
         "eval of a merge point matches transformers' mean NLL (1e-5 relative) and exact tokens, and a sweep runs",
         arguments: sets)
     func evalAndSweepRun(set: String) throws {
-        let reference = try ArchitectureCommandTests.evalReference(set)
-        let directory = try makeTemporaryDirectory("arch-rms-eval")
-        // The fixture's models with the bundled family's character-level tokenizer (36 ids, inside the vocabulary
-        // of 64).
-        let tokenizer = RepositoryPaths.tinyFamily.appendingPathComponent("base")
-        for model in ["base", "task_a", "task_b"] {
-            let target = directory.appendingPathComponent(model)
-            try FileManager.default.copyItem(
-                at: ArchitectureCommandTests.set(set).appendingPathComponent(model), to: target)
-            for file in ["tokenizer.json", "tokenizer_config.json"] {
-                try FileManager.default.copyItem(
-                    at: tokenizer.appendingPathComponent(file), to: target.appendingPathComponent(file))
-            }
-        }
-        let config = directory.appendingPathComponent("merge.yml")
-        let weights = reference.coefficients
-        let yaml = """
-            merge_method: task_arithmetic
-            base_model: base
-            models:
-              - model: task_a
-                parameters:
-                  weight: \(weights[0])
-              - model: task_b
-                parameters:
-                  weight: \(weights[1])
-
-            """
-        try Data(yaml.utf8).write(to: config)
-        let lines = try String(
-            contentsOf: RepositoryPaths.root.appendingPathComponent(reference.taskFile), encoding: .utf8
-        ).split(separator: "\n").prefix(reference.items)
-        let taskFile = directory.appendingPathComponent("add.jsonl")
-        try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: taskFile)
-        let eval = try MetaMergeProcess.run(["eval", config.path, "--task", "add=" + taskFile.path, "--json"])
-        #expect(eval.status == 0, "\(set): \(eval.stderr)")
-        let report = try JSONSerialization.jsonObject(with: Data(eval.stdout.utf8)) as? [String: Any]
-        let task = try #require((report?["tasks"] as? [[String: Any]])?.first)
-        let nll = try #require(task["meanNLL"] as? Double)
-        #expect(
-            abs(nll - reference.meanNll) <= 1e-5 * abs(reference.meanNll),
-            "\(set): mean NLL \(nll), transformers \(reference.meanNll)")
-        #expect(task["correctTokens"] as? Int == reference.correctTokens, "\(set)")
-        #expect(task["completionTokens"] as? Int == reference.completionTokens, "\(set)")
-        let sweep = try MetaMergeProcess.run([
-            "sweep", config.path, "--task", "add=" + taskFile.path, "--scales", "0.5:1:0.5", "--weights", "uniform",
-            "-o", directory.appendingPathComponent("sweep.h5").path,
-        ])
-        #expect(sweep.status == 0, "\(set): \(sweep.stderr)")
-        #expect(FileManager.default.fileExists(atPath: directory.appendingPathComponent("sweep.h5").path))
+        let (reference, config, task, directory) = try ArchitectureFixtureCommands.evalSetup(
+            set, directoryPrefix: "arch-rms-eval")
+        let scores = try ArchitectureFixtureCommands.evalScores(config.path, task: task, label: set)
+        try ArchitectureFixtureCommands.expectMatches(
+            scores, reference, tolerance: 1e-5 * abs(reference.meanNll), set: set)
+        let sweep = try ArchitectureFixtureCommands.expectSweepRuns(config, task: task, in: directory, set: set)
+        #expect(FileManager.default.fileExists(atPath: sweep.path))
     }
 
     /// A config.json key of the new rows that the forward pass cannot use, written into the base and task model.
@@ -103,20 +60,15 @@ struct ArchitectureRMSCommandTests {
         for model in ["base", "task_a"] {
             let target = directory.appendingPathComponent(model)
             try FileManager.default.copyItem(
-                at: ArchitectureCommandTests.set(bad.set).appendingPathComponent(model), to: target)
+                at: ArchitectureFixtureCommands.set(bad.set).appendingPathComponent(model), to: target)
             let file = target.appendingPathComponent("config.json")
             var json = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: file)) as? [String: Any])
             bad.edit(&json)
             try JSONSerialization.data(withJSONObject: json).write(to: file)
         }
-        let ids = directory.appendingPathComponent("ids.txt")
-        try Data("1 5 9 8\n".utf8).write(to: ids)
-        let output = directory.appendingPathComponent("probe.h5")
-        let result = try MetaMergeProcess.run([
-            "probe", "--base", directory.appendingPathComponent("base").path,
-            "--model", "a=" + directory.appendingPathComponent("task_a").path, "--token-ids", ids.path,
-            "-o", output.path,
-        ])
+        let (result, output) = try ArchitectureFixtureCommands.probe(
+            base: directory.appendingPathComponent("base"), task: directory.appendingPathComponent("task_a"),
+            ids: "1 5 9 8\n", in: directory)
         #expect(result.status == 2, "\(result.stderr)")
         #expect(result.stderr.split(separator: "\n").count == 1, "\(result.stderr)")
         #expect(result.stderr.contains(bad.mentions), "\(result.stderr)")

@@ -8,31 +8,12 @@ import Transformer
 /// scripts/fixtures/make_architecture_fixtures_ln.py: every case through ``CombinedWeights`` one prompt at a time,
 /// and all cases as lockstep points over one ragged batch.
 enum LayerNormFamilyParity {
-    static let relativeTolerance: Float = 1e-4
-
-    static func relativeError(_ output: [Float], _ reference: [Float]) -> Float {
-        let scale = reference.reduce(Float(0)) { max($0, abs($1)) }
-        return maxAbsoluteDifference(output, reference) / max(scale, .leastNormalMagnitude)
-    }
-
     static func checkCombinedWeights(_ set: String) throws {
         let references = try ReferenceSet(set)
         let config = try TransformerConfig(references.base.config)
         #expect(Set(references.prompts.map(\.count)).count == references.prompts.count, "ragged prompts")
         #expect(references.cases.count == 3)
-        for referenceCase in references.cases {
-            let weights = try CombinedWeights(
-                base: references.base, tasks: references.tasks, coefficients: referenceCase.coefficients)
-            let model = try CausalLanguageModel(config: config, weights: weights)
-            for (k, prompt) in references.prompts.enumerated() {
-                let output = try model.forward(prompt)
-                let logits = relativeError(output.logits, try references.tensor("\(referenceCase.name).p\(k).logits"))
-                let hidden = relativeError(
-                    output.hiddenStates, try references.tensor("\(referenceCase.name).p\(k).hidden"))
-                #expect(logits <= relativeTolerance, "\(set) \(referenceCase.name) p\(k): logits \(logits)")
-                #expect(hidden <= relativeTolerance, "\(set) \(referenceCase.name) p\(k): hidden \(hidden)")
-            }
-        }
+        try ArchitectureParity.expectCombinedWeightsMatch(set, references, config)
     }
 
     /// A base-only set: its "alpha0" logits and hidden states, all prompts in one batch through the model.
@@ -41,44 +22,17 @@ enum LayerNormFamilyParity {
         let config = try TransformerConfig(references.base.config)
         let model = try CausalLanguageModel(config: config, weights: CheckpointWeights(references.base))
         for (k, output) in try model.forward(batch: references.prompts).enumerated() {
-            let logits = relativeError(output.logits, try references.tensor("alpha0.p\(k).logits"))
-            let hidden = relativeError(output.hiddenStates, try references.tensor("alpha0.p\(k).hidden"))
-            #expect(logits <= relativeTolerance, "\(set) p\(k): logits \(logits)")
-            #expect(hidden <= relativeTolerance, "\(set) p\(k): hidden \(hidden)")
+            let logits = ArchitectureParity.relativeError(output.logits, try references.tensor("alpha0.p\(k).logits"))
+            let hidden = ArchitectureParity.relativeError(
+                output.hiddenStates, try references.tensor("alpha0.p\(k).hidden"))
+            #expect(logits <= ArchitectureParity.relativeTolerance, "\(set) p\(k): logits \(logits)")
+            #expect(hidden <= ArchitectureParity.relativeTolerance, "\(set) p\(k): hidden \(hidden)")
         }
     }
 
     static func checkLockstep(_ set: String) throws {
-        let references = try ReferenceSet(set)
-        let config = try TransformerConfig(references.base.config)
-        var engine = try LockstepEngine(
-            config: config, base: CheckpointWeights(references.base),
-            tasks: references.tasks.map { CheckpointWeights($0) })
-        engine.blockElements = 100  // several blocks per matrix, and per head part of a fused one
-        let points = references.cases.map(\.coefficients)
-        let batch = PromptBatch(references.prompts)
-        let hidden = try engine.finalHiddenStates(points: points, batch: batch, groupSize: 2)
-        let V = config.vocabularySize
-        var logits = points.map { _ in [Float](repeating: .nan, count: batch.tokenCount * V) }
-        try engine.projectLogits(points: points, hiddenStates: hidden, batch: batch, rows: Array(0..<batch.tokenCount))
-        { vocabulary, block in
-            for p in points.indices {
-                for r in 0..<batch.tokenCount {
-                    for j in 0..<vocabulary.count {
-                        logits[p][r * V + vocabulary.lowerBound + j] = block[p][r * vocabulary.count + j]
-                    }
-                }
-            }
-        }
-        for (p, referenceCase) in references.cases.enumerated() {
-            for q in references.prompts.indices {
-                let rows = batch.rows(of: q)
-                let error = relativeError(
-                    Array(logits[p][(rows.lowerBound * V)..<(rows.upperBound * V)]),
-                    try references.tensor("\(referenceCase.name).p\(q).logits"))
-                #expect(error <= relativeTolerance, "\(set) \(referenceCase.name) p\(q): logits \(error)")
-            }
-        }
+        // several blocks per matrix, and per head part of a fused one
+        try ArchitectureParity.expectLockstepMatch(set, blockElements: 100)
     }
 
     static func checkFeatureEffects(_ set: String) throws {
@@ -86,9 +40,7 @@ enum LayerNormFamilyParity {
         let text = try #require(references.file.metadata["feature_effects"])
         let effects = try JSONDecoder().decode([String: Double].self, from: Data(text.utf8))
         #expect(!effects.isEmpty)
-        for (feature, change) in effects {
-            #expect(change >= 100 * Double(relativeTolerance), "\(set): \(feature) moves the logits by \(change)")
-        }
+        ArchitectureParity.expectFeaturesBind(set, effects)
     }
 }
 
@@ -107,9 +59,9 @@ struct ArchitectureGPTNeoXTests {
         #expect(!config.parallelResidual)
         let model = try CausalLanguageModel(config: config, weights: CheckpointWeights(references.base))
         for (k, output) in try model.forward(batch: references.prompts).enumerated() {
-            let error = LayerNormFamilyParity.relativeError(
+            let error = ArchitectureParity.relativeError(
                 output.logits, try references.tensor("sequential.p\(k).logits"))
-            #expect(error <= LayerNormFamilyParity.relativeTolerance, "sequential p\(k): logits \(error)")
+            #expect(error <= ArchitectureParity.relativeTolerance, "sequential p\(k): logits \(error)")
         }
     }
 

@@ -72,7 +72,7 @@ struct ArchitectureMixtralTests {
     @Test("the base, a task model and the joint point as lockstep points routed together", arguments: [1, 2, 3])
     func lockstep(groupSize: Int) throws {
         for (label, error) in try ArchitectureMoEParity.lockstepErrors("mixtral", groupSize: groupSize) {
-            #expect(error <= ArchitectureParityTests.relativeTolerance, "\(label): logits \(error)")
+            #expect(error <= ArchitectureParity.relativeTolerance, "\(label): logits \(error)")
         }
     }
 

@@ -11,69 +11,19 @@ import Transformer
 /// left out fails here by orders of magnitude.
 @Suite("Architecture table matches transformers")
 struct ArchitectureParityTests {
-    /// max |Δ| / max |reference| on logits and hidden states.
-    static let relativeTolerance: Float = 1e-4
-
     static let sets = ["llama3-rope", "mistral-window", "qwen2-window", "qwen3", "gemma2", "gemma3", "tied-head"]
-
-    static func relativeError(_ output: [Float], _ reference: [Float]) -> Float {
-        let scale = reference.reduce(Float(0)) { max($0, abs($1)) }
-        return maxAbsoluteDifference(output, reference) / max(scale, .leastNormalMagnitude)
-    }
 
     @Test("every case and prompt, one prompt at a time through CombinedWeights", arguments: sets)
     func combinedWeightsMatch(set: String) throws {
         let references = try ReferenceSet(set)
         let config = try TransformerConfig(references.base.config)
         #expect(Set(references.prompts.map(\.count)).count == references.prompts.count, "ragged prompts")
-        for referenceCase in references.cases {
-            let weights = try CombinedWeights(
-                base: references.base, tasks: references.tasks, coefficients: referenceCase.coefficients)
-            let model = try CausalLanguageModel(config: config, weights: weights)
-            for (k, prompt) in references.prompts.enumerated() {
-                let output = try model.forward(prompt)
-                let logits = Self.relativeError(
-                    output.logits, try references.tensor("\(referenceCase.name).p\(k).logits"))
-                let hidden = Self.relativeError(
-                    output.hiddenStates, try references.tensor("\(referenceCase.name).p\(k).hidden"))
-                #expect(logits <= Self.relativeTolerance, "\(set) \(referenceCase.name) p\(k): logits \(logits)")
-                #expect(hidden <= Self.relativeTolerance, "\(set) \(referenceCase.name) p\(k): hidden \(hidden)")
-            }
-        }
+        try ArchitectureParity.expectCombinedWeightsMatch(set, references, config)
     }
 
     @Test("all cases as lockstep points, all ragged prompts in one batch", arguments: sets)
     func lockstepBatchMatches(set: String) throws {
-        let references = try ReferenceSet(set)
-        let config = try TransformerConfig(references.base.config)
-        var engine = try LockstepEngine(
-            config: config, base: CheckpointWeights(references.base),
-            tasks: references.tasks.map { CheckpointWeights($0) })
-        engine.blockElements = 500  // several blocks per matrix
-        let points = references.cases.map(\.coefficients)
-        let batch = PromptBatch(references.prompts)
-        let hidden = try engine.finalHiddenStates(points: points, batch: batch, groupSize: 2)
-        let V = config.vocabularySize
-        var logits = points.map { _ in [Float](repeating: .nan, count: batch.tokenCount * V) }
-        try engine.projectLogits(points: points, hiddenStates: hidden, batch: batch, rows: Array(0..<batch.tokenCount))
-        { vocabulary, block in
-            for p in points.indices {
-                for r in 0..<batch.tokenCount {
-                    for j in 0..<vocabulary.count {
-                        logits[p][r * V + vocabulary.lowerBound + j] = block[p][r * vocabulary.count + j]
-                    }
-                }
-            }
-        }
-        for (p, referenceCase) in references.cases.enumerated() {
-            for q in references.prompts.indices {
-                let rows = batch.rows(of: q)
-                let error = Self.relativeError(
-                    Array(logits[p][(rows.lowerBound * V)..<(rows.upperBound * V)]),
-                    try references.tensor("\(referenceCase.name).p\(q).logits"))
-                #expect(error <= Self.relativeTolerance, "\(set) \(referenceCase.name) p\(q): logits \(error)")
-            }
-        }
+        try ArchitectureParity.expectLockstepMatch(set, blockElements: 500)  // several blocks per matrix
     }
 
     @Test(
@@ -85,8 +35,9 @@ struct ArchitectureParityTests {
         let model = try CausalLanguageModel(config: config, weights: CheckpointWeights(references.base))
         let outputs = try model.forward(batch: references.prompts)
         for (k, output) in outputs.enumerated() {
-            let error = Self.relativeError(output.logits, try references.tensor("\(variant).p\(k).logits"))
-            #expect(error <= Self.relativeTolerance, "\(variant) p\(k): logits \(error)")
+            let error = ArchitectureParity.relativeError(
+                output.logits, try references.tensor("\(variant).p\(k).logits"))
+            #expect(error <= ArchitectureParity.relativeTolerance, "\(variant) p\(k): logits \(error)")
         }
     }
 
@@ -95,9 +46,7 @@ struct ArchitectureParityTests {
         let references = try ReferenceSet(set)
         let effects = try references.metadata("feature_effects", as: [String: Double].self)
         #expect(set == "tied-head" || !effects.isEmpty)
-        for (feature, change) in effects {
-            #expect(change >= 100 * Double(Self.relativeTolerance), "\(set): \(feature) moves the logits by \(change)")
-        }
+        ArchitectureParity.expectFeaturesBind(set, effects)
     }
 }
 

@@ -65,7 +65,7 @@ struct ArchitectureQwen3MoeTests {
     @Test("the base, a task model and the joint point as lockstep points routed together", arguments: [1, 3])
     func lockstep(groupSize: Int) throws {
         for (label, error) in try ArchitectureMoEParity.lockstepErrors("qwen3-moe", groupSize: groupSize) {
-            #expect(error <= ArchitectureParityTests.relativeTolerance, "\(label): logits \(error)")
+            #expect(error <= ArchitectureParity.relativeTolerance, "\(label): logits \(error)")
         }
     }
 
@@ -76,9 +76,9 @@ struct ArchitectureQwen3MoeTests {
         #expect(config.experts?.normalizesTopK == true)
         let model = try CausalLanguageModel(config: config, weights: CheckpointWeights(references.base))
         for (k, output) in try model.forward(batch: references.prompts).enumerated() {
-            let error = ArchitectureParityTests.relativeError(
+            let error = ArchitectureParity.relativeError(
                 output.logits, try references.tensor("norm_topk_prob.p\(k).logits"))
-            #expect(error <= ArchitectureParityTests.relativeTolerance, "norm_topk_prob p\(k): logits \(error)")
+            #expect(error <= ArchitectureParity.relativeTolerance, "norm_topk_prob p\(k): logits \(error)")
         }
     }
 
