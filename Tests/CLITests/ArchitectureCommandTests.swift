@@ -22,7 +22,7 @@ struct ArchitectureCommandTests {
         let (reference, config, task, directory) = try ArchitectureFixtureCommands.evalSetup(
             set, directoryPrefix: "arch-eval")
         let scores = try ArchitectureFixtureCommands.evalScores(config.path, task: task, label: set)
-        try ArchitectureFixtureCommands.expectMatches(scores, reference, tolerance: 1e-4, set: set)
+        try ArchitectureFixtureCommands.expectMatches(scores, reference, set: set)
         try ArchitectureFixtureCommands.expectSweepRuns(config, task: task, in: directory, set: set)
     }
 

@@ -124,13 +124,11 @@ enum ArchitectureFixtureCommands {
         return try #require((report?["tasks"] as? [[String: Any]])?.first)
     }
 
-    /// The scores of `evalScores` against the reference: mean NLL within `tolerance` (absolute), and the same
-    /// correct and completion token counts.
-    static func expectMatches(
-        _ scores: [String: Any], _ reference: EvalReference, tolerance: Double, set: String
-    ) throws {
+    /// The scores of `evalScores` against the reference: mean NLL within 1e-5 relative (issue 19's tolerance), and
+    /// the same correct and completion token counts.
+    static func expectMatches(_ scores: [String: Any], _ reference: EvalReference, set: String) throws {
         let nll = try #require(scores["meanNLL"] as? Double)
-        #expect(abs(nll - reference.meanNll) <= tolerance, "\(set): mean NLL \(nll), transformers \(reference.meanNll)")
+        #expect(abs(nll - reference.meanNll) <= 1e-5 * abs(reference.meanNll), "\(set): mean NLL \(nll), transformers \(reference.meanNll)")
         #expect(scores["correctTokens"] as? Int == reference.correctTokens, "\(set)")
         #expect(scores["completionTokens"] as? Int == reference.completionTokens, "\(set)")
     }

@@ -39,8 +39,7 @@ struct ArchitectureLnCommandTests {
         // No task models: the base directory itself.
         let evaluated = Self.tasks(set).isEmpty ? directory.appendingPathComponent("base").path : config.path
         let scores = try ArchitectureFixtureCommands.evalScores(evaluated, task: task, label: set)
-        try ArchitectureFixtureCommands.expectMatches(
-            scores, reference, tolerance: 1e-5 * abs(reference.meanNll), set: set)
+        try ArchitectureFixtureCommands.expectMatches(scores, reference, set: set)
         guard !Self.tasks(set).isEmpty else { return }
         try ArchitectureFixtureCommands.expectSweepRuns(config, task: task, in: directory, set: set)
     }

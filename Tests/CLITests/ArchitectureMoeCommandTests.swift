@@ -26,8 +26,7 @@ struct ArchitectureMoeCommandTests {
         let reference = try ArchitectureFixtureCommands.evalReference(set)
         let (config, task, directory) = try Self.evalSetup(set)
         let scores = try ArchitectureFixtureCommands.evalScores(config.path, task: task, label: set)
-        try ArchitectureFixtureCommands.expectMatches(
-            scores, reference, tolerance: 1e-5 * abs(reference.meanNll), set: set)
+        try ArchitectureFixtureCommands.expectMatches(scores, reference, set: set)
         let sweep = try ArchitectureFixtureCommands.expectSweepRuns(config, task: task, in: directory, set: set)
         #expect(FileManager.default.fileExists(atPath: sweep.path))
     }

@@ -21,8 +21,7 @@ struct ArchitectureRMSCommandTests {
         let (reference, config, task, directory) = try ArchitectureFixtureCommands.evalSetup(
             set, directoryPrefix: "arch-rms-eval")
         let scores = try ArchitectureFixtureCommands.evalScores(config.path, task: task, label: set)
-        try ArchitectureFixtureCommands.expectMatches(
-            scores, reference, tolerance: 1e-5 * abs(reference.meanNll), set: set)
+        try ArchitectureFixtureCommands.expectMatches(scores, reference, set: set)
         let sweep = try ArchitectureFixtureCommands.expectSweepRuns(config, task: task, in: directory, set: set)
         #expect(FileManager.default.fileExists(atPath: sweep.path))
     }
