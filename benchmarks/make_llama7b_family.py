@@ -3,8 +3,11 @@
 
 Default shape: Llama-2-7B (hidden 4096, intermediate 11008, 32 layers, 32 heads, 32 KV heads, vocab 32000, untied
 lm_head), bf16: a random base and N "fine-tunes" (base + noise of 1/10 the base's scale), about 13.5 GB each —
-base + 2 ≈ 40 GB, more than the benchmark machine's RAM. `--shape tinyllama` writes the TinyLlama-1.1B shape
-instead (hidden 2048, intermediate 5632, 22 layers, 4 KV heads), ≈ 2.2 GB per model.
+base + 2 ≈ 40 GB, more than the benchmark machine's RAM. Other `--shape`s: `tinyllama` (TinyLlama-1.1B: hidden 2048,
+intermediate 5632, 22 layers, 4 KV heads, ≈ 2.2 GB per model); `llama3-8b` (Llama-3-8B: vocabulary 128256, 8 KV
+heads, intermediate 14336, the real config's llama3 `rope_scaling`, ≈ 16 GB per model); `mixtral-tinyllama`
+(Mixtral's sparse block — 8 experts, top-2, per-expert w1/w2/w3 — at TinyLlama's width, 6 layers, ≈ 3.5 GB per
+model).
 
 Values: base weights N(0, 0.02²) (norm weights 1), read from a fixed pool of 2^26 normals (rounded to bf16 once) at
 random offsets; a task model flips the lowest 3 of the 7 stored mantissa bits of each weight with random bits (a
@@ -26,6 +29,11 @@ import numpy as np
 SHAPES = {
     "llama2-7b": dict(H=4096, I=11008, L=32, HEADS=32, KV=32, V=32000),
     "tinyllama": dict(H=2048, I=5632, L=22, HEADS=32, KV=4, V=32000),
+    # Llama-3-8B / 3.1-8B: vocabulary 128256, GQA 8, llama3 RoPE (the real config's `rope_scaling` block).
+    "llama3-8b": dict(H=4096, I=14336, L=32, HEADS=32, KV=8, V=128256, ROPE="llama3"),
+    # Mixtral's block (8 experts, top-2, per-expert w1/w2/w3 as transformers 5.23 saves them) at TinyLlama's width;
+    # 6 layers, so base + 2 (≈ 10.6 GB) stays in this machine's page cache and the figure is the engine's, not the disk's.
+    "mixtral-tinyllama": dict(H=2048, I=5632, L=6, HEADS=32, KV=4, V=32000, EXPERTS=8, TOPK=2),
 }
 
 
@@ -41,22 +49,38 @@ def tensor_shapes(s):
         out[p + "self_attn.v_proj.weight"] = (KV * head_dim, H)
         out[p + "self_attn.o_proj.weight"] = (H, H)
         out[p + "post_attention_layernorm.weight"] = (H,)
-        out[p + "mlp.gate_proj.weight"] = (I, H)
-        out[p + "mlp.up_proj.weight"] = (I, H)
-        out[p + "mlp.down_proj.weight"] = (H, I)
+        if "EXPERTS" in s:
+            out[p + "block_sparse_moe.gate.weight"] = (s["EXPERTS"], H)
+            for e in range(s["EXPERTS"]):
+                q = p + f"block_sparse_moe.experts.{e}."
+                out[q + "w1.weight"] = (I, H)
+                out[q + "w2.weight"] = (H, I)
+                out[q + "w3.weight"] = (I, H)
+        else:
+            out[p + "mlp.gate_proj.weight"] = (I, H)
+            out[p + "mlp.up_proj.weight"] = (I, H)
+            out[p + "mlp.down_proj.weight"] = (H, I)
     out["model.norm.weight"] = (H,)
     out["lm_head.weight"] = (V, H)
     return out
 
 
 def config(s):
-    return {
+    c = {
         "architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_size": s["H"],
         "intermediate_size": s["I"], "num_hidden_layers": s["L"], "num_attention_heads": s["HEADS"],
         "num_key_value_heads": s["KV"], "vocab_size": s["V"], "max_position_embeddings": 4096,
         "rms_norm_eps": 1e-5, "rope_theta": 10000.0, "hidden_act": "silu", "tie_word_embeddings": False,
         "torch_dtype": "bfloat16",
     }
+    if s.get("ROPE") == "llama3":
+        c.update(rope_theta=500000.0, max_position_embeddings=131072, rope_scaling={
+            "factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0,
+            "original_max_position_embeddings": 8192, "rope_type": "llama3"})
+    if "EXPERTS" in s:
+        c.update(architectures=["MixtralForCausalLM"], model_type="mixtral", num_local_experts=s["EXPERTS"],
+                 num_experts_per_tok=s["TOPK"], router_jitter_noise=0.0, sliding_window=None, rope_theta=1e6)
+    return c
 
 
 def to_bf16(x):

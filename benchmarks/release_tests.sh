@@ -1,4 +1,4 @@
-# Sourced by the benchmarks that run release test suites (probe_vs_torch.sh, probe_7b.sh, forward_vs_torch.sh):
+# Sourced by the benchmarks that run release test suites (probe_vs_torch.sh, probe_large.sh, forward_vs_torch.sh):
 # sets `release_flags`, the SwiftPM flags for both `swift build --build-tests` and `swift test --skip-build` —
 # release, `-enable-testing` (some suites use `@testable import`), SCRATCH as `--scratch-path` when set, and the
 # vector flags `make build` uses (AVX2/FMA where the machine has them), so the benchmarked code is the shipped code.

@@ -5,14 +5,15 @@ import Testing
 import Transformer
 
 /// The probe at scale, on a family directory `METAMERGE_PROBE_FAMILY` holding `base/` and task subdirectories
-/// (`benchmarks/make_llama7b_family.py`); run by `benchmarks/probe_vs_torch.sh` and `benchmarks/probe_7b.sh` with
+/// (`benchmarks/make_llama7b_family.py`); run by `benchmarks/probe_vs_torch.sh` and `benchmarks/probe_large.sh` with
 /// `-c release`. Optional: `METAMERGE_PROBE_ALPHAS` (default `0,0.5,1`), `METAMERGE_PROBE_SCALES` (`1`),
 /// `METAMERGE_PROBE_PROMPTS` (8) random prompts of `METAMERGE_PROBE_LENGTH` (16) tokens (the CLI's generator,
 /// seed 0); λ = 1/T each.
 ///
-/// Prints one JSON line: wall time, the matrix-product FLOPs, the sgemm rate measured just before (same shape as
-/// the engine's products), the floor FLOPs / rate, peak anonymous RSS (sampled every 20 ms from
-/// /proc/self/status `RssAnon`), bytes read from storage (/proc/self/io `read_bytes`) and the family's size.
+/// Prints one JSON line: wall time, the matrix-product FLOPs, the sgemm rates measured just before (same shapes as
+/// the engine's products: N rows, and a routed expert's N·k/E rows), the floor (``ProductFloor``), peak anonymous
+/// RSS (sampled every 20 ms from /proc/self/status `RssAnon`), bytes read from storage (/proc/self/io
+/// `read_bytes`) and the family's size.
 @Suite("ProbeBenchmark")
 struct ProbeBenchmark {
     static let environment = ProcessInfo.processInfo.environment
@@ -45,8 +46,7 @@ struct ProbeBenchmark {
         let grid = Set(probe.alphas + [0, 1]).count
         let T = taskNames.count
         let points = 1 + T * (grid - 1 + 2) + T * (T - 1) / 2 + probe.scales.count
-        let flops = engine.productFLOPs(points: points, batch: batch)
-        let rate = engine.measuredProductRate(batch: batch)
+        let floor = engine.productFloor(points: points, batch: batch)
         let estimate = try probe.estimatedPeakBytes(family: family, prompts: prompts, lambdas: lambdas)
         let inputBytes = ([base] + family.tasks.map(\.checkpoint)).reduce(0) { sum, c in
             sum + c.tensorNames.reduce(0) { $0 + (c.info($1)?.byteCount ?? 0) }
@@ -75,8 +75,11 @@ struct ProbeBenchmark {
         #expect(result.chordResidual.allSatisfy { $0.allSatisfy { $0.isFinite } })
         print(
             #"{"implementation": "MetaMerge Swift probe", "points": \#(points), "tokens": \#(batch.tokenCount), "#
-                + #""seconds": \#(seconds), "product_flops": \#(flops), "sgemm_flops_per_second": \#(rate), "#
-                + #""floor_seconds": \#(flops / rate), "peak_anon_rss_bytes": \#(peak), "#
+                + #""seconds": \#(seconds), "product_flops": \#(floor.flops), "#
+                + #""routed_expert_flops": \#(floor.routedFLOPs), "#
+                + #""sgemm_flops_per_second": \#(floor.denseRate), "#
+                + #""routed_sgemm_flops_per_second": \#(floor.routedRate ?? 0), "#
+                + #""floor_seconds": \#(floor.seconds), "peak_anon_rss_bytes": \#(peak), "#
                 + #""estimated_peak_bytes": \#(estimate), "#
                 + #""storage_read_bytes": \#(read), "input_bytes": \#(inputBytes), "#
                 + #""chord_residual": \#(result.chordResidual), "additivity_gap": \#(result.additivityGap), "#

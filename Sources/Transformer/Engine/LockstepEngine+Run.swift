@@ -275,7 +275,7 @@ extension LockstepEngine {
             var baseChecked = false
             for (p, c) in points.enumerated() {
                 let active = needed.filter { c[$0] != 0 }
-                guard let first = active.first else {
+                guard !active.isEmpty else {
                     if !baseChecked {
                         try scratch.profile.measure("forming") {
                             try Parallel.forEachPart(n) { part in
@@ -295,17 +295,10 @@ extension LockstepEngine {
                 try scratch.profile.measure("forming") {
                     try Parallel.forEachPart(n) { part in
                         let out = formed + part.lowerBound
-                        let base0 = theta0 + part.lowerBound
-                        let count = part.count
-                        let thetaFirst = thetas[first]! + part.lowerBound
-                        let cFirst = c[first]
-                        for i in 0..<count { out[i] = base0[i] + cFirst * (thetaFirst[i] - base0[i]) }
-                        for t in active.dropFirst() {
-                            let thetaT = thetas[t]! + part.lowerBound
-                            let ct = c[t]
-                            for i in 0..<count { out[i] += ct * (thetaT[i] - base0[i]) }
-                        }
-                        if let bad = Kernels.firstNonFinite(out, count: count) {
+                        let terms = active.map { (thetas[$0]! + part.lowerBound, c[$0]) }
+                        if let bad = Kernels.formPoint(
+                            out, base: theta0 + part.lowerBound, tasks: terms, count: part.count)
+                        {
                             throw TransformerError.nonFiniteWeight(
                                 name, element: elements.lowerBound + part.lowerBound + bad, value: out[bad],
                                 coefficients: c, point: labels?[p] ?? p)
