@@ -52,7 +52,6 @@ extension LockstepEngine {
         _ l: Int, _ naming: TensorNaming, _ plan: LayerPlan, _ points: [[Float]], _ views: [CombinedWeights],
         _ acts: [PointActivations], _ batch: PromptBatch, _ scratch: EngineScratch
     ) throws {
-        let H = config.hiddenSize
         let N = batch.tokenCount
         let qW = config.queryWidth
         let kvW = config.keyValueWidth
@@ -84,25 +83,10 @@ extension LockstepEngine {
                 }
             }
         }
-        let staged = blockOutputIsStaged
-        // Pre-norm: W_o adds straight onto the residual. Sandwich / post-norm: into `normed`, normalised, then
-        // added; with a residual multiplier: into `normed`, scaled, then added.
-        try projection(
-            naming, naming.layerTensor(l, naming.attentionOutput), outFeatures: H, inFeatures: qW, points, rows: N,
-            scratch, input: { UnsafePointer(acts[$0].attention) },
-            output: { staged ? acts[$0].normed : acts[$0].residual }, accumulate: !staged)
-        if config.outputProjectionBias {
-            for (p, view) in views.enumerated() {
-                try view.load(naming.layerTensor(l, naming.attentionOutput, "bias"), into: scratch.vector(H))
-                Kernels.addBias(
-                    staged ? acts[p].normed : acts[p].residual, rows: N, width: H, bias: scratch.vectorBase)
-            }
-        }
-        if hasOutputNorms, let norm = naming.postAttentionNorm {
-            try addNormalized(naming.layerModule(l, norm), views, acts, rows: N, scratch)
-        } else {
-            addScaledBlockOutput(acts, rows: N)
-        }
+        try addBlockOutput(
+            l, naming, naming.attentionOutput, bias: config.outputProjectionBias, inFeatures: qW,
+            outputNorm: naming.postAttentionNorm, points, views, acts, rows: N, scratch,
+            input: { UnsafePointer(acts[$0].attention) })
     }
 
     /// query, key, value ← normed · W_q/k/vᵀ (+ biases) for every point, as the naming stores them: three modules,
@@ -122,15 +106,10 @@ extension LockstepEngine {
         switch naming.queryKeyValue {
         case .separate(let q, let k, let v):
             for (module, (width, target)) in zip([q, k, v], zip([qW, kvW, kvW], targets)) {
-                try projection(
-                    naming, naming.layerTensor(l, module), outFeatures: width, inFeatures: H, points, rows: N, scratch,
-                    input: { UnsafePointer(acts[$0].normed) }, output: { acts[$0][keyPath: target] })
-                if config.queryKeyValueBias {
-                    for (p, view) in views.enumerated() {
-                        try view.load(naming.layerTensor(l, module, "bias"), into: scratch.vector(width))
-                        Kernels.addBias(acts[p][keyPath: target], rows: N, width: width, bias: scratch.vectorBase)
-                    }
-                }
+                try biasedProjection(
+                    l, naming, module, bias: config.queryKeyValueBias, outFeatures: width, inFeatures: H, points,
+                    views, rows: N, scratch, input: { UnsafePointer(acts[$0].normed) },
+                    output: { acts[$0][keyPath: target] })
             }
         case .fusedRows(let module):
             let name = naming.layerTensor(l, module)

@@ -26,15 +26,9 @@ extension LockstepEngine {
             let projections: [(String, KeyPath<PointActivations, UnsafeMutablePointer<Float>>)] =
                 naming.mlpGate.map { [($0, \.gate), (naming.mlpUp, \.up)] } ?? [(naming.mlpUp, \.gate)]
             for (module, target) in projections {
-                try projection(
-                    naming, naming.layerTensor(l, module), outFeatures: I, inFeatures: H, points, rows: N, scratch,
-                    input: { UnsafePointer(acts[$0].normed) }, output: { acts[$0][keyPath: target] })
-                if naming.mlpBias {
-                    for (p, view) in views.enumerated() {
-                        try view.load(naming.layerTensor(l, module, "bias"), into: scratch.vector(I))
-                        Kernels.addBias(acts[p][keyPath: target], rows: N, width: I, bias: scratch.vectorBase)
-                    }
-                }
+                try biasedProjection(
+                    l, naming, module, bias: naming.mlpBias, outFeatures: I, inFeatures: H, points, views, rows: N,
+                    scratch, input: { UnsafePointer(acts[$0].normed) }, output: { acts[$0][keyPath: target] })
             }
         }
         let gated = naming.mlpGate != nil || naming.mlpGateUp != nil
@@ -63,24 +57,9 @@ extension LockstepEngine {
         _ l: Int, _ naming: TensorNaming, _ points: [[Float]], _ views: [CombinedWeights],
         _ acts: [PointActivations], _ batch: PromptBatch, _ scratch: EngineScratch
     ) throws {
-        let H = config.hiddenSize
-        let N = batch.tokenCount
-        let staged = blockOutputIsStaged
-        try projection(
-            naming, naming.layerTensor(l, naming.mlpDown), outFeatures: H, inFeatures: config.intermediateSize,
-            points, rows: N, scratch, input: { UnsafePointer(acts[$0].gate) },
-            output: { staged ? acts[$0].normed : acts[$0].residual }, accumulate: !staged)
-        if naming.mlpBias {
-            for (p, view) in views.enumerated() {
-                try view.load(naming.layerTensor(l, naming.mlpDown, "bias"), into: scratch.vector(H))
-                Kernels.addBias(
-                    staged ? acts[p].normed : acts[p].residual, rows: N, width: H, bias: scratch.vectorBase)
-            }
-        }
-        if hasOutputNorms, let norm = naming.postFeedforwardNorm {
-            try addNormalized(naming.layerModule(l, norm), views, acts, rows: N, scratch)
-        } else {
-            addScaledBlockOutput(acts, rows: N)
-        }
+        try addBlockOutput(
+            l, naming, naming.mlpDown, bias: naming.mlpBias, inFeatures: config.intermediateSize,
+            outputNorm: naming.postFeedforwardNorm, points, views, acts, rows: batch.tokenCount, scratch,
+            input: { UnsafePointer(acts[$0].gate) })
     }
 }

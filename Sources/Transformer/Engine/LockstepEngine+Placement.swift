@@ -20,6 +20,27 @@ extension LockstepEngine {
         for act in acts { act.normed.update(from: act.residual, count: N * config.hiddenSize) }
     }
 
+    /// A block's output for every point: x ← x + Y W_outᵀ (+ b) with W_out layer l's module `module` and Y the
+    /// block's activations `input` of width `inFeatures` — in sandwich or post-norm placement
+    /// x ← x + norm_out(Y W_outᵀ (+ b)) with norm module `outputNorm`; with a residual multiplier m: x ← x + m · ….
+    /// Pre-norm: the product adds straight onto the residual; otherwise it goes into `normed` first.
+    func addBlockOutput(
+        _ l: Int, _ naming: TensorNaming, _ module: String, bias: Bool, inFeatures: Int, outputNorm: String?,
+        _ points: [[Float]], _ views: [CombinedWeights], _ acts: [PointActivations], rows N: Int,
+        _ scratch: EngineScratch, input: (Int) -> UnsafePointer<Float>
+    ) throws {
+        let staged = blockOutputIsStaged
+        try biasedProjection(
+            l, naming, module, bias: bias, outFeatures: config.hiddenSize, inFeatures: inFeatures, points, views,
+            rows: N, scratch, input: input, output: { staged ? acts[$0].normed : acts[$0].residual },
+            accumulate: !staged)
+        if hasOutputNorms, let outputNorm {
+            try addNormalized(naming.layerModule(l, outputNorm), views, acts, rows: N, scratch)
+        } else {
+            addScaledBlockOutput(acts, rows: N)
+        }
+    }
+
     /// residual_p ← residual_p + norm(normed_p) with norm module `module` (the output norm of sandwich and
     /// post-norm placement).
     func addNormalized(

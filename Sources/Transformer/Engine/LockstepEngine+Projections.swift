@@ -44,6 +44,24 @@ extension LockstepEngine {
         }
     }
 
+    /// Y_p (+)= X_p · W_pᵀ (+ b_p when `bias`) for every point p, W the module `module` of layer l (stored as
+    /// ``projection(_:_:outFeatures:inFeatures:_:rows:_:input:output:accumulate:)`` reads it), b its bias.
+    func biasedProjection(
+        _ l: Int, _ naming: TensorNaming, _ module: String, bias: Bool, outFeatures: Int, inFeatures K: Int,
+        _ points: [[Float]], _ views: [CombinedWeights], rows M: Int, _ scratch: EngineScratch,
+        input: (Int) -> UnsafePointer<Float>, output: @escaping (Int) -> UnsafeMutablePointer<Float>,
+        accumulate: Bool = false
+    ) throws {
+        try projection(
+            naming, naming.layerTensor(l, module), outFeatures: outFeatures, inFeatures: K, points, rows: M, scratch,
+            input: input, output: output, accumulate: accumulate)
+        guard bias else { return }
+        for (p, view) in views.enumerated() {
+            try view.load(naming.layerTensor(l, module, "bias"), into: scratch.vector(outFeatures))
+            Kernels.addBias(output(p), rows: M, width: outFeatures, bias: scratch.vectorBase)
+        }
+    }
+
     /// Y_p (+)= X_p · W_pᵀ for a projection stored `[out, in]`, or X_p · W_p for one stored `[in, out]`
     /// (``TensorNaming/transposedWeights``).
     func projection(

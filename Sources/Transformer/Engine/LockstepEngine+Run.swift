@@ -177,22 +177,10 @@ extension LockstepEngine {
         _ scratch: EngineScratch, input: (Int) -> UnsafePointer<Float>, output: (Int) -> UnsafeMutablePointer<Float>,
         accumulate: Bool = false, finishesTensor: Bool = true
     ) throws {
-        let blockRows = max(1, min(outFeatures, scratchElements / K))
         if firstRow == 0 { weightsAhead(name, points) }
-        var first = 0
-        while first < outFeatures {
-            let count = min(blockRows, outFeatures - first)
-            let elements = ((firstRow + first) * K)..<((firstRow + first + count) * K)
-            try withFormedBlocks(name, elements: elements, points, scratch) { p, weight in
-                try Interruption.check()
-                scratch.profile.measure("products") {
-                    Kernels.linear(
-                        input(p), lda: K, rows: M, inFeatures: K, weight: weight, outFeatures: count,
-                        into: output(p) + first, ldc: outFeatures, accumulate: accumulate)
-                }
-            }
-            first += count
-        }
+        try product(
+            name, rows: firstRow..<(firstRow + outFeatures), inFeatures: K, points, tokens: M, scratch, input: input,
+            output: output, ldc: outFeatures, accumulate: accumulate)
         if finishesTensor { weightsDone(name, points) }
     }
 
