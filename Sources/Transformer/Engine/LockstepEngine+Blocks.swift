@@ -59,6 +59,8 @@ extension LockstepEngine {
         try queryKeyValue(l, naming, points, views, acts, rows: N, scratch)
         try queryKeyNorms(l, naming, views, acts, rows: N, scratch)
         let interleaved = config.interleavedRotary
+        let heads = config.attentionHeadCount
+        let kvHeads = config.keyValueHeadCount
         try scratch.profile.measure("attention") {
             for act in acts {
                 try Interruption.check()
@@ -67,19 +69,17 @@ extension LockstepEngine {
                     let n = rows.count
                     let o = rows.lowerBound
                     let rotary = plan.rotary[q]
-                    for (x, heads) in [
-                        (act.query + o * qW, config.attentionHeadCount), (act.key + o * kvW, config.keyValueHeadCount),
-                    ] {
-                        if interleaved {
-                            rotary.applyInterleaved(to: x, rows: n, heads: heads, headStride: d)
-                        } else {
-                            rotary.apply(to: x, rows: n, heads: heads, headStride: d)
-                        }
+                    if interleaved {
+                        rotary.applyInterleaved(to: act.query + o * qW, rows: n, heads: heads, headStride: d)
+                        rotary.applyInterleaved(to: act.key + o * kvW, rows: n, heads: kvHeads, headStride: d)
+                    } else {
+                        rotary.apply(to: act.query + o * qW, rows: n, heads: heads, headStride: d)
+                        rotary.apply(to: act.key + o * kvW, rows: n, heads: kvHeads, headStride: d)
                     }
                     Kernels.causalAttention(
                         q: act.query + o * qW, k: act.key + o * kvW, v: act.value + o * kvW, tokenCount: n,
-                        heads: config.attentionHeadCount, kvHeads: config.keyValueHeadCount, headDimension: d,
-                        variant: plan.attention, scores: scratch.scores, into: act.attention + o * qW)
+                        heads: heads, kvHeads: kvHeads, headDimension: d, variant: plan.attention,
+                        scores: scratch.scores, into: act.attention + o * qW)
                 }
             }
         }

@@ -1,5 +1,6 @@
-/// The tensor names and block layout of an architecture whose checkpoints do not use Llama's names
-/// (``TensorNames``): one value per row of the architecture table that needs it (``gptNeoX``, …).
+/// The tensor names and block layout the engine's layer loop reads: one value per row of the architecture table
+/// whose checkpoints do not use Llama's names (``gptNeoX``, …); the other rows get Llama's (``llama(_:)``,
+/// ``TensorNames``) through ``TransformerConfig/layerNaming``.
 ///
 /// Module names are relative to the layer prefix (`gpt_neox.layers.{l}.`) and carry no `.weight` / `.bias`;
 /// ``layerTensor(_:_:_:)`` forms the full name.
