@@ -4,8 +4,8 @@ import Testing
 
 /// `metamerge probe`, `eval` and `sweep` on the LayerNorm rows of the table (arch-ln: GPT-NeoX, StableLM, GPT-2,
 /// Cohere), each refused by name before; eval matches transformers' teacher-forced NLL
-/// (scripts/fixtures/make_architecture_fixtures_ln.py). The GPT-2 set has one task model; the Cohere set none: its
-/// base is probed along its own (zero) task vector and evaluated as a directory.
+/// (scripts/fixtures/make_architecture_fixtures_ln.py). The GPT-2 set has one task model, the others two; a set
+/// without any would be probed along its base's own (zero) task vector and evaluated as a directory.
 @Suite("The LayerNorm rows of the architecture table through the command line")
 struct ArchitectureLnCommandTests {
     static let sets = ["gpt-neox", "stablelm", "gpt2", "cohere"]

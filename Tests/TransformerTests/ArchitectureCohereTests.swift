@@ -3,15 +3,18 @@ import Foundation
 import Testing
 import Transformer
 
-/// Cohere against transformers 5.23 (scripts/fixtures/make_architecture_fixtures_ln.py; base only, within the
-/// fixtures' size budget): parallel block with one LayerNorm without bias, per-head q/k LayerNorms (use_qk_norm),
-/// RoPE on interleaved pairs, SwiGLU, logit_scale 0.25, tied head.
+/// Cohere against transformers 5.23 (scripts/fixtures/make_architecture_fixtures_ln.py; base, task_a, task_b):
+/// parallel block with one LayerNorm without bias, per-head q/k LayerNorms (use_qk_norm), RoPE on interleaved
+/// pairs, SwiGLU, logit_scale 0.25, tied head.
 @Suite("Cohere matches transformers")
 struct ArchitectureCohereTests {
     @Test("the base on every prompt, all prompts in one batch")
     func base() throws { try LayerNormFamilyParity.checkBase("cohere") }
 
-    @Test("the base as a lockstep point (several blocks per matrix)")
+    @Test("every case (base, task_a, the merge point 0.3 τ_a + 0.7 τ_b) and prompt through CombinedWeights")
+    func combinedWeights() throws { try LayerNormFamilyParity.checkCombinedWeights("cohere") }
+
+    @Test("all cases as lockstep points (several blocks per matrix), all ragged prompts in one batch")
     func lockstep() throws { try LayerNormFamilyParity.checkLockstep("cohere") }
 
     @Test("interleaved RoPE, q/k norms and the LayerNorm mean each move transformers' logits beyond the tolerance")

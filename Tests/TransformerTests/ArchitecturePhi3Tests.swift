@@ -31,7 +31,7 @@ struct ArchitecturePhi3Tests {
     @Test("the fixture's keys: longrope with the defaults factor = 64 / 8 and attention_factor = √(1 + ln 8 / ln 8)")
     func keys() throws {
         let config = try TransformerConfig(json: ArchitectureConfigTests.json("phi3"))
-        #expect(config.architecture == .phi3 && config.fusedProjections && config.partialRotaryFactor == 0.75)
+        #expect(config.architecture == .phi3 && config.fusedProjections && config.rotaryDimension == 6)
         #expect(config.slidingWindow == 5 && config.slidingLayers == nil && config.tieWordEmbeddings)
         #expect(config.rmsNormEpsilon == 1e-5 && config.ropeTheta == 10_000)
         #expect(
@@ -56,7 +56,7 @@ struct ArchitecturePhi3Tests {
             "original_max_position_embeddings": .number(16),
         ])
         let config = try TransformerConfig(json: json)
-        #expect(config.ropeTheta == 500 && config.partialRotaryFactor == 0.75)
+        #expect(config.ropeTheta == 500 && config.rotaryDimension == 6)
         #expect(
             config.ropeScaling
                 == .longrope(

@@ -32,13 +32,25 @@ enum Phi3Architecture: ArchitectureDefinition {
         config.slidingWindow = try keys.int("sliding_window")
         config.fusedProjections = true
         let parameters = try keys.object("rope_scaling") ?? keys.object("rope_parameters")
-        config.partialRotaryFactor =
-            try parameters?.double("partial_rotary_factor") ?? keys.double("partial_rotary_factor") ?? 1
+        let factor = try parameters?.double("partial_rotary_factor") ?? keys.double("partial_rotary_factor") ?? 1
+        guard factor > 0, factor <= 1 else { throw rotaryFactorError(factor, config) }
+        config.rotaryDimension = Int(Double(config.headDimension) * factor)  // transformers' int(head_dim · f)
         // Phi3Config: rope_scaling (when set) replaces rope_parameters, whose own rope_theta and partial_rotary_factor
         // win over the top-level keys (setdefault).
         config.ropeTheta = try parameters?.double("rope_theta") ?? keys.double("rope_theta") ?? 10_000
         config.ropeScaling = try longRope(parameters, keys, config)
+        guard config.rotatedDimensions >= 2, config.rotatedDimensions % 2 == 0 else {
+            throw rotaryFactorError(factor, config)
+        }
         return config
+    }
+
+    /// A `partial_rotary_factor` outside (0, 1] or that rotates fewer than 2 or an odd number of entries.
+    private static func rotaryFactorError(_ factor: Double, _ config: TransformerConfig) -> TransformerError {
+        TransformerError(
+            .badConfig,
+            "partial_rotary_factor is \(factor); expected a factor in (0, 1] that rotates an even "
+                + "number of at least 2 of head_dim's \(config.headDimension) entries")
     }
 
     /// The RoPE type of a Phi-3 `rope_parameters` object: none (`default`) or longrope.

@@ -2,6 +2,10 @@ extension TransformerConfig {
     /// The token embedding's name.
     var embeddingName: String { naming?.embedding ?? TensorNames.embedding }
 
+    /// The names the engine's layer loop reads: the architecture's ``naming``, else Llama's with the modules of
+    /// the recipe (``TensorNaming/llama(_:)``).
+    var layerNaming: TensorNaming { naming ?? .llama(self) }
+
     /// The config with the names `weights` store: without the architecture's optional prefix (GPT-2's
     /// `transformer.`) when the embedding is stored only without it; unchanged otherwise.
     func resolvingNames(in weights: any WeightProvider) -> TransformerConfig {
@@ -51,7 +55,7 @@ extension TransformerConfig {
                         (naming.layerTensor(l, v, "bias"), [kvW]),
                     ]
                 }
-            case .interleavedPerHead(let fused), .fusedColumns(let fused):
+            case .interleavedPerHead(let fused), .fusedColumns(let fused), .fusedRows(let fused):
                 expected.append((naming.layerTensor(l, fused), matrix(qW + 2 * kvW, H)))
                 if queryKeyValueBias { expected.append((naming.layerTensor(l, fused, "bias"), [qW + 2 * kvW])) }
             }

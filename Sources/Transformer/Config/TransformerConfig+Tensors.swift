@@ -53,11 +53,4 @@ extension TransformerConfig {
         if storesHead { expected.append((TensorNames.lmHead, [vocabularySize, H])) }
         return expected
     }
-
-    /// The norm applied to the residual stream before the MLP: `post_attention_layernorm` in pre-norm placement,
-    /// `pre_feedforward_layernorm` in sandwich placement (where `post_attention_layernorm` follows attention); none
-    /// in post-norm placement (the name is then unused).
-    func mlpInputNorm(_ layer: TensorNames.Layer) -> String {
-        normPlacement == .sandwich ? layer.preFeedforwardNorm : layer.postAttentionNorm
-    }
 }

@@ -145,8 +145,6 @@ public struct TransformerConfig: Sendable, Hashable {
     public var attentionMultiplier: Double?
     /// `logits_scaling` s: the logits are divided by s (Granite).
     public var logitsScaling: Double?
-    /// `partial_rotary_factor` f: RoPE rotates the first ⌊head_dim · f⌋ entries of each head (Phi-3).
-    public var partialRotaryFactor: Double = 1
     /// Whether q/k/v are row ranges of one `self_attn.qkv_proj` and gate/up of one `mlp.gate_up_proj` (Phi-3).
     public var fusedProjections = false
     /// A routed mixture of experts in place of the dense MLP (of every layer, or of those it marks sparse).
@@ -155,7 +153,9 @@ public struct TransformerConfig: Sendable, Hashable {
     public var normKind: NormKind = .rms
     /// Parallel residual: x ← x + Attention(norm_in(x)) + MLP(norm_mlp(x)), both from the layer's input.
     public var parallelResidual = false
-    /// Partial rotary: RoPE rotates only the first `rotaryDimension` (even) dims of each head; nil: all of them.
+    /// Partial rotary, the one notion every architecture maps its own keys to (Phi-3's and StableLM's
+    /// `partial_rotary_factor`, GPT-NeoX's `rotary_pct`, GPT-2's absent RoPE): RoPE rotates only the first
+    /// `rotaryDimension` (even, ≤ head_dim; 0: none) entries of each head; nil: all of them.
     public var rotaryDimension: Int?
     /// Whether RoPE rotates interleaved pairs (x₂ᵢ, x₂ᵢ₊₁) by angle i (Cohere) instead of the halves (xᵢ, xᵢ₊d/₂).
     public var interleavedRotary = false
@@ -211,9 +211,9 @@ public struct TransformerConfig: Sendable, Hashable {
         return 1 / Float(headDimension).squareRoot()
     }
 
-    /// The rotated leading part of each head: ``rotaryDimension`` when the architecture sets it (GPT-NeoX,
-    /// StableLM, GPT-2's 0), else ⌊headDimension · partialRotaryFactor⌋ (Phi-3; transformers' `int(…)`).
-    var rotatedDimensions: Int { rotaryDimension ?? Int(Double(headDimension) * partialRotaryFactor) }
+    /// The rotated leading part of each head: ``rotaryDimension`` when the architecture sets it, else the whole
+    /// head.
+    var rotatedDimensions: Int { rotaryDimension ?? headDimension }
 
     /// Width of all query heads together, attentionHeadCount · headDimension.
     public var queryWidth: Int { attentionHeadCount * headDimension }
@@ -258,15 +258,11 @@ public struct TransformerConfig: Sendable, Hashable {
         guard ropeTheta > 0, ropeTheta.isFinite else {
             throw TransformerError(.badConfig, "rope_theta is \(ropeTheta); expected a finite positive number")
         }
-        guard
-            rotaryDimension != nil
-                || (partialRotaryFactor > 0 && partialRotaryFactor <= 1 && rotatedDimensions >= 2
-                    && rotatedDimensions % 2 == 0)
-        else {
+        if let rotaryDimension, !(0...headDimension).contains(rotaryDimension) || rotaryDimension % 2 != 0 {
             throw TransformerError(
                 .badConfig,
-                "partial_rotary_factor is \(partialRotaryFactor); expected a factor in (0, 1] that rotates an even "
-                    + "number of at least 2 of head_dim's \(headDimension) entries")
+                "the rotary dimension is \(rotaryDimension); expected an even number of head_dim's \(headDimension) "
+                    + "entries")
         }
         if let slidingWindow, slidingWindow <= 0 {
             throw TransformerError(.badConfig, "sliding_window is \(slidingWindow); expected a positive integer")

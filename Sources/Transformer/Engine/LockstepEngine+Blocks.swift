@@ -45,54 +45,22 @@ extension LockstepEngine {
         }
     }
 
-    /// x ← x + Attention(norm(x)) W_oᵀ (+ b_o) — or, in sandwich placement, x ← x + norm_post(Attention(norm(x)) W_oᵀ)
-    /// (post-norm: x ← x + norm_post(Attention(x) W_oᵀ); with a residual multiplier m: x ← x + m · …) — for every
-    /// point of the group.
+    /// q, k, v from `normed` (with their biases and q/k norms), RoPE, causal attention per prompt, and
+    /// x ← x + a W_oᵀ (+ b_o) — in sandwich or post-norm placement x ← x + norm_post(a W_oᵀ (+ b_o)); with a residual
+    /// multiplier m: x ← x + m · … — for every point of the group.
     func attentionBlock(
-        _ layer: TensorNames.Layer, _ plan: LayerPlan, _ points: [[Float]], _ views: [CombinedWeights],
+        _ l: Int, _ naming: TensorNaming, _ plan: LayerPlan, _ points: [[Float]], _ views: [CombinedWeights],
         _ acts: [PointActivations], _ batch: PromptBatch, _ scratch: EngineScratch
     ) throws {
-        let H = config.hiddenSize
         let N = batch.tokenCount
         let qW = config.queryWidth
         let kvW = config.keyValueWidth
         let d = config.headDimension
-        try blockInput(layer.inputNorm, views, acts, rows: N, scratch)
-        let projections: [(String, Int, KeyPath<PointActivations, UnsafeMutablePointer<Float>>)] = [
-            ("q_proj", qW, \.query), ("k_proj", kvW, \.key), ("v_proj", kvW, \.value),
-        ]
-        for (k, (projection, width, output)) in projections.enumerated() {
-            // Fused (Phi-3): q, k, v are rows [0, qW), [qW, qW + kvW), [qW + kvW, qW + 2 kvW) of `qkv_proj`.
-            let fused = config.fusedProjections
-            try product(
-                layer.attention(fused ? "qkv_proj" : projection), firstRow: fused ? [0, qW, qW + kvW][k] : 0,
-                outFeatures: width, inFeatures: H, points, rows: N, scratch,
-                input: { UnsafePointer(acts[$0].normed) }, output: { acts[$0][keyPath: output] },
-                finishesTensor: !fused || k == 2)
-            if config.queryKeyValueBias {
-                for (p, view) in views.enumerated() {
-                    try view.load(layer.attention(projection, "bias"), into: scratch.vector(width))
-                    Kernels.addBias(acts[p][keyPath: output], rows: N, width: width, bias: scratch.vectorBase)
-                }
-            }
-        }
-        if config.queryKeyNorm {
-            // Per head: the [N × heads·d] matrix is [N·heads × d] rows, normalised in place; across heads (OLMo 2):
-            // N rows of heads·d.
-            let norms: [(String, Int, KeyPath<PointActivations, UnsafeMutablePointer<Float>>)] = [
-                ("q_norm", config.attentionHeadCount, \.query), ("k_norm", config.keyValueHeadCount, \.key),
-            ]
-            let acrossHeads = config.queryKeyNormAcrossHeads
-            for (name, heads, target) in norms {
-                let (rows, width) = acrossHeads ? (N, heads * d) : (N * heads, d)
-                for (p, view) in views.enumerated() {
-                    let weight = try normWeight(layer.attention(name), view, width: width, scratch)
-                    let x = acts[p][keyPath: target]
-                    Kernels.rmsNorm(
-                        x, rows: rows, width: width, weight: weight, epsilon: Float(config.rmsNormEpsilon), into: x)
-                }
-            }
-        }
+        try queryKeyValue(l, naming, points, views, acts, rows: N, scratch)
+        try queryKeyNorms(l, naming, views, acts, rows: N, scratch)
+        let interleaved = config.interleavedRotary
+        let heads = config.attentionHeadCount
+        let kvHeads = config.keyValueHeadCount
         try scratch.profile.measure("attention") {
             for act in acts {
                 try Interruption.check()
@@ -100,117 +68,177 @@ extension LockstepEngine {
                     let rows = batch.rows(of: q)
                     let n = rows.count
                     let o = rows.lowerBound
-                    plan.rotary[q].apply(to: act.query + o * qW, rows: n, heads: config.attentionHeadCount)
-                    plan.rotary[q].apply(to: act.key + o * kvW, rows: n, heads: config.keyValueHeadCount)
+                    let rotary = plan.rotary[q]
+                    if interleaved {
+                        rotary.applyInterleaved(to: act.query + o * qW, rows: n, heads: heads, headStride: d)
+                        rotary.applyInterleaved(to: act.key + o * kvW, rows: n, heads: kvHeads, headStride: d)
+                    } else {
+                        rotary.apply(to: act.query + o * qW, rows: n, heads: heads, headStride: d)
+                        rotary.apply(to: act.key + o * kvW, rows: n, heads: kvHeads, headStride: d)
+                    }
                     Kernels.causalAttention(
                         q: act.query + o * qW, k: act.key + o * kvW, v: act.value + o * kvW, tokenCount: n,
-                        heads: config.attentionHeadCount, kvHeads: config.keyValueHeadCount, headDimension: d,
-                        variant: plan.attention, scores: scratch.scores, into: act.attention + o * qW)
+                        heads: heads, kvHeads: kvHeads, headDimension: d, variant: plan.attention,
+                        scores: scratch.scores, into: act.attention + o * qW)
                 }
             }
         }
-        let staged = blockOutputIsStaged
-        // Pre-norm: o_proj adds straight onto the residual. Sandwich: into `normed`, normalised, then added;
-        // with a residual multiplier: into `normed`, scaled, then added.
-        try product(
-            layer.attention("o_proj"), outFeatures: H, inFeatures: qW, points, rows: N, scratch,
-            input: { UnsafePointer(acts[$0].attention) }, output: { staged ? acts[$0].normed : acts[$0].residual },
-            accumulate: !staged)
-        if config.outputProjectionBias {
+        try addBlockOutput(
+            l, naming, naming.attentionOutput, bias: config.outputProjectionBias, inFeatures: qW,
+            outputNorm: naming.postAttentionNorm, points, views, acts, rows: N, scratch,
+            input: { UnsafePointer(acts[$0].attention) })
+    }
+
+    /// query, key, value ← normed · W_q/k/vᵀ (+ biases) for every point, as the naming stores them: three modules,
+    /// row ranges of one (Phi-3), heads interleaved in one (GPT-NeoX) or column ranges of one stored `[in, out]`
+    /// (GPT-2).
+    private func queryKeyValue(
+        _ l: Int, _ naming: TensorNaming, _ points: [[Float]], _ views: [CombinedWeights],
+        _ acts: [PointActivations], rows N: Int, _ scratch: EngineScratch
+    ) throws {
+        let H = config.hiddenSize
+        let qW = config.queryWidth
+        let kvW = config.keyValueWidth
+        let d = config.headDimension
+        let targets: [KeyPath<PointActivations, UnsafeMutablePointer<Float>>] = [\.query, \.key, \.value]
+        // Outputs 0..<qW of a fused module are the queries, then kvW keys, then kvW values.
+        let parts = [(0, qW, targets[0]), (qW, kvW, targets[1]), (qW + kvW, kvW, targets[2])]
+        switch naming.queryKeyValue {
+        case .separate(let q, let k, let v):
+            for (module, (width, target)) in zip([q, k, v], zip([qW, kvW, kvW], targets)) {
+                try biasedProjection(
+                    l, naming, module, bias: config.queryKeyValueBias, outFeatures: width, inFeatures: H, points,
+                    views, rows: N, scratch, input: { UnsafePointer(acts[$0].normed) },
+                    output: { acts[$0][keyPath: target] })
+            }
+        case .fusedRows(let module):
+            let name = naming.layerTensor(l, module)
+            for (k, (first, width, target)) in parts.enumerated() {
+                try product(
+                    name, firstRow: first, outFeatures: width, inFeatures: H, points, rows: N, scratch,
+                    input: { UnsafePointer(acts[$0].normed) }, output: { acts[$0][keyPath: target] },
+                    finishesTensor: k == 2)
+            }
+            try addFusedBias(naming.layerTensor(l, module, "bias"), parts, views, acts, rows: N)
+        case .interleavedPerHead(let module):
+            // Rows (3h + j)·d ..< (3h + j + 1)·d of the fused weight are part j (q, k, v) of head h.
+            let name = naming.layerTensor(l, module)
+            weightsAhead(name, points)
+            defer { weightsDone(name, points) }
+            for h in 0..<config.attentionHeadCount {
+                for (j, target) in targets.enumerated() {
+                    let first = (3 * h + j) * d
+                    try product(
+                        name, rows: first..<(first + d), inFeatures: H, points, tokens: N, scratch,
+                        input: { UnsafePointer(acts[$0].normed) }, output: { acts[$0][keyPath: target] + h * d },
+                        ldc: qW)
+                }
+            }
+            try addInterleavedBias(naming.layerTensor(l, module, "bias"), views, acts, rows: N)
+        case .fusedColumns(let module):
+            let name = naming.layerTensor(l, module)
+            weightsAhead(name, points)
+            defer { weightsDone(name, points) }
+            if naming.transposedWeights {
+                try transposedProduct(
+                    name, inFeatures: H, outFeatures: qW + 2 * kvW, points, tokens: N, scratch,
+                    input: { UnsafePointer(acts[$0].normed) },
+                    outputs: parts.map { first, width, target in
+                        (first..<(first + width), width, { acts[$0][keyPath: target] })
+                    })
+            } else {
+                for (first, width, target) in parts {
+                    try product(
+                        name, rows: first..<(first + width), inFeatures: H, points, tokens: N, scratch,
+                        input: { UnsafePointer(acts[$0].normed) }, output: { acts[$0][keyPath: target] }, ldc: width)
+                }
+            }
+            try addFusedBias(naming.layerTensor(l, module, "bias"), parts, views, acts, rows: N)
+        }
+    }
+
+    /// The q/k/v biases of a fused module whose outputs are the ranges `parts` (queries, keys, values).
+    private func addFusedBias(
+        _ name: String, _ parts: [(Int, Int, KeyPath<PointActivations, UnsafeMutablePointer<Float>>)],
+        _ views: [CombinedWeights], _ acts: [PointActivations], rows N: Int
+    ) throws {
+        guard config.queryKeyValueBias else { return }
+        for (p, view) in views.enumerated() {
+            let bias = try view.load(name)
+            bias.withUnsafeBufferPointer { bias in
+                for (first, width, target) in parts {
+                    Kernels.addBias(acts[p][keyPath: target], rows: N, width: width, bias: bias.baseAddress! + first)
+                }
+            }
+        }
+    }
+
+    /// q/k/v biases of an interleaved fused projection: entry (3h + j)·d + i goes to part j (q, k, v) of head h.
+    private func addInterleavedBias(
+        _ name: String, _ views: [CombinedWeights], _ acts: [PointActivations], rows N: Int
+    ) throws {
+        guard config.queryKeyValueBias else { return }
+        let d = config.headDimension
+        let qW = config.queryWidth
+        let targets: [KeyPath<PointActivations, UnsafeMutablePointer<Float>>] = [\.query, \.key, \.value]
+        for (p, view) in views.enumerated() {
+            let bias = try view.load(name)
+            for h in 0..<config.attentionHeadCount {
+                for (j, target) in targets.enumerated() {
+                    let y = acts[p][keyPath: target]
+                    let offset = (3 * h + j) * d
+                    for r in 0..<N {
+                        let row = y + r * qW + h * d
+                        for i in 0..<d { row[i] += bias[offset + i] }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The q/k norms after the projections, before RoPE, of the norm kind of the model:
+    /// - RMSNorm (Qwen3, Gemma 3: one weight of width head_dim for every head; OLMo 2, ``queryKeyNormAcrossHeads``:
+    ///   one over the whole projection), its weight applied as ``TransformerConfig/normWeight`` says;
+    /// - LayerNorm without bias, each head with its own weights (StableLM's `qk_layernorm`, one module per head;
+    ///   Cohere's `use_qk_norm`, rows of one `[heads, head_dim]` weight, ``TensorNaming/perHeadNormsStacked``).
+    private func queryKeyNorms(
+        _ l: Int, _ naming: TensorNaming, _ views: [CombinedWeights], _ acts: [PointActivations], rows N: Int,
+        _ scratch: EngineScratch
+    ) throws {
+        let d = config.headDimension
+        let norms: [(String?, Int, Int, KeyPath<PointActivations, UnsafeMutablePointer<Float>>)] = [
+            (naming.perHeadQueryNorm, config.attentionHeadCount, config.queryWidth, \.query),
+            (naming.perHeadKeyNorm, config.keyValueHeadCount, config.keyValueWidth, \.key),
+        ]
+        let epsilon = Float(config.rmsNormEpsilon)
+        for case let (module?, heads, width, target) in norms {
+            guard case .layerNorm = config.normKind else {
+                // Per head: the [N × heads·d] matrix is [N·heads × d] rows, normalised in place; across heads:
+                // N rows of heads·d.
+                let (rows, normWidth) = config.queryKeyNormAcrossHeads ? (N, heads * d) : (N * heads, d)
+                for (p, view) in views.enumerated() {
+                    let weight = try normWeight(naming.layerTensor(l, module), view, width: normWidth, scratch)
+                    let x = acts[p][keyPath: target]
+                    Kernels.rmsNorm(x, rows: rows, width: normWidth, weight: weight, epsilon: epsilon, into: x)
+                }
+                continue
+            }
             for (p, view) in views.enumerated() {
-                try view.load(layer.attention("o_proj", "bias"), into: scratch.vector(H))
-                Kernels.addBias(
-                    staged ? acts[p].normed : acts[p].residual, rows: N, width: H, bias: scratch.vectorBase)
+                let x = acts[p][keyPath: target]
+                let stacked = naming.perHeadNormsStacked ? try view.load(naming.layerTensor(l, module)) : []
+                for h in 0..<heads {
+                    let weight =
+                        naming.perHeadNormsStacked
+                        ? Array(stacked[(h * d)..<((h + 1) * d)])
+                        : try view.load(naming.layerTensor(l, "\(module).\(h)"))
+                    for r in 0..<N {
+                        let row = x + r * width + h * d
+                        Kernels.layerNorm(
+                            row, rows: 1, width: d, weight: weight, bias: nil, epsilon: epsilon, into: row)
+                    }
+                }
             }
         }
-        if hasOutputNorms {
-            try addNormalized(layer.postAttentionNorm, views, acts, rows: N, scratch)
-        } else {
-            addScaledBlockOutput(acts, rows: N)
-        }
-    }
-
-    /// x ← x + (act(h W_gateᵀ) ⊙ h W_upᵀ) W_downᵀ with h = norm(x) (act = silu or gelu_tanh) — or, in sandwich
-    /// placement, x ← x + norm_post(…) (post-norm: h = x; with a residual multiplier m: x ← x + m · …) — for every
-    /// point of the group.
-    func mlpBlock(
-        _ layer: TensorNames.Layer, _ points: [[Float]], _ views: [CombinedWeights], _ acts: [PointActivations],
-        _ batch: PromptBatch, _ scratch: EngineScratch
-    ) throws {
-        let H = config.hiddenSize
-        let I = config.intermediateSize
-        let N = batch.tokenCount
-        try blockInput(config.mlpInputNorm(layer), views, acts, rows: N, scratch)
-        // Fused (Phi-3): gate and up are rows [0, I) and [I, 2I) of `gate_up_proj`.
-        let fused = config.fusedProjections
-        try product(
-            layer.mlp(fused ? "gate_up_proj" : "gate_proj"), outFeatures: I, inFeatures: H, points, rows: N, scratch,
-            input: { UnsafePointer(acts[$0].normed) }, output: { acts[$0].gate }, finishesTensor: !fused)
-        try product(
-            layer.mlp(fused ? "gate_up_proj" : "up_proj"), firstRow: fused ? I : 0, outFeatures: I, inFeatures: H,
-            points, rows: N, scratch, input: { UnsafePointer(acts[$0].normed) }, output: { acts[$0].up })
-        let gated: (UnsafeMutablePointer<Float>, UnsafePointer<Float>, Int) -> Void =
-            switch config.activation {
-            case .silu: { Kernels.swiGLU(gate: $0, up: $1, count: $2) }
-            case .geluTanh: { Kernels.geluTanhGLU(gate: $0, up: $1, count: $2) }
-            case .gelu: { Kernels.geluGLU(gate: $0, up: $1, count: $2) }
-            }
-        for act in acts {
-            try Interruption.check()
-            let gate = act.gate, up = act.up
-            try Parallel.forEachPart(N * I) { part in
-                gated(gate + part.lowerBound, up + part.lowerBound, part.count)
-            }
-        }
-        let staged = blockOutputIsStaged
-        try product(
-            layer.mlp("down_proj"), outFeatures: H, inFeatures: I, points, rows: N, scratch,
-            input: { UnsafePointer(acts[$0].gate) }, output: { staged ? acts[$0].normed : acts[$0].residual },
-            accumulate: !staged)
-        if hasOutputNorms {
-            try addNormalized(layer.postFeedforwardNorm, views, acts, rows: N, scratch)
-        } else {
-            addScaledBlockOutput(acts, rows: N)
-        }
-    }
-
-    /// normed_p ← RMSNorm(residual_p) with each point's norm weight `name`, for every point of the group.
-    func normalize(
-        _ name: String, _ views: [CombinedWeights], _ acts: [PointActivations], rows N: Int, _ scratch: EngineScratch
-    ) throws {
-        let H = config.hiddenSize
-        for (p, view) in views.enumerated() {
-            let weight = try normWeight(name, view, width: H, scratch)
-            Kernels.rmsNorm(
-                acts[p].residual, rows: N, width: H, weight: weight, epsilon: Float(config.rmsNormEpsilon),
-                into: acts[p].normed)
-        }
-    }
-
-    /// residual_p ← residual_p + RMSNorm(normed_p) with norm weight `name` (the sandwich's output norm).
-    private func addNormalized(
-        _ name: String, _ views: [CombinedWeights], _ acts: [PointActivations], rows N: Int, _ scratch: EngineScratch
-    ) throws {
-        let H = config.hiddenSize
-        for (p, view) in views.enumerated() {
-            let weight = try normWeight(name, view, width: H, scratch)
-            let normed = acts[p].normed
-            Kernels.rmsNorm(
-                normed, rows: N, width: H, weight: weight, epsilon: Float(config.rmsNormEpsilon), into: normed)
-            Kernels.addInPlace(acts[p].residual, normed, count: N * H)
-        }
-    }
-
-    /// The point's norm weight `name` in the scratch vector, as the recipe applies it: w, or 1 + w (Float32).
-    func normWeight(
-        _ name: String, _ view: CombinedWeights, width: Int, _ scratch: EngineScratch
-    ) throws -> UnsafePointer<Float> {
-        let vector = scratch.vector(width)
-        try view.load(name, into: vector)
-        if config.normWeight == .onePlusWeight {
-            for i in vector.indices { vector[i] = 1 + vector[i] }
-        }
-        return UnsafePointer(vector.baseAddress!)
     }
 }
 

@@ -2,8 +2,8 @@ import Foundation
 import Interruption
 
 extension LockstepEngine {
-    /// x ← x + Σ_{e routed} w_e · (act(h W_gate,eᵀ) ⊙ h W_up,eᵀ) W_down,eᵀ with h = norm(x), for every point of the
-    /// group (``MixtureOfExperts``).
+    /// x ← x + Σ_{e routed} w_e · (act(h W_gate,eᵀ) ⊙ h W_up,eᵀ) W_down,eᵀ with h = `normed` (the layer loop has
+    /// normalised x into it), for every point of the group (``MixtureOfExperts``).
     ///
     /// Each point routes with its own router θ0 + Σ c τ, so points may send a token to different experts. Per
     /// expert, the blocks of its matrices are read once for the group and formed for each point that routes a token
@@ -25,7 +25,6 @@ extension LockstepEngine {
         let dense = experts.usesDenseBuffers(config)
         let gate = acts.map { dense ? $0.gate : $0.experts + N * (E + 3 * H) }
         let up = acts.map { dense ? $0.up : $0.experts + N * (E + 3 * H + I) }
-        try normalize(config.mlpInputNorm(layer), views, acts, rows: N, scratch)
         try product(
             experts.router(layer), outFeatures: E, inFeatures: H, points, rows: N, scratch,
             input: { UnsafePointer(acts[$0].normed) }, output: { logits[$0] })

@@ -26,6 +26,7 @@ extension LockstepEngine {
         let plans = layerPlans(batch)
         let H = config.hiddenSize
         let N = batch.tokenCount
+        let naming = config.layerNaming
         var result: [[Float]] = []
         var done = 0
         let total = groups.count * config.layerCount
@@ -49,41 +50,21 @@ extension LockstepEngine {
                 if let multiplier = config.embeddingMultiplier {
                     Kernels.scale(acts[p].residual, count: N * H, by: Float(multiplier))
                 }
-                if let positions = config.naming?.positionEmbedding {
+                if let positions = naming.positionEmbedding {
                     try addPositionEmbeddings(positions, view, acts[p].residual, batch)
                 }
             }
             for layer in 0..<config.layerCount {
                 try Interruption.check()
-                if let naming = config.naming {
-                    try namedLayer(layer, naming, plans[layer], coefficients, views, acts, batch, scratch)
-                } else {
-                    let names = TensorNames.Layer(layer)
-                    try attentionBlock(names, plans[layer], coefficients, views, acts, batch, scratch)
-                    if let experts = config.experts, experts.isSparse(layer: layer) {
-                        try expertsBlock(names, experts, coefficients, views, acts, batch, scratch)
-                    } else {
-                        try mlpBlock(names, coefficients, views, acts, batch, scratch)
-                    }
-                }
+                try self.layer(layer, naming, plans[layer], coefficients, views, acts, batch, scratch)
                 done += 1
                 progress?(done, total)
             }
-            for (p, view) in views.enumerated() where config.naming != nil {
-                let finalNorm = config.naming!.finalNorm
+            for (p, view) in views.enumerated() {
                 result.append(
                     try [Float](unsafeUninitializedCapacity: N * H) { buffer, initialized in
-                        try applyNorm(finalNorm, view, acts[p].residual, rows: N, into: buffer.baseAddress!)
-                        initialized = N * H
-                    })
-            }
-            for (p, view) in views.enumerated() where config.naming == nil {
-                let weight = try normWeight(TensorNames.finalNorm, view, width: H, scratch)
-                result.append(
-                    [Float](unsafeUninitializedCapacity: N * H) { buffer, initialized in
-                        Kernels.rmsNorm(
-                            acts[p].residual, rows: N, width: H, weight: weight,
-                            epsilon: Float(config.rmsNormEpsilon), into: buffer.baseAddress!)
+                        try applyNorm(
+                            naming.finalNorm, view, acts[p].residual, rows: N, into: buffer.baseAddress!, scratch)
                         initialized = N * H
                     })
             }
@@ -196,22 +177,10 @@ extension LockstepEngine {
         _ scratch: EngineScratch, input: (Int) -> UnsafePointer<Float>, output: (Int) -> UnsafeMutablePointer<Float>,
         accumulate: Bool = false, finishesTensor: Bool = true
     ) throws {
-        let blockRows = max(1, min(outFeatures, scratchElements / K))
         if firstRow == 0 { weightsAhead(name, points) }
-        var first = 0
-        while first < outFeatures {
-            let count = min(blockRows, outFeatures - first)
-            let elements = ((firstRow + first) * K)..<((firstRow + first + count) * K)
-            try withFormedBlocks(name, elements: elements, points, scratch) { p, weight in
-                try Interruption.check()
-                scratch.profile.measure("products") {
-                    Kernels.linear(
-                        input(p), lda: K, rows: M, inFeatures: K, weight: weight, outFeatures: count,
-                        into: output(p) + first, ldc: outFeatures, accumulate: accumulate)
-                }
-            }
-            first += count
-        }
+        try product(
+            name, rows: firstRow..<(firstRow + outFeatures), inFeatures: K, points, tokens: M, scratch, input: input,
+            output: output, ldc: outFeatures, accumulate: accumulate)
         if finishesTensor { weightsDone(name, points) }
     }
 

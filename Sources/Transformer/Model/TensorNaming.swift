@@ -1,5 +1,6 @@
-/// The tensor names and block layout of an architecture whose checkpoints do not use Llama's names
-/// (``TensorNames``): one value per row of the architecture table that needs it (``gptNeoX``, …).
+/// The tensor names and block layout the engine's layer loop reads: one value per row of the architecture table
+/// whose checkpoints do not use Llama's names (``gptNeoX``, …); the other rows get Llama's (``llama(_:)``,
+/// ``TensorNames``) through ``TransformerConfig/layerNaming``.
 ///
 /// Module names are relative to the layer prefix (`gpt_neox.layers.{l}.`) and carry no `.weight` / `.bias`;
 /// ``layerTensor(_:_:_:)`` forms the full name.
@@ -14,6 +15,9 @@ public struct TensorNaming: Sendable, Hashable {
         /// One module whose outputs are all queries, then all keys, then all values (GPT-2's `c_attn`, stored
         /// transposed `[H, qW + 2·kvW]`: the three are column ranges).
         case fusedColumns(String)
+        /// One module `[qW + 2·kvW, H]` whose rows are all queries, then all keys, then all values (Phi-3's
+        /// `qkv_proj`: the three are row ranges).
+        case fusedRows(String)
     }
 
     /// The token embedding `[vocabularySize, H]` (full name).
@@ -58,6 +62,14 @@ public struct TensorNaming: Sendable, Hashable {
     /// A prefix some checkpoints of the architecture store every name without except the head (GPT-2's
     /// `transformer.`: the original hub files store `wte.weight`, `h.0.attn.c_attn.weight`, …); nil: none.
     public var optionalPrefix: String? = nil
+    /// The norm before the MLP in sandwich placement (Gemma's `pre_feedforward_layernorm`).
+    public var preFeedforwardNorm: String? = nil
+    /// The norm of the MLP's output in sandwich and post-norm placement (`post_feedforward_layernorm`); the norm of
+    /// attention's output there is ``postAttentionNorm``.
+    public var postFeedforwardNorm: String? = nil
+    /// One module `[2·I, H]` holding the gate rows then the up rows of a gated MLP (Phi-3's `gate_up_proj`),
+    /// used instead of ``mlpGate`` and ``mlpUp``; nil: separate modules.
+    public var mlpGateUp: String? = nil
 
     /// The names with ``optionalPrefix`` removed.
     func withoutOptionalPrefix() -> TensorNaming {
@@ -72,6 +84,11 @@ public struct TensorNaming: Sendable, Hashable {
         return naming
     }
 
+    /// `layerPrefix` + "l.module" (a norm module, without `.weight` / `.bias`).
+    func layerModule(_ layer: Int, _ module: String) -> String {
+        "\(layerPrefix)\(layer).\(module)"
+    }
+
     /// `layerPrefix` + "l.module.kind".
     func layerTensor(_ layer: Int, _ module: String, _ kind: String = "weight") -> String {
         "\(layerPrefix)\(layer).\(module).\(kind)"
@@ -79,6 +96,25 @@ public struct TensorNaming: Sendable, Hashable {
 }
 
 extension TensorNaming {
+    /// Llama's names (`model.embed_tokens`, `model.layers.{l}.self_attn.q_proj`, …, `model.norm`, `lm_head`), as
+    /// every architecture without a naming of its own stores them (``TensorNames``), with the modules its recipe
+    /// uses: `self_attn.q_norm` / `k_norm` with q/k norms, `qkv_proj` and `gate_up_proj` when fused, the
+    /// feed-forward norms of the sandwich and post-norm placements.
+    static func llama(_ config: TransformerConfig) -> TensorNaming {
+        var naming = TensorNaming.stableLM
+        if config.queryKeyNorm {
+            naming.perHeadQueryNorm = "self_attn.q_norm"
+            naming.perHeadKeyNorm = "self_attn.k_norm"
+        }
+        if config.fusedProjections {
+            naming.queryKeyValue = .fusedRows("self_attn.qkv_proj")
+            naming.mlpGateUp = "mlp.gate_up_proj"
+        }
+        naming.preFeedforwardNorm = "pre_feedforward_layernorm"
+        naming.postFeedforwardNorm = "post_feedforward_layernorm"
+        return naming
+    }
+
     /// GPT-NeoX / Pythia (`GPTNeoXForCausalLM`): `gpt_neox.embed_in`, `attention.query_key_value` (interleaved per
     /// head), `attention.dense`, `mlp.dense_h_to_4h` / `dense_4h_to_h` with biases, `gpt_neox.final_layer_norm`,
     /// head `embed_out` (as checkpoints store it; transformers 5 renames it `lm_head` when loading).
