@@ -80,9 +80,9 @@ public struct MergePlan: Sendable {
     public var taskIndices: [Int] { inputs.indices.filter { $0 != baseIndex } }
     public var taskNames: [String] { taskIndices.map { inputs[$0].reference } }
 
-    /// The shared value of parameter `name` (the first tensor's; MetaGPT options are uniform).
-    func sharedValue(_ name: String) -> ParameterValue? {
-        tensors.first { !$0.isCopied }?.shared[name]
+    /// The shared parameters of the first merged tensor (MetaGPT options are uniform), else the defaults.
+    var sharedParameters: MethodParameters {
+        MethodParameters(method.definition, shared: tensors.first { !$0.isCopied }?.shared ?? [:])
     }
 }
 
