@@ -34,12 +34,13 @@ public struct Merge: Sendable {
     /// The gate to run: `--gate`, else the config's `gate:` block.
     public var gateSpec: GateThresholds? { options.gate ?? plan.configuration.gate }
 
-    var granularity: String { plan.sharedValue("granularity")?.string ?? "global" }
-    var normSource: String { plan.sharedValue("norm_source")?.string ?? "original" }
+    var granularity: String { plan.sharedParameters.string("granularity") }
+    /// `norm_source`; plain `metagpt`, which has no such parameter, takes the norms of the original τ.
+    var normSource: String { plan.sharedParameters.value("norm_source")?.string ?? "original" }
 
     /// Whether the one-pass statistics are needed: MetaGPT's λ from the original task vectors, or the gate.
     public var needsStatistics: Bool {
-        gateSpec != nil || (plan.method.isMetaGPT && normSource == "original")
+        gateSpec != nil || (plan.method.definition.usesMetaGPTLambdas && normSource == "original")
     }
 
     /// Whether only ‖τₜ‖² are needed (MetaGPT's λ from the original task vectors, no gate, no report given): then
@@ -47,7 +48,8 @@ public struct Merge: Sendable {
     /// at a fraction of
     /// its work, and ``PreparedMerge/statistics`` is nil.
     var needsOnlySquaredNorms: Bool {
-        gateSpec == nil && options.statisticsReport == nil && plan.method.isMetaGPT && normSource == "original"
+        gateSpec == nil && options.statisticsReport == nil && plan.method.definition.usesMetaGPTLambdas
+            && normSource == "original"
     }
 
     /// Every file and directory the merge reads: an output may be none of them, contain none, nor lie inside one.
@@ -65,7 +67,7 @@ public struct Merge: Sendable {
         } else if needsStatistics {
             preparation.statistics = try preparation.loadStatistics(progress: progress)
         }
-        if plan.method.isMetaGPT {
+        if plan.method.definition.usesMetaGPTLambdas {
             try preparation.computeLambdas(granularity: granularity, normSource: normSource, progress: progress)
         }
         if let spec = gateSpec, let statistics = preparation.statistics {

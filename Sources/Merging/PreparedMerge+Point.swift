@@ -38,13 +38,20 @@ extension PreparedMerge {
             return reference
         }
         let tasks = plan.taskIndices
+        func parameters(_ tensor: MergePlan.Tensor) -> MethodParameters { MethodParameters(tensor, method: method) }
+        func linear(_ tensor: MergePlan.Tensor) -> LinearKernel.Parameters {
+            LinearKernel.Parameters(parameters(tensor), inputs: plan.inputs.count)
+        }
+        func taskArithmetic(_ tensor: MergePlan.Tensor) -> TaskArithmeticKernel.Settings {
+            let request = KernelRequest(plan: plan, tensor: tensor, mode: .merge)
+            return TaskArithmeticKernel.Settings(
+                request, sparsification: nil, consensus: false, weights: request.perTask("weight"))
+        }
         var byInput: [Int: Double] = [:]
-        switch method {
-        case .linear:
-            let weights = try uniform { t in plan.inputs.indices.map { t.perInput[$0]["weight"]?.number ?? 0 } }.map {
-                $0 ?? 0
-            }
-            let normalize = try uniform { [$0.shared["normalize"]?.bool.map { $0 ? 1 : 0 } ?? 1] }[0] == 1
+        switch method.definition.point {
+        case .weightedAverage:
+            let weights = try uniform { linear($0).weights }.map { $0 ?? 0 }
+            let normalize = try uniform { [linear($0).normalize ? 1 : 0] }[0] == 1
             var total = 0.0
             for w in weights { total += w }
             if normalize {
@@ -62,26 +69,28 @@ extension PreparedMerge {
             }
             _ = baseIndex
         case .taskArithmetic:
-            let weights = try uniform { t in tasks.map { t.perInput[$0]["weight"]?.number ?? 0 } }.map { $0 ?? 0 }
-            let lambda = try uniform { [$0.shared["lambda"]?.number ?? 1] }[0] ?? 1
-            let normalize = try uniform { [$0.shared["normalize"]?.bool.map { $0 ? 1 : 0 } ?? 0] }[0] == 1
+            let weights = try uniform { taskArithmetic($0).weights }.map { $0 ?? 0 }
+            let lambda = try uniform { [taskArithmetic($0).lambda] }[0] ?? 1
+            let normalize = try uniform { [taskArithmetic($0).normalize ? 1 : 0] }[0] == 1
             var divisor = 0.0
             for w in weights { divisor += w }
             if !normalize || abs(divisor) < 1e-8 { divisor = 1 }
             for (k, t) in tasks.enumerated() { byInput[t] = lambda * weights[k] / divisor }
-        case .metagpt:
+        case .metaGPT:
             guard let lambdas = plan.globalLambdas else {
                 throw MergeConfigError(
                     .badValue, file: file,
                     "MetaGPT with per-tensor λ (granularity: per_tensor) is not one point θ0 + Σ c τ; \(advice)")
             }
-            let scale = try uniform { [$0.shared["lambda"]?.number ?? 1] }[0] ?? 1
+            let scale = try uniform { [parameters($0).number("lambda")] }[0] ?? 1
             for (k, t) in tasks.enumerated() { byInput[t] = scale * lambdas[k] }
-        default:
+        case nil:
+            let points = MergeMethod.allCases.filter { $0.definition.point != nil }.map(\.rawValue)
+            let listing = points.dropLast().joined(separator: ", ") + " and " + points.last!
             throw MergeConfigError(
                 .badValue, file: file,
-                "merge_method \(method.rawValue) is not linear in the task vectors (only linear, task_arithmetic and "
-                    + "metagpt are evaluated without writing); \(advice)")
+                "merge_method \(method.rawValue) is not linear in the task vectors (only \(listing) are evaluated "
+                    + "without writing); \(advice)")
         }
         return try taskDirectories.map { directory in
             let wanted = directory.standardizedFileURL.resolvingSymlinksInPath()

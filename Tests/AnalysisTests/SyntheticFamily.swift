@@ -33,7 +33,6 @@ struct SyntheticFamily {
     static func writeModel(
         _ directory: URL, config: [String: Any], shapes: [String: [Int]], values: [String: [Float]], dtype: DType = .f32
     ) throws {
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         // A real config states the layer count the tensors have (checkpoint validation requires it).
         var config = config
         let layers = shapes.keys.compactMap { name -> Int? in
@@ -41,14 +40,9 @@ struct SyntheticFamily {
             return Int(name.dropFirst("model.layers.".count).prefix { $0.isNumber })
         }
         if config["num_hidden_layers"] == nil, let last = layers.max() { config["num_hidden_layers"] = last + 1 }
-        try JSONSerialization.data(withJSONObject: config).write(to: directory.appendingPathComponent("config.json"))
-        let writer = try SafeTensorsWriter(
-            url: directory.appendingPathComponent("model.safetensors"),
-            tensors: shapes.keys.sorted().map { ($0, dtype, shapes[$0]!) })
-        for info in writer.tensors {
-            try values[info.name]!.withUnsafeBufferPointer { try writer.append(info.name, float32: $0) }
-        }
-        try writer.finish()
+        try ModelDirectoryBuilder(directory, config: config).write(
+            "model.safetensors", shapes.keys.sorted().map { ($0, shapes[$0]!) }, dtype: dtype
+        ) { name, _ in values[name]! }
     }
 
     /// Two tasks, two layers; worked by hand in the tests:

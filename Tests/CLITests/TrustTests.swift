@@ -252,28 +252,15 @@ struct OutputSafetyTests {
         #expect(FamilyCopy.partials(in: family.workspace).isEmpty)
     }
 
-    /// A full disk (a 16 KiB tmpfs; skipped where mounting is not permitted): exit 2 naming the file, nothing left.
-    @Test func fullDiskIsOneErrorAndLeavesNothing() throws {
+    /// A full disk (a 16 KiB tmpfs; reported as skipped where mounting is not permitted): exit 2 naming the file,
+    /// nothing left.
+    @Test(.enabled(if: Tmpfs.canMount, "mounting a tmpfs is not permitted here (not root?)"))
+    func fullDiskIsOneErrorAndLeavesNothing() throws {
         let family = try FamilyCopy("trust-disk", tasks: ["add", "rev"])
         let mountPoint = family.workspace.appendingPathComponent("small")
         try FileManager.default.createDirectory(at: mountPoint, withIntermediateDirectories: true)
-        let mount = Process()
-        mount.executableURL = URL(fileURLWithPath: "/bin/mount")
-        mount.arguments = ["-t", "tmpfs", "-o", "size=16k", "tmpfs", mountPoint.path]
-        mount.standardError = FileHandle.nullDevice
-        guard (try? mount.run()) != nil else { return }
-        mount.waitUntilExit()
-        guard mount.terminationStatus == 0 else {
-            print("fullDiskIsOneErrorAndLeavesNothing: cannot mount a tmpfs here (not root?); skipped")
-            return
-        }
-        defer {
-            let umount = Process()
-            umount.executableURL = URL(fileURLWithPath: "/bin/umount")
-            umount.arguments = [mountPoint.path]
-            try? umount.run()
-            umount.waitUntilExit()
-        }
+        try #require(try Tmpfs.mount(at: mountPoint, bytes: 16 * 1024), "mounting a tmpfs at \(mountPoint.path)")
+        defer { Tmpfs.unmount(mountPoint) }
         let report = mountPoint.appendingPathComponent("report.h5")
         let analyze = try MetaMergeProcess.run(["analyze"] + family.arguments + ["-o", report.path])
         #expect(analyze.status == 2)

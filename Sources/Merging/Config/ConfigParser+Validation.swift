@@ -4,9 +4,9 @@ extension ConfigParser {
     /// The spec a parameter named `name` is checked against: the method's own, else the first method's that has
     /// one (a parameter another method uses is ignored by this one, but a NaN in it is still refused).
     static func spec(named name: String, for method: MergeMethod) -> ParameterSpec? {
-        if let own = method.parameters.first(where: { $0.name == name }) { return own }
+        if let own = method.definition.spec(name) { return own }
         for other in MergeMethod.allCases {
-            if let spec = other.parameters.first(where: { $0.name == name }) { return spec }
+            if let spec = other.definition.spec(name) { return spec }
         }
         return nil
     }

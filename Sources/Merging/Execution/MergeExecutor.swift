@@ -34,67 +34,11 @@ struct MergeExecutor {
 
     // MARK: Kernels
 
-    /// The kernel for `tensor` and the sources it reads, in its input order.
+    /// The kernel for `tensor` and the sources it reads, in its input order (the method's row builds it).
     func kernel(
         for tensor: MergePlan.Tensor, mode: TaskArithmeticKernel.Mode = .merge
     ) throws -> (any TensorKernel, [TensorSource]) {
-        let method = plan.method
-        let tasks = plan.taskIndices
-        let baseFirst = plan.baseIndex.map { [$0] + tasks } ?? tasks
-        // a passthrough slice reads one input
-        let sources = baseFirst.filter { $0 < tensor.sources.count }.map { tensor.sources[$0] }
-        func perTask(_ name: String) -> [Double] {
-            tasks.map { tensor.perInput[$0][name]?.number ?? 0 }
-        }
-        switch method {
-        case .linear:
-            let weights = plan.inputs.indices.map { tensor.perInput[$0]["weight"]?.number ?? 0 }
-            return (LinearKernel(weights: weights, normalize: tensor.shared["normalize"]?.bool ?? true), tensor.sources)
-        case .passthrough:
-            return (PassthroughKernel(scale: tensor.perInput[0]["scale"]?.number), tensor.sources)
-        case .metagpt:
-            guard let lambdas = tensor.lambdas else {
-                throw MergeConfigError(.badValue, "tensor '\(tensor.name)': MetaGPT coefficients were not computed")
-            }
-            return (MetaGPTKernel(lambdas: lambdas, scale: tensor.shared["lambda"]?.number ?? 1), sources)
-        case .slerp:
-            return (SlerpKernel(t: tensor.shared["t"]?.number ?? 0), sources)
-        case .modelStock:
-            return (
-                ModelStockKernel(
-                    models: tasks.count, filterWise: tensor.shared["filter_wise"]?.bool ?? false, shape: tensor.shape),
-                sources
-            )
-        case .sce:
-            return (
-                SCEKernel(
-                    tasks: tasks.count, count: tensor.elementCount,
-                    selectTopK: tensor.shared["select_topk"]?.number ?? 1), sources
-            )
-        case .nuslerp, .multislerp, .karcher, .nearswap, .arceeFusion, .ram, .ramplusTL:
-            return try sphericalAndRAMKernel(for: tensor)
-        default:
-            var weights = perTask("weight")
-            if method.isMetaGPT {
-                guard
-                    let lambdas = tensor.lambdas
-                        ?? (mode == .squaredNorms ? [Double](repeating: 1, count: tasks.count) : nil)
-                else {
-                    throw MergeConfigError(.badValue, "tensor '\(tensor.name)': MetaGPT coefficients were not computed")
-                }
-                weights = lambdas
-            }
-            let settings = TaskArithmeticKernel.Settings(
-                sparsification: method.sparsification, consensus: method.usesSignConsensus,
-                normalize: tensor.shared["normalize"]?.bool ?? method.defaultNormalize,
-                rescale: tensor.shared["rescale"]?.bool ?? method.defaultRescale,
-                lambda: tensor.shared["lambda"]?.number ?? 1, weights: weights, densities: perTask("density"),
-                gammas: perTask("gamma"), epsilons: perTask("epsilon"), seed: plan.seed)
-            return (
-                try TaskArithmeticKernel(name: tensor.name, shape: tensor.shape, settings: settings, mode: mode),
-                sources
-            )
-        }
+        try plan.method.definition.makeKernel(KernelRequest(plan: plan, tensor: tensor, mode: mode))
     }
 
     /// Chunk ranges of `count` elements, on multiples of `line`.

@@ -10,9 +10,21 @@ final class LinearKernel: TensorKernel, @unchecked Sendable {
     let normalize: Bool
     let denominator: Float
 
-    init(weights: [Double], normalize: Bool) {
-        self.weights = weights.map { Float($0) }
-        self.normalize = normalize
+    /// `linear`'s parameters for one tensor.
+    struct Parameters: Equatable {
+        /// Every input's weight, in input order (0 for an input given none).
+        var weights: [Double]
+        var normalize: Bool
+
+        init(_ parameters: MethodParameters, inputs: Int) {
+            weights = parameters.numbers("weight", of: Array(0..<inputs))
+            normalize = parameters.flag("normalize")
+        }
+    }
+
+    init(_ parameters: Parameters) {
+        weights = parameters.weights.map { Float($0) }
+        normalize = parameters.normalize
         var sum: Float = 0
         for w in self.weights { sum += w }
         denominator = sum

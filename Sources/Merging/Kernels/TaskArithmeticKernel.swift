@@ -33,6 +33,24 @@ final class TaskArithmeticKernel: SquaredNormsMeasuring, @unchecked Sendable {
         var gammas: [Double]
         var epsilons: [Double]
         var seed: UInt64
+
+        /// The settings of a family row (its sparsification and sign consensus) for `request`'s tensor, with
+        /// `weights` per task (the `weight` parameters, or MetaGPT's λ).
+        init(
+            _ request: KernelRequest, sparsification: Sparsification?, consensus: Bool, weights: [Double]
+        ) {
+            let parameters = request.parameters
+            self.sparsification = sparsification
+            self.consensus = consensus
+            normalize = parameters.flag("normalize")
+            rescale = parameters.flag("rescale")
+            lambda = parameters.number("lambda")
+            self.weights = weights
+            densities = request.perTask("density")
+            gammas = request.perTask("gamma")
+            epsilons = request.perTask("epsilon")
+            seed = request.plan.seed
+        }
     }
 
     enum Mode {

@@ -16,8 +16,9 @@ enum ModelCard {
         lines.append("## Merge Details")
         lines.append("### Merge Method")
         lines.append("")
-        let (pretty, url) = plan.method.prettyName
-        let methodText = url.map { "[\(pretty)](\($0))" } ?? pretty
+        let definition = plan.method.definition
+        let pretty = definition.prettyName
+        let methodText = definition.reference.map { "[\(pretty)](\($0))" } ?? pretty
         let baseText = plan.baseIndex.map { " using \(plan.inputs[$0].reference) as a base" } ?? ""
         lines.append("This model was merged using the \(methodText) merge method\(baseText).")
         if plan.method.isStochastic {
@@ -32,7 +33,7 @@ enum ModelCard {
         for (index, input) in plan.inputs.enumerated() where index != plan.baseIndex {
             lines.append("* \(input.reference)")
         }
-        if plan.method.isMetaGPT {
+        if definition.usesMetaGPTLambdas {
             lines.append("")
             lines.append("### MetaGPT coefficients")
             lines.append("")
@@ -48,7 +49,8 @@ enum ModelCard {
             } else {
                 lines.append("λ computed per tensor (granularity: per_tensor; \(plan.lambdaSource ?? "")).")
             }
-            if let scale = plan.sharedValue("lambda")?.number, scale != 1 {
+            let scale = plan.sharedParameters.number("lambda")
+            if scale != 1 {
                 lines.append("")
                 lines.append("Scaled by lambda = \(formatNumber(scale)).")
             }

@@ -19,7 +19,7 @@ extension MergePlan {
         if method.isStochastic {
             lines.append("random seed: \(seed)\(seedGiven ? "" : " (drawn; pass --random-seed to fix it)")")
         }
-        if method.isMetaGPT {
+        if method.definition.usesMetaGPTLambdas {
             if let lambdas = globalLambdas {
                 lines.append("MetaGPT λ (global; \(lambdaSource ?? "")):")
                 for (k, name) in taskNames.enumerated() {

@@ -39,7 +39,6 @@ struct SyntheticFamily {
         _ directory: URL, shape: Shape, tied: Bool = false, dtype: DType = .f32,
         extraConfig: [String: Any] = [:], values: (String, Int) -> [Float]
     ) throws {
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         var config: [String: Any] = [
             "architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_size": shape.hidden,
             "intermediate_size": shape.intermediate, "num_hidden_layers": shape.layers, "num_attention_heads": 2,
@@ -47,20 +46,10 @@ struct SyntheticFamily {
             "torch_dtype": "float32",
         ]
         config.merge(extraConfig) { $1 }
-        try JSONSerialization.data(withJSONObject: config, options: [.sortedKeys]).write(
-            to: directory.appendingPathComponent("config.json"))
-        try Data(Self.tokenizerJSON(vocab: shape.vocab).utf8).write(
-            to: directory.appendingPathComponent("tokenizer.json"))
-        try Data("{\"tokenizer_class\": \"PreTrainedTokenizerFast\"}".utf8).write(
-            to: directory.appendingPathComponent("tokenizer_config.json"))
-        let tensors = Self.tensors(shape, tied: tied)
-        let writer = try SafeTensorsWriter(
-            url: directory.appendingPathComponent("model.safetensors"), tensors: tensors.map { ($0.0, dtype, $0.1) })
-        for info in writer.tensors {
-            let data = values(info.name, info.elementCount)
-            try data.withUnsafeBufferPointer { try writer.append(info.name, float32: $0) }
-        }
-        try writer.finish()
+        let model = try ModelDirectoryBuilder(directory, config: config, sortedKeys: true)
+        try model.writeText("tokenizer.json", Self.tokenizerJSON(vocab: shape.vocab))
+        try model.writeText("tokenizer_config.json", "{\"tokenizer_class\": \"PreTrainedTokenizerFast\"}")
+        try model.write("model.safetensors", Self.tensors(shape, tied: tied), dtype: dtype, values: values)
     }
 
     /// A WordLevel tokenizer.json stub whose vocabulary is `t0`…`t{vocab−1}` (`extra` adds fields).

@@ -68,31 +68,21 @@ extension MergePlan {
         }
 
         // The method's contract.
-        if method.basePolicy == .required, baseIndex == nil {
+        let definition = method.definition
+        if definition.basePolicy == .required, baseIndex == nil {
             throw MergeConfigError(
                 .missingKey, file: file,
                 "merge_method \(method.rawValue) needs 'base_model' (the model the task vectors are taken from)")
         }
-        let (minimum, maximum) = method.inputCount
+        let (minimum, maximum) = definition.inputCount
         let sliced = configuration.slices != nil
         if !(sliced && method == .passthrough), inputs.count < minimum || (maximum != nil && inputs.count > maximum!) {
             let expected =
                 maximum == minimum
                 ? "exactly \(minimum)" : maximum == nil ? "at least \(minimum)" : "at most \(maximum!)"
-            let detail: String
-            switch method {
-            case .slerp: detail = " (the base and one other model)"
-            case .modelStock: detail = " (the base and at least two fine-tunes)"
-            case .passthrough:
-                detail = " (passthrough copies one model; a base_model not listed counts as a second input)"
-            case .metagpt, .metagptTies, .metagptDare: detail = " (the base and at least one task model)"
-            case .nearswap, .arceeFusion: detail = " (the base and one other model)"
-            case .nuslerp: detail = " (two models, plus an optional base_model)"
-            default: detail = ""
-            }
             throw MergeConfigError(
                 .incompatibleModels, file: file,
-                "merge_method \(method.rawValue) takes \(expected) input models\(detail), the base included; got "
+                "merge_method \(method.rawValue) takes \(expected) input models\(definition.inputDetail), the base included; got "
                     + "\(inputs.count)"
             )
         }
@@ -113,8 +103,8 @@ extension MergePlan {
         }
 
         // Parameters named that the method does not use are ignored, as MergeKit ignores them — but said.
-        let known = Set(method.parameters.map(\.name))
-        let sharedNames = Set(method.parameters.filter { $0.scope == .shared }.map(\.name))
+        let known = Set(definition.parameters.map(\.name))
+        let sharedNames = Set(definition.parameters.filter { $0.scope == .shared }.map(\.name))
         for name in configuration.parameters.keys.sorted() where !known.contains(name) {
             notes.append("parameter '\(name)' is not used by \(method.rawValue); ignored")
         }
@@ -338,7 +328,8 @@ extension MergePlan {
 
         var shared: [String: ParameterValue] = [:]
         var perInput = [[String: ParameterValue]](repeating: [:], count: inputs.count)
-        for spec in method.parameters {
+        let definition = method.definition
+        for spec in definition.parameters {
             switch spec.scope {
             case .shared:
                 if let value = try resolve(
@@ -348,7 +339,7 @@ extension MergePlan {
                 }
             case .input, .nonBase:
                 for (index, input) in inputs.enumerated() {
-                    if spec.scope == .nonBase, index == baseIndex, method.basePolicy != .ignored { continue }
+                    if spec.scope == .nonBase, index == baseIndex, definition.basePolicy != .ignored { continue }
                     if let value = try resolve(
                         spec, sources: request.inputParameters[participants[index]], tensor: name, t: t,
                         model: input.reference,
@@ -373,12 +364,10 @@ extension MergePlan {
         method: MergeMethod, tensor: String, inputs: [Input], perInput: [[String: ParameterValue]],
         shared: [String: ParameterValue], file: URL?
     ) throws {
-        let key: String
-        switch method {
-        case .linear where shared["normalize"]?.bool ?? true: key = "normalize"
-        case .multislerp where shared["normalize_weights"]?.bool ?? true: key = "normalize_weights"
-        default: return
-        }
+        let definition = method.definition
+        guard let key = definition.weightSumFlag,
+            MethodParameters(definition, shared: shared, perInput: perInput).flag(key)
+        else { return }
         let weighted = inputs.indices.compactMap { index in
             perInput[index]["weight"]?.number.map { (inputs[index].reference, $0) }
         }

@@ -42,7 +42,7 @@ extension MergePlan {
         configuration: MergeConfiguration, files: WeightFiles, alignment: VocabularyAlignment?, notes: inout [String]
     ) throws -> ([Tensor], [LayerMapEntry]) {
         let file = configuration.file
-        if method.isMetaGPT {
+        if method.definition.usesMetaGPTLambdas {
             throw MergeConfigError(
                 .unsupportedKey, file: file,
                 "'slices' with merge_method \(method.rawValue) is not supported: MetaGPT's λ are computed over whole "
