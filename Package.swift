@@ -38,7 +38,8 @@ let package = Package(
         .target(
             name: "Merging",
             dependencies: [
-                "Checkpoints", "Analysis", "Workers", "Interruption", .product(name: "Yams", package: "Yams"),
+                "Checkpoints", "Analysis", "Tokenizers", "Workers", "Interruption",
+                .product(name: "Yams", package: "Yams"),
             ]),
         .executableTarget(
             name: "MetaMergeCLI",
