@@ -25,16 +25,17 @@ let package = Package(
         .systemLibrary(
             name: "CBLAS", pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"])]),
-        .target(name: "SafeTensors"),
+        .target(name: "JSONCore"),
+        .target(name: "SafeTensors", dependencies: ["JSONCore"]),
         .target(name: "Interruption"),
         .target(name: "Workers", dependencies: ["Interruption"]),
-        .target(name: "Checkpoints", dependencies: ["SafeTensors", "Interruption"]),
+        .target(name: "Checkpoints", dependencies: ["JSONCore", "SafeTensors", "Interruption"]),
         .target(name: "HDF5", dependencies: ["CHDF5"]),
-        .target(name: "Tokenizers", dependencies: ["Interruption"]),
+        .target(name: "Tokenizers", dependencies: ["JSONCore", "Interruption"]),
         .target(name: "Transformer", dependencies: ["Checkpoints", "Workers", "Interruption", "CBLAS"]),
         .target(
             name: "Analysis",
-            dependencies: ["Checkpoints", "Transformer", "Workers", "Interruption", "HDF5", "Tokenizers"]),
+            dependencies: ["JSONCore", "Checkpoints", "Transformer", "Workers", "Interruption", "HDF5", "Tokenizers"]),
         .target(
             name: "Merging",
             dependencies: [
@@ -49,15 +50,15 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .target(name: "TestSupport", path: "Tests/TestSupport"),
-        .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors", "TestSupport"]),
-        .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "TestSupport"]),
+        .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors", "JSONCore", "TestSupport"]),
+        .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "JSONCore", "TestSupport"]),
         .testTarget(name: "HDF5Tests", dependencies: ["HDF5", "TestSupport"]),
         .testTarget(
             name: "TransformerTests", dependencies: ["Transformer", "Checkpoints", "SafeTensors", "TestSupport"]),
         .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "HDF5", "Tokenizers", "TestSupport"]),
         .testTarget(name: "MergingTests", dependencies: ["Merging", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["MetaMergeCLI", "TestSupport"]),
-        .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "TestSupport"]),
+        .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "JSONCore", "TestSupport"]),
         .testTarget(name: "WorkersTests", dependencies: ["Workers"]),
     ]
 )

@@ -1,5 +1,5 @@
 import Foundation
-import SafeTensors
+import JSONCore
 
 /// Edits top-level keys of a `config.json` and keeps every other byte as the file spelled it.
 ///
