@@ -55,7 +55,8 @@ let package = Package(
         .testTarget(name: "HDF5Tests", dependencies: ["HDF5", "TestSupport"]),
         .testTarget(
             name: "TransformerTests", dependencies: ["Transformer", "Checkpoints", "SafeTensors", "TestSupport"]),
-        .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "HDF5", "Tokenizers", "TestSupport"]),
+        .testTarget(
+            name: "AnalysisTests", dependencies: ["Analysis", "HDF5", "Tokenizers", "JSONCore", "TestSupport"]),
         .testTarget(name: "MergingTests", dependencies: ["Merging", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["MetaMergeCLI", "TestSupport"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "JSONCore", "TestSupport"]),

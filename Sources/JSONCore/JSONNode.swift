@@ -68,6 +68,27 @@ package indirect enum JSONNode: Sendable {
         return try result.get()
     }
 
+    /// An object's members, in order with their duplicates; `nil` for other kinds.
+    package var members: [Member]? {
+        if case .object(let members) = self { members } else { nil }
+    }
+
+    /// The value of an object's member `key` — its last occurrence, as Python's `json` keeps — or `nil`.
+    package subscript(key: String) -> JSONNode? {
+        members?.last { $0.key == key }?.value
+    }
+
+    /// The string, when the value is one.
+    package var stringValue: String? {
+        if case .string(let string) = self { string } else { nil }
+    }
+
+    /// The first key an object holds twice (readers disagree on which counts), or `nil`.
+    package var duplicateKey: String? {
+        var seen = Set<String>()
+        return members?.first { !seen.insert($0.key).inserted }?.key
+    }
+
     /// A short name of the value's JSON type, for messages.
     package var typeName: String {
         switch self {

@@ -24,6 +24,13 @@ public struct ModelConfig: Sendable {
                 .unreadableFile, url: url, "cannot read the file: \(FileErrorReason.reason(error, url: url))",
                 cause: error)
         }
+        try self.init(data: data, url: url)
+    }
+
+    /// Decodes the bytes `data` of the `config.json` at `url` (named in messages) as ``init(contentsOf:)`` does: the
+    /// one strict reading of a config.json (``JSONNode``; not UTF-8, not JSON, not an object, a key given twice,
+    /// or a number beyond `Double` are refused).
+    package init(data: Data, url: URL) throws {
         let node: JSONNode
         do {
             node = try Self.parse([UInt8](data))

@@ -1,3 +1,4 @@
+import Checkpoints
 import Foundation
 import Tokenizers
 
@@ -62,10 +63,7 @@ struct TokenVocabulary: Sendable {
         addedTokens = added
         addedOrder = order.sorted { $0.0 < $1.0 }.map(\.1)
         var size = (ids.values.max() ?? -1) + 1
-        if let config = try? JSONSerialization.jsonObject(
-            with: Data(contentsOf: directory.appendingPathComponent("config.json"))) as? [String: Any],
-            let declared = (config["vocab_size"] as? NSNumber)?.intValue
-        {
+        if let declared = (try? ModelConfig(contentsOf: directory.appendingPathComponent("config.json")))?.vocabSize {
             size = declared
         }
         self.size = size
