@@ -32,14 +32,18 @@ let package = Package(
         .target(name: "Checkpoints", dependencies: ["JSONCore", "SafeTensors", "Interruption"]),
         .target(name: "HDF5", dependencies: ["CHDF5"]),
         .target(name: "Tokenizers", dependencies: ["JSONCore", "Interruption"]),
-        .target(name: "Transformer", dependencies: ["Checkpoints", "Workers", "Interruption", "CBLAS"]),
+        .target(
+            name: "Transformer", dependencies: ["Checkpoints", "SafeTensors", "Workers", "Interruption", "CBLAS"]),
         .target(
             name: "Analysis",
-            dependencies: ["JSONCore", "Checkpoints", "Transformer", "Workers", "Interruption", "HDF5", "Tokenizers"]),
+            dependencies: [
+                "JSONCore", "SafeTensors", "Checkpoints", "Transformer", "Workers", "Interruption", "HDF5",
+                "Tokenizers",
+            ]),
         .target(
             name: "Merging",
             dependencies: [
-                "Checkpoints", "Analysis", "Tokenizers", "Workers", "Interruption",
+                "SafeTensors", "Checkpoints", "Analysis", "Tokenizers", "Workers", "Interruption",
                 .product(name: "Yams", package: "Yams"),
             ]),
         .executableTarget(
@@ -51,14 +55,23 @@ let package = Package(
             ]),
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors", "JSONCore", "TestSupport"]),
-        .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "JSONCore", "TestSupport"]),
+        .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "SafeTensors", "JSONCore", "TestSupport"]),
         .testTarget(name: "HDF5Tests", dependencies: ["HDF5", "TestSupport"]),
         .testTarget(
             name: "TransformerTests", dependencies: ["Transformer", "Checkpoints", "SafeTensors", "TestSupport"]),
         .testTarget(
-            name: "AnalysisTests", dependencies: ["Analysis", "HDF5", "Tokenizers", "JSONCore", "TestSupport"]),
-        .testTarget(name: "MergingTests", dependencies: ["Merging", "TestSupport"]),
-        .testTarget(name: "CLITests", dependencies: ["MetaMergeCLI", "TestSupport"]),
+            name: "AnalysisTests",
+            dependencies: [
+                "Analysis", "Checkpoints", "SafeTensors", "Transformer", "HDF5", "Tokenizers", "JSONCore",
+                "TestSupport",
+            ]),
+        .testTarget(
+            name: "MergingTests",
+            dependencies: [
+                "Merging", "Analysis", "Checkpoints", "SafeTensors", "TestSupport",
+                .product(name: "Yams", package: "Yams"),
+            ]),
+        .testTarget(name: "CLITests", dependencies: ["MetaMergeCLI", "SafeTensors", "HDF5", "TestSupport"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "JSONCore", "TestSupport"]),
         .testTarget(name: "WorkersTests", dependencies: ["Workers"]),
     ]
@@ -79,5 +92,7 @@ if Context.environment["METAMERGE_FUZZ"] == "1" {
 for target in package.targets where target.type != .system {
     var settings = target.swiftSettings ?? []
     settings.append(.swiftLanguageMode(.v6))
+    // Every module a file uses the members of is imported by that file, and declared above for its target.
+    settings.append(.enableUpcomingFeature("MemberImportVisibility"))
     target.swiftSettings = settings
 }
