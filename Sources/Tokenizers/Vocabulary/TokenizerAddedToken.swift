@@ -1,3 +1,5 @@
+import JSONCore
+
 /// One entry of a `tokenizer.json`'s `added_tokens` (`{"id", "content", "special", "normalized", …}`), every field
 /// kept, so that it can be written again under another id.
 package struct TokenizerAddedToken: Sendable {
@@ -43,24 +45,5 @@ package struct TokenizerAddedToken: Sendable {
         }
     }
 
-    private static func quoted(_ string: String) -> String {
-        var result = "\""
-        for scalar in string.unicodeScalars {
-            switch scalar {
-            case "\"": result += "\\\""
-            case "\\": result += "\\\\"
-            case "/": result += "\\/"
-            case "\u{8}": result += "\\b"
-            case "\u{C}": result += "\\f"
-            case "\n": result += "\\n"
-            case "\r": result += "\\r"
-            case "\t": result += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                result += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: result.unicodeScalars.append(scalar)
-            }
-        }
-        return result + "\""
-    }
+    private static func quoted(_ string: String) -> String { jsonQuoted(string, foundationStyle: true) }
 }
