@@ -25,20 +25,26 @@ let package = Package(
         .systemLibrary(
             name: "CBLAS", pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"])]),
-        .target(name: "SafeTensors"),
+        .target(name: "JSONCore"),
+        .target(name: "SafeTensors", dependencies: ["JSONCore"]),
         .target(name: "Interruption"),
         .target(name: "Workers", dependencies: ["Interruption"]),
-        .target(name: "Checkpoints", dependencies: ["SafeTensors", "Interruption"]),
+        .target(name: "Checkpoints", dependencies: ["JSONCore", "SafeTensors", "Interruption"]),
         .target(name: "HDF5", dependencies: ["CHDF5"]),
-        .target(name: "Tokenizers", dependencies: ["Interruption"]),
-        .target(name: "Transformer", dependencies: ["Checkpoints", "Workers", "Interruption", "CBLAS"]),
+        .target(name: "Tokenizers", dependencies: ["JSONCore", "Interruption"]),
+        .target(
+            name: "Transformer", dependencies: ["Checkpoints", "SafeTensors", "Workers", "Interruption", "CBLAS"]),
         .target(
             name: "Analysis",
-            dependencies: ["Checkpoints", "Transformer", "Workers", "Interruption", "HDF5", "Tokenizers"]),
+            dependencies: [
+                "JSONCore", "SafeTensors", "Checkpoints", "Transformer", "Workers", "Interruption", "HDF5",
+                "Tokenizers",
+            ]),
         .target(
             name: "Merging",
             dependencies: [
-                "Checkpoints", "Analysis", "Workers", "Interruption", .product(name: "Yams", package: "Yams"),
+                "SafeTensors", "Checkpoints", "Analysis", "Tokenizers", "Workers", "Interruption",
+                .product(name: "Yams", package: "Yams"),
             ]),
         .executableTarget(
             name: "MetaMergeCLI",
@@ -48,15 +54,25 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .target(name: "TestSupport", dependencies: ["SafeTensors"], path: "Tests/TestSupport"),
-        .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors", "TestSupport"]),
-        .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "TestSupport"]),
+        .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors", "JSONCore", "TestSupport"]),
+        .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "SafeTensors", "JSONCore", "TestSupport"]),
         .testTarget(name: "HDF5Tests", dependencies: ["HDF5", "TestSupport"]),
         .testTarget(
             name: "TransformerTests", dependencies: ["Transformer", "Checkpoints", "SafeTensors", "TestSupport"]),
-        .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "HDF5", "Tokenizers", "TestSupport"]),
-        .testTarget(name: "MergingTests", dependencies: ["Merging", "TestSupport"]),
-        .testTarget(name: "CLITests", dependencies: ["MetaMergeCLI", "TestSupport"]),
-        .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "TestSupport"]),
+        .testTarget(
+            name: "AnalysisTests",
+            dependencies: [
+                "Analysis", "Checkpoints", "SafeTensors", "Transformer", "HDF5", "Tokenizers", "JSONCore",
+                "TestSupport",
+            ]),
+        .testTarget(
+            name: "MergingTests",
+            dependencies: [
+                "Merging", "Analysis", "Checkpoints", "SafeTensors", "TestSupport",
+                .product(name: "Yams", package: "Yams"),
+            ]),
+        .testTarget(name: "CLITests", dependencies: ["MetaMergeCLI", "SafeTensors", "HDF5", "TestSupport"]),
+        .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "JSONCore", "TestSupport"]),
         .testTarget(name: "WorkersTests", dependencies: ["Workers"]),
     ]
 )
@@ -76,5 +92,7 @@ if Context.environment["METAMERGE_FUZZ"] == "1" {
 for target in package.targets where target.type != .system {
     var settings = target.swiftSettings ?? []
     settings.append(.swiftLanguageMode(.v6))
+    // Every module a file uses the members of is imported by that file, and declared above for its target.
+    settings.append(.enableUpcomingFeature("MemberImportVisibility"))
     target.swiftSettings = settings
 }

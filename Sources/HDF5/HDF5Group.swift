@@ -1,4 +1,5 @@
 import CHDF5
+import Foundation
 
 /// A group in an ``HDF5File``: a folder of datasets and other groups.
 ///

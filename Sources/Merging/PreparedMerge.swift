@@ -75,7 +75,8 @@ public struct PreparedMerge: Sendable {
     private func writeConfig(to writer: ModelWriter) throws -> [String] {
         var notes: [String] = []
         let url = plan.configSource.appendingPathComponent("config.json")
-        var json = try ConfigJSONEditor(data: try readConfig(url), url: url)
+        let data = try readConfig(url)
+        var json = try ConfigJSONEditor(data: data, url: url)
         if let dtype = plan.configuration.outDtype ?? plan.configuration.dtype {
             let name = dtypeName(dtype)
             // Transformers 5 writes `dtype`, earlier versions `torch_dtype`: update the keys present (else add
@@ -113,7 +114,7 @@ public struct PreparedMerge: Sendable {
             }
         }
         // Tied by the key or, without it, by the architecture's default (ModelConfig.wordEmbeddingsTied).
-        let tied = try ModelConfig(contentsOf: url).wordEmbeddingsTied
+        let tied = try ModelConfig(data: data, url: url).wordEmbeddingsTied
         if plan.tensors.contains(where: { $0.name == "lm_head.weight" }), tied == true {
             try json.set("tie_word_embeddings", .bool(false))
             notes.append(

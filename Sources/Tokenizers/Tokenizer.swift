@@ -1,5 +1,6 @@
 import Foundation
 import Interruption
+import JSONCore
 
 /// A tokenizer read from a `tokenizer.json`, encoding text as the Hugging Face `tokenizers` library does
 /// (`Tokenizer.from_file(path).encode(text, add_special_tokens=…)`): added tokens split out of the raw text,

@@ -3,6 +3,10 @@ import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
+#if canImport(CDispatch)
+// `pthread_attr_t()`: Swift on Linux imports the C struct's initializer through Dispatch's C module.
+import CDispatch
+#endif
 
 /// Starts a detached POSIX thread running `body`, or throws when the system refuses to create one (a process or
 /// memory limit): a pool must fail with an error then, not wait forever for a worker that never started.

@@ -1,5 +1,6 @@
 import Foundation
 import HDF5
+import JSONCore
 import TestSupport
 import Testing
 import Tokenizers
@@ -87,8 +88,8 @@ struct AnalysisErrorCauseTests {
     @Test func taskLineThatIsNotJSONKeepsTheParserError() throws {
         let (path, error) = try Self.taskError("{\"prompt\": \"a\", \"completion\": \"b\"}\n{\"prompt\": \n")
         #expect("\(error)".hasPrefix("\(path):2: not a JSON object"))
-        let cause = try #require(error.cause)
-        #expect((cause as NSError).domain == NSCocoaErrorDomain)
+        let cause = try #require(error.cause as? JSONSyntaxError)
+        #expect(cause.offset == 11)
     }
 
     /// A line that is JSON but not an object wraps nothing.
@@ -109,8 +110,8 @@ struct AnalysisErrorCauseTests {
         try Data("{\"text\": \n".utf8).write(to: url)
         let error = try #require(throws: AnalysisError.self) { try PromptSource.texts(url) }
         #expect(error == .badArgument("\(url.path):1: not a JSON object with a \"text\" string"))
-        let cause = try #require(error.cause)
-        #expect((cause as NSError).domain == NSCocoaErrorDomain)
+        let cause = try #require(error.cause as? JSONSyntaxError)
+        #expect(cause.offset == 9)
     }
 
     @Test func equalityComparesCaseAndValuesButNotCause() {

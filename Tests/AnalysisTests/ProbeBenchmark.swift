@@ -1,6 +1,7 @@
 import Analysis
 import Checkpoints
 import Foundation
+import SafeTensors
 import Testing
 import Transformer
 

@@ -1,5 +1,6 @@
 import Checkpoints
 import Foundation
+import JSONCore
 import TestSupport
 import Testing
 
@@ -16,16 +17,17 @@ struct CheckpointErrorCauseTests {
         return dir
     }
 
-    @Test func configThatIsNotJSONKeepsTheDecodingError() throws {
+    /// config.json is read by the strict JSON core: the cause is its syntax error (what was expected, and where).
+    @Test func configThatIsNotJSONKeepsTheParserError() throws {
         let dir = try Self.model(config: #"{"hidden_size": "#)
         let error = try #require(throws: CheckpointError.self) { try Checkpoint(directory: dir) }
         #expect(error.kind == .badConfig)
         #expect(error.message.hasPrefix("is not valid JSON ("))
-        let cause = try #require(error.cause as? DecodingError)
-        guard case .dataCorrupted = cause else {
-            Issue.record("expected DecodingError.dataCorrupted, got \(cause)")
-            return
-        }
+        let cause = try #require(error.cause as? ModelConfig.ParseFailure)
+        #expect(cause.cause?.offset == 16)
+        #expect(
+            error.message
+                == "is not valid JSON (unexpected end of input, expected a value at byte 16); expected a JSON object")
     }
 
     @Test func unreadableConfigKeepsTheReadError() throws {
@@ -46,8 +48,8 @@ struct CheckpointErrorCauseTests {
         let dir = try Self.model(index: #"{"weight_map": "#)
         let error = try #require(throws: CheckpointError.self) { try Checkpoint(directory: dir) }
         #expect(error.kind == .badIndex)
-        let cause = try #require(error.cause)
-        #expect((cause as NSError).domain == NSCocoaErrorDomain)
+        let cause = try #require(error.cause as? ModelConfig.ParseFailure)
+        #expect(cause.cause?.offset == 15)
         #expect(error.message == "is not valid JSON (unexpected end of input, expected a value at byte 15)")
     }
 

@@ -1,6 +1,7 @@
 import Analysis
 import Foundation
 import Merging
+import SafeTensors
 import TestSupport
 import Testing
 

@@ -1,5 +1,6 @@
 import Foundation
 import Merging
+import SafeTensors
 import Testing
 
 @Suite("MergeConfiguration built from values")

@@ -1,4 +1,5 @@
 import Foundation
+import JSONCore
 import TestSupport
 import Testing
 
@@ -15,7 +16,7 @@ struct SafeTensorsErrorCauseTests {
         try (Data(bytes: &length, count: 8) + Data(header)).write(to: url)
         let error = try #require(throws: SafeTensorsError.self) { try SafeTensorsFile(url: url) }
         #expect(error.kind == .headerNotJSON)
-        let cause = try #require(error.cause as? StrictJSONParser.SyntaxError)
+        let cause = try #require(error.cause as? JSONSyntaxError)
         // The trailing comma: the parser stops at the `}` after it, header byte 22.
         #expect(cause.offset == 22)
         #expect(error.detail == "header is not valid JSON: \(cause.message) at header offset 22")

@@ -1,4 +1,5 @@
 import Foundation
+import JSONCore
 import TestSupport
 import Testing
 
@@ -28,7 +29,7 @@ struct TokenizerErrorCauseTests {
 
     @Test func textThatIsNotJSONKeepsTheParserError() throws {
         let error = try #require(throws: TokenizerError.self) { try Self.load(#""model": "#) }
-        let cause = try #require(error.cause as? JSONParseError)
+        let cause = try #require(error.cause as? JSONSyntaxError)
         #expect(error.message == "t/tokenizer.json: not JSON (byte \(cause.offset): \(cause.message))")
     }
 

@@ -1,5 +1,6 @@
 import Checkpoints
 import Foundation
+import SafeTensors
 import Transformer
 
 /// Evaluates task files at weight points θ(c) = θ0 + Σ_t c_t τ_t without writing any model: every point goes

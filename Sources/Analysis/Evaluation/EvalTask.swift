@@ -1,4 +1,5 @@
 import Foundation
+import JSONCore
 import SafeTensors
 import Tokenizers
 
@@ -83,26 +84,23 @@ public struct EvalTask: Sendable {
             let notAnObject =
                 "\(path):\(number): not a JSON object; a task file is JSONL, one {\"prompt\": …, \"completion\": …} "
                 + "per line"
-            let parsed: Any
+            let object: JSONNode
             do {
-                parsed = try JSONSerialization.jsonObject(with: Data(bytes), options: [.fragmentsAllowed])
+                object = try JSONNode.parse(Array(bytes))
             } catch {
                 throw AnalysisError.badArgument(notAnObject, cause: error)
             }
-            guard let object = parsed as? [String: Any] else { throw AnalysisError.badArgument(notAnObject) }
+            guard object.members != nil else { throw AnalysisError.badArgument(notAnObject) }
             // A key given twice is read differently by JSON readers (Python's json, which wrote the references,
             // keeps the last): refuse the ambiguity.
-            if let layout = try? JSONLayout.parse(Array(bytes)) {
-                var seen = Set<String>()
-                if let twice = layout.members.first(where: { !seen.insert($0.key).inserted }) {
-                    throw AnalysisError.badArgument(
-                        "\(path):\(number): the key \"\(twice.key)\" appears twice in the object; keep one")
-                }
+            if let twice = object.duplicateKey {
+                throw AnalysisError.badArgument(
+                    "\(path):\(number): the key \"\(twice)\" appears twice in the object; keep one")
             }
-            guard let prompt = object["prompt"] as? String else {
+            guard let prompt = object["prompt"]?.stringValue else {
                 throw AnalysisError.badArgument("\(path):\(number): no \"prompt\" string")
             }
-            guard let completion = object["completion"] as? String else {
+            guard let completion = object["completion"]?.stringValue else {
                 throw AnalysisError.badArgument("\(path):\(number): no \"completion\" string")
             }
             guard !completion.isEmpty else {

@@ -1,5 +1,6 @@
 import Checkpoints
 import Foundation
+import SafeTensors
 import Transformer
 
 /// The NTK-linearity probe: runs the model itself along θ0 + α·τt and at combined points, and measures how far

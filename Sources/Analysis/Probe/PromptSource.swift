@@ -1,6 +1,7 @@
 import Checkpoints
 import Foundation
 import Interruption
+import JSONCore
 import SafeTensors
 import Tokenizers
 
@@ -136,11 +137,11 @@ public enum PromptSource: Sendable {
         guard url.pathExtension.lowercased() == "jsonl" else { return lines }
         return try lines.map { number, line in
             let notAnObject = "\(url.path):\(number): not a JSON object with a \"text\" string"
-            let parsed: Any
-            do { parsed = try JSONSerialization.jsonObject(with: Data(line.utf8)) } catch {
+            let parsed: JSONNode
+            do { parsed = try JSONNode.parse(Array(line.utf8)) } catch {
                 throw AnalysisError.badArgument(notAnObject, cause: error)
             }
-            guard let text = (parsed as? [String: Any])?["text"] as? String else {
+            guard let text = parsed["text"]?.stringValue else {
                 throw AnalysisError.badArgument(notAnObject)
             }
             guard !text.isEmpty else {

@@ -1,4 +1,5 @@
 import Foundation
+import JSONCore
 import SafeTensors
 
 extension Checkpoint {
@@ -24,19 +25,22 @@ extension Checkpoint {
                 .unreadableFile, url: url, "cannot read the file: \(FileErrorReason.reason(error, url: url))",
                 cause: error)
         }
-        let object: Any
+        let node: JSONNode
         do {
-            object = try JSONSerialization.jsonObject(with: data)
+            node = try ModelConfig.parse([UInt8](data))
         } catch {
-            let reason = JSONLayout.syntaxProblem([UInt8](data)) ?? "a value JSON readers refuse"
-            throw CheckpointError(.badIndex, url: url, "is not valid JSON (\(reason))", cause: error)
+            throw CheckpointError(.badIndex, url: url, "is not valid JSON (\(error.reason))", cause: error)
         }
-        guard let root = object as? [String: Any], let weightMap = root["weight_map"] as? [String: Any] else {
+        var weightMap: [String: JSONNode] = [:]
+        guard case .object(let root) = node,
+            case .object(let entries)? = root.last(where: { $0.key == "weight_map" })?.value
+        else {
             throw CheckpointError(.badIndex, url: url, "expected a JSON object with a \"weight_map\" object")
         }
+        for entry in entries { weightMap[entry.key] = entry.value }
         var result: [String: String] = [:]
         for key in weightMap.keys.sorted() {
-            guard let shard = weightMap[key] as? String else {
+            guard case .string(let shard)? = weightMap[key] else {
                 throw CheckpointError(.badIndex, url: url, tensor: key, "weight_map value is not a file name")
             }
             guard !shard.isEmpty, !shard.contains("/"), !shard.contains("\\"), shard != "..", shard != "." else {

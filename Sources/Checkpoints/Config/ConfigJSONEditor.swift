@@ -1,5 +1,5 @@
 import Foundation
-import SafeTensors
+import JSONCore
 
 /// Edits top-level keys of a `config.json` and keeps every other byte as the file spelled it.
 ///
@@ -145,19 +145,5 @@ package struct ConfigJSONEditor {
     }
 
     /// `text` as a JSON string: quotes, backslashes and control characters escaped, everything else as is.
-    static func quoted(_ text: String) -> String {
-        var result = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": result += "\\\""
-            case "\\": result += "\\\\"
-            case "\n": result += "\\n"
-            case "\r": result += "\\r"
-            case "\t": result += "\\t"
-            case _ where scalar.value < 0x20: result += String(format: "\\u%04x", scalar.value)
-            default: result.unicodeScalars.append(scalar)
-            }
-        }
-        return result + "\""
-    }
+    static func quoted(_ text: String) -> String { jsonQuoted(text) }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import JSONCore
 
 /// A JSON value as read from `config.json`: keeps every key, known or not, so nothing a model declares is lost.
 public enum JSONValue: Sendable, Hashable, Codable {
@@ -73,5 +74,43 @@ public enum JSONValue: Sendable, Hashable, Codable {
     public var arrayValue: [JSONValue]? {
         if case .array(let value) = self { return value }
         return nil
+    }
+}
+
+extension JSONValue {
+    /// The value of a strictly parsed ``JSONNode``: numbers as `Double`, an object's duplicate keys resolved as
+    /// Python's `json` does (the last one counts). `nil` when a number does not fit a finite `Double` (`1e400`),
+    /// which Foundation's `JSONDecoder` refuses.
+    package init?(_ node: JSONNode) {
+        switch node {
+        case .null: self = .null
+        case .bool(let value): self = .bool(value)
+        case .string(let value): self = .string(value)
+        case .number(let number):
+            guard let value = Double(number.text), value.isFinite else { return nil }
+            self = .number(value)
+        case .array(let elements):
+            var values: [JSONValue] = []
+            values.reserveCapacity(elements.count)
+            for element in elements {
+                guard let value = JSONValue(element) else { return nil }
+                values.append(value)
+            }
+            self = .array(values)
+        case .object(let members):
+            guard let object = Self.object(members) else { return nil }
+            self = .object(object)
+        }
+    }
+
+    /// The members of an object as a dictionary (the last of duplicate keys counts); `nil` as ``init(_:)``.
+    package static func object(_ members: [JSONNode.Member]) -> [String: JSONValue]? {
+        var object: [String: JSONValue] = [:]
+        object.reserveCapacity(members.count)
+        for member in members {
+            guard let value = JSONValue(member.value) else { return nil }
+            object[member.key] = value
+        }
+        return object
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import JSONCore
 import SafeTensors
 
 /// A tolerant, typed view of a Hugging Face `config.json`.
@@ -23,36 +24,70 @@ public struct ModelConfig: Sendable {
                 .unreadableFile, url: url, "cannot read the file: \(FileErrorReason.reason(error, url: url))",
                 cause: error)
         }
-        let value: JSONValue
+        try self.init(data: data, url: url)
+    }
+
+    /// Decodes the bytes `data` of the `config.json` at `url` (named in messages) as ``init(contentsOf:)`` does: the
+    /// one strict reading of a config.json (``JSONNode``; not UTF-8, not JSON, not an object, a key given twice,
+    /// or a number beyond `Double` are refused).
+    package init(data: Data, url: URL) throws {
+        let node: JSONNode
         do {
-            value = try JSONDecoder().decode(JSONValue.self, from: data)
+            node = try Self.parse([UInt8](data))
         } catch {
-            let reason = JSONLayout.syntaxProblem([UInt8](data)) ?? "a value JSON readers refuse"
             throw CheckpointError(
-                .badConfig, url: url, "is not valid JSON (\(reason)); expected a JSON object", cause: error)
+                .badConfig, url: url, "is not valid JSON (\(error.reason)); expected a JSON object", cause: error)
         }
-        guard case .object(let object) = value else {
+        guard case .object(let members) = node else {
             throw CheckpointError(.badConfig, url: url, "is not a JSON object")
         }
-        if let layout = try? JSONLayout.parse([UInt8](data)), let (key, path) = Self.duplicateKey(in: layout, at: "") {
+        if let (key, path) = Self.duplicateKey(in: node, at: "") {
             throw CheckpointError(
                 .badConfig, url: url,
                 "key '\(key)' appears twice\(path.isEmpty ? "" : " in '\(path)'"); JSON readers disagree on which "
                     + "one counts (Python's json, and so transformers, takes the last): keep one")
         }
+        guard let object = JSONValue.object(members) else {
+            throw CheckpointError(
+                .badConfig, url: url, "is not valid JSON (a value JSON readers refuse); expected a JSON object")
+        }
         self.json = object
     }
 
-    /// The first key that an object of `layout` (at any depth) holds twice, with the path of that object.
-    private static func duplicateKey(in layout: JSONLayout, at path: String) -> (String, String)? {
-        var seen = Set<String>()
-        for member in layout.members {
-            if !seen.insert(member.key).inserted { return (member.key, path) }
-            let inner = path.isEmpty ? member.key : path + "." + member.key
-            if let found = duplicateKey(in: member.value, at: inner) { return found }
+    /// Why the bytes of a model directory's JSON file (config.json, an index) are not JSON that readers take: not
+    /// UTF-8 (Python's `json` and Foundation refuse it), or not JSON (``JSONSyntaxError``).
+    package struct ParseFailure: Error, Sendable {
+        package let cause: JSONSyntaxError?
+        /// What the message says in parentheses.
+        package var reason: String { cause?.description ?? "a value JSON readers refuse" }
+    }
+
+    /// The strict parse of `bytes` (``JSONNode``, nesting at most 128 levels), refusing bytes that are not UTF-8.
+    package static func parse(_ bytes: [UInt8]) throws(ParseFailure) -> JSONNode {
+        let invalid = bytes.withUnsafeBytes { UTF8Validation.firstInvalidOffset($0) }
+        guard invalid == nil else { throw ParseFailure(cause: nil) }
+        do {
+            return try JSONNode.parse(bytes)
+        } catch {
+            throw ParseFailure(cause: error)
         }
-        for element in layout.elements {
-            if let found = duplicateKey(in: element, at: path + "[]") { return found }
+    }
+
+    /// The first key that an object of `node` (at any depth) holds twice, with the path of that object.
+    private static func duplicateKey(in node: JSONNode, at path: String) -> (String, String)? {
+        switch node {
+        case .object(let members):
+            var seen = Set<String>()
+            for member in members {
+                if !seen.insert(member.key).inserted { return (member.key, path) }
+                let inner = path.isEmpty ? member.key : path + "." + member.key
+                if let found = duplicateKey(in: member.value, at: inner) { return found }
+            }
+        case .array(let elements):
+            for element in elements {
+                if let found = duplicateKey(in: element, at: path + "[]") { return found }
+            }
+        default: break
         }
         return nil
     }

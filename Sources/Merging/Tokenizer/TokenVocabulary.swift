@@ -1,13 +1,20 @@
+import Checkpoints
 import Foundation
+import Tokenizers
 
-/// A model's vocabulary as `tokenizer.json` gives it: token string → id (the model's vocab and its added tokens, as
+/// A model's vocabulary as `tokenizer.json` gives it: token → id (the model's vocab and its added tokens, as
 /// `get_vocab()` returns), the added tokens' JSON entries, and the row count `config.json` declares (`vocab_size`).
+///
+/// Tokens are compared by their exact Unicode scalars (``TokenText``), as MergeKit (Python `str`) compares them: "é"
+/// (U+00E9) and "e" + U+0301 are two tokens.
 struct TokenVocabulary: Sendable {
     let directory: URL
     /// Token → id.
-    let ids: [String: Int]
+    let ids: [TokenText: Int]
+    /// The tokens of ``ids`` in the order the file lists them (the model's vocab, then the added tokens).
+    let ordered: [(token: String, id: Int)]
     /// The added tokens' entries of tokenizer.json (`{id, content, special, …}`), by content.
-    let addedTokens: [String: [String: AnyHashableSendable]]
+    let addedTokens: [TokenText: TokenizerAddedToken]
     /// Added token contents in id order.
     let addedOrder: [String]
     /// `vocab_size` of config.json, else the number of tokens.
@@ -23,49 +30,45 @@ struct TokenVocabulary: Sendable {
         let unreadable =
             "model '\(reference)': \(url.path) is missing or not JSON; aligning vocabularies needs each model's "
             + "tokenizer.json"
-        let parsed: Any
+        let file: TokenizerVocabulary
         do {
-            parsed = try JSONSerialization.jsonObject(with: Data(contentsOf: url))
+            file = try TokenizerVocabulary(contentsOf: url)
+        } catch let failure as TokenizerVocabulary.Failure where failure.kind == .noVocabulary {
+            throw MergeConfigError(
+                .badModel, "model '\(reference)': \(url.path) has no model.vocab the alignment can read")
         } catch {
             throw MergeConfigError(.badModel, unreadable, cause: error)
         }
-        guard let json = parsed as? [String: Any] else { throw MergeConfigError(.badModel, unreadable) }
-        var ids: [String: Int] = [:]
-        let model = json["model"] as? [String: Any]
-        if let vocab = model?["vocab"] as? [String: Any] {
-            for (token, id) in vocab { if let id = (id as? NSNumber)?.intValue { ids[token] = id } }
-        } else if let pieces = model?["vocab"] as? [[Any]] {
-            for (id, piece) in pieces.enumerated() { if let token = piece.first as? String { ids[token] = id } }
-        } else {
-            throw MergeConfigError(
-                .badModel, "model '\(reference)': \(url.path) has no model.vocab the alignment can read")
-        }
-        var added: [String: [String: AnyHashableSendable]] = [:]
-        var order: [(Int, String)] = []
-        for entry in json["added_tokens"] as? [[String: Any]] ?? [] {
-            guard let content = entry["content"] as? String, let id = (entry["id"] as? NSNumber)?.intValue else {
-                continue
+        var positions: [TokenText: Int] = [:]
+        var ordered: [(token: String, id: Int)] = []
+        func insert(_ token: String, _ id: Int) {
+            if let index = positions[TokenText(token)] {
+                ordered[index].id = id
+            } else {
+                positions[TokenText(token)] = ordered.count
+                ordered.append((token, id))
             }
-            ids[content] = id
-            added[content] = entry.mapValues { AnyHashableSendable($0) }
-            order.append((id, content))
         }
+        for entry in file.entries { insert(entry.token, entry.id) }
+        var added: [TokenText: TokenizerAddedToken] = [:]
+        var order: [(Int, String)] = []
+        for entry in file.addedTokens {
+            insert(entry.content, entry.id)
+            added[TokenText(entry.content)] = entry
+            order.append((entry.id, entry.content))
+        }
+        let ids = positions.mapValues { ordered[$0].id }
         self.ids = ids
+        self.ordered = ordered
         addedTokens = added
         addedOrder = order.sorted { $0.0 < $1.0 }.map(\.1)
         var size = (ids.values.max() ?? -1) + 1
-        if let config = try? JSONSerialization.jsonObject(
-            with: Data(contentsOf: directory.appendingPathComponent("config.json"))) as? [String: Any],
-            let declared = (config["vocab_size"] as? NSNumber)?.intValue
-        {
+        if let declared = (try? ModelConfig(contentsOf: directory.appendingPathComponent("config.json")))?.vocabSize {
             size = declared
         }
         self.size = size
     }
-}
 
-/// A JSON value kept as `Any` but usable in `Sendable` structs (tokenizer.json entries are plain JSON).
-struct AnyHashableSendable: @unchecked Sendable {
-    let value: Any
-    init(_ value: Any) { self.value = value }
+    /// The id of `token`, compared by exact Unicode scalars.
+    func id(_ token: String) -> Int? { ids[TokenText(token)] }
 }

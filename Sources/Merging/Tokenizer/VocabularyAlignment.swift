@@ -1,9 +1,13 @@
 import Checkpoints
 import Foundation
 import SafeTensors
+import Tokenizers
 
 /// The output vocabulary and, per input model, where each output embedding row comes from — MergeKit 0.1.5's
 /// `build_tokenizer` and `PermutedVocabulary` (`mergekit/tokenizer/build.py`, `embed.py`).
+///
+/// Tokens are compared by their exact Unicode scalars (``TokenText``), as MergeKit compares Python strings: "é"
+/// (U+00E9) and "e" + U+0301 are two tokens, with two rows.
 ///
 /// - Output vocabulary: `base` — the base's (the first model's without a base); a model — that model's; `union` —
 ///   the base's, then every other model's tokens it lacks (below each model's `vocab_size`; plain tokens, then added
@@ -56,36 +60,30 @@ final class VocabularyAlignment: @unchecked Sendable {
         self.vocabularies = vocabularies
         let donorIndex = baseIndex ?? 0
         let donor = vocabularies[donorIndex]
-        if let unused = donor.ids.first(where: { $0.value >= donor.size }) {
+        if let unused = donor.ordered.first(where: { $0.id >= donor.size }) {
             throw MergeConfigError(
                 .incompatibleModels, file: file,
                 "model '\(inputs[donorIndex].reference)': its tokenizer has tokens beyond config.json's vocab_size "
-                    + "\(donor.size) ('\(unused.key)' is \(unused.value)); MetaMerge does not strip unused tokens"
+                    + "\(donor.size) ('\(unused.token)' is \(unused.id)); MetaMerge does not strip unused tokens"
             )
         }
         scratch = FileManager.default.temporaryDirectory.appendingPathComponent(
             "\(Self.scratchPrefix)\(getpid())-\(UUID().uuidString)")
 
-        var outIDs: [String: Int] = [:]
+        var outIDs: [TokenText: Int] = [:]
         var tokens: [String] = []
-        var added: [[String: Any]] = []
-        func append(_ token: String, entry: [String: Any]?) {
-            guard outIDs[token] == nil else { return }
-            outIDs[token] = tokens.count
-            var item =
-                entry ?? [
-                    "content": token, "single_word": false, "lstrip": false, "rstrip": false, "normalized": true,
-                    "special": false,
-                ]
-            item["id"] = tokens.count
+        /// The JSON texts of the entries appended to the output's `added_tokens`.
+        var added: [String] = []
+        func append(_ token: String, entry: TokenizerAddedToken?) {
+            guard outIDs[TokenText(token)] == nil else { return }
+            outIDs[TokenText(token)] = tokens.count
+            added.append(entry?.json(id: tokens.count) ?? TokenizerAddedToken.json(plain: token, id: tokens.count))
             tokens.append(token)
-            added.append(item)
         }
         func adopt(_ vocabulary: TokenVocabulary) {
-            for (token, id) in vocabulary.ids.sorted(by: { $0.value < $1.value }) where id < vocabulary.size {
-                outIDs[token] = tokens.count
+            for (token, id) in vocabulary.ordered.sorted(by: { $0.id < $1.id }) where id < vocabulary.size {
+                outIDs[TokenText(token)] = tokens.count
                 tokens.append(token)
-                _ = id
             }
         }
         var directory: URL
@@ -96,11 +94,11 @@ final class VocabularyAlignment: @unchecked Sendable {
         case .model(let reference):
             let url = try configuration.resolveModel(reference)
             let vocabulary = try TokenVocabulary(directory: url, reference: reference)
-            if let unused = vocabulary.ids.filter({ $0.value >= vocabulary.size }).max(by: { $0.value < $1.value }) {
+            if let unused = vocabulary.ordered.filter({ $0.id >= vocabulary.size }).max(by: { $0.id < $1.id }) {
                 throw MergeConfigError(
                     .incompatibleModels, file: file,
-                    "tokenizer source '\(reference)': its tokenizer.json has ids up to \(unused.value) "
-                        + "('\(unused.key)') but config.json's vocab_size is \(vocabulary.size), so the output's "
+                    "tokenizer source '\(reference)': its tokenizer.json has ids up to \(unused.id) "
+                        + "('\(unused.token)') but config.json's vocab_size is \(vocabulary.size), so the output's "
                         + "tokenizer would name rows its embedding does not have; MetaMerge does not strip tokens — "
                         + "use a tokenizer whose ids are below vocab_size"
                 )
@@ -111,17 +109,17 @@ final class VocabularyAlignment: @unchecked Sendable {
             adopt(donor)
             directory = inputs[donorIndex].url
             let order = [donorIndex] + inputs.indices.filter { $0 != donorIndex }
-            var newAdded: [(String, [String: Any])] = []
-            var seenAdded = Set<String>()
+            var newAdded: [(String, TokenizerAddedToken)] = []
+            var seenAdded = Set<TokenText>()
             for index in order {
                 let vocabulary = vocabularies[index]
-                for (token, id) in vocabulary.ids.sorted(by: { $0.value < $1.value })
-                where id < vocabulary.size && vocabulary.addedTokens[token] == nil {
+                for (token, id) in vocabulary.ordered.sorted(by: { $0.id < $1.id })
+                where id < vocabulary.size && vocabulary.addedTokens[TokenText(token)] == nil {
                     append(token, entry: nil)
                 }
-                for token in vocabulary.addedOrder where (vocabulary.ids[token] ?? .max) < vocabulary.size {
-                    if seenAdded.insert(token).inserted {
-                        newAdded.append((token, vocabulary.addedTokens[token]!.mapValues(\.value)))
+                for token in vocabulary.addedOrder where (vocabulary.id(token) ?? .max) < vocabulary.size {
+                    if seenAdded.insert(TokenText(token)).inserted {
+                        newAdded.append((token, vocabulary.addedTokens[TokenText(token)]!))
                     }
                 }
             }
@@ -153,7 +151,7 @@ final class VocabularyAlignment: @unchecked Sendable {
         tokenizerDirectory = directory
         permutations = vocabularies.map { vocabulary in
             tokens.map { token in
-                guard let id = vocabulary.ids[token], id < vocabulary.size else { return -1 }
+                guard let id = vocabulary.id(token), id < vocabulary.size else { return -1 }
                 return id
             }
         }
@@ -238,9 +236,9 @@ final class VocabularyAlignment: @unchecked Sendable {
     }
 
     /// The donor's tokenizer files, with `added` appended to tokenizer.json's `added_tokens` (MergeKit's
-    /// `add_tokens`); the rest of tokenizer.json stays byte for byte (``ConfigJSONEditor``: scores and other
-    /// floats keep their spelling).
-    private static func writeTokenizer(from donor: URL, adding added: [[String: Any]], to folder: URL) throws {
+    /// `add_tokens`), each given as its JSON text (``TokenizerAddedToken/json(id:)``); the rest of tokenizer.json
+    /// stays byte for byte (``ConfigJSONEditor``: scores and other floats keep their spelling).
+    private static func writeTokenizer(from donor: URL, adding added: [String], to folder: URL) throws {
         for name in ModelWriter.supportFileNames where name != "config.json" {
             let source = donor.appendingPathComponent(name)
             if FileManager.default.fileExists(atPath: source.path), name != "tokenizer.json" {
@@ -258,11 +256,7 @@ final class VocabularyAlignment: @unchecked Sendable {
         }
         var json = try ConfigJSONEditor(data: original, url: url)
         if !added.isEmpty {
-            let new = try added.map {
-                String(
-                    decoding: try JSONSerialization.data(withJSONObject: $0, options: [.sortedKeys]), as: UTF8.self)
-            }
-            try json.set("added_tokens", .array((json.elements("added_tokens") ?? []) + new))
+            try json.set("added_tokens", .array((json.elements("added_tokens") ?? []) + added))
         }
         try json.data.write(to: folder.appendingPathComponent("tokenizer.json"))
     }
@@ -277,11 +271,12 @@ final class VocabularyAlignment: @unchecked Sendable {
     }
 
     private func defaults(models: [Int], file: URL?) throws -> [Default] {
-        let configured = Dictionary(settings.tokens.map { ($0.content, $0) }, uniquingKeysWith: { a, _ in a })
+        let configured = Dictionary(
+            settings.tokens.map { (TokenText($0.content), $0) }, uniquingKeysWith: { a, _ in a })
         var result = [Default](repeating: .none, count: tokens.count)
         for (id, token) in tokens.enumerated() {
             let present = models.filter { permutations[$0][id] >= 0 }
-            let entry = configured[token]
+            let entry = configured[TokenText(token)]
             if entry?.force != true, present.count == models.count { continue }
             if let entry, let source = entry.source {
                 switch source {
@@ -306,7 +301,7 @@ final class VocabularyAlignment: @unchecked Sendable {
                             "tokenizer.tokens.\(token).source: model '\(reference)' has no such tensor")
                     }
                     let vocabulary = vocabularies[input]
-                    guard let row = otherID ?? other.flatMap({ vocabulary.ids[$0] }) else {
+                    guard let row = otherID ?? other.flatMap({ vocabulary.id($0) }) else {
                         throw MergeConfigError(
                             .badValue, file: file,
                             "tokenizer.tokens.\(token).source.token: '\(other ?? "")' is not in model '\(reference)''s "
@@ -373,7 +368,10 @@ final class VocabularyAlignment: @unchecked Sendable {
                 defaultRows[id] = sum.map { $0 / count }
             }
         }
-        let forced = Set(settings.tokens.filter(\.force).compactMap { token in tokens.firstIndex(of: token.content) })
+        let forced = Set(
+            settings.tokens.filter(\.force).compactMap { token in
+                tokens.firstIndex { TokenText($0) == TokenText(token.content) }
+            })
         var result: [TensorSource] = []
         try Self.makeScratch(scratch)
         for (k, input) in models.enumerated() {

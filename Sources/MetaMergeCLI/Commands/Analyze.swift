@@ -2,6 +2,7 @@ import Analysis
 import ArgumentParser
 import Checkpoints
 import Foundation
+import SafeTensors
 
 extension MetaMerge {
     struct Analyze: AsyncParsableCommand {

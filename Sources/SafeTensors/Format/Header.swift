@@ -1,4 +1,5 @@
 import Foundation
+import JSONCore
 
 /// A validated safetensors header: the tensors in data-offset order, the metadata, and where the data starts.
 ///
@@ -44,11 +45,13 @@ struct Header {
             throw SafeTensorsError(
                 .headerNotUTF8, file: url, "header is not valid UTF-8 (bad byte at header offset \(bad))")
         }
-        let json: HeaderJSON
+        let json: JSONNode
         do {
-            json = try StrictJSONParser.parse(headerBytes)
+            json = try JSONNode.parse(headerBytes)
         } catch {
-            throw SafeTensorsError(.headerNotJSON, file: url, "header is not valid JSON: \(error)", cause: error)
+            throw SafeTensorsError(
+                .headerNotJSON, file: url,
+                "header is not valid JSON: \(error.message) at header offset \(error.offset)", cause: error)
         }
         guard case .object(let members) = json else {
             throw SafeTensorsError(
@@ -132,7 +135,7 @@ struct Header {
     }
 
     /// `__metadata__`: an object of strings. `null` is read as no metadata, as the reference reader does.
-    private static func decodeMetadata(_ value: HeaderJSON, url: URL) throws(SafeTensorsError) -> [String: String] {
+    private static func decodeMetadata(_ value: JSONNode, url: URL) throws(SafeTensorsError) -> [String: String] {
         switch value {
         case .null:
             return [:]
@@ -162,21 +165,21 @@ struct Header {
     /// One tensor entry: `{"dtype": <known name>, "shape": [n, …], "data_offsets": [begin, end]}`; other fields are
     /// ignored, and the positional form `[dtype, shape, data_offsets]` is accepted, as the reference reader does.
     private static func decodeEntry(
-        name: String, _ value: HeaderJSON, url: URL
+        name: String, _ value: JSONNode, url: URL
     ) throws(SafeTensorsError)
         -> TensorInfo
     {
         func fail(_ kind: SafeTensorsError.Kind, _ detail: String) -> SafeTensorsError {
             SafeTensorsError(kind, file: url, tensor: name, detail)
         }
-        var dtypeValue: HeaderJSON?
-        var shapeValue: HeaderJSON?
-        var offsetsValue: HeaderJSON?
+        var dtypeValue: JSONNode?
+        var shapeValue: JSONNode?
+        var offsetsValue: JSONNode?
         switch value {
         case .object(let fields):
             for member in fields {
                 let (key, field) = (member.key, member.value)
-                let previous: HeaderJSON?
+                let previous: JSONNode?
                 switch key {
                 case "dtype": previous = dtypeValue; dtypeValue = field
                 case "shape": previous = shapeValue; shapeValue = field
@@ -269,7 +272,7 @@ struct Header {
         return TensorInfo(name: name, dtype: dtype, shape: shape, dataOffsets: begin..<end)
     }
 
-    private static func describeArray(_ value: HeaderJSON) -> String {
+    private static func describeArray(_ value: JSONNode) -> String {
         if case .array(let items) = value { "an array of \(items.count) elements" } else { value.typeName }
     }
 }

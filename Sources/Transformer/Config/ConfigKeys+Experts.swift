@@ -1,3 +1,5 @@
+import Checkpoints
+
 extension ConfigKeys {
     /// The number of experts: `num_local_experts`, or `num_experts` (transformers maps one onto the other); both
     /// present must agree. `fallback` when neither is.

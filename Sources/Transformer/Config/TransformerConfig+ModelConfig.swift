@@ -1,4 +1,5 @@
 import Checkpoints
+import Foundation
 
 extension TransformerConfig {
     /// Reads a `config.json` of an architecture of the table, refusing by name everything the forward pass does

@@ -1,4 +1,5 @@
 import Checkpoints
+import Foundation
 import SafeTensors
 
 /// The tensors of one checkpoint, read through its weight files' ``SafeTensorsFile`` (the package's one reader).

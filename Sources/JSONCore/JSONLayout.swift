@@ -44,17 +44,14 @@ package struct JSONLayout: Sendable {
     ///
     /// - Throws: a message with the byte offset where the text stops being JSON.
     package static func parse(_ bytes: [UInt8]) throws(SyntaxError) -> JSONLayout {
-        let result: Result<JSONLayout, StrictJSONParser.SyntaxError> = bytes.withUnsafeBytes { buffer in
-            do throws(StrictJSONParser.SyntaxError) {
+        let result: Result<JSONLayout, SyntaxError> = bytes.withUnsafeBytes { buffer in
+            do throws(SyntaxError) {
                 return .success(try StrictJSONParser.layout(buffer))
             } catch {
                 return .failure(error)
             }
         }
-        switch result {
-        case .success(let layout): return layout
-        case .failure(let error): throw SyntaxError(message: error.message, offset: error.offset)
-        }
+        return try result.get()
     }
 
     /// Why `bytes` is not JSON (`unterminated string at byte 12`), or `nil` when it is.
@@ -68,11 +65,7 @@ package struct JSONLayout: Sendable {
     }
 
     /// Why a text is not JSON: what was expected, and the byte offset where it went wrong.
-    package struct SyntaxError: Error, Sendable, CustomStringConvertible {
-        package let message: String
-        package let offset: Int
-        package var description: String { "\(message) at byte \(offset)" }
-    }
+    package typealias SyntaxError = JSONSyntaxError
 
     /// The last member named `key` (the one JSON readers keep), for an object.
     package func member(_ key: String) -> Member? {

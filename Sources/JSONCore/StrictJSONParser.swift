@@ -1,32 +1,28 @@
 /// An RFC 8259 JSON parser, as strict as `serde_json` (which the reference reader uses): whitespace is space, tab,
 /// line feed and carriage return only; no trailing commas, comments, `NaN` or leading zeros; control characters
-/// must be escaped in strings; `\u` escapes must pair surrogates; nesting is limited to 128 levels (as
-/// `serde_json`), so a hostile header cannot exhaust the stack.
+/// must be escaped in strings; `\u` escapes must pair surrogates; nesting is limited (by default to 128 levels, as
+/// `serde_json`), so a hostile file cannot exhaust the stack.
 ///
-/// The input must already be valid UTF-8 (checked by ``UTF8Validation``).
-struct StrictJSONParser {
-    /// A syntax error: what was expected, and the byte offset in the header where it went wrong.
-    struct SyntaxError: Error, CustomStringConvertible {
-        let message: String
-        let offset: Int
+/// The input should be valid UTF-8 (the safetensors header is checked first); invalid bytes read as U+FFFD.
+package struct StrictJSONParser {
+    typealias SyntaxError = JSONSyntaxError
 
-        /// `<message> at header offset <offset>`.
-        var description: String { "\(message) at header offset \(offset)" }
-    }
-
-    static let maxDepth = 128
+    /// The nesting limit of `serde_json`, 128 levels: the safetensors header's, config.json's and index files'.
+    package static let defaultMaxDepth = 128
 
     private let bytes: UnsafeRawBufferPointer
+    private let maxDepth: Int
     private var index = 0
     private var depth = 0
 
-    private init(bytes: UnsafeRawBufferPointer) {
+    private init(bytes: UnsafeRawBufferPointer, maxDepth: Int) {
         self.bytes = bytes
+        self.maxDepth = maxDepth
     }
 
     /// Parses one JSON value filling `bytes` (surrounding whitespace allowed).
-    static func parse(_ bytes: UnsafeRawBufferPointer) throws(SyntaxError) -> HeaderJSON {
-        var parser = StrictJSONParser(bytes: bytes)
+    static func parse(_ bytes: UnsafeRawBufferPointer, maxDepth: Int) throws(SyntaxError) -> JSONNode {
+        var parser = StrictJSONParser(bytes: bytes, maxDepth: maxDepth)
         parser.skipWhitespace()
         let value = try parser.parseValue()
         parser.skipWhitespace()
@@ -38,7 +34,7 @@ struct StrictJSONParser {
 
     /// The layout (byte ranges, see ``JSONLayout``) of the one JSON value filling `bytes`.
     static func layout(_ bytes: UnsafeRawBufferPointer) throws(SyntaxError) -> JSONLayout {
-        var parser = StrictJSONParser(bytes: bytes)
+        var parser = StrictJSONParser(bytes: bytes, maxDepth: defaultMaxDepth)
         parser.skipWhitespace()
         let value = try parser.parseLayout()
         parser.skipWhitespace()
@@ -140,7 +136,7 @@ struct StrictJSONParser {
         index += 1
     }
 
-    private mutating func parseValue() throws(SyntaxError) -> HeaderJSON {
+    private mutating func parseValue() throws(SyntaxError) -> JSONNode {
         guard let byte = current else { throw error("unexpected end of input, expected a value") }
         switch byte {
         case UInt8(ascii: "{"): return try parseObject()
@@ -165,13 +161,13 @@ struct StrictJSONParser {
 
     private mutating func enter() throws(SyntaxError) {
         depth += 1
-        guard depth <= Self.maxDepth else { throw error("nesting deeper than \(Self.maxDepth) levels") }
+        guard depth <= maxDepth else { throw error("nesting deeper than \(maxDepth) levels") }
     }
 
-    private mutating func parseObject() throws(SyntaxError) -> HeaderJSON {
+    private mutating func parseObject() throws(SyntaxError) -> JSONNode {
         try enter()
         index += 1  // {
-        var members: [HeaderJSONMember] = []
+        var members: [JSONNode.Member] = []
         skipWhitespace()
         if current == UInt8(ascii: "}") {
             index += 1
@@ -186,7 +182,7 @@ struct StrictJSONParser {
             try expect(UInt8(ascii: ":"), "':' after an object key")
             skipWhitespace()
             let value = try parseValue()
-            members.append(HeaderJSONMember(key: key, value: value))
+            members.append(JSONNode.Member(key: key, value: value))
             skipWhitespace()
             if current == UInt8(ascii: ",") {
                 index += 1
@@ -198,10 +194,10 @@ struct StrictJSONParser {
         }
     }
 
-    private mutating func parseArray() throws(SyntaxError) -> HeaderJSON {
+    private mutating func parseArray() throws(SyntaxError) -> JSONNode {
         try enter()
         index += 1  // [
-        var elements: [HeaderJSON] = []
+        var elements: [JSONNode] = []
         skipWhitespace()
         if current == UInt8(ascii: "]") {
             index += 1
@@ -222,7 +218,7 @@ struct StrictJSONParser {
         }
     }
 
-    private mutating func parseNumber() throws(SyntaxError) -> HeaderJSON.Number {
+    private mutating func parseNumber() throws(SyntaxError) -> JSONNode.Number {
         let start = index
         var isInteger = true
         if current == UInt8(ascii: "-") { index += 1 }
@@ -245,7 +241,7 @@ struct StrictJSONParser {
             while let c = current, isDigit(c) { index += 1 }
         }
         let text = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
-        return HeaderJSON.Number(text: Substring(text), isInteger: isInteger)
+        return JSONNode.Number(text: Substring(text), isInteger: isInteger)
     }
 
     private func isDigit(_ c: UInt8) -> Bool { c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9") }
