@@ -91,9 +91,9 @@ extension MetaMerge {
 
         static func formatCount(_ count: Int) -> String {
             switch count {
-            case 1_000_000_000...: String(format: "%.2f B (%d)", Double(count) / 1e9, count)
-            case 1_000_000...: String(format: "%.2f M (%d)", Double(count) / 1e6, count)
-            case 1_000...: String(format: "%.1f k (%d)", Double(count) / 1e3, count)
+            case 1_000_000_000...: String(format: "%.2f B (%ld)", Double(count) / 1e9, count)
+            case 1_000_000...: String(format: "%.2f M (%ld)", Double(count) / 1e6, count)
+            case 1_000...: String(format: "%.1f k (%ld)", Double(count) / 1e3, count)
             default: "\(count)"
             }
         }
