@@ -10,7 +10,8 @@ let package = Package(
         .library(name: "Checkpoints", targets: ["Checkpoints"]),
         .library(name: "HDF5", targets: ["HDF5"]),
         .library(name: "Transformer", targets: ["Transformer"]),
-        .library(name: "Analysis", targets: ["Analysis"]),
+        .library(name: "Statistics", targets: ["Statistics"]),
+        .library(name: "Evaluation", targets: ["Evaluation"]),
         .library(name: "Merging", targets: ["Merging"]),
         .library(name: "Tokenizers", targets: ["Tokenizers"]),
     ],
@@ -33,17 +34,22 @@ let package = Package(
         .target(name: "Tokenizers", dependencies: ["Interruption"]),
         .target(name: "Transformer", dependencies: ["Checkpoints", "Workers", "Interruption", "CBLAS"]),
         .target(
-            name: "Analysis",
-            dependencies: ["Checkpoints", "Transformer", "Workers", "Interruption", "HDF5", "Tokenizers"]),
+            name: "Statistics", dependencies: ["Checkpoints", "SafeTensors", "Workers", "Interruption", "HDF5"]),
         .target(
             name: "Merging",
             dependencies: [
-                "Checkpoints", "Analysis", "Workers", "Interruption", .product(name: "Yams", package: "Yams"),
+                "Checkpoints", "Statistics", "Workers", "Interruption", .product(name: "Yams", package: "Yams"),
+            ]),
+        .target(
+            name: "Evaluation",
+            dependencies: [
+                "Statistics", "Merging", "Checkpoints", "SafeTensors", "Transformer", "Tokenizers", "Workers",
+                "Interruption", "HDF5",
             ]),
         .executableTarget(
             name: "MetaMergeCLI",
             dependencies: [
-                "SafeTensors", "Checkpoints", "HDF5", "Transformer", "Analysis", "Merging",
+                "SafeTensors", "Checkpoints", "HDF5", "Transformer", "Statistics", "Evaluation", "Merging",
                 "Tokenizers", "Interruption",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
@@ -53,8 +59,15 @@ let package = Package(
         .testTarget(name: "HDF5Tests", dependencies: ["HDF5", "TestSupport"]),
         .testTarget(
             name: "TransformerTests", dependencies: ["Transformer", "Checkpoints", "SafeTensors", "TestSupport"]),
-        .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "HDF5", "Tokenizers", "TestSupport"]),
-        .testTarget(name: "MergingTests", dependencies: ["Merging", "TestSupport"]),
+        .testTarget(
+            name: "StatisticsTests", dependencies: ["Statistics", "Checkpoints", "SafeTensors", "HDF5", "TestSupport"]),
+        .testTarget(
+            name: "EvaluationTests",
+            dependencies: [
+                "Evaluation", "Statistics", "Checkpoints", "SafeTensors", "Transformer", "HDF5", "Tokenizers",
+                "TestSupport",
+            ]),
+        .testTarget(name: "MergingTests", dependencies: ["Merging", "Statistics", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["MetaMergeCLI", "TestSupport"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "TestSupport"]),
         .testTarget(name: "WorkersTests", dependencies: ["Workers"]),
@@ -69,7 +82,7 @@ if Context.environment["METAMERGE_FUZZ"] == "1" {
     package.targets.append(
         .executableTarget(
             name: "MetaMergeFuzz",
-            dependencies: ["SafeTensors", "Checkpoints", "Transformer", "Analysis", "HDF5", "Merging"],
+            dependencies: ["SafeTensors", "Checkpoints", "Transformer", "Statistics", "HDF5", "Merging"],
             path: "Sources/Fuzz/MetaMergeFuzz"))
 }
 

@@ -1,7 +1,7 @@
-import Analysis
 import Checkpoints
 import Foundation
 import SafeTensors
+import Statistics
 
 /// A merge from a config, before its coefficients and gate are known: the plan and the options.
 ///

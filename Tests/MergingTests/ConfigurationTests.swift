@@ -1,6 +1,6 @@
-import Analysis
 import Foundation
 import Merging
+import Statistics
 import TestSupport
 import Testing
 

@@ -1,7 +1,7 @@
-import Analysis
 import ArgumentParser
 import Checkpoints
 import Foundation
+import Statistics
 
 extension MetaMerge {
     struct Analyze: AsyncParsableCommand {

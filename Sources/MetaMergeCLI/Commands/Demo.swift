@@ -1,9 +1,10 @@
-import Analysis
 import ArgumentParser
 import Checkpoints
+import Evaluation
 import Foundation
 import Merging
 import SafeTensors
+import Statistics
 import Tokenizers
 import Transformer
 

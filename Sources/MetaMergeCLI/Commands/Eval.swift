@@ -1,8 +1,9 @@
-import Analysis
 import ArgumentParser
 import Checkpoints
+import Evaluation
 import Foundation
 import Merging
+import Statistics
 import Tokenizers
 import Transformer
 

@@ -1,8 +1,8 @@
-import Analysis
 import ArgumentParser
 import Checkpoints
 import Foundation
 import Merging
+import Statistics
 
 extension MetaMerge {
     struct MergeCommand: AsyncParsableCommand {

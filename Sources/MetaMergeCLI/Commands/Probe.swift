@@ -1,7 +1,8 @@
-import Analysis
 import ArgumentParser
 import Checkpoints
+import Evaluation
 import Foundation
+import Statistics
 import Transformer
 
 extension MetaMerge {
