@@ -68,11 +68,11 @@ extension MetaMerge {
                 let promptList = try source.load(
                     for: family.base, vocabularySize: config.vocabularySize, maxLength: config.maxPositionEmbeddings)
                 // λ from the analysis report the probe writes into, when it describes these weights.
-                let known = try AnalysisReport.metagptLambdas(from: URL(fileURLWithPath: output), matching: family)
-                if known != nil { Terminal.info("MetaGPT λ read from \(output)") }
+                let resolved = try FamilyLambdas.resolve(family, report: URL(fileURLWithPath: output))
+                if resolved.source != .normsPass { Terminal.info("MetaGPT λ read from \(output)") }
                 var result = try Self.runProbe(
                     family, prompts: promptList.ids, alphas: try LinearityProbe.parseGrid(alphas),
-                    scales: try LinearityProbe.parseGrid(scales), lambdas: known)
+                    scales: try LinearityProbe.parseGrid(scales), lambdas: resolved.lambdas)
                 result.label(with: promptList, baseDirectory: family.base.directory)
                 let provenance = try Provenance.current(family)
                 try ProbeReport.write(result, provenance: provenance, to: URL(fileURLWithPath: output))
@@ -85,12 +85,10 @@ extension MetaMerge {
             }
         }
 
-        /// The probe with a progress display; MetaGPT's λ for the merged point are computed by a statistics pass
-        /// unless given (the demo has them from its analysis).
+        /// The probe with a progress display; `lambdas` are MetaGPT's λ of the family for the merged point.
         static func runProbe(
-            _ family: ModelFamily, prompts: [[Int]], alphas: [Double], scales: [Double], lambdas known: [Double]? = nil
+            _ family: ModelFamily, prompts: [[Int]], alphas: [Double], scales: [Double], lambdas: [Double]
         ) throws -> ProbeResult {
-            let lambdas = try known ?? StatisticsPass().run(family).metagptLambdas
             let probe = LinearityProbe(alphas: alphas, scales: scales)
             let progress = Progress("probe", total: 1)
             let result = try probe.run(family, prompts: prompts, lambdas: lambdas) { done, total in

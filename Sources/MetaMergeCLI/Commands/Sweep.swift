@@ -61,7 +61,7 @@ extension MetaMerge {
 
         /// Evaluates the grid (weightings × scales) on `family` in one lockstep run and writes `/sweep` into `output`.
         /// MetaGPT's λ come from `lambdas`, else from the analysis report at `output` when it describes these weights,
-        /// else from a statistics pass.
+        /// else from the norms-only pass (``FamilyLambdas``).
         static func runSweep(
             _ family: ModelFamily, tasks: [String], scales scaleList: [Double], weights: String, output url: URL,
             lambdas known: [Double]? = nil, quiet: Bool
@@ -70,12 +70,9 @@ extension MetaMerge {
             try AnalysisReport.checkDestination(url, inputs: target.inputs + target.taskURLs(tasks))
             var lambdas: [Double]? = known
             if lambdas == nil, SweepGrid.needsMetaGPT(weights) {
-                lambdas = try AnalysisReport.metagptLambdas(from: url, matching: family)
-                if lambdas != nil {
-                    if !quiet { Terminal.info("MetaGPT λ read from \(url.path)") }
-                } else {
-                    lambdas = try StatisticsPass().run(family).metagptLambdas
-                }
+                let resolved = try FamilyLambdas.resolve(family, report: url)
+                if resolved.source != .normsPass, !quiet { Terminal.info("MetaGPT λ read from \(url.path)") }
+                lambdas = resolved.lambdas
             }
             let grid = SweepGrid(
                 weightings: try SweepGrid.parseWeightings(weights, taskCount: family.tasks.count, metagpt: lambdas),

@@ -331,15 +331,14 @@ public enum AnalysisReport {
         }
     }
 
-    /// MetaGPT's global λ of `family` from the analysis report at `url`, in the family's task order — or `nil` when
-    /// there is no file there, the report holds no analysis (`/tensors`: a probe alone) or it was made from other
-    /// weights (its fingerprints differ). The probe and sweep use it to avoid a second statistics pass when they
-    /// write into the report.
+    /// The analysis in the report at `url`, or `nil` when there is no file there or the report holds no analysis
+    /// (`/tensors`: a probe alone). ``FamilyLambdas/resolve(_:report:threads:progress:)`` uses it to avoid a pass
+    /// when the probe or the sweep writes into an analysis report.
     ///
     /// - Throws: ``AnalysisError`` when the file at `url` is not a readable MetaMerge report, or its analysis fails
     ///   the reader's checks (``read(from:)``, naming the dataset): a report the user named is never silently
     ///   ignored because it is damaged.
-    public static func metagptLambdas(from url: URL, matching family: ModelFamily) throws -> [Double]? {
+    static func readAnalysisIfPresent(_ url: URL) throws -> TaskVectorStatistics? {
         guard FileManager.default.fileExists(atPath: url.path) else { return nil }
         let file = try openReport(url)
         let hasAnalysis: Bool
@@ -352,21 +351,7 @@ public enum AnalysisReport {
                 path: url.path, detail: "cannot be read (\(describe(error, url: url)))", cause: error)
         }
         guard hasAnalysis else { return nil }
-        let statistics = try read(from: url)
-        let recorded = Dictionary(
-            statistics.provenance.models.map { ($0.role, $0.fingerprint) }, uniquingKeysWith: { a, _ in a })
-        guard statistics.taskNames.count == family.tasks.count,
-            recorded["base"] == (try family.base.fingerprint())
-        else { return nil }
-        var order: [Int] = []
-        for task in family.tasks {
-            guard recorded[task.name] == (try task.checkpoint.fingerprint()),
-                let index = statistics.taskNames.firstIndex(of: task.name)
-            else { return nil }
-            order.append(index)
-        }
-        let lambdas = statistics.metagptLambdas
-        return order.map { lambdas[$0] }
+        return try read(from: url)
     }
 
     /// The inputs of a family: model directories and their weight files.
@@ -379,7 +364,9 @@ public enum AnalysisReport {
     /// atomic, an earlier report survives until replaced); on failure — or SIGINT / SIGTERM, through
     /// `TemporaryOutputs` — removes the temporary and leaves `url` as it was. What is at `url` is checked again just
     /// before the rename (``checkDestination(_:inputs:)`` ran long before): only a MetaMerge report is replaced.
-    package static func writeAtomically(to url: URL, copying original: URL? = nil, _ body: (HDF5File) throws -> Void) throws {
+    package static func writeAtomically(
+        to url: URL, copying original: URL? = nil, _ body: (HDF5File) throws -> Void
+    ) throws {
         // The report is built in memory and written with ordinary file I/O: a full disk is then one clear error
         // (HDF5 failing to write its own file leaves the library in a state that crashes at exit).
         let image: Data
