@@ -64,7 +64,7 @@ let package = Package(
         .testTarget(
             name: "EvaluationTests",
             dependencies: [
-                "Evaluation", "Statistics", "Checkpoints", "SafeTensors", "Transformer", "HDF5", "Tokenizers",
+                "Evaluation", "Statistics", "Merging", "Checkpoints", "SafeTensors", "Transformer", "HDF5", "Tokenizers",
                 "TestSupport",
             ]),
         .testTarget(name: "MergingTests", dependencies: ["Merging", "Statistics", "TestSupport"]),

@@ -66,7 +66,7 @@ extension MetaMerge {
             _ family: ModelFamily, tasks: [String], scales scaleList: [Double], weights: String, output url: URL,
             lambdas known: [Double]? = nil, quiet: Bool
         ) throws -> SweepResult {
-            let target = try EvalTarget(family: family, point: [])
+            let target = try EvaluationTarget(family: family, point: [])
             try AnalysisReport.checkDestination(url, inputs: target.inputs + target.taskURLs(tasks))
             var lambdas: [Double]? = known
             if lambdas == nil, SweepGrid.needsMetaGPT(weights) {
