@@ -1,6 +1,7 @@
 import Checkpoints
 import Foundation
 import Statistics
+import Tokenizers
 import Transformer
 
 /// The NTK-linearity probe: runs the model itself along θ0 + α·τt and at combined points, and measures how far
@@ -124,6 +125,23 @@ public struct LinearityProbe: Sendable {
                 "--alphas '\(shown)' has \(distinct) distinct α; the probe needs at least two distinct α per task "
                     + "(e.g. 0,0.5,1), or its chord residual measures nothing")
         }
+    }
+
+    /// Runs the probe on `family` for `prompts` (``PromptSource/load(for:vocabularySize:maxLength:)``), with
+    /// MetaGPT's `lambdas` for the merged point, as ``run(_:prompts:lambdas:progress:)-(_,[[Int]],_,_)`` does; the
+    /// result also keeps the prompts' texts and, with the prompts' tokenizer, each curve's token decoded to text
+    /// (labels only: a decoder that exceeds a work limit leaves the curves unlabelled).
+    public func run(
+        _ family: ModelFamily, prompts: Prompts, lambdas: [Double], progress: (@Sendable (Int, Int) -> Void)? = nil
+    ) throws -> ProbeResult {
+        var result = try run(family, prompts: prompts.ids, lambdas: lambdas, progress: progress)
+        result.promptTexts = prompts.texts
+        if let tokenizer = prompts.tokenizer {
+            result.curveTokens = try? result.curveCoordinates.map { row in
+                try row.map { try tokenizer.decode([$0]) }
+            }
+        }
+        return result
     }
 
     /// Runs the probe on `family` for `prompts` (token ids), with MetaGPT's `lambdas` for the merged point.

@@ -6,15 +6,23 @@ import Statistics
 import Tokenizers
 
 /// The probe's prompts: token ids, and the texts they were encoded from when they came from text.
+///
+/// Two values are equal when their ids and texts are; the tokenizer is not compared.
 public struct Prompts: Sendable, Equatable {
     public let ids: [[Int]]
     /// One per prompt, when the prompts were text; `nil` for token-id files and random prompts.
     public let texts: [String]?
+    /// The base model's tokenizer, which the probe uses to label its curves' tokens: the one that encoded text
+    /// prompts, else the base's tokenizer.json when it loads; `nil` leaves the curves unlabelled.
+    public let tokenizer: Tokenizer?
 
-    public init(ids: [[Int]], texts: [String]?) {
+    public init(ids: [[Int]], texts: [String]?, tokenizer: Tokenizer? = nil) {
         self.ids = ids
         self.texts = texts
+        self.tokenizer = tokenizer
     }
+
+    public static func == (lhs: Prompts, rhs: Prompts) -> Bool { lhs.ids == rhs.ids && lhs.texts == rhs.texts }
 }
 
 /// Where the probe's prompts come from: token ids, text through the base model's `tokenizer.json`, or a seeded
@@ -37,11 +45,21 @@ public enum PromptSource: Sendable {
 
     /// The prompts' ids, checked against `vocabularySize` and `maxLength` (the model's `max_position_embeddings`).
     public func prompts(for checkpoint: Checkpoint, vocabularySize: Int, maxLength: Int) throws -> [[Int]] {
-        try load(for: checkpoint, vocabularySize: vocabularySize, maxLength: maxLength).ids
+        try loadIDs(for: checkpoint, vocabularySize: vocabularySize, maxLength: maxLength).ids
     }
 
-    /// The prompts (ids, and texts for text prompts), checked against `vocabularySize` and `maxLength`.
+    /// The prompts (ids, and texts for text prompts), checked against `vocabularySize` and `maxLength` — the one
+    /// check of a probe's ids — with the tokenizer of `checkpoint` for labels (``Prompts/tokenizer``).
     public func load(for checkpoint: Checkpoint, vocabularySize: Int, maxLength: Int) throws -> Prompts {
+        let prompts = try loadIDs(for: checkpoint, vocabularySize: vocabularySize, maxLength: maxLength)
+        if prompts.tokenizer != nil { return prompts }
+        // Labels only: a base without a tokenizer.json that loads leaves the curves unlabelled.
+        let labels = try? Tokenizer(contentsOf: checkpoint.directory)
+        return Prompts(ids: prompts.ids, texts: prompts.texts, tokenizer: labels)
+    }
+
+    /// The prompts, checked; the tokenizer only when it encoded them.
+    private func loadIDs(for checkpoint: Checkpoint, vocabularySize: Int, maxLength: Int) throws -> Prompts {
         let prompts: Prompts
         var names: [String] = []  // how a message names each prompt
         switch self {
@@ -71,7 +89,7 @@ public enum PromptSource: Sendable {
                     do { return try tokenizer.encode(text).ids } catch let error as TokenizerError {
                         throw AnalysisError.badArgument("\(url.path):\(number): \(error.message)", cause: error)
                     }
-                }, texts: texts.map(\.text))
+                }, texts: texts.map(\.text), tokenizer: tokenizer)
             names = texts.map { "\(url.path):\($0.number): prompt \(Self.quote($0.text))" }
         case .random(let count, let length, let seed):
             guard (1...Self.maxPrompts).contains(count) else {
@@ -217,16 +235,5 @@ public enum PromptSource: Sendable {
     static func quote(_ text: String) -> String {
         let short = text.count > 40 ? String(text.prefix(40)) + "…" : text
         return "\"" + short.replacingOccurrences(of: "\n", with: "\\n") + "\""
-    }
-}
-
-extension ProbeResult {
-    /// Adds what the report keeps beside the ids: the prompts' texts, and — when the base model at
-    /// `baseDirectory` has a tokenizer.json that loads — each curve's token decoded to text, for the notebook's labels.
-    public mutating func label(with prompts: Prompts, baseDirectory: URL) {
-        promptTexts = prompts.texts
-        guard let tokenizer = try? Tokenizer(contentsOf: baseDirectory) else { return }
-        // Labels only: a tokenizer whose decoder exceeds a work limit leaves the curves unlabelled.
-        curveTokens = try? curveCoordinates.map { row in try row.map { try tokenizer.decode([$0]) } }
     }
 }

@@ -70,10 +70,9 @@ extension MetaMerge {
                 // λ from the analysis report the probe writes into, when it describes these weights.
                 let resolved = try FamilyLambdas.resolve(family, report: URL(fileURLWithPath: output))
                 if resolved.source != .normsPass { Terminal.info("MetaGPT λ read from \(output)") }
-                var result = try Self.runProbe(
-                    family, prompts: promptList.ids, alphas: try LinearityProbe.parseGrid(alphas),
+                let result = try Self.runProbe(
+                    family, prompts: promptList, alphas: try LinearityProbe.parseGrid(alphas),
                     scales: try LinearityProbe.parseGrid(scales), lambdas: resolved.lambdas)
-                result.label(with: promptList, baseDirectory: family.base.directory)
                 let provenance = try Provenance.current(family)
                 try ProbeReport.write(result, provenance: provenance, to: URL(fileURLWithPath: output))
                 if json {
@@ -87,7 +86,7 @@ extension MetaMerge {
 
         /// The probe with a progress display; `lambdas` are MetaGPT's λ of the family for the merged point.
         static func runProbe(
-            _ family: ModelFamily, prompts: [[Int]], alphas: [Double], scales: [Double], lambdas: [Double]
+            _ family: ModelFamily, prompts: Prompts, alphas: [Double], scales: [Double], lambdas: [Double]
         ) throws -> ProbeResult {
             let probe = LinearityProbe(alphas: alphas, scales: scales)
             let progress = Progress("probe", total: 1)
