@@ -35,10 +35,10 @@ extension MetaMerge {
         var seed: UInt64 = 0
 
         @Option(help: "The α grid, start:end:step or a comma list.")
-        var alphas: String = "0:1:0.1"
+        var alphas: GridArgument = "0:1:0.1"
 
         @Option(help: "Total scales s of the merged point θ0 + s·Σ λt τt, comma list.")
-        var scales: String = "0.5,1,1.5,2,3"
+        var scales: GridArgument = "0.5,1,1.5,2,3"
 
         @Option(name: .shortAndLong, help: "The HDF5 file to write (or an analysis report to add /probe to).")
         var output: String
@@ -49,7 +49,7 @@ extension MetaMerge {
         func validate() throws {
             try validateOutputPath(output)
             do {
-                try LinearityProbe.checkAlphas(LinearityProbe.parseGrid(alphas), text: alphas)
+                _ = try alphas.alphas()
             } catch let error as AnalysisError {
                 throw ValidationError(error.description)
             }
@@ -71,8 +71,8 @@ extension MetaMerge {
                 let resolved = try FamilyLambdas.resolve(family, report: URL(fileURLWithPath: output))
                 if resolved.source != .normsPass { Terminal.info("MetaGPT λ read from \(output)") }
                 let result = try Self.runProbe(
-                    family, prompts: promptList, alphas: try LinearityProbe.parseGrid(alphas),
-                    scales: try LinearityProbe.parseGrid(scales), lambdas: resolved.lambdas)
+                    family, prompts: promptList, alphas: try alphas.values(), scales: try scales.values(),
+                    lambdas: resolved.lambdas)
                 let provenance = try Provenance.current(family)
                 try ProbeReport.write(result, provenance: provenance, to: URL(fileURLWithPath: output))
                 if json {

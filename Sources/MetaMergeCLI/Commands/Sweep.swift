@@ -21,7 +21,7 @@ extension MetaMerge {
         var tasks: [String] = []
 
         @Option(help: "Total scales s, start:end:step (end included) or a comma list.")
-        var scales: String = "0.25:3:0.25"
+        var scales: GridArgument = "0.25:3:0.25"
 
         @Option(help: "Weightings w, comma-separated: uniform, metagpt, w1:w2:… .")
         var weights: String = "uniform,metagpt"
@@ -45,7 +45,7 @@ extension MetaMerge {
                 let family = try family.load()
                 let url = URL(fileURLWithPath: output)
                 let result = try Self.runSweep(
-                    family, tasks: tasks, scales: try LinearityProbe.parseGrid(scales), weights: weights, output: url,
+                    family, tasks: tasks, scales: try scales.values(), weights: weights, output: url,
                     quiet: quiet)
                 if json {
                     Terminal.out(try jsonString(SweepJSON(result)))
