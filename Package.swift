@@ -64,8 +64,8 @@ let package = Package(
         .testTarget(
             name: "EvaluationTests",
             dependencies: [
-                "Evaluation", "Statistics", "Merging", "Checkpoints", "SafeTensors", "Transformer", "HDF5", "Tokenizers",
-                "TestSupport",
+                "Evaluation", "Statistics", "Merging", "Checkpoints", "SafeTensors", "Transformer", "HDF5",
+                "Tokenizers", "TestSupport",
             ]),
         .testTarget(name: "MergingTests", dependencies: ["Merging", "Statistics", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["MetaMergeCLI", "TestSupport"]),
