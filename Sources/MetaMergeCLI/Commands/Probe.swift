@@ -3,7 +3,6 @@ import Checkpoints
 import Evaluation
 import Foundation
 import Statistics
-import Transformer
 
 extension MetaMerge {
     struct Probe: AsyncParsableCommand {
@@ -57,24 +56,19 @@ extension MetaMerge {
 
         func run() async throws {
             try await reportingErrors {
-                let family = try family.load()
-                try AnalysisReport.checkDestination(
-                    URL(fileURLWithPath: output), inputs: AnalysisReport.inputs(of: family))
-                let config = try TransformerConfig(checkpoint: family.base)
                 let source: PromptSource =
                     if let tokenIDs { .tokenIDs(URL(fileURLWithPath: tokenIDs)) } else if let prompts {
                         .text(URL(fileURLWithPath: prompts))
                     } else { .random(count: randomPrompts, length: promptLength, seed: seed) }
-                let promptList = try source.load(
-                    for: family.base, vocabularySize: config.vocabularySize, maxLength: config.maxPositionEmbeddings)
-                // λ from the analysis report the probe writes into, when it describes these weights.
-                let resolved = try FamilyLambdas.resolve(family, report: URL(fileURLWithPath: output))
-                if resolved.source != .normsPass { Terminal.info("MetaGPT λ read from \(output)") }
-                let result = try Self.runProbe(
-                    family, prompts: promptList, alphas: try alphas.values(), scales: try scales.values(),
-                    lambdas: resolved.lambdas)
-                let provenance = try Provenance.current(family)
-                try ProbeReport.write(result, provenance: provenance, to: URL(fileURLWithPath: output))
+                let probe = ProbeRun(
+                    family: try family.load(), source: source,
+                    probe: LinearityProbe(alphas: try alphas.values(), scales: try scales.values()),
+                    report: URL(fileURLWithPath: output))
+                let progress = Progress("probe", total: 1)
+                let result = try probe.run(lambdasFromReport: { Terminal.info("MetaGPT λ read from \(output)") }) {
+                    done, total in progress.advance(by: 1 / Double(total), item: "\(done)/\(total) forward batches")
+                }
+                progress.finish()
                 if json {
                     Terminal.out(try jsonString(ProbeSummaryJSON(result)))
                 } else {
