@@ -1,6 +1,7 @@
 import Checkpoints
 import Evaluation
 import Foundation
+import HDF5
 import Merging
 import TestSupport
 import Testing
@@ -50,5 +51,21 @@ struct EvaluationTargetTests {
         for (run, opened) in zip(target.checkpoints.map(\.checkpoint), planned) {
             #expect(run === opened, "\(run.directory.path) was opened a second time")
         }
+    }
+
+    /// Evaluating a target with a report: the tasks in the arguments' order, every line of the task file an item,
+    /// and /eval written into the report.
+    @Test func evaluatingWritesTheEvalGroup() throws {
+        let base = try Checkpoint(directory: RepositoryPaths.tinyFamily.appendingPathComponent("base"))
+        let task = RepositoryPaths.tinyFamily.appendingPathComponent("tasks/add.jsonl")
+        let lines = try String(contentsOf: task, encoding: .utf8).split(separator: "\n").count
+        let report = try makeTemporaryDirectory("eval-target").appendingPathComponent("eval.h5")
+        let (tasks, metrics) = try EvaluationTarget.model(base).evaluate(
+            taskArguments: ["add=\(task.path)"], report: report)
+        #expect(tasks.map(\.name) == ["add"])
+        #expect(metrics.map(\.items) == [lines])
+        let file = try HDF5File.open(at: report)
+        defer { try? file.close() }
+        #expect(try file.root.exists("eval"))
     }
 }

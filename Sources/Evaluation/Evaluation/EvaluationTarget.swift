@@ -132,6 +132,25 @@ public struct EvaluationTarget {
         try evaluator.run(engine: engine, points: [point.map(Float.init)], tasks: tasks, progress: progress)[0]
     }
 
+    /// "Evaluate this target": loads the `--task NAME=FILE.jsonl` arguments (``loadTasks(_:)``), scores them at the
+    /// target's point (``evaluate(_:evaluator:progress:)``) and, with `report`, writes `/eval` into it — a path
+    /// checked before anything runs (``AnalysisReport/checkDestination(_:inputs:)``).
+    ///
+    /// - Returns: the tasks and their metrics, in the arguments' order.
+    public func evaluate(
+        taskArguments: [String], report: URL?, progress: (@Sendable (Int, Int) -> Void)? = nil
+    ) throws -> (tasks: [EvalTask], metrics: [TaskMetrics]) {
+        if let report { try AnalysisReport.checkDestination(report, inputs: inputs + taskURLs(taskArguments)) }
+        let tasks = try loadTasks(taskArguments)
+        let metrics = try evaluate(tasks, progress: progress)
+        if let report {
+            try EvaluationReport.write(
+                metrics, tasks: tasks, modelTasks: modelTasks, coefficients: point, provenance: try provenance(),
+                to: report)
+        }
+        return (tasks, metrics)
+    }
+
     /// The models run, with weight fingerprints, for the report.
     public func provenance() throws -> Provenance { try Provenance.current(checkpoints) }
 }

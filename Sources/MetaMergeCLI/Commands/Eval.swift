@@ -1,7 +1,6 @@
 import ArgumentParser
 import Evaluation
 import Foundation
-import Statistics
 
 extension MetaMerge {
     struct Eval: AsyncParsableCommand {
@@ -41,21 +40,11 @@ extension MetaMerge {
         func run() async throws {
             try await reportingErrors {
                 let target = try EvaluationTarget.open(input)
-                if let output {
-                    try AnalysisReport.checkDestination(
-                        URL(fileURLWithPath: output), inputs: target.inputs + target.taskURLs(tasks))
-                }
-                let taskList = try target.loadTasks(tasks)
                 let progress = Progress("eval", total: 1, enabled: !quiet)
-                let metrics = try target.evaluate(taskList) { done, total in
-                    progress.advance(by: 1 / Double(total), item: "\(done)/\(total)")
-                }
+                let (taskList, metrics) = try target.evaluate(
+                    taskArguments: tasks, report: output.map { URL(fileURLWithPath: $0) }
+                ) { done, total in progress.advance(by: 1 / Double(total), item: "\(done)/\(total)") }
                 progress.finish()
-                if let output {
-                    try EvaluationReport.write(
-                        metrics, tasks: taskList, modelTasks: target.modelTasks, coefficients: target.point,
-                        provenance: try target.provenance(), to: URL(fileURLWithPath: output))
-                }
                 if json {
                     Terminal.out(try jsonString(EvalJSON(target: target, tasks: taskList, metrics: metrics)))
                 } else {
