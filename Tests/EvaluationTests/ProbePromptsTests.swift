@@ -9,10 +9,7 @@ import Tokenizers
 @Suite("Probe prompts: texts and curve labels from the prompts the probe was given")
 struct ProbePromptsTests {
     static func family() throws -> ModelFamily {
-        try FamilySpec(
-            base: RepositoryPaths.tinyFamily.appendingPathComponent("base"),
-            tasks: ["add", "rev"].map { ($0, RepositoryPaths.tinyFamily.appendingPathComponent($0)) }
-        ).open()
+        try BundledFamily.open()
     }
 
     @Test func textPromptsKeepTheirTextsAndLabelTheCurves() throws {

@@ -11,10 +11,7 @@ import Testing
 struct ProbeRunTests {
     /// Into an analysis report of these weights: λ are the report's (no pass), and /probe is added beside /tensors.
     @Test func aProbeIntoAnAnalysisReportUsesItsLambdas() throws {
-        let family = try FamilySpec(
-            base: RepositoryPaths.tinyFamily.appendingPathComponent("base"),
-            tasks: ["add", "rev"].map { ($0, RepositoryPaths.tinyFamily.appendingPathComponent($0)) }
-        ).open()
+        let family = try BundledFamily.open()
         let report = try makeTemporaryDirectory("probe-run").appendingPathComponent("report.h5")
         let statistics = try StatisticsPass(threads: 2).run(family)
         try AnalysisReport.write(statistics, to: report)

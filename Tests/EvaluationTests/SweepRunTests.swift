@@ -11,10 +11,7 @@ struct SweepRunTests {
     /// With λ given, no pass runs and the metagpt weighting is λ itself; at s = 0 every point is the base, so every
     /// weighting scores the same. The report holds /sweep.
     @Test func aSweepWithKnownLambdasWritesItsReport() throws {
-        let family = try FamilySpec(
-            base: RepositoryPaths.tinyFamily.appendingPathComponent("base"),
-            tasks: ["add", "rev"].map { ($0, RepositoryPaths.tinyFamily.appendingPathComponent($0)) }
-        ).open()
+        let family = try BundledFamily.open()
         let report = try makeTemporaryDirectory("sweep-run").appendingPathComponent("sweep.h5")
         let task = RepositoryPaths.tinyFamily.appendingPathComponent("tasks/add.jsonl").path
         var sweep = SweepRun(
