@@ -10,7 +10,8 @@ let package = Package(
         .library(name: "Checkpoints", targets: ["Checkpoints"]),
         .library(name: "HDF5", targets: ["HDF5"]),
         .library(name: "Transformer", targets: ["Transformer"]),
-        .library(name: "Analysis", targets: ["Analysis"]),
+        .library(name: "Statistics", targets: ["Statistics"]),
+        .library(name: "Evaluation", targets: ["Evaluation"]),
         .library(name: "Merging", targets: ["Merging"]),
         .library(name: "Tokenizers", targets: ["Tokenizers"]),
     ],
@@ -35,21 +36,24 @@ let package = Package(
         .target(
             name: "Transformer", dependencies: ["Checkpoints", "SafeTensors", "Workers", "Interruption", "CBLAS"]),
         .target(
-            name: "Analysis",
-            dependencies: [
-                "JSONCore", "SafeTensors", "Checkpoints", "Transformer", "Workers", "Interruption", "HDF5",
-                "Tokenizers",
-            ]),
+            name: "Statistics",
+            dependencies: ["JSONCore", "Checkpoints", "SafeTensors", "Workers", "Interruption", "HDF5"]),
         .target(
             name: "Merging",
             dependencies: [
-                "SafeTensors", "Checkpoints", "Analysis", "Tokenizers", "Workers", "Interruption",
+                "SafeTensors", "Checkpoints", "Statistics", "Tokenizers", "Workers", "Interruption",
                 .product(name: "Yams", package: "Yams"),
+            ]),
+        .target(
+            name: "Evaluation",
+            dependencies: [
+                "JSONCore", "Statistics", "Merging", "Checkpoints", "SafeTensors", "Transformer", "Tokenizers",
+                "Workers", "Interruption", "HDF5",
             ]),
         .executableTarget(
             name: "MetaMergeCLI",
             dependencies: [
-                "SafeTensors", "Checkpoints", "HDF5", "Transformer", "Analysis", "Merging",
+                "SafeTensors", "Checkpoints", "HDF5", "Transformer", "Statistics", "Evaluation", "Merging",
                 "Tokenizers", "Interruption",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
@@ -60,15 +64,18 @@ let package = Package(
         .testTarget(
             name: "TransformerTests", dependencies: ["Transformer", "Checkpoints", "SafeTensors", "TestSupport"]),
         .testTarget(
-            name: "AnalysisTests",
+            name: "StatisticsTests",
+            dependencies: ["Statistics", "Checkpoints", "SafeTensors", "HDF5", "JSONCore", "TestSupport"]),
+        .testTarget(
+            name: "EvaluationTests",
             dependencies: [
-                "Analysis", "Checkpoints", "SafeTensors", "Transformer", "HDF5", "Tokenizers", "JSONCore",
-                "TestSupport",
+                "Evaluation", "Statistics", "Merging", "Checkpoints", "SafeTensors", "Transformer", "HDF5",
+                "Tokenizers", "JSONCore", "TestSupport",
             ]),
         .testTarget(
             name: "MergingTests",
             dependencies: [
-                "Merging", "Analysis", "Checkpoints", "SafeTensors", "TestSupport",
+                "Merging", "Statistics", "Checkpoints", "SafeTensors", "TestSupport",
                 .product(name: "Yams", package: "Yams"),
             ]),
         .testTarget(name: "CLITests", dependencies: ["MetaMergeCLI", "SafeTensors", "HDF5", "TestSupport"]),
@@ -85,7 +92,7 @@ if Context.environment["METAMERGE_FUZZ"] == "1" {
     package.targets.append(
         .executableTarget(
             name: "MetaMergeFuzz",
-            dependencies: ["SafeTensors", "Checkpoints", "Transformer", "Analysis", "HDF5", "Merging"],
+            dependencies: ["SafeTensors", "Checkpoints", "Transformer", "Statistics", "HDF5", "Merging"],
             path: "Sources/Fuzz/MetaMergeFuzz"))
 }
 

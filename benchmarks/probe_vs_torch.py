@@ -79,7 +79,7 @@ def main():
                     if ct != 0:  # p += c (θt − θ0), the difference in float32
                         p.add_(theta[name].to(torch.float32).sub_(base[name].to(torch.float32)), alpha=ct)
             outputs.append(model(input_ids=ids).logits.to(torch.float32))
-        # The metrics (float64, per prompt), as benchmarks/../Sources/Analysis/Probe/LinearityProbe.swift defines them.
+        # The metrics (float64, per prompt), as benchmarks/../Sources/Evaluation/Probe/LinearityProbe.swift defines them.
         f = [o.double().reshape(args.prompts, -1) for o in outputs]
         k = 1
         chord, additivity = [], []

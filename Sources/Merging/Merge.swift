@@ -1,7 +1,7 @@
-import Analysis
 import Checkpoints
 import Foundation
 import SafeTensors
+import Statistics
 
 /// A merge from a config, before its coefficients and gate are known: the plan and the options.
 ///
@@ -119,8 +119,8 @@ private struct Preparation {
     mutating func loadStatistics(progress: (any MergeProgressReporting)?) throws -> TaskVectorStatistics {
         let family = try family()
         if let url = options.statisticsReport {
-            let report = try readStatisticsReport(url)
-            taskOrder = try matchReport(report, url: url)
+            let report = try AnalysisReport.read(from: url)
+            taskOrder = try matchReport(report, family: family, url: url)
             plan.notes.append("statistics read from \(url.path)")
             return report
         }
@@ -140,46 +140,39 @@ private struct Preparation {
         let family = try family()
         let total = family.tensors.reduce(0) { $0 + $1.elementCount * $1.dtypes.reduce(0) { $0 + $1.byteSize } }
         progress?.begin("task-vector norms", total: Double(total))
-        let norms = try StatisticsPass(threads: options.threads).squaredNorms(
-            family, progress: progress.map { reporter in { @Sendable bytes in reporter.advance(Double(bytes)) } })
+        let norms = try FamilyLambdas.resolve(
+            family, report: nil, threads: options.threads,
+            progress: progress.map { reporter in { @Sendable bytes in reporter.advance(Double(bytes)) } })
         progress?.end()
-        var perTensor: [String: [Double]] = [:]
-        for (tensor, values) in zip(family.tensors, norms.perTensor) { perTensor[tensor.name] = values }
-        return (perTensor, norms.total)
+        return (norms.perTensor, norms.squaredNorms)
     }
 
-    /// Checks that a report describes these models (by weight fingerprints) and maps our tasks to its tasks.
-    func matchReport(_ report: TaskVectorStatistics, url: URL) throws -> [Int] {
-        let models = report.provenance.models
-        guard let base = plan.baseIndex, let reportBase = models.first(where: { $0.role == "base" }) else {
+    /// Checks that a report describes these models (``ReportMatch``, by weight fingerprints) and maps our tasks to
+    /// its tasks.
+    func matchReport(_ report: TaskVectorStatistics, family: ModelFamily, url: URL) throws -> [Int] {
+        let order: [Int]
+        switch try ReportMatch.match(report, to: family) {
+        case .matched(let taskOrder):
+            order = taskOrder
+        case .noBase:
             throw MergeConfigError(.badValue, file: url, "the report names no base model; re-run `metamerge analyze`")
-        }
-        let baseFingerprint = try plan.inputs[base].checkpoint.fingerprint()
-        guard reportBase.fingerprint == baseFingerprint else {
+        case .otherBase(let recorded, let actual):
+            let base = plan.baseIndex.map { plan.inputs[$0].reference } ?? "the base model"
             throw MergeConfigError(
                 .badValue, file: url,
-                "was computed for another base model (fingerprint \(reportBase.fingerprint), "
-                + "\(plan.inputs[base].reference) has \(baseFingerprint)); re-run `metamerge analyze` on these models"
+                "was computed for another base model (fingerprint \(recorded), "
+                + "\(base) has \(actual)); re-run `metamerge analyze` on these models"
             )
-        }
-        var order: [Int] = []
-        for index in plan.taskIndices {
-            let fingerprint = try plan.inputs[index].checkpoint.fingerprint()
-            guard let role = models.first(where: { $0.role != "base" && $0.fingerprint == fingerprint })?.role,
-                let position = report.taskNames.firstIndex(of: role)
-            else {
-                throw MergeConfigError(
-                    .badValue, file: url,
-                    "has no statistics for model '\(plan.inputs[index].reference)' (fingerprint \(fingerprint)); "
-                    + "re-run `metamerge analyze` on these models"
-                )
-            }
-            order.append(position)
-        }
-        if report.taskCount != order.count {
+        case .missingTask(let name, let fingerprint):
             throw MergeConfigError(
                 .badValue, file: url,
-                "covers \(report.taskCount) task models, the config merges \(order.count); re-run `metamerge analyze` "
+                "has no statistics for model '\(name)' (fingerprint \(fingerprint)); "
+                + "re-run `metamerge analyze` on these models"
+            )
+        case .taskCount(let reported, let merged):
+            throw MergeConfigError(
+                .badValue, file: url,
+                "covers \(reported) task models, the config merges \(merged); re-run `metamerge analyze` "
                 + "with the same models"
             )
         }
@@ -269,9 +262,4 @@ private struct Preparation {
         return result
     }
 
-}
-
-/// Reads the statistics of a `metamerge analyze` report.
-func readStatisticsReport(_ url: URL) throws -> TaskVectorStatistics {
-    try AnalysisReport.read(from: url)
 }

@@ -3,7 +3,7 @@ import Foundation
 extension PreparedMerge {
     /// The merged weights as a point of the task-vector space, θ = θ0 + Σ_t c_t τ_t (τ_t = θ_t − θ0), for the
     /// methods linear in the task vectors — so `eval` / `sweep` can run it without writing it. `c` is in the
-    /// order of `taskDirectories` (each task model's directory, standardized), e.g. a family's task order.
+    /// order of ``MergePlan/taskIndices`` (the task models as the plan opened them).
     ///
     /// - `linear` (normalize, the default): θ = Σ_m w_m θ_m / Σ_m w_m = θ0 + Σ_t (w_t / W) τ_t, W = Σ_m w_m over
     ///   every input, the base included when listed (a base appended by MetaMerge has no weight). Without
@@ -17,7 +17,7 @@ extension PreparedMerge {
     /// - Throws: ``MergeConfigError`` (`.badValue`) for any other method (sparsification, sign consensus, SLERP…),
     ///   per-tensor parameters or λ, or a config without a base model, saying to `metamerge merge` and evaluate the
     ///   directory instead.
-    public func linearPoint(taskDirectories: [URL]) throws -> [Double] {
+    public func linearPoint() throws -> [Double] {
         let file = plan.configuration.file
         let method = plan.method
         let advice = "write it with `metamerge merge CONFIG OUT_DIR` and evaluate OUT_DIR instead"
@@ -26,7 +26,7 @@ extension PreparedMerge {
                 .badValue, file: file, "has no base_model, so its result is not a point θ0 + Σ c τ; \(advice)")
         }
         let tensors = plan.tensors.filter { !$0.isCopied }
-        guard let first = tensors.first else { return taskDirectories.map { _ in 0 } }
+        guard let first = tensors.first else { return plan.taskIndices.map { _ in 0 } }
         func uniform(_ value: (MergePlan.Tensor) -> [Double?]) throws -> [Double?] {
             let reference = value(first)
             if let other = tensors.first(where: { value($0) != reference }) {
@@ -92,16 +92,6 @@ extension PreparedMerge {
                 "merge_method \(method.rawValue) is not linear in the task vectors (only \(listing) are evaluated "
                     + "without writing); \(advice)")
         }
-        return try taskDirectories.map { directory in
-            let wanted = directory.standardizedFileURL.resolvingSymlinksInPath()
-            guard
-                let t = tasks.first(where: {
-                    plan.inputs[$0].url.standardizedFileURL.resolvingSymlinksInPath() == wanted
-                })
-            else {
-                throw MergeConfigError(.badModel, file: file, "no model of the config is \(directory.path)")
-            }
-            return byInput[t] ?? 0
-        }
+        return tasks.map { byInput[$0] ?? 0 }
     }
 }

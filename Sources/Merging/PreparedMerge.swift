@@ -1,7 +1,7 @@
-import Analysis
 import Checkpoints
 import Foundation
 import SafeTensors
+import Statistics
 
 /// A merge whose coefficients and gate verdict are known (from ``Merge/prepare(progress:)``): the only kind that
 /// can be written.

@@ -1,7 +1,7 @@
-import Analysis
 import Foundation
 import Merging
 import SafeTensors
+import Statistics
 import TestSupport
 import Testing
 

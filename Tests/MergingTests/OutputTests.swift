@@ -1,8 +1,8 @@
-import Analysis
 import Checkpoints
 import Foundation
 import Merging
 import SafeTensors
+import Statistics
 import TestSupport
 import Testing
 

@@ -1,8 +1,8 @@
-import Analysis
 import Checkpoints
 import Foundation
 import HDF5
 import SafeTensors
+import Statistics
 
 /// `AnalysisReport.read(from:)` and `ProbeReport.readSummary(from:)` on the input as an HDF5 file.
 ///

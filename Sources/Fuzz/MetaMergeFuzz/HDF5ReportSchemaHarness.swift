@@ -1,6 +1,6 @@
-import Analysis
 import Foundation
 import HDF5
+import Statistics
 
 /// `AnalysisReport.read(from:)` and `ProbeReport.readSummary(from:)` on well-formed HDF5 files whose *contents*
 /// the input chooses: which of the report's groups, datasets and attributes exist, each one's element type

@@ -1,6 +1,6 @@
-import Analysis
 import Foundation
 import SafeTensors
+import Statistics
 import Yams
 
 /// Turns MergeKit YAML into the parts of a ``MergeConfiguration``, refusing what MetaMerge does not implement.

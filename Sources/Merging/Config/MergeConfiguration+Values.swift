@@ -1,5 +1,5 @@
-import Analysis
 import Foundation
+import Statistics
 import Yams
 
 extension MergeConfiguration {

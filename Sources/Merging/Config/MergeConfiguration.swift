@@ -1,7 +1,7 @@
-import Analysis
 import Checkpoints
 import Foundation
 import SafeTensors
+import Statistics
 
 /// A merge configuration: MergeKit's YAML schema (`mergekit/config.py`, `MergeConfiguration`) restricted to what
 /// MetaMerge implements, extended with `merge_method: metagpt…` and a `gate:` block.

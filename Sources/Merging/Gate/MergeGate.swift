@@ -1,5 +1,5 @@
-import Analysis
 import Foundation
+import Statistics
 
 /// What the assumption gate found before the merge: the verdict of `Analysis.Gate` — the check `metamerge check`
 /// runs — on the family's task-vector statistics.

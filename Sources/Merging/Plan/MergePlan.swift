@@ -1,7 +1,7 @@
-import Analysis
 import Checkpoints
 import Foundation
 import SafeTensors
+import Statistics
 
 /// Everything a merge will do, decided before any weight is read: the inputs, and for every output tensor its
 /// shape, dtype, layer position and resolved parameters. MetaGPT's λ and the gate's verdict are added once the

@@ -1,8 +1,8 @@
-import Analysis
 import ArgumentParser
 import Checkpoints
 import Foundation
 import SafeTensors
+import Statistics
 
 extension MetaMerge {
     struct Analyze: AsyncParsableCommand {

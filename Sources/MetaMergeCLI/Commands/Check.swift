@@ -1,6 +1,6 @@
-import Analysis
 import ArgumentParser
 import Foundation
+import Statistics
 
 extension MetaMerge {
     struct Check: AsyncParsableCommand {

@@ -1,9 +1,10 @@
-import Analysis
 import ArgumentParser
 import Checkpoints
+import Evaluation
 import Foundation
 import Merging
 import SafeTensors
+import Statistics
 import Tokenizers
 import Transformer
 
@@ -156,8 +157,8 @@ extension MetaMerge {
             Terminal.out("\n== 4. The NTK-linearity probe (the model run along θ0 + α·τt)")
             let prompts = try Self.prompts(family: familyURL, base: modelFamily.base)
             let probe = try MetaMerge.Probe.runProbe(
-                modelFamily, prompts: prompts, alphas: LinearityProbe().alphas, scales: LinearityProbe().scales,
-                lambdas: statistics.metagptLambdas)
+                modelFamily, prompts: Prompts(ids: prompts, texts: nil), alphas: LinearityProbe().alphas,
+                scales: LinearityProbe().scales, lambdas: statistics.metagptLambdas)
             try ProbeReport.write(probe, provenance: statistics.provenance, to: reportURL)
             Terminal.out(MetaMerge.Probe.render(probe))
             let linearity = try Gate.evaluate(

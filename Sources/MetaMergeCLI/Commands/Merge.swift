@@ -1,8 +1,8 @@
-import Analysis
 import ArgumentParser
 import Checkpoints
 import Foundation
 import Merging
+import Statistics
 
 extension MetaMerge {
     struct MergeCommand: AsyncParsableCommand {
@@ -31,7 +31,7 @@ extension MetaMerge {
                     "Refuse the merge unless the family meets thresholds: max-cosine=X[,scope=global|layer|tensor]"
                     + "[,max-chord-residual=Y,max-taylor-error=Z,max-additivity-gap=W].")
         )
-        var gate: String?
+        var gate: MergeGateArgument?
 
         @Option(help: "A probe report of these models (metamerge probe -o …) for the gate's linearity thresholds.")
         var probe: String?
@@ -42,7 +42,7 @@ extension MetaMerge {
         @Option(
             name: .customLong("out-shard-size"),
             help: "Largest output shard, e.g. 5GB, 500MB, 2B (MergeKit's suffixes).")
-        var outShardSize = "5GB"
+        var outShardSize: ShardSizeArgument = "5GB"
 
         @Option(
             name: .customLong("random-seed"),
@@ -72,9 +72,7 @@ extension MetaMerge {
             if outDir == nil && !dryRun {
                 throw ValidationError("give an output directory (or --dry-run)")
             }
-            if ByteSize(parsing: outShardSize) == nil {
-                throw ValidationError("--out-shard-size: '\(outShardSize)' is not a size such as 5GB, 500MB or 2B")
-            }
+            _ = try outShardSize.validate()
             if let threads { try validateThreads(threads) }
             if let outDir { try validateOutputPath(outDir, what: "OUT_DIR") }
         }
@@ -82,10 +80,10 @@ extension MetaMerge {
         func run() async throws {
             try await reportingErrors {
                 let configuration = try MergeConfiguration.load(contentsOf: URL(fileURLWithPath: config))
-                let shardSize = ByteSize(parsing: outShardSize)!
+                let shardSize = try outShardSize.validate()
                 let options = MergeOptions(
                     randomSeed: randomSeed, threads: threads ?? ProcessInfo.processInfo.activeProcessorCount,
-                    shardSize: shardSize, gate: try gate.map { try GateThresholds.merge(parsing: $0) }, force: force,
+                    shardSize: shardSize, gate: try gate?.thresholds(), force: force,
                     statisticsReport: stats.map { URL(fileURLWithPath: $0) },
                     probeReport: probe.map { URL(fileURLWithPath: $0) })
                 var mergeOptions = options

@@ -1,8 +1,8 @@
-import Analysis
 import ArgumentParser
 import Checkpoints
+import Evaluation
 import Foundation
-import Transformer
+import Statistics
 
 extension MetaMerge {
     struct Probe: AsyncParsableCommand {
@@ -34,10 +34,10 @@ extension MetaMerge {
         var seed: UInt64 = 0
 
         @Option(help: "The α grid, start:end:step or a comma list.")
-        var alphas: String = "0:1:0.1"
+        var alphas: GridArgument = "0:1:0.1"
 
         @Option(help: "Total scales s of the merged point θ0 + s·Σ λt τt, comma list.")
-        var scales: String = "0.5,1,1.5,2,3"
+        var scales: GridArgument = "0.5,1,1.5,2,3"
 
         @Option(name: .shortAndLong, help: "The HDF5 file to write (or an analysis report to add /probe to).")
         var output: String
@@ -48,7 +48,7 @@ extension MetaMerge {
         func validate() throws {
             try validateOutputPath(output)
             do {
-                try LinearityProbe.checkAlphas(LinearityProbe.parseGrid(alphas), text: alphas)
+                _ = try alphas.alphas()
             } catch let error as AnalysisError {
                 throw ValidationError(error.description)
             }
@@ -56,25 +56,19 @@ extension MetaMerge {
 
         func run() async throws {
             try await reportingErrors {
-                let family = try family.load()
-                try AnalysisReport.checkDestination(
-                    URL(fileURLWithPath: output), inputs: AnalysisReport.inputs(of: family))
-                let config = try TransformerConfig(checkpoint: family.base)
                 let source: PromptSource =
                     if let tokenIDs { .tokenIDs(URL(fileURLWithPath: tokenIDs)) } else if let prompts {
                         .text(URL(fileURLWithPath: prompts))
                     } else { .random(count: randomPrompts, length: promptLength, seed: seed) }
-                let promptList = try source.load(
-                    for: family.base, vocabularySize: config.vocabularySize, maxLength: config.maxPositionEmbeddings)
-                // λ from the analysis report the probe writes into, when it describes these weights.
-                let known = try AnalysisReport.metagptLambdas(from: URL(fileURLWithPath: output), matching: family)
-                if known != nil { Terminal.info("MetaGPT λ read from \(output)") }
-                var result = try Self.runProbe(
-                    family, prompts: promptList.ids, alphas: try LinearityProbe.parseGrid(alphas),
-                    scales: try LinearityProbe.parseGrid(scales), lambdas: known)
-                result.label(with: promptList, baseDirectory: family.base.directory)
-                let provenance = try Provenance.current(family)
-                try ProbeReport.write(result, provenance: provenance, to: URL(fileURLWithPath: output))
+                let probe = ProbeRun(
+                    family: try family.load(), source: source,
+                    probe: LinearityProbe(alphas: try alphas.values(), scales: try scales.values()),
+                    report: URL(fileURLWithPath: output))
+                let progress = Progress("probe", total: 1)
+                let result = try probe.run(lambdasFromReport: { Terminal.info("MetaGPT λ read from \(output)") }) {
+                    done, total in progress.advance(by: 1 / Double(total), item: "\(done)/\(total) forward batches")
+                }
+                progress.finish()
                 if json {
                     Terminal.out(try jsonString(ProbeSummaryJSON(result)))
                 } else {
@@ -84,12 +78,10 @@ extension MetaMerge {
             }
         }
 
-        /// The probe with a progress display; MetaGPT's λ for the merged point are computed by a statistics pass
-        /// unless given (the demo has them from its analysis).
+        /// The probe with a progress display; `lambdas` are MetaGPT's λ of the family for the merged point.
         static func runProbe(
-            _ family: ModelFamily, prompts: [[Int]], alphas: [Double], scales: [Double], lambdas known: [Double]? = nil
+            _ family: ModelFamily, prompts: Prompts, alphas: [Double], scales: [Double], lambdas: [Double]
         ) throws -> ProbeResult {
-            let lambdas = try known ?? StatisticsPass().run(family).metagptLambdas
             let probe = LinearityProbe(alphas: alphas, scales: scales)
             let progress = Progress("probe", total: 1)
             let result = try probe.run(family, prompts: prompts, lambdas: lambdas) { done, total in

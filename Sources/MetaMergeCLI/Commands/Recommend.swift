@@ -1,6 +1,7 @@
-import Analysis
 import ArgumentParser
+import Evaluation
 import Foundation
+import Statistics
 
 extension MetaMerge {
     struct Recommend: AsyncParsableCommand {
@@ -12,7 +13,7 @@ extension MetaMerge {
                 REPORT is an analysis report (metamerge analyze); the probe's merged-point gap curve is read from \
                 PROBE, \
                 or from REPORT when it holds /probe. The rule (docs in \
-                Sources/Analysis/Evaluation/Recommendation.swift \
+                Sources/Evaluation/Evaluation/Recommendation.swift \
                 and the README): the linear target c* = G⁻¹·diag(G), s* = Σc*; MetaGPT's λ unless a task gets less \
                 than \
                 60 % of the uniform share (then uniform, with a warning); s capped where the second-order part of a \

@@ -1,9 +1,7 @@
-import Analysis
 import ArgumentParser
 import Checkpoints
+import Evaluation
 import Foundation
-import Merging
-import Transformer
 
 extension MetaMerge {
     struct Sweep: AsyncParsableCommand {
@@ -23,7 +21,7 @@ extension MetaMerge {
         var tasks: [String] = []
 
         @Option(help: "Total scales s, start:end:step (end included) or a comma list.")
-        var scales: String = "0.25:3:0.25"
+        var scales: GridArgument = "0.25:3:0.25"
 
         @Option(help: "Weightings w, comma-separated: uniform, metagpt, w1:w2:… .")
         var weights: String = "uniform,metagpt"
@@ -47,7 +45,7 @@ extension MetaMerge {
                 let family = try family.load()
                 let url = URL(fileURLWithPath: output)
                 let result = try Self.runSweep(
-                    family, tasks: tasks, scales: try LinearityProbe.parseGrid(scales), weights: weights, output: url,
+                    family, tasks: tasks, scales: try scales.values(), weights: weights, output: url,
                     quiet: quiet)
                 if json {
                     Terminal.out(try jsonString(SweepJSON(result)))
@@ -58,45 +56,19 @@ extension MetaMerge {
             }
         }
 
-        /// Evaluates the grid (weightings × scales) on `family` in one lockstep run and writes `/sweep` into `output`.
-        /// MetaGPT's λ come from `lambdas`, else from the analysis report at `output` when it describes these weights,
-        /// else from a statistics pass.
+        /// ``SweepRun`` with the command line's notes and progress display; `lambdas` when the caller has them (the
+        /// demo, from its analysis).
         static func runSweep(
-            _ family: ModelFamily, tasks: [String], scales scaleList: [Double], weights: String, output url: URL,
-            lambdas known: [Double]? = nil, quiet: Bool
+            _ family: ModelFamily, tasks: [String], scales: [Double], weights: String, output url: URL,
+            lambdas: [Double]? = nil, quiet: Bool
         ) throws -> SweepResult {
-            let target = try EvalTarget(family: family, point: [])
-            try AnalysisReport.checkDestination(url, inputs: target.inputs + target.taskURLs(tasks))
-            var lambdas: [Double]? = known
-            if lambdas == nil, SweepGrid.needsMetaGPT(weights) {
-                lambdas = try AnalysisReport.metagptLambdas(from: url, matching: family)
-                if lambdas != nil {
-                    if !quiet { Terminal.info("MetaGPT λ read from \(url.path)") }
-                } else {
-                    lambdas = try StatisticsPass().run(family).metagptLambdas
-                }
-            }
-            let grid = SweepGrid(
-                weightings: try SweepGrid.parseWeightings(weights, taskCount: family.tasks.count, metagpt: lambdas),
-                scales: scaleList)
-            let taskList = try target.loadTasks(tasks)
-            let evaluator = CompletionEvaluator()
-            let plan = try evaluator.plan(
-                engine: target.engine, points: grid.points.count, items: taskList.flatMap(\.items))
-            if !quiet {
-                Terminal.info(
-                    String(
-                        format: "%d points × %d items in %d batch(es), lockstep groups of %d; estimated peak %.2f GB",
-                        grid.points.count, taskList.reduce(0) { $0 + $1.items.count }, plan.batches.count,
-                        plan.groupSize,
-                        Double(plan.peakBytes) / 1e9))
-            }
+            var sweep = SweepRun(family: family, tasks: tasks, scales: scales, weights: weights, report: url)
+            sweep.lambdas = lambdas
             let progress = Progress("sweep", total: 1, enabled: !quiet)
-            let result = try SweepResult.run(
-                family: family.taskNames, engine: target.engine, grid: grid, tasks: taskList, evaluator: evaluator
-            ) { done, total in progress.advance(by: 1 / Double(total), item: "\(done)/\(total)") }
+            let result = try sweep.run(info: { if !quiet { Terminal.info($0) } }) { done, total in
+                progress.advance(by: 1 / Double(total), item: "\(done)/\(total)")
+            }
             progress.finish()
-            try EvaluationReport.write(result, provenance: try target.provenance(), to: url)
             return result
         }
 

@@ -1,6 +1,6 @@
-import Analysis
 import ArgumentParser
 import Checkpoints
+import Evaluation
 import Foundation
 import Tokenizers
 

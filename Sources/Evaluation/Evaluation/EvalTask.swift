@@ -1,0 +1,163 @@
+import Foundation
+import JSONCore
+import SafeTensors
+import Statistics
+import Tokenizers
+
+/// One item of a task file: a prompt and the completion the model must produce after it, as token ids.
+public struct EvalItem: Sendable, Hashable {
+    public let prompt: [Int]
+    public let completion: [Int]
+    /// The item's line in its file (from 1).
+    public let line: Int
+
+    public init(prompt: [Int], completion: [Int], line: Int) {
+        self.prompt = prompt
+        self.completion = completion
+        self.line = line
+    }
+
+    /// prompt + completion: what goes through the model (teacher forcing).
+    public var tokens: [Int] { prompt + completion }
+}
+
+/// A task of `eval` / `sweep`: a name and the items of a JSONL file.
+///
+/// The file has one JSON object per line, `{"prompt": "<bos>37+58=", "completion": "95<eos>"}` (blank lines are
+/// skipped, other keys ignored). Prompt and completion are encoded **separately** with the model's
+/// `tokenizer.json` without post-processing (`encode(text, add_special_tokens=False)` of the `tokenizers`
+/// library) and the id lists concatenated — as `scripts/fixtures/make_eval_references.py` does; special tokens
+/// written in the text (`<bos>`, `<eos>`) are added tokens and encode to their ids.
+public struct EvalTask: Sendable {
+    public let name: String
+    public let url: URL
+    public let items: [EvalItem]
+
+    public init(name: String, url: URL, items: [EvalItem]) {
+        self.name = name
+        self.url = url
+        self.items = items
+    }
+
+    /// At most this many items per file.
+    public static let maxItems = 100_000
+    /// A task file larger than this (bytes) is refused before it is read.
+    public static let maxFileBytes = 512 << 20
+
+    /// Reads and encodes the task file at `url`.
+    ///
+    /// - Throws: ``AnalysisError/badArgument(_:cause:)`` naming the file and line for: a missing or unreadable file, a
+    ///   file that is not JSONL (a line that is not a JSON object, invalid UTF-8), a line without a `prompt` or
+    ///   `completion` string, an empty completion (or one that encodes to no tokens), prompt + completion longer
+    ///   than `maxLength` (the model's `max_position_embeddings`), a token id outside `vocabularySize`, a file
+    ///   with no items.
+    public static func load(
+        name: String, url: URL, tokenizer: Tokenizer, vocabularySize: Int, maxLength: Int
+    ) throws -> EvalTask {
+        let path = url.path
+        let data: Data
+        do {
+            let size = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue ?? 0
+            guard size <= maxFileBytes else {
+                throw AnalysisError.badArgument(
+                    "\(path): \(size) bytes; a task file may have at most \(maxFileBytes) bytes")
+            }
+            data = try Data(contentsOf: url)
+        } catch let error as AnalysisError {
+            throw error
+        } catch {
+            throw AnalysisError.badArgument("\(path): cannot read the task file (missing or unreadable)", cause: error)
+        }
+        var items: [EvalItem] = []
+        var number = 0
+        for rawLine in data.split(separator: 0x0A, omittingEmptySubsequences: false) {
+            number += 1
+            var bytes = rawLine[...]
+            if bytes.last == 0x0D { bytes = bytes.dropLast() }
+            guard let text = String(validating: bytes, as: UTF8.self) else {
+                throw AnalysisError.badArgument(
+                    "\(path):\(number): not valid UTF-8; a task file is JSONL (one JSON object per line)")
+            }
+            if text.unicodeScalars.allSatisfy({ $0.properties.isWhitespace }) { continue }
+            guard items.count < maxItems else {
+                throw AnalysisError.badArgument("\(path): more than \(maxItems) items; split the file")
+            }
+            let notAnObject =
+                "\(path):\(number): not a JSON object; a task file is JSONL, one {\"prompt\": …, \"completion\": …} "
+                + "per line"
+            let object: JSONNode
+            do {
+                object = try JSONNode.parse(Array(bytes))
+            } catch {
+                throw AnalysisError.badArgument(notAnObject, cause: error)
+            }
+            guard object.members != nil else { throw AnalysisError.badArgument(notAnObject) }
+            // A key given twice is read differently by JSON readers (Python's json, which wrote the references,
+            // keeps the last): refuse the ambiguity.
+            if let twice = object.duplicateKey {
+                throw AnalysisError.badArgument(
+                    "\(path):\(number): the key \"\(twice)\" appears twice in the object; keep one")
+            }
+            guard let prompt = object["prompt"]?.stringValue else {
+                throw AnalysisError.badArgument("\(path):\(number): no \"prompt\" string")
+            }
+            guard let completion = object["completion"]?.stringValue else {
+                throw AnalysisError.badArgument("\(path):\(number): no \"completion\" string")
+            }
+            guard !completion.isEmpty else {
+                throw AnalysisError.badArgument(
+                    "\(path):\(number): the completion is empty; expected the text the model must produce")
+            }
+            let p: [Int], c: [Int]
+            do {
+                p = try tokenizer.encode(prompt, addSpecialTokens: false).ids
+                c = try tokenizer.encode(completion, addSpecialTokens: false).ids
+            } catch let error as TokenizerError {
+                throw AnalysisError.badArgument("\(path):\(number): \(error.message)", cause: error)
+            }
+            guard !p.isEmpty else {
+                throw AnalysisError.badArgument(
+                    "\(path):\(number): the prompt encodes to no tokens; the first completion token needs a prompt to "
+                        + "follow"
+                )
+            }
+            guard !c.isEmpty else {
+                throw AnalysisError.badArgument("\(path):\(number): the completion encodes to no tokens")
+            }
+            guard p.count + c.count <= maxLength else {
+                throw AnalysisError.badArgument(
+                    "\(path):\(number): prompt + completion have \(p.count) + \(c.count) = \(p.count + c.count) "
+                        + "tokens, more than the model's max_position_embeddings \(maxLength)")
+            }
+            if let bad = (p + c).first(where: { $0 < 0 || $0 >= vocabularySize }) {
+                throw AnalysisError.badArgument(
+                    "\(path):\(number): token id \(bad) is outside the model's vocabulary 0..<\(vocabularySize)")
+            }
+            items.append(EvalItem(prompt: p, completion: c, line: number))
+        }
+        guard !items.isEmpty else {
+            throw AnalysisError.badArgument(
+                "\(path): no items; expected JSONL lines {\"prompt\": …, \"completion\": …}")
+        }
+        return EvalTask(name: name, url: url, items: items)
+    }
+
+    /// Parses a `--task` argument `NAME=FILE.jsonl` (a bare `FILE.jsonl` is named by its file name without the
+    /// extension).
+    public static func parseArgument(_ text: String) throws -> (name: String, url: URL) {
+        let parts = text.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+        if parts.count == 2 {
+            guard !parts[0].isEmpty, !parts[1].isEmpty else {
+                throw AnalysisError.badArgument("--task '\(text)': expected NAME=FILE.jsonl")
+            }
+            // A name is printed in one-line tables and messages and stored in reports.
+            guard !parts[0].unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+                throw AnalysisError.badArgument(
+                    "--task \(parts[0].debugDescription): the name holds a control character (a newline, a tab, …)")
+            }
+            return (parts[0], URL(fileURLWithPath: parts[1]))
+        }
+        let url = URL(fileURLWithPath: text)
+        return (url.deletingPathExtension().lastPathComponent, url)
+    }
+}
