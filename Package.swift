@@ -25,7 +25,9 @@ let package = Package(
         .systemLibrary(
             name: "CBLAS", pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"])]),
-        .target(name: "SafeTensors"),
+        // The vector inner loops, one clone per x86-64 level chosen at load time (Sources/CKernels/include).
+        .target(name: "CKernels"),
+        .target(name: "SafeTensors", dependencies: ["CKernels"]),
         .target(name: "Interruption"),
         .target(name: "Workers", dependencies: ["Interruption"]),
         .target(name: "Checkpoints", dependencies: ["SafeTensors", "Interruption"]),
@@ -34,11 +36,12 @@ let package = Package(
         .target(name: "Transformer", dependencies: ["Checkpoints", "Workers", "Interruption", "CBLAS"]),
         .target(
             name: "Analysis",
-            dependencies: ["Checkpoints", "Transformer", "Workers", "Interruption", "HDF5", "Tokenizers"]),
+            dependencies: ["Checkpoints", "Transformer", "Workers", "Interruption", "HDF5", "Tokenizers", "CKernels"]),
         .target(
             name: "Merging",
             dependencies: [
-                "Checkpoints", "Analysis", "Workers", "Interruption", .product(name: "Yams", package: "Yams"),
+                "Checkpoints", "Analysis", "Workers", "Interruption", "CKernels",
+                .product(name: "Yams", package: "Yams"),
             ]),
         .executableTarget(
             name: "MetaMergeCLI",
