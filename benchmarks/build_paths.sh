@@ -2,7 +2,8 @@
 # Compares two `metamerge` binaries on the TinyLlama-shaped family (benchmarks/make_tinyllama_family.py --tasks 2),
 # interleaved A B A B … so that a shared machine's load falls on both alike: `analyze`, and `merge` with
 # task_arithmetic and metagpt (λ computed in-process), page cache warm, `sync` (untimed) before each run. Prints
-# every run (wall, user + sys CPU) and per binary and workload the min and median wall and CPU; checks that both
+# every run (wall, user + sys CPU) and per binary and workload the min and median (the lower middle for an even
+# REPS) of wall, CPU and user time; checks that both
 # binaries' merge outputs are byte-identical (md5) and that their analysis reports hold the same numbers (h5dump
 # of every dataset, without the provenance attributes). Issue 18 item 4: a plain `swift build -c release` against
 # the binary `make build` used to produce with `-Xswiftc -target-cpu -Xswiftc haswell`.
@@ -42,8 +43,9 @@ run() {  # run LABEL WORKLOAD COMMAND...
     read -r wall user sys < "$WORK/time"
     local cpu
     cpu=$(awk -v u="$user" -v s="$sys" 'BEGIN { printf "%.2f", u + s }')
-    echo "$label $workload $wall $cpu" >> "$results"
-    printf "%s %-16s wall %6.2f s  cpu %6.2f s  load %s\n" "$label" "$workload" "$wall" "$cpu" "$(cut -d' ' -f1 /proc/loadavg)"
+    echo "$label $workload $wall $cpu $user" >> "$results"
+    printf "%s %-16s wall %6.2f s  cpu %6.2f s (user %5.2f)  load %s\n" "$label" "$workload" "$wall" "$cpu" "$user" \
+        "$(cut -d' ' -f1 /proc/loadavg)"
 }
 for rep in $(seq "$REPS"); do
     for label in A B; do
@@ -59,22 +61,27 @@ for rep in $(seq "$REPS"); do
         done
     done
 done
-echo "binary workload        wall min / median     cpu min / median"
+echo "binary workload        wall min / median     cpu min / median      user min / median"
 for label in A B; do
     for workload in analyze task_arithmetic metagpt; do
-        awk -v l="$label" -v w="$workload" '$1 == l && $2 == w { print $3, $4 }' "$results" | sort -n > "$WORK/walls"
-        wall=$(cut -d' ' -f1 "$WORK/walls" | awk '{ v[NR] = $1 } END { printf "%.2f / %.2f", v[1], v[int((NR + 1) / 2)] }')
-        cpu=$(cut -d' ' -f2 "$WORK/walls" | sort -n | awk '{ v[NR] = $1 } END { printf "%.2f / %.2f", v[1], v[int((NR + 1) / 2)] }')
-        printf "%s      %-16s %-20s %s\n" "$label" "$workload" "$wall" "$cpu"
+        awk -v l="$label" -v w="$workload" '$1 == l && $2 == w { print $3, $4, $5 }' "$results" > "$WORK/runs"
+        stats() {  # column → "min / median"
+            cut -d' ' -f"$1" "$WORK/runs" | sort -n |
+                awk '{ v[NR] = $1 } END { printf "%.2f / %.2f", v[1], v[int((NR + 1) / 2)] }'
+        }
+        printf "%s      %-16s %-21s %-21s %s\n" "$label" "$workload" "$(stats 1)" "$(stats 2)" "$(stats 3)"
     done
 done
 for method in task_arithmetic metagpt; do
-    if cmp -s "$WORK/md5-A-$method" "$WORK/md5-B-$method"; then echo "$method: outputs identical ($(cat "$WORK/md5-A-$method"))"
-    else echo "$method: OUTPUTS DIFFER"; fi
+    if cmp -s "$WORK/md5-A-$method" "$WORK/md5-B-$method"; then
+        echo "$method: outputs identical ($(cat "$WORK/md5-A-$method"))"
+    else
+        echo "$method: OUTPUTS DIFFER"
+    fi
 done
-"${PYTHON:-python3}" - "$WORK/report-A.h5" "$WORK/report-B.h5" <<'PY' || echo "analysis reports: not compared (needs h5py, numpy: PYTHON=...)"
+# Every dataset and attribute of the two reports; only the command line and the creation time may differ.
+"${PYTHON:-python3}" - "$WORK/report-A.h5" "$WORK/report-B.h5" <<'PY' || echo "reports not compared (needs h5py)"
 import sys, h5py, numpy as np
-items = []
 def collect(path):
     out = {}
     with h5py.File(path, "r") as f:
