@@ -3,9 +3,9 @@
 # interleaved A B A B … so that a shared machine's load falls on both alike: `analyze`, and `merge` with
 # task_arithmetic and metagpt (λ computed in-process), page cache warm, `sync` (untimed) before each run. Prints
 # every run (wall, user + sys CPU) and per binary and workload the min and median (the lower middle for an even
-# REPS) of wall, CPU and user time; checks that both
-# binaries' merge outputs are byte-identical (md5) and that their analysis reports hold the same numbers (h5dump
-# of every dataset, without the provenance attributes). Issue 18 item 4: a plain `swift build -c release` against
+# REPS) of wall, CPU and user time; checks that both binaries' merge outputs are byte-identical (md5) and that
+# their analysis reports hold the same numbers (every dataset and attribute, read with h5py from PYTHON, except the
+# command line and creation time). Issue 18 item 4: a plain `swift build -c release` against
 # the binary `make build` used to produce with `-Xswiftc -target-cpu -Xswiftc haswell`.
 #
 # Usage: benchmarks/build_paths.sh BIN_A BIN_B [FAMILY_DIR] [REPS]
