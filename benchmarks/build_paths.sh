@@ -100,6 +100,7 @@ def same(x, y):
         return np.array_equal(np.asarray(x), np.asarray(y), equal_nan=True)
     except TypeError:
         return np.array_equal(np.asarray(x), np.asarray(y))
-differ = [k for k in sorted(set(a) | set(b)) if k not in a or k not in b or not same(a[k], b[k])]
-print("analysis reports: %d items, differing: %s" % (len(a), differ if differ else "none"))
+keys = [k for k in sorted(set(a) | set(b)) if not k.endswith(("@command_line", "@created_utc"))]
+differ = [k for k in keys if k not in a or k not in b or not same(a[k], b[k])]
+print("analysis reports: %d items compared, differing: %s" % (len(keys), differ if differ else "none"))
 PY
