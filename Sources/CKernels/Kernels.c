@@ -27,6 +27,7 @@ typedef uint16_t h16v __attribute__((vector_size(32)));
 // ABI in each clone, which the compiler refuses for the baseline one.
 #define LOAD4(p) ({ f4 v_; __builtin_memcpy(&v_, (p), sizeof v_); __builtin_convertvector(v_, d4); })
 #define LOAD16(p) ({ f16v v_; __builtin_memcpy(&v_, (p), sizeof v_); v_; })
+#define LOAD_BITS16(p) ({ u16v v_; __builtin_memcpy(&v_, (p), sizeof v_); v_; })
 #define STORE(p, v) ({ __typeof__(v) s_ = (v); __builtin_memcpy((p), &s_, sizeof s_); })
 // |d|: the sign bit cleared.
 #define MAGNITUDE(d) ((d4)((u4)(d) & 0x7FFFFFFFFFFFFFFFull))
@@ -205,9 +206,7 @@ MM_DISPATCH
 long mm_count_magnitudes_below(const float *values, long n, uint32_t limit) {
     u16v lanes = {0};
     for (long i = 0; i < n; i += 16) {
-        u16v bits;
-        __builtin_memcpy(&bits, values + i, sizeof bits);
-        lanes += ((bits & 0x7FFFFFFFu) - limit) >> 31;
+        lanes += ((LOAD_BITS16(values + i) & 0x7FFFFFFFu) - limit) >> 31;
     }
     long total = 0;
     for (int k = 0; k < 16; k++) total += lanes[k];
@@ -219,8 +218,7 @@ void mm_decode_bf16(const uint16_t *source, long n, float *destination) {
     for (long i = 0; i < n; i += 16) {
         h16v bits;
         __builtin_memcpy(&bits, source + i, sizeof bits);
-        u16v widened = __builtin_convertvector(bits, u16v) << 16;
-        __builtin_memcpy(destination + i, &widened, sizeof widened);
+        STORE(destination + i, __builtin_convertvector(bits, u16v) << 16);
     }
 }
 
@@ -228,12 +226,10 @@ MM_DISPATCH
 void mm_encode_bf16(const float *source, long n, uint16_t *destination) {
     const u16v all = {0};
     for (long i = 0; i < n; i += 16) {
-        u16v u;
-        __builtin_memcpy(&u, source + i, sizeof u);
+        u16v u = LOAD_BITS16(source + i);
         u16v rounded = (u + 0x7FFFu + ((u >> 16) & 1u)) >> 16;
         u16v nan = BELOW(all + 0x7F800000u, u & 0x7FFFFFFFu);
-        h16v bits = __builtin_convertvector(SELECT(nan, all + 0x7FC0u, rounded), h16v);
-        __builtin_memcpy(destination + i, &bits, sizeof bits);
+        STORE(destination + i, __builtin_convertvector(SELECT(nan, all + 0x7FC0u, rounded), h16v));
     }
 }
 
@@ -241,8 +237,7 @@ MM_DISPATCH
 void mm_encode_f16(const float *source, long n, uint16_t *destination) {
     const u16v all = {0};
     for (long i = 0; i < n; i += 16) {
-        u16v bits;
-        __builtin_memcpy(&bits, source + i, sizeof bits);
+        u16v bits = LOAD_BITS16(source + i);
         u16v sign = bits & 0x80000000u;
         u16v magnitude = bits ^ sign;
         u16v special = SELECT(BELOW(all + 0x7F800000u, magnitude), all + 0x7E00u, all + 0x7C00u);
@@ -250,7 +245,6 @@ void mm_encode_f16(const float *source, long n, uint16_t *destination) {
         u16v normal = (magnitude + 0xC8000FFFu + ((magnitude >> 13) & 1u)) >> 13;
         u16v finite = SELECT(BELOW(magnitude, all + 0x38800000u), subnormal, normal);
         u16v result = SELECT(BELOW(magnitude, all + 0x47800000u), finite, special) | (sign >> 16);
-        h16v half = __builtin_convertvector(result, h16v);
-        __builtin_memcpy(destination + i, &half, sizeof half);
+        STORE(destination + i, __builtin_convertvector(result, h16v));
     }
 }

@@ -3,7 +3,7 @@ import Testing
 @testable import Analysis
 
 /// The moments kernel's fast path (the C loops of `CKernels` for one to three tasks, the Swift loop for more) against
-/// the definitions, coordinate by coordinate, on values whose every sum is exact in Float64 in any order: multiples
+/// the definitions, statistic by statistic, on values whose every sum is exact in Float64 in any order: multiples
 /// of 1/8 of magnitude ≤ 8 over 32 771 coordinates (two full blocks and a ragged tail), so every figure must be
 /// equal, not close — which checks that each accumulator of the C loops lands in its own field.
 @Suite("Moments kernel: fast path equals the definitions on exactly summable values")
@@ -16,26 +16,6 @@ struct MomentsKernelExactTests {
             let k = Int((state >> 33) % 129) - 64
             return Float(k % 5 == 0 ? 0 : k) / 8
         }
-    }
-
-    static func reference(_ models: [[Float]]) -> TaskVectorMoments {
-        let tasks = models.count - 1
-        var m = TaskVectorMoments(taskCount: tasks)
-        for i in 0..<models[0].count {
-            let b = Double(models[0][i])
-            let tau = (1...tasks).map { Double(models[$0][i]) - b }
-            m.elements += 1
-            m.baseSquaredNorm += b * b
-            for t in 0..<tasks {
-                m.sum[t] += tau[t]
-                m.absoluteSum[t] += abs(tau[t])
-                m.maxAbsolute[t] = max(m.maxAbsolute[t], abs(tau[t]))
-                m.zeros[t] += tau[t] == 0 ? 1 : 0
-                for c in 0..<tasks { m.gram[t, c] += tau[t] * tau[c] }
-            }
-            if tasks > 1 && tau.contains(where: { $0 > 0 }) && tau.contains(where: { $0 < 0 }) { m.signConflicts += 1 }
-        }
-        return m
     }
 
     @Test(arguments: [1, 2, 3, 4])
@@ -61,18 +41,23 @@ struct MomentsKernelExactTests {
         pointers.withUnsafeBufferPointer { sources in
             MomentsKernel(taskCount: tasks).accumulate(sources, Float32Lanes.self, count: count, into: &moments)
         }
-        let expected = Self.reference(models)
-        #expect(moments.elements == expected.elements)
-        #expect(moments.baseSquaredNorm == expected.baseSquaredNorm)
-        #expect(moments.sum == expected.sum)
-        #expect(moments.absoluteSum == expected.absoluteSum)
-        #expect(moments.maxAbsolute == expected.maxAbsolute)
-        #expect(moments.zeros == expected.zeros)
-        #expect(moments.signConflicts == expected.signConflicts)
-        #expect(moments.nonFinite == expected.nonFinite)
+        // The definitions, one statistic at a time (every sum is exact, so the order does not matter).
+        let tau = (1...tasks).map { t in zip(models[t], base).map { Double($0) - Double($1) } }
+        func total(_ values: [Double]) -> Double { values.reduce(0, +) }
+        #expect(moments.elements == count)
+        #expect(moments.baseSquaredNorm == total(base.map { Double($0) * Double($0) }))
+        #expect(moments.sum == tau.map(total))
+        #expect(moments.absoluteSum == tau.map { total($0.map(abs)) })
+        #expect(moments.maxAbsolute == tau.map { $0.map(abs).max()! })
+        #expect(moments.zeros == tau.map { $0.filter { $0 == 0 }.count })
+        #expect(moments.nonFinite == [Int](repeating: 0, count: tasks + 1))
+        let conflicts = (0..<count).filter { i in tau.contains { $0[i] > 0 } && tau.contains { $0[i] < 0 } }.count
+        #expect(moments.signConflicts == (tasks > 1 ? conflicts : 0))
         for a in 0..<tasks {
-            for c in 0..<tasks { #expect(moments.gram[a, c] == expected.gram[a, c], "gram[\(a), \(c)]") }
+            for c in 0..<tasks {
+                #expect(moments.gram[a, c] == total(zip(tau[a], tau[c]).map(*)), "gram[\(a), \(c)]")
+            }
         }
-        #expect(expected.zeros.allSatisfy { $0 > 4096 } && (tasks == 1 || expected.signConflicts > 0))
+        #expect(moments.zeros.allSatisfy { $0 > 4096 } && (tasks == 1 || conflicts > 0))
     }
 }
