@@ -44,13 +44,10 @@ python-env:
 	  cat $(PYTHON_REQUIREMENTS) > $(VENV)/.requirements; \
 	fi
 
-# Release builds target this machine's vector unit when it has AVX2/FMA (like -march=native for a tool built
-# where it runs): the statistics and merge kernels are SIMD loops, about 1.7x faster than with baseline SSE2.
-# Override with `make build CPU_FLAGS=` for a portable binary.
-CPU_FLAGS ?= $(shell grep -qw avx2 /proc/cpuinfo 2>/dev/null && grep -qw fma /proc/cpuinfo && grep -qw bmi2 /proc/cpuinfo && echo "-Xswiftc -target-cpu -Xswiftc haswell")
-
+# A plain release build: the vector kernels (Sources/CKernels) carry one clone per x86-64 level and pick the
+# machine's at load time, so the binary is portable and as fast as one built for this CPU (docs/performance.md).
 build: deps
-	$(SWIFT) build -c release --product metamerge $(CPU_FLAGS)
+	$(SWIFT) build -c release --product metamerge
 
 # The Swift suites. With the Python environment present, tests that cross-check with h5py run too.
 swift-test: deps python-env

@@ -27,7 +27,9 @@ let package = Package(
             name: "CBLAS", pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"])]),
         .target(name: "JSONCore"),
-        .target(name: "SafeTensors", dependencies: ["JSONCore"]),
+        // The vector inner loops, one clone per x86-64 level chosen at load time (Sources/CKernels/include).
+        .target(name: "CKernels"),
+        .target(name: "SafeTensors", dependencies: ["JSONCore", "CKernels"]),
         .target(name: "Interruption"),
         .target(name: "Workers", dependencies: ["Interruption"]),
         .target(name: "Checkpoints", dependencies: ["JSONCore", "SafeTensors", "Interruption"]),
@@ -37,11 +39,11 @@ let package = Package(
             name: "Transformer", dependencies: ["Checkpoints", "SafeTensors", "Workers", "Interruption", "CBLAS"]),
         .target(
             name: "Statistics",
-            dependencies: ["JSONCore", "Checkpoints", "SafeTensors", "Workers", "Interruption", "HDF5"]),
+            dependencies: ["JSONCore", "Checkpoints", "SafeTensors", "Workers", "Interruption", "HDF5", "CKernels"]),
         .target(
             name: "Merging",
             dependencies: [
-                "SafeTensors", "Checkpoints", "Statistics", "Tokenizers", "Workers", "Interruption",
+                "SafeTensors", "Checkpoints", "Statistics", "Tokenizers", "Workers", "Interruption", "CKernels",
                 .product(name: "Yams", package: "Yams"),
             ]),
         .target(

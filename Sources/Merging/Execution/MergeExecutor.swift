@@ -1,3 +1,4 @@
+import CKernels
 import Checkpoints
 import Foundation
 import SafeTensors
@@ -175,16 +176,10 @@ struct MergeExecutor {
             default: Float.infinity.bitPattern
             }
         let raw = UnsafeRawPointer(pointer)
-        // Per lane, the count of magnitudes below the limit: m − limit wraps to a top bit of 1 exactly then
-        // (both are below 2³¹).
-        var lanes = SIMD16<UInt32>(repeating: 0)
-        var i = 0
-        while i + 16 <= count {
-            let magnitude = raw.loadUnaligned(fromByteOffset: 4 * i, as: SIMD16<UInt32>.self) & 0x7FFF_FFFF
-            lanes &+= (magnitude &- limit) &>> 31
-            i += 16
-        }
-        var bad = i - Int(lanes.wrappedSum())
+        // Per lane, the count of magnitudes below the limit (`mm_count_magnitudes_below`, sixteen lanes): m − limit
+        // wraps to a top bit of 1 exactly then (both are below 2³¹).
+        var i = count / 16 * 16
+        var bad = i - mm_count_magnitudes_below(raw.assumingMemoryBound(to: Float.self), i, limit)
         while i < count {
             if pointer[i].bitPattern & 0x7FFF_FFFF >= limit { bad += 1 }
             i += 1

@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 /// The merge itself: weighted deltas, sign consensus, normalisation, λ and the base.
@@ -47,45 +48,23 @@ extension TaskArithmeticKernel {
 
     /// `out = b + λ·((Σₜ (xₜ − b)·wₜ) / divisor)` element by element, with the Float32 operations of the general
     /// path in the same order (δ = x − b, δ·w, the sum from task 0, then ÷ divisor, ·λ, + b), so the result is
-    /// bit-identical; sixteen lanes at a time.
+    /// bit-identical; sixteen lanes at a time in C (`mm_plain_sum`, at the machine's vector width), the last
+    /// n mod 16 one by one.
     func plainSum(
         _ inputs: UnsafeMutableBufferPointer<UnsafeMutablePointer<Float>>, count n: Int,
         into out: UnsafeMutablePointer<Float>
     ) {
-        typealias V = SIMD16<Float>
-        let base = UnsafeRawPointer(inputs[0])
-        let target = UnsafeMutableRawPointer(out)
         let vectorEnd = n / 16 * 16
-        let w0 = weights[0], x0 = UnsafeRawPointer(inputs[1])
-        var i = 0
-        while i < vectorEnd {
-            let b = base.loadUnaligned(fromByteOffset: 4 * i, as: V.self)
-            let x = x0.loadUnaligned(fromByteOffset: 4 * i, as: V.self)
-            target.storeBytes(of: (x - b) * w0, toByteOffset: 4 * i, as: V.self)
-            i += 16
+        let normalize = settings.normalize, divisor = divisorWithoutConsensus, lambda = self.lambda
+        weights.withUnsafeBufferPointer { w in
+            let models = UnsafeRawPointer(inputs.baseAddress!).assumingMemoryBound(to: UnsafePointer<Float>?.self)
+            mm_plain_sum(models, w.baseAddress!, tasks, normalize ? 1 : 0, divisor, lambda, vectorEnd, out)
         }
+        let w0 = weights[0]
         for j in vectorEnd..<n { out[j] = (inputs[1][j] - inputs[0][j]) * w0 }
         for t in 1..<tasks {
-            let w = weights[t], xt = UnsafeRawPointer(inputs[t + 1])
-            i = 0
-            while i < vectorEnd {
-                let b = base.loadUnaligned(fromByteOffset: 4 * i, as: V.self)
-                let x = xt.loadUnaligned(fromByteOffset: 4 * i, as: V.self)
-                let sum = target.loadUnaligned(fromByteOffset: 4 * i, as: V.self)
-                target.storeBytes(of: sum + (x - b) * w, toByteOffset: 4 * i, as: V.self)
-                i += 16
-            }
+            let w = weights[t]
             for j in vectorEnd..<n { out[j] += (inputs[t + 1][j] - inputs[0][j]) * w }
-        }
-        let normalize = settings.normalize, divisor = divisorWithoutConsensus, lambda = self.lambda
-        i = 0
-        while i < vectorEnd {
-            let b = base.loadUnaligned(fromByteOffset: 4 * i, as: V.self)
-            var sum = target.loadUnaligned(fromByteOffset: 4 * i, as: V.self)
-            if normalize { sum /= V(repeating: divisor) }
-            if lambda != 1 { sum *= lambda }
-            target.storeBytes(of: b + sum, toByteOffset: 4 * i, as: V.self)
-            i += 16
         }
         for j in vectorEnd..<n {
             var sum = out[j]

@@ -1,4 +1,4 @@
-import Analysis
+import Statistics
 import Checkpoints
 import Foundation
 

@@ -1,3 +1,5 @@
+import CKernels
+
 /// Conversions between the floating storage dtypes (F64, F32, F16, BF16) and `Float`.
 ///
 /// Decoding is exact for F32, F16 and BF16 (every F16/BF16 value is a Float); F64 rounds to nearest, ties to even,
@@ -6,7 +8,8 @@
 /// `fp16_ieee_from_fp32_value`).
 ///
 /// The element loops are plain, branch-free loops over contiguous memory so the compiler can vectorise them;
-/// sources and destinations may be at any byte alignment.
+/// sources and destinations may be at any byte alignment. BF16 decoding and BF16/F16 encoding run sixteen at a time
+/// in C (`CKernels`: one clone per x86-64 level, picked at load time), the lanes of the scalar formulas below.
 package enum FloatConversion {
     // MARK: Scalars
 
@@ -57,33 +60,6 @@ package enum FloatConversion {
         return UInt16(truncatingIfNeeded: result | (sign >> 16))
     }
 
-    // MARK: Lanes
-
-    /// All ones in the lanes where a < b, zero elsewhere; for values below 2³¹ (magnitudes), where a − b wraps to a
-    /// number with the top bit set exactly when a < b.
-    @inline(__always)
-    package static func below(_ a: SIMD16<UInt32>, _ b: SIMD16<UInt32>) -> SIMD16<UInt32> {
-        0 &- ((a &- b) &>> 31)
-    }
-
-    @inline(__always)
-    package static func below(_ a: SIMD16<UInt32>, _ b: UInt32) -> SIMD16<UInt32> {
-        below(a, SIMD16<UInt32>(repeating: b))
-    }
-
-    @inline(__always)
-    package static func below(_ a: UInt32, _ b: SIMD16<UInt32>) -> SIMD16<UInt32> {
-        below(SIMD16<UInt32>(repeating: a), b)
-    }
-
-    /// `yes` in the lanes where `mask` is all ones, `no` where it is zero.
-    @inline(__always)
-    package static func select(
-        _ mask: SIMD16<UInt32>, _ yes: SIMD16<UInt32>, _ no: SIMD16<UInt32>
-    ) -> SIMD16<UInt32> {
-        no ^ ((yes ^ no) & mask)
-    }
-
     // MARK: Loops
 
     /// Converts `count` elements of `dtype` (F64, F32, F16 or BF16) at `source` to Float at `destination`.
@@ -94,16 +70,10 @@ package enum FloatConversion {
         case .f32:
             UnsafeMutableRawPointer(destination).copyMemory(from: source, byteCount: count * 4)
         case .bf16:
-            // Sixteen at a time: widen the 16-bit patterns and shift them into the top half of a Float's bits.
-            var i = 0
-            let target = UnsafeMutableRawPointer(destination)
-            while i + 16 <= count {
-                let bits = source.loadUnaligned(fromByteOffset: 2 * i, as: SIMD16<UInt16>.self)
-                let widened = SIMD16<UInt32>(truncatingIfNeeded: bits) &<< 16
-                target.storeBytes(
-                    of: unsafeBitCast(widened, to: SIMD16<Float>.self), toByteOffset: 4 * i, as: SIMD16<Float>.self)
-                i += 16
-            }
+            // Sixteen at a time (`mm_decode_bf16`): widen the 16-bit patterns and shift them into the top half of a
+            // Float's bits.
+            var i = count / 16 * 16
+            mm_decode_bf16(source.assumingMemoryBound(to: UInt16.self), i, destination)
             while i < count {
                 destination[i] = float(fromBF16: source.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))
                 i += 1
@@ -129,46 +99,18 @@ package enum FloatConversion {
         case .f32:
             destination.copyMemory(from: source, byteCount: count * 4)
         case .bf16:
-            // Sixteen at a time, the same integer rounding as `bf16Bits(from:)`: NaN (a magnitude above the
-            // infinity's bits) becomes 0x7FC0. Lane masks are made with arithmetic (see `below`), not `SIMDMask`,
-            // whose `replacing(with:where:)` compiles to a lane-by-lane loop.
-            var i = 0
-            let input = UnsafeRawPointer(source)
-            while i + 16 <= count {
-                let u = input.loadUnaligned(fromByteOffset: 4 * i, as: SIMD16<UInt32>.self)
-                let rounded = (u &+ 0x7FFF &+ ((u &>> 16) & 1)) &>> 16
-                let nan = below(0x7F80_0000, u & 0x7FFF_FFFF)
-                let bits = select(nan, SIMD16<UInt32>(repeating: 0x7FC0), rounded)
-                destination.storeBytes(
-                    of: SIMD16<UInt16>(truncatingIfNeeded: bits), toByteOffset: 2 * i, as: SIMD16<UInt16>.self)
-                i += 16
-            }
+            // Sixteen at a time (`mm_encode_bf16`), the same integer rounding as `bf16Bits(from:)`: NaN (a magnitude
+            // above the infinity's bits) becomes 0x7FC0.
+            var i = count / 16 * 16
+            mm_encode_bf16(source, i, destination.assumingMemoryBound(to: UInt16.self))
             while i < count {
                 destination.storeBytes(of: bf16Bits(from: source[i]), toByteOffset: 2 * i, as: UInt16.self)
                 i += 1
             }
         case .f16:
-            // Sixteen at a time, lane for lane the branch-free arithmetic of `f16Bits(from:)`.
-            var i = 0
-            let input = UnsafeRawPointer(source)
-            while i + 16 <= count {
-                let bits = input.loadUnaligned(fromByteOffset: 4 * i, as: SIMD16<UInt32>.self)
-                let sign = bits & 0x8000_0000
-                let magnitude = bits ^ sign
-                let special = select(
-                    below(0x7F80_0000, magnitude), SIMD16<UInt32>(repeating: 0x7E00),
-                    SIMD16<UInt32>(repeating: 0x7C00))
-                let half = SIMD16<Float>(repeating: 0.5)
-                let subnormal =
-                    unsafeBitCast(unsafeBitCast(magnitude, to: SIMD16<Float>.self) + half, to: SIMD16<UInt32>.self)
-                    &- 0x3F00_0000
-                let normal = (magnitude &+ 0xC800_0FFF &+ ((magnitude &>> 13) & 1)) &>> 13
-                let finite = select(below(magnitude, 0x3880_0000), subnormal, normal)
-                let result = select(below(magnitude, 0x4780_0000), finite, special) | (sign &>> 16)
-                destination.storeBytes(
-                    of: SIMD16<UInt16>(truncatingIfNeeded: result), toByteOffset: 2 * i, as: SIMD16<UInt16>.self)
-                i += 16
-            }
+            // Sixteen at a time (`mm_encode_f16`), lane for lane the branch-free arithmetic of `f16Bits(from:)`.
+            var i = count / 16 * 16
+            mm_encode_f16(source, i, destination.assumingMemoryBound(to: UInt16.self))
             while i < count {
                 destination.storeBytes(of: f16Bits(from: source[i]), toByteOffset: 2 * i, as: UInt16.self)
                 i += 1

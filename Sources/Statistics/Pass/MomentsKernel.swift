@@ -1,3 +1,5 @@
+import CKernels
+
 /// The inner loop of the statistics pass: adds the coordinates of one chunk to a ``TaskVectorMoments``.
 ///
 /// Values are read as Float32 (stored F32, or other dtypes decoded into a buffer; see ``LaneLoader``), widened
@@ -8,8 +10,10 @@
 ///
 /// The SIMD path has a loop of its own for one, two and three tasks whose accumulators are local variables
 /// (kept in registers, not reloaded and stored on every step as accumulators in memory are), and a general loop for
-/// more tasks. Each sum has its own four-lane accumulator, reduced once per block, so the result depends on the
-/// block boundaries (multiples of ``blockSize`` from the chunk's start) and not on how the chunk was read.
+/// more tasks. The one-to-three-task loops are C (`mm_moments_finite1` … `3` in `CKernels`), compiled for each
+/// x86-64 level and picked at load time, so a build without CPU flags runs them at the machine's vector width.
+/// Each sum has its own four-lane accumulator, reduced once per block, so the result depends on the block boundaries
+/// (multiples of ``blockSize`` from the chunk's start) and not on how the chunk was read.
 ///
 /// Formulations on the fast path, each equal to the plain one for finite values:
 /// - |τ| clears the sign bit; max |τ| is a compare-and-select;
@@ -47,11 +51,10 @@ struct MomentsKernel {
                 // sums non-finite (Σ θ0² for the base, Σ τt² for a task), and the block is then redone by the
                 // checked path.
                 var sums = TaskVectorMoments(taskCount: taskCount)
-                switch taskCount {
-                case 1: Self.finite1(input, L.self, vectorCount, into: &sums)
-                case 2: Self.finite2(input, L.self, vectorCount, into: &sums)
-                case 3: Self.finite3(input, L.self, vectorCount, into: &sums)
-                default: Self.finiteGeneral(input, L.self, vectorCount, into: &sums)
+                if (1...3).contains(taskCount) && L.self == Float32Lanes.self {
+                    Self.finiteFloat32(input, vectorCount, into: &sums)
+                } else {
+                    Self.finiteGeneral(input, L.self, vectorCount, into: &sums)
                 }
                 if sums.baseSquaredNorm.isFinite && sums.gram.squaredNorms.allSatisfy(\.isFinite) {
                     moments.add(sums)
@@ -104,144 +107,47 @@ struct MomentsKernel {
 
     // MARK: Fast paths (finite blocks, n a multiple of 4)
     //
-    // One four-lane step per iteration with every accumulator a plain local variable: this shape compiles to
-    // straight AVX2 (one `vcvtps2pd` load per model and step). Unrolling into two steps per iteration, or keeping
-    // a task's accumulators in a struct, made LLVM's SLP vectoriser split the lanes into scalar shuffles.
+    // One, two and three tasks: `mm_moments_finite1` … `3` (Sources/CKernels), one four-lane step per iteration with
+    // every accumulator a local variable, each block passed over twice for two and three tasks (first-order sums,
+    // then products and counts) so that each loop's accumulators fit the registers of AVX2. The Swift loops they
+    // replace (the same operations in the same order) compiled to SSE2 without `-target-cpu`.
 
-    private static func finite1<L: LaneLoader>(
-        _ s: UnsafeBufferPointer<UnsafeRawPointer>, _: L.Type, _ n: Int, into m: inout TaskVectorMoments
+    /// Adds the sums of `n` coordinates of Float32 models (1 ≤ T ≤ 3 tasks) from the C loops' four-lane accumulators,
+    /// each reduced with `sum()` / `max()` / `wrappedSum()` as ``addTask(_:sum:absolute:maximum:zeros:into:)`` does.
+    private static func finiteFloat32(
+        _ s: UnsafeBufferPointer<UnsafeRawPointer>, _ n: Int, into m: inout TaskVectorMoments
     ) {
-        let p0 = s[0], p1 = s[1]
-        var bb = Lanes(), s1 = Lanes(), a1 = Lanes(), x1 = Lanes(), g11 = Lanes()
-        var z1 = Counts()
-        var i = 0
-        while i < n {
-            let b = L.lanes(p0, at: i)
-            let d1 = L.lanes(p1, at: i) - b
-            bb += b * b
-            s1 += d1
-            let m1 = magnitude(d1)
-            a1 += m1
-            x1 = maximum(x1, m1)
-            z1 &+= ones(d1 .== 0)
-            g11 += d1 * d1
-            i &+= 4
+        let T = s.count - 1
+        let groups = 1 + 3 * T + T * (T + 1) / 2
+        withUnsafeTemporaryAllocation(of: Double.self, capacity: 4 * groups) { lanes in
+            withUnsafeTemporaryAllocation(of: Int64.self, capacity: 4 * (T + 1)) { counts in
+                let models = UnsafeRawPointer(s.baseAddress!).assumingMemoryBound(to: UnsafePointer<Float>?.self)
+                let l = lanes.baseAddress!, c = counts.baseAddress!
+                switch T {
+                case 1: mm_moments_finite1(models, n, l, c)
+                case 2: mm_moments_finite2(models, n, l, c)
+                default: mm_moments_finite3(models, n, l, c)
+                }
+                let raw = UnsafeRawPointer(l), rawCounts = UnsafeRawPointer(c)
+                func group(_ k: Int) -> Lanes { raw.loadUnaligned(fromByteOffset: 32 * k, as: Lanes.self) }
+                func count(_ k: Int) -> Counts { rawCounts.loadUnaligned(fromByteOffset: 32 * k, as: Counts.self) }
+                m.elements += n
+                m.baseSquaredNorm += group(0).sum()
+                for t in 0..<T {
+                    addTask(
+                        t, sum: group(1 + t), absolute: group(1 + T + t), maximum: group(1 + 2 * T + t),
+                        zeros: count(t), into: &m)
+                }
+                var p = 1 + 3 * T
+                for a in 0..<T {
+                    for c in a..<T {
+                        addGram(a, c, group(p), into: &m)
+                        p += 1
+                    }
+                }
+                if T > 1 { m.signConflicts += Int(count(T).wrappedSum()) }
+            }
         }
-        m.elements += n
-        m.baseSquaredNorm += bb.sum()
-        addTask(0, sum: s1, absolute: a1, maximum: x1, zeros: z1, into: &m)
-        addGram(0, 0, g11, into: &m)
-    }
-
-    // Two and three tasks need more accumulators (13 and 20 four-lane registers) than AVX2 has (16): in one loop
-    // some live on the stack, and the loop waits on store-to-load forwarding every step. Each block is therefore
-    // passed over twice, from cache: first the first-order sums (Σ θ0², Σ τ, Σ |τ|, max |τ|), then the products
-    // and counts (Gram entries, zeros, sign conflicts), each loop with its accumulators in registers.
-
-    private static func finite2<L: LaneLoader>(
-        _ s: UnsafeBufferPointer<UnsafeRawPointer>, _: L.Type, _ n: Int, into m: inout TaskVectorMoments
-    ) {
-        let p0 = s[0], p1 = s[1], p2 = s[2]
-        var bb = Lanes(), s1 = Lanes(), s2 = Lanes(), a1 = Lanes(), a2 = Lanes(), x1 = Lanes(), x2 = Lanes()
-        var i = 0
-        while i < n {
-            let b = L.lanes(p0, at: i)
-            let d1 = L.lanes(p1, at: i) - b
-            let d2 = L.lanes(p2, at: i) - b
-            bb += b * b
-            s1 += d1
-            s2 += d2
-            let m1 = magnitude(d1), m2 = magnitude(d2)
-            a1 += m1
-            a2 += m2
-            x1 = maximum(x1, m1)
-            x2 = maximum(x2, m2)
-            i &+= 4
-        }
-        var g11 = Lanes(), g12 = Lanes(), g22 = Lanes()
-        var z1 = Counts(), z2 = Counts(), conflicts = Counts()
-        i = 0
-        while i < n {
-            let b = L.lanes(p0, at: i)
-            let d1 = L.lanes(p1, at: i) - b
-            let d2 = L.lanes(p2, at: i) - b
-            z1 &+= ones(d1 .== 0)
-            z2 &+= ones(d2 .== 0)
-            let p12 = d1 * d2
-            g11 += d1 * d1
-            g12 += p12
-            g22 += d2 * d2
-            conflicts &+= ones(p12 .< 0)
-            i &+= 4
-        }
-        m.elements += n
-        m.baseSquaredNorm += bb.sum()
-        addTask(0, sum: s1, absolute: a1, maximum: x1, zeros: z1, into: &m)
-        addTask(1, sum: s2, absolute: a2, maximum: x2, zeros: z2, into: &m)
-        addGram(0, 0, g11, into: &m)
-        addGram(0, 1, g12, into: &m)
-        addGram(1, 1, g22, into: &m)
-        m.signConflicts += Int(conflicts.wrappedSum())
-    }
-
-    private static func finite3<L: LaneLoader>(
-        _ s: UnsafeBufferPointer<UnsafeRawPointer>, _: L.Type, _ n: Int, into m: inout TaskVectorMoments
-    ) {
-        let p0 = s[0], p1 = s[1], p2 = s[2], p3 = s[3]
-        var bb = Lanes(), s1 = Lanes(), s2 = Lanes(), s3 = Lanes(), a1 = Lanes(), a2 = Lanes(), a3 = Lanes()
-        var x1 = Lanes(), x2 = Lanes(), x3 = Lanes()
-        var i = 0
-        while i < n {
-            let b = L.lanes(p0, at: i)
-            let d1 = L.lanes(p1, at: i) - b
-            let d2 = L.lanes(p2, at: i) - b
-            let d3 = L.lanes(p3, at: i) - b
-            bb += b * b
-            s1 += d1
-            s2 += d2
-            s3 += d3
-            let m1 = magnitude(d1), m2 = magnitude(d2), m3 = magnitude(d3)
-            a1 += m1
-            a2 += m2
-            a3 += m3
-            x1 = maximum(x1, m1)
-            x2 = maximum(x2, m2)
-            x3 = maximum(x3, m3)
-            i &+= 4
-        }
-        var g11 = Lanes(), g12 = Lanes(), g13 = Lanes(), g22 = Lanes(), g23 = Lanes(), g33 = Lanes()
-        var z1 = Counts(), z2 = Counts(), z3 = Counts(), conflicts = Counts()
-        i = 0
-        while i < n {
-            let b = L.lanes(p0, at: i)
-            let d1 = L.lanes(p1, at: i) - b
-            let d2 = L.lanes(p2, at: i) - b
-            let d3 = L.lanes(p3, at: i) - b
-            z1 &+= ones(d1 .== 0)
-            z2 &+= ones(d2 .== 0)
-            z3 &+= ones(d3 .== 0)
-            let p12 = d1 * d2, p13 = d1 * d3, p23 = d2 * d3
-            g11 += d1 * d1
-            g12 += p12
-            g13 += p13
-            g22 += d2 * d2
-            g23 += p23
-            g33 += d3 * d3
-            conflicts &+= ones((p12 .< 0) .| (p13 .< 0) .| (p23 .< 0))
-            i &+= 4
-        }
-        m.elements += n
-        m.baseSquaredNorm += bb.sum()
-        addTask(0, sum: s1, absolute: a1, maximum: x1, zeros: z1, into: &m)
-        addTask(1, sum: s2, absolute: a2, maximum: x2, zeros: z2, into: &m)
-        addTask(2, sum: s3, absolute: a3, maximum: x3, zeros: z3, into: &m)
-        addGram(0, 0, g11, into: &m)
-        addGram(0, 1, g12, into: &m)
-        addGram(0, 2, g13, into: &m)
-        addGram(1, 1, g22, into: &m)
-        addGram(1, 2, g23, into: &m)
-        addGram(2, 2, g33, into: &m)
-        m.signConflicts += Int(conflicts.wrappedSum())
     }
 
     /// Any task count: accumulators in one scratch allocation (no Swift array is touched in the loop: no

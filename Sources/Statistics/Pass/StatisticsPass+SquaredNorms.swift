@@ -1,3 +1,4 @@
+import CKernels
 import Checkpoints
 import Foundation
 import SafeTensors
@@ -57,13 +58,12 @@ enum SquaredNormsKernel {
         var finite = true
         for t in 0..<T {
             let x = UnsafeRawPointer(inputs[t + 1])
+            // The lanes loop is C (`mm_squared_norm_lanes`), at the machine's vector width.
             var lanes = SIMD4<Double>()
-            var i = 0
-            while i < vectorCount {
-                let b = SIMD4<Double>(base.loadUnaligned(fromByteOffset: 4 * i, as: SIMD4<Float>.self))
-                let d = SIMD4<Double>(x.loadUnaligned(fromByteOffset: 4 * i, as: SIMD4<Float>.self)) - b
-                lanes += d * d
-                i &+= 4
+            withUnsafeMutableBytes(of: &lanes) { out in
+                mm_squared_norm_lanes(
+                    base.assumingMemoryBound(to: Float.self), x.assumingMemoryBound(to: Float.self), vectorCount,
+                    out.baseAddress!.assumingMemoryBound(to: Double.self))
             }
             block[t] = 0 + lanes.sum()
             finite = finite && block[t].isFinite

@@ -1,0 +1,250 @@
+// The loops declared in include/CKernels.h; see there for what each computes. Written with Clang/GCC vector
+// extensions: every operation is lane-wise IEEE arithmetic, as Swift's SIMD types are, so the result does not
+// depend on the vector width the compiler picks for each clone.
+#include "CKernels.h"
+
+// No fused multiply-add: a · b + c is rounded twice, as in the Swift it replaced (Clang contracts within a statement
+// by default, and a package cannot pass -ffp-contract=off to a dependency's C code).
+#pragma STDC FP_CONTRACT OFF
+
+
+#if defined(__x86_64__) && defined(__clang__) && defined(__ELF__)
+// One clone per level, resolved at load time by an ifunc.
+#define MM_DISPATCH __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define MM_DISPATCH
+#endif
+
+typedef double d4 __attribute__((vector_size(32)));
+typedef float f4 __attribute__((vector_size(16)));
+typedef int64_t i4 __attribute__((vector_size(32)));
+typedef uint64_t u4 __attribute__((vector_size(32)));
+typedef float f16v __attribute__((vector_size(64)));
+typedef uint32_t u16v __attribute__((vector_size(64)));
+typedef uint16_t h16v __attribute__((vector_size(32)));
+
+// Helpers are macros, not inline functions: a function taking or returning a 32- or 64-byte vector has a different
+// ABI in each clone, which the compiler refuses for the baseline one.
+#define LOAD4(p) ({ f4 v_; __builtin_memcpy(&v_, (p), sizeof v_); __builtin_convertvector(v_, d4); })
+#define LOAD16(p) ({ f16v v_; __builtin_memcpy(&v_, (p), sizeof v_); v_; })
+#define LOAD_BITS16(p) ({ u16v v_; __builtin_memcpy(&v_, (p), sizeof v_); v_; })
+#define STORE(p, v) ({ __typeof__(v) s_ = (v); __builtin_memcpy((p), &s_, sizeof s_); })
+// |d|: the sign bit cleared.
+#define MAGNITUDE(d) ((d4)((u4)(d) & 0x7FFFFFFFFFFFFFFFull))
+// b where b > a, else a.
+#define MAXIMUM(a, b) ({ i4 t_ = (i4)((b) > (a)); (d4)(((i4)(b) & t_) | ((i4)(a) & ~t_)); })
+// All ones in the lanes where a < b (both below 2^31), zero elsewhere; and a lane-wise select by such a mask.
+#define BELOW(a, b) (0u - (((a) - (b)) >> 31))
+#define SELECT(mask, yes, no) ((no) ^ (((yes) ^ (no)) & (mask)))
+
+// Comparisons give −1 in true lanes: subtracting the mask adds 1 there.
+#define COUNT(acc, mask) ((acc) -= (i4)(mask))
+
+MM_DISPATCH
+void mm_moments_finite1(const float *const *models, long n, double *lanes, int64_t *counts) {
+    const float *p0 = models[0], *p1 = models[1];
+    d4 bb = {0}, s1 = {0}, a1 = {0}, x1 = {0}, g11 = {0};
+    i4 z1 = {0};
+    for (long i = 0; i < n; i += 4) {
+        d4 b = LOAD4(p0 + i);
+        d4 d1 = LOAD4(p1 + i) - b;
+        bb += b * b;
+        s1 += d1;
+        d4 m1 = MAGNITUDE(d1);
+        a1 += m1;
+        x1 = MAXIMUM(x1, m1);
+        COUNT(z1, d1 == 0);
+        g11 += d1 * d1;
+    }
+    d4 groups[5] = {bb, s1, a1, x1, g11};
+    for (int k = 0; k < 5; k++) STORE(lanes + 4 * k, groups[k]);
+    STORE(counts, z1);
+}
+
+// Two passes over the block (as the Swift loops did): first-order sums, then products and counts, so that each
+// loop's accumulators fit the registers of AVX2.
+MM_DISPATCH
+void mm_moments_finite2(const float *const *models, long n, double *lanes, int64_t *counts) {
+    const float *p0 = models[0], *p1 = models[1], *p2 = models[2];
+    d4 bb = {0}, s1 = {0}, s2 = {0}, a1 = {0}, a2 = {0}, x1 = {0}, x2 = {0};
+    for (long i = 0; i < n; i += 4) {
+        d4 b = LOAD4(p0 + i);
+        d4 d1 = LOAD4(p1 + i) - b;
+        d4 d2 = LOAD4(p2 + i) - b;
+        bb += b * b;
+        s1 += d1;
+        s2 += d2;
+        d4 m1 = MAGNITUDE(d1), m2 = MAGNITUDE(d2);
+        a1 += m1;
+        a2 += m2;
+        x1 = MAXIMUM(x1, m1);
+        x2 = MAXIMUM(x2, m2);
+    }
+    d4 g11 = {0}, g12 = {0}, g22 = {0};
+    i4 z1 = {0}, z2 = {0}, conflicts = {0};
+    for (long i = 0; i < n; i += 4) {
+        d4 b = LOAD4(p0 + i);
+        d4 d1 = LOAD4(p1 + i) - b;
+        d4 d2 = LOAD4(p2 + i) - b;
+        COUNT(z1, d1 == 0);
+        COUNT(z2, d2 == 0);
+        d4 p12 = d1 * d2;
+        g11 += d1 * d1;
+        g12 += p12;
+        g22 += d2 * d2;
+        COUNT(conflicts, p12 < 0);
+    }
+    d4 groups[10] = {bb, s1, s2, a1, a2, x1, x2, g11, g12, g22};
+    for (int k = 0; k < 10; k++) STORE(lanes + 4 * k, groups[k]);
+    STORE(counts, z1);
+    STORE(counts + 4, z2);
+    STORE(counts + 8, conflicts);
+}
+
+MM_DISPATCH
+void mm_moments_finite3(const float *const *models, long n, double *lanes, int64_t *counts) {
+    const float *p0 = models[0], *p1 = models[1], *p2 = models[2], *p3 = models[3];
+    d4 bb = {0}, s1 = {0}, s2 = {0}, s3 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
+    d4 x1 = {0}, x2 = {0}, x3 = {0};
+    for (long i = 0; i < n; i += 4) {
+        d4 b = LOAD4(p0 + i);
+        d4 d1 = LOAD4(p1 + i) - b;
+        d4 d2 = LOAD4(p2 + i) - b;
+        d4 d3 = LOAD4(p3 + i) - b;
+        bb += b * b;
+        s1 += d1;
+        s2 += d2;
+        s3 += d3;
+        d4 m1 = MAGNITUDE(d1), m2 = MAGNITUDE(d2), m3 = MAGNITUDE(d3);
+        a1 += m1;
+        a2 += m2;
+        a3 += m3;
+        x1 = MAXIMUM(x1, m1);
+        x2 = MAXIMUM(x2, m2);
+        x3 = MAXIMUM(x3, m3);
+    }
+    d4 g11 = {0}, g12 = {0}, g13 = {0}, g22 = {0}, g23 = {0}, g33 = {0};
+    i4 z1 = {0}, z2 = {0}, z3 = {0}, conflicts = {0};
+    for (long i = 0; i < n; i += 4) {
+        d4 b = LOAD4(p0 + i);
+        d4 d1 = LOAD4(p1 + i) - b;
+        d4 d2 = LOAD4(p2 + i) - b;
+        d4 d3 = LOAD4(p3 + i) - b;
+        COUNT(z1, d1 == 0);
+        COUNT(z2, d2 == 0);
+        COUNT(z3, d3 == 0);
+        d4 p12 = d1 * d2, p13 = d1 * d3, p23 = d2 * d3;
+        g11 += d1 * d1;
+        g12 += p12;
+        g13 += p13;
+        g22 += d2 * d2;
+        g23 += p23;
+        g33 += d3 * d3;
+        COUNT(conflicts, (p12 < 0) | (p13 < 0) | (p23 < 0));
+    }
+    d4 groups[16] = {bb, s1, s2, s3, a1, a2, a3, x1, x2, x3, g11, g12, g13, g22, g23, g33};
+    for (int k = 0; k < 16; k++) STORE(lanes + 4 * k, groups[k]);
+    STORE(counts, z1);
+    STORE(counts + 4, z2);
+    STORE(counts + 8, z3);
+    STORE(counts + 12, conflicts);
+}
+
+MM_DISPATCH
+void mm_squared_norm_lanes(const float *base, const float *task, long n, double *lanes) {
+    d4 acc = {0};
+    for (long i = 0; i < n; i += 4) {
+        d4 d = LOAD4(task + i) - LOAD4(base + i);
+        acc += d * d;
+    }
+    STORE(lanes, acc);
+}
+
+MM_DISPATCH
+void mm_metagpt(const float *const *models, const double *lambdas, long tasks, double scale, long n, float *out) {
+    const float *base = models[0];
+    if (tasks == 2) {
+        const float *x0 = models[1], *x1 = models[2];
+        double l0 = lambdas[0], l1 = lambdas[1];
+        for (long i = 0; i < n; i += 4) {
+            d4 b = LOAD4(base + i);
+            d4 d0 = LOAD4(x0 + i) - b;
+            d4 d1 = LOAD4(x1 + i) - b;
+            d4 sum = {0};
+            sum += l0 * d0;
+            sum += l1 * d1;
+            f4 r = __builtin_convertvector(b + scale * sum, f4);
+            STORE(out + i, r);
+        }
+        return;
+    }
+    for (long i = 0; i < n; i += 4) {
+        d4 b = LOAD4(base + i);
+        d4 sum = {0};
+        for (long t = 0; t < tasks; t++) sum += lambdas[t] * (LOAD4(models[t + 1] + i) - b);
+        f4 r = __builtin_convertvector(b + scale * sum, f4);
+        STORE(out + i, r);
+    }
+}
+
+MM_DISPATCH
+void mm_plain_sum(const float *const *models, const float *weights, long tasks, int normalize, float divisor,
+                  float lambda, long n, float *out) {
+    const float *base = models[0];
+    for (long i = 0; i < n; i += 16) {
+        f16v b = LOAD16(base + i);
+        f16v sum = (LOAD16(models[1] + i) - b) * weights[0];
+        for (long t = 1; t < tasks; t++) sum = sum + (LOAD16(models[t + 1] + i) - b) * weights[t];
+        if (normalize) sum /= divisor;
+        if (lambda != 1) sum *= lambda;
+        f16v r = b + sum;
+        STORE(out + i, r);
+    }
+}
+
+MM_DISPATCH
+long mm_count_magnitudes_below(const float *values, long n, uint32_t limit) {
+    u16v lanes = {0};
+    for (long i = 0; i < n; i += 16) {
+        lanes += ((LOAD_BITS16(values + i) & 0x7FFFFFFFu) - limit) >> 31;
+    }
+    long total = 0;
+    for (int k = 0; k < 16; k++) total += lanes[k];
+    return total;
+}
+
+MM_DISPATCH
+void mm_decode_bf16(const uint16_t *source, long n, float *destination) {
+    for (long i = 0; i < n; i += 16) {
+        h16v bits;
+        __builtin_memcpy(&bits, source + i, sizeof bits);
+        STORE(destination + i, __builtin_convertvector(bits, u16v) << 16);
+    }
+}
+
+MM_DISPATCH
+void mm_encode_bf16(const float *source, long n, uint16_t *destination) {
+    const u16v all = {0};
+    for (long i = 0; i < n; i += 16) {
+        u16v u = LOAD_BITS16(source + i);
+        u16v rounded = (u + 0x7FFFu + ((u >> 16) & 1u)) >> 16;
+        u16v nan = BELOW(all + 0x7F800000u, u & 0x7FFFFFFFu);
+        STORE(destination + i, __builtin_convertvector(SELECT(nan, all + 0x7FC0u, rounded), h16v));
+    }
+}
+
+MM_DISPATCH
+void mm_encode_f16(const float *source, long n, uint16_t *destination) {
+    const u16v all = {0};
+    for (long i = 0; i < n; i += 16) {
+        u16v bits = LOAD_BITS16(source + i);
+        u16v sign = bits & 0x80000000u;
+        u16v magnitude = bits ^ sign;
+        u16v special = SELECT(BELOW(all + 0x7F800000u, magnitude), all + 0x7E00u, all + 0x7C00u);
+        u16v subnormal = (u16v)((f16v)magnitude + 0.5f) - 0x3F000000u;
+        u16v normal = (magnitude + 0xC8000FFFu + ((magnitude >> 13) & 1u)) >> 13;
+        u16v finite = SELECT(BELOW(magnitude, all + 0x38800000u), subnormal, normal);
+        u16v result = SELECT(BELOW(magnitude, all + 0x47800000u), finite, special) | (sign >> 16);
+        STORE(destination + i, __builtin_convertvector(result, h16v));
+    }
+}
