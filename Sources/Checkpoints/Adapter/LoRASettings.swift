@@ -42,7 +42,8 @@ struct LoRASettings: Sendable {
                     + "with PEFT first)")
         }
         if let bias = json["bias"], bias != .null, bias != .string("none") {
-            throw fail("bias", "is \(bias); only \"none\" is supported (trained biases are not applied)")
+            let shown = bias.stringValue.map { "\"\($0)\"" } ?? "not a string"
+            throw fail("bias", "is \(shown); only \"none\" is supported (trained biases are not applied)")
         }
         for key in ["layers_to_transform", "layers_pattern"] where !isNull(key) && json[key] != .array([]) {
             throw fail(key, "is set; adapters restricted to some layers are not supported")
