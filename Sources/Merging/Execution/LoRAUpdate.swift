@@ -41,21 +41,27 @@ struct LoRAUpdate: Sendable {
     }
 }
 
-/// One worker's most recently read LoRA factors, so that the chunks of one tensor read them once.
+/// One worker's most recently read LoRA factors, so that the blocks of one tensor read them once: a kernel reads a
+/// block of every input in turn, so the factors of up to ``capacity`` updates (one per adapted input of the tensor)
+/// are kept, the least recently used dropped first.
 final class LoRAFactorCache: @unchecked Sendable {
-    private var index = -1
-    private var cached: (a: [Float], b: [Float], rank: Int, scale: Float) = ([], [], 0, 0)
+    typealias Factors = (a: [Float], b: [Float], rank: Int, scale: Float)
+    static let capacity = 8
+    private var entries: [(index: Int, factors: Factors)] = []
 
-    /// The factors of update number `index` (``WeightFiles``' numbering), read when they are not the cached ones.
-    func factors(_ index: Int, _ update: LoRAUpdate) throws -> (a: [Float], b: [Float], rank: Int, scale: Float) {
-        if index != self.index {
-            guard let factors = try update.adapter.factors(for: update.name) else {
-                throw CheckpointError(
-                    .missingTensor, url: update.adapter.file.url, tensor: update.name, "the adapter has no factors")
-            }
-            cached = factors
-            self.index = index
+    /// The factors of update number `index` (``WeightFiles``' numbering), read when they are not cached.
+    func factors(_ index: Int, _ update: LoRAUpdate) throws -> Factors {
+        if let position = entries.firstIndex(where: { $0.index == index }) {
+            let entry = entries.remove(at: position)
+            entries.append(entry)
+            return entry.factors
         }
-        return cached
+        guard let factors = try update.adapter.factors(for: update.name) else {
+            throw CheckpointError(
+                .missingTensor, url: update.adapter.file.url, tensor: update.name, "the adapter has no factors")
+        }
+        if entries.count == Self.capacity { entries.removeFirst() }
+        entries.append((index, factors))
+        return factors
     }
 }
