@@ -51,7 +51,8 @@ public final class LoRAAdapter: Sendable {
     public init(directory: URL) throws {
         let configURL = directory.appendingPathComponent(Self.configName)
         guard FileManager.default.fileExists(atPath: configURL.path) else {
-            throw CheckpointError(.badConfig, url: configURL, "missing: a LoRA adapter directory needs \(Self.configName)")
+            throw CheckpointError(
+                .badConfig, url: configURL, "missing: a LoRA adapter directory needs \(Self.configName)")
         }
         let json = try ModelConfig(contentsOf: configURL).json
         let settings = try LoRASettings(json: json, url: configURL)
