@@ -120,6 +120,28 @@ struct LoRAMergeTests {
         #expect(changed >= 16)
     }
 
+    /// The statistics pass (MetaGPT's λ, `--gate`) reads checkpoints without adapters: it must refuse rather than
+    /// compute ‖τ‖² = 0 for an adapter on its base.
+    @Test(arguments: [("metagpt", [String]()), ("task_arithmetic", ["--gate", "max-cosine=0.9"])])
+    func statisticsWithAdaptersAreRefused(method: String, flags: [String]) throws {
+        let work = try makeTemporaryDirectory("lora-statistics")
+        let config = work.appendingPathComponent("merge.yml")
+        try Data(
+            ("merge_method: \(method)\nbase_model: \(Self.base.path)\nmodels:\n"
+                + "  - model: \(Self.adapter("r4-attn"))\n    parameters: {weight: 0.5}\n"
+                + "  - model: \(Self.base.path)+\(Self.adapter("r8-all"))\n    parameters: {weight: 0.5}\n").utf8
+        ).write(to: config)
+        let out = work.appendingPathComponent("out")
+        let result = try MetaMergeProcess.run(["merge", config.path, out.path, "--quiet"] + flags, in: work)
+        #expect(result.status == 2, "\(result.stderr)")
+        #expect(result.stderr.split(separator: "\n").count == 1, "\(result.stderr)")
+        #expect(
+            result.stderr.contains(
+                "\(config.path): model '\(Self.adapter("r4-attn"))' is a LoRA adapter; task-vector statistics"),
+            "\(result.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: out.path))
+    }
+
     /// Copies adapter `name` to a fresh folder, optionally rewriting its adapter_config.json.
     static func adapterCopy(_ name: String, edit: ((inout [String: Any]) -> Void)?) throws -> URL {
         let work = try makeTemporaryDirectory("lora-refusal")
