@@ -193,6 +193,20 @@ struct LoRAMergeTests {
         }
     }
 
+    @Test func basePlusAFolderThatIsNoAdapterSaysSo() throws {
+        let add = RepositoryPaths.tinyFamily.appendingPathComponent("add")
+        let work = try makeTemporaryDirectory("lora-not-adapter")
+        let config = work.appendingPathComponent("merge.yml")
+        try Data("merge_method: linear\nmodels:\n  - model: \(Self.base.path)+\(add.path)\n".utf8).write(to: config)
+        let result = try MetaMergeProcess.run(["merge", config.path, work.appendingPathComponent("out").path], in: work)
+        #expect(result.status == 2, "\(result.stderr)")
+        #expect(result.stderr.split(separator: "\n").count == 1, "\(result.stderr)")
+        #expect(
+            result.stderr.contains(
+                "read as BASE+ADAPTER: base model \(Self.base.path) plus \(add.path), which has no "
+                    + "adapter_config.json (expected a PEFT LoRA adapter directory)"), "\(result.stderr)")
+    }
+
     /// `base+r4-attn` exists (a copy of the `add` fine-tune) next to `base` and the adapter `r4-attn`: the
     /// existing path is the model, not the split.
     @Test func anExistingPathWithAPlusStaysAPath() throws {

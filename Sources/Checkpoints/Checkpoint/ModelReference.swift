@@ -92,7 +92,13 @@ public struct ModelReference: Sendable, Hashable {
                 return (model, adapter)
             }.first
             if let (model, adapter) = split {
-                if allowingAdapter, LoRAAdapter.isAdapterDirectory(adapter.url) {
+                if allowingAdapter {
+                    guard LoRAAdapter.isAdapterDirectory(adapter.url) else {
+                        throw CheckpointError(
+                            .badReference, url: place,
+                            "\(looked); read as BASE+ADAPTER: base model \(model.url.path) plus \(adapter.url.path), "
+                                + "which has no \(LoRAAdapter.configName) (expected a PEFT LoRA adapter directory)")
+                    }
                     return ModelReference(
                         text: text, url: model.url, name: model.name + "+" + adapter.name, hubID: model.hubID,
                         revision: model.revision, adapter: adapter.url)
