@@ -13,30 +13,46 @@ struct LoRAMergeTests {
 
     static func adapter(_ name: String) -> String { lora.appendingPathComponent("adapters/\(name)").path }
 
+    /// Every tensor of the safetensors file at `url`, as Float32.
     static func tensors(_ url: URL) throws -> [String: [Float]] {
         let file = try SafeTensorsFile(url: url)
-        var result: [String: [Float]] = [:]
-        for info in file.tensors {
-            var values = [Float](repeating: 0, count: info.elementCount)
-            try values.withUnsafeMutableBufferPointer { try file.readFloat32(info.name, into: $0) }
-            result[info.name] = values
-        }
-        return result
+        return try Dictionary(
+            uniqueKeysWithValues: file.tensors.map { info in
+                let values = try [Float](unsafeUninitializedCapacity: info.elementCount) { buffer, count in
+                    try file.readFloat32(info.name, into: buffer)
+                    count = info.elementCount
+                }
+                return (info.name, values)
+            })
     }
 
     static func maxDifference(_ a: [Float], _ b: [Float]) -> Float {
         zip(a, b).map { abs($0 - $1) }.max() ?? 0
     }
 
-    /// Merges `yaml` (written in a fresh folder) and returns the output's tensors.
-    static func merge(_ yaml: String, _ label: String) throws -> [String: [Float]] {
-        let work = try makeTemporaryDirectory(label)
+    /// Writes `yaml` to `work/merge.yml` and runs `metamerge merge` on it into `work/out` (with `flags`).
+    static func run(
+        _ yaml: String, in work: URL, flags: [String] = []
+    ) throws -> (result: MetaMergeProcess.Result, config: URL, out: URL) {
         let config = work.appendingPathComponent("merge.yml")
         try Data(yaml.utf8).write(to: config)
         let out = work.appendingPathComponent("out")
-        let result = try MetaMergeProcess.run(["merge", config.path, out.path, "--quiet"], in: work)
+        return (try MetaMergeProcess.run(["merge", config.path, out.path, "--quiet"] + flags, in: work), config, out)
+    }
+
+    /// Merges `yaml` (written in a fresh folder) and returns the output's tensors.
+    static func merge(_ yaml: String, _ label: String) throws -> [String: [Float]] {
+        let (result, _, out) = try run(yaml, in: try makeTemporaryDirectory(label))
         try #require(result.status == 0, "\(result.stderr)")
         return try tensors(out.appendingPathComponent("model.safetensors"))
+    }
+
+    /// Checks a refusal: exit 2, one line on stderr containing `expected`, no output.
+    static func expectRefusal(_ run: (result: MetaMergeProcess.Result, config: URL, out: URL), _ expected: String) {
+        #expect(run.result.status == 2, "\(run.result.stderr)")
+        #expect(run.result.stderr.split(separator: "\n").count == 1, "\(run.result.stderr)")
+        #expect(run.result.stderr.contains(expected), "\(run.result.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: run.out.path))
     }
 
     @Test(arguments: [
@@ -67,11 +83,7 @@ struct LoRAMergeTests {
         let yaml =
             "merge_method: linear\nmodels:\n  - model: \(base.path)+\(Self.adapter("r4-attn"))\n"
             + "    parameters: {weight: 1.0}\n"
-        let work = try makeTemporaryDirectory("lora-bf16")
-        let config = work.appendingPathComponent("merge.yml")
-        try Data(yaml.utf8).write(to: config)
-        let out = work.appendingPathComponent("out")
-        let result = try MetaMergeProcess.run(["merge", config.path, out.path, "--quiet"], in: work)
+        let (result, _, out) = try Self.run(yaml, in: try makeTemporaryDirectory("lora-bf16"))
         try #require(result.status == 0, "\(result.stderr)")
         let file = try SafeTensorsFile(url: out.appendingPathComponent("model.safetensors"))
         #expect(file.info("model.layers.0.self_attn.q_proj.weight")?.dtype == .bf16)
@@ -124,22 +136,13 @@ struct LoRAMergeTests {
     /// compute ‖τ‖² = 0 for an adapter on its base.
     @Test(arguments: [("metagpt", [String]()), ("task_arithmetic", ["--gate", "max-cosine=0.9"])])
     func statisticsWithAdaptersAreRefused(method: String, flags: [String]) throws {
-        let work = try makeTemporaryDirectory("lora-statistics")
-        let config = work.appendingPathComponent("merge.yml")
-        try Data(
-            ("merge_method: \(method)\nbase_model: \(Self.base.path)\nmodels:\n"
-                + "  - model: \(Self.adapter("r4-attn"))\n    parameters: {weight: 0.5}\n"
-                + "  - model: \(Self.base.path)+\(Self.adapter("r8-all"))\n    parameters: {weight: 0.5}\n").utf8
-        ).write(to: config)
-        let out = work.appendingPathComponent("out")
-        let result = try MetaMergeProcess.run(["merge", config.path, out.path, "--quiet"] + flags, in: work)
-        #expect(result.status == 2, "\(result.stderr)")
-        #expect(result.stderr.split(separator: "\n").count == 1, "\(result.stderr)")
-        #expect(
-            result.stderr.contains(
-                "\(config.path): model '\(Self.adapter("r4-attn"))' is a LoRA adapter; task-vector statistics"),
-            "\(result.stderr)")
-        #expect(!FileManager.default.fileExists(atPath: out.path))
+        let yaml =
+            "merge_method: \(method)\nbase_model: \(Self.base.path)\nmodels:\n"
+            + "  - model: \(Self.adapter("r4-attn"))\n    parameters: {weight: 0.5}\n"
+            + "  - model: \(Self.base.path)+\(Self.adapter("r8-all"))\n    parameters: {weight: 0.5}\n"
+        let run = try Self.run(yaml, in: try makeTemporaryDirectory("lora-statistics"), flags: flags)
+        Self.expectRefusal(
+            run, "\(run.config.path): model '\(Self.adapter("r4-attn"))' is a LoRA adapter; task-vector statistics")
     }
 
     /// Copies adapter `name` to a fresh folder, optionally rewriting its adapter_config.json.
@@ -178,33 +181,18 @@ struct LoRAMergeTests {
             }
         }
         for model in ["\(Self.base.path)+\(copy.path)", copy.path] {
-            let work = copy.deletingLastPathComponent()
-            let config = work.appendingPathComponent("merge.yml")
-            try Data(
-                "merge_method: task_arithmetic\nbase_model: \(Self.base.path)\nmodels:\n  - model: \(model)\n"
-                    .utf8
-            ).write(to: config)
-            let out = work.appendingPathComponent("out")
-            let result = try MetaMergeProcess.run(["merge", config.path, out.path, "--quiet"], in: work)
-            #expect(result.status == 2, "\(result.stderr)")
-            #expect(result.stderr.split(separator: "\n").count == 1, "\(result.stderr)")
-            #expect(result.stderr.contains(copy.path + "/" + expected), "\(result.stderr)")
-            #expect(!FileManager.default.fileExists(atPath: out.path))
+            let yaml = "merge_method: task_arithmetic\nbase_model: \(Self.base.path)\nmodels:\n  - model: \(model)\n"
+            Self.expectRefusal(try Self.run(yaml, in: copy.deletingLastPathComponent()), copy.path + "/" + expected)
         }
     }
 
     @Test func basePlusAFolderThatIsNoAdapterSaysSo() throws {
         let add = RepositoryPaths.tinyFamily.appendingPathComponent("add")
-        let work = try makeTemporaryDirectory("lora-not-adapter")
-        let config = work.appendingPathComponent("merge.yml")
-        try Data("merge_method: linear\nmodels:\n  - model: \(Self.base.path)+\(add.path)\n".utf8).write(to: config)
-        let result = try MetaMergeProcess.run(["merge", config.path, work.appendingPathComponent("out").path], in: work)
-        #expect(result.status == 2, "\(result.stderr)")
-        #expect(result.stderr.split(separator: "\n").count == 1, "\(result.stderr)")
-        #expect(
-            result.stderr.contains(
-                "read as BASE+ADAPTER: base model \(Self.base.path) plus \(add.path), which has no "
-                    + "adapter_config.json (expected a PEFT LoRA adapter directory)"), "\(result.stderr)")
+        let yaml = "merge_method: linear\nmodels:\n  - model: \(Self.base.path)+\(add.path)\n"
+        Self.expectRefusal(
+            try Self.run(yaml, in: try makeTemporaryDirectory("lora-not-adapter")),
+            "read as BASE+ADAPTER: base model \(Self.base.path) plus \(add.path), which has no adapter_config.json "
+                + "(expected a PEFT LoRA adapter directory)")
     }
 
     /// `base+r4-attn` exists (a copy of the `add` fine-tune) next to `base` and the adapter `r4-attn`: the
@@ -216,13 +204,10 @@ struct LoRAMergeTests {
         try FileManager.default.copyItem(
             at: URL(fileURLWithPath: Self.adapter("r4-attn")), to: work.appendingPathComponent("r4-attn"))
         try FileManager.default.copyItem(at: add, to: work.appendingPathComponent("base+r4-attn"))
-        let config = work.appendingPathComponent("merge.yml")
-        try Data(
-            "merge_method: linear\nmodels:\n  - model: base+r4-attn\n    parameters: {weight: 1.0}\ndtype: float32\n"
-                .utf8
-        ).write(to: config)
-        let out = work.appendingPathComponent("out")
-        let result = try MetaMergeProcess.run(["merge", config.path, out.path, "--quiet"], in: work)
+        let yaml =
+            "merge_method: linear\nmodels:\n  - model: base+r4-attn\n    parameters: {weight: 1.0}\n"
+            + "dtype: float32\n"
+        let (result, _, out) = try Self.run(yaml, in: work)
         try #require(result.status == 0, "\(result.stderr)")
         let merged = try Self.tensors(out.appendingPathComponent("model.safetensors"))
         #expect(merged == (try Self.tensors(add.appendingPathComponent("model.safetensors"))))
