@@ -57,15 +57,19 @@ struct LoRAMergeTests {
 
     @Test(arguments: [
         ("r4-attn", "r4-attn"), ("r8-all", "r8-all"), ("rslora", "rslora"), ("patterns", "patterns"),
-        ("infix", "r4-attn"),
+        ("infix", "r4-attn"), ("gpt2-conv1d", "gpt2-conv1d"),
     ])
     func basePlusAdapterEqualsPEFTMergeAndUnload(adapter: String, reference: String) throws {
+        // gpt2-conv1d adapts GPT-2's Conv1D layers (fan_in_fan_out: the update is (B·A)ᵀ).
+        let baseURL =
+            adapter.hasPrefix("gpt2")
+            ? RepositoryPaths.fixtures.appendingPathComponent("architectures/gpt2/base") : Self.base
         let yaml =
-            "merge_method: linear\nmodels:\n  - model: \(Self.base.path)+\(Self.adapter(adapter))\n"
+            "merge_method: linear\nmodels:\n  - model: \(baseURL.path)+\(Self.adapter(adapter))\n"
             + "    parameters: {weight: 1.0}\ndtype: float32\n"
         let merged = try Self.merge(yaml, "lora-peft")
         let expected = try Self.tensors(Self.lora.appendingPathComponent("merged/\(reference).safetensors"))
-        let base = try Self.tensors(Self.base.appendingPathComponent("model.safetensors"))
+        let base = try Self.tensors(baseURL.appendingPathComponent("model.safetensors"))
         #expect(merged.count == base.count)
         for (name, values) in expected {
             let output = try #require(merged[name], "\(name)")
