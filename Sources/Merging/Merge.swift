@@ -82,7 +82,10 @@ public struct Merge: Sendable {
 extension MergePlan {
     /// The inputs' directories and weight files, the config file and the reports the options name.
     func inputPaths(_ options: MergeOptions) -> [URL] {
-        inputs.flatMap { [$0.checkpoint.directory] + $0.checkpoint.files.map(\.url) }
+        inputs.flatMap {
+            [$0.checkpoint.directory] + $0.checkpoint.files.map(\.url)
+                + ($0.adapter.map { [$0.directory, $0.file.url] } ?? [])
+        }
             + [configuration.file, options.statisticsReport, options.probeReport].compactMap { $0 }
     }
 }
@@ -108,6 +111,15 @@ private struct Preparation {
         guard let base = plan.baseIndex else {
             throw MergeConfigError(
                 .missingKey, file: plan.configuration.file, "task-vector statistics need a base_model")
+        }
+        // The statistics pass reads the checkpoints themselves, without an adapter's update: refused rather than
+        // computed on the base's weights.
+        if let adapted = plan.inputs.first(where: { $0.adapter != nil }) {
+            throw MergeConfigError(
+                .incompatibleModels, file: plan.configuration.file,
+                "model '\(adapted.reference)' is a LoRA adapter; task-vector statistics (merge_method metagpt, "
+                    + "--stats, --gate, a statistics report) do not read adapters yet; merge the adapter into its "
+                    + "base first (PEFT `merge_and_unload()`), or use a method without statistics")
         }
         return try ModelFamily(
             base: plan.inputs[base].checkpoint,

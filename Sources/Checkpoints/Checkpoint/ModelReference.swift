@@ -8,9 +8,11 @@ import Foundation
 ///    in each search folder in turn (a config's folder, then the working directory). `+` and `@` in an existing
 ///    path are ordinary characters (`…/llama+code`, `…/user@host`).
 /// 2. Otherwise the text is read as syntax, as MergeKit's `ModelReference.parse` splits it:
-///    - `BASE+ADAPTER`: a LoRA adapter on a base. Refused: when the two sides of some `+` both resolve (as paths or
-///      cached hub ids), the error names both folders and says adapters are not supported yet; otherwise it says to
-///      merge the adapter into its base first.
+///    - `BASE+ADAPTER`: a LoRA adapter on a base. With `allowingAdapter`, the first split at a `+` whose left side
+///      resolves and whose right side resolves to an adapter directory (``LoRAAdapter/isAdapterDirectory(_:)``)
+///      gives ``url`` = the base and ``adapter`` = the adapter. Otherwise refused: when the two sides of some `+`
+///      both resolve (as paths or cached hub ids), the error names both folders and says adapters are not
+///      supported yet; otherwise it says to merge the adapter into its base first.
 ///    - `ID@REVISION`: hub id `ID` at `REVISION` (a branch, tag or 40-hex commit).
 ///    - `ID`: hub id `ID` at `main`, when `ID` is a valid repo id (huggingface_hub's `validate_repo_id`:
 ///      `name` or `namespace/name`, ASCII letters, digits, `-`, `_`, `.`, at most 96 characters each part, no `--`
@@ -32,13 +34,18 @@ public struct ModelReference: Sendable, Hashable {
     public let hubID: String?
     /// The revision asked for (`main` when none was given), when the reference was read from the cache.
     public let revision: String?
+    /// The LoRA adapter directory of a `BASE+ADAPTER` reference (``url`` is then the base's folder).
+    public let adapter: URL?
 
-    init(text: String, url: URL, name: String, hubID: String? = nil, revision: String? = nil) {
+    init(
+        text: String, url: URL, name: String, hubID: String? = nil, revision: String? = nil, adapter: URL? = nil
+    ) {
         self.text = text
         self.url = url
         self.name = name
         self.hubID = hubID
         self.revision = revision
+        self.adapter = adapter
     }
 
     /// Resolves `text` (see the type's documentation).
@@ -47,12 +54,14 @@ public struct ModelReference: Sendable, Hashable {
     ///   - directories: the folders a relative path is looked up in, in order (default, and when empty: the working
     ///     directory).
     ///   - environment: where the hub cache location is read from (default: the process's environment).
+    ///   - allowingAdapter: whether `BASE+ADAPTER` may resolve to a base and an adapter (callers that apply
+    ///     ``adapter``); when false it is refused.
     /// - Throws: ``CheckpointError`` (`badReference`) saying which readings were tried: the paths looked at, and
     ///   for a hub id the cache folder searched and the command that would download it; for `BASE+ADAPTER` that
     ///   LoRA adapters are not supported.
     public static func resolve(
         _ text: String, searchingIn directories: [URL]? = nil,
-        environment: [String: String] = ProcessInfo.processInfo.environment
+        environment: [String: String] = ProcessInfo.processInfo.environment, allowingAdapter: Bool = false
     ) throws -> ModelReference {
         let folders =
             directories.flatMap { $0.isEmpty ? nil : $0 }
@@ -83,6 +92,17 @@ public struct ModelReference: Sendable, Hashable {
                 return (model, adapter)
             }.first
             if let (model, adapter) = split {
+                if allowingAdapter {
+                    guard LoRAAdapter.isAdapterDirectory(adapter.url) else {
+                        throw CheckpointError(
+                            .badReference, url: place,
+                            "\(looked); read as BASE+ADAPTER: base model \(model.url.path) plus \(adapter.url.path), "
+                                + "which has no \(LoRAAdapter.configName) (expected a PEFT LoRA adapter directory)")
+                    }
+                    return ModelReference(
+                        text: text, url: model.url, name: model.name + "+" + adapter.name, hubID: model.hubID,
+                        revision: model.revision, adapter: adapter.url)
+                }
                 throw CheckpointError(
                     .badReference, url: place,
                     "\(looked); read as BASE+ADAPTER: base model \(model.url.path) plus LoRA adapter "

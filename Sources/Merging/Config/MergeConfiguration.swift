@@ -156,12 +156,14 @@ public struct MergeConfiguration: Sendable {
     }
 
     /// The model a reference names, as ``resolveModel(_:)`` finds it, with its short name (the directory's last
-    /// path component, or the hub id's repo name).
-    public func resolveReference(_ reference: String) throws -> ModelReference {
+    /// path component, or the hub id's repo name); with `allowingAdapter`, `BASE+ADAPTER` resolves to the base and
+    /// its LoRA adapter (``ModelReference/adapter``) instead of being refused.
+    public func resolveReference(_ reference: String, allowingAdapter: Bool = false) throws -> ModelReference {
         do {
             return try ModelReference.resolve(
                 reference,
-                searchingIn: [directory, URL(fileURLWithPath: FileManager.default.currentDirectoryPath)])
+                searchingIn: [directory, URL(fileURLWithPath: FileManager.default.currentDirectoryPath)],
+                allowingAdapter: allowingAdapter)
         } catch let error as CheckpointError {
             throw MergeConfigError(.badModel, file: file, "model '\(reference)': \(error.description)", cause: error)
         }

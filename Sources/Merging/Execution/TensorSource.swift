@@ -18,6 +18,8 @@ struct TensorSource: Sendable, Hashable {
     let dtype: DType
     /// The stored shape (the output may use a leading-rows prefix of it).
     let shape: [Int]
+    /// Index into ``WeightFiles``' LoRA updates, when an adapter changes this tensor as it is read.
+    var update: Int? = nil
 }
 
 /// The weight files a merge reads, each the input's own open ``SafeTensorsFile`` (no second descriptor), indexed
@@ -26,6 +28,7 @@ struct TensorSource: Sendable, Hashable {
 final class WeightFiles: @unchecked Sendable {
     private var files: [SafeTensorsFile] = []
     private var indexByPath: [String: Int] = [:]
+    private var updates: [LoRAUpdate] = []
 
     /// The source of tensor `name` as stored in `checkpoint` (tied `lm_head`: the embedding).
     func source(_ name: String, in checkpoint: Checkpoint) throws -> TensorSource? {
@@ -38,6 +41,28 @@ final class WeightFiles: @unchecked Sendable {
         }
         guard let file = checkpoint.file(of: stored) else { return nil }
         return source(stored, in: file)
+    }
+
+    /// The source of tensor `name` in `checkpoint` with `adapter`'s update added when it is read (when the adapter
+    /// changes the stored tensor).
+    func source(_ name: String, in checkpoint: Checkpoint, adapter: LoRAAdapter?) throws -> TensorSource? {
+        guard var source = try source(name, in: checkpoint) else { return nil }
+        if let adapter, adapter.updateShape(for: source.storedName) != nil, source.shape.count == 2 {
+            source.update = updates.count
+            updates.append(
+                LoRAUpdate(adapter: adapter, name: source.storedName, rows: source.shape[0], columns: source.shape[1]))
+        }
+        return source
+    }
+
+    /// Adds `source`'s LoRA update, if any, to elements `elements` decoded into `values` (``LoRAUpdate``).
+    func addUpdate(
+        _ source: TensorSource, elements: Range<Int>, to values: UnsafeMutablePointer<Float>,
+        cache: LoRAFactorCache?
+    ) throws {
+        guard let index = source.update else { return }
+        try updates[index].add(
+            elements: elements, to: values, storage: source.dtype, index: index, cache: cache ?? LoRAFactorCache())
     }
 
     /// The source of tensor `name` in `file`, which is added (once per resolved path) if new; nil if `file` has no
@@ -66,9 +91,11 @@ final class WeightFiles: @unchecked Sendable {
     /// Reads elements `elements` of `source` as Float32 into `destination`, through `scratch` (at least
     /// `elements.count × 8` bytes), rounding to `loadDtype` when it is narrower than the storage dtype (MergeKit
     /// casts inputs to `dtype` on load).
+    ///
+    /// A LoRA update of `source` is added after decoding, before that rounding (`factors` caches its factors).
     func readFloat32(
         _ source: TensorSource, elements: Range<Int>, into destination: UnsafeMutablePointer<Float>,
-        scratch: UnsafeMutableRawPointer, loadDtype: DType?
+        scratch: UnsafeMutableRawPointer, loadDtype: DType?, factors: LoRAFactorCache? = nil
     ) throws {
         let size = source.dtype.byteSize
         let count = elements.count
@@ -80,6 +107,7 @@ final class WeightFiles: @unchecked Sendable {
             try read(file: source.file, offset: offset, byteCount: count * size, into: scratch)
             FloatConversion.decode(source.dtype, from: scratch, count: count, into: destination)
         }
+        try addUpdate(source, elements: elements, to: destination, cache: factors)
         if let loadDtype, loadDtype != source.dtype {
             Rounding.round(destination, count: count, to: loadDtype)
         }

@@ -54,7 +54,7 @@ struct KernelIO {
     func load(_ input: Int, _ range: Range<Int>, into destination: UnsafeMutablePointer<Float>) throws {
         try files.readFloat32(
             sources[input], elements: range, into: destination, scratch: scratch.raw(bytes: range.count * 8),
-            loadDtype: loadDtype)
+            loadDtype: loadDtype, factors: scratch.loraFactors)
     }
 
     /// Elements per `pread` of each input in ``forEachBlock(_:_:)``: eight blocks (128 KB of BF16 per input), so a
@@ -98,6 +98,8 @@ struct KernelIO {
                     FloatConversion.decode(
                         source.dtype, from: raw + offsets[input] + (start - piece.lowerBound) * size, count: count,
                         into: buffers[input])
+                    try files.addUpdate(
+                        source, elements: start..<(start + count), to: buffers[input], cache: scratch.loraFactors)
                     if let loadDtype, loadDtype != source.dtype {
                         Rounding.round(buffers[input], count: count, to: loadDtype)
                     }
@@ -113,6 +115,8 @@ struct KernelIO {
 /// One worker's reusable buffers: grown on demand, never shrunk, freed with the pool.
 final class WorkerScratch: @unchecked Sendable {
     let worker: Int
+    /// The LoRA factors this worker read last.
+    let loraFactors = LoRAFactorCache()
     private var rawBuffer = UnsafeMutableRawBufferPointer(start: nil, count: 0)
     private var inputStorage = UnsafeMutableBufferPointer<Float>(start: nil, count: 0)
     private var inputPointers = UnsafeMutableBufferPointer<UnsafeMutablePointer<Float>>(start: nil, count: 0)

@@ -24,27 +24,41 @@ extension MergePlan {
         var inputs: [Input] = []
         var seen: [String: String] = [:]
         func open(_ reference: String, parameters: [String: ParameterSetting], isBase: Bool, appended: Bool) throws {
-            let url = try configuration.resolveModel(reference)
-            let key = url.resolvingSymlinksInPath().standardizedFileURL.path
+            let resolved = try configuration.resolveReference(reference, allowingAdapter: true)
+            var url = resolved.url
+            let key = Self.inputKey(resolved)
             if let previous = seen[key] {
                 throw MergeConfigError(
                     .incompatibleModels, file: file, "model '\(reference)' is listed twice (also as '\(previous)')")
             }
             seen[key] = reference
+            var adapterURL = resolved.adapter
+            if adapterURL == nil, !isBase, LoRAAdapter.isAdapterDirectory(url) {
+                // A bare adapter directory: its task vector on the config's base_model.
+                guard let base = configuration.baseModel else {
+                    throw MergeConfigError(
+                        .missingKey, file: file,
+                        "model '\(reference)' is a LoRA adapter directory; a bare adapter needs 'base_model' (the "
+                            + "model it adapts), or write it as BASE+ADAPTER")
+                }
+                adapterURL = url
+                url = try configuration.resolveModel(base)
+            }
             let checkpoint = try Checkpoint(directory: url)
+            let adapter = try adapterURL.map { try LoRAAdapter(directory: $0) }
+            try adapter?.check(against: { checkpoint.info($0)?.shape }, base: url)
             inputs.append(
                 Input(
                     reference: reference, url: url, isBase: isBase, appended: appended, checkpoint: checkpoint,
-                    parameters: parameters))
+                    parameters: parameters, adapter: adapter))
         }
-        var baseURL: String?
+        var baseKey: String?
         if let base = configuration.baseModel {
-            baseURL = try configuration.resolveModel(base).resolvingSymlinksInPath().standardizedFileURL.path
+            baseKey = Self.inputKey(try configuration.resolveReference(base, allowingAdapter: true))
         }
         for entry in configuration.models {
-            let path = try configuration.resolveModel(entry.reference).resolvingSymlinksInPath().standardizedFileURL
-                .path
-            try open(entry.reference, parameters: entry.parameters, isBase: path == baseURL, appended: false)
+            let key = Self.inputKey(try configuration.resolveReference(entry.reference, allowingAdapter: true))
+            try open(entry.reference, parameters: entry.parameters, isBase: key == baseKey, appended: false)
         }
         if let base = configuration.baseModel, !inputs.contains(where: \.isBase) {
             try open(base, parameters: [:], isBase: true, appended: true)
@@ -236,7 +250,9 @@ extension MergePlan {
         let participantIndices = participants
         for index in participantIndices {
             let inputName = request.inputNames[index]!
-            if let source = try files.source(inputName, in: allInputs[index].checkpoint) {
+            if let source = try files.source(
+                inputName, in: allInputs[index].checkpoint, adapter: allInputs[index].adapter)
+            {
                 sources.append(source)
             } else {
                 missing.append(
@@ -409,6 +425,12 @@ extension MergePlan {
         let location = model.map { "model '\($0)', tensor '\(tensor)'" } ?? "tensor '\(tensor)'"
         throw MergeConfigError(
             .missingParameter, file: file, "missing required parameter '\(spec.name)' for \(location)")
+    }
+
+    /// What identifies an input: its folder's resolved path, and its adapter's for `BASE+ADAPTER`.
+    static func inputKey(_ reference: ModelReference) -> String {
+        let path = { (url: URL) in url.resolvingSymlinksInPath().standardizedFileURL.path }
+        return path(reference.url) + (reference.adapter.map { "+" + path($0) } ?? "")
     }
 
     private static func rawBytes(_ source: TensorSource, files: WeightFiles) throws -> [UInt8] {

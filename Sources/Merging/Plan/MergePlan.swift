@@ -17,6 +17,9 @@ public struct MergePlan: Sendable {
         public let appended: Bool
         public let checkpoint: Checkpoint
         let parameters: [String: ParameterSetting]
+        /// The LoRA adapter applied to ``checkpoint`` as its tensors are read (`BASE+ADAPTER`, or a bare adapter
+        /// directory on `base_model`).
+        public var adapter: LoRAAdapter? = nil
     }
 
     /// One output tensor.
