@@ -36,7 +36,8 @@ let package = Package(
         .target(name: "HDF5", dependencies: ["CHDF5"]),
         .target(name: "Tokenizers", dependencies: ["JSONCore", "Interruption"]),
         .target(
-            name: "Transformer", dependencies: ["Checkpoints", "SafeTensors", "Workers", "Interruption", "CBLAS"]),
+            name: "Transformer",
+            dependencies: ["Checkpoints", "SafeTensors", "Workers", "Interruption", "CBLAS", "CKernels"]),
         .target(
             name: "Statistics",
             dependencies: ["JSONCore", "Checkpoints", "SafeTensors", "Workers", "Interruption", "HDF5", "CKernels"]),

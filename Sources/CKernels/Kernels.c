@@ -203,6 +203,42 @@ void mm_plain_sum(const float *const *models, const float *weights, long tasks, 
 }
 
 MM_DISPATCH
+int mm_form_point(const float *base, const float *const *thetas, const float *coefficients, long tasks, long n,
+                  float *out) {
+    f16v check = {0};
+    float tail = 0;
+    for (long start = 0; start < n; start += 1024) {
+        long end = start + 1024 < n ? start + 1024 : n;
+        long whole = start + (end - start) / 16 * 16;
+        const float *x = thetas[0];
+        float c = coefficients[0];
+        for (long i = start; i < whole; i += 16) {
+            f16v b = LOAD16(base + i);
+            f16v r = b + (LOAD16(x + i) - b) * c;
+            STORE(out + i, r);
+        }
+        for (long i = whole; i < end; i++) out[i] = base[i] + (x[i] - base[i]) * c;
+        for (long t = 1; t < tasks; t++) {
+            x = thetas[t];
+            c = coefficients[t];
+            for (long i = start; i < whole; i += 16) {
+                f16v b = LOAD16(base + i);
+                f16v r = LOAD16(out + i) + (LOAD16(x + i) - b) * c;
+                STORE(out + i, r);
+            }
+            for (long i = whole; i < end; i++) out[i] = out[i] + (x[i] - base[i]) * c;
+        }
+        for (long i = start; i < whole; i += 16) {
+            f16v v = LOAD16(out + i);
+            check += v - v;
+        }
+        for (long i = whole; i < end; i++) tail += out[i] - out[i];
+    }
+    for (int k = 0; k < 16; k++) tail += check[k];
+    return tail == 0 ? 0 : 1;
+}
+
+MM_DISPATCH
 long mm_count_magnitudes_below(const float *values, long n, uint32_t limit) {
     u16v lanes = {0};
     for (long i = 0; i < n; i += 16) {

@@ -11,7 +11,7 @@ import Testing
 struct RuntimeDispatchTests {
     static let kernels = [
         "mm_moments_finite1", "mm_moments_finite2", "mm_moments_finite3", "mm_squared_norm_lanes", "mm_metagpt",
-        "mm_plain_sum", "mm_count_magnitudes_below", "mm_decode_bf16", "mm_encode_bf16", "mm_encode_f16",
+        "mm_plain_sum", "mm_count_magnitudes_below", "mm_decode_bf16", "mm_encode_bf16", "mm_encode_f16", "mm_form_point",
     ]
 
     #if arch(x86_64) && os(Linux)

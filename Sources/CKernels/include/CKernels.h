@@ -44,6 +44,14 @@ void mm_plain_sum(const float *const *models, const float *weights, long tasks, 
 // How many of the n values (a multiple of 16) have magnitude bits (bits & 0x7FFFFFFF) below `limit` (< 2³¹).
 long mm_count_magnitudes_below(const float *values, long n, uint32_t limit);
 
+// MARK: Lockstep engine
+
+// One point's weights: out = b + (x0 − b)·c0, then out += (xt − b)·ct for t = 1..<tasks (`thetas[t]`, `coefficients[t]`),
+// in tiles of 1 024 elements so `out` stays in L1 while every term is added; any n. Returns 0 when every out value is
+// finite, 1 otherwise (a running Σ (v − v), NaN as soon as one v is not finite).
+int mm_form_point(const float *base, const float *const *thetas, const float *coefficients, long tasks, long n,
+                  float *out);
+
 // MARK: Conversions (n a multiple of 16)
 
 // BF16 bits → Float: the bits shifted into the top half.

@@ -158,8 +158,8 @@ public enum AnalysisReport {
             let shapes = try tensors.dataset("shape").read(Int64.self)
             let rank = shapes.shape.count == 2 ? shapes.shape[1] : 0
             let trimmed = try tensors.dataset("trimmed").read(UInt8.self).values
-            func doubles(_ name: String, _ width: Int) throws -> [Double] {
-                let array = try tensors.dataset(name).read(Double.self)
+            func values<T: HDF5Numeric>(_ name: String, _ width: Int, as type: T.Type) throws -> [T] {
+                let array = try tensors.dataset(name).read(type)
                 guard array.values.count == N * width else {
                     throw AnalysisError.badReport(
                         path: url.path,
@@ -167,14 +167,9 @@ public enum AnalysisReport {
                 }
                 return array.values
             }
+            func doubles(_ name: String, _ width: Int) throws -> [Double] { try values(name, width, as: Double.self) }
             func ints(_ name: String, _ width: Int) throws -> [Int] {
-                let array = try tensors.dataset(name).read(Int64.self)
-                guard array.values.count == N * width else {
-                    throw AnalysisError.badReport(
-                        path: url.path,
-                        detail: "/tensors/\(name) has \(array.values.count) values; expected \(N * width)")
-                }
-                return array.values.map(Int.init)
+                try values(name, width, as: Int64.self).map(Int.init)
             }
             let gram = try doubles("gram", T * T), baseSq = try doubles("base_sq_norm", 1)
             let sum = try doubles("sum", T), absSum = try doubles("abs_sum", T), maxAbs = try doubles("max_abs", T)
