@@ -5,8 +5,6 @@ import Foundation
 import Merging
 import SafeTensors
 import Statistics
-import Tokenizers
-import Transformer
 
 extension MetaMerge {
     struct Demo: AsyncParsableCommand {
@@ -155,12 +153,15 @@ extension MetaMerge {
             Terminal.out("MetaGPT's coefficients (λt = ‖τt‖² / Σk ‖τk‖²): " + lambdas.joined(separator: ", "))
 
             Terminal.out("\n== 4. The NTK-linearity probe (the model run along θ0 + α·τt)")
-            let prompts = try Self.prompts(family: familyURL, base: modelFamily.base)
-            let probe = try MetaMerge.Probe.runProbe(
-                modelFamily, prompts: Prompts(ids: prompts, texts: nil), alphas: LinearityProbe().alphas,
-                scales: LinearityProbe().scales, lambdas: statistics.metagptLambdas)
-            try ProbeReport.write(probe, provenance: statistics.provenance, to: reportURL)
-            Terminal.out(MetaMerge.Probe.render(probe))
+            let progress = Progress("probe", total: 1)
+            let probe = try ProbeRun(
+                family: modelFamily, source: Self.promptSource(family: familyURL), probe: LinearityProbe(),
+                report: reportURL
+            ).run(progress: { done, total in
+                progress.advance(by: 1 / Double(total), item: "\(done)/\(total) forward batches")
+            })
+            progress.finish()
+            Terminal.out(ProbeTable(result: probe).text)
             let linearity = try Gate.evaluate(
                 GateThresholds(maxChordResidual: maxChordResidual, maxAdditivityGap: maxAdditivityGap),
                 statistics: statistics, linearity: probe.summary)
@@ -234,24 +235,13 @@ extension MetaMerge {
             if taskFiles.allSatisfy({ FileManager.default.fileExists(atPath: $0.path) }) {
                 Terminal.out(
                     "\n== 6. What the weightings score (metamerge sweep, with the held-out tasks) and a data-free pick")
-                let result = try MetaMerge.Sweep.runSweep(
-                    modelFamily, tasks: zip(["add", "rev", "sort"], taskFiles).map { "\($0)=\($1.path)" },
-                    scales: [0, 0.5, 1, 1.5, 2, 3], weights: "uniform,metagpt", output: reportURL,
-                    lambdas: statistics.metagptLambdas, quiet: true)
+                var sweep = SweepRun(
+                    family: modelFamily, tasks: zip(["add", "rev", "sort"], taskFiles).map { "\($0)=\($1.path)" },
+                    scales: [0, 0.5, 1, 1.5, 2, 3], weights: "uniform,metagpt", report: reportURL)
+                sweep.lambdas = statistics.metagptLambdas
+                let result = try sweep.run()
                 Terminal.out("Mean exact match (%) over the three tasks at θ0 + s·Σ wt τt (s = 0 is the base):")
-                Terminal.out(
-                    "weights   "
-                        + result.grid.scales.map { scale in
-                            let label = "s=" + String(format: "%g", scale)
-                            return String(repeating: " ", count: max(0, 7 - label.count)) + label
-                        }.joined())
-                for (i, weighting) in result.grid.weightings.enumerated() {
-                    Terminal.out(
-                        weighting.name.padding(toLength: 10, withPad: " ", startingAt: 0)
-                            + result.grid.scales.indices.map {
-                                String(format: "%7.1f", 100 * result.meanExactMatch(i, $0))
-                            }.joined())
-                }
+                Terminal.out(SweepTable(result: result).meanExactMatch)
                 let best = result.best(task: nil)
                 let metagpt = result.grid.weightings.firstIndex { $0.name == "metagpt" }
                 let one = result.grid.scales.firstIndex(of: 1)
@@ -382,15 +372,12 @@ extension MetaMerge {
 
         /// The family's `prompts.txt` (one text prompt per line, encoded with `<bos>` in front), or eight seeded
         /// random prompts when the family has none.
-        static func prompts(family: URL, base: Checkpoint) throws -> [[Int]] {
-            let config = try TransformerConfig(checkpoint: base)
+        static func promptSource(family: URL) -> PromptSource {
             let file = family.appendingPathComponent("prompts.txt")
             guard FileManager.default.fileExists(atPath: file.path) else {
-                return try PromptSource.random(count: 8, length: 16, seed: 0)
-                    .prompts(for: base, vocabularySize: config.vocabularySize, maxLength: config.maxPositionEmbeddings)
+                return .random(count: 8, length: 16, seed: 0)
             }
-            let tokenizer = try Tokenizer(contentsOf: base.directory)
-            return try PromptSource.lines(file).map { try tokenizer.encode("<bos>" + $0).ids }
+            return .text(file, prefix: "<bos>")
         }
 
         /// The family folder: the option, else `examples/tiny-family` under the working directory or beside the

@@ -55,26 +55,10 @@ extension MetaMerge {
                                     String(format: "%@ %.4g", $0, $1)
                                 }.joined(separator: ", "))
                     }
-                    Terminal.out(Self.render(taskList.map(\.name), metrics))
+                    Terminal.out(EvalTable(names: taskList.map(\.name), metrics: metrics).text)
                     if let output { Terminal.out("report: \(output)") }
                 }
             }
-        }
-
-        static func render(_ names: [String], _ metrics: [TaskMetrics]) -> String {
-            let width = max(names.map(\.count).max() ?? 4, 4)
-            var lines = [
-                "task".padding(toLength: width, withPad: " ", startingAt: 0)
-                    + "  items  exact match     token acc.  mean NLL"
-            ]
-            for (name, m) in zip(names, metrics) {
-                lines.append(
-                    name.padding(toLength: width, withPad: " ", startingAt: 0)
-                        + String(
-                            format: "  %5d  %4d (%5.1f%%)  %10.4f  %8.4f", m.items, m.exactMatch,
-                            100 * m.exactMatchRate, m.tokenAccuracy, m.meanNLL))
-            }
-            return lines.joined(separator: "\n")
         }
     }
 }

@@ -72,61 +72,10 @@ extension MetaMerge {
                 if json {
                     Terminal.out(try jsonString(ProbeSummaryJSON(result)))
                 } else {
-                    Terminal.out(Self.render(result))
+                    Terminal.out(ProbeTable(result: result).text)
                     Terminal.out("report: \(output)")
                 }
             }
-        }
-
-        /// The probe with a progress display; `lambdas` are MetaGPT's λ of the family for the merged point.
-        static func runProbe(
-            _ family: ModelFamily, prompts: Prompts, alphas: [Double], scales: [Double], lambdas: [Double]
-        ) throws -> ProbeResult {
-            let probe = LinearityProbe(alphas: alphas, scales: scales)
-            let progress = Progress("probe", total: 1)
-            let result = try probe.run(family, prompts: prompts, lambdas: lambdas) { done, total in
-                progress.advance(by: 1 / Double(total), item: "\(done)/\(total) forward batches")
-            }
-            progress.finish()
-            return result
-        }
-
-        static func render(_ result: ProbeResult) -> String {
-            /// The worst value over prompts (the largest, or for R² the smallest) and the mean.
-            func stats(_ row: [Double], worstIsSmallest: Bool = false) -> String {
-                let finite = row.filter { !$0.isNaN }
-                guard !finite.isEmpty else { return "undefined".padding(toLength: 17, withPad: " ", startingAt: 0) }
-                let worst = worstIsSmallest ? finite.min()! : finite.max()!
-                return String(format: "%7.4f (%7.4f)", worst, finite.reduce(0, +) / Double(finite.count))
-            }
-            var lines = [
-                "Linearity along each task vector (worst of \(result.prompts.count) prompts, mean in parentheses):"
-            ]
-            let width = max(result.taskNames.map(\.count).max() ?? 4, 4)
-            func pad(_ text: String) -> String { text.padding(toLength: width, withPad: " ", startingAt: 0) }
-            lines.append(pad("task") + "  chord residual     Taylor error       R² (min)")
-            for (t, task) in result.taskNames.enumerated() {
-                lines.append(
-                    pad(task) + "  \(stats(result.chordResidual[t]))  \(stats(result.taylorError[t]))  "
-                        + stats(result.rSquared[t], worstIsSmallest: true))
-            }
-            if !result.pairNames.isEmpty {
-                lines.append("")
-                lines.append("Additivity gap ‖f(θ0+τi+τj) − f(θ0) − (Δi+Δj)‖ / (‖Δi‖+‖Δj‖):")
-                let pairWidth = result.pairNames.map(\.count).max() ?? 0
-                for (p, pair) in result.pairNames.enumerated() {
-                    lines.append(
-                        "  \(pair.padding(toLength: pairWidth, withPad: " ", startingAt: 0))  "
-                            + "\(stats(result.additivityGap[p]))"
-                    )
-                }
-            }
-            lines.append("")
-            lines.append("MetaGPT point θ0 + s·Σλτ: gap to the linear prediction s·ΣλΔ:")
-            for (k, scale) in result.scales.enumerated() {
-                lines.append(String(format: "  s = %-4g ", scale) + stats(result.mergedGap[k]))
-            }
-            return lines.joined(separator: "\n")
         }
     }
 }
