@@ -126,17 +126,17 @@ extension MetaMerge {
 
             Terminal.out("== 1. The family: \(familyURL.path)")
             for checkpoint in [spec.base] + spec.tasks.map(\.directory) {
-                Terminal.out(Inspect.render(CheckpointSummary(try Checkpoint(directory: checkpoint)), tensors: false))
+                Terminal.out(CheckpointText(summary: CheckpointSummary(try Checkpoint(directory: checkpoint)), tensors: false).text)
             }
 
             Terminal.out("\n== 2. Task-vector statistics (one pass over the weights)")
             let modelFamily = try spec.open()
-            let statistics = try Analyze.computeStatistics(
+            let statistics = try StatisticsPass.runShowingProgress(
                 modelFamily, threads: ProcessInfo.processInfo.activeProcessorCount)
             let reportURL = output.appendingPathComponent("report.h5")
             try AnalysisReport.write(statistics, to: reportURL)
             let summary = StatisticsSummary(statistics)
-            Terminal.out(Analyze.render(summary))
+            Terminal.out(StatisticsTable(summary: summary).text)
 
             Terminal.out("\n== 3. The orthogonality gate (max |cos| ≤ \(maxCosine), global)")
             let verdict = try Gate.evaluate(GateThresholds(maxCosine: maxCosine), statistics: statistics)
