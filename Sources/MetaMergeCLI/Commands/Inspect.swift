@@ -36,7 +36,8 @@ extension MetaMerge {
                     let data = summaries.count == 1 ? try encoder.encode(summaries[0]) : try encoder.encode(summaries)
                     Terminal.out(String(decoding: data, as: UTF8.self))
                 } else {
-                    Terminal.out(summaries.map { CheckpointText(summary: $0, tensors: tensors).text }.joined(separator: "\n"))
+                    Terminal.out(
+                        summaries.map { CheckpointText(summary: $0, tensors: tensors).text }.joined(separator: "\n"))
                 }
                 let problems = summaries.flatMap(\.problems)
                 if !problems.isEmpty {

@@ -1,5 +1,4 @@
 import ArgumentParser
-import Checkpoints
 import Evaluation
 import Foundation
 import Statistics
@@ -15,23 +14,7 @@ extension MetaMerge {
 
         @OptionGroup var family: FamilyOptions
 
-        @Option(name: .customLong("token-ids"), help: "Prompts as token ids, one prompt per line (LF or CRLF).")
-        var tokenIDs: String?
-
-        @Option(
-            help: """
-                Prompts as text, one per line (or a .jsonl file of {"text": …} objects, for prompts with newlines), \
-                encoded with the base model's tokenizer.json as the tokenizers library does, with its special tokens \
-                (see `metamerge tokenize`).
-                """)
-        var prompts: String?
-
-        @Option(help: "Without prompt files: how many random prompts, and their length.")
-        var randomPrompts: Int = 8
-        @Option(help: "Length of each random prompt.")
-        var promptLength: Int = 16
-        @Option(help: "Seed of the random prompts.")
-        var seed: UInt64 = 0
+        @OptionGroup var prompts: PromptOptions
 
         @Option(help: "The α grid, start:end:step or a comma list.")
         var alphas: GridArgument = "0:1:0.1"
@@ -56,12 +39,8 @@ extension MetaMerge {
 
         func run() async throws {
             try await reportingErrors {
-                let source: PromptSource =
-                    if let tokenIDs { .tokenIDs(URL(fileURLWithPath: tokenIDs)) } else if let prompts {
-                        .text(URL(fileURLWithPath: prompts))
-                    } else { .random(count: randomPrompts, length: promptLength, seed: seed) }
                 let probe = ProbeRun(
-                    family: try family.load(), source: source,
+                    family: try family.load(), source: prompts.source,
                     probe: LinearityProbe(alphas: try alphas.values(), scales: try scales.values()),
                     report: URL(fileURLWithPath: output))
                 let progress = Progress("probe", total: 1)

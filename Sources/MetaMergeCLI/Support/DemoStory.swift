@@ -33,7 +33,8 @@ struct DemoStory {
 
         Terminal.out("== 1. The family: \(familyURL.path)")
         for checkpoint in [spec.base] + spec.tasks.map(\.directory) {
-            Terminal.out(CheckpointText(summary: CheckpointSummary(try Checkpoint(directory: checkpoint)), tensors: false).text)
+            let summary = CheckpointSummary(try Checkpoint(directory: checkpoint))
+            Terminal.out(CheckpointText(summary: summary, tensors: false).text)
         }
 
         Terminal.out("\n== 2. Task-vector statistics (one pass over the weights)")

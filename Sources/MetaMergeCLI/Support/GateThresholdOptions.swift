@@ -20,7 +20,9 @@ struct GateThresholdOptions: ParsableArguments {
     var maxAdditivityGap: Double?
 
     /// Whether no threshold was given (`--scope` alone is none).
-    var isEmpty: Bool { maxCosine == nil && maxChordResidual == nil && maxTaylorError == nil && maxAdditivityGap == nil }
+    var isEmpty: Bool {
+        maxCosine == nil && maxChordResidual == nil && maxTaylorError == nil && maxAdditivityGap == nil
+    }
 
     var thresholds: GateThresholds {
         GateThresholds(
