@@ -328,7 +328,7 @@ public struct ProbeResult: Sendable {
     public let curves: [[[Double]]]
     /// [task][k]: which vocabulary index each curve follows.
     public let curveCoordinates: [[Int]]
-    /// The prompts' texts when they came from text (set by the caller that encoded them).
+    /// The prompts' texts when they came from text (``Prompts/texts``; the probe keeps them).
     public var promptTexts: [String]? = nil
     /// [task][k]: the decoded token of each curve's vocabulary index, when the base model has a tokenizer.json.
     public var curveTokens: [[String]]? = nil
