@@ -50,7 +50,7 @@ public enum PromptSource: Sendable {
     public static let maxLineBytes = 1 << 20
 
     /// The prompts' ids, checked against `vocabularySize` and `maxLength` (the model's `max_position_embeddings`).
-    public func prompts(for checkpoint: Checkpoint, vocabularySize: Int, maxLength: Int) throws -> [[Int]] {
+    package func prompts(for checkpoint: Checkpoint, vocabularySize: Int, maxLength: Int) throws -> [[Int]] {
         try loadIDs(for: checkpoint, vocabularySize: vocabularySize, maxLength: maxLength).ids
     }
 
