@@ -30,55 +30,15 @@ public struct SweepGrid: Sendable, Equatable {
         weightings.flatMap { w in scales.map { s in w.weights.map { Float(s * $0) } } }
     }
 
-    /// Parses `--weights` (comma-separated `uniform`, `metagpt`, `w1:w2:…`) for `taskCount` task models.
+    /// Parses `--weights` (comma-separated `uniform`, `metagpt`, `w1:w2:…`) for `taskCount` task models, as
+    /// ``SweepWeights/weightings(taskCount:metagpt:)`` does.
     ///
     /// - Parameter metagpt: MetaGPT's λ, computed by the caller only when `metagpt` is asked for
-    /// (``needsMetaGPT(_:)``).
+    /// (``SweepWeights/needsMetaGPT``).
     /// - Throws: ``AnalysisError/badArgument(_:cause:)`` for an unknown name, a vector of the wrong length or with a
     ///   non-finite entry, or a repeated weighting.
     public static func parseWeightings(_ text: String, taskCount: Int, metagpt: [Double]?) throws -> [Weighting] {
-        var result: [Weighting] = []
-        for field in text.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) {
-            let weighting: Weighting
-            switch field {
-            case "uniform":
-                weighting = Weighting(
-                    name: "uniform", weights: Array(repeating: 1 / Double(taskCount), count: taskCount))
-            case "metagpt":
-                guard let metagpt, metagpt.count == taskCount else {
-                    throw AnalysisError.badArgument("--weights metagpt: MetaGPT's λ are not available for these models")
-                }
-                weighting = Weighting(name: "metagpt", weights: metagpt)
-            default:
-                let parts = field.split(separator: ":", omittingEmptySubsequences: false).map { Double($0) }
-                guard parts.allSatisfy({ $0 != nil }) else {
-                    throw AnalysisError.badArgument(
-                        "--weights '\(field)': expected uniform, metagpt or a vector w1:w2:… of \(taskCount) numbers")
-                }
-                let values = parts.map { $0! }
-                guard values.count == taskCount else {
-                    throw AnalysisError.badArgument(
-                        "--weights '\(field)' has \(values.count) weights for \(taskCount) task models; expected one "
-                            + "per task model"
-                    )
-                }
-                guard values.allSatisfy(\.isFinite) else {
-                    throw AnalysisError.badArgument("--weights '\(field)': expected finite numbers")
-                }
-                weighting = Weighting(name: field, weights: values)
-            }
-            guard !result.contains(where: { $0.name == weighting.name }) else {
-                throw AnalysisError.badArgument("--weights: '\(field)' is given twice")
-            }
-            result.append(weighting)
-        }
-        guard !result.isEmpty else { throw AnalysisError.badArgument("--weights: no weighting given") }
-        return result
-    }
-
-    /// Whether `--weights` text asks for MetaGPT's λ.
-    public static func needsMetaGPT(_ text: String) -> Bool {
-        text.split(separator: ",").contains { $0.trimmingCharacters(in: .whitespaces) == "metagpt" }
+        try SweepWeights(parsing: text).weightings(taskCount: taskCount, metagpt: metagpt)
     }
 }
 

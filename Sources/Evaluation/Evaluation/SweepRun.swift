@@ -10,9 +10,9 @@ public struct SweepRun {
     /// `NAME=FILE.jsonl` task arguments.
     public let tasks: [String]
     public let scales: [Double]
-    /// Weightings, comma-separated: `uniform`, `metagpt`, `w1:w2:…`
-    /// (``SweepGrid/parseWeightings(_:taskCount:metagpt:)``).
-    public let weights: String
+    /// Weightings, comma-separated: `uniform`, `metagpt`, `w1:w2:…` (checked against the family by
+    /// ``SweepWeights/weightings(taskCount:metagpt:)`` when the sweep runs).
+    public let weights: SweepWeights
     /// The report to write (or an analysis / probe report to add `/sweep` to).
     public let report: URL
     /// MetaGPT's λ when the caller knows them; else ``FamilyLambdas`` resolves them (the analysis report at
@@ -20,7 +20,7 @@ public struct SweepRun {
     public var lambdas: [Double]?
     public var evaluator = CompletionEvaluator()
 
-    public init(family: ModelFamily, tasks: [String], scales: [Double], weights: String, report: URL) {
+    public init(family: ModelFamily, tasks: [String], scales: [Double], weights: SweepWeights, report: URL) {
         self.family = family
         self.tasks = tasks
         self.scales = scales
@@ -41,13 +41,13 @@ public struct SweepRun {
         let target = try EvaluationTarget(family: family, point: [])
         try AnalysisReport.checkDestination(report, inputs: target.inputs + target.taskURLs(tasks))
         var lambdas = lambdas
-        if lambdas == nil, SweepGrid.needsMetaGPT(weights) {
+        if lambdas == nil, weights.needsMetaGPT {
             let resolved = try FamilyLambdas.resolve(family, report: report)
             if resolved.source != .normsPass { info("MetaGPT λ read from \(report.path)") }
             lambdas = resolved.lambdas
         }
         let grid = SweepGrid(
-            weightings: try SweepGrid.parseWeightings(weights, taskCount: family.tasks.count, metagpt: lambdas),
+            weightings: try weights.weightings(taskCount: family.tasks.count, metagpt: lambdas),
             scales: scales)
         let taskList = try target.loadTasks(tasks)
         let plan = try evaluator.plan(

@@ -145,7 +145,9 @@ public struct LinearityProbe: Sendable {
         return result
     }
 
-    /// Runs the probe on `family` for `prompts` (token ids), with MetaGPT's `lambdas` for the merged point.
+    /// Runs the probe on `family` for `prompts` (token ids, checked by the caller as
+    /// ``PromptSource/load(for:vocabularySize:maxLength:)`` checks them), with MetaGPT's `lambdas` for the merged
+    /// point.
     ///
     /// Every point (``ProbePoints``: the base, each task's grid and ±h, the pairs, the merged points) goes through
     /// the model in lockstep with one batch of all prompts (``LockstepEngine``): each layer's inputs are read once
@@ -154,11 +156,11 @@ public struct LinearityProbe: Sendable {
     /// (``ProbeAccumulator``); no point's logits are kept.
     ///
     /// - Parameter progress: called with (done, total) steps: a layer of a lockstep group, or a vocabulary block.
-    /// - Throws: ``AnalysisError/badArgument(_:cause:)`` for no prompts, a non-finite α, scale or step, a grid over
+    /// - Throws: ``AnalysisError/badArgument(_:cause:)`` for a non-finite α, scale or step, a grid over
     /// ``maximumGridPoints``, or an estimated peak (``estimatedPeakBytes(family:prompts:lambdas:)``) over
     /// ``memoryLimit``
-    ///   — before anything large is allocated; the model's errors (``TransformerError``) for bad prompts or weights.
-    public func run(
+    ///   — before anything large is allocated; the model's errors (``TransformerError``) for bad weights.
+    package func run(
         _ family: ModelFamily, prompts: [[Int]], lambdas: [Double], progress: (@Sendable (Int, Int) -> Void)? = nil
     ) throws -> ProbeResult {
         let plan = try Plan(self, family, prompts: prompts, lambdas: lambdas)
@@ -212,7 +214,7 @@ public struct LinearityProbe: Sendable {
     /// L = the longest prompt, P points (1 + T(|grid| + 1) + T(T−1)/2 + |scales|), V_B = ⌊B / H⌋ vocabulary rows
     /// per block, V the vocabulary (the last term: the first prompt's last-position logits kept for the curves).
     /// Independent of the model's depth; weights are read from the files as needed, not held.
-    public func estimatedPeakBytes(family: ModelFamily, prompts: [[Int]], lambdas: [Double]) throws -> Int {
+    package func estimatedPeakBytes(family: ModelFamily, prompts: [[Int]], lambdas: [Double]) throws -> Int {
         try Plan(self, family, prompts: prompts, lambdas: lambdas, enforceLimit: false).peakBytes
     }
 
@@ -236,7 +238,6 @@ public struct LinearityProbe: Sendable {
         )
             throws
         {
-            guard !prompts.isEmpty else { throw AnalysisError.badArgument("the probe needs at least one prompt") }
             let T = family.tasks.count
             for (label, values) in [
                 ("α", probe.alphas), ("scale", probe.scales), ("λ", lambdas), ("Taylor step", [probe.taylorStep]),
@@ -278,7 +279,6 @@ public struct LinearityProbe: Sendable {
             }
             engine.evictsInputs = UInt64(inputBytes) > ProcessInfo.processInfo.physicalMemory / 2
             let batch = batch
-            try engine.check(batch)
             self.engine = engine
             let P = points.coefficients.count
             let curvesBytes = 4 * T * grid.count * config.vocabularySize
@@ -328,7 +328,7 @@ public struct ProbeResult: Sendable {
     public let curves: [[[Double]]]
     /// [task][k]: which vocabulary index each curve follows.
     public let curveCoordinates: [[Int]]
-    /// The prompts' texts when they came from text (set by the caller that encoded them).
+    /// The prompts' texts when they came from text (``Prompts/texts``; the probe keeps them).
     public var promptTexts: [String]? = nil
     /// [task][k]: the decoded token of each curve's vocabulary index, when the base model has a tokenizer.json.
     public var curveTokens: [[String]]? = nil

@@ -8,6 +8,9 @@ import Tokenizers
 
 /// The probe's prompts: token ids, and the texts they were encoded from when they came from text.
 ///
+/// Outside the package a value comes only from ``PromptSource/load(for:vocabularySize:maxLength:)``, which checks
+/// the ids — the one user-facing check of a probe's prompts (at least one prompt, each non-empty, within
+/// `max_position_embeddings`, ids in the vocabulary), naming the file and line; the probe relies on it.
 /// Two values are equal when their ids and texts are; the tokenizer is not compared.
 public struct Prompts: Sendable, Equatable {
     public let ids: [[Int]]
@@ -17,7 +20,8 @@ public struct Prompts: Sendable, Equatable {
     /// prompts, else the base's tokenizer.json when it loads; `nil` leaves the curves unlabelled.
     public let tokenizer: Tokenizer?
 
-    public init(ids: [[Int]], texts: [String]?, tokenizer: Tokenizer? = nil) {
+    /// Prompts as given, unchecked: for ``PromptSource`` and tests.
+    package init(ids: [[Int]], texts: [String]?, tokenizer: Tokenizer? = nil) {
         self.ids = ids
         self.texts = texts
         self.tokenizer = tokenizer
@@ -33,8 +37,9 @@ public enum PromptSource: Sendable {
     case tokenIDs(URL)
     /// Text encoded with the base model's `tokenizer.json` as the `tokenizers` library encodes it with its special
     /// tokens (`Tokenizer.from_file(…).encode(text)`): one prompt per line, or for a `.jsonl` file one JSON object
-    /// `{"text": …}` per line (prompts with newlines).
-    case text(URL)
+    /// `{"text": …}` per line (prompts with newlines). `prefix` goes in front of every text before it is encoded
+    /// (the demo's `<bos>`, for a tokenizer without a post-processor); the prompt's text is then `prefix + text`.
+    case text(URL, prefix: String = "")
     /// `count` prompts of `length` tokens drawn uniformly from the vocabulary with a fixed seed.
     case random(count: Int, length: Int, seed: UInt64)
 
@@ -45,7 +50,7 @@ public enum PromptSource: Sendable {
     public static let maxLineBytes = 1 << 20
 
     /// The prompts' ids, checked against `vocabularySize` and `maxLength` (the model's `max_position_embeddings`).
-    public func prompts(for checkpoint: Checkpoint, vocabularySize: Int, maxLength: Int) throws -> [[Int]] {
+    package func prompts(for checkpoint: Checkpoint, vocabularySize: Int, maxLength: Int) throws -> [[Int]] {
         try loadIDs(for: checkpoint, vocabularySize: vocabularySize, maxLength: maxLength).ids
     }
 
@@ -76,8 +81,8 @@ public enum PromptSource: Sendable {
                     }
                 }, texts: nil)
             names = lines.map { "\(url.path):\($0.number): prompt" }
-        case .text(let url):
-            let texts = try Self.texts(url)
+        case .text(let url, let prefix):
+            let texts = try Self.texts(url).map { (number: $0.number, text: prefix + $0.text) }
             let tokenizer: Tokenizer
             do {
                 tokenizer = try Tokenizer(contentsOf: checkpoint.directory)
@@ -118,7 +123,7 @@ public enum PromptSource: Sendable {
         }
         guard !prompts.ids.isEmpty else {
             switch self {
-            case .tokenIDs(let url), .text(let url):
+            case .tokenIDs(let url), .text(let url, _):
                 throw AnalysisError.badArgument("\(url.path): the prompt file holds no prompt; expected one per line")
             case .random:
                 throw AnalysisError.badArgument("no prompts given")
@@ -228,9 +233,6 @@ public enum PromptSource: Sendable {
         if !current.isEmpty { try finish(current) }
         return result
     }
-
-    /// The lines of a prompt file, checked as ``numberedLines(_:)`` checks them.
-    public static func lines(_ url: URL) throws -> [String] { try numberedLines(url).map(\.text) }
 
     /// `text` quoted for a message, shortened to 40 characters.
     static func quote(_ text: String) -> String {

@@ -12,26 +12,13 @@ extension MetaMerge {
         @Argument(help: "The analysis report (metamerge analyze -o …), then optionally a probe report.")
         var reports: [String]
 
-        @Option(help: "Largest |cosine| allowed between task vectors.")
-        var maxCosine: Double?
-
-        @Option(help: "Where to check cosines: global, layer or tensor.")
-        var scope: GateScope = .global
-
-        @Option(help: "Largest chord residual allowed (needs a probe report).")
-        var maxChordResidual: Double?
-
-        @Option(help: "Largest first-order (Taylor) error allowed (needs a probe report).")
-        var maxTaylorError: Double?
-
-        @Option(help: "Largest additivity gap allowed (needs a probe report).")
-        var maxAdditivityGap: Double?
+        @OptionGroup var gate: GateThresholdOptions
 
         func validate() throws {
             guard (1...2).contains(reports.count) else {
                 throw ValidationError("give the analysis report, and optionally a probe report")
             }
-            guard maxCosine != nil || maxChordResidual != nil || maxTaylorError != nil || maxAdditivityGap != nil else {
+            guard !gate.isEmpty else {
                 throw ValidationError("give at least one threshold, e.g. --max-cosine 0.1")
             }
         }
@@ -39,14 +26,10 @@ extension MetaMerge {
         func run() async throws {
             var verdict: GateVerdict?
             try await reportingErrors {
-                let thresholds = GateThresholds(
-                    maxCosine: maxCosine, scope: scope, maxChordResidual: maxChordResidual,
-                    maxTaylorError: maxTaylorError,
-                    maxAdditivityGap: maxAdditivityGap)
                 let statistics = try AnalysisReport.read(from: URL(fileURLWithPath: reports[0]))
                 let linearity =
                     try reports.count > 1 ? ProbeReport.readSummary(from: URL(fileURLWithPath: reports[1])) : nil
-                verdict = try Gate.evaluate(thresholds, statistics: statistics, linearity: linearity)
+                verdict = try Gate.evaluate(gate.thresholds, statistics: statistics, linearity: linearity)
             }
             guard let verdict else { return }
             for finding in verdict.findings { Terminal.out(finding) }
@@ -61,5 +44,3 @@ extension MetaMerge {
         }
     }
 }
-
-extension GateScope: ExpressibleByArgument {}

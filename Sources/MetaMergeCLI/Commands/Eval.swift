@@ -55,56 +55,10 @@ extension MetaMerge {
                                     String(format: "%@ %.4g", $0, $1)
                                 }.joined(separator: ", "))
                     }
-                    Terminal.out(Self.render(taskList.map(\.name), metrics))
+                    Terminal.out(EvalTable(names: taskList.map(\.name), metrics: metrics).text)
                     if let output { Terminal.out("report: \(output)") }
                 }
             }
-        }
-
-        static func render(_ names: [String], _ metrics: [TaskMetrics]) -> String {
-            let width = max(names.map(\.count).max() ?? 4, 4)
-            var lines = [
-                "task".padding(toLength: width, withPad: " ", startingAt: 0)
-                    + "  items  exact match     token acc.  mean NLL"
-            ]
-            for (name, m) in zip(names, metrics) {
-                lines.append(
-                    name.padding(toLength: width, withPad: " ", startingAt: 0)
-                        + String(
-                            format: "  %5d  %4d (%5.1f%%)  %10.4f  %8.4f", m.items, m.exactMatch,
-                            100 * m.exactMatchRate, m.tokenAccuracy, m.meanNLL))
-            }
-            return lines.joined(separator: "\n")
-        }
-    }
-}
-
-/// `eval --json`.
-struct EvalJSON: Encodable {
-    struct Task: Encodable {
-        let name: String
-        let file: String
-        let items: Int
-        let exactMatch: Int
-        let exactMatchRate: Double
-        let completionTokens: Int
-        let correctTokens: Int
-        let tokenAccuracy: Double
-        let meanNLL: Double
-    }
-    let modelTasks: [String]
-    let coefficients: [Double]
-    let tasks: [Task]
-
-    init(target: EvaluationTarget, tasks: [EvalTask], metrics: [TaskMetrics]) {
-        modelTasks = target.modelTasks
-        coefficients = target.point
-        self.tasks = zip(tasks, metrics).map { task, m in
-            Task(
-                name: task.name, file: task.url.path, items: m.items, exactMatch: m.exactMatch,
-                exactMatchRate: m.exactMatchRate,
-                completionTokens: m.completionTokens, correctTokens: m.correctTokens, tokenAccuracy: m.tokenAccuracy,
-                meanNLL: m.meanNLL)
         }
     }
 }

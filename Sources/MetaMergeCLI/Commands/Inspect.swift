@@ -36,7 +36,8 @@ extension MetaMerge {
                     let data = summaries.count == 1 ? try encoder.encode(summaries[0]) : try encoder.encode(summaries)
                     Terminal.out(String(decoding: data, as: UTF8.self))
                 } else {
-                    Terminal.out(summaries.map { Self.render($0, tensors: tensors) }.joined(separator: "\n"))
+                    Terminal.out(
+                        summaries.map { CheckpointText(summary: $0, tensors: tensors).text }.joined(separator: "\n"))
                 }
                 let problems = summaries.flatMap(\.problems)
                 if !problems.isEmpty {
@@ -45,61 +46,5 @@ extension MetaMerge {
                 }
             }
         }
-
-        static func render(_ summary: CheckpointSummary, tensors: Bool) -> String {
-            var lines: [String] = []
-            lines.append(summary.directory)
-            if let inferred = summary.inferredArchitecture, let modelType = summary.modelType {
-                lines.append(
-                    "  architecture   \(inferred) (inferred from model_type \(modelType), as AutoModelForCausalLM "
-                        + "does)")
-            } else {
-                lines.append(
-                    "  architecture   \(summary.architectures.joined(separator: ", ").nonEmpty ?? "unknown")"
-                        + (summary.modelType.map { " (model_type \($0))" } ?? ""))
-            }
-            lines.append(
-                "  layers         \(summary.layers.map(String.init) ?? "?")   hidden "
-                    + "\(summary.hiddenSize.map(String.init) ?? "?")   vocab "
-                    + "\(summary.vocabSize.map(String.init) ?? "?")"
-            )
-            lines.append("  parameters     \(formatCount(summary.parameters))")
-            let dtypes = summary.bytesByDtype.sorted { $0.key < $1.key }
-                .map { "\($0.key) \(ByteSize(bytes: $0.value))" }.joined(separator: ", ")
-            lines.append("  bytes          \(dtypes)")
-            lines.append("  tied lm_head   \(summary.tiedEmbeddings ? "yes (the embedding serves as lm_head)" : "no")")
-            lines.append("  shards         \(summary.shards.count)")
-            for shard in summary.shards {
-                lines.append("    \(shard.file)  \(shard.tensors) tensors, \(ByteSize(bytes: shard.bytes))")
-            }
-            for note in summary.notes { lines.append("  note           \(note)") }
-            for problem in summary.problems { lines.append("  PROBLEM        \(problem)") }
-            if tensors {
-                lines.append("  tensors        \(summary.tensors.count)")
-                let width = summary.tensors.map(\.name.count).max() ?? 0
-                for tensor in summary.tensors {
-                    let name = tensor.name.padding(toLength: width, withPad: " ", startingAt: 0)
-                    let shape = "[" + tensor.shape.map(String.init).joined(separator: ", ") + "]"
-                    lines.append(
-                        "    \(name)  \(tensor.dtype.padding(toLength: 7, withPad: " ", startingAt: 0)) "
-                            + "\(shape.padding(toLength: 16, withPad: " ", startingAt: 0)) \(tensor.bytes) B"
-                    )
-                }
-            }
-            return lines.joined(separator: "\n")
-        }
-
-        static func formatCount(_ count: Int) -> String {
-            switch count {
-            case 1_000_000_000...: String(format: "%.2f B (%ld)", Double(count) / 1e9, count)
-            case 1_000_000...: String(format: "%.2f M (%ld)", Double(count) / 1e6, count)
-            case 1_000...: String(format: "%.1f k (%ld)", Double(count) / 1e3, count)
-            default: "\(count)"
-            }
-        }
     }
-}
-
-extension String {
-    var nonEmpty: String? { isEmpty ? nil : self }
 }

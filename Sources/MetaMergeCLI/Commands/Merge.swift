@@ -81,14 +81,13 @@ extension MetaMerge {
             try await reportingErrors {
                 let configuration = try MergeConfiguration.load(contentsOf: URL(fileURLWithPath: config))
                 let shardSize = try outShardSize.validate()
-                let options = MergeOptions(
+                var options = MergeOptions(
                     randomSeed: randomSeed, threads: threads ?? ProcessInfo.processInfo.activeProcessorCount,
                     shardSize: shardSize, gate: try gate?.thresholds(), force: force,
                     statisticsReport: stats.map { URL(fileURLWithPath: $0) },
                     probeReport: probe.map { URL(fileURLWithPath: $0) })
-                var mergeOptions = options
-                mergeOptions.allowNonFinite = allowNonFinite
-                let merge = try Merge(configuration: configuration, options: mergeOptions)
+                options.allowNonFinite = allowNonFinite
+                let merge = try Merge(configuration: configuration, options: options)
                 if let outDir, !dryRun {
                     try ModelWriter.checkDestination(
                         URL(fileURLWithPath: outDir), overwrite: overwrite, inputs: merge.inputPaths)
@@ -102,28 +101,12 @@ extension MetaMerge {
                     if let outcome = plan.gate, !outcome.passed, !force { throw ExitCode(1) }
                     return
                 }
-                for input in plan.inputs {
-                    for note in input.checkpoint.notes { Terminal.info("note: \(input.reference): \(note)") }
-                }
-                for note in plan.notes { Terminal.info("note: \(note)") }
-                if let lambdas = plan.globalLambdas {
-                    let text = zip(plan.taskNames, lambdas).map { String(format: "%@ %.6f", $0, $1) }.joined(
-                        separator: ", ")
-                    Terminal.info("MetaGPT λ: \(text)")
-                }
-                if plan.method.isStochastic {
-                    let how = plan.seedGiven ? "" : " (drawn; pass --random-seed \(plan.seed) to reproduce)"
-                    Terminal.info("random seed \(plan.seed)\(how)")
-                }
+                for line in MergePlanNotes(plan: plan).lines { Terminal.info(line) }
                 if let outcome = plan.gate {
-                    if outcome.passed {
-                        Terminal.info("gate \(outcome.thresholds.summary): passed")
-                        for figure in outcome.figures { Terminal.info("  \(figure)") }
-                    } else {
-                        Terminal.error(
-                            "gate \(outcome.thresholds.summary) failed: \(outcome.violations.count) violation(s)")
-                        for violation in outcome.violations.prefix(50) { Terminal.info("  \(violation)") }
-                        if outcome.violations.count > 50 { Terminal.info("  … \(outcome.violations.count - 50) more") }
+                    let gate = MergePlanNotes.gate(outcome)
+                    if outcome.passed { Terminal.info(gate.headline) } else { Terminal.error(gate.headline) }
+                    for line in gate.details { Terminal.info(line) }
+                    if !outcome.passed {
                         guard force else {
                             Terminal.info(
                                 "nothing written; pass --force to merge anyway (the verdict goes into the model card)")
@@ -142,36 +125,5 @@ extension MetaMerge {
                 )
             }
         }
-    }
-}
-
-/// Shows a library pass's progress with the terminal's ``Progress``.
-final class ProgressReporter: MergeProgressReporting, @unchecked Sendable {
-    private let enabled: Bool
-    private let lock = NSLock()
-    private var progress: Progress?
-
-    init(enabled: Bool) {
-        self.enabled = enabled
-    }
-
-    func begin(_ label: String, total: Double) {
-        lock.lock()
-        defer { lock.unlock() }
-        progress = Progress(label, total: total, enabled: enabled)
-    }
-
-    func advance(_ amount: Double) {
-        lock.lock()
-        let current = progress
-        lock.unlock()
-        current?.advance(by: amount)
-    }
-
-    func end() {
-        lock.lock()
-        defer { lock.unlock() }
-        progress?.finish()
-        progress = nil
     }
 }

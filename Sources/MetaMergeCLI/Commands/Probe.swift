@@ -1,5 +1,4 @@
 import ArgumentParser
-import Checkpoints
 import Evaluation
 import Foundation
 import Statistics
@@ -15,23 +14,7 @@ extension MetaMerge {
 
         @OptionGroup var family: FamilyOptions
 
-        @Option(name: .customLong("token-ids"), help: "Prompts as token ids, one prompt per line (LF or CRLF).")
-        var tokenIDs: String?
-
-        @Option(
-            help: """
-                Prompts as text, one per line (or a .jsonl file of {"text": …} objects, for prompts with newlines), \
-                encoded with the base model's tokenizer.json as the tokenizers library does, with its special tokens \
-                (see `metamerge tokenize`).
-                """)
-        var prompts: String?
-
-        @Option(help: "Without prompt files: how many random prompts, and their length.")
-        var randomPrompts: Int = 8
-        @Option(help: "Length of each random prompt.")
-        var promptLength: Int = 16
-        @Option(help: "Seed of the random prompts.")
-        var seed: UInt64 = 0
+        @OptionGroup var prompts: PromptOptions
 
         @Option(help: "The α grid, start:end:step or a comma list.")
         var alphas: GridArgument = "0:1:0.1"
@@ -56,12 +39,8 @@ extension MetaMerge {
 
         func run() async throws {
             try await reportingErrors {
-                let source: PromptSource =
-                    if let tokenIDs { .tokenIDs(URL(fileURLWithPath: tokenIDs)) } else if let prompts {
-                        .text(URL(fileURLWithPath: prompts))
-                    } else { .random(count: randomPrompts, length: promptLength, seed: seed) }
                 let probe = ProbeRun(
-                    family: try family.load(), source: source,
+                    family: try family.load(), source: prompts.source,
                     probe: LinearityProbe(alphas: try alphas.values(), scales: try scales.values()),
                     report: URL(fileURLWithPath: output))
                 let progress = Progress("probe", total: 1)
@@ -72,86 +51,10 @@ extension MetaMerge {
                 if json {
                     Terminal.out(try jsonString(ProbeSummaryJSON(result)))
                 } else {
-                    Terminal.out(Self.render(result))
+                    Terminal.out(ProbeTable(result: result).text)
                     Terminal.out("report: \(output)")
                 }
             }
         }
-
-        /// The probe with a progress display; `lambdas` are MetaGPT's λ of the family for the merged point.
-        static func runProbe(
-            _ family: ModelFamily, prompts: Prompts, alphas: [Double], scales: [Double], lambdas: [Double]
-        ) throws -> ProbeResult {
-            let probe = LinearityProbe(alphas: alphas, scales: scales)
-            let progress = Progress("probe", total: 1)
-            let result = try probe.run(family, prompts: prompts, lambdas: lambdas) { done, total in
-                progress.advance(by: 1 / Double(total), item: "\(done)/\(total) forward batches")
-            }
-            progress.finish()
-            return result
-        }
-
-        static func render(_ result: ProbeResult) -> String {
-            /// The worst value over prompts (the largest, or for R² the smallest) and the mean.
-            func stats(_ row: [Double], worstIsSmallest: Bool = false) -> String {
-                let finite = row.filter { !$0.isNaN }
-                guard !finite.isEmpty else { return "undefined".padding(toLength: 17, withPad: " ", startingAt: 0) }
-                let worst = worstIsSmallest ? finite.min()! : finite.max()!
-                return String(format: "%7.4f (%7.4f)", worst, finite.reduce(0, +) / Double(finite.count))
-            }
-            var lines = [
-                "Linearity along each task vector (worst of \(result.prompts.count) prompts, mean in parentheses):"
-            ]
-            let width = max(result.taskNames.map(\.count).max() ?? 4, 4)
-            func pad(_ text: String) -> String { text.padding(toLength: width, withPad: " ", startingAt: 0) }
-            lines.append(pad("task") + "  chord residual     Taylor error       R² (min)")
-            for (t, task) in result.taskNames.enumerated() {
-                lines.append(
-                    pad(task) + "  \(stats(result.chordResidual[t]))  \(stats(result.taylorError[t]))  "
-                        + stats(result.rSquared[t], worstIsSmallest: true))
-            }
-            if !result.pairNames.isEmpty {
-                lines.append("")
-                lines.append("Additivity gap ‖f(θ0+τi+τj) − f(θ0) − (Δi+Δj)‖ / (‖Δi‖+‖Δj‖):")
-                let pairWidth = result.pairNames.map(\.count).max() ?? 0
-                for (p, pair) in result.pairNames.enumerated() {
-                    lines.append(
-                        "  \(pair.padding(toLength: pairWidth, withPad: " ", startingAt: 0))  "
-                            + "\(stats(result.additivityGap[p]))"
-                    )
-                }
-            }
-            lines.append("")
-            lines.append("MetaGPT point θ0 + s·Σλτ: gap to the linear prediction s·ΣλΔ:")
-            for (k, scale) in result.scales.enumerated() {
-                lines.append(String(format: "  s = %-4g ", scale) + stats(result.mergedGap[k]))
-            }
-            return lines.joined(separator: "\n")
-        }
-    }
-}
-
-/// The probe's figures for `--json`.
-struct ProbeSummaryJSON: Encodable {
-    let tasks: [String]
-    let pairs: [String]
-    let chordResidualMax: [Double]
-    let taylorErrorMax: [Double]
-    let rSquaredMean: [Double]
-    let additivityGapMax: [Double]
-    let scales: [Double]
-    let mergedGapMean: [Double]
-
-    init(_ result: ProbeResult) {
-        func mean(_ row: [Double]) -> Double { row.reduce(0, +) / Double(max(row.count, 1)) }
-        tasks = result.taskNames
-        pairs = result.pairNames
-        let summary = result.summary
-        chordResidualMax = summary.chordResidual.map(\.1)
-        taylorErrorMax = summary.taylorError.map(\.1)
-        rSquaredMean = result.rSquared.map(mean)
-        additivityGapMax = summary.additivityGap.map(\.1)
-        scales = result.scales
-        mergedGapMean = result.mergedGap.map(mean)
     }
 }

@@ -44,47 +44,8 @@ extension MetaMerge {
                     Terminal.out(try jsonString(RecommendJSON(r)))
                     return
                 }
-                var lines = [
-                    "Recommended point: \(r.weightingName) weights at total scale s = "
-                        + "\(String(format: "%.2f", r.scale))",
-                    "  c = "
-                        + zip(r.taskNames, r.coefficients).map { String(format: "%@ %.3f", $0, $1) }.joined(
-                            separator: ", "),
-                    "  sweep it: --weights \(r.weights.map { String(format: "%.4f", $0) }.joined(separator: ":")) "
-                        + "--scales \(String(format: "%.2f", r.scale))",
-                    "Why:",
-                ]
-                lines += r.reason.map { "  " + $0 }
-                if !r.warnings.isEmpty {
-                    lines.append("Warnings:")
-                    lines += r.warnings.map { "  " + $0 }
-                }
-                Terminal.out(lines.joined(separator: "\n"))
+                Terminal.out(RecommendationText(recommendation: r).text)
             }
         }
-    }
-}
-
-struct RecommendJSON: Encodable {
-    let tasks: [String]
-    let weighting: String
-    let weights: [Double]
-    let scale: Double
-    let coefficients: [Double]
-    let linearScale: Double
-    let probeCap: Double?
-    let reason: [String]
-    let warnings: [String]
-
-    init(_ r: Recommendation) {
-        tasks = r.taskNames
-        weighting = r.weightingName
-        weights = r.weights
-        scale = r.scale
-        coefficients = r.coefficients
-        linearScale = r.linearScale
-        probeCap = r.probeCap
-        reason = r.reason
-        warnings = r.warnings
     }
 }

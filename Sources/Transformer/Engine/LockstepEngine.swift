@@ -91,9 +91,10 @@ public struct LockstepEngine: Sendable {
     }
 
     /// Checks every prompt: non-empty, within `max_position_embeddings` (unless the RoPE is `dynamic`), ids in the
-    /// vocabulary. (A prompt longer
-    /// than a sliding window is computed with the window, as transformers computes it.)
-    public func check(_ batch: PromptBatch) throws {
+    /// vocabulary. (A prompt longer than a sliding window is computed with the window, as transformers computes
+    /// it.) A programming-error guard, run by every pass: the engine's callers check their prompts for the user
+    /// first, naming the file and line (the probe's through Evaluation's `PromptSource`, eval's in `EvalTask`).
+    func check(_ batch: PromptBatch) throws {
         guard !batch.prompts.isEmpty else {
             throw TransformerError(.badPromptLength, "no prompts; expected at least one")
         }
@@ -108,6 +109,8 @@ public struct LockstepEngine: Sendable {
 }
 
 extension TransformerConfig {
+    /// One prompt's guard (``LockstepEngine/check(_:)``, and the single-model forward pass): non-empty, within
+    /// `max_position_embeddings` (unless the RoPE is `dynamic`), ids in the vocabulary.
     func checkPrompt(_ tokens: [Int]) throws {
         guard !tokens.isEmpty else {
             throw TransformerError(.badPromptLength, "the prompt is empty; expected at least one token id")
