@@ -24,10 +24,12 @@ public struct OutputManifest: Codable, Sendable, Equatable {
     public let version: Int
     public let files: [File]
 
-    /// Lists and hashes every file in `directory` (the manifest excluded). Polls ``Interruption`` while hashing.
+    /// Lists and hashes every file in `directory` (the manifest excluded); a file named in `hashed` takes the XXH64
+    /// given there (computed from the bytes as they were written) instead of being read back. Polls
+    /// ``Interruption`` while hashing.
     ///
     /// - Throws: a `CheckpointError` when an entry is not a regular file or cannot be read.
-    public static func make(of directory: URL) throws -> OutputManifest {
+    public static func make(of directory: URL, hashed: [String: String] = [:]) throws -> OutputManifest {
         var files: [File] = []
         for name in try entries(of: directory) where name != fileName {
             let url = directory.appendingPathComponent(name)
@@ -35,7 +37,7 @@ public struct OutputManifest: Codable, Sendable, Equatable {
                 throw CheckpointError(.writeFailed, url: url, "is not a regular file; the output holds only files")
             }
             do {
-                files.append(File(name: name, size: size, xxh64: try XXH64.hex(ofFileAt: url)))
+                files.append(File(name: name, size: size, xxh64: try hashed[name] ?? XXH64.hex(ofFileAt: url)))
             } catch let error as CheckpointError {
                 throw error
             } catch {

@@ -43,6 +43,10 @@ public final class ModelWriter {
     private var shardIndex = 0
     private var entryIndex = 0
     private var writer: SafeTensorsWriter?
+    /// The XXH64 of the shard being written, fed by its writer as the bytes go out, and of every finished shard:
+    /// the manifest takes them from here rather than reading back files that direct I/O kept out of the page cache.
+    private var writtenHash: (file: String, hash: RunningHash)?
+    private var writtenHashes: [String: String] = [:]
     private var elementsWritten = 0
     private var finished = false
 
@@ -181,9 +185,12 @@ public final class ModelWriter {
         }
         if writer == nil {
             let shard = shards[shardIndex]
+            let hash = RunningHash()
+            writtenHash = (shard.file, hash)
             writer = try SafeTensorsWriter(
                 url: temporary.appendingPathComponent(shard.file),
-                tensors: shard.entries.map { ($0.name, $0.dtype, $0.shape) })
+                tensors: shard.entries.map { ($0.name, $0.dtype, $0.shape) }, output: .direct,
+                observer: { hash.value.update($0) })
         }
         try body(writer!)
         elementsWritten += count
@@ -198,6 +205,8 @@ public final class ModelWriter {
             if entryIndex == shards[shardIndex].entries.count {
                 try writer!.finish()
                 writer = nil
+                if let (file, hash) = writtenHash { writtenHashes[file] = hash.value.finish() }
+                writtenHash = nil
                 shardIndex += 1
                 entryIndex = 0
             }
@@ -260,7 +269,7 @@ public final class ModelWriter {
             let data = try JSONSerialization.data(withJSONObject: index, options: [.prettyPrinted, .sortedKeys])
             try writeFile(named: "model.safetensors.index.json", contents: data)
         }
-        try OutputManifest.make(of: temporary).write(into: temporary)
+        try OutputManifest.make(of: temporary, hashed: writtenHashes).write(into: temporary)
         // The full comparison reads the earlier output, so it runs before the lock a signal's cleanup takes; just
         // before the swap (under that lock) the names and sizes are compared once more.
         let hashed = overwrite && FileManager.default.fileExists(atPath: destination.path)
@@ -296,4 +305,9 @@ public final class ModelWriter {
         TemporaryOutputs.unregister(container)
         finished = true
     }
+}
+
+/// An ``XXH64`` a writer's observer closure updates in place.
+private final class RunningHash {
+    var value = XXH64()
 }

@@ -54,6 +54,8 @@ public final class SafeTensorsWriter {
     private var scratch: UnsafeMutableRawBufferPointer?
     /// The file's byte stream (direct I/O where possible), once the file is created.
     private var output: StagedFileOutput?
+    /// Sees every byte written, in file order (``init(url:tensors:metadata:output:observer:)``).
+    private let observer: ((UnsafeRawBufferPointer) -> Void)?
 
     private enum State { case open, finished, failed }
 
@@ -77,14 +79,17 @@ public final class SafeTensorsWriter {
     }
 
     /// As ``init(url:tensors:metadata:)``, writing the file as `output` says (buffered, or direct I/O where
-    /// possible: see ``StagedFileOutput``; the bytes are the same).
+    /// possible: see ``StagedFileOutput``; the bytes are the same). `observer` sees every byte of the file, header
+    /// first, in file order, as it is written (e.g. to hash the file without reading it back: direct I/O leaves
+    /// nothing in the page cache).
     package init(
         url: URL, tensors: [(name: String, dtype: DType, shape: [Int])], metadata: [String: String] = [:],
-        output mode: StagedFileOutput.Mode
+        output mode: StagedFileOutput.Mode, observer: ((UnsafeRawBufferPointer) -> Void)? = nil
     )
         throws
     {
         self.url = url
+        self.observer = observer
         var seen = Set<String>()
         for tensor in tensors {
             guard tensor.name != "__metadata__" else {
@@ -311,6 +316,7 @@ public final class SafeTensorsWriter {
         } catch let error as SafeTensorsError {
             throw fail(.writeFailed, tensor: nil, error.detail)
         }
+        observer?(bytes)
     }
 
     /// Records the failure, closes and removes the partial file, and returns the error to throw.
