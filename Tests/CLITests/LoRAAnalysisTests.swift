@@ -1,0 +1,166 @@
+import Foundation
+import HDF5
+import TestSupport
+import Testing
+
+/// LoRA adapters as task models of `analyze`, and in merges that need task-vector statistics (MetaGPT's λ,
+/// `--gate`, `--stats`) (issue 20, item 1), against NumPy float64 on the materialised τ = s·B·A
+/// (scripts/fixtures/make_lora_analysis_references.py → Tests/Fixtures/lora/analysis/references.json).
+@Suite("LoRA adapters in analyze and MetaGPT")
+struct LoRAAnalysisTests {
+    static let lora = RepositoryPaths.fixtures.appendingPathComponent("lora")
+    static let base = RepositoryPaths.tinyFamily.appendingPathComponent("base")
+
+    /// The reference: the family's tasks (name, path from the repository root), per tensor statistics, global Gram
+    /// matrix and λ.
+    struct Reference {
+        let tasks: [(name: String, path: String)]
+        let tensors: [String: [String: Any]]
+        let globalGram: [Double]
+        let lambdas: [Double]
+
+        init() throws {
+            let url = LoRAAnalysisTests.lora.appendingPathComponent("analysis/references.json")
+            let json = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
+            let root = RepositoryPaths.fixtures.deletingLastPathComponent().deletingLastPathComponent()
+            tasks = try #require(json["tasks"] as? [[String: String]]).map {
+                ($0["name"]!, root.appendingPathComponent($0["path"]!).path)
+            }
+            tensors = try #require(json["tensors"] as? [String: [String: Any]])
+            globalGram = try #require(json["global_gram"] as? [Double])
+            lambdas = try #require(json["metagpt_lambda"] as? [Double])
+        }
+
+        func doubles(_ tensor: String, _ key: String) throws -> [Double] {
+            if let value = tensors[tensor]?[key] as? Double { return [value] }
+            return try #require(tensors[tensor]?[key] as? [Double], "\(tensor) \(key)")
+        }
+
+        func ints(_ tensor: String, _ key: String) throws -> [Int] {
+            if let value = tensors[tensor]?[key] as? Int { return [value] }
+            return try #require(tensors[tensor]?[key] as? [Int], "\(tensor) \(key)")
+        }
+    }
+
+    /// |a − b| ≤ 1e-9 · scale.
+    static func expectClose(_ a: Double, _ b: Double, scale: Double, _ what: String) {
+        #expect(abs(a - b) <= 1e-9 * scale, "\(what): \(a) vs NumPy \(b)")
+    }
+
+    /// `analyze` of base + three adapters (r 4 attention-only, rsLoRA r 8, rank/alpha patterns) + a full fine-tune:
+    /// every Gram entry, ‖θ0‖², Σ τ, Σ |τ|, max |τ|, zero and sign-conflict counts per tensor, and the global Gram
+    /// matrix and λ, within 1e-9 relative of NumPy float64 on τ = s·B·A. Before adapters were read, the adapter
+    /// directories were refused (no config.json).
+    @Test func analyzeWithAdaptersMatchesNumPy() throws {
+        let reference = try Reference()
+        let work = try makeTemporaryDirectory("lora-analyze")
+        let report = work.appendingPathComponent("stats.h5")
+        let result = try MetaMergeProcess.run(
+            ["analyze", "--base", Self.base.path] + reference.tasks.flatMap { ["--model", "\($0.name)=\($0.path)"] }
+                + ["-o", report.path])
+        try #require(result.status == 0, "\(result.stderr)")
+        let file = try HDF5File.open(at: report)
+        defer { try? file.close() }
+        let tensors = try file.root.group("tensors")
+        let names = try tensors.dataset("name").readStrings()
+        #expect(Set(names) == Set(reference.tensors.keys))
+        let T = reference.tasks.count
+        let gram = try tensors.dataset("gram").read(Double.self).values
+        let baseSquared = try tensors.dataset("base_sq_norm").read(Double.self).values
+        let sums = try tensors.dataset("sum").read(Double.self).values
+        let absoluteSums = try tensors.dataset("abs_sum").read(Double.self).values
+        let maxima = try tensors.dataset("max_abs").read(Double.self).values
+        let zeros = try tensors.dataset("zeros").read(Int.self).values
+        let conflicts = try tensors.dataset("sign_conflicts").read(Int.self).values
+        let elements = try tensors.dataset("elements").read(Int.self).values
+        for (n, name) in names.enumerated() {
+            let refGram = try reference.doubles(name, "gram")
+            for i in 0..<T {
+                for j in 0..<T {
+                    let scale = (refGram[i * T + i] * refGram[j * T + j]).squareRoot()
+                    Self.expectClose(
+                        gram[n * T * T + i * T + j], refGram[i * T + j], scale: scale, "\(name) G[\(i),\(j)]")
+                }
+            }
+            let refBase = try reference.doubles(name, "base_sq_norm")[0]
+            Self.expectClose(baseSquared[n], refBase, scale: refBase, "\(name) ‖θ0‖²")
+            let refAbs = try reference.doubles(name, "abs_sum"), refSum = try reference.doubles(name, "sum")
+            let refMax = try reference.doubles(name, "max_abs")
+            for t in 0..<T {
+                Self.expectClose(absoluteSums[n * T + t], refAbs[t], scale: refAbs[t], "\(name) Σ|τ| \(t)")
+                Self.expectClose(sums[n * T + t], refSum[t], scale: refAbs[t], "\(name) Σ τ \(t)")
+                Self.expectClose(maxima[n * T + t], refMax[t], scale: refMax[t], "\(name) max|τ| \(t)")
+            }
+            #expect(Array(zeros[(n * T)..<((n + 1) * T)]) == (try reference.ints(name, "zeros")), "\(name) zeros")
+            #expect(conflicts[n] == (try reference.ints(name, "sign_conflicts"))[0], "\(name) sign conflicts")
+            #expect(elements[n] == (try reference.ints(name, "elements"))[0], "\(name) elements")
+        }
+        let global = try file.root.group("global")
+        let globalGram = try global.dataset("gram").read(Double.self).values
+        for i in 0..<T {
+            for j in 0..<T {
+                let scale = (reference.globalGram[i * T + i] * reference.globalGram[j * T + j]).squareRoot()
+                Self.expectClose(globalGram[i * T + j], reference.globalGram[i * T + j], scale: scale, "G[\(i),\(j)]")
+            }
+        }
+        let lambdas = try global.dataset("metagpt_lambda").read(Double.self).values
+        for t in 0..<T { Self.expectClose(lambdas[t], reference.lambdas[t], scale: reference.lambdas[t], "λ \(t)") }
+    }
+
+    /// The λ column of a merge's model card, by model reference.
+    static func cardLambdas(_ out: URL) throws -> [String: Double] {
+        let card = try String(contentsOf: out.appendingPathComponent("README.md"), encoding: .utf8)
+        var lambdas: [String: Double] = [:]
+        for line in card.split(separator: "\n") where line.hasPrefix("| ") {
+            let cells = line.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }
+            if cells.count == 3, let lambda = Double(cells[2]) { lambdas[cells[0]] = lambda }
+        }
+        return lambdas
+    }
+
+    /// `merge_method: metagpt` with adapters (bare directories on `base_model`, and `BASE+ADAPTER` with BASE the
+    /// base_model) and `--gate`: λ from the adapters' factors equal NumPy's (to the card's 6 decimals), the gate
+    /// passes, and `--stats` with an `analyze` report of the same family gives the same λ. Before, any statistics
+    /// with an adapter were refused.
+    @Test(arguments: [false, true])
+    func metagptMergeWithAdaptersUsesFactorNorms(useReport: Bool) throws {
+        let reference = try Reference()
+        let work = try makeTemporaryDirectory("lora-metagpt")
+        var flags = ["--gate", "max-cosine=0.5"]
+        if useReport {
+            let report = work.appendingPathComponent("stats.h5")
+            let analyze = try MetaMergeProcess.run(
+                ["analyze", "--base", Self.base.path]
+                    + reference.tasks.flatMap { ["--model", "\($0.name)=\($0.path)"] } + ["-o", report.path])
+            try #require(analyze.status == 0, "\(analyze.stderr)")
+            flags += ["--stats", report.path]
+        }
+        // rslora as BASE+ADAPTER, the other adapters bare, the full fine-tune as a model directory.
+        let references = reference.tasks.map { $0.name == "rslora" ? "\(Self.base.path)+\($0.path)" : $0.path }
+        let yaml =
+            "merge_method: metagpt\nbase_model: \(Self.base.path)\ndtype: float32\nmodels:\n"
+            + references.map { "  - model: \($0)\n" }.joined()
+        let (result, _, out) = try LoRAMergeTests.run(yaml, in: work, flags: flags)
+        try #require(result.status == 0, "\(result.stderr)")
+        let lambdas = try Self.cardLambdas(out)
+        for (t, name) in references.enumerated() {
+            let lambda = try #require(lambdas[name], "no λ for \(name) in \(lambdas)")
+            #expect(abs(lambda - reference.lambdas[t]) <= 5.01e-7, "λ of \(name): \(lambda) vs \(reference.lambdas[t])")
+        }
+        let card = try String(contentsOf: out.appendingPathComponent("README.md"), encoding: .utf8)
+        #expect(card.contains("max |cos| ≤ 0.5 (global): **passed**"), "\(card)")
+    }
+
+    /// An adapter on another model than base_model (`ADD+ADAPTER`) has no task vector the statistics can read from
+    /// factors: MetaGPT refuses it, naming the model, rather than computing λ on other weights.
+    @Test func metagptRefusesAnAdapterOnAnotherBase() throws {
+        let add = RepositoryPaths.tinyFamily.appendingPathComponent("add").path
+        let adapter = Self.lora.appendingPathComponent("adapters/r4-attn").path
+        let yaml =
+            "merge_method: metagpt\nbase_model: \(Self.base.path)\nmodels:\n  - model: \(add)+\(adapter)\n"
+            + "  - model: \(add)\n"
+        let run = try LoRAMergeTests.run(yaml, in: try makeTemporaryDirectory("lora-other-base"))
+        LoRAMergeTests.expectRefusal(
+            run, "\(run.config.path): model '\(add)+\(adapter)' is a LoRA adapter on \(add), not on base_model")
+    }
+}
