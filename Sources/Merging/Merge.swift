@@ -108,35 +108,13 @@ private struct Preparation {
     // MARK: Statistics
 
     private func family() throws -> ModelFamily {
-        guard let base = plan.baseIndex else {
+        guard plan.baseIndex != nil else {
             throw MergeConfigError(
                 .missingKey, file: plan.configuration.file, "task-vector statistics need a base_model")
         }
-        // A LoRA adapter is a task vector on the base it adapts (the statistics read its factors); an adapter on
-        // another model, or an adapted base, has no such task vector: refused rather than computed on the wrong
-        // weights.
-        let baseInput = plan.inputs[base]
-        let basePath = baseInput.url.standardizedFileURL.resolvingSymlinksInPath().path
-        for input in [baseInput] + plan.taskIndices.map({ plan.inputs[$0] }) where input.adapter != nil {
-            let onBase = input.url.standardizedFileURL.resolvingSymlinksInPath().path == basePath
-            guard onBase, !input.isBase else {
-                throw MergeConfigError(
-                    .incompatibleModels, file: plan.configuration.file,
-                    "model '\(input.reference)' is a LoRA adapter on \(input.url.path), not on base_model "
-                        + "\(baseInput.url.path); task-vector statistics (merge_method metagpt, --stats, --gate, a "
-                        + "statistics report) read an adapter only as a task vector on base_model; merge the adapter "
-                        + "into its base first (PEFT `merge_and_unload()`), or use a method without statistics")
-            }
-        }
-        return try ModelFamily(
-            base: baseInput.checkpoint,
-            tasks: plan.taskIndices.map {
-                let input = plan.inputs[$0]
-                if let adapter = input.adapter {
-                    return ModelFamily.Member(name: input.reference, adapter: adapter, base: baseInput.checkpoint)
-                }
-                return ModelFamily.Member(name: input.reference, checkpoint: input.checkpoint)
-            })
+        return try plan.family(
+            purpose: "task-vector statistics (merge_method metagpt, --stats, --gate, a statistics report)",
+            name: \.reference)
     }
 
     mutating func loadStatistics(progress: (any MergeProgressReporting)?) throws -> TaskVectorStatistics {

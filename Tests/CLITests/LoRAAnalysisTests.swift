@@ -164,3 +164,62 @@ struct LoRAAnalysisTests {
             run, "\(run.config.path): model '\(add)+\(adapter)' is a LoRA adapter on \(add), not on base_model")
     }
 }
+
+/// `eval` and the forward pass with LoRA adapters (issue 20, item 1): a merge point θ0 + Σ c_t s_t B_t A_t of a
+/// config naming adapters, against transformers on the PEFT-merged model
+/// (scripts/fixtures/make_lora_eval_references.py → Tests/Fixtures/lora/eval/references.json).
+@Suite("LoRA adapters in eval")
+struct LoRAEvalTests {
+    static let adapters = LoRAAnalysisTests.lora.appendingPathComponent("adapters")
+
+    /// Each item's completion NLL within 1e-5 relative of transformers, and its exact-match flag and correct-token
+    /// count equal, at c = 1 on r4-attn (PEFT `merge_and_unload()`) and at 0.6·r4-attn + 0.7·r8-all (r8-all written
+    /// as BASE+ADAPTER). Before, the adapter's task vector was read from the base's weights (τ = 0) or refused.
+    @Test(arguments: ["r4-attn", "r4-attn+r8-all"])
+    func evalOfAnAdapterPointMatchesTransformers(point: String) throws {
+        let url = LoRAAnalysisTests.lora.appendingPathComponent("eval/references.json")
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
+        let reference = try #require((json["points"] as? [String: Any])?[point] as? [String: Any])
+        let tasks = try #require(reference["tasks"] as? [String: [String: Any]])
+        let base = LoRAAnalysisTests.base.path
+        let models =
+            point == "r4-attn"
+            ? "  - model: \(Self.adapters.path)/r4-attn\n    parameters: {weight: 1.0}\n"
+            : "  - model: \(Self.adapters.path)/r4-attn\n    parameters: {weight: 0.6}\n"
+                + "  - model: \(base)+\(Self.adapters.path)/r8-all\n    parameters: {weight: 0.7}\n"
+        let work = try makeTemporaryDirectory("lora-eval")
+        let config = work.appendingPathComponent("point.yml")
+        try Data("merge_method: task_arithmetic\nbase_model: \(base)\nmodels:\n\(models)".utf8).write(to: config)
+        let report = work.appendingPathComponent("eval.h5")
+        let names = tasks.keys.sorted()
+        let result = try MetaMergeProcess.run(
+            ["eval", config.path, "-o", report.path, "--quiet"]
+                + names.flatMap {
+                    ["--task", "\($0)=" + RepositoryPaths.tinyFamily.appendingPathComponent("tasks/\($0).jsonl").path]
+                })
+        try #require(result.status == 0, "\(result.stderr)")
+        let file = try HDF5File.open(at: report)
+        defer { try? file.close() }
+        let eval = try file.root.group("eval")
+        let order = try eval.dataset("tasks").readStrings()
+        let offsets = try eval.dataset("item_offsets").read(Int.self).values
+        let nll = try eval.dataset("item_nll").read(Double.self).values
+        let exact = try eval.dataset("item_exact").read(UInt8.self).values
+        let correct = try eval.dataset("item_correct_tokens").read(Int.self).values
+        #expect(Set(order) == Set(names))
+        for (k, name) in order.enumerated() {
+            let r = try #require(tasks[name])
+            let refNLL = try #require(r["item_nll"] as? [Double])
+            let refExact = try #require(r["item_exact"] as? [Int])
+            let refCorrect = try #require(r["item_correct_tokens"] as? [Int])
+            let range = offsets[k]..<offsets[k + 1]
+            try #require(range.count == refNLL.count)
+            for (i, item) in range.enumerated() {
+                #expect(
+                    abs(nll[item] - refNLL[i]) <= 1e-5 * refNLL[i], "\(name) item \(i): \(nll[item]) vs \(refNLL[i])")
+                #expect(Int(exact[item]) == refExact[i], "\(name) item \(i) exact")
+                #expect(correct[item] == refCorrect[i], "\(name) item \(i) correct tokens")
+            }
+        }
+    }
+}

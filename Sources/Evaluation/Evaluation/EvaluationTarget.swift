@@ -59,16 +59,12 @@ public struct EvaluationTarget {
         _ = try configuration.familySpec()  // its checks (a base_model, distinct task names), before any model opens
         let prepared = try Merge(configuration: configuration, options: MergeOptions()).prepare()
         let plan = prepared.plan
-        guard let baseIndex = plan.baseIndex else {
+        guard plan.baseIndex != nil else {
             throw MergeConfigError(.missingKey, file: url, "has no base_model: task vectors need a base model")
         }
-        let family = try ModelFamily(
-            base: plan.inputs[baseIndex].checkpoint,
-            tasks: try plan.taskIndices.map { index in
-                ModelFamily.Member(
-                    name: try configuration.resolveReference(plan.inputs[index].reference).name,
-                    checkpoint: plan.inputs[index].checkpoint)
-            })
+        let family = try plan.family(purpose: "eval and sweep of a merge point") { input in
+            try configuration.resolveReference(input.reference, allowingAdapter: true).name
+        }
         var target = try EvaluationTarget(family: family, point: try prepared.linearPoint())
         target.merge = prepared
         return target
