@@ -223,3 +223,46 @@ struct LoRAEvalTests {
         }
     }
 }
+
+/// `probe` with LoRA adapters as task models (issue 20, item 1): the chord residual per prompt against transformers
+/// at θ0 + α·Δt with PEFT's update Δt (scripts/fixtures/make_lora_probe_references.py →
+/// Tests/Fixtures/lora/probe/references.json).
+@Suite("LoRA adapters in probe")
+struct LoRAProbeTests {
+    /// Each task's chord residual per prompt within 2 % of transformers'. Before, an adapter directory was refused
+    /// as a task model (no config.json).
+    @Test func probeChordResidualWithAdaptersMatchesTransformers() throws {
+        let url = LoRAAnalysisTests.lora.appendingPathComponent("probe/references.json")
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
+        let reference = try #require(json["chord_residual"] as? [String: [Double]])
+        let alphas = try #require(json["alphas"] as? [Double])
+        let tasks = ["r4-attn", "rslora"]
+        let work = try makeTemporaryDirectory("lora-probe")
+        let report = work.appendingPathComponent("probe.h5")
+        let result = try MetaMergeProcess.run(
+            ["probe", "--base", LoRAAnalysisTests.base.path]
+                + tasks.flatMap {
+                    ["--model", "\($0)=" + LoRAAnalysisTests.lora.appendingPathComponent("adapters/\($0)").path]
+                }
+                + [
+                    "--token-ids", RepositoryPaths.tinyFamily.appendingPathComponent("prompt-ids.txt").path,
+                    "--alphas", alphas.map { "\($0)" }.joined(separator: ","), "--scales", "1", "-o", report.path,
+                ])
+        try #require(result.status == 0, "\(result.stderr)")
+        let file = try HDF5File.open(at: report)
+        defer { try? file.close() }
+        let probe = try file.root.group("probe")
+        #expect(try probe.dataset("tasks").readStrings() == tasks)
+        let residual = try probe.dataset("chord_residual").read(Double.self)
+        let prompts = residual.shape[1]
+        for (t, task) in tasks.enumerated() {
+            let expected = try #require(reference[task])
+            try #require(expected.count == prompts)
+            for k in 0..<prompts {
+                let value = residual.values[t * prompts + k]
+                #expect(
+                    abs(value - expected[k]) <= 0.02 * expected[k], "\(task) prompt \(k): \(value) vs \(expected[k])")
+            }
+        }
+    }
+}
