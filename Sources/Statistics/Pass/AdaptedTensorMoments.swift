@@ -138,19 +138,9 @@ struct AdaptedTensorMoments {
                         values[task] = value
                     }
                     if materialise {
+                        // Tasks whose adapter does not change this tensor keep values[t] = 0.
                         for (a, entry) in lowRank.enumerated() { values[entry.task] = adapterRow[a][j] }
-                        var positive = false, negative = false
-                        for t in 0..<T {
-                            let value: Double
-                            if case .zero = kinds[t] { value = 0 } else { value = values[t] }
-                            moments.sum[t] += value
-                            moments.absoluteSum[t] += abs(value)
-                            moments.maxAbsolute[t] = max(moments.maxAbsolute[t], abs(value))
-                            moments.zeros[t] += value == 0 ? 1 : 0
-                            positive = positive || value > 0
-                            negative = negative || value < 0
-                        }
-                        if positive && negative && T > 1 { moments.signConflicts += 1 }
+                        moments.addEntries(values)
                     }
                     for (p, a) in dense.enumerated() {
                         for c in dense[p...] {
