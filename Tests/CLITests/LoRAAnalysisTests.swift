@@ -151,6 +151,26 @@ struct LoRAAnalysisTests {
         #expect(card.contains("max |cos| ≤ 0.5 (global): **passed**"), "\(card)")
     }
 
+    /// A report records an adapter task by base + adapter fingerprints: a report of r4-attn is not one of rslora on
+    /// the same base (both would have the base's weight files), so `merge --stats` refuses it rather than take
+    /// r4-attn's norms for rslora's.
+    @Test func aReportOfOneAdapterIsNotAReportOfAnother() throws {
+        let work = try makeTemporaryDirectory("lora-stale-report")
+        let report = work.appendingPathComponent("stats.h5")
+        let add = RepositoryPaths.tinyFamily.appendingPathComponent("add").path
+        let adapter = { (name: String) in Self.lora.appendingPathComponent("adapters/\(name)").path }
+        let analyze = try MetaMergeProcess.run(
+            ["analyze", "--base", Self.base.path, "--model", "lora=\(adapter("r4-attn"))", "--model", "add=\(add)",
+             "-o", report.path])
+        try #require(analyze.status == 0, "\(analyze.stderr)")
+        let yaml =
+            "merge_method: metagpt\nbase_model: \(Self.base.path)\nmodels:\n  - model: \(adapter("rslora"))\n"
+            + "  - model: \(add)\n"
+        let run = try LoRAMergeTests.run(yaml, in: work, flags: ["--stats", report.path])
+        LoRAMergeTests.expectRefusal(
+            run, "\(report.path): has no statistics for model '\(adapter("rslora"))' (fingerprint ")
+    }
+
     /// An adapter on another model than base_model (`ADD+ADAPTER`) has no task vector the statistics can read from
     /// factors: MetaGPT refuses it, naming the model, rather than computing λ on other weights.
     @Test func metagptRefusesAnAdapterOnAnotherBase() throws {
