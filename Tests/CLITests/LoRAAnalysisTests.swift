@@ -227,6 +227,11 @@ struct LoRAEvalTests {
         let exact = try eval.dataset("item_exact").read(UInt8.self).values
         let correct = try eval.dataset("item_correct_tokens").read(Int.self).values
         #expect(Set(order) == Set(names))
+        // The report records the adapter task by its folder and a base + adapter fingerprint, not as the base.
+        let paths = try eval.dataset("model_path").readStrings()
+        let fingerprints = try eval.dataset("model_fingerprint").readStrings()
+        #expect(paths.contains("\(Self.adapters.path)/r4-attn"), "\(paths)")
+        #expect(fingerprints.filter { $0.contains("+") }.count == fingerprints.count - 1, "\(fingerprints)")
         for (k, name) in order.enumerated() {
             let r = try #require(tasks[name])
             let refNLL = try #require(r["item_nll"] as? [Double])
