@@ -1,5 +1,6 @@
 import Foundation
 import HDF5
+import SafeTensors
 import TestSupport
 import Testing
 
@@ -105,6 +106,52 @@ struct LoRAAnalysisTests {
         }
         let lambdas = try global.dataset("metagpt_lambda").read(Double.self).values
         for t in 0..<T { Self.expectClose(lambdas[t], reference.lambdas[t], scale: reference.lambdas[t], "λ \(t)") }
+    }
+
+    /// A NaN in the base's weight at a coordinate adapters change: `analyze` leaves that coordinate out of every sum
+    /// of the tensor (the adapters' Gram entries from factors minus its products) and counts it as non-finite for the
+    /// base and each adapter (θ0 + τ), as NumPy does on the other coordinates (the reference's `non_finite_case`).
+    @Test func aNonFiniteBaseWeightIsLeftOutOfTheFactorSums() throws {
+        let reference = try Reference()
+        let url = Self.lora.appendingPathComponent("analysis/references.json")
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
+        let expected = try #require(json["non_finite_case"] as? [String: Any])
+        let name = try #require(expected["tensor"] as? String), element = try #require(expected["element"] as? Int)
+        let family = try FamilyCopy("lora-nan", tasks: [])
+        let weights = family.model("base").appendingPathComponent("model.safetensors")
+        let info = try #require(try SafeTensorsFile(url: weights).info(name))
+        try #require(info.dtype == .f32)
+        var bytes = try Data(contentsOf: weights)
+        let headerLength = bytes.prefix(8).enumerated().reduce(0) { $0 | (Int($1.element) << (8 * $1.offset)) }
+        let offset = 8 + headerLength + info.dataOffsets.lowerBound + 4 * element
+        var nan = Float.nan.bitPattern
+        withUnsafeBytes(of: &nan) { bytes.replaceSubrange(offset..<(offset + 4), with: $0) }
+        try bytes.write(to: weights)
+        let report = family.workspace.appendingPathComponent("stats.h5")
+        let result = try MetaMergeProcess.run(
+            ["analyze", "--base", family.model("base").path]
+                + reference.tasks.flatMap { ["--model", "\($0.name)=\($0.path)"] } + ["-o", report.path])
+        try #require(result.status == 0, "\(result.stderr)")
+        let file = try HDF5File.open(at: report)
+        defer { try? file.close() }
+        let tensors = try file.root.group("tensors")
+        let n = try #require(try tensors.dataset("name").readStrings().firstIndex(of: name))
+        let T = reference.tasks.count
+        let gram = Array(try tensors.dataset("gram").read(Double.self).values[(n * T * T)..<((n + 1) * T * T)])
+        let refGram = try #require(expected["gram"] as? [Double])
+        for i in 0..<T {
+            for j in 0..<T {
+                let scale = (refGram[i * T + i] * refGram[j * T + j]).squareRoot()
+                Self.expectClose(gram[i * T + j], refGram[i * T + j], scale: scale, "G[\(i),\(j)]")
+            }
+        }
+        let nonFinite = try tensors.dataset("non_finite").read(Int.self).values[(n * (T + 1))..<((n + 1) * (T + 1))]
+        #expect(Array(nonFinite) == (try #require(expected["non_finite"] as? [Int])))
+        let elements = try tensors.dataset("elements").read(Int.self).values[n]
+        #expect(elements == (try #require(expected["elements"] as? Int)))
+        let sums = Array(try tensors.dataset("abs_sum").read(Double.self).values[(n * T)..<((n + 1) * T)])
+        let refSums = try #require(expected["abs_sum"] as? [Double])
+        for t in 0..<T { Self.expectClose(sums[t], refSums[t], scale: refSums[t], "Σ|τ| \(t)") }
     }
 
     /// The λ column of a merge's model card, by model reference.
