@@ -108,24 +108,13 @@ private struct Preparation {
     // MARK: Statistics
 
     private func family() throws -> ModelFamily {
-        guard let base = plan.baseIndex else {
+        guard plan.baseIndex != nil else {
             throw MergeConfigError(
                 .missingKey, file: plan.configuration.file, "task-vector statistics need a base_model")
         }
-        // The statistics pass reads the checkpoints themselves, without an adapter's update: refused rather than
-        // computed on the base's weights.
-        if let adapted = plan.inputs.first(where: { $0.adapter != nil }) {
-            throw MergeConfigError(
-                .incompatibleModels, file: plan.configuration.file,
-                "model '\(adapted.reference)' is a LoRA adapter; task-vector statistics (merge_method metagpt, "
-                    + "--stats, --gate, a statistics report) do not read adapters yet; merge the adapter into its "
-                    + "base first (PEFT `merge_and_unload()`), or use a method without statistics")
-        }
-        return try ModelFamily(
-            base: plan.inputs[base].checkpoint,
-            tasks: plan.taskIndices.map {
-                ModelFamily.Member(name: plan.inputs[$0].reference, checkpoint: plan.inputs[$0].checkpoint)
-            })
+        return try plan.family(
+            purpose: "task-vector statistics (merge_method metagpt, --stats, --gate, a statistics report)",
+            name: \.reference)
     }
 
     mutating func loadStatistics(progress: (any MergeProgressReporting)?) throws -> TaskVectorStatistics {

@@ -136,19 +136,6 @@ struct LoRAMergeTests {
         #expect(changed >= 16)
     }
 
-    /// The statistics pass (MetaGPT's λ, `--gate`) reads checkpoints without adapters: it must refuse rather than
-    /// compute ‖τ‖² = 0 for an adapter on its base.
-    @Test(arguments: [("metagpt", [String]()), ("task_arithmetic", ["--gate", "max-cosine=0.9"])])
-    func statisticsWithAdaptersAreRefused(method: String, flags: [String]) throws {
-        let yaml =
-            "merge_method: \(method)\nbase_model: \(Self.base.path)\nmodels:\n"
-            + "  - model: \(Self.adapter("r4-attn"))\n    parameters: {weight: 0.5}\n"
-            + "  - model: \(Self.base.path)+\(Self.adapter("r8-all"))\n    parameters: {weight: 0.5}\n"
-        let run = try Self.run(yaml, in: try makeTemporaryDirectory("lora-statistics"), flags: flags)
-        Self.expectRefusal(
-            run, "\(run.config.path): model '\(Self.adapter("r4-attn"))' is a LoRA adapter; task-vector statistics")
-    }
-
     /// Copies adapter `name` to a fresh folder, optionally rewriting its adapter_config.json.
     static func adapterCopy(_ name: String, edit: ((inout [String: Any]) -> Void)?) throws -> URL {
         let work = try makeTemporaryDirectory("lora-refusal")

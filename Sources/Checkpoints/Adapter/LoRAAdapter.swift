@@ -143,6 +143,12 @@ public final class LoRAAdapter: Sendable {
         return (a, b, module.rank, Float(module.scale))
     }
 
+    /// The scale s of base tensor `name`'s update in Float64 (``factors(for:)`` gives it as Float32), or nil when
+    /// the adapter does not change it.
+    package func exactScale(for name: String) -> Double? {
+        modules[name]?.scale
+    }
+
     /// The shape of the update to base tensor `name`: [out, in] (B·A's, transposed when ``fanInFanOut``).
     public func updateShape(for name: String) -> [Int]? {
         guard let module = modules[name], let a = file.info(module.aName), let b = file.info(module.bName) else {
@@ -170,6 +176,30 @@ public final class LoRAAdapter: Sendable {
                     .shapeMismatch, url: file.url, tensor: module.aName,
                     "module '\(name.dropLast(7))': lora_A \(a) and lora_B \(b) give an update of shape "
                         + "\(updateShape(for: name)!), but the base's \(name) is \(shape)")
+            }
+        }
+    }
+}
+
+extension LoRAAdapter {
+    /// Adds `scale`·B·A (transposed when `transposed`, i.e. ``fanInFanOut``) to elements `elements` (flat, row-major)
+    /// of a [rows, columns] tensor held in `values` as Float32, as PEFT's `merge_and_unload()` forms it on CPU: each
+    /// entry of B·A summed in Float32 over the rank, multiplied by s in Float32, added to the value.
+    package static func addUpdate(
+        a: [Float], b: [Float], rank: Int, scale: Float, transposed: Bool, rows: Int, columns: Int,
+        elements: Range<Int>, to values: UnsafeMutablePointer<Float>
+    ) {
+        a.withUnsafeBufferPointer { a in
+            b.withUnsafeBufferPointer { b in
+                for (offset, element) in elements.enumerated() {
+                    let row = element / columns, column = element % columns
+                    // out × in: δ[row, column] = Σ_k B[row, k]·A[k, column]; transposed (in × out): the same with
+                    // row and column exchanged.
+                    let (i, j, inCount) = transposed ? (column, row, rows) : (row, column, columns)
+                    var sum: Float = 0
+                    for k in 0..<rank { sum += b[i * rank + k] * a[k * inCount + j] }
+                    values[offset] += sum * scale
+                }
             }
         }
     }

@@ -12,6 +12,11 @@ extension Checkpoint {
     /// `rsync -a`); otherwise the report is refused as stale, which is safe. It is not a cryptographic hash: an
     /// edit that also restores the modification time on purpose is not noticed.
     public func fingerprint() throws -> String {
+        try Self.fingerprint(files: files)
+    }
+
+    /// ``fingerprint()`` of weight files `files`, in order.
+    package static func fingerprint(files: [SafeTensorsFile]) throws -> String {
         var hash = FNV1a()
         for file in files {
             let size = file.byteCount

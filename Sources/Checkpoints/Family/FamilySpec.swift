@@ -10,11 +10,15 @@ public struct FamilySpec: Sendable, Hashable {
         self.tasks = tasks
     }
 
-    /// Opens every model and aligns them.
+    /// Opens every model and aligns them; a task directory holding `adapter_config.json` is a LoRA adapter on the
+    /// base (``LoRAAdapter``).
     public func open() throws -> ModelFamily {
         let base = try Checkpoint(directory: base)
         let members = try tasks.map {
-            ModelFamily.Member(name: $0.name, checkpoint: try Checkpoint(directory: $0.directory))
+            if LoRAAdapter.isAdapterDirectory($0.directory) {
+                return ModelFamily.Member(name: $0.name, adapter: try LoRAAdapter(directory: $0.directory), base: base)
+            }
+            return ModelFamily.Member(name: $0.name, checkpoint: try Checkpoint(directory: $0.directory))
         }
         return try ModelFamily(base: base, tasks: members)
     }

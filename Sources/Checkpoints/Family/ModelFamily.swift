@@ -8,13 +8,37 @@ import SafeTensors
 /// vocabulary sizes differ are comparable on their common leading rows (the common sub-matrix, a prefix of the
 /// row-major data); everything else is a ``problems`` entry — listed, never silently dropped.
 public struct ModelFamily: Sendable {
-    /// One fine-tuned model of the family.
+    /// One fine-tuned model of the family: a full checkpoint, or a PEFT LoRA adapter on the family's base.
     public struct Member: Sendable {
         public let name: String
+        /// The task model's weights; for an adapter, the base checkpoint (the tensors it does not change).
         public let checkpoint: Checkpoint
+        /// The adapter whose update s·B·A is this task's vector on the tensors it changes (0 elsewhere), when the
+        /// task model is an adapter.
+        public let adapter: LoRAAdapter?
+
         public init(name: String, checkpoint: Checkpoint) {
             self.name = name
             self.checkpoint = checkpoint
+            self.adapter = nil
+        }
+
+        /// A task model given as a LoRA adapter on `base` (the family's base).
+        public init(name: String, adapter: LoRAAdapter, base: Checkpoint) {
+            self.name = name
+            self.checkpoint = base
+            self.adapter = adapter
+        }
+
+        /// The task model's folder: the adapter's, or the checkpoint's.
+        public var directory: URL { adapter?.directory ?? checkpoint.directory }
+
+        /// A fingerprint of the task model's weights: the checkpoint's (``Checkpoint/fingerprint()``), or for an
+        /// adapter the base's and the adapter file's joined by `+`, so a report of an adapter never matches its base.
+        public func fingerprint() throws -> String {
+            let base = try checkpoint.fingerprint()
+            guard let adapter else { return base }
+            return base + "+" + (try Checkpoint.fingerprint(files: [adapter.file]))
         }
     }
 
@@ -27,6 +51,8 @@ public struct ModelFamily: Sendable {
 
     /// The base followed by the task models.
     public var checkpoints: [Checkpoint] { [base] + tasks.map(\.checkpoint) }
+    /// Whether some task model is a LoRA adapter.
+    public var hasAdapters: Bool { tasks.contains { $0.adapter != nil } }
     public var taskNames: [String] { tasks.map(\.name) }
 
     /// Aligns `tasks` with `base` by tensor name.
@@ -43,6 +69,15 @@ public struct ModelFamily: Sendable {
             throw CheckpointError(.badFamily, url: task.checkpoint.directory, "task name '\(task.name)' is used twice")
         }
         for task in tasks {
+            if let adapter = task.adapter {
+                guard task.checkpoint === base else {
+                    throw CheckpointError(
+                        .badFamily, url: adapter.directory,
+                        "the LoRA adapter '\(task.name)' is not given on the family's base \(base.directory.path)")
+                }
+                try adapter.check(against: { base.info($0)?.shape }, base: base.directory)
+                continue
+            }
             if let (key, taskValue, baseValue) = ArchitectureMatch.difference(task.checkpoint.config, from: base.config)
             {
                 throw CheckpointError(

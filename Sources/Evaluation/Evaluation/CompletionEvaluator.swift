@@ -32,7 +32,7 @@ public struct CompletionEvaluator: Sendable {
     public static func engine(family: ModelFamily) throws -> LockstepEngine {
         var engine = try LockstepEngine(
             config: TransformerConfig(checkpoint: family.base), base: CheckpointWeights(family.base),
-            tasks: family.tasks.map { CheckpointWeights($0.checkpoint) })
+            tasks: family.tasks.map(\.weights))
         let inputBytes = family.checkpoints.reduce(0) { sum, checkpoint in
             sum + checkpoint.tensorNames.reduce(0) { $0 + (checkpoint.info($1)?.byteCount ?? 0) }
         }

@@ -21,8 +21,14 @@ public struct EvaluationTarget {
     /// The prepared merge whose point this is (``mergeConfig(_:)``); its plan holds the checkpoints run.
     public private(set) var merge: PreparedMerge?
 
-    /// Every input directory and weight file.
-    public var inputs: [URL] { checkpoints.flatMap { [$0.checkpoint.directory] + $0.checkpoint.files.map(\.url) } }
+    /// The family run, when the target is one (its LoRA adapter tasks are not in ``checkpoints``' weight files).
+    public private(set) var family: ModelFamily?
+
+    /// Every input directory and weight file (LoRA adapters' too).
+    public var inputs: [URL] {
+        if let family { return AnalysisReport.inputs(of: family) }
+        return checkpoints.flatMap { [$0.checkpoint.directory] + $0.checkpoint.files.map(\.url) }
+    }
 
     /// A directory (or a GGUF file, refused by ``Checkpoint``) is a model, another file a config; a path that does
     /// not exist is a config when it ends in `.yml` / `.yaml`, else a model reference (a hub id in the cache).
@@ -59,16 +65,12 @@ public struct EvaluationTarget {
         _ = try configuration.familySpec()  // its checks (a base_model, distinct task names), before any model opens
         let prepared = try Merge(configuration: configuration, options: MergeOptions()).prepare()
         let plan = prepared.plan
-        guard let baseIndex = plan.baseIndex else {
+        guard plan.baseIndex != nil else {
             throw MergeConfigError(.missingKey, file: url, "has no base_model: task vectors need a base model")
         }
-        let family = try ModelFamily(
-            base: plan.inputs[baseIndex].checkpoint,
-            tasks: try plan.taskIndices.map { index in
-                ModelFamily.Member(
-                    name: try configuration.resolveReference(plan.inputs[index].reference).name,
-                    checkpoint: plan.inputs[index].checkpoint)
-            })
+        let family = try plan.family(purpose: "eval and sweep of a merge point") { input in
+            try configuration.resolveReference(input.reference, allowingAdapter: true).name
+        }
         var target = try EvaluationTarget(family: family, point: try prepared.linearPoint())
         target.merge = prepared
         return target
@@ -80,6 +82,7 @@ public struct EvaluationTarget {
             engine: try CompletionEvaluator.engine(family: family), tokenizerDirectory: family.base.directory,
             checkpoints: [("base", family.base)] + family.tasks.map { ($0.name, $0.checkpoint) },
             modelTasks: family.taskNames, point: point, config: try TransformerConfig(checkpoint: family.base))
+        self.family = family
     }
 
     init(
@@ -93,6 +96,7 @@ public struct EvaluationTarget {
         self.point = point
         self.config = config
         self.merge = nil
+        self.family = nil
     }
 
     /// The task files of `--task NAME=FILE.jsonl` arguments.
@@ -152,5 +156,9 @@ public struct EvaluationTarget {
     }
 
     /// The models run, with weight fingerprints, for the report.
-    public func provenance() throws -> Provenance { try Provenance.current(checkpoints) }
+    public func provenance() throws -> Provenance {
+        // A family's provenance records a LoRA adapter task by its folder and base + adapter fingerprint.
+        if let family { return try Provenance.current(family) }
+        return try Provenance.current(checkpoints)
+    }
 }

@@ -271,7 +271,7 @@ public struct LinearityProbe: Sendable {
             let config = try TransformerConfig(checkpoint: family.base)
             var engine = try LockstepEngine(
                 config: config, base: CheckpointWeights(family.base),
-                tasks: family.tasks.map { CheckpointWeights($0.checkpoint) })
+                tasks: family.tasks.map(\.weights))
             // Inputs larger than half the RAM: drop each tensor from the page cache once read, so what is about to
             // be read is not what gets evicted.
             let inputBytes = ([family.base] + family.tasks.map(\.checkpoint)).reduce(0) { sum, checkpoint in

@@ -23,20 +23,9 @@ struct LoRAUpdate: Sendable {
         cache: LoRAFactorCache
     ) throws {
         let (a, b, rank, scale) = try cache.factors(index, self)
-        let transposed = adapter.fanInFanOut
-        a.withUnsafeBufferPointer { a in
-            b.withUnsafeBufferPointer { b in
-                for (offset, element) in elements.enumerated() {
-                    let row = element / columns, column = element % columns
-                    // out × in: δ[row, column] = Σ_k B[row, k]·A[k, column]; transposed (in × out): the same with
-                    // row and column exchanged.
-                    let (i, j, inCount) = transposed ? (column, row, rows) : (row, column, columns)
-                    var sum: Float = 0
-                    for k in 0..<rank { sum += b[i * rank + k] * a[k * inCount + j] }
-                    values[offset] += sum * scale
-                }
-            }
-        }
+        LoRAAdapter.addUpdate(
+            a: a, b: b, rank: rank, scale: scale, transposed: adapter.fanInFanOut, rows: rows, columns: columns,
+            elements: elements, to: values)
         if storage != .f32, storage != .f64 { Rounding.round(values, count: elements.count, to: storage) }
     }
 }

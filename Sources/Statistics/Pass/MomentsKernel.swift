@@ -232,18 +232,8 @@ struct MomentsKernel {
             let b = Double(baseValue)
             moments.baseSquaredNorm += b * b
             moments.elements += 1
-            var positive = false, negative = false
-            for t in 0..<T {
-                let value = Double(L.value(sources[t + 1], at: i)) - b
-                values[t] = value
-                moments.sum[t] += value
-                moments.absoluteSum[t] += abs(value)
-                moments.maxAbsolute[t] = max(moments.maxAbsolute[t], abs(value))
-                moments.zeros[t] += value == 0 ? 1 : 0
-                positive = positive || value > 0
-                negative = negative || value < 0
-            }
-            if positive && negative && T > 1 { moments.signConflicts += 1 }
+            for t in 0..<T { values[t] = Double(L.value(sources[t + 1], at: i)) - b }
+            moments.addEntries(values)
             for a in 0..<T {
                 for c in a..<T {
                     let product = values[a] * values[c]

@@ -41,9 +41,15 @@ public struct Provenance: Sendable, Hashable {
             })
     }
 
-    /// ``current(_:)`` for a family: `base`, then the task names.
+    /// ``current(_:)`` for a family: `base`, then the task names; a LoRA adapter task with its adapter's folder and
+    /// ``ModelFamily/Member/fingerprint()``.
     public static func current(_ family: ModelFamily) throws -> Provenance {
-        try current(Array(zip(["base"] + family.taskNames, family.checkpoints)).map { (role: $0.0, checkpoint: $0.1) })
+        var provenance = try current([(role: "base", checkpoint: family.base)])
+        for task in family.tasks {
+            provenance.models.append(
+                Model(role: task.name, path: task.directory.path, fingerprint: try task.fingerprint()))
+        }
+        return provenance
     }
 
     public static func now() -> String {

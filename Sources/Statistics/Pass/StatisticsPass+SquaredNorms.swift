@@ -11,7 +11,8 @@ extension StatisticsPass {
     /// The same pass — chunks, workers, reads — with a lighter kernel (``SquaredNormsKernel``), whose sums are
     /// ``run(_:commandLine:progress:)``'s Gram diagonal **bit for bit**, so λ from them
     /// (`GramMatrix.metagptLambdas(squaredNorms:)`) is the λ `metamerge analyze` reports. Chunk sums are added per
-    /// tensor in chunk order and tensors in the family's order for the total. Each input byte is read once.
+    /// tensor in chunk order and tensors in the family's order for the total. Each input byte is read once. Tensors a
+    /// LoRA adapter task changes: ``AdaptedTensorMoments`` without materialising, the full pass's Gram diagonal too.
     ///
     /// - Parameter progress: called from worker threads with the number of input bytes just read.
     public func squaredNorms(
@@ -35,6 +36,11 @@ extension StatisticsPass {
         var perTensor = family.tensors.map { _ in [Double](repeating: 0, count: T) }
         for (tensor, sums) in chunks {
             for t in 0..<T { perTensor[tensor][t] += sums[t] }
+        }
+        for index in Self.adaptedTensors(family) {
+            let tensor = family.tensors[index]
+            perTensor[index] = try AdaptedTensorMoments.compute(family, tensor, materialise: false).gram.squaredNorms
+            progress?(tensor.elementCount * tensor.dtypes.reduce(0) { $0 + $1.byteSize })
         }
         var total = [Double](repeating: 0, count: T)
         for norms in perTensor {

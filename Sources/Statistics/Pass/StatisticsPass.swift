@@ -54,6 +54,10 @@ public struct StatisticsPass: Sendable {
         for (tensor, moments) in chunks {
             perTensor[tensor].add(moments)
         }
+        for index in Self.adaptedTensors(family) {
+            perTensor[index] = try AdaptedTensorMoments.compute(family, tensors[index], materialise: true)
+            progress?(tensors[index].elementCount * tensors[index].dtypes.reduce(0) { $0 + $1.byteSize })
+        }
         let statistics = zip(tensors, perTensor).map { tensor, moments in
             TensorStatistics(name: tensor.name, shape: tensor.shape, trimmed: tensor.isTrimmed, moments: moments)
         }
@@ -66,10 +70,10 @@ public struct StatisticsPass: Sendable {
 
 extension StatisticsPass {
     /// The work items: each tensor's chunks of at most ``chunkElements`` coordinates, in model order (one empty
-    /// chunk for a zero-size tensor).
-    func chunks(_ tensors: [AlignedTensor]) -> [(tensor: Int, range: Range<Int>)] {
+    /// chunk for a zero-size tensor), leaving out the tensors `skipping` lists.
+    func chunks(_ tensors: [AlignedTensor], skipping: Set<Int> = []) -> [(tensor: Int, range: Range<Int>)] {
         var items: [(tensor: Int, range: Range<Int>)] = []
-        for (index, tensor) in tensors.enumerated() {
+        for (index, tensor) in tensors.enumerated() where !skipping.contains(index) {
             let count = tensor.elementCount
             if count == 0 { items.append((index, 0..<0)) }
             var start = 0
@@ -81,9 +85,17 @@ extension StatisticsPass {
         return items
     }
 
-    /// Runs `body` on every chunk of `family` (``chunks(_:)``) on a ``WorkerPool`` of ``threads`` workers, each with
-    /// its own ``ReadBuffers`` and ``MomentsKernel``, and returns each chunk's tensor index and result in chunk order
-    /// (so sums formed from them do not depend on the thread count). Every file is advised as read sequentially.
+    /// The indices of `family`'s tensors that a LoRA adapter task changes: ``mapChunks(_:progress:_:)`` leaves them
+    /// out (reading the base for such a task would give τ = 0), and ``AdaptedTensorMoments`` computes them.
+    static func adaptedTensors(_ family: ModelFamily) -> Set<Int> {
+        guard family.hasAdapters else { return [] }
+        return Set(family.tensors.indices.filter { AdaptedTensorMoments.isAdapted(family.tensors[$0], in: family) })
+    }
+
+    /// Runs `body` on every chunk of `family` (``chunks(_:skipping:)``) but those of ``adaptedTensors(_:)`` on a
+    /// ``WorkerPool`` of ``threads`` workers, each with its own ``ReadBuffers`` and ``MomentsKernel``, and returns each
+    /// chunk's tensor index and result in chunk order (so sums formed from them do not depend on the thread count).
+    /// Every file is advised as read sequentially.
     ///
     /// - Parameter progress: called from worker threads with the number of input bytes of each finished chunk.
     func mapChunks<Result>(
@@ -94,7 +106,7 @@ extension StatisticsPass {
         ) throws -> Result
     ) throws -> [(tensor: Int, result: Result)] {
         let tensors = family.tensors
-        let items = chunks(tensors)
+        let items = chunks(tensors, skipping: Self.adaptedTensors(family))
         let inputs = try Inputs(family)
         let pool = try WorkerPool(threads: min(threads, max(items.count, 1)))
         let workers = WorkerState(count: pool.threadCount, models: family.tasks.count + 1, elements: Self.readElements)

@@ -51,6 +51,22 @@ public struct TaskVectorMoments: Sendable, Hashable {
         for m in 0...taskCount { nonFinite[m] += other.nonFinite[m] }
     }
 
+    /// Adds one finite coordinate's task-vector entries `values` (τt for t = 0..<T) to Σ τ, Σ |τ|, max |τ|, the zero
+    /// counts and the sign-conflict count — not to the Gram matrix, ‖θ0‖² or the coordinate count.
+    mutating func addEntries(_ values: [Double]) {
+        var positive = false, negative = false
+        for t in 0..<taskCount {
+            let value = values[t]
+            sum[t] += value
+            absoluteSum[t] += abs(value)
+            maxAbsolute[t] = max(maxAbsolute[t], abs(value))
+            zeros[t] += value == 0 ? 1 : 0
+            positive = positive || value > 0
+            negative = negative || value < 0
+        }
+        if positive && negative && taskCount > 1 { signConflicts += 1 }
+    }
+
     /// ‖τt‖.
     public var norms: [Double] { gram.norms }
     /// ‖θ0‖.

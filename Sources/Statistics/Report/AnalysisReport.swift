@@ -349,9 +349,10 @@ public enum AnalysisReport {
         return try read(from: url)
     }
 
-    /// The inputs of a family: model directories and their weight files.
+    /// The inputs of a family: model directories and their weight files, LoRA adapter directories and their files.
     public static func inputs(of family: ModelFamily) -> [URL] {
         family.checkpoints.flatMap { [$0.directory] + $0.files.map(\.url) }
+            + family.tasks.compactMap(\.adapter).flatMap { [$0.directory, $0.file.url] }
     }
 
     /// Builds the report in memory (empty, or a copy of `original`), lets `body` fill it, writes it inside a marked

@@ -32,7 +32,7 @@ public enum ReportMatch: Sendable, Equatable {
         }
         var order: [Int] = []
         for task in family.tasks {
-            let fingerprint = try task.checkpoint.fingerprint()
+            let fingerprint = try task.fingerprint()
             let candidates = models.filter { $0.role != "base" && $0.fingerprint == fingerprint }.map(\.role)
             let role = candidates.contains(task.name) ? task.name : candidates.first
             guard let role, let position = statistics.taskNames.firstIndex(of: role) else {

@@ -1,0 +1,249 @@
+import Checkpoints
+import Foundation
+import SafeTensors
+
+/// The ``TaskVectorMoments`` of one aligned tensor that a task's LoRA adapter changes, with the Gram entries of
+/// adapter tasks computed from their factors.
+///
+/// An adapter task's vector on a tensor it changes is τ = s·U·V in the tensor's orientation (U = B, V = A; with
+/// `fan_in_fan_out`, U = Aᵀ, V = Bᵀ; only the compared rows of U for a vocabulary-trimmed tensor); on a tensor it
+/// does not change, τ = 0. All in Float64 from the Float32 factors and the Float64 scale:
+/// - adapter · adapter: ⟨s₁U₁V₁, s₂U₂V₂⟩_F = s₁s₂·tr((U₁ᵀU₂)(V₂V₁ᵀ)), O(r₁r₂(rows + columns)), B·A never formed;
+/// - adapter · full fine-tune: ⟨sUV, τ⟩_F = s·Σ (Uᵀτ) ⊙ V, with Uᵀτ accumulated as τ's rows are read;
+/// - full fine-tune · full fine-tune, ‖θ0‖² and the coordinate count: as the statistics pass forms them.
+/// Coordinates where the base or a full fine-tune holds a non-finite value are left out of every sum, as the
+/// statistics pass does: τ is taken as 0 there in Uᵀτ, and the adapter products at those coordinates (formed one
+/// coordinate at a time) are subtracted from the factor formula. An adapter model holds a non-finite value where
+/// the base does (θ0 + τ); factors holding a non-finite value are refused.
+///
+/// The per-coordinate statistics (Σ τ, Σ |τ|, max |τ|, zero counts, sign conflicts) follow from no formula on the
+/// factors: with `materialise`, each row of every τ = s·U·V is formed in Float64 (one row at a time: memory is one
+/// module's factors, a block of the base's rows and one row per task) and they are summed exactly as the pass sums
+/// dense task vectors. Without it only the Gram entries, ‖θ0‖² and the count are computed (what λ needs), and the
+/// other sums are left 0.
+struct AdaptedTensorMoments {
+    /// One adapter's update to the tensor: τ = scale·U·V, U [rows, rank] and V [rank, columns] row-major.
+    struct LowRank {
+        let u: [Double]
+        let v: [Double]
+        let rank: Int
+        let scale: Double
+
+        /// τ[i, j].
+        func value(_ i: Int, _ j: Int, columns: Int) -> Double {
+            var sum = 0.0
+            for k in 0..<rank { sum += u[i * rank + k] * v[k * columns + j] }
+            return scale * sum
+        }
+    }
+
+    /// How one task's vector on the tensor is had.
+    enum TaskVector {
+        /// θt − θ0, read from the task's checkpoint.
+        case dense
+        case lowRank(LowRank)
+        /// An adapter that does not change this tensor.
+        case zero
+    }
+
+    /// Whether some adapter task of `family` changes `tensor`.
+    static func isAdapted(_ tensor: AlignedTensor, in family: ModelFamily) -> Bool {
+        family.tasks.contains { $0.adapter?.updateShape(for: tensor.name) != nil }
+    }
+
+    /// Rows of the tensor read at once.
+    static let blockElements = 1 << 16
+
+    /// The moments of `tensor` (which some adapter of `family` changes; see the type's documentation).
+    ///
+    /// - Throws: ``CheckpointError`` for factors that hold a non-finite value or do not fit the tensor; a read error.
+    static func compute(_ family: ModelFamily, _ tensor: AlignedTensor, materialise: Bool) throws -> TaskVectorMoments {
+        let T = family.tasks.count
+        guard tensor.shape.count == 2 else {
+            throw CheckpointError(
+                .shapeMismatch, url: family.base.directory, tensor: tensor.name,
+                "is changed by a LoRA adapter but has shape \(tensor.shape); expected a matrix")
+        }
+        let rows = tensor.shape[0], columns = tensor.shape[1]
+        let kinds = try family.tasks.map { try taskVector($0, tensor, rows: rows, columns: columns) }
+        let dense = kinds.indices.filter { if case .dense = kinds[$0] { true } else { false } }
+        let lowRank: [(task: Int, update: LowRank)] = kinds.indices.compactMap {
+            if case .lowRank(let update) = kinds[$0] { ($0, update) } else { nil }
+        }
+        var moments = TaskVectorMoments(taskCount: T)
+        // Uᵀτ per (adapter, full fine-tune) pair, [rank, columns].
+        var projected = lowRank.map { entry in
+            dense.map { _ in [Double](repeating: 0, count: entry.update.rank * columns) }
+        }
+        // Σ over left-out coordinates of τa·τb per adapter pair (subtracted from the factor formula).
+        var leftOut = [Double](repeating: 0, count: lowRank.count * lowRank.count)
+        let blockRows = max(1, blockElements / max(columns, 1))
+        var base = [Float](repeating: 0, count: blockRows * columns)
+        var tasks = dense.map { _ in [Float](repeating: 0, count: blockRows * columns) }
+        var denseRow = dense.map { _ in [Double](repeating: 0, count: columns) }
+        var adapterRow = lowRank.map { _ in [Double](repeating: 0, count: materialise ? columns : 0) }
+        var values = [Double](repeating: 0, count: T)
+        var rowStart = 0
+        while rowStart < rows {
+            let count = min(blockRows, rows - rowStart)
+            let elements = (rowStart * columns)..<((rowStart + count) * columns)
+            try base.withUnsafeMutableBufferPointer {
+                try family.readFloat32(
+                    tensor, model: 0, elements: elements,
+                    into: UnsafeMutableBufferPointer(rebasing: $0[0..<elements.count]))
+            }
+            for (d, task) in dense.enumerated() {
+                try tasks[d].withUnsafeMutableBufferPointer {
+                    try family.readFloat32(
+                        tensor, model: task + 1, elements: elements,
+                        into: UnsafeMutableBufferPointer(rebasing: $0[0..<elements.count]))
+                }
+            }
+            for local in 0..<count {
+                let i = rowStart + local
+                if materialise {
+                    for (a, entry) in lowRank.enumerated() {
+                        for j in 0..<columns { adapterRow[a][j] = entry.update.value(i, j, columns: columns) }
+                    }
+                }
+                for j in 0..<columns {
+                    let offset = local * columns + j
+                    let baseValue = base[offset]
+                    var finite = baseValue.isFinite
+                    if !finite {
+                        moments.nonFinite[0] += 1
+                        for (t, kind) in kinds.enumerated() {
+                            if case .dense = kind { continue }
+                            moments.nonFinite[t + 1] += 1
+                        }
+                    }
+                    for (d, task) in dense.enumerated() where !tasks[d][offset].isFinite {
+                        moments.nonFinite[task + 1] += 1
+                        finite = false
+                    }
+                    guard finite else {
+                        for d in dense.indices { denseRow[d][j] = 0 }
+                        let left = lowRank.map { $0.update.value(i, j, columns: columns) }
+                        for a in lowRank.indices {
+                            for c in lowRank.indices { leftOut[a * lowRank.count + c] += left[a] * left[c] }
+                        }
+                        continue
+                    }
+                    let b = Double(baseValue)
+                    moments.baseSquaredNorm += b * b
+                    moments.elements += 1
+                    for (d, task) in dense.enumerated() {
+                        let value = Double(tasks[d][offset]) - b
+                        denseRow[d][j] = value
+                        values[task] = value
+                    }
+                    if materialise {
+                        // Tasks whose adapter does not change this tensor keep values[t] = 0.
+                        for (a, entry) in lowRank.enumerated() { values[entry.task] = adapterRow[a][j] }
+                        moments.addEntries(values)
+                    }
+                    for (p, a) in dense.enumerated() {
+                        for c in dense[p...] {
+                            let product = values[a] * values[c]
+                            moments.gram[a, c] += product
+                            if a != c { moments.gram[c, a] += product }
+                        }
+                    }
+                }
+                for (a, entry) in lowRank.enumerated() {
+                    let rank = entry.update.rank
+                    for d in dense.indices {
+                        for k in 0..<rank {
+                            let weight = entry.update.u[i * rank + k]
+                            guard weight != 0 else { continue }
+                            denseRow[d].withUnsafeBufferPointer { row in
+                                projected[a][d].withUnsafeMutableBufferPointer { target in
+                                    for j in 0..<columns { target[k * columns + j] += weight * row[j] }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            rowStart += count
+        }
+        for (a, first) in lowRank.enumerated() {
+            for (c, second) in lowRank.enumerated() where c >= a {
+                let value = lowRankInner(first.update, second.update, rows: rows, columns: columns)
+                    - leftOut[a * lowRank.count + c]
+                moments.gram[first.task, second.task] = value
+                moments.gram[second.task, first.task] = value
+            }
+            for (d, task) in dense.enumerated() {
+                var sum = 0.0
+                for index in 0..<(first.update.rank * columns) {
+                    sum += projected[a][d][index] * first.update.v[index]
+                }
+                let value = first.update.scale * sum
+                moments.gram[first.task, task] = value
+                moments.gram[task, first.task] = value
+            }
+        }
+        return moments
+    }
+
+    /// ⟨s₁U₁V₁, s₂U₂V₂⟩_F = s₁s₂·tr((U₁ᵀU₂)(V₂V₁ᵀ)) = s₁s₂·Σ_{k,l} (U₁ᵀU₂)[k, l]·(V₁V₂ᵀ)[k, l].
+    static func lowRankInner(_ first: LowRank, _ second: LowRank, rows: Int, columns: Int) -> Double {
+        let r1 = first.rank, r2 = second.rank
+        var left = [Double](repeating: 0, count: r1 * r2)
+        var right = [Double](repeating: 0, count: r1 * r2)
+        for i in 0..<rows {
+            for k in 0..<r1 {
+                let x = first.u[i * r1 + k]
+                for l in 0..<r2 { left[k * r2 + l] += x * second.u[i * r2 + l] }
+            }
+        }
+        for k in 0..<r1 {
+            for l in 0..<r2 {
+                var sum = 0.0
+                for j in 0..<columns { sum += first.v[k * columns + j] * second.v[l * columns + j] }
+                right[k * r2 + l] = sum
+            }
+        }
+        var total = 0.0
+        for index in left.indices { total += left[index] * right[index] }
+        return first.scale * second.scale * total
+    }
+
+    /// Task `task`'s vector on `tensor` ([rows, columns], the compared shape).
+    static func taskVector(_ task: ModelFamily.Member, _ tensor: AlignedTensor, rows: Int, columns: Int) throws
+        -> TaskVector
+    {
+        guard let adapter = task.adapter else { return .dense }
+        guard let shape = adapter.updateShape(for: tensor.name), let scale = adapter.exactScale(for: tensor.name),
+            let factors = try adapter.factors(for: tensor.name)
+        else { return .zero }
+        let rank = factors.rank
+        guard shape.count == 2, shape[0] >= rows, shape[1] == columns else {
+            throw CheckpointError(
+                .shapeMismatch, url: adapter.file.url, tensor: tensor.name,
+                "the update has shape \(shape); the family compares the tensor as \(tensor.shape)")
+        }
+        guard factors.a.allSatisfy(\.isFinite), factors.b.allSatisfy(\.isFinite) else {
+            throw CheckpointError(
+                .badConfig, url: adapter.file.url, tensor: tensor.name,
+                "the LoRA factors of this module hold a non-finite value (NaN or ±inf); expected finite weights")
+        }
+        var u = [Double](repeating: 0, count: rows * rank)
+        var v = [Double](repeating: 0, count: rank * columns)
+        if adapter.fanInFanOut {
+            // τ = s·(B·A)ᵀ = s·Aᵀ·Bᵀ: A is [rank, shape[0]], B is [columns, rank].
+            for i in 0..<rows {
+                for k in 0..<rank { u[i * rank + k] = Double(factors.a[k * shape[0] + i]) }
+            }
+            for k in 0..<rank {
+                for j in 0..<columns { v[k * columns + j] = Double(factors.b[j * rank + k]) }
+            }
+        } else {
+            // τ = s·B·A: B is [shape[0], rank], A is [rank, columns]; the first `rows` rows of B.
+            for index in 0..<(rows * rank) { u[index] = Double(factors.b[index]) }
+            for index in 0..<(rank * columns) { v[index] = Double(factors.a[index]) }
+        }
+        return .lowRank(LowRank(u: u, v: v, rank: rank, scale: scale))
+    }
+}
