@@ -1,4 +1,5 @@
 import Foundation
+import JSONCore
 
 /// What `metamerge merge` wrote into an output directory: every file's name, size in bytes and XXH64 (see
 /// ``XXH64`` for why not a cryptographic hash), stored there as `.metamerge-manifest.json` (`{"format":
@@ -61,6 +62,43 @@ public struct OutputManifest: Codable, Sendable, Equatable {
         }
     }
 
+    /// The manifest at `url`, through the one strict JSON reader (``ModelConfig/parse(_:)``): an object with a
+    /// string `format`, an integer `version` and `files`, an array of objects with a string `name`, a non-negative
+    /// integer `size` and a string `xxh64`; other keys are ignored.
+    ///
+    /// - Throws: `ModelConfig.ParseFailure` when it is not JSON, or ``ManifestShapeError`` naming the first item
+    ///   that is not as described.
+    static func read(_ url: URL) throws -> OutputManifest {
+        let node = try ModelConfig.parse([UInt8](try Data(contentsOf: url)))
+        func string(_ node: JSONNode?, _ item: String) throws -> String {
+            guard let value = node?.stringValue else { throw ManifestShapeError(item: item, expected: "a string") }
+            return value
+        }
+        func count(_ node: JSONNode?, _ item: String) throws -> Int {
+            guard case .number(let number)? = node, let value = number.nonNegativeInt else {
+                throw ManifestShapeError(item: item, expected: "a non-negative integer")
+            }
+            return value
+        }
+        guard node.members != nil else { throw ManifestShapeError(item: "the manifest", expected: "an object") }
+        if let key = node.duplicateKey {
+            throw ManifestShapeError(item: "'\(key)'", expected: "one value (the key is given twice)")
+        }
+        guard case .array(let entries)? = node["files"] else {
+            throw ManifestShapeError(item: "files", expected: "an array")
+        }
+        let files = try entries.enumerated().map { i, entry in
+            if let key = entry.duplicateKey {
+                throw ManifestShapeError(item: "files[\(i)].\(key)", expected: "one value (the key is given twice)")
+            }
+            return File(
+                name: try string(entry["name"], "files[\(i)].name"), size: try count(entry["size"], "files[\(i)].size"),
+                xxh64: try string(entry["xxh64"], "files[\(i)].xxh64"))
+        }
+        return OutputManifest(
+            format: try string(node["format"], "format"), version: try count(node["version"], "version"), files: files)
+    }
+
     /// Checks that `directory` is empty or holds exactly what its manifest lists, unchanged: sizes always, and the
     /// XXH64 of every file when `hashing` (a full read).
     ///
@@ -80,11 +118,12 @@ public struct OutputManifest: Codable, Sendable, Equatable {
         }
         let manifest: OutputManifest
         do {
-            manifest = try JSONDecoder().decode(OutputManifest.self, from: Data(contentsOf: url))
+            manifest = try read(url)
         } catch {
+            let reason = (error as? ModelConfig.ParseFailure)?.reason ?? "\(error)"
             throw CheckpointError(
-                .unsafePath, url: url, "is not a readable metamerge manifest (expected JSON with \"format\": "
-                    + "\"\(formatName)\" and \"files\"); \(refusal)", cause: error)
+                .unsafePath, url: url, "is not a readable metamerge manifest (\(reason); expected JSON with "
+                    + "\"format\": \"\(formatName)\" and \"files\"); \(refusal)", cause: error)
         }
         guard manifest.format == formatName, manifest.version == 1 else {
             throw CheckpointError(
@@ -143,4 +182,11 @@ public struct OutputManifest: Codable, Sendable, Equatable {
         guard lstat(url.path, &status) == 0, status.st_mode & S_IFMT == S_IFREG else { return nil }
         return Int(status.st_size)
     }
+}
+
+/// A manifest item of the wrong kind (``OutputManifest/read(_:)``).
+struct ManifestShapeError: Error, CustomStringConvertible {
+    let item: String
+    let expected: String
+    var description: String { "\(item): expected \(expected)" }
 }
