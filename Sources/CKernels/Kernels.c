@@ -287,15 +287,18 @@ double mm_magnitude_histogram_l1(const float *x, const float *base, long n, uint
 MM_DISPATCH
 long mm_collect_bin_keys(const float *x, const float *base, long n, uint32_t first, uint32_t second,
                          uint32_t *keys) {
+    const u16v laneBits = {1u << 0, 1u << 1, 1u << 2, 1u << 3, 1u << 4, 1u << 5, 1u << 6, 1u << 7,
+                           1u << 8, 1u << 9, 1u << 10, 1u << 11, 1u << 12, 1u << 13, 1u << 14, 1u << 15};
     long count = 0;
     long i = 0;
     for (; i + 16 <= n; i += 16) {
         u16v key = (u16v)(LOAD16(x + i) - LOAD16(base + i)) & 0x7FFFFFFFu;
         u16v bin = key >> 16;
-        u16v hits = (u16v)((bin == first) | (bin == second));
-        if (__builtin_reduce_or(hits) == 0) continue;
-        for (int k = 0; k < 16; k++) {
-            if (hits[k]) keys[count++] = key[k];
+        // The hit lanes as the bits of an integer, visited lowest first (index order).
+        unsigned lanes = __builtin_reduce_or((u16v)((bin == first) | (bin == second)) & laneBits);
+        while (lanes != 0) {
+            keys[count++] = key[__builtin_ctz(lanes)];
+            lanes &= lanes - 1;
         }
     }
     for (; i < n; i++) {
