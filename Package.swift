@@ -78,7 +78,7 @@ let package = Package(
         .testTarget(
             name: "MergingTests",
             dependencies: [
-                "Merging", "Statistics", "Checkpoints", "SafeTensors", "TestSupport",
+                "Merging", "Statistics", "Checkpoints", "SafeTensors", "CKernels", "TestSupport",
                 .product(name: "Yams", package: "Yams"),
             ]),
         .testTarget(name: "CLITests", dependencies: ["MetaMergeCLI", "SafeTensors", "HDF5", "TestSupport"]),

@@ -1,27 +1,31 @@
 #!/usr/bin/env bash
 # Compares two `metamerge` binaries on the TinyLlama-shaped family (benchmarks/make_tinyllama_family.py --tasks 2),
 # interleaved A B A B … so that a shared machine's load falls on both alike: `analyze`, and `merge` with
-# task_arithmetic and metagpt (λ computed in-process), page cache warm, `sync` (untimed) before each run. Prints
-# every run (wall, user + sys CPU) and per binary and workload the min and median (the lower middle for an even
-# REPS) of wall, CPU and user time; checks that both binaries' merge outputs are byte-identical (md5) and that
-# their analysis reports hold the same numbers (every dataset and attribute, read with h5py from PYTHON, except the
-# command line and creation time). Issue 18 item 4: a plain `swift build -c release` against
-# the binary `make build` used to produce with `-Xswiftc -target-cpu -Xswiftc haswell`.
+# task_arithmetic, metagpt (λ computed in-process) and ties (weight 1, density 0.5), page cache warm, `sync`
+# (untimed) before each run. Prints every run (wall, user + sys CPU) and per binary and workload the min and median
+# (the lower middle for an even REPS) of wall, CPU and user time; checks that both binaries' merge outputs are
+# byte-identical (md5) and that their analysis reports hold the same numbers (every dataset and attribute, read with
+# h5py from PYTHON, except the command line and creation time). Issue 18 item 4: a plain `swift build -c release`
+# against the binary `make build` used to produce with `-Xswiftc -target-cpu -Xswiftc haswell`.
 #
 # Usage: benchmarks/build_paths.sh BIN_A BIN_B [FAMILY_DIR] [REPS]
-#   FAMILY_DIR default /tmp/tinyllama-family; REPS default 3; WORK (scratch, default /tmp/metamerge-build-paths).
+#   FAMILY_DIR default /tmp/tinyllama-family; REPS default 3; WORK (scratch, default /tmp/metamerge-build-paths);
+#   WORKLOADS (default "analyze task_arithmetic metagpt ties") picks some of them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 A=$1 B=$2
 FAMILY=${3:-/tmp/tinyllama-family}
 REPS=${4:-3}
 WORK=${WORK:-/tmp/metamerge-build-paths}
+WORKLOADS=${WORKLOADS:-analyze task_arithmetic metagpt ties}
+methods=$(for w in $WORKLOADS; do [ "$w" = analyze ] || echo "$w"; done)
 [ -d "$FAMILY/base" ] || python3 benchmarks/make_tinyllama_family.py --out "$FAMILY" --tasks 2
 mkdir -p "$WORK"
 trap 'rm -rf "$WORK"/out-* "$WORK"/report-*.h5' EXIT
-for method in task_arithmetic metagpt; do
+for method in $methods; do
     weights=""
     [ "$method" = task_arithmetic ] && weights="weight: 0.5"
+    [ "$method" = ties ] && weights="weight: 1.0, density: 0.5"
     cat > "$WORK/$method.yml" <<YAML
 models:
   - model: $FAMILY/task1
@@ -51,9 +55,12 @@ for rep in $(seq "$REPS"); do
     for label in A B; do
         bin=$A
         [ "$label" = B ] && bin=$B
-        run "$label" analyze "$bin" analyze --base "$FAMILY/base" --model "task1=$FAMILY/task1" \
-            --model "task2=$FAMILY/task2" -o "$WORK/report-$label.h5"
-        for method in task_arithmetic metagpt; do
+        case " $WORKLOADS " in
+        *" analyze "*)
+            run "$label" analyze "$bin" analyze --base "$FAMILY/base" --model "task1=$FAMILY/task1" \
+                --model "task2=$FAMILY/task2" -o "$WORK/report-$label.h5" ;;
+        esac
+        for method in $methods; do
             rm -rf "$WORK/out-$label-$method"
             run "$label" "$method" "$bin" merge "$WORK/$method.yml" "$WORK/out-$label-$method" --quiet
             md5sum "$WORK/out-$label-$method"/*.safetensors | cut -d' ' -f1 > "$WORK/md5-$label-$method"
@@ -63,7 +70,7 @@ for rep in $(seq "$REPS"); do
 done
 echo "binary workload        wall min / median     cpu min / median      user min / median"
 for label in A B; do
-    for workload in analyze task_arithmetic metagpt; do
+    for workload in $WORKLOADS; do
         awk -v l="$label" -v w="$workload" '$1 == l && $2 == w { print $3, $4, $5 }' "$results" > "$WORK/runs"
         stats() {  # column → "min / median"
             cut -d' ' -f"$1" "$WORK/runs" | sort -n |
@@ -72,7 +79,7 @@ for label in A B; do
         printf "%s      %-16s %-21s %-21s %s\n" "$label" "$workload" "$(stats 1)" "$(stats 2)" "$(stats 3)"
     done
 done
-for method in task_arithmetic metagpt; do
+for method in $methods; do
     if cmp -s "$WORK/md5-A-$method" "$WORK/md5-B-$method"; then
         echo "$method: outputs identical ($(cat "$WORK/md5-A-$method"))"
     else
@@ -80,6 +87,7 @@ for method in task_arithmetic metagpt; do
     fi
 done
 # Every dataset and attribute of the two reports; only the command line and the creation time may differ.
+[ -f "$WORK/report-A.h5" ] || exit 0
 "${PYTHON:-python3}" - "$WORK/report-A.h5" "$WORK/report-B.h5" <<'PY' || echo "reports not compared (needs h5py)"
 import sys, h5py, numpy as np
 def collect(path):

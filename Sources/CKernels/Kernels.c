@@ -284,3 +284,228 @@ void mm_encode_f16(const float *source, long n, uint16_t *destination) {
         STORE(destination + i, __builtin_convertvector(result, h16v));
     }
 }
+
+// MARK: TIES / DARE / DELLA / breadcrumbs (TaskArithmeticKernel, RankSelection)
+
+// Scalar helpers shared by the vector loops' remainders.
+#define MAG_BITS(f) ({ uint32_t b_; float f_ = (f); __builtin_memcpy(&b_, &f_, 4); b_ & 0x7FFFFFFFu; })
+
+MM_DISPATCH
+void mm_magnitude_histogram(const float *x, const float *base, long n, uint32_t *histogram) {
+    long i = 0;
+    for (; i + 16 <= n; i += 16) {
+        u16v bins = ((u16v)(LOAD16(x + i) - LOAD16(base + i)) & 0x7FFFFFFFu) >> 16;
+        for (int k = 0; k < 16; k++) histogram[bins[k]] += 1;
+    }
+    for (; i < n; i++) histogram[MAG_BITS(x[i] - base[i]) >> 16] += 1;
+}
+
+MM_DISPATCH
+double mm_magnitude_histogram_l1(const float *x, const float *base, long n, uint32_t *histogram) {
+    double sum = 0;
+    long i = 0;
+    for (; i + 16 <= n; i += 16) {
+        f16v delta = LOAD16(x + i) - LOAD16(base + i);
+        u16v keys = (u16v)delta & 0x7FFFFFFFu;
+        u16v bins = keys >> 16;
+        for (int k = 0; k < 16; k++) histogram[bins[k]] += 1;
+        f16v magnitude = (f16v)keys;
+        for (int k = 0; k < 16; k++) sum += (double)magnitude[k];
+    }
+    for (; i < n; i++) {
+        float delta = x[i] - base[i];
+        histogram[MAG_BITS(delta) >> 16] += 1;
+        sum += (double)__builtin_fabsf(delta);
+    }
+    return sum;
+}
+
+MM_DISPATCH
+long mm_collect_bin_keys(const float *x, const float *base, long n, uint32_t first, uint32_t second,
+                         uint32_t *keys) {
+    const u16v laneBits = {1u << 0, 1u << 1, 1u << 2, 1u << 3, 1u << 4, 1u << 5, 1u << 6, 1u << 7,
+                           1u << 8, 1u << 9, 1u << 10, 1u << 11, 1u << 12, 1u << 13, 1u << 14, 1u << 15};
+    long count = 0;
+    long i = 0;
+    for (; i + 16 <= n; i += 16) {
+        u16v key = (u16v)(LOAD16(x + i) - LOAD16(base + i)) & 0x7FFFFFFFu;
+        u16v bin = key >> 16;
+        // The hit lanes as the bits of an integer, visited lowest first (index order).
+        unsigned lanes = __builtin_reduce_or((u16v)((bin == first) | (bin == second)) & laneBits);
+        while (lanes != 0) {
+            keys[count++] = key[__builtin_ctz(lanes)];
+            lanes &= lanes - 1;
+        }
+    }
+    for (; i < n; i++) {
+        uint32_t key = MAG_BITS(x[i] - base[i]);
+        uint32_t bin = key >> 16;
+        if (bin == first || bin == second) keys[count++] = key;
+    }
+    return count;
+}
+
+// One element of a prefix mask (PrefixCursor.maskOne).
+#define MASK_ONE(values, i, key, quota, ties, descending)                                                        \
+    do {                                                                                                       \
+        uint32_t b_;                                                                                           \
+        __builtin_memcpy(&b_, (values) + (i), 4);                                                              \
+        uint32_t m_ = b_ & 0x7FFFFFFFu;                                                                        \
+        int keep_ = (descending) ? m_ > (key) : m_ < (key);                                                    \
+        if (m_ == (key)) {                                                                                     \
+            (ties) += 1;                                                                                       \
+            keep_ = (ties) <= (quota);                                                                         \
+        }                                                                                                      \
+        b_ &= (0u - (uint32_t)keep_) | 0x80000000u;                                                            \
+        __builtin_memcpy((values) + (i), &b_, 4);                                                              \
+    } while (0)
+
+MM_DISPATCH
+void mm_prefix_mask(float *values, long n, uint32_t key, long quota, long *ties_io, int descending) {
+    long ties = *ties_io;
+    long i = 0;
+    while (i + 16 <= n) {
+        u16v bits = LOAD_BITS16(values + i);
+        u16v magnitude = bits & 0x7FFFFFFFu;
+        u16v equal = (u16v)(magnitude == key);
+        u16v keep = descending ? (u16v)(magnitude > key) : (u16v)(magnitude < key);
+        long equalCount = (long)(__builtin_reduce_add(equal & 1u));
+        if (equalCount > 0) {
+            if (ties + equalCount <= quota) {
+                keep |= equal;
+            } else if (ties < quota) {
+                for (long j = i; j < i + 16; j++) MASK_ONE(values, j, key, quota, ties, descending);
+                i += 16;
+                continue;
+            }
+            ties += equalCount;
+        }
+        STORE(values + i, bits & (keep | 0x80000000u));
+        i += 16;
+    }
+    for (; i < n; i++) MASK_ONE(values, i, key, quota, ties, descending);
+    *ties_io = ties;
+}
+
+MM_DISPATCH
+void mm_outlier_mask(float *values, long n, uint32_t lowKey, long lowQuota, long *lowTies, uint32_t highKey,
+                     long highQuota, long *highTies) {
+    long low = *lowTies, high = *highTies;
+    for (long i = 0; i < n; i++) {
+        uint32_t bits;
+        __builtin_memcpy(&bits, values + i, 4);
+        uint32_t key = bits & 0x7FFFFFFFu;
+        int dropped = key < lowKey, inHead = key < highKey;
+        if (key == lowKey) dropped = ++low <= lowQuota;
+        if (key == highKey) inHead = ++high <= highQuota;
+        bits &= (0u - (uint32_t)(!dropped && inHead)) | 0x80000000u;
+        __builtin_memcpy(values + i, &bits, 4);
+    }
+    *lowTies = low;
+    *highTies = high;
+}
+
+MM_DISPATCH
+void mm_subtract(const float *x, const float *base, long n, float *out) {
+    long i = 0;
+    for (; i + 16 <= n; i += 16) STORE(out + i, LOAD16(x + i) - LOAD16(base + i));
+    for (; i < n; i++) out[i] = x[i] - base[i];
+}
+
+MM_DISPATCH
+void mm_scale(float *values, long n, float factor) {
+    long i = 0;
+    for (; i + 16 <= n; i += 16) STORE(values + i, LOAD16(values + i) * factor);
+    for (; i < n; i++) values[i] *= factor;
+}
+
+// SplitMix64 in counter mode (CounterRandom.bits): the high 32 bits of mix64(key + (index + 1)·γ).
+#define SPLITMIX_HIGH(z0)                                                                                      \
+    ({                                                                                                         \
+        __typeof__(z0) z_ = (z0);                                                                              \
+        z_ = (z_ ^ (z_ >> 30)) * 0xBF58476D1CE4E5B9ull;                                                        \
+        z_ = (z_ ^ (z_ >> 27)) * 0x94D049BB133111EBull;                                                        \
+        (z_ ^ (z_ >> 31)) >> 32;                                                                               \
+    })
+
+typedef uint64_t u8v __attribute__((vector_size(64)));
+typedef uint32_t u8w __attribute__((vector_size(32)));
+
+MM_DISPATCH
+void mm_random_mask(float *values, long n, uint64_t key, long start, uint64_t threshold) {
+    const uint64_t gamma = 0x9E3779B97F4A7C15ull;
+    const u8v lanes = {0, 1, 2, 3, 4, 5, 6, 7};
+    long i = 0;
+    for (; i + 8 <= n; i += 8) {
+        u8v index = lanes + (uint64_t)(start + i);
+        u8v draw = SPLITMIX_HIGH(key + (index + 1) * gamma);
+        u8w keep = __builtin_convertvector((u8v)(draw < threshold), u8w);
+        u8w bits;
+        __builtin_memcpy(&bits, values + i, sizeof bits);
+        STORE(values + i, bits & (keep | 0x80000000u));
+    }
+    for (; i < n; i++) {
+        uint64_t draw = SPLITMIX_HIGH(key + ((uint64_t)(start + i) + 1) * gamma);
+        uint32_t bits;
+        __builtin_memcpy(&bits, values + i, 4);
+        bits &= (draw < threshold ? 0xFFFFFFFFu : 0u) | 0x80000000u;
+        __builtin_memcpy(values + i, &bits, 4);
+    }
+}
+
+MM_DISPATCH
+void mm_linear_combine(const float *weighted, long stride, long tasks, int normalize, float divisor, float lambda,
+                       const float *base, long n, float *out) {
+    long i = 0;
+    for (; i + 16 <= n; i += 16) {
+        f16v sum = LOAD16(weighted + i);
+        for (long t = 1; t < tasks; t++) sum = sum + LOAD16(weighted + t * stride + i);
+        if (normalize) sum = sum / divisor;
+        if (lambda != 1) sum = sum * lambda;
+        STORE(out + i, LOAD16(base + i) + sum);
+    }
+    for (; i < n; i++) {
+        float sum = weighted[i];
+        for (long t = 1; t < tasks; t++) sum = sum + weighted[t * stride + i];
+        if (normalize) sum = sum / divisor;
+        if (lambda != 1) sum = sum * lambda;
+        out[i] = base[i] + sum;
+    }
+}
+
+MM_DISPATCH
+void mm_consensus_combine(const float *weighted, long stride, const float *weights, long tasks, int normalize,
+                          float lambda, const float *base, long n, float *out) {
+    const f16v zero = {0};
+    long i = 0;
+    for (; i + 16 <= n; i += 16) {
+        f16v sum = LOAD16(weighted + i);
+        for (long t = 1; t < tasks; t++) sum = sum + LOAD16(weighted + t * stride + i);
+        u16v positive = (u16v)(sum >= 0);
+        f16v mixed = zero, divisor = zero;
+        for (long t = 0; t < tasks; t++) {
+            f16v value = LOAD16(weighted + t * stride + i);
+            u16v keep = (positive & (u16v)(value > 0)) | (~positive & (u16v)(value < 0));
+            mixed = mixed + (f16v)((u16v)value & keep);
+            divisor = divisor + (f16v)((u16v)(zero + weights[t]) & keep);
+        }
+        if (normalize) mixed = mixed / (f16v)SELECT((u16v)(divisor == 0), (u16v)(zero + 1), (u16v)divisor);
+        if (lambda != 1) mixed = mixed * lambda;
+        STORE(out + i, LOAD16(base + i) + mixed);
+    }
+    for (; i < n; i++) {
+        float sum = weighted[i];
+        for (long t = 1; t < tasks; t++) sum = sum + weighted[t * stride + i];
+        int positive = sum >= 0;
+        float mixed = 0, divisor = 0;
+        for (long t = 0; t < tasks; t++) {
+            float value = weighted[t * stride + i];
+            int keep = (positive && value > 0) || (!positive && value < 0);
+            mixed = mixed + (keep ? value : 0);
+            divisor = divisor + (keep ? weights[t] : 0);
+        }
+        if (normalize) mixed = mixed / (divisor == 0 ? 1 : divisor);
+        if (lambda != 1) mixed = mixed * lambda;
+        out[i] = base[i] + mixed;
+    }
+}

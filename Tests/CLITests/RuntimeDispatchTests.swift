@@ -11,7 +11,12 @@ import Testing
 struct RuntimeDispatchTests {
     static let kernels = [
         "mm_moments_finite1", "mm_moments_finite2", "mm_moments_finite3", "mm_squared_norm_lanes", "mm_metagpt",
-        "mm_plain_sum", "mm_count_magnitudes_below", "mm_decode_bf16", "mm_encode_bf16", "mm_encode_f16", "mm_form_point",
+        "mm_plain_sum", "mm_count_magnitudes_below", "mm_decode_bf16", "mm_encode_bf16", "mm_encode_f16",
+        // TIES / DARE / breadcrumbs / DELLA: rank selection, masks and the combination.
+        "mm_magnitude_histogram", "mm_magnitude_histogram_l1", "mm_collect_bin_keys", "mm_prefix_mask",
+        "mm_outlier_mask", "mm_random_mask", "mm_subtract", "mm_scale", "mm_linear_combine", "mm_consensus_combine",
+        // The lockstep engine's forming of each point's weights.
+        "mm_form_point",
     ]
 
     #if arch(x86_64) && os(Linux)

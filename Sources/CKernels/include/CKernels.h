@@ -61,6 +61,44 @@ void mm_encode_bf16(const float *source, long n, uint16_t *destination);
 // Float → F16 bits as FloatConversion.f16Bits(from:), lane for lane.
 void mm_encode_f16(const float *source, long n, uint16_t *destination);
 
+// MARK: TIES, DARE, breadcrumbs, DELLA (TaskArithmeticKernel, RankSelection; any n, the remainder one by one)
+//
+// A magnitude key is the bit pattern of a Float without its sign (bits & 0x7FFFFFFF, monotonic in |x|); δ = x − b
+// in Float32.
+
+// Rank selection, pass 1: histogram[key(δ) >> 16] += 1 for each element.
+void mm_magnitude_histogram(const float *x, const float *base, long n, uint32_t *histogram);
+// The same, and returns Σ Double(|δ|) from 0 in index order.
+double mm_magnitude_histogram_l1(const float *x, const float *base, long n, uint32_t *histogram);
+// Rank selection, pass 2: writes to keys[0..<count] (room for n) the keys of δ whose high 16 bits are `first` or
+// `second`, in index order; returns count.
+long mm_collect_bin_keys(const float *x, const float *base, long n, uint32_t first, uint32_t second, uint32_t *keys);
+// PrefixCursor's mask for a threshold cut: an element is kept when its key lies beyond `key` (above when
+// `descending`, else below), or equals it while the running count `*ties` (incremented at each such element, in
+// index order) is ≤ `quota`; the others are zeroed keeping their sign (bits & 0x80000000).
+void mm_prefix_mask(float *values, long n, uint32_t key, long quota, long *ties, int descending);
+// magnitude_outliers: keeps an element in the ascending prefix (highKey, highQuota, *highTies) and not in the
+// ascending prefix (lowKey, lowQuota, *lowTies), each decided as mm_prefix_mask does; the others are zeroed keeping
+// their sign.
+void mm_outlier_mask(float *values, long n, uint32_t lowKey, long lowQuota, long *lowTies, uint32_t highKey,
+                     long highQuota, long *highTies);
+// DARE's mask (CounterRandom.keeps): element i is kept when the high 32 bits of SplitMix64's mix of
+// key + (start + i + 1)·0x9E3779B97F4A7C15 are below `threshold`; the others zeroed keeping their sign.
+void mm_random_mask(float *values, long n, uint64_t key, long start, uint64_t threshold);
+// out = x − b.
+void mm_subtract(const float *x, const float *base, long n, float *out);
+// values = values · factor.
+void mm_scale(float *values, long n, float factor);
+// Without sign consensus, over `tasks` rows (row t at weighted + t·stride): sum = W0 + W1 + … (from task 0), then
+// sum / divisor when `normalize`, sum · lambda when lambda ≠ 1, out = b + sum.
+void mm_linear_combine(const float *weighted, long stride, long tasks, int normalize, float divisor, float lambda,
+                       const float *base, long n, float *out);
+// TIES' election: positive = (W0 + W1 + …) ≥ 0; for t in order, Wt is kept when it is > 0 (positive) or < 0 (not
+// positive), mixed += kept ? Wt : 0 and divisor += kept ? weights[t] : 0 (both from 0); then mixed / (divisor == 0 ?
+// 1 : divisor) when `normalize`, mixed · lambda when lambda ≠ 1, out = b + mixed.
+void mm_consensus_combine(const float *weighted, long stride, const float *weights, long tasks, int normalize,
+                          float lambda, const float *base, long n, float *out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,3 +1,5 @@
+import CKernels
+
 /// Exact top-k / bottom-k selection over a tensor streamed in chunks, by two radix passes over 32-bit keys.
 ///
 /// Keys are the bit patterns of non-negative Floats (|δ|, a variance), whose integer order is their numeric
@@ -178,78 +180,35 @@ struct PrefixCursor {
         return descending ? value > key : value < key
     }
 
-    /// Zeroes (keeping the sign, as x·0 does) the values of `values[0..<n]` outside the prefix, in index order.
-    /// Branch-free except at keys equal to the cut, which are rare.
+    /// Zeroes (keeping the sign, as x·0 does) the values of `values[0..<n]` outside the prefix, in index order
+    /// (`mm_prefix_mask`, at the machine's vector width: sixteen at a time, one by one only in a group where the
+    /// quota of ties runs out part-way).
     mutating func mask(_ values: UnsafeMutablePointer<Float>, count n: Int) {
         if let everything {
-            if !everything { for i in 0..<n { values[i] *= 0 } }
+            if !everything { mm_scale(values, n, 0) }
             return
         }
-        let key = self.key, quota = self.quota
-        var ties = self.ties
-        // Sixteen at a time: keep = key beyond the cut, or equal to it while the quota of ties (taken in index
-        // order) lasts. A group where the quota runs out part-way goes one by one. Lane masks by arithmetic on
-        // magnitudes (< 2³¹).
-        let raw = UnsafeMutableRawPointer(values)
-        var start = 0
-        while start + 16 <= n {
-            let bits = raw.loadUnaligned(fromByteOffset: 4 &* start, as: SIMD16<UInt32>.self)
-            let magnitude = bits & 0x7FFF_FFFF
-            let equal = ((magnitude ^ key) &- 1) &>> 31  // 1 where magnitude == key
-            let keys = SIMD16<UInt32>(repeating: key)
-            var keep = descending ? lanesBelow(keys, magnitude) : lanesBelow(magnitude, keys)
-            let equalCount = laneSum(equal)
-            if equalCount > 0 {
-                if ties + equalCount <= quota {
-                    keep |= 0 &- equal
-                } else if ties < quota {
-                    for i in start..<(start + 16) { maskOne(values, i, key: key, quota: quota, ties: &ties) }
-                    start &+= 16
-                    continue
-                }
-                ties += equalCount
-            }
-            raw.storeBytes(of: bits & (keep | 0x8000_0000), toByteOffset: 4 &* start, as: SIMD16<UInt32>.self)
-            start &+= 16
-        }
-        for i in start..<n { maskOne(values, i, key: key, quota: quota, ties: &ties) }
-        self.ties = ties
+        mm_prefix_mask(values, n, key, quota, &ties, descending ? 1 : 0)
     }
 
-    @inline(__always)
-    private func maskOne(
-        _ values: UnsafeMutablePointer<Float>, _ i: Int, key: UInt32, quota: Int, ties: inout Int
+    /// Keeps the values in `high`'s prefix that are not in `low`'s (both ascending), each decided as
+    /// ``contains(_:)`` would in index order (`mm_outlier_mask`); `.none` acts as the cut at key 0 with no ties
+    /// taken, `.all` as a key above every magnitude.
+    static func maskOutliers(
+        _ values: UnsafeMutablePointer<Float>, count n: Int, low: inout PrefixCursor, high: inout PrefixCursor
     ) {
-        do {
-            let bits = values[i].bitPattern
-            let magnitude = bits & 0x7FFF_FFFF
-            var keep = descending ? magnitude > key : magnitude < key
-            if magnitude == key {
-                ties += 1
-                keep = ties <= quota
-            }
-            values[i] = Float(bitPattern: bits & (keepMask(keep) | 0x8000_0000))
+        let (lowKey, lowQuota) = low.ascendingCut, (highKey, highQuota) = high.ascendingCut
+        mm_outlier_mask(values, n, lowKey, lowQuota, &low.ties, highKey, highQuota, &high.ties)
+    }
+
+    /// The cut of an ascending prefix as (key, quota), `.none` and `.all` included.
+    private var ascendingCut: (UInt32, Int) {
+        switch everything {
+        case nil: (key, quota)
+        case false?: (0, 0)
+        case true?: (UInt32.max, 0)
         }
     }
-}
-
-/// 0, 1, …, 15: shifting lane i's 0/1 by i and summing gives the lanes as the bits of an integer.
-let laneIndices = SIMD16<UInt32>(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
-
-/// All ones in the lanes where a < b, zero elsewhere, for values below 2³¹ (magnitudes): a − b then wraps to a
-/// number with the top bit set exactly when a < b.
-@inline(__always)
-func lanesBelow(_ a: SIMD16<UInt32>, _ b: SIMD16<UInt32>) -> SIMD16<UInt32> {
-    0 &- ((a &- b) &>> 31)
-}
-
-/// The sum of sixteen lanes (the total below 2³²), by halving (`wrappedSum()` was not inlined).
-@inline(__always)
-func laneSum(_ lanes: SIMD16<UInt32>) -> Int {
-    let eight = lanes.lowHalf &+ lanes.highHalf
-    let four = eight.lowHalf &+ eight.highHalf
-    let two = four.lowHalf &+ four.highHalf
-    return Int(two[0] &+ two[1])
 }
 
 /// All ones when `keep`, else zero: a branch-free select.

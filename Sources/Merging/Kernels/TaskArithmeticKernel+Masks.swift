@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 /// Masks: which elements of each task's delta survive sparsification, per chunk.
@@ -28,27 +29,17 @@ extension TaskArithmeticKernel {
         case .keepAll:
             return
         case .dropAll:
-            for i in 0..<n { deltas[i] *= 0 }
+            mm_scale(deltas, n, 0)
         case .magnitude:
             cursors.first!.mask(deltas, count: n)
         case .outliers:
             var low = cursors.first!, high = cursors.second!
-            for i in 0..<n {
-                let bits = deltas[i].bitPattern
-                let key = bits & 0x7FFF_FFFF
-                let dropped = low.contains(key)
-                let inHead = high.contains(key)
-                deltas[i] = Float(bitPattern: bits & (keepMask(!dropped && inHead) | 0x8000_0000))
-            }
+            PrefixCursor.maskOutliers(deltas, count: n, low: &low, high: &high)
             cursors.first = low
             cursors.second = high
         case .random(let threshold):
-            let random = randoms[t]
-            for i in 0..<n {
-                let bits = deltas[i].bitPattern
-                deltas[i] = Float(
-                    bitPattern: bits & (keepMask(random.keeps(start + i, threshold: threshold)) | 0x8000_0000))
-            }
+            // `CounterRandom.keeps` for elements start..<start+n, eight draws at a time.
+            mm_random_mask(deltas, n, randoms[t].key, start, threshold)
         case .della:
             let words = dellaMasks!.storage.baseAddress! + t * maskWords
             for i in 0..<n {

@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 import SafeTensors
 
@@ -19,16 +20,11 @@ extension TaskArithmeticKernel {
                 guard settings.rescale else {
                     // The L1 sum is only read by `rescale`; without it the loop is the histogram alone (the sum's
                     // chain of Float64 additions was its critical path).
-                    for i in 0..<n { histogram[Int(magnitudeKey(x[i] - base[i]) >> 16)] &+= 1 }
+                    mm_magnitude_histogram(x, base, n, histogram)
                     continue
                 }
-                var absoluteSum = 0.0
-                for i in 0..<n {
-                    let delta = x[i] - base[i]
-                    histogram[Int(magnitudeKey(delta) >> 16)] &+= 1
-                    absoluteSum += Double(abs(delta))
-                }
-                absoluteSums[t] += absoluteSum
+                // Σ |δ| of the block in index order, from 0.
+                absoluteSums[t] += mm_magnitude_histogram_l1(x, base, n, histogram)
             }
         }
         if settings.rescale, let before {
@@ -40,35 +36,15 @@ extension TaskArithmeticKernel {
         let selection = selection!
         var keys = [[UInt32]](repeating: [], count: tasks)
         let bins = (0..<tasks).map { selection.bins(of: $0) }
+        let found = io.scratch.buffer("gta.binKeys", count: KernelIO.blockElements, of: UInt32.self)
         try io.forEachBlock(range) { _, n, inputs in
             let base = inputs[0]
             for t in 0..<tasks where !bins[t].isEmpty {
                 let x = inputs[t + 1]
                 let first = bins[t][0], second = bins[t].count > 1 ? bins[t][1] : bins[t][0]
-                // Sixteen at a time, looking lane by lane only in groups holding a key of a wanted bin (bins are
-                // below 2¹⁶, so (bin ^ wanted) − 1 has its top bit set exactly when they are equal).
-                let xs = UnsafeRawPointer(x), bs = UnsafeRawPointer(base)
-                var start = 0
-                while start + 16 <= n {
-                    let delta =
-                        xs.loadUnaligned(fromByteOffset: 4 &* start, as: SIMD16<Float>.self)
-                        - bs.loadUnaligned(fromByteOffset: 4 &* start, as: SIMD16<Float>.self)
-                    let key = unsafeBitCast(delta, to: SIMD16<UInt32>.self) & 0x7FFF_FFFF
-                    let bin = key &>> 16
-                    let hits = (((bin ^ first) &- 1) | ((bin ^ second) &- 1)) &>> 31
-                    // The hit lanes as bits of an integer, visited lowest first (index order).
-                    var lanes = laneSum(hits &<< laneIndices)
-                    while lanes != 0 {
-                        keys[t].append(key[lanes.trailingZeroBitCount])
-                        lanes &= lanes &- 1
-                    }
-                    start &+= 16
-                }
-                for i in start..<n {
-                    let key = magnitudeKey(x[i] - base[i])
-                    let bin = key >> 16
-                    if bin == first || bin == second { keys[t].append(key) }
-                }
+                // In index order; sixteen at a time, lane by lane only in groups holding a key of a wanted bin.
+                let count = mm_collect_bin_keys(x, base, n, first, second, found)
+                keys[t].append(contentsOf: UnsafeBufferPointer(start: found, count: count))
             }
         }
         for t in 0..<tasks { selection.store(keys[t], chunk: chunk, model: t) }
@@ -89,10 +65,10 @@ extension TaskArithmeticKernel {
                     for i in 0..<n { sum += Double(abs(x[i] - base[i])) }
                     totals[t] += sum
                 }
-                for i in 0..<n { deltas[i] = x[i] - base[i] }
+                mm_subtract(x, base, n, deltas)
                 mask(t, deltas, count: n, start: start, cursors: &cursors[t])
                 if pass == .norms {
-                    if let factor = factors[t] { for i in 0..<n { deltas[i] *= factor } }
+                    if let factor = factors[t] { mm_scale(deltas, n, factor) }
                     var sum = 0.0
                     for i in 0..<n { sum += Double(deltas[i]) * Double(deltas[i]) }
                     kept[t] += sum
