@@ -8,10 +8,7 @@ import Transformer
 /// files were written by its `save_pretrained`; the defaults are those of its config classes).
 @Suite("Architecture table: config.json keys, defaults and refusals")
 struct ArchitectureConfigTests {
-    static func json(_ set: String) throws -> [String: JSONValue] {
-        try Checkpoint(directory: ReferenceSet.directory.appendingPathComponent(set).appendingPathComponent("base"))
-            .config.json
-    }
+    static func json(_ set: String) throws -> [String: JSONValue] { try ReferenceSet.baseConfigJSON(set) }
 
     @Test("Gemma 2 fixture: sandwich (1 + w) norms, GeGLU, scaled embeddings, soft-caps, alternating windows")
     func gemma2() throws {

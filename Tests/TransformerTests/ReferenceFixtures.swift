@@ -21,6 +21,11 @@ struct ReferenceSet {
 
     static let directory = RepositoryPaths.fixtures.appendingPathComponent("transformer")
 
+    /// The config.json of set `name`'s base model, as Checkpoints reads it.
+    static func baseConfigJSON(_ name: String) throws -> [String: JSONValue] {
+        try Checkpoint(directory: directory.appendingPathComponent(name).appendingPathComponent("base")).config.json
+    }
+
     static func url(_ name: String) -> URL {
         directory.appendingPathComponent(name).appendingPathComponent("references.safetensors")
     }

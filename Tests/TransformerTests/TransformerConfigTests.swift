@@ -5,10 +5,7 @@ import Transformer
 
 @Suite("TransformerConfig from config.json")
 struct TransformerConfigTests {
-    static func fixtureJSON(_ set: String) throws -> [String: JSONValue] {
-        try Checkpoint(directory: ReferenceSet.directory.appendingPathComponent(set).appendingPathComponent("base"))
-            .config.json
-    }
+    static func fixtureJSON(_ set: String) throws -> [String: JSONValue] { try ReferenceSet.baseConfigJSON(set) }
 
     @Test("Qwen2 fixture: GQA, head_dim ≠ hidden/heads, q/k/v biases, tied, rope_parameters.rope_theta")
     func qwen2Fixture() throws {

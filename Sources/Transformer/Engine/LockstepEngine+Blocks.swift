@@ -69,13 +69,10 @@ extension LockstepEngine {
                     let n = rows.count
                     let o = rows.lowerBound
                     let rotary = plan.rotary[q]
-                    if interleaved {
-                        rotary.applyInterleaved(to: act.query + o * qW, rows: n, heads: heads, headStride: d)
-                        rotary.applyInterleaved(to: act.key + o * kvW, rows: n, heads: kvHeads, headStride: d)
-                    } else {
-                        rotary.apply(to: act.query + o * qW, rows: n, heads: heads, headStride: d)
-                        rotary.apply(to: act.key + o * kvW, rows: n, heads: kvHeads, headStride: d)
-                    }
+                    rotary.apply(
+                        to: act.query + o * qW, rows: n, heads: heads, headStride: d, interleaved: interleaved)
+                    rotary.apply(
+                        to: act.key + o * kvW, rows: n, heads: kvHeads, headStride: d, interleaved: interleaved)
                     Kernels.causalAttention(
                         q: act.query + o * qW, k: act.key + o * kvW, v: act.value + o * kvW, tokenCount: n,
                         heads: heads, kvHeads: kvHeads, headDimension: d, variant: plan.attention,
