@@ -20,6 +20,7 @@ typedef float f4 __attribute__((vector_size(16)));
 typedef int64_t i4 __attribute__((vector_size(32)));
 typedef uint64_t u4 __attribute__((vector_size(32)));
 typedef float f16v __attribute__((vector_size(64)));
+typedef float f8v __attribute__((vector_size(32)));
 typedef uint32_t u16v __attribute__((vector_size(64)));
 typedef uint16_t h16v __attribute__((vector_size(32)));
 
@@ -236,6 +237,76 @@ int mm_form_point(const float *base, const float *const *thetas, const float *co
     }
     for (int k = 0; k < 16; k++) tail += check[k];
     return tail == 0 ? 0 : 1;
+}
+
+// The products of mm_form_linear: y[i·ldc + j] = Σ_k x[i·lda + k] · w[j·ldw + k] for i < MR, j < NR (constants
+// after inlining), 16 k at a time into MR × NR vector accumulators, each summed across its lanes at the end and the
+// k beyond the last whole 16 added one by one. Fused multiply-add where the clone has it (the products' rounding is
+// a BLAS's, not the forming's: `fp contract(fast)` holds for this function only). With AVX-512, in 512-bit registers
+// (`min_vector_width`: Clang otherwise splits them in two, and 32 accumulators spill): 16 accumulators and 8 loads
+// fit the 32 registers.
+static inline __attribute__((always_inline, min_vector_width(512))) void mm_dot_tile(
+    const int MR, const int NR, const float *x, long lda, const float *w, long ldw, long K, float *y, long ldc) {
+#pragma clang fp contract(fast)
+    f16v acc[4][4];
+    for (int i = 0; i < MR; i++)
+        for (int j = 0; j < NR; j++) acc[i][j] = (f16v){0};
+    long whole = K / 16 * 16;
+    for (long k = 0; k < whole; k += 16) {
+        f16v xv[4], wv[4];
+        for (int i = 0; i < MR; i++) xv[i] = LOAD16(x + i * lda + k);
+        for (int j = 0; j < NR; j++) wv[j] = LOAD16(w + j * ldw + k);
+        for (int i = 0; i < MR; i++)
+            for (int j = 0; j < NR; j++) acc[i][j] += xv[i] * wv[j];
+    }
+    for (int i = 0; i < MR; i++)
+        for (int j = 0; j < NR; j++) {
+            f16v v = acc[i][j];
+            f8v h = __builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7)
+                    + __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15);
+            f4 q = __builtin_shufflevector(h, h, 0, 1, 2, 3) + __builtin_shufflevector(h, h, 4, 5, 6, 7);
+            float s = (q[0] + q[2]) + (q[1] + q[3]);
+            for (long k = whole; k < K; k++) s += x[i * lda + k] * w[j * ldw + k];
+            y[i * ldc + j] = s;
+        }
+}
+
+MM_DISPATCH __attribute__((min_vector_width(512)))
+int mm_form_linear(const float *base, const float *const *thetas, const float *coefficients, long tasks,
+                   long offset, long n, long K, const float *x, long lda, long m, float *y, long ldc,
+                   float *formed) {
+    const float *w = base + offset;
+    int bad = 0;
+    if (tasks > 0) {
+        const float *shifted[tasks];
+        for (long t = 0; t < tasks; t++) shifted[t] = thetas[t] + offset;
+        bad = mm_form_point(w, shifted, coefficients, tasks, n * K, formed);
+        w = formed;
+    } else {
+        f16v check = {0};
+        float tail = 0;
+        long whole = n * K / 16 * 16;
+        for (long i = 0; i < whole; i += 16) {
+            f16v v = LOAD16(w + i);
+            check += v - v;
+        }
+        for (long i = whole; i < n * K; i++) tail += w[i] - w[i];
+        for (int k = 0; k < 16; k++) tail += check[k];
+        bad = tail == 0 ? 0 : 1;
+    }
+    if (bad) return 1;
+    long j = 0;
+    for (; j + 4 <= n; j += 4) {
+        long i = 0;
+        for (; i + 4 <= m; i += 4) mm_dot_tile(4, 4, x + i * lda, lda, w + j * K, K, K, y + i * ldc + j, ldc);
+        for (; i < m; i++) mm_dot_tile(1, 4, x + i * lda, lda, w + j * K, K, K, y + i * ldc + j, ldc);
+    }
+    for (; j < n; j++) {
+        long i = 0;
+        for (; i + 4 <= m; i += 4) mm_dot_tile(4, 1, x + i * lda, lda, w + j * K, K, K, y + i * ldc + j, ldc);
+        for (; i < m; i++) mm_dot_tile(1, 1, x + i * lda, lda, w + j * K, K, K, y + i * ldc + j, ldc);
+    }
+    return 0;
 }
 
 MM_DISPATCH

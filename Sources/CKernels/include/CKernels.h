@@ -52,6 +52,15 @@ long mm_count_magnitudes_below(const float *values, long n, uint32_t limit);
 int mm_form_point(const float *base, const float *const *thetas, const float *coefficients, long tasks, long n,
                   float *out);
 
+// One strip of a routed expert's product with its weights formed on the fly: W = the n rows of length K from element
+// `offset` of the block, formed as mm_form_point forms them into `formed` (room for n·K) when tasks > 0, else θ0's rows
+// (`base` + offset) themselves; then y[i·ldc + j] = Σ_k x[i·lda + k] · W[j·K + k] for i < m, j < n (a dot product per
+// entry in 16 Float32 lanes, summed across the lanes, fused multiply-add where the CPU has it: within BLAS's rounding
+// of the same product, not bit-identical to it). Returns 1, computing nothing, when a value of W is not finite.
+int mm_form_linear(const float *base, const float *const *thetas, const float *coefficients, long tasks,
+                   long offset, long n, long K, const float *x, long lda, long m, float *y, long ldc,
+                   float *formed);
+
 // MARK: Conversions (n a multiple of 16)
 
 // BF16 bits → Float: the bits shifted into the top half.

@@ -70,7 +70,14 @@ extension LockstepEngine {
     }
 
     /// Y_p[rows_p × outFeatures] = X_p[rows_p × inFeatures] · W_pᵀ for every point p with rows_p > 0 (the others are
-    /// neither formed nor multiplied; no input is read when every rows_p is 0), block of weight rows by block.
+    /// neither formed nor multiplied; no input is read when every rows_p is 0).
+    ///
+    /// Block of weight rows by block, each block of θ0 and the needed θ_t read once for the group; within a block,
+    /// strips of about 32 768 elements (`Kernels.formedLinear`): for each point in turn the strip is formed and
+    /// multiplied by the point's ~N·k/E routed rows at once, while the strip of θ0 and θ_t is still in cache for the
+    /// next point — instead of forming the whole block per point and handing it to sgemm, which reads it back from
+    /// memory and packs it again for a product of only ~32 rows.
+    /// A non-finite formed weight throws as ``withFormedBlocks(_:elements:_:_:labels:_:)`` does (the same element).
     func routedProduct(
         _ name: String, outFeatures: Int, inFeatures K: Int, _ points: [[Float]], rows: [Int],
         _ scratch: EngineScratch, input: (Int) -> UnsafePointer<Float>, output: (Int) -> UnsafeMutablePointer<Float>
@@ -78,24 +85,82 @@ extension LockstepEngine {
         let active = points.indices.filter { rows[$0] > 0 }
         guard !active.isEmpty else { return }
         let subset = active.map { points[$0] }
+        let needed = neededTasks(subset)
+        let terms = subset.map { c in needed.filter { c[$0] != 0 } }
+        let coefficients = zip(terms, subset).map { terms, c in terms.map { c[$0] } }
+        let inputs = active.map { input($0) }
+        let outputs = active.map { output($0) }
         let blockRows = max(1, min(outFeatures, scratchElements / K))
+        let stripRows = max(4, 32_768 / K / 4 * 4)
         weightsAhead(name, subset)
         var first = 0
         while first < outFeatures {
             let count = min(blockRows, outFeatures - first)
-            try withFormedBlocks(
-                name, elements: (first * K)..<((first + count) * K), subset, scratch, labels: active
-            ) { k, weight in
-                let p = active[k]
-                try Interruption.check()
-                scratch.profile.measure("products") {
-                    Kernels.linear(
-                        input(p), lda: K, rows: rows[p], inFeatures: K, weight: weight, outFeatures: count,
-                        into: output(p) + first, ldc: outFeatures)
+            let elements = (first * K)..<((first + count) * K)
+            try Interruption.check()
+            try withInputs(name, elements, needed, scratch) { theta0, thetas in
+                let pointers = terms.map { $0.map { thetas[$0] } }
+                let formed = scratch.formed
+                do {
+                    try scratch.profile.measure("expert products (formed in strips)") {
+                        try Parallel.forEachPart(count, minimumPart: stripRows) { part in
+                            var j = part.lowerBound
+                            while j < part.upperBound {
+                                let strip = min(stripRows, part.upperBound - j)
+                                for k in active.indices {
+                                    let finite = pointers[k].withUnsafeBufferPointer { tasks in
+                                        coefficients[k].withUnsafeBufferPointer { c in
+                                            Kernels.formedLinear(
+                                                base: theta0, tasks: tasks, coefficients: c, offset: j * K,
+                                                weightRows: strip, inFeatures: K, input: inputs[k], lda: K,
+                                                rows: rows[active[k]], into: outputs[k] + first + j, ldc: outFeatures,
+                                                formed: formed + j * K)
+                                        }
+                                    }
+                                    guard finite else { throw NonFiniteStrip() }
+                                }
+                                j += strip
+                            }
+                        }
+                    }
+                } catch is NonFiniteStrip {
+                    try throwFirstNonFinite(name, elements, theta0, thetas, subset, labels: active, formed)
                 }
             }
             first += count
         }
         weightsDone(name, subset)
     }
+
+    /// Finds, point by point in order as ``withFormedBlocks(_:elements:_:_:labels:_:)`` checks them, the first
+    /// non-finite weight of the block `elements` of `name` (θ0's own for a point with every c = 0) and throws
+    /// ``TransformerError/Kind/nonFinite`` naming it.
+    private func throwFirstNonFinite(
+        _ name: String, _ elements: Range<Int>, _ theta0: UnsafePointer<Float>, _ thetas: [UnsafePointer<Float>?],
+        _ points: [[Float]], labels: [Int], _ formed: UnsafeMutablePointer<Float>
+    ) throws {
+        let needed = neededTasks(points)
+        for (p, c) in points.enumerated() {
+            let active = needed.filter { c[$0] != 0 }
+            let bad: Int?
+            let values: UnsafePointer<Float>
+            if active.isEmpty {
+                bad = Kernels.firstNonFinite(theta0, count: elements.count)
+                values = theta0
+            } else {
+                let terms = active.map { (thetas[$0]!, c[$0]) }
+                bad = Kernels.formPoint(formed, base: theta0, tasks: terms, count: elements.count)
+                values = UnsafePointer(formed)
+            }
+            if let bad {
+                throw TransformerError.nonFiniteWeight(
+                    name, element: elements.lowerBound + bad, value: values[bad], coefficients: c, point: labels[p])
+            }
+        }
+        preconditionFailure("a strip of \(name) was not finite, but no point's block has a non-finite weight")
+    }
 }
+
+/// Thrown by a strip of ``LockstepEngine/routedProduct(_:outFeatures:inFeatures:_:rows:_:input:output:)`` whose
+/// formed weights are not finite; the block is then searched for the element to name.
+private struct NonFiniteStrip: Error {}

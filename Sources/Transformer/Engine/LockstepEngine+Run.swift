@@ -187,7 +187,7 @@ extension LockstepEngine {
     // MARK: - Forming a point's block from one read of the inputs
 
     /// The task models some point of `points` needs (c ≠ 0), in order.
-    private func neededTasks(_ points: [[Float]]) -> [Int] {
+    func neededTasks(_ points: [[Float]]) -> [Int] {
         tasks.indices.filter { t in points.contains { $0[t] != 0 } }
     }
 
@@ -281,7 +281,7 @@ extension LockstepEngine {
 
     /// Calls `body(θ0, [θ_t or nil])` with elements `elements` of tensor `name` as Float32 from the base and each
     /// needed task model: lent mapped memory where the provider lends it, else converted into scratch on all cores.
-    private func withInputs(
+    func withInputs(
         _ name: String, _ elements: Range<Int>, _ needed: [Int], _ scratch: EngineScratch,
         _ body: (UnsafePointer<Float>, [UnsafePointer<Float>?]) throws -> Void
     ) throws {
