@@ -54,9 +54,8 @@ public struct StatisticsPass: Sendable {
         for (tensor, moments) in chunks {
             perTensor[tensor].add(moments)
         }
-        for index in Self.adaptedTensors(family) {
-            perTensor[index] = try AdaptedTensorMoments.compute(family, tensors[index], materialise: true)
-            progress?(tensors[index].elementCount * tensors[index].dtypes.reduce(0) { $0 + $1.byteSize })
+        for (index, moments) in try adaptedMoments(family, materialise: true, progress: progress) {
+            perTensor[index] = moments
         }
         let statistics = zip(tensors, perTensor).map { tensor, moments in
             TensorStatistics(name: tensor.name, shape: tensor.shape, trimmed: tensor.isTrimmed, moments: moments)
@@ -90,6 +89,31 @@ extension StatisticsPass {
     static func adaptedTensors(_ family: ModelFamily) -> Set<Int> {
         guard family.hasAdapters else { return [] }
         return Set(family.tensors.indices.filter { AdaptedTensorMoments.isAdapted(family.tensors[$0], in: family) })
+    }
+
+    /// ``AdaptedTensorMoments`` of each of ``adaptedTensors(_:)``, one tensor per item on a ``WorkerPool`` of
+    /// ``threads`` workers (each result depends only on its tensor, not on the thread count).
+    ///
+    /// - Parameter progress: called from worker threads with the number of input bytes of each finished tensor.
+    func adaptedMoments(
+        _ family: ModelFamily, materialise: Bool, progress: (@Sendable (Int) -> Void)?
+    ) throws -> [(tensor: Int, moments: TaskVectorMoments)] {
+        let indices = Self.adaptedTensors(family).sorted()
+        guard !indices.isEmpty else { return [] }
+        let tensors = family.tensors
+        let pool = try WorkerPool(threads: min(threads, indices.count))
+        let results = UnsafeMutableBufferPointer<TaskVectorMoments?>.allocate(capacity: indices.count)
+        results.initialize(repeating: nil)
+        defer { results.deinitialize().deallocate() }
+        let slots = ResultSlots(results)
+        try withExtendedLifetime(family) {
+            try pool.run(indices.count) { item, _ in
+                let tensor = tensors[indices[item]]
+                slots.store(try AdaptedTensorMoments.compute(family, tensor, materialise: materialise), at: item)
+                progress?(tensor.elementCount * tensor.dtypes.reduce(0) { $0 + $1.byteSize })
+            }
+        }
+        return indices.indices.map { (indices[$0], results[$0]!) }
     }
 
     /// Runs `body` on every chunk of `family` (``chunks(_:skipping:)``) but those of ``adaptedTensors(_:)`` on a
