@@ -1,3 +1,4 @@
+import CBLAS
 import Checkpoints
 import Foundation
 
@@ -5,11 +6,12 @@ import Foundation
 /// `fan_in_fan_out`) on the tensors the adapter changes, the base's tensors elsewhere — the model PEFT's
 /// `merge_and_unload()` forms, without writing it.
 ///
-/// The update is added to each requested range as it is read, in Float32 as PEFT forms it
-/// (``LoRAAdapter/addUpdate(a:b:rank:scale:transposed:rows:columns:elements:to:)``, the arithmetic `merge` applies
-/// for `BASE+ADAPTER`); the sum is not rounded to the base's storage dtype (a BF16 merged copy on disk is). The
-/// factors of the most recently read module are kept, so the blocks of one tensor read them once. Adapted tensors
-/// are never lent from the mapping.
+/// The update is added to each requested range as it is read, in Float32 as PEFT forms it: the whole rows of the
+/// range with one `sgemm` (W += s·B·A over those rows, K = r, as torch's `B @ A` forms δ), the partial rows at its ends
+/// entry by entry (``LoRAAdapter/addUpdate(a:b:rank:scale:transposed:rows:columns:elements:to:)``, the arithmetic
+/// `merge` applies for `BASE+ADAPTER`); the sum is not rounded to the base's storage dtype (a BF16 merged copy on
+/// disk is). The factors of the most recently read module are kept, so the blocks of one tensor read them once.
+/// Adapted tensors are never lent from the mapping.
 public struct AdaptedWeights: WeightProvider {
     public let base: CheckpointWeights
     public let adapter: LoRAAdapter
@@ -33,9 +35,47 @@ public struct AdaptedWeights: WeightProvider {
             let pointer = buffer.baseAddress
         else { return }
         let factors = try factors(name)
-        LoRAAdapter.addUpdate(
-            a: factors.a, b: factors.b, rank: factors.rank, scale: factors.scale, transposed: adapter.fanInFanOut,
-            rows: shape[0], columns: shape[1], elements: elements, to: pointer)
+        Self.addUpdate(factors, transposed: adapter.fanInFanOut, rows: shape[0], columns: shape[1], elements, pointer)
+    }
+
+    /// Adds s·B·A (transposed when `transposed`) to elements `elements` of a [rows, columns] tensor held at `values`:
+    /// whole rows with one `sgemm`, the partial rows at either end entry by entry.
+    static func addUpdate(
+        _ factors: (a: [Float], b: [Float], rank: Int, scale: Float), transposed: Bool, rows: Int, columns: Int,
+        _ elements: Range<Int>, _ values: UnsafeMutablePointer<Float>
+    ) {
+        guard columns > 0, !elements.isEmpty else { return }
+        let firstRow = (elements.lowerBound + columns - 1) / columns
+        let endRow = elements.upperBound / columns
+        func entries(_ range: Range<Int>) {
+            guard !range.isEmpty else { return }
+            LoRAAdapter.addUpdate(
+                a: factors.a, b: factors.b, rank: factors.rank, scale: factors.scale, transposed: transposed,
+                rows: rows, columns: columns, elements: range, to: values + (range.lowerBound - elements.lowerBound))
+        }
+        guard firstRow < endRow else {
+            entries(elements)
+            return
+        }
+        entries(elements.lowerBound..<(firstRow * columns))
+        let r = Int32(factors.rank), count = Int32(endRow - firstRow), n = Int32(columns)
+        let out = values + (firstRow * columns - elements.lowerBound)
+        factors.a.withUnsafeBufferPointer { a in
+            factors.b.withUnsafeBufferPointer { b in
+                if transposed {
+                    // δ[i, j] = Σ_k B[j, k]·A[k, i]: Aᵀ (rows of the slice) times Bᵀ; A is [r, rows], B [columns, r].
+                    cblas_sgemm(
+                        CblasRowMajor, CblasTrans, CblasTrans, count, n, r, factors.scale, a.baseAddress! + firstRow,
+                        Int32(rows), b.baseAddress!, r, 1, out, n)
+                } else {
+                    // δ[i, j] = Σ_k B[i, k]·A[k, j]; B is [rows, r], A [r, columns].
+                    cblas_sgemm(
+                        CblasRowMajor, CblasNoTrans, CblasNoTrans, count, n, r, factors.scale,
+                        b.baseAddress! + firstRow * factors.rank, r, a.baseAddress!, n, 1, out, n)
+                }
+            }
+        }
+        entries((endRow * columns)..<elements.upperBound)
     }
 
     public func withFloat32<R>(
