@@ -127,7 +127,8 @@ struct AdaptedTensorMoments {
             }
             for (d, task) in dense.enumerated() {
                 try tasks[d].withUnsafeMutableBufferPointer {
-                    try family.readFloat32(tensor, model: task + 1, elements: elements, into: .init(rebasing: $0[0..<n]))
+                    try family.readFloat32(
+                        tensor, model: task + 1, elements: elements, into: .init(rebasing: $0[0..<n]))
                 }
             }
             if materialise {

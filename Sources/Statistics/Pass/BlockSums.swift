@@ -73,20 +73,39 @@ enum BlockSums {
         }
     }
 
-    /// The coordinates among the first `n` where the non-zero values of `buffers[k]` (k in `tasks`) disagree in sign.
+    /// The coordinates among the first `n` where the non-zero values of `buffers[k]` (k in `tasks`) disagree in sign:
+    /// where the largest value is > 0 and the smallest < 0.
     static func signConflicts(_ buffers: [[Double]], _ tasks: [Int], _ n: Int) -> Int {
-        var positive = [Bool](repeating: false, count: n)
-        var negative = [Bool](repeating: false, count: n)
-        for task in tasks {
-            buffers[task].withUnsafeBufferPointer { x in
-                for i in 0..<n {
-                    positive[i] = positive[i] || x[i] > 0
-                    negative[i] = negative[i] || x[i] < 0
+        guard tasks.count > 1 else { return 0 }
+        // The arrays' storage, kept alive and unmodified (`buffers` is a constant) until the count is done.
+        let pointers = tasks.map { task in buffers[task].withUnsafeBufferPointer { UnsafeRawPointer($0.baseAddress!) } }
+        return withExtendedLifetime(buffers) {
+            var counts = MomentsKernel.Counts()
+            let zero = Lanes()
+            var i = 0
+            while i + 4 <= n {
+                var largest = pointers[0].loadUnaligned(fromByteOffset: 8 * i, as: Lanes.self)
+                var smallest = largest
+                for pointer in pointers.dropFirst() {
+                    let v = pointer.loadUnaligned(fromByteOffset: 8 * i, as: Lanes.self)
+                    largest = largest.replacing(with: v, where: v .> largest)
+                    smallest = smallest.replacing(with: v, where: v .< smallest)
                 }
+                counts &+= MomentsKernel.ones((largest .> zero) .& (smallest .< zero))
+                i += 4
             }
+            var count = Int(counts.wrappedSum())
+            while i < n {
+                var positive = false, negative = false
+                for pointer in pointers {
+                    let v = pointer.load(fromByteOffset: 8 * i, as: Double.self)
+                    positive = positive || v > 0
+                    negative = negative || v < 0
+                }
+                count += positive && negative ? 1 : 0
+                i += 1
+            }
+            return count
         }
-        var count = 0
-        for i in 0..<n where positive[i] && negative[i] { count += 1 }
-        return count
     }
 }

@@ -1,3 +1,4 @@
+import CBLAS
 import Checkpoints
 import Foundation
 import SafeTensors
@@ -100,6 +101,11 @@ extension StatisticsPass {
     ) throws -> [(tensor: Int, moments: TaskVectorMoments)] {
         let indices = Self.adaptedTensors(family).sorted()
         guard !indices.isEmpty else { return [] }
+        // The workers are the parallelism: BLAS threads inside each worker's small dgemms (K = r) only contend
+        // (measured: 13× the CPU time for one rank-16 adapter on the TinyLlama shape). Restored afterwards.
+        let blasThreads = openblas_get_num_threads()
+        openblas_set_num_threads(1)
+        defer { openblas_set_num_threads(blasThreads) }
         let tensors = family.tensors
         let pool = try WorkerPool(threads: min(threads, indices.count))
         let results = UnsafeMutableBufferPointer<TaskVectorMoments?>.allocate(capacity: indices.count)

@@ -1,4 +1,3 @@
-import CBLAS
 import Checkpoints
 import Foundation
 
@@ -6,12 +5,13 @@ import Foundation
 /// `fan_in_fan_out`) on the tensors the adapter changes, the base's tensors elsewhere — the model PEFT's
 /// `merge_and_unload()` forms, without writing it.
 ///
-/// The update is added to each requested range as it is read, in Float32 as PEFT forms it: the whole rows of the
-/// range with one `sgemm` (W += s·B·A over those rows, K = r, as torch's `B @ A` forms δ), the partial rows at its ends
-/// entry by entry (``LoRAAdapter/addUpdate(a:b:rank:scale:transposed:rows:columns:elements:to:)``, the arithmetic
-/// `merge` applies for `BASE+ADAPTER`); the sum is not rounded to the base's storage dtype (a BF16 merged copy on
-/// disk is). The factors of the most recently read module are kept, so the blocks of one tensor read them once.
-/// Adapted tensors are never lent from the mapping.
+/// The update is added to each requested range as it is read, in Float32 as PEFT forms it, with the arithmetic of
+/// ``LoRAAdapter/addUpdate(a:b:rank:scale:transposed:rows:columns:elements:to:)`` (what `merge` applies for
+/// `BASE+ADAPTER`): each entry of B·A summed over the rank in order, times s, added to W0 — whole rows of the range as
+/// contiguous row operations (W[i, :] gets Σ_k B[i, k]·A[k, :], vectorised), partial rows and `fan_in_fan_out`
+/// entry by entry. No BLAS: the engine reads ranges on all cores at once, where BLAS threads would contend. The sum is
+/// not rounded to the base's storage dtype (a BF16 merged copy on disk is). The factors of the most recently read
+/// module are kept, so the blocks of one tensor read them once. Adapted tensors are never lent from the mapping.
 public struct AdaptedWeights: WeightProvider {
     public let base: CheckpointWeights
     public let adapter: LoRAAdapter
@@ -39,7 +39,8 @@ public struct AdaptedWeights: WeightProvider {
     }
 
     /// Adds s·B·A (transposed when `transposed`) to elements `elements` of a [rows, columns] tensor held at `values`:
-    /// whole rows with one `sgemm`, the partial rows at either end entry by entry.
+    /// whole rows a row at a time, the partial rows at either end (and `transposed`) entry by entry; the same Float32
+    /// operations in the same order either way.
     static func addUpdate(
         _ factors: (a: [Float], b: [Float], rank: Int, scale: Float), transposed: Bool, rows: Int, columns: Int,
         _ elements: Range<Int>, _ values: UnsafeMutablePointer<Float>
@@ -53,25 +54,27 @@ public struct AdaptedWeights: WeightProvider {
                 a: factors.a, b: factors.b, rank: factors.rank, scale: factors.scale, transposed: transposed,
                 rows: rows, columns: columns, elements: range, to: values + (range.lowerBound - elements.lowerBound))
         }
-        guard firstRow < endRow else {
+        guard firstRow < endRow, !transposed else {
             entries(elements)
             return
         }
         entries(elements.lowerBound..<(firstRow * columns))
-        let r = Int32(factors.rank), count = Int32(endRow - firstRow), n = Int32(columns)
-        let out = values + (firstRow * columns - elements.lowerBound)
+        let rank = factors.rank, scale = factors.scale
+        let row = UnsafeMutablePointer<Float>.allocate(capacity: columns)
+        defer { row.deallocate() }
         factors.a.withUnsafeBufferPointer { a in
             factors.b.withUnsafeBufferPointer { b in
-                if transposed {
-                    // δ[i, j] = Σ_k B[j, k]·A[k, i]: Aᵀ (rows of the slice) times Bᵀ; A is [r, rows], B [columns, r].
-                    cblas_sgemm(
-                        CblasRowMajor, CblasTrans, CblasTrans, count, n, r, factors.scale, a.baseAddress! + firstRow,
-                        Int32(rows), b.baseAddress!, r, 1, out, n)
-                } else {
-                    // δ[i, j] = Σ_k B[i, k]·A[k, j]; B is [rows, r], A [r, columns].
-                    cblas_sgemm(
-                        CblasRowMajor, CblasNoTrans, CblasNoTrans, count, n, r, factors.scale,
-                        b.baseAddress! + firstRow * factors.rank, r, a.baseAddress!, n, 1, out, n)
+                for i in firstRow..<endRow {
+                    // δ[i, :] = Σ_k B[i, k]·A[k, :], summed over k in order in Float32 (as the entry loop sums it),
+                    // then W[i, :] += δ·s: contiguous loops the compiler vectorises.
+                    row.update(repeating: 0, count: columns)
+                    for k in 0..<rank {
+                        let weight = b[i * rank + k]
+                        let source = a.baseAddress! + k * columns
+                        for j in 0..<columns { row[j] += weight * source[j] }
+                    }
+                    let out = values + (i * columns - elements.lowerBound)
+                    for j in 0..<columns { out[j] += row[j] * scale }
                 }
             }
         }
