@@ -5,8 +5,8 @@ import Testing
 
 /// MergeKit's `BASE+ADAPTER` as a task model on the command line (issue 20, item 1): `--model NAME=BASE+ADAPTER` in
 /// `analyze`, `probe` and `sweep`, and `eval BASE+ADAPTER`, against the references made with PEFT / NumPy /
-/// transformers (Tests/Fixtures/lora: analysis, probe and eval references). Before, each was refused ("LoRA adapters are not
-/// supported yet").
+/// transformers (Tests/Fixtures/lora: analysis, probe and eval references). Before, each was refused ("LoRA adapters
+/// are not supported yet").
 @Suite("LoRA BASE+ADAPTER on the command line")
 struct LoRABasePlusAdapterTests {
     static let adapters = LoRAAnalysisTests.lora.appendingPathComponent("adapters")
@@ -51,77 +51,15 @@ struct LoRABasePlusAdapterTests {
     /// `probe --model r4-attn=BASE+ADAPTER …`: each task's chord residual per prompt within 2 % of transformers at
     /// θ0 + α·Δt with PEFT's update Δt.
     @Test func probeWithBasePlusAdapterMatchesTransformers() throws {
-        let url = LoRAAnalysisTests.lora.appendingPathComponent("probe/references.json")
-        let json = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
-        let reference = try #require(json["chord_residual"] as? [String: [Double]])
-        let alphas = try #require(json["alphas"] as? [Double])
-        let tasks = ["r4-attn", "rslora"]
-        let work = try makeTemporaryDirectory("lora-plus-probe")
-        let report = work.appendingPathComponent("probe.h5")
-        let result = try MetaMergeProcess.run(
-            ["probe", "--base", Self.base.path] + tasks.flatMap { ["--model", "\($0)=" + Self.plus($0)] }
-                + [
-                    "--token-ids", RepositoryPaths.tinyFamily.appendingPathComponent("prompt-ids.txt").path,
-                    "--alphas", alphas.map { "\($0)" }.joined(separator: ","), "--scales", "1", "-o", report.path,
-                ])
-        try #require(result.status == 0, "\(result.stderr)")
-        let file = try HDF5File.open(at: report)
-        defer { try? file.close() }
-        let probe = try file.root.group("probe")
-        #expect(try probe.dataset("tasks").readStrings() == tasks)
-        let residual = try probe.dataset("chord_residual").read(Double.self)
-        let prompts = residual.shape[1]
-        for (t, task) in tasks.enumerated() {
-            let expected = try #require(reference[task])
-            try #require(expected.count == prompts)
-            for k in 0..<prompts {
-                let value = residual.values[t * prompts + k]
-                #expect(
-                    abs(value - expected[k]) <= 0.02 * expected[k], "\(task) prompt \(k): \(value) vs \(expected[k])")
-            }
-        }
+        try LoRAProbeTests.expectChordResidualsMatch(model: Self.plus)
     }
 
     /// `eval BASE+ADAPTER`: the model PEFT's `merge_and_unload()` gives, without writing it. Each item's completion
     /// NLL within 1e-5 relative of transformers on the PEFT-merged model, exact-match flags and correct-token counts
     /// equal (the reference's point `r4-attn`, c = 1).
     @Test func evalOfBasePlusAdapterMatchesTransformers() throws {
-        let url = LoRAAnalysisTests.lora.appendingPathComponent("eval/references.json")
-        let json = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
-        let reference = try #require((json["points"] as? [String: Any])?["r4-attn"] as? [String: Any])
-        let tasks = try #require(reference["tasks"] as? [String: [String: Any]])
         let work = try makeTemporaryDirectory("lora-plus-eval")
-        let report = work.appendingPathComponent("eval.h5")
-        let names = tasks.keys.sorted()
-        let result = try MetaMergeProcess.run(
-            ["eval", Self.plus("r4-attn"), "-o", report.path, "--quiet"]
-                + names.flatMap {
-                    ["--task", "\($0)=" + RepositoryPaths.tinyFamily.appendingPathComponent("tasks/\($0).jsonl").path]
-                })
-        try #require(result.status == 0, "\(result.stderr)")
-        let file = try HDF5File.open(at: report)
-        defer { try? file.close() }
-        let eval = try file.root.group("eval")
-        let order = try eval.dataset("tasks").readStrings()
-        let offsets = try eval.dataset("item_offsets").read(Int.self).values
-        let nll = try eval.dataset("item_nll").read(Double.self).values
-        let exact = try eval.dataset("item_exact").read(UInt8.self).values
-        let correct = try eval.dataset("item_correct_tokens").read(Int.self).values
-        #expect(Set(order) == Set(names))
-        for (k, name) in order.enumerated() {
-            let r = try #require(tasks[name])
-            let refNLL = try #require(r["item_nll"] as? [Double])
-            let refExact = try #require(r["item_exact"] as? [Int])
-            let refCorrect = try #require(r["item_correct_tokens"] as? [Int])
-            let range = offsets[k]..<offsets[k + 1]
-            try #require(range.count == refNLL.count)
-            for (i, item) in range.enumerated() {
-                #expect(
-                    abs(nll[item] - refNLL[i]) <= 1e-5 * refNLL[i], "\(name) item \(i): \(nll[item]) vs \(refNLL[i])")
-                #expect(Int(exact[item]) == refExact[i], "\(name) item \(i) exact")
-                #expect(correct[item] == refCorrect[i], "\(name) item \(i) correct tokens")
-            }
-        }
+        try LoRAEvalTests.expectItemsMatch(point: "r4-attn", input: Self.plus("r4-attn"), in: work)
     }
 
     /// `sweep --model NAME=BASE+ADAPTER` gives the same table as the bare adapter directories (whose points the eval

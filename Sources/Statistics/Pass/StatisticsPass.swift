@@ -108,18 +108,25 @@ extension StatisticsPass {
         defer { openblas_set_num_threads(blasThreads) }
         let tensors = family.tensors
         let pool = try WorkerPool(threads: min(threads, indices.count))
-        let results = UnsafeMutableBufferPointer<TaskVectorMoments?>.allocate(capacity: indices.count)
+        let results = try Self.collect(indices.count, on: pool) { item, _ in
+            let tensor = tensors[indices[item]]
+            let moments = try AdaptedTensorMoments.compute(family, tensor, materialise: materialise)
+            progress?(tensor.elementCount * tensor.dtypes.reduce(0) { $0 + $1.byteSize })
+            return moments
+        }
+        return Array(zip(indices, results))
+    }
+
+    /// Runs `body(item, worker)` for items 0..<count on `pool` and returns the results in item order.
+    static func collect<Result>(
+        _ count: Int, on pool: WorkerPool, _ body: @escaping @Sendable (Int, Int) throws -> Result
+    ) throws -> [Result] {
+        let results = UnsafeMutableBufferPointer<Result?>.allocate(capacity: count)
         results.initialize(repeating: nil)
         defer { results.deinitialize().deallocate() }
         let slots = ResultSlots(results)
-        try withExtendedLifetime(family) {
-            try pool.run(indices.count) { item, _ in
-                let tensor = tensors[indices[item]]
-                slots.store(try AdaptedTensorMoments.compute(family, tensor, materialise: materialise), at: item)
-                progress?(tensor.elementCount * tensor.dtypes.reduce(0) { $0 + $1.byteSize })
-            }
-        }
-        return indices.indices.map { (indices[$0], results[$0]!) }
+        try pool.run(count) { item, worker in slots.store(try body(item, worker), at: item) }
+        return results.map { $0! }
     }
 
     /// Runs `body` on every chunk of `family` (``chunks(_:skipping:)``) but those of ``adaptedTensors(_:)`` on a
@@ -141,21 +148,17 @@ extension StatisticsPass {
         let pool = try WorkerPool(threads: min(threads, max(items.count, 1)))
         let workers = WorkerState(count: pool.threadCount, models: family.tasks.count + 1, elements: Self.readElements)
         defer { workers.deallocate() }
-        let results = UnsafeMutableBufferPointer<Result?>.allocate(capacity: items.count)
-        results.initialize(repeating: nil)
-        defer { results.deinitialize().deallocate() }
-        let slots = ResultSlots(results)
-        try withExtendedLifetime(family) {
-            try pool.run(items.count) { index, worker in
+        let results = try withExtendedLifetime(family) {
+            try Self.collect(items.count, on: pool) { index, worker in
                 let item = items[index]
                 let dtypes = tensors[item.tensor].dtypes
                 let result = try body(
                     inputs.stored[item.tensor], dtypes, item.range, workers.buffers[worker], workers.kernels[worker])
-                slots.store(result, at: index)
                 progress?(item.range.count * dtypes.reduce(0) { $0 + $1.byteSize })
+                return result
             }
         }
-        return items.indices.map { (items[$0].tensor, results[$0]!) }
+        return zip(items, results).map { ($0.tensor, $1) }
     }
 
     /// Reads elements `range` of one tensor from every model (`stored[model]`, stored as `dtypes[model]`) in pieces
