@@ -8,7 +8,7 @@ import Foundation
 /// The update is added to each requested range as it is read, in Float32 as PEFT forms it, with the arithmetic of
 /// ``LoRAAdapter/addUpdate(a:b:rank:scale:transposed:rows:columns:elements:to:)`` (what `merge` applies for
 /// `BASE+ADAPTER`): each entry of B·A summed over the rank in order, times s, added to W0 — whole rows of the range as
-/// contiguous row operations (W[i, :] gets Σ_k B[i, k]·A[k, :], vectorised), partial rows and `fan_in_fan_out`
+/// contiguous row operations (sixteen columns of Σ_k B[i, k]·A[k, :] at a time), partial rows and `fan_in_fan_out`
 /// entry by entry. No BLAS: the engine reads ranges on all cores at once, where BLAS threads would contend. The sum is
 /// not rounded to the base's storage dtype (a BF16 merged copy on disk is). The factors of the most recently read
 /// module are kept, so the blocks of one tensor read them once. Adapted tensors are never lent from the mapping.
@@ -60,21 +60,25 @@ public struct AdaptedWeights: WeightProvider {
         }
         entries(elements.lowerBound..<(firstRow * columns))
         let rank = factors.rank, scale = factors.scale
-        let row = UnsafeMutablePointer<Float>.allocate(capacity: columns)
-        defer { row.deallocate() }
         factors.a.withUnsafeBufferPointer { a in
             factors.b.withUnsafeBufferPointer { b in
+                let a = UnsafeRawPointer(a.baseAddress!)
                 for i in firstRow..<endRow {
-                    // δ[i, :] = Σ_k B[i, k]·A[k, :], summed over k in order in Float32 (as the entry loop sums it),
-                    // then W[i, :] += δ·s: contiguous loops the compiler vectorises.
-                    row.update(repeating: 0, count: columns)
-                    for k in 0..<rank {
-                        let weight = b[i * rank + k]
-                        let source = a.baseAddress! + k * columns
-                        for j in 0..<columns { row[j] += weight * source[j] }
+                    // δ[i, j] = Σ_k B[i, k]·A[k, j] summed over k in order in Float32 (as the entry loop sums it),
+                    // then W[i, j] += δ·s; sixteen columns at a time with the sum held in registers.
+                    let out = UnsafeMutableRawPointer(values + (i * columns - elements.lowerBound))
+                    var j = 0
+                    while j + 16 <= columns {
+                        var sum = SIMD16<Float>()
+                        for k in 0..<rank {
+                            sum += SIMD16(repeating: b[i * rank + k])
+                                * a.loadUnaligned(fromByteOffset: 4 * (k * columns + j), as: SIMD16<Float>.self)
+                        }
+                        let w = out.loadUnaligned(fromByteOffset: 4 * j, as: SIMD16<Float>.self)
+                        out.storeBytes(of: w + sum * scale, toByteOffset: 4 * j, as: SIMD16<Float>.self)
+                        j += 16
                     }
-                    let out = values + (i * columns - elements.lowerBound)
-                    for j in 0..<columns { out[j] += row[j] * scale }
+                    entries((i * columns + j)..<((i + 1) * columns))
                 }
             }
         }
