@@ -40,7 +40,9 @@ let package = Package(
             dependencies: ["Checkpoints", "SafeTensors", "Workers", "Interruption", "CBLAS", "CKernels"]),
         .target(
             name: "Statistics",
-            dependencies: ["JSONCore", "Checkpoints", "SafeTensors", "Workers", "Interruption", "HDF5", "CKernels"]),
+            dependencies: [
+                "JSONCore", "Checkpoints", "SafeTensors", "Workers", "Interruption", "HDF5", "CKernels", "CBLAS",
+            ]),
         .target(
             name: "Merging",
             dependencies: [

@@ -244,10 +244,6 @@ struct LoRAEvalTests {
     /// as BASE+ADAPTER). Before, the adapter's task vector was read from the base's weights (τ = 0) or refused.
     @Test(arguments: ["r4-attn", "r4-attn+r8-all"])
     func evalOfAnAdapterPointMatchesTransformers(point: String) throws {
-        let url = LoRAAnalysisTests.lora.appendingPathComponent("eval/references.json")
-        let json = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
-        let reference = try #require((json["points"] as? [String: Any])?[point] as? [String: Any])
-        let tasks = try #require(reference["tasks"] as? [String: [String: Any]])
         let base = LoRAAnalysisTests.base.path
         let models =
             point == "r4-attn"
@@ -257,10 +253,29 @@ struct LoRAEvalTests {
         let work = try makeTemporaryDirectory("lora-eval")
         let config = work.appendingPathComponent("point.yml")
         try Data("merge_method: task_arithmetic\nbase_model: \(base)\nmodels:\n\(models)".utf8).write(to: config)
+        try Self.expectItemsMatch(point: point, input: config.path, in: work) { eval in
+            // The report records the adapter task by its folder and a base + adapter fingerprint, not as the base.
+            let paths = try eval.dataset("model_path").readStrings()
+            let fingerprints = try eval.dataset("model_fingerprint").readStrings()
+            #expect(paths.contains("\(Self.adapters.path)/r4-attn"), "\(paths)")
+            #expect(fingerprints.filter { $0.contains("+") }.count == fingerprints.count - 1, "\(fingerprints)")
+        }
+    }
+
+    /// Runs `eval INPUT` on the reference's tasks of `point` and expects each item's completion NLL within 1e-5
+    /// relative of transformers, its exact-match flag and correct-token count equal; `more` checks the /eval group
+    /// further.
+    static func expectItemsMatch(
+        point: String, input: String, in work: URL, _ more: (HDF5Group) throws -> Void = { _ in }
+    ) throws {
+        let url = LoRAAnalysisTests.lora.appendingPathComponent("eval/references.json")
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
+        let reference = try #require((json["points"] as? [String: Any])?[point] as? [String: Any])
+        let tasks = try #require(reference["tasks"] as? [String: [String: Any]])
         let report = work.appendingPathComponent("eval.h5")
         let names = tasks.keys.sorted()
         let result = try MetaMergeProcess.run(
-            ["eval", config.path, "-o", report.path, "--quiet"]
+            ["eval", input, "-o", report.path, "--quiet"]
                 + names.flatMap {
                     ["--task", "\($0)=" + RepositoryPaths.tinyFamily.appendingPathComponent("tasks/\($0).jsonl").path]
                 })
@@ -274,11 +289,7 @@ struct LoRAEvalTests {
         let exact = try eval.dataset("item_exact").read(UInt8.self).values
         let correct = try eval.dataset("item_correct_tokens").read(Int.self).values
         #expect(Set(order) == Set(names))
-        // The report records the adapter task by its folder and a base + adapter fingerprint, not as the base.
-        let paths = try eval.dataset("model_path").readStrings()
-        let fingerprints = try eval.dataset("model_fingerprint").readStrings()
-        #expect(paths.contains("\(Self.adapters.path)/r4-attn"), "\(paths)")
-        #expect(fingerprints.filter { $0.contains("+") }.count == fingerprints.count - 1, "\(fingerprints)")
+        try more(eval)
         for (k, name) in order.enumerated() {
             let r = try #require(tasks[name])
             let refNLL = try #require(r["item_nll"] as? [Double])
@@ -304,6 +315,12 @@ struct LoRAProbeTests {
     /// Each task's chord residual per prompt within 2 % of transformers'. Before, an adapter directory was refused
     /// as a task model (no config.json).
     @Test func probeChordResidualWithAdaptersMatchesTransformers() throws {
+        try Self.expectChordResidualsMatch { LoRAAnalysisTests.lora.appendingPathComponent("adapters/\($0)").path }
+    }
+
+    /// Runs `probe --base BASE --model TASK=model(TASK)` for the reference's tasks and expects each task's chord
+    /// residual per prompt within 2 % of transformers'.
+    static func expectChordResidualsMatch(model: (String) -> String) throws {
         let url = LoRAAnalysisTests.lora.appendingPathComponent("probe/references.json")
         let json = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
         let reference = try #require(json["chord_residual"] as? [String: [Double]])
@@ -312,10 +329,7 @@ struct LoRAProbeTests {
         let work = try makeTemporaryDirectory("lora-probe")
         let report = work.appendingPathComponent("probe.h5")
         let result = try MetaMergeProcess.run(
-            ["probe", "--base", LoRAAnalysisTests.base.path]
-                + tasks.flatMap {
-                    ["--model", "\($0)=" + LoRAAnalysisTests.lora.appendingPathComponent("adapters/\($0)").path]
-                }
+            ["probe", "--base", LoRAAnalysisTests.base.path] + tasks.flatMap { ["--model", "\($0)=" + model($0)] }
                 + [
                     "--token-ids", RepositoryPaths.tinyFamily.appendingPathComponent("prompt-ids.txt").path,
                     "--alphas", alphas.map { "\($0)" }.joined(separator: ","), "--scales", "1", "-o", report.path,

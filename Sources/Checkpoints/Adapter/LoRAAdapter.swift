@@ -65,6 +65,14 @@ public final class LoRAAdapter: Sendable {
         var pairs: [String: (a: String?, b: String?)] = [:]
         for info in file.tensors {
             guard let (module, isA) = Self.parseFactorName(info.name, url: weightsURL) else {
+                if info.name.hasSuffix(".base_layer.weight") {
+                    throw CheckpointError(
+                        .badConfig, url: weightsURL, tensor: info.name,
+                        "is a copy of the module's base weight, which PEFT saves when LoRA targets the output "
+                            + "projection or the embeddings (save_embedding_layers); not supported: on a base whose "
+                            + "lm_head is tied to its embedding PEFT gives no one model (running the adapter changes "
+                            + "the output only, merge_and_unload() the shared tensor, embedding included)")
+                }
                 throw CheckpointError(
                     .badConfig, url: weightsURL, tensor: info.name,
                     "is not a LoRA factor (expected base_model.model.MODULE.lora_A[.NAME].weight or lora_B); "

@@ -11,8 +11,8 @@ import Foundation
 ///    - `BASE+ADAPTER`: a LoRA adapter on a base. With `allowingAdapter`, the first split at a `+` whose left side
 ///      resolves and whose right side resolves to an adapter directory (``LoRAAdapter/isAdapterDirectory(_:)``)
 ///      gives ``url`` = the base and ``adapter`` = the adapter. Otherwise refused: when the two sides of some `+`
-///      both resolve (as paths or cached hub ids), the error names both folders and says adapters are not
-///      supported yet; otherwise it says to merge the adapter into its base first.
+///      both resolve (as paths or cached hub ids), the error names both folders and says where an adapter applies;
+///      otherwise it says to merge the adapter into its base first.
 ///    - `ID@REVISION`: hub id `ID` at `REVISION` (a branch, tag or 40-hex commit).
 ///    - `ID`: hub id `ID` at `main`, when `ID` is a valid repo id (huggingface_hub's `validate_repo_id`:
 ///      `name` or `namespace/name`, ASCII letters, digits, `-`, `_`, `.`, at most 96 characters each part, no `--`
@@ -57,8 +57,8 @@ public struct ModelReference: Sendable, Hashable {
     ///   - allowingAdapter: whether `BASE+ADAPTER` may resolve to a base and an adapter (callers that apply
     ///     ``adapter``); when false it is refused.
     /// - Throws: ``CheckpointError`` (`badReference`) saying which readings were tried: the paths looked at, and
-    ///   for a hub id the cache folder searched and the command that would download it; for `BASE+ADAPTER` that
-    ///   LoRA adapters are not supported.
+    ///   for a hub id the cache folder searched and the command that would download it; for `BASE+ADAPTER` where
+    ///   the caller does not allow it, where an adapter applies.
     public static func resolve(
         _ text: String, searchingIn directories: [URL]? = nil,
         environment: [String: String] = ProcessInfo.processInfo.environment, allowingAdapter: Bool = false
@@ -106,8 +106,9 @@ public struct ModelReference: Sendable, Hashable {
                 throw CheckpointError(
                     .badReference, url: place,
                     "\(looked); read as BASE+ADAPTER: base model \(model.url.path) plus LoRA adapter "
-                        + "\(adapter.url.path). LoRA adapters are not supported yet: merge the adapter into its base "
-                        + "first (PEFT `merge_and_unload()`), then name that directory")
+                        + "\(adapter.url.path). An adapter applies only where a task model or a model to evaluate "
+                        + "goes (--model, eval, merge configs): here merge the adapter into its base first (PEFT "
+                        + "`merge_and_unload()`), then name that directory")
             }
             throw CheckpointError(
                 .badReference, url: place,

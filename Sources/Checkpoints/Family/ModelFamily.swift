@@ -75,7 +75,7 @@ public struct ModelFamily: Sendable {
                         .badFamily, url: adapter.directory,
                         "the LoRA adapter '\(task.name)' is not given on the family's base \(base.directory.path)")
                 }
-                try adapter.check(against: { base.info($0)?.shape }, base: base.directory)
+                try adapter.check(against: base)
                 continue
             }
             if let (key, taskValue, baseValue) = ArchitectureMatch.difference(task.checkpoint.config, from: base.config)

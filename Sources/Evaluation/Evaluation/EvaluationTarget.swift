@@ -31,13 +31,20 @@ public struct EvaluationTarget {
     }
 
     /// A directory (or a GGUF file, refused by ``Checkpoint``) is a model, another file a config; a path that does
-    /// not exist is a config when it ends in `.yml` / `.yaml`, else a model reference (a hub id in the cache).
+    /// not exist is a config when it ends in `.yml` / `.yaml`, else a model reference: `BASE+ADAPTER` (the model
+    /// PEFT's `merge_and_unload()` gives: the family of BASE and the adapter at c = 1, W0 + s·B·A, never written) or
+    /// a hub id in the cache (``ModelReference``).
     public static func open(_ path: String) throws -> EvaluationTarget {
         var isDirectory: ObjCBool = false
         var url = URL(fileURLWithPath: path)
         let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
         if !exists, !["yml", "yaml"].contains(url.pathExtension.lowercased()) {
-            url = try ModelReference.resolve(path).url
+            let reference = try ModelReference.resolve(path, allowingAdapter: true)
+            if let adapter = reference.adapter {
+                let family = try FamilySpec(base: reference.url, tasks: [(reference.name, adapter)]).open()
+                return try EvaluationTarget(family: family, point: [1])
+            }
+            url = reference.url
             isDirectory = true
         }
         if isDirectory.boolValue || GGUFHeader.read(url) != nil {

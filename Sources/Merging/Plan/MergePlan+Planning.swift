@@ -46,7 +46,7 @@ extension MergePlan {
             }
             let checkpoint = try Checkpoint(directory: url)
             let adapter = try adapterURL.map { try LoRAAdapter(directory: $0) }
-            try adapter?.check(against: { checkpoint.info($0)?.shape }, base: url)
+            try adapter?.check(against: checkpoint)
             inputs.append(
                 Input(
                     reference: reference, url: url, isBase: isBase, appended: appended, checkpoint: checkpoint,

@@ -8,7 +8,9 @@ extension MetaMerge {
             abstract:
                 "Exact match, token accuracy and completion NLL of a model, or of a merge point without writing it.",
             discussion: """
-                MODEL_DIR is a model directory; CONFIG a MergeKit YAML of a method linear in the task vectors \
+                MODEL_DIR is a model directory, or BASE+ADAPTER (a PEFT LoRA adapter on BASE, applied as \
+                merge_and_unload() would, without writing it); CONFIG a MergeKit YAML of a method linear in the \
+                task vectors \
                 (linear, task_arithmetic, metagpt with global λ), evaluated at θ0 + Σ c_t τ_t without writing the \
                 merge. \
                 A task file is JSONL, one {"prompt": …, "completion": …} per line; prompt and completion are encoded \
@@ -17,7 +19,8 @@ extension MetaMerge {
                 prefix. Exit status: 0, or 2 for bad input (naming the file and line).
                 """)
 
-        @Argument(help: "A model directory (or a hub id ORG/NAME[@REVISION] in the local cache), or a merge config.")
+        @Argument(
+            help: "A model directory, BASE+ADAPTER, a hub id ORG/NAME[@REVISION] in the local cache, or a merge config.")
         var input: String
 
         @Option(name: .customLong("task"), help: "A task file, NAME=FILE.jsonl (repeat for each task).")

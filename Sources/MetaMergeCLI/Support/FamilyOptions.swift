@@ -13,7 +13,8 @@ struct FamilyOptions: ParsableArguments {
     var base: String?
 
     @Option(
-        name: .customLong("model"), help: "A fine-tuned model, NAME=DIR or NAME=HUB_ID (repeat for each task).")
+        name: .customLong("model"),
+        help: "A fine-tuned model, NAME=DIR, NAME=HUB_ID, a LoRA adapter dir or BASE+ADAPTER (repeat for each task).")
     var models: [String] = []
 
     func validate() throws {
@@ -31,13 +32,19 @@ struct FamilyOptions: ParsableArguments {
         if let config {
             return try MergeConfiguration.load(contentsOf: URL(fileURLWithPath: config)).familySpec().open()
         }
-        return try FamilySpec(base: ModelReference.resolve(base!).url, tasks: models.map(Self.parseModel)).open()
+        let baseURL = try ModelReference.resolve(base!).url
+        return try FamilySpec(base: baseURL, tasks: models.map { try Self.parseModel($0, base: baseURL) }).open()
     }
 
-    /// A `--model` item: `NAME=DIR`, or a bare `DIR` named by its last path component; DIR may be a hub id
-    /// (``ModelReference``: an existing path first, else the local Hugging Face cache), named by its repo name.
-    static func parseModel(_ item: String) throws -> (name: String, directory: URL) {
+    /// A `--model` item: `NAME=DIR`, or a bare `DIR` named by its last path component (a hub id's repo name, or
+    /// `BASE+ADAPTER`'s two names joined by `+`). DIR is resolved as ``ModelReference`` resolves it: an existing path
+    /// first (a `+` or `@` in it is a character), else `BASE+ADAPTER` — MergeKit's LoRA adapter ADAPTER on BASE, the
+    /// task model PEFT's `merge_and_unload()` would give, which is the adapter's task vector when BASE is `base` (the
+    /// family's base; any other BASE is refused) — else a hub id in the local Hugging Face cache.
+    static func parseModel(_ item: String, base: URL) throws -> (name: String, directory: URL) {
         let parts = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+        var name: String?
+        var text = item
         if parts.count == 2 {
             guard !parts[0].isEmpty, !parts[1].isEmpty else {
                 throw ValidationError("--model '\(item)': expected NAME=DIR")
@@ -47,9 +54,17 @@ struct FamilyOptions: ParsableArguments {
                 throw ValidationError(
                     "--model \(parts[0].debugDescription): the name holds a control character (a newline, a tab, …)")
             }
-            return (parts[0], try ModelReference.resolve(parts[1]).url)
+            name = parts[0]
+            text = parts[1]
         }
-        let reference = try ModelReference.resolve(item)
-        return (reference.name, reference.url)
+        let reference = try ModelReference.resolve(text, allowingAdapter: true)
+        guard let adapter = reference.adapter else { return (name ?? reference.name, reference.url) }
+        func canonical(_ url: URL) -> String { url.standardizedFileURL.resolvingSymlinksInPath().path }
+        guard canonical(reference.url) == canonical(base) else {
+            throw ValidationError(
+                "--model '\(item)': read as BASE+ADAPTER, the LoRA adapter \(adapter.path) on \(reference.url.path), "
+                    + "which is not --base \(base.path); a task model may be an adapter only on the family's base")
+        }
+        return (name ?? reference.name, adapter)
     }
 }

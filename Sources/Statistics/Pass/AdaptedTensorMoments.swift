@@ -1,3 +1,4 @@
+import CBLAS
 import Checkpoints
 import Foundation
 import SafeTensors
@@ -35,6 +36,27 @@ struct AdaptedTensorMoments {
             for k in 0..<rank { sum += u[i * rank + k] * v[k * columns + j] }
             return scale * sum
         }
+
+        /// Rows `start..<start + count` of τ = scale·U·V into `block` (row-major, `columns` wide), one `dgemm`.
+        func formRows(_ start: Int, count: Int, columns: Int, into block: inout [Double]) {
+            u.withUnsafeBufferPointer { u in
+                cblas_dgemm(
+                    CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(count), Int32(columns), Int32(rank), scale,
+                    u.baseAddress! + start * rank, Int32(rank), v, Int32(columns), 0, &block, Int32(columns))
+            }
+        }
+
+        /// Adds U[start..<start + count, :]ᵀ · τ (τ the block's `count` rows, `columns` wide) to `target`
+        /// ([rank, columns]), one `dgemm`.
+        func addProjection(
+            _ start: Int, count: Int, columns: Int, of block: [Double], into target: inout [Double]
+        ) {
+            u.withUnsafeBufferPointer { u in
+                cblas_dgemm(
+                    CblasRowMajor, CblasTrans, CblasNoTrans, Int32(rank), Int32(columns), Int32(count), 1,
+                    u.baseAddress! + start * rank, Int32(rank), block, Int32(columns), 1, &target, Int32(columns))
+            }
+        }
     }
 
     /// How one task's vector on the tensor is had.
@@ -55,6 +77,12 @@ struct AdaptedTensorMoments {
     static let blockElements = 1 << 16
 
     /// The moments of `tensor` (which some adapter of `family` changes; see the type's documentation).
+    ///
+    /// The tensor is read in blocks of whole rows. Per block: each adapter's rows of τ are formed with one `dgemm`
+    /// (`materialise` only), each full fine-tune's τ in Float64, and Uᵀτ accumulated with one `dgemm` per (adapter,
+    /// full fine-tune) pair; a block where every value is finite is summed task by task over contiguous buffers, one
+    /// holding a non-finite value coordinate by coordinate. The adapter · adapter entries come from the factors
+    /// (``lowRankInner(_:_:rows:columns:)``, O(r₁r₂(rows + columns))).
     ///
     /// - Throws: ``CheckpointError`` for factors that hold a non-finite value or do not fit the tensor; a read error.
     static func compute(_ family: ModelFamily, _ tensor: AlignedTensor, materialise: Bool) throws -> TaskVectorMoments {
@@ -78,36 +106,69 @@ struct AdaptedTensorMoments {
         // Σ over left-out coordinates of τa·τb per adapter pair (subtracted from the factor formula).
         var leftOut = [Double](repeating: 0, count: lowRank.count * lowRank.count)
         let blockRows = max(1, blockElements / max(columns, 1))
-        var base = [Float](repeating: 0, count: blockRows * columns)
-        var tasks = dense.map { _ in [Float](repeating: 0, count: blockRows * columns) }
-        var denseRow = dense.map { _ in [Double](repeating: 0, count: columns) }
-        var adapterRow = lowRank.map { _ in [Double](repeating: 0, count: materialise ? columns : 0) }
+        let blockSize = blockRows * columns
+        var base = [Float](repeating: 0, count: blockSize)
+        var tasks = dense.map { _ in [Float](repeating: 0, count: blockSize) }
+        // τ of each full fine-tune (0 where a value is non-finite) and of each adapter (`materialise`) in the block.
+        var denseBlock = dense.map { _ in [Double](repeating: 0, count: blockSize) }
+        var adapterBlock = lowRank.map { _ in [Double](repeating: 0, count: materialise ? blockSize : 0) }
+        // The buffer holding task t's τ in the block, when it has one (nil: τ = 0 there).
+        var sources = [Int?](repeating: nil, count: T)
+        for (d, task) in dense.enumerated() { sources[task] = d }
+        if materialise { for (a, entry) in lowRank.enumerated() { sources[entry.task] = dense.count + a } }
         var values = [Double](repeating: 0, count: T)
         var rowStart = 0
         while rowStart < rows {
             let count = min(blockRows, rows - rowStart)
+            let n = count * columns
             let elements = (rowStart * columns)..<((rowStart + count) * columns)
             try base.withUnsafeMutableBufferPointer {
-                try family.readFloat32(
-                    tensor, model: 0, elements: elements,
-                    into: UnsafeMutableBufferPointer(rebasing: $0[0..<elements.count]))
+                try family.readFloat32(tensor, model: 0, elements: elements, into: .init(rebasing: $0[0..<n]))
             }
             for (d, task) in dense.enumerated() {
                 try tasks[d].withUnsafeMutableBufferPointer {
                     try family.readFloat32(
-                        tensor, model: task + 1, elements: elements,
-                        into: UnsafeMutableBufferPointer(rebasing: $0[0..<elements.count]))
+                        tensor, model: task + 1, elements: elements, into: .init(rebasing: $0[0..<n]))
                 }
             }
-            for local in 0..<count {
-                let i = rowStart + local
-                if materialise {
-                    for (a, entry) in lowRank.enumerated() {
-                        for j in 0..<columns { adapterRow[a][j] = entry.update.value(i, j, columns: columns) }
+            if materialise {
+                for (a, entry) in lowRank.enumerated() {
+                    entry.update.formRows(rowStart, count: count, columns: columns, into: &adapterBlock[a])
+                }
+            }
+            let finite = base[0..<n].allSatisfy(\.isFinite) && tasks.allSatisfy { $0[0..<n].allSatisfy(\.isFinite) }
+            if finite {
+                for d in dense.indices {
+                    for i in 0..<n { denseBlock[d][i] = Double(tasks[d][i]) - Double(base[i]) }
+                }
+                moments.elements += n
+                moments.baseSquaredNorm += base.withUnsafeBufferPointer { BlockSums.squares($0.baseAddress!, n) }
+                let buffers = denseBlock + adapterBlock
+                for (p, a) in dense.enumerated() {
+                    for c in dense[p...] {
+                        let product = BlockSums.dot(denseBlock[p], denseBlock[sources[c]!], n)
+                        moments.gram[a, c] += product
+                        if a != c { moments.gram[c, a] += product }
                     }
                 }
-                for j in 0..<columns {
-                    let offset = local * columns + j
+                if materialise {
+                    for t in 0..<T {
+                        guard let source = sources[t] else {
+                            moments.zeros[t] += n
+                            continue
+                        }
+                        let sums = BlockSums.moments(buffers[source], n)
+                        moments.sum[t] += sums.sum
+                        moments.absoluteSum[t] += sums.absolute
+                        moments.maxAbsolute[t] = max(moments.maxAbsolute[t], sums.maximum)
+                        moments.zeros[t] += sums.zeros
+                    }
+                    if T > 1 {
+                        moments.signConflicts += BlockSums.signConflicts(buffers, sources.compactMap { $0 }, n)
+                    }
+                }
+            } else {
+                for offset in 0..<n {
                     let baseValue = base[offset]
                     var finite = baseValue.isFinite
                     if !finite {
@@ -122,7 +183,8 @@ struct AdaptedTensorMoments {
                         finite = false
                     }
                     guard finite else {
-                        for d in dense.indices { denseRow[d][j] = 0 }
+                        for d in dense.indices { denseBlock[d][offset] = 0 }
+                        let i = rowStart + offset / columns, j = offset % columns
                         let left = lowRank.map { $0.update.value(i, j, columns: columns) }
                         for a in lowRank.indices {
                             for c in lowRank.indices { leftOut[a * lowRank.count + c] += left[a] * left[c] }
@@ -134,12 +196,12 @@ struct AdaptedTensorMoments {
                     moments.elements += 1
                     for (d, task) in dense.enumerated() {
                         let value = Double(tasks[d][offset]) - b
-                        denseRow[d][j] = value
+                        denseBlock[d][offset] = value
                         values[task] = value
                     }
                     if materialise {
                         // Tasks whose adapter does not change this tensor keep values[t] = 0.
-                        for (a, entry) in lowRank.enumerated() { values[entry.task] = adapterRow[a][j] }
+                        for (a, entry) in lowRank.enumerated() { values[entry.task] = adapterBlock[a][offset] }
                         moments.addEntries(values)
                     }
                     for (p, a) in dense.enumerated() {
@@ -150,19 +212,11 @@ struct AdaptedTensorMoments {
                         }
                     }
                 }
-                for (a, entry) in lowRank.enumerated() {
-                    let rank = entry.update.rank
-                    for d in dense.indices {
-                        for k in 0..<rank {
-                            let weight = entry.update.u[i * rank + k]
-                            guard weight != 0 else { continue }
-                            denseRow[d].withUnsafeBufferPointer { row in
-                                projected[a][d].withUnsafeMutableBufferPointer { target in
-                                    for j in 0..<columns { target[k * columns + j] += weight * row[j] }
-                                }
-                            }
-                        }
-                    }
+            }
+            for (a, entry) in lowRank.enumerated() {
+                for d in dense.indices {
+                    entry.update.addProjection(rowStart, count: count, columns: columns, of: denseBlock[d],
+                        into: &projected[a][d])
                 }
             }
             rowStart += count
@@ -175,11 +229,7 @@ struct AdaptedTensorMoments {
                 moments.gram[second.task, first.task] = value
             }
             for (d, task) in dense.enumerated() {
-                var sum = 0.0
-                for index in 0..<(first.update.rank * columns) {
-                    sum += projected[a][d][index] * first.update.v[index]
-                }
-                let value = first.update.scale * sum
+                let value = first.update.scale * BlockSums.dot(projected[a][d], first.update.v, first.update.v.count)
                 moments.gram[first.task, task] = value
                 moments.gram[task, first.task] = value
             }
@@ -187,27 +237,19 @@ struct AdaptedTensorMoments {
         return moments
     }
 
-    /// ⟨s₁U₁V₁, s₂U₂V₂⟩_F = s₁s₂·tr((U₁ᵀU₂)(V₂V₁ᵀ)) = s₁s₂·Σ_{k,l} (U₁ᵀU₂)[k, l]·(V₁V₂ᵀ)[k, l].
+    /// ⟨s₁U₁V₁, s₂U₂V₂⟩_F = s₁s₂·tr((U₁ᵀU₂)(V₂V₁ᵀ)) = s₁s₂·Σ_{k,l} (U₁ᵀU₂)[k, l]·(V₁V₂ᵀ)[k, l]: two `dgemm`s of
+    /// O(r₁r₂·rows) and O(r₁r₂·columns).
     static func lowRankInner(_ first: LowRank, _ second: LowRank, rows: Int, columns: Int) -> Double {
         let r1 = first.rank, r2 = second.rank
         var left = [Double](repeating: 0, count: r1 * r2)
         var right = [Double](repeating: 0, count: r1 * r2)
-        for i in 0..<rows {
-            for k in 0..<r1 {
-                let x = first.u[i * r1 + k]
-                for l in 0..<r2 { left[k * r2 + l] += x * second.u[i * r2 + l] }
-            }
-        }
-        for k in 0..<r1 {
-            for l in 0..<r2 {
-                var sum = 0.0
-                for j in 0..<columns { sum += first.v[k * columns + j] * second.v[l * columns + j] }
-                right[k * r2 + l] = sum
-            }
-        }
-        var total = 0.0
-        for index in left.indices { total += left[index] * right[index] }
-        return first.scale * second.scale * total
+        cblas_dgemm(
+            CblasRowMajor, CblasTrans, CblasNoTrans, Int32(r1), Int32(r2), Int32(rows), 1, first.u, Int32(r1),
+            second.u, Int32(r2), 0, &left, Int32(r2))
+        cblas_dgemm(
+            CblasRowMajor, CblasNoTrans, CblasTrans, Int32(r1), Int32(r2), Int32(columns), 1, first.v,
+            Int32(columns), second.v, Int32(columns), 0, &right, Int32(r2))
+        return first.scale * second.scale * BlockSums.dot(left, right, r1 * r2)
     }
 
     /// Task `task`'s vector on `tensor` ([rows, columns], the compared shape).

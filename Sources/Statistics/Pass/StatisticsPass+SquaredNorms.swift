@@ -37,10 +37,8 @@ extension StatisticsPass {
         for (tensor, sums) in chunks {
             for t in 0..<T { perTensor[tensor][t] += sums[t] }
         }
-        for index in Self.adaptedTensors(family) {
-            let tensor = family.tensors[index]
-            perTensor[index] = try AdaptedTensorMoments.compute(family, tensor, materialise: false).gram.squaredNorms
-            progress?(tensor.elementCount * tensor.dtypes.reduce(0) { $0 + $1.byteSize })
+        for (index, moments) in try adaptedMoments(family, materialise: false, progress: progress) {
+            perTensor[index] = moments.gram.squaredNorms
         }
         var total = [Double](repeating: 0, count: T)
         for norms in perTensor {
