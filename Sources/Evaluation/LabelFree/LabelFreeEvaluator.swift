@@ -1,0 +1,118 @@
+import Foundation
+import Statistics
+import Transformer
+
+/// Scores candidate points against the teachers in one lockstep run: the items are each task's prompts followed by
+/// their teacher continuation (teacher forcing), the points are the T teacher points e_t followed by the candidates,
+/// and the logits are computed only at the continuation rows, one vocabulary block at a time, reduced by
+/// ``LabelFreeScorer`` as they appear (weights read once per lockstep group per batch; layout and memory as
+/// ``CompletionEvaluator/plan(engine:points:items:)`` plans a sweep).
+public enum LabelFreeEvaluator {
+    /// One candidate's numbers on one task's prompts.
+    public struct TaskScore: Sendable, Equatable {
+        /// Fraction of the task's prompts whose whole teacher continuation is the candidate's argmax at every row.
+        public let agreement: Double
+        /// Fraction of the task's continuation rows whose argmax is the teacher's token.
+        public let tokenAgreement: Double
+        /// Mean over the task's continuation rows of KL(teacher ‖ candidate), natural log.
+        public let meanKL: Double
+        /// Mean over those rows of the candidate's prediction entropy, natural log.
+        public let meanEntropy: Double
+        /// The candidate's argmax at every continuation row, prompts in order (for stability across scales).
+        public let argmax: [Int]
+        public let prompts: Int
+    }
+
+    /// result[c][t]: candidate c's scores on task t's prompts.
+    ///
+    /// - Parameters:
+    ///   - continuations: continuations[t][q], task model t's continuation of prompt q of `tasks[t]` (non-empty).
+    ///   - candidates: coefficient rows, one coefficient per task model.
+    ///   - progress: called with (done, total) steps: a layer of a lockstep group, or a vocabulary block.
+    /// - Throws: ``AnalysisError`` for a run over the evaluator's memory limit or non-finite logits (naming the
+    ///   prompts file and line); ``TransformerError`` for bad points and non-finite weights.
+    public static func score(
+        engine: LockstepEngine, tasks: [UnlabeledPrompts], continuations: [[[Int]]], candidates: [[Float]],
+        evaluator: CompletionEvaluator = CompletionEvaluator(), progress: ((Int, Int) -> Void)? = nil
+    ) throws -> [[TaskScore]] {
+        let T = tasks.count
+        precondition(continuations.count == T && engine.tasks.count == T, "one continuation list per task model")
+        guard !candidates.isEmpty else { return [] }
+        let teachers = (0..<T).map { t in (0..<T).map { $0 == t ? Float(1) : 0 } }
+        let points = teachers + candidates
+        var items: [EvalItem] = [], owner: [(task: Int, prompt: Int)] = []
+        for t in 0..<T {
+            for (q, prompt) in tasks[t].prompts.enumerated() {
+                items.append(EvalItem(prompt: prompt, completion: continuations[t][q], line: tasks[t].lines[q]))
+                owner.append((t, q))
+            }
+        }
+        let plan = try evaluator.plan(engine: engine, points: points.count, items: items)
+        let groups = (points.count + plan.groupSize - 1) / plan.groupSize
+        let blocks = (engine.config.vocabularySize + engine.vocabularyBlockRows - 1) / engine.vocabularyBlockRows
+        let perBatch = groups * engine.config.layerCount + blocks
+        let total = perBatch * plan.batches.count
+        let C = candidates.count
+        // Per candidate and item: agreeing rows, Σ KL, Σ entropy, argmax tokens.
+        var agreeing = [[Int]](repeating: [Int](repeating: 0, count: items.count), count: C)
+        var klSums = [[Double]](repeating: [Double](repeating: 0, count: items.count), count: C)
+        var entropySums = klSums
+        var argmax = [[[Int]]](repeating: items.map { _ in [] }, count: C)
+        for (b, range) in plan.batches.enumerated() {
+            let batchItems = Array(items[range])
+            let batch = PromptBatch(batchItems.map(\.tokens))
+            let offset = b * perBatch
+            let layerSteps = groups * engine.config.layerCount
+            let hidden = try engine.finalHiddenStates(
+                points: points, batch: batch, groupSize: plan.groupSize,
+                progress: { done, _ in progress?(offset + done, total) })
+            var rows: [Int] = [], teacherOf: [Int] = [], rowItem: [Int] = [], target: [Int] = []
+            for (k, item) in batchItems.enumerated() {
+                let start = batch.offsets[k] + item.prompt.count - 1
+                for (j, id) in item.completion.enumerated() {
+                    rows.append(start + j)
+                    teacherOf.append(owner[range.lowerBound + k].task)
+                    rowItem.append(range.lowerBound + k)
+                    target.append(id)
+                }
+            }
+            var scorer = LabelFreeScorer(points: points.count, teacher: teacherOf)
+            do {
+                try engine.projectLogits(
+                    points: points, hiddenStates: hidden, batch: batch, rows: rows,
+                    progress: { done, _ in progress?(offset + layerSteps + done, total) }
+                ) { scorer.add($0, $1) }
+            } catch let error as TransformerError where error.kind == .nonFinite && error.prompt != nil {
+                let (t, q) = owner[range.lowerBound + error.prompt!]
+                throw AnalysisError.badArgument(
+                    "prompts of '\(tasks[t].name)', \(tasks[t].url.path):\(tasks[t].lines[q]): \(error.description)",
+                    cause: error)
+            }
+            for c in 0..<C {
+                let p = T + c
+                for r in rows.indices {
+                    let token = scorer.argmax(point: p, row: r)
+                    if token == target[r] { agreeing[c][rowItem[r]] += 1 }
+                    klSums[c][rowItem[r]] += scorer.divergence(point: p, row: r)
+                    entropySums[c][rowItem[r]] += scorer.entropy(point: p, row: r)
+                    argmax[c][rowItem[r]].append(token)
+                }
+            }
+        }
+        return (0..<C).map { c in
+            var start = 0
+            return (0..<T).map { t in
+                let range = start..<(start + tasks[t].prompts.count)
+                start = range.upperBound
+                let rows = range.reduce(0) { $0 + items[$1].completion.count }
+                let whole = range.filter { agreeing[c][$0] == items[$0].completion.count }.count
+                return TaskScore(
+                    agreement: Double(whole) / Double(range.count),
+                    tokenAgreement: Double(range.reduce(0) { $0 + agreeing[c][$1] }) / Double(rows),
+                    meanKL: range.reduce(0) { $0 + klSums[c][$1] } / Double(rows),
+                    meanEntropy: range.reduce(0) { $0 + entropySums[c][$1] } / Double(rows),
+                    argmax: range.flatMap { argmax[c][$0] }, prompts: range.count)
+            }
+        }
+    }
+}
