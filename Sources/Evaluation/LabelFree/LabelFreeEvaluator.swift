@@ -21,6 +21,17 @@ public enum LabelFreeEvaluator {
         /// The candidate's argmax at every continuation row, prompts in order (for stability across scales).
         public let argmax: [Int]
         public let prompts: Int
+
+        public init(
+            agreement: Double, tokenAgreement: Double, meanKL: Double, meanEntropy: Double, argmax: [Int], prompts: Int
+        ) {
+            self.agreement = agreement
+            self.tokenAgreement = tokenAgreement
+            self.meanKL = meanKL
+            self.meanEntropy = meanEntropy
+            self.argmax = argmax
+            self.prompts = prompts
+        }
     }
 
     /// result[c][t]: candidate c's scores on task t's prompts.
