@@ -58,7 +58,16 @@ public struct LabelFreeRun {
     public static func taskOrder(_ statistics: TaskVectorStatistics, family: ModelFamily) throws -> [Int] {
         let base = "the analysis report does not describe these models"
         switch try ReportMatch.match(statistics, to: family) {
-        case .matched(let order): return order
+        case .matched(let order):
+            // Two task models with the same weights match one recorded task: the report does not describe both.
+            guard Set(order).count == order.count else {
+                let twice = order.first { k in order.filter { $0 == k }.count > 1 }!
+                let names = family.taskNames.indices.filter { order[$0] == twice }.map { "'\(family.taskNames[$0])'" }
+                throw AnalysisError.familyMismatch(
+                    "\(base): task models \(names.joined(separator: " and ")) have the same weights (the report's "
+                        + "'\(statistics.taskNames[twice])')")
+            }
+            return order
         case .noBase: throw AnalysisError.familyMismatch("\(base): it records no base model")
         case .otherBase(let recorded, let actual):
             throw AnalysisError.familyMismatch(
