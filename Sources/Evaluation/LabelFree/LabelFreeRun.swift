@@ -8,10 +8,11 @@ import Transformer
 /// points c = s·w scored against them (``LabelFreeEvaluator``) and chosen by ``LabelFreeSelection``.
 ///
 /// Candidates: weightings `uniform` (1/T), `metagpt` (λ of the analysis report) and `linear` (c* = G⁻¹·diag(G) of
-/// the report's global Gram matrix, divided by Σc*, when G is solvable and c* has no negative entry) at every scale
-/// of ``scales``, plus the data-free recommendation's point — one lockstep run with the T teacher points. Then a
-/// refinement around the agreement pick: its weighting at s ± h/4 and s ± h/2 (h the coarse grid's smallest step; only
-/// s > 0 not yet scored) in a second run. The selection is made over every scored point.
+/// the report's global Gram matrix, divided by Σc*, when G is solvable and c* has no negative entry; a weighting
+/// within ``sameWeighting`` of an earlier one is dropped) at every scale of ``scales``, plus the data-free
+/// recommendation's point — one lockstep run with the T teacher points. Then a refinement around the agreement pick:
+/// its weighting at s ± h/4 and s ± h/2 (h the coarse grid's smallest step; only s > 0 not yet scored) in a second
+/// run. The selection is made over every scored point.
 public struct LabelFreeRun {
     public let family: ModelFamily
     /// The analysis report's statistics, which must describe `family`'s weights (``ReportMatch``).
@@ -23,6 +24,10 @@ public struct LabelFreeRun {
     public let scales: [Double]
     public let maxNewTokens: Int
     public var evaluator = CompletionEvaluator()
+
+    /// Weightings that differ by at most this in every weight are scored once (the first of uniform, metagpt,
+    /// linear): their points are closer than the refinement's resolution.
+    public static let sameWeighting = 0.01
 
     /// The most new tokens a teacher may decode per prompt.
     public static let maxNewTokensLimit = 256
@@ -142,11 +147,19 @@ public struct LabelFreeRun {
             let sum = c.reduce(0, +)
             weightings.append(("linear", order.map { c[$0] / sum }))
         }
-        var seen: [[Double]] = []
-        weightings = weightings.filter { w in
-            defer { seen.append(w.weights) }
-            return !seen.contains(w.weights)
+        // A weighting within ``sameWeighting`` of an earlier one (every weight) is the same line of points.
+        var kept: [(name: String, weights: [Double])] = []
+        for w in weightings {
+            let close = { (k: (name: String, weights: [Double])) in
+                zip(k.weights, w.weights).allSatisfy { abs($0 - $1) <= Self.sameWeighting }
+            }
+            if let same = kept.first(where: close) {
+                info("the \(w.name) weighting is within \(Self.sameWeighting) of \(same.name): not scored twice")
+                continue
+            }
+            kept.append(w)
         }
+        weightings = kept
         var points: [(name: String, weights: [Double], scale: Double)] = weightings.flatMap { w in
             scales.map { (w.name, w.weights, $0) }
         }

@@ -46,7 +46,8 @@ public struct UnlabeledPrompts: Sendable {
         } catch let error as AnalysisError {
             throw error
         } catch {
-            throw AnalysisError.badArgument("\(path): cannot read the prompts file (missing or unreadable)", cause: error)
+            throw AnalysisError.badArgument(
+                "\(path): cannot read the prompts file (missing or unreadable)", cause: error)
         }
         var prompts: [[Int]] = [], lines: [Int] = []
         var number = 0
@@ -62,7 +63,8 @@ public struct UnlabeledPrompts: Sendable {
             guard prompts.count < maxPrompts else {
                 throw AnalysisError.badArgument("\(path): more than \(maxPrompts) prompts; use fewer")
             }
-            let notAnObject = "\(path):\(number): not a JSON object; a prompts file is JSONL, one {\"prompt\": …} per line"
+            let notAnObject =
+                "\(path):\(number): not a JSON object; a prompts file is JSONL, one {\"prompt\": …} per line"
             let object: JSONNode
             do { object = try JSONNode.parse(Array(bytes)) } catch {
                 throw AnalysisError.badArgument(notAnObject, cause: error)
