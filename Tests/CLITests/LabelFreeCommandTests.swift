@@ -83,7 +83,7 @@ struct LabelFreeCommandTests {
         #expect(text.stdout.contains("Data-free (statistics and probe only):"))
     }
 
-    /// One task model: the point s = 1 is the teacher itself (agreement 1, KL 0) and its refined neighbours agree.
+    /// One task model: the point s = 1 is the teacher itself (agreement 1, KL ≈ 0) and its refined neighbours agree.
     @Test func aOneTaskFamilyRecommendsItsTaskModel() throws {
         let setup = try Setup("labelfree-one", tasks: ["add"])
         let result = try setup.recommend(["--json"])
@@ -95,7 +95,7 @@ struct LabelFreeCommandTests {
         #expect(json["labelledItemsNeeded"] == nil)
         let agreement = (json["criteria"] as! [String: [String: Any]])["agreement"]!
         #expect(agreement["score"] as? Double == 1)
-        #expect(agreement["kl"] as? Double == 0)
+        #expect((agreement["kl"] as! Double) < 1e-9)  // the decoding-time logits against teacher forcing: rounding
         let text = try setup.recommend([])
         #expect(text.stdout.contains("Recommended point: uniform weights at total scale s = 1 (the agreement pick)"))
     }

@@ -3,11 +3,13 @@ import Statistics
 import Transformer
 
 /// Scores candidate points against the teachers in one lockstep run: the items are each task's prompts followed by
-/// their teacher continuation (teacher forcing), the points are the T teacher points e_t followed by the candidates,
-/// and the logits are computed only at the continuation rows, one vocabulary block at a time, reduced by
-/// ``LabelFreeScorer`` as they appear (weights read once per lockstep group per batch; layout and memory as
+/// their teacher continuation (teacher forcing), the teachers' distributions at those rows are the logits kept while
+/// decoding (``TeacherDecoding/Teachers``), and the candidates' logits are computed only at the continuation rows,
+/// one vocabulary block at a time, reduced by ``LabelFreeScorer`` as they appear (weights read once per lockstep group per batch; layout and memory as
 /// ``CompletionEvaluator/plan(engine:points:items:)`` plans a sweep).
 public enum LabelFreeEvaluator {
+    public typealias Teachers = TeacherDecoding.Teachers
+
     /// One candidate's numbers on one task's prompts.
     public struct TaskScore: Sendable, Equatable {
         /// Fraction of the task's prompts whose whole teacher continuation is the candidate's argmax at every row.
@@ -37,25 +39,28 @@ public enum LabelFreeEvaluator {
     /// result[c][t]: candidate c's scores on task t's prompts.
     ///
     /// - Parameters:
-    ///   - continuations: continuations[t][q], task model t's continuation of prompt q of `tasks[t]` (non-empty).
+    ///   - teachers: the task models' continuations of `tasks` (each non-empty) and their logits.
     ///   - candidates: coefficient rows, one coefficient per task model.
     ///   - progress: called with (done, total) steps: a layer of a lockstep group, or a vocabulary block.
     /// - Throws: ``AnalysisError`` for a run over the evaluator's memory limit or non-finite logits (naming the
     ///   prompts file and line); ``TransformerError`` for bad points and non-finite weights.
     public static func score(
-        engine: LockstepEngine, tasks: [UnlabeledPrompts], continuations: [[[Int]]], candidates: [[Float]],
+        engine: LockstepEngine, tasks: [UnlabeledPrompts], teachers: Teachers, candidates: [[Float]],
         evaluator: CompletionEvaluator = CompletionEvaluator(), progress: ((Int, Int) -> Void)? = nil
     ) throws -> [[TaskScore]] {
         let T = tasks.count
+        let continuations = teachers.tokens
         precondition(continuations.count == T && engine.tasks.count == T, "one continuation list per task model")
         guard !candidates.isEmpty else { return [] }
-        let teachers = (0..<T).map { t in (0..<T).map { $0 == t ? Float(1) : 0 } }
-        let points = teachers + candidates
-        var items: [EvalItem] = [], owner: [(task: Int, prompt: Int)] = []
+        let points = candidates
+        var items: [EvalItem] = [], owner: [(task: Int, prompt: Int)] = [], firstRow: [Int] = []
+        var row = 0
         for t in 0..<T {
             for (q, prompt) in tasks[t].prompts.enumerated() {
                 items.append(EvalItem(prompt: prompt, completion: continuations[t][q], line: tasks[t].lines[q]))
                 owner.append((t, q))
+                firstRow.append(row)
+                row += continuations[t][q].count
             }
         }
         let plan = try evaluator.plan(engine: engine, points: points.count, items: items)
@@ -77,22 +82,25 @@ public enum LabelFreeEvaluator {
             let hidden = try engine.finalHiddenStates(
                 points: points, batch: batch, groupSize: plan.groupSize,
                 progress: { done, _ in progress?(offset + done, total) })
-            var rows: [Int] = [], teacherOf: [Int] = [], rowItem: [Int] = [], target: [Int] = []
+            var rows: [Int] = [], teacherRow: [Int] = [], rowItem: [Int] = [], target: [Int] = []
             for (k, item) in batchItems.enumerated() {
                 let start = batch.offsets[k] + item.prompt.count - 1
                 for (j, id) in item.completion.enumerated() {
                     rows.append(start + j)
-                    teacherOf.append(owner[range.lowerBound + k].task)
+                    teacherRow.append(firstRow[range.lowerBound + k] + j)
                     rowItem.append(range.lowerBound + k)
                     target.append(id)
                 }
             }
-            var scorer = LabelFreeScorer(points: points.count, teacher: teacherOf)
+            var scorer = LabelFreeScorer(
+                points: points.count, teacherRow: teacherRow, vocabularySize: teachers.vocabularySize)
             do {
-                try engine.projectLogits(
-                    points: points, hiddenStates: hidden, batch: batch, rows: rows,
-                    progress: { done, _ in progress?(offset + layerSteps + done, total) }
-                ) { scorer.add($0, $1) }
+                try teachers.logits.withUnsafeBufferPointer { stored in
+                    try engine.projectLogits(
+                        points: points, hiddenStates: hidden, batch: batch, rows: rows,
+                        progress: { done, _ in progress?(offset + layerSteps + done, total) }
+                    ) { scorer.add($0, $1, teachers: stored.baseAddress!) }
+                }
             } catch let error as TransformerError where error.kind == .nonFinite && error.prompt != nil {
                 let (t, q) = owner[range.lowerBound + error.prompt!]
                 throw AnalysisError.badArgument(
@@ -100,7 +108,7 @@ public enum LabelFreeEvaluator {
                     cause: error)
             }
             for c in 0..<C {
-                let p = T + c
+                let p = c
                 for r in rows.indices {
                     let token = scorer.argmax(point: p, row: r)
                     if token == target[r] { agreeing[c][rowItem[r]] += 1 }

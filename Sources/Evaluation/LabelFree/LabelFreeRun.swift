@@ -10,9 +10,9 @@ import Transformer
 /// Candidates: weightings `uniform` (1/T), `metagpt` (λ of the analysis report) and `linear` (c* = G⁻¹·diag(G) of
 /// the report's global Gram matrix, divided by Σc*, when G is solvable and c* has no negative entry; a weighting
 /// within ``sameWeighting`` of an earlier one is dropped) at every scale of ``scales``, plus the data-free
-/// recommendation's point — one lockstep run with the T teacher points. Then a refinement around the agreement pick:
-/// its weighting at s ± h/4 and s ± h/2 (h the coarse grid's smallest step; only s > 0 not yet scored) in a second
-/// run. The selection is made over every scored point.
+/// recommendation's point, in one lockstep run (the teachers' distributions are the logits kept while decoding).
+/// Then a refinement around the agreement pick: its weighting at s ± h/4 and s ± h/2 (h the coarse grid's smallest
+/// step; only s > 0 not yet scored) in a second run. The selection is made over every scored point.
 public struct LabelFreeRun {
     public let family: ModelFamily
     /// The analysis report's statistics, which must describe `family`'s weights (``ReportMatch``).
@@ -131,7 +131,7 @@ public struct LabelFreeRun {
         if endOfSequence.isEmpty {
             info("the base's config.json names no eos_token_id: every continuation has \(maxNewTokens) tokens")
         }
-        let continuations = try TeacherDecoding.continuations(
+        let teachers = try TeacherDecoding.continuations(
             engine: target.engine, tasks: tasks, maxNewTokens: maxNewTokens, endOfSequence: endOfSequence,
             evaluator: evaluator, progress: { progress?("teachers", $0, $1) })
 
@@ -165,8 +165,8 @@ public struct LabelFreeRun {
         }
         let dataFreeWeights = order.map { dataFree.weights[$0] }
         points.append((dataFree.weightingName, dataFreeWeights, dataFree.scale))
-        let first = try score(points, target: target, tasks: tasks, continuations: continuations, round: 1, info: info,
-                              progress: progress)
+        let first = try score(
+            points, target: target, tasks: tasks, teachers: teachers, round: 1, info: info, progress: progress)
         var candidates = zip(points, first).map {
             LabelFreeSelection.Candidate(weighting: $0.name, weights: $0.weights, scale: $0.scale, scores: $1)
         }
@@ -182,7 +182,7 @@ public struct LabelFreeRun {
         if !refined.isEmpty {
             let more = refined.map { (lead.weighting, lead.weights, $0) }
             let second = try score(
-                more, target: target, tasks: tasks, continuations: continuations, round: 2, info: info,
+                more, target: target, tasks: tasks, teachers: teachers, round: 2, info: info,
                 progress: progress)
             candidates += zip(more, second).map {
                 LabelFreeSelection.Candidate(weighting: $0.0, weights: $0.1, scale: $0.2, scores: $1)
@@ -190,30 +190,30 @@ public struct LabelFreeRun {
         }
         return Result(
             taskNames: family.taskNames, selection: LabelFreeSelection(candidates: candidates),
-            dataFree: points.count - 1, continuations: continuations, maxNewTokens: maxNewTokens,
+            dataFree: points.count - 1, continuations: teachers.tokens, maxNewTokens: maxNewTokens,
             taskOrder: order)
     }
 
     private func score(
         _ points: [(name: String, weights: [Double], scale: Double)], target: EvaluationTarget,
-        tasks: [UnlabeledPrompts], continuations: [[[Int]]], round: Int, info: (String) -> Void,
+        tasks: [UnlabeledPrompts], teachers: TeacherDecoding.Teachers, round: Int, info: (String) -> Void,
         progress: ((String, Int, Int) -> Void)?
     ) throws -> [[LabelFreeEvaluator.TaskScore]] {
         let rows = points.map { p in p.weights.map { Float(p.scale * $0) } }
         let items = tasks.indices.flatMap { t in
             tasks[t].prompts.indices.map {
-                EvalItem(prompt: tasks[t].prompts[$0], completion: continuations[t][$0], line: tasks[t].lines[$0])
+                EvalItem(prompt: tasks[t].prompts[$0], completion: teachers.tokens[t][$0], line: tasks[t].lines[$0])
             }
         }
-        let plan = try evaluator.plan(engine: target.engine, points: rows.count + tasks.count, items: items)
+        let plan = try evaluator.plan(engine: target.engine, points: rows.count, items: items)
         info(
             String(
-                format: "round %d: %d candidates + %d teachers × %d items in %d batch(es), lockstep groups of %d; "
-                    + "estimated peak %.2f GB",
-                round, rows.count, tasks.count, items.count, plan.batches.count, plan.groupSize,
+                format: "round %d: %d candidates × %d items in %d batch(es), lockstep groups of %d; estimated peak "
+                    + "%.2f GB",
+                round, rows.count, items.count, plan.batches.count, plan.groupSize,
                 Double(plan.peakBytes) / 1e9))
         return try LabelFreeEvaluator.score(
-            engine: target.engine, tasks: tasks, continuations: continuations, candidates: rows,
+            engine: target.engine, tasks: tasks, teachers: teachers, candidates: rows,
             evaluator: evaluator, progress: { progress?("round \(round)", $0, $1) })
     }
 
