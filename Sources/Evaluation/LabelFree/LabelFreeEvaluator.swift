@@ -63,58 +63,36 @@ public enum LabelFreeEvaluator {
                 row += continuations[t][q].count
             }
         }
-        let plan = try evaluator.plan(engine: engine, points: points.count, items: items)
-        let groups = (points.count + plan.groupSize - 1) / plan.groupSize
-        let blocks = (engine.config.vocabularySize + engine.vocabularyBlockRows - 1) / engine.vocabularyBlockRows
-        let perBatch = groups * engine.config.layerCount + blocks
-        let total = perBatch * plan.batches.count
         let C = candidates.count
         // Per candidate and item: agreeing rows, Σ KL, Σ entropy, argmax tokens.
         var agreeing = [[Int]](repeating: [Int](repeating: 0, count: items.count), count: C)
         var klSums = [[Double]](repeating: [Double](repeating: 0, count: items.count), count: C)
         var entropySums = klSums
         var argmax = [[[Int]]](repeating: items.map { _ in [] }, count: C)
-        for (b, range) in plan.batches.enumerated() {
-            let batchItems = Array(items[range])
-            let batch = PromptBatch(batchItems.map(\.tokens))
-            let offset = b * perBatch
-            let layerSteps = groups * engine.config.layerCount
-            let hidden = try engine.finalHiddenStates(
-                points: points, batch: batch, groupSize: plan.groupSize,
-                progress: { done, _ in progress?(offset + done, total) })
-            var rows: [Int] = [], teacherRow: [Int] = [], rowItem: [Int] = [], target: [Int] = []
-            for (k, item) in batchItems.enumerated() {
-                let start = batch.offsets[k] + item.prompt.count - 1
-                for (j, id) in item.completion.enumerated() {
-                    rows.append(start + j)
-                    teacherRow.append(firstRow[range.lowerBound + k] + j)
-                    rowItem.append(range.lowerBound + k)
-                    target.append(id)
-                }
-            }
-            var scorer = LabelFreeScorer(
-                points: points.count, teacherRow: teacherRow, vocabularySize: teachers.vocabularySize)
-            do {
-                try teachers.logits.withUnsafeBufferPointer { stored in
-                    try engine.projectLogits(
-                        points: points, hiddenStates: hidden, batch: batch, rows: rows,
-                        progress: { done, _ in progress?(offset + layerSteps + done, total) }
-                    ) { scorer.add($0, $1, teachers: stored.baseAddress!) }
-                }
-            } catch let error as TransformerError where error.kind == .nonFinite && error.prompt != nil {
-                let (t, q) = owner[range.lowerBound + error.prompt!]
-                throw AnalysisError.badArgument(
+        try evaluator.forEachBatch(
+            engine: engine, points: points, items: items, progress: progress,
+            nonFinite: { index, error in
+                let (t, q) = owner[index]
+                return AnalysisError.badArgument(
                     "prompts of '\(tasks[t].name)', \(tasks[t].url.path):\(tasks[t].lines[q]): \(error.description)",
                     cause: error)
             }
+        ) { batch, project in
+            let teacherRow = batch.rows.indices.map { firstRow[batch.item[$0]] + batch.token[$0] }
+            let target = batch.rows.indices.map { items[batch.item[$0]].completion[batch.token[$0]] }
+            var scorer = LabelFreeScorer(
+                points: points.count, teacherRow: teacherRow, vocabularySize: teachers.vocabularySize)
+            try teachers.logits.withUnsafeBufferPointer { stored in
+                try project { scorer.add($0, $1, teachers: stored.baseAddress!) }
+            }
             for c in 0..<C {
-                let p = c
-                for r in rows.indices {
-                    let token = scorer.argmax(point: p, row: r)
-                    if token == target[r] { agreeing[c][rowItem[r]] += 1 }
-                    klSums[c][rowItem[r]] += scorer.divergence(point: p, row: r)
-                    entropySums[c][rowItem[r]] += scorer.entropy(point: p, row: r)
-                    argmax[c][rowItem[r]].append(token)
+                for r in batch.rows.indices {
+                    let item = batch.item[r]
+                    let token = scorer.argmax(point: c, row: r)
+                    if token == target[r] { agreeing[c][item] += 1 }
+                    klSums[c][item] += scorer.divergence(point: c, row: r)
+                    entropySums[c][item] += scorer.entropy(point: c, row: r)
+                    argmax[c][item].append(token)
                 }
             }
         }

@@ -35,45 +35,10 @@ public struct UnlabeledPrompts: Sendable {
         name: String, url: URL, tokenizer: Tokenizer, vocabularySize: Int, maxLength: Int
     ) throws -> UnlabeledPrompts {
         let path = url.path
-        let data: Data
-        do {
-            let size = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue ?? 0
-            guard size <= EvalTask.maxFileBytes else {
-                throw AnalysisError.badArgument(
-                    "\(path): \(size) bytes; a prompts file may have at most \(EvalTask.maxFileBytes) bytes")
-            }
-            data = try Data(contentsOf: url)
-        } catch let error as AnalysisError {
-            throw error
-        } catch {
-            throw AnalysisError.badArgument(
-                "\(path): cannot read the prompts file (missing or unreadable)", cause: error)
-        }
         var prompts: [[Int]] = [], lines: [Int] = []
-        var number = 0
-        for rawLine in data.split(separator: 0x0A, omittingEmptySubsequences: false) {
-            number += 1
-            var bytes = rawLine[...]
-            if bytes.last == 0x0D { bytes = bytes.dropLast() }
-            guard let text = String(validating: bytes, as: UTF8.self) else {
-                throw AnalysisError.badArgument(
-                    "\(path):\(number): not valid UTF-8; a prompts file is JSONL (one {\"prompt\": …} per line)")
-            }
-            if text.unicodeScalars.allSatisfy({ $0.properties.isWhitespace }) { continue }
-            guard prompts.count < maxPrompts else {
-                throw AnalysisError.badArgument("\(path): more than \(maxPrompts) prompts; use fewer")
-            }
-            let notAnObject =
-                "\(path):\(number): not a JSON object; a prompts file is JSONL, one {\"prompt\": …} per line"
-            let object: JSONNode
-            do { object = try JSONNode.parse(Array(bytes)) } catch {
-                throw AnalysisError.badArgument(notAnObject, cause: error)
-            }
-            guard object.members != nil else { throw AnalysisError.badArgument(notAnObject) }
-            if let twice = object.duplicateKey {
-                throw AnalysisError.badArgument(
-                    "\(path):\(number): the key \"\(twice)\" appears twice in the object; keep one")
-            }
+        for (number, object) in try JSONLObjects.read(
+            url, kind: "prompts file", shape: "{\"prompt\": …}", maxObjects: (maxPrompts, "prompts"))
+        {
             guard let prompt = object["prompt"]?.stringValue else {
                 throw AnalysisError.badArgument("\(path):\(number): no \"prompt\" string")
             }

@@ -12,51 +12,33 @@ struct LabelFreeJSON: Encodable {
         let weights: [Double]
         let scale: Double
         let coefficients: [Double]
-        let score: Double?
+        let score: OrNull<Double>
         let agreement: Double
         let tokenAgreement: Double
         let kl: Double
         let entropy: Double
-        let stability: Double?
+        let stability: OrNull<Double>
 
         init(_ c: LabelFreeSelection.Candidate, score: Double?) {
             weighting = c.weighting
             weights = c.weights
             scale = c.scale
             coefficients = c.coefficients
-            self.score = score
+            self.score = OrNull(score)
             agreement = c.agreement
             tokenAgreement = c.tokenAgreement
             kl = c.meanKL
             entropy = c.meanEntropy
-            stability = c.stability.isNaN ? nil : c.stability
-        }
-
-        func encode(to encoder: any Encoder) throws {
-            var c = encoder.container(keyedBy: CodingKeys.self)
-            try c.encode(weighting, forKey: .weighting)
-            try c.encode(weights, forKey: .weights)
-            try c.encode(scale, forKey: .scale)
-            try c.encode(coefficients, forKey: .coefficients)
-            try c.encode(score, forKey: .score)
-            try c.encode(agreement, forKey: .agreement)
-            try c.encode(tokenAgreement, forKey: .tokenAgreement)
-            try c.encode(kl, forKey: .kl)
-            try c.encode(entropy, forKey: .entropy)
-            try c.encode(stability, forKey: .stability)
-        }
-
-        enum CodingKeys: String, CodingKey {
-            case weighting, weights, scale, coefficients, score, agreement, tokenAgreement, kl, entropy, stability
+            stability = OrNull(c.stability.isNaN ? nil : c.stability)
         }
     }
 
     let mode = "label-free"
     let tasks: [String]
-    let weighting: String?
-    let weights: [Double]?
-    let scale: Double?
-    let coefficients: [Double]?
+    let weighting: OrNull<String>
+    let weights: OrNull<[Double]>
+    let scale: OrNull<Double>
+    let coefficients: OrNull<[Double]>
     let recommendedCriterion: String
     let criteria: [String: Point]
     let expectedShortfall: Double
@@ -71,10 +53,10 @@ struct LabelFreeJSON: Encodable {
         let s = result.selection
         let chosen = s.recommended
         tasks = result.taskNames
-        weighting = chosen?.weighting
-        weights = chosen?.weights
-        scale = chosen?.scale
-        coefficients = chosen?.coefficients
+        weighting = OrNull(chosen?.weighting)
+        weights = OrNull(chosen?.weights)
+        scale = OrNull(chosen?.scale)
+        coefficients = OrNull(chosen?.coefficients)
         recommendedCriterion = LabelFreeSelection.recommendedCriterion.rawValue
         var criteria: [String: Point] = [:]
         for criterion in LabelFreeSelection.Criterion.allCases {
@@ -95,29 +77,5 @@ struct LabelFreeJSON: Encodable {
             uniqueKeysWithValues: zip(result.taskNames, s.candidates[0].scores.map(\.prompts)))
         candidates = s.candidates.map { Point($0, score: nil) }
         dataFree = RecommendJSON(r)
-    }
-
-    func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(mode, forKey: .mode)
-        try c.encode(tasks, forKey: .tasks)
-        try c.encode(weighting, forKey: .weighting)
-        try c.encode(weights, forKey: .weights)
-        try c.encode(scale, forKey: .scale)
-        try c.encode(coefficients, forKey: .coefficients)
-        try c.encode(recommendedCriterion, forKey: .recommendedCriterion)
-        try c.encode(criteria, forKey: .criteria)
-        try c.encode(expectedShortfall, forKey: .expectedShortfall)
-        try c.encode(shortfall, forKey: .shortfall)
-        try c.encodeIfPresent(labelledItemsNeeded, forKey: .labelledItemsNeeded)
-        try c.encode(maxNewTokens, forKey: .maxNewTokens)
-        try c.encode(prompts, forKey: .prompts)
-        try c.encode(candidates, forKey: .candidates)
-        try c.encode(dataFree, forKey: .dataFree)
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case mode, tasks, weighting, weights, scale, coefficients, recommendedCriterion, criteria, expectedShortfall
-        case shortfall, labelledItemsNeeded, maxNewTokens, prompts, candidates, dataFree
     }
 }

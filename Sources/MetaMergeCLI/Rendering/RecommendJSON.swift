@@ -10,17 +10,7 @@ struct RecommendJSON: Encodable {
         let weights: [Double]
         let scale: Double
         let coefficients: [Double]
-
-        func encode(to encoder: any Encoder) throws {
-            var c = encoder.container(keyedBy: CodingKeys.self)
-            try c.encode(weighting, forKey: .weighting)
-            try c.encode(weights, forKey: .weights)
-            try c.encode(scale, forKey: .scale)
-            try c.encode(coefficients, forKey: .coefficients)
-            try c.encodeNil(forKey: .score)
-        }
-
-        enum CodingKeys: String, CodingKey { case weighting, weights, scale, coefficients, score }
+        let score = OrNull<Double>(nil)
     }
 
     let mode = "data-free"
@@ -34,6 +24,7 @@ struct RecommendJSON: Encodable {
     let reason: [String]
     let warnings: [String]
     let criteria: [String: Pick]
+    let expectedShortfall = OrNull<Double>(nil)
 
     init(_ r: Recommendation) {
         tasks = r.taskNames
@@ -48,26 +39,5 @@ struct RecommendJSON: Encodable {
         criteria = [
             "data-free": Pick(weighting: weighting, weights: weights, scale: scale, coefficients: coefficients)
         ]
-    }
-
-    func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(mode, forKey: .mode)
-        try c.encode(tasks, forKey: .tasks)
-        try c.encode(weighting, forKey: .weighting)
-        try c.encode(weights, forKey: .weights)
-        try c.encode(scale, forKey: .scale)
-        try c.encode(coefficients, forKey: .coefficients)
-        try c.encode(linearScale, forKey: .linearScale)
-        try c.encodeIfPresent(probeCap, forKey: .probeCap)
-        try c.encode(reason, forKey: .reason)
-        try c.encode(warnings, forKey: .warnings)
-        try c.encode(criteria, forKey: .criteria)
-        try c.encodeNil(forKey: .expectedShortfall)
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case mode, tasks, weighting, weights, scale, coefficients, linearScale, probeCap, reason, warnings, criteria
-        case expectedShortfall
     }
 }
