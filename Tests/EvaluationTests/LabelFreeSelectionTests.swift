@@ -76,4 +76,25 @@ struct LabelFreeSelectionTests {
         #expect(run(0.03).recommended != nil)
         #expect(run(0.06).recommended == nil)
     }
+
+    /// A point whose weights are within 0.01 of a weighting's (the data-free point) lies on its line: it has
+    /// neighbours; one 0.02 away does not.
+    @Test func aNearbyWeightingJoinsTheLine() {
+        func near(_ w: [Double]) -> LabelFreeSelection {
+            LabelFreeSelection(candidates: [
+                Self.candidate(1, 0.5, kl: 0.1, entropy: 0.5, argmax: [1, 2]),
+                Self.candidate(2, 0.5, kl: 0.1, entropy: 0.5, argmax: [1, 3]),
+                LabelFreeSelection.Candidate(
+                    weighting: "data-free", weights: w, scale: 1.5,
+                    scores: [
+                        Self.score(0.5, kl: 0.1, entropy: 0.5, argmax: [1, 2]),
+                        Self.score(0.5, kl: 0.1, entropy: 0.5, argmax: [1, 2]),
+                    ]),
+            ])
+        }
+        let joined = near([0.505, 0.495])
+        #expect(joined.candidates[2].neighbours == [0, 1])
+        #expect(joined.candidates[2].stability == 0.75)
+        #expect(near([0.52, 0.48]).candidates[2].stability.isNaN)
+    }
 }

@@ -5,8 +5,8 @@ import Transformer
 /// Scores candidate points against the teachers in one lockstep run: the items are each task's prompts followed by
 /// their teacher continuation (teacher forcing), the teachers' distributions at those rows are the logits kept while
 /// decoding (``TeacherDecoding/Teachers``), and the candidates' logits are computed only at the continuation rows,
-/// one vocabulary block at a time, reduced by ``LabelFreeScorer`` as they appear (weights read once per lockstep group per batch; layout and memory as
-/// ``CompletionEvaluator/plan(engine:points:items:)`` plans a sweep).
+/// one vocabulary block at a time, reduced by ``LabelFreeScorer`` as they appear (weights read once per lockstep
+/// group per batch; layout and memory as ``CompletionEvaluator/plan(engine:points:items:)`` plans a sweep).
 public enum LabelFreeEvaluator {
     public typealias Teachers = TeacherDecoding.Teachers
 

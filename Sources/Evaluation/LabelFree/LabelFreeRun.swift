@@ -9,10 +9,11 @@ import Transformer
 ///
 /// Candidates: weightings `uniform` (1/T), `metagpt` (λ of the analysis report) and `linear` (c* = G⁻¹·diag(G) of
 /// the report's global Gram matrix, divided by Σc*, when G is solvable and c* has no negative entry; a weighting
-/// within ``sameWeighting`` of an earlier one is dropped) at every scale of ``scales``, plus the data-free
-/// recommendation's point, in one lockstep run (the teachers' distributions are the logits kept while decoding).
-/// Then a refinement around the agreement pick: its weighting at s ± h/4 and s ± h/2 (h the coarse grid's smallest
-/// step; only s > 0 not yet scored) in a second run. The selection is made over every scored point.
+/// within ``LabelFreeSelection/sameWeightingTolerance`` of an earlier one is dropped) at every scale of ``scales``,
+/// plus the data-free recommendation's point, in one lockstep run (the teachers' distributions are the logits kept
+/// while decoding). Then a refinement around the agreement pick: its weighting at s ± h/4 and s ± h/2 (h the coarse
+/// grid's smallest step; only s > 0 not yet scored on that line) in a second run. The selection is made over every
+/// scored point.
 public struct LabelFreeRun {
     public let family: ModelFamily
     /// The analysis report's statistics, which must describe `family`'s weights (``ReportMatch``).
@@ -24,10 +25,6 @@ public struct LabelFreeRun {
     public let scales: [Double]
     public let maxNewTokens: Int
     public var evaluator = CompletionEvaluator()
-
-    /// Weightings that differ by at most this in every weight are scored once (the first of uniform, metagpt,
-    /// linear): their points are closer than the refinement's resolution.
-    public static let sameWeighting = 0.01
 
     /// The most new tokens a teacher may decode per prompt.
     public static let maxNewTokensLimit = 256
@@ -147,14 +144,13 @@ public struct LabelFreeRun {
             let sum = c.reduce(0, +)
             weightings.append(("linear", order.map { c[$0] / sum }))
         }
-        // A weighting within ``sameWeighting`` of an earlier one (every weight) is the same line of points.
+        // A weighting within the tolerance of an earlier one (every weight) is the same line of points.
         var kept: [(name: String, weights: [Double])] = []
         for w in weightings {
-            let close = { (k: (name: String, weights: [Double])) in
-                zip(k.weights, w.weights).allSatisfy { abs($0 - $1) <= Self.sameWeighting }
-            }
-            if let same = kept.first(where: close) {
-                info("the \(w.name) weighting is within \(Self.sameWeighting) of \(same.name): not scored twice")
+            if let same = kept.first(where: { LabelFreeSelection.sameWeighting($0.weights, w.weights) }) {
+                info(
+                    "the \(w.name) weighting is within \(LabelFreeSelection.sameWeightingTolerance) of \(same.name): "
+                        + "not scored twice")
                 continue
             }
             kept.append(w)
@@ -173,7 +169,7 @@ public struct LabelFreeRun {
 
         // Round 2: a finer grid around the agreement pick.
         let lead = candidates[LabelFreeSelection(candidates: candidates).picks[.agreement]!]
-        let line = candidates.filter { $0.weights == lead.weights }.map(\.scale).sorted()
+        let line = candidates.filter { LabelFreeSelection.sameWeighting($0.weights, lead.weights) }.map(\.scale)
         let grid = Array(Set(scales)).sorted()
         let step = zip(grid, grid.dropFirst()).map { $1 - $0 }.min() ?? lead.scale / 2
         let refined = [-0.5, -0.25, 0.25, 0.5].map { lead.scale + $0 * step }.filter { s in

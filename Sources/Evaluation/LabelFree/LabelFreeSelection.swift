@@ -9,8 +9,8 @@ import Foundation
 /// - `kl`: the mean KL(teacher_t ‖ candidate) over the continuation rows (lowest);
 /// - `entropy`: the mean prediction entropy over those rows, AdaMerging's criterion (lowest);
 /// - `stability`: AdaMMS's criterion — the fraction of continuation rows whose argmax equals the argmax at the
-///   neighbouring evaluated scales of the same weighting (mean over the one or two neighbours; highest, ties by the
-///   lower KL; a candidate alone on its weighting has none).
+///   neighbouring evaluated scales of the same weighting (within ``sameWeightingTolerance``; mean over the one or two
+///   neighbours; highest, ties by the lower KL; a candidate alone on its weighting has none).
 ///
 /// **Expected shortfall** of the recommended point (agreement a, per task a_t on n_t prompts), in agreement units:
 /// √(σ² + d² + f²) with
@@ -66,6 +66,15 @@ public struct LabelFreeSelection: Sendable {
         }
     }
 
+    /// Weightings that differ by at most this in every weight are one line of points along s (the grid scores such
+    /// weightings once; the data-free point joins the line it lies on).
+    public static let sameWeightingTolerance = 0.01
+
+    /// Whether two weightings are within ``sameWeightingTolerance`` in every weight.
+    public static func sameWeighting(_ a: [Double], _ b: [Double]) -> Bool {
+        a.count == b.count && zip(a, b).allSatisfy { abs($0 - $1) <= sameWeightingTolerance }
+    }
+
     /// The criterion whose pick is recommended (to be set from the validation table).
     public static let recommendedCriterion = Criterion.agreement
     /// The largest expected shortfall (mean agreement) at which a point is still recommended.
@@ -92,9 +101,9 @@ public struct LabelFreeSelection: Sendable {
     public init(candidates scored: [Candidate]) {
         precondition(!scored.isEmpty, "at least one candidate")
         var candidates = scored
-        // Neighbours along s on the same weighting (same weight vector).
+        // Neighbours along s on the same weighting (every weight within ``sameWeighting``).
         for i in candidates.indices {
-            let line = candidates.indices.filter { candidates[$0].weights == candidates[i].weights }
+            let line = candidates.indices.filter { Self.sameWeighting(candidates[$0].weights, candidates[i].weights) }
                 .sorted { candidates[$0].scale < candidates[$1].scale }
             let position = line.firstIndex(of: i)!
             var neighbours: [Int] = []
