@@ -99,51 +99,26 @@ public struct CompletionEvaluator: Sendable {
         guard !points.isEmpty else { return [] }
         let items = tasks.flatMap(\.items)
         let taskOwners = tasks.indices.flatMap { t in tasks[t].items.map { _ in t } }
-        let plan = try plan(engine: engine, points: points.count, items: items)
-        let groups = (points.count + plan.groupSize - 1) / plan.groupSize
-        let blocks = (engine.config.vocabularySize + engine.vocabularyBlockRows - 1) / engine.vocabularyBlockRows
-        let perBatch = groups * engine.config.layerCount + blocks
-        let total = perBatch * plan.batches.count
         // Per point and flattened item: (Σ NLL of its tokens, correct tokens).
         var nllSums = [[Double]](repeating: [Double](repeating: 0, count: items.count), count: points.count)
         var correct = [[Int]](repeating: [Int](repeating: 0, count: items.count), count: points.count)
-        for (b, range) in plan.batches.enumerated() {
-            let batchItems = Array(items[range])
-            let batch = PromptBatch(batchItems.map(\.tokens))
-            let offset = b * perBatch
-            let layerSteps = groups * engine.config.layerCount
-            let hidden = try engine.finalHiddenStates(
-                points: points, batch: batch, groupSize: plan.groupSize,
-                progress: { done, _ in progress?(offset + done, total) })
-            // The rows that predict completion tokens, and their gold ids.
-            var rows: [Int] = [], gold: [Int] = [], owner: [Int] = []
-            for (q, item) in batchItems.enumerated() {
-                let start = batch.offsets[q] + item.prompt.count - 1
-                for (k, id) in item.completion.enumerated() {
-                    rows.append(start + k)
-                    gold.append(id)
-                    owner.append(range.lowerBound + q)
-                }
-            }
-            var scorer = CompletionScorer(points: points.count, gold: gold)
-            do {
-                try engine.projectLogits(
-                    points: points, hiddenStates: hidden, batch: batch, rows: rows,
-                    progress: { done, _ in progress?(offset + layerSteps + done, total) }
-                ) { vocabulary, logits in
-                    scorer.add(vocabulary, logits)
-                }
-            } catch let error as TransformerError where error.kind == .nonFinite && error.prompt != nil {
+        try forEachBatch(
+            engine: engine, points: points, items: items, progress: progress,
+            nonFinite: { index, error in
                 // Name the task file and line of the item whose logits are not finite.
-                let index = range.lowerBound + error.prompt!
                 let task = tasks[taskOwners[index]]
-                throw AnalysisError.badArgument(
+                return AnalysisError.badArgument(
                     "task '\(task.name)', \(task.url.path):\(items[index].line): \(error.description)", cause: error)
             }
+        ) { batch, project in
+            // The gold id of each completion row.
+            let gold = batch.rows.indices.map { items[batch.item[$0]].completion[batch.token[$0]] }
+            var scorer = CompletionScorer(points: points.count, gold: gold)
+            try project { vocabulary, logits in scorer.add(vocabulary, logits) }
             for p in points.indices {
-                for r in rows.indices {
-                    nllSums[p][owner[r]] += scorer.negativeLogLikelihood(point: p, row: r)
-                    if scorer.argmax(point: p, row: r) == gold[r] { correct[p][owner[r]] += 1 }
+                for r in batch.rows.indices {
+                    nllSums[p][batch.item[r]] += scorer.negativeLogLikelihood(point: p, row: r)
+                    if scorer.argmax(point: p, row: r) == gold[r] { correct[p][batch.item[r]] += 1 }
                 }
             }
         }

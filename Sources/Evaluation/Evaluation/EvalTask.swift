@@ -55,49 +55,10 @@ public struct EvalTask: Sendable {
         name: String, url: URL, tokenizer: Tokenizer, vocabularySize: Int, maxLength: Int
     ) throws -> EvalTask {
         let path = url.path
-        let data: Data
-        do {
-            let size = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue ?? 0
-            guard size <= maxFileBytes else {
-                throw AnalysisError.badArgument(
-                    "\(path): \(size) bytes; a task file may have at most \(maxFileBytes) bytes")
-            }
-            data = try Data(contentsOf: url)
-        } catch let error as AnalysisError {
-            throw error
-        } catch {
-            throw AnalysisError.badArgument("\(path): cannot read the task file (missing or unreadable)", cause: error)
-        }
         var items: [EvalItem] = []
-        var number = 0
-        for rawLine in data.split(separator: 0x0A, omittingEmptySubsequences: false) {
-            number += 1
-            var bytes = rawLine[...]
-            if bytes.last == 0x0D { bytes = bytes.dropLast() }
-            guard let text = String(validating: bytes, as: UTF8.self) else {
-                throw AnalysisError.badArgument(
-                    "\(path):\(number): not valid UTF-8; a task file is JSONL (one JSON object per line)")
-            }
-            if text.unicodeScalars.allSatisfy({ $0.properties.isWhitespace }) { continue }
-            guard items.count < maxItems else {
-                throw AnalysisError.badArgument("\(path): more than \(maxItems) items; split the file")
-            }
-            let notAnObject =
-                "\(path):\(number): not a JSON object; a task file is JSONL, one {\"prompt\": …, \"completion\": …} "
-                + "per line"
-            let object: JSONNode
-            do {
-                object = try JSONNode.parse(Array(bytes))
-            } catch {
-                throw AnalysisError.badArgument(notAnObject, cause: error)
-            }
-            guard object.members != nil else { throw AnalysisError.badArgument(notAnObject) }
-            // A key given twice is read differently by JSON readers (Python's json, which wrote the references,
-            // keeps the last): refuse the ambiguity.
-            if let twice = object.duplicateKey {
-                throw AnalysisError.badArgument(
-                    "\(path):\(number): the key \"\(twice)\" appears twice in the object; keep one")
-            }
+        for (number, object) in try JSONLObjects.read(
+            url, kind: "task file", shape: "{\"prompt\": …, \"completion\": …}", maxObjects: (maxItems, "items"))
+        {
             guard let prompt = object["prompt"]?.stringValue else {
                 throw AnalysisError.badArgument("\(path):\(number): no \"prompt\" string")
             }

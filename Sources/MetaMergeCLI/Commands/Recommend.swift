@@ -1,14 +1,16 @@
 import ArgumentParser
+import Checkpoints
 import Evaluation
 import Foundation
+import Merging
 import Statistics
 
 extension MetaMerge {
     struct Recommend: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract:
-                "A data-free merge point (total scale s and weighting) from the statistics and the probe, with the "
-                + "reason.",
+                "A merge point (total scale s and weighting): data-free from the statistics and the probe, or "
+                + "label-free from unlabeled prompts (--prompts).",
             discussion: """
                 REPORT is an analysis report (metamerge analyze); the probe's merged-point gap curve is read from \
                 PROBE, \
@@ -19,6 +21,14 @@ extension MetaMerge {
                 60 % of the uniform share (then uniform, with a warning); s capped where the second-order part of a \
                 coefficient (from the probe's chord residuals) would exceed 0.25. \
                 Check it with `metamerge sweep`.
+
+                With --prompts NAME=FILE.jsonl (one per task model; the "prompt" of each line, a task file works as \
+                is) the point is chosen label-free (Sources/Evaluation/LabelFree/): each task model's greedy \
+                continuations of its prompts are the teachers; candidate points (uniform, metagpt and linear \
+                weightings × --scales, then a finer grid around the leading pick) are scored by agreement with the \
+                teachers, KL, entropy and stability across scales, and the agreement pick is recommended unless its \
+                expected shortfall exceeds 0.02 — then recommend says it cannot (exit 0). The family is --config or \
+                --base/--model, else the models REPORT records (checked by weight fingerprints).
                 """)
 
         @Argument(help: "An analysis report (metamerge analyze -o …).")
@@ -27,24 +37,99 @@ extension MetaMerge {
         @Argument(help: "A probe report of the same models (default: REPORT's /probe, when it has one).")
         var probe: String?
 
+        @Option(
+            name: .customLong("prompts"),
+            help: "Unlabeled prompts of a task model, NAME=FILE.jsonl (repeat for each task model): label-free mode.")
+        var prompts: [String] = []
+
+        @Option(help: "With --prompts: a MergeKit-style YAML config naming the family (default: REPORT's models).")
+        var config: String?
+
+        @Option(help: "With --prompts: the base model θ0 (a directory or a cached hub id), with --model.")
+        var base: String?
+
+        @Option(name: .customLong("model"), help: "With --prompts: a fine-tuned model, NAME=DIR (repeat for each).")
+        var models: [String] = []
+
+        @Option(help: "With --prompts: the coarse grid of total scales s, start:end:step or a comma list.")
+        var scales: GridArgument = "0.5:3:0.5"
+
+        @Option(help: "With --prompts: the most tokens of each teacher continuation (it stops earlier at EOS).")
+        var maxNewTokens: Int = 16
+
         @Flag(help: "Print JSON on stdout.")
         var json = false
 
+        @Flag(help: "No progress output.")
+        var quiet = false
+
+        func validate() throws {
+            if prompts.isEmpty {
+                guard config == nil, base == nil, models.isEmpty else {
+                    throw ValidationError("--config, --base and --model name the family of --prompts; give --prompts")
+                }
+            }
+            if config != nil, base != nil || !models.isEmpty {
+                throw ValidationError("give either --config or --base/--model, not both")
+            }
+            if base != nil, models.isEmpty {
+                throw ValidationError("give at least one --model NAME=DIR besides --base")
+            }
+            if base == nil, !models.isEmpty { throw ValidationError("--model needs --base DIR") }
+        }
+
         func run() async throws {
             try await reportingErrors {
-                let statistics = try AnalysisReport.read(from: URL(fileURLWithPath: report))
+                let reportURL = URL(fileURLWithPath: report)
+                let statistics = try AnalysisReport.read(from: reportURL)
                 let curve =
                     if let probe {
                         try ProbeCurve.read(from: URL(fileURLWithPath: probe))
                     } else {
-                        try ProbeCurve.readIfPresent(from: URL(fileURLWithPath: report))
+                        try ProbeCurve.readIfPresent(from: reportURL)
                     }
                 let r = try Recommendation.checked(statistics: statistics, probe: curve)
-                if json {
-                    Terminal.out(try jsonString(RecommendJSON(r)))
+                guard !prompts.isEmpty else {
+                    if json {
+                        Terminal.out(try jsonString(RecommendJSON(r)))
+                        return
+                    }
+                    Terminal.out(RecommendationText(recommendation: r).text)
                     return
                 }
-                Terminal.out(RecommendationText(recommendation: r).text)
+                let family: ModelFamily
+                if let config {
+                    family = try MergeConfiguration.load(contentsOf: URL(fileURLWithPath: config)).familySpec().open()
+                } else if let base {
+                    family = try FamilySpec(
+                        base: ModelReference.resolve(base).url, tasks: models.map(FamilyOptions.parseModel)
+                    ).open()
+                } else {
+                    family = try LabelFreeRun.recordedFamily(statistics, report: reportURL)
+                }
+                let run = LabelFreeRun(
+                    family: family, statistics: statistics, dataFree: r, prompts: prompts,
+                    scales: try scales.values(), maxNewTokens: maxNewTokens)
+                var progress: Progress?
+                var phase = ""
+                let result = try run.run(info: { message in
+                    progress?.finish()
+                    progress = nil
+                    if !quiet { Terminal.info(message) }
+                }) { name, done, total in
+                    if name != phase {
+                        progress?.finish()
+                        phase = name
+                        progress = Progress(name, total: 1, enabled: !quiet)
+                    }
+                    progress?.advance(by: 1 / Double(max(total, 1)), item: "\(done)/\(total)")
+                }
+                progress?.finish()
+                if json {
+                    Terminal.out(try jsonString(LabelFreeJSON(result, dataFree: r)))
+                } else {
+                    Terminal.out(LabelFreeText(result: result, dataFree: r).text)
+                }
             }
         }
     }

@@ -1,8 +1,19 @@
 import Evaluation
 import Foundation
 
-/// `recommend --json`.
+/// `recommend --json` (data-free): the point, its reason and warnings, `mode` "data-free", the point again under
+/// `criteria["data-free"]` (as a label-free run lists it beside its criteria; `score` null) and `expectedShortfall`
+/// null (the data-free rule does not estimate one).
 struct RecommendJSON: Encodable {
+    struct Pick: Encodable {
+        let weighting: String
+        let weights: [Double]
+        let scale: Double
+        let coefficients: [Double]
+        let score = OrNull<Double>(nil)
+    }
+
+    let mode = "data-free"
     let tasks: [String]
     let weighting: String
     let weights: [Double]
@@ -12,6 +23,8 @@ struct RecommendJSON: Encodable {
     let probeCap: Double?
     let reason: [String]
     let warnings: [String]
+    let criteria: [String: Pick]
+    let expectedShortfall = OrNull<Double>(nil)
 
     init(_ r: Recommendation) {
         tasks = r.taskNames
@@ -23,5 +36,8 @@ struct RecommendJSON: Encodable {
         probeCap = r.probeCap
         reason = r.reason
         warnings = r.warnings
+        criteria = [
+            "data-free": Pick(weighting: weighting, weights: weights, scale: scale, coefficients: coefficients)
+        ]
     }
 }

@@ -166,6 +166,11 @@ struct DemoStory {
                     format: "data-free recommendation (metamerge recommend): %@ × s = %.2f",
                     recommendation.weightingName, recommendation.scale))
             for line in recommendation.warnings { Terminal.out("  warning: \(line)") }
+            if let line = try Self.labelFreeLine(
+                family: modelFamily, statistics: statistics, dataFree: recommendation, taskFiles: taskFiles)
+            {
+                Terminal.out(line)
+            }
             sweepSummary = DemoOutcome.SweepSummary(
                 best: String(
                     format: "%@ s=%g %.1f%%", result.grid.weightings[best.0].name, result.grid.scales[best.1],
@@ -200,6 +205,33 @@ struct DemoStory {
             name: familyURL.lastPathComponent, maxCosine: summary.maxAbsCosine,
             chordResidual: maxima(probe.summary.chordResidual), additivityGap: maxima(probe.summary.additivityGap),
             passed: passed, report: reportURL, sweep: sweepSummary)
+    }
+
+    /// `recommend --prompts` on the family's task files (their prompts only, continuations of at most 8 tokens), in
+    /// one line: the recommended point or the abstention, with the expected shortfall; nil without a task file named
+    /// after every task model.
+    static func labelFreeLine(
+        family: ModelFamily, statistics: TaskVectorStatistics, dataFree: Recommendation, taskFiles: [URL]
+    ) throws -> String? {
+        let files = family.taskNames.compactMap { name in
+            taskFiles.first { $0.deletingPathExtension().lastPathComponent == name }
+        }
+        guard files.count == family.taskNames.count else { return nil }
+        let prompts = zip(family.taskNames, files).map { "\($0)=\($1.path)" }
+        let result = try LabelFreeRun(
+            family: family, statistics: statistics, dataFree: dataFree, prompts: prompts,
+            scales: [0.5, 1, 1.5, 2, 2.5, 3], maxNewTokens: 8
+        ).run()
+        let selection = result.selection
+        let shortfall = String(format: "expected shortfall %.3f", selection.expectedShortfall)
+        guard let c = selection.recommended else {
+            return "label-free (metamerge recommend --prompts): no reliable point (\(shortfall) > "
+                + "\(LabelFreeSelection.abstainAbove)): run sweep with \(LabelFreeSelection.labelledItemsNeeded) "
+                + "labelled items per task"
+        }
+        return String(
+            format: "label-free recommendation (metamerge recommend --prompts): %@ × s = %.2f (%@)", c.weighting,
+            c.scale, shortfall)
     }
 
     /// The family's `prompts.txt` (one text prompt per line, encoded with `<bos>` in front), or eight seeded
