@@ -68,11 +68,11 @@ struct DatafreeRecommendCommandTests {
         // Tiny: the merged point is ≥ 0.25 from the linear prediction at every scale, so the rule abstains.
         #expect(shortfall > 0.25)
         #expect(json.keys.contains("coefficients") && json["coefficients"] is NSNull)
-        #expect(json["labelledItemsNeeded"] as? Int == 20)
+        #expect(json["labelledItemsNeeded"] as? Int == 50)
         let text = try MetaMergeProcess.run(["recommend", report.path])
         #expect(text.status == 0)
         #expect(text.stdout.hasPrefix("No reliable data-free point for this family"), "\(text.stdout)")
-        #expect(text.stdout.contains("20 labelled items per task"), "\(text.stdout)")
+        #expect(text.stdout.contains("50 labelled items per task"), "\(text.stdout)")
     }
 
     /// The gentle family (near-linear): the rule does not abstain and prints its coefficients.

@@ -66,6 +66,13 @@ struct DatafreeRecommendationTests {
         #expect(free.expectedShortfall == nil && !free.abstains)
     }
 
+    /// The reason for uniform weights names the task MetaGPT would shrink (λ_b = 1/9 < 0.6/3), not its index.
+    @Test func uniformReasonNamesTheShortTask() {
+        let r = Recommendation.make(
+            statistics: RecommendationTests.statistics([4, 0, 0, 0, 1, 0, 0, 0, 4], tasks: ["a", "b", "c"]))
+        #expect(r.reason.contains { $0.contains("MetaGPT would shrink 'b' below 60 %") }, "\(r.reason)")
+    }
+
     /// A probe listing its tasks as c, a, b: aligning it to the statistics' a, b, c moves each pair's gap with its
     /// pair (a·b 0.1, a·c 0.2, b·c 0.3 in any order) and each task's median with its task.
     @Test func alignmentKeepsPairsWithTheirTasks() throws {
