@@ -41,8 +41,8 @@ public struct Recommendation: Sendable {
     /// previous rule warned at. Fixed on the bundled tiny and gentle families.
     public static let abstainAbove = 0.25
     /// Labelled items per task that `sweep` needs for its best point to land within 0.02 mean exact match of the
-    /// all-items best in ≥ 90 % of random draws (benchmarks/few_labels.py: 20 on the tiny family, 50 on the gentle
-    /// one; the README's "few labels" measurement).
+    /// all-items best in ≥ 90 % of 20 random draws (benchmarks/few_labels.py on the recommend_validation.sh sweeps:
+    /// 50 on the tiny and the gentle family, 5 on breaker; the README's "few labels" table).
     public static let labelledItemsNeeded = 50
 
     public let taskNames: [String]
