@@ -2,20 +2,14 @@ import Foundation
 import TestSupport
 import Testing
 
-private let h5pyPython = ProcessInfo.processInfo.environment["METAMERGE_H5PY_PYTHON"].flatMap { $0.isEmpty ? nil : $0 }
-
 /// `recommend --json` on the bundled tiny family with a probe on its prompts: the data-free rule's scale and
 /// expected shortfall recomputed by NumPy from the probe's per-prompt datasets (h5py), and the abstention fields.
 @Suite("Datafree: recommend --json against NumPy's medians of the probe")
 struct DatafreeRecommendCommandTests {
-    @Test(
-        .enabled(
-            if: h5pyPython != nil,
-            "set METAMERGE_H5PY_PYTHON to a Python with h5py and NumPy to run the NumPy check"))
-    func tinyFamilyScaleAndShortfallMatchNumPy() throws {
-        let family = RepositoryPaths.tinyFamily
-        let scratch = try makeTemporaryDirectory("datafree-recommend")
-        let report = scratch.appendingPathComponent("report.h5")
+    /// analyze, probe on the family's prompts.txt (α 0:1:0.25, s = 0.25, 0.5, 1, 2, 3) into one report, then
+    /// `recommend REPORT --json`: the report and the parsed JSON.
+    static func recommend(_ family: URL, label: String) throws -> (URL, [String: Any]) {
+        let report = try makeTemporaryDirectory(label).appendingPathComponent("report.h5")
         let models = ["--base", family.appendingPathComponent("base").path] + ["add", "rev", "sort"].flatMap {
             ["--model", "\($0)=\(family.appendingPathComponent($0).path)"]
         }
@@ -29,8 +23,16 @@ struct DatafreeRecommendCommandTests {
         try #require(probe.status == 0, "\(probe.stderr)")
         let result = try MetaMergeProcess.run(["recommend", report.path, "--json"])
         try #require(result.status == 0, "\(result.stderr)")
-        let json = try #require(
-            try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        let json = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+        return (report, try #require(json))
+    }
+
+    @Test(
+        .enabled(
+            if: h5pyCheckPython != nil,
+            "set METAMERGE_H5PY_PYTHON to a Python with h5py and NumPy to run the NumPy check"))
+    func tinyFamilyScaleAndShortfallMatchNumPy() throws {
+        let (report, json) = try Self.recommend(RepositoryPaths.tinyFamily, label: "datafree-recommend")
         #expect(json["mode"] as? String == "data-free")
         let scale = try #require(json["scale"] as? Double)
         let weights = try #require(json["weights"] as? [Double])
@@ -52,16 +54,10 @@ struct DatafreeRecommendCommandTests {
                 curve = np.median(p["merged_gap"][()], axis=1)
                 print(json.dumps({"scale": s, "shortfall": float(np.interp(s, p["scales"][()], curve))}))
             """
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try #require(h5pyPython))
         let weightsText = "[" + weights.map { "\($0)" }.joined(separator: ",") + "]"
-        process.arguments = ["-c", script, report.path, weightsText, "\(linear)"]
-        let out = Pipe()
-        process.standardOutput = out
-        try process.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        try #require(process.terminationStatus == 0)
+        let (status, data) = try runPythonScript(
+            try #require(h5pyCheckPython), script, [report.path, weightsText, "\(linear)"])
+        try #require(status == 0)
         let numpy = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Double])
         #expect(abs(scale - numpy["scale"]!) <= 1e-9 * scale, "\(scale) vs NumPy \(numpy)")
         #expect(abs(shortfall - numpy["shortfall"]!) <= 1e-9, "\(shortfall) vs NumPy \(numpy)")
@@ -77,23 +73,8 @@ struct DatafreeRecommendCommandTests {
 
     /// The gentle family (near-linear): the rule does not abstain and prints its coefficients.
     @Test func gentleFamilyGetsCoefficients() throws {
-        let family = RepositoryPaths.root.appendingPathComponent("examples/gentle-family")
-        let scratch = try makeTemporaryDirectory("datafree-gentle")
-        let report = scratch.appendingPathComponent("report.h5")
-        let models = ["--base", family.appendingPathComponent("base").path] + ["add", "rev", "sort"].flatMap {
-            ["--model", "\($0)=\(family.appendingPathComponent($0).path)"]
-        }
-        try #require(try MetaMergeProcess.run(["analyze"] + models + ["-o", report.path, "--json"]).status == 0)
-        let probe = try MetaMergeProcess.run(
-            ["probe"] + models + [
-                "--prompts", family.appendingPathComponent("prompts.txt").path, "--alphas", "0:1:0.25", "--scales",
-                "0.25,0.5,1,2,3", "-o", report.path, "--json",
-            ])
-        try #require(probe.status == 0, "\(probe.stderr)")
-        let result = try MetaMergeProcess.run(["recommend", report.path, "--json"])
-        try #require(result.status == 0, "\(result.stderr)")
-        let json = try #require(
-            try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        let (_, json) = try Self.recommend(
+            RepositoryPaths.root.appendingPathComponent("examples/gentle-family"), label: "datafree-gentle")
         let coefficients = try #require(json["coefficients"] as? [Double])
         let scale = try #require(json["scale"] as? Double)
         #expect(coefficients.count == 3 && abs(coefficients.reduce(0, +) - scale) < 1e-9)

@@ -14,15 +14,22 @@ struct DatafreeRecommendationTests {
     /// Every pair's median additivity gap `g` as a T × T matrix.
     static func pairs(_ g: Double) -> [Double] { [0, g, g, g, 0, g, g, g, 0] }
 
+    /// A probe of three tasks at λ = 1/3 each, the merged-point gap `gap` at scales `scales`.
+    static func probe(
+        scales: [Double] = [0.5, 1], gap: [Double] = [0.1, 0.3], maxima: [Double], medians: [Double]? = nil,
+        pairGap: Double? = nil
+    ) -> ProbeCurve {
+        ProbeCurve(
+            scales: scales, medianGap: gap, lambdas: [1.0 / 3, 1.0 / 3, 1.0 / 3], chordResidualMax: maxima,
+            chordResidualMedian: medians, additivityGapMedian: pairGap.map(pairs))
+    }
+
     /// One prompt with a chord residual of 0.8 along 'a' (the maximum) does not set the scale: the medians 0.05
     /// and the pair gaps 0.15 give κ = 4 · 3 · (1/3)² · 0.05 + 2 · 3 · (1/3)² · 0.15 = 1/15 + 1/10 = 1/6, and the
     /// cap 0.1 / κ = 0.6. The maxima alone (the previous rule's input) would give κ = 4 · (1/9) · 0.9 = 0.4 and
     /// s = 0.25; the medians without the pairs, s = 1.5.
     @Test func outlierPromptDoesNotSetTheScaleAndPairsDo() {
-        let probe = ProbeCurve(
-            scales: [0.5, 1], medianGap: [0.1, 0.3], lambdas: [1.0 / 3, 1.0 / 3, 1.0 / 3],
-            chordResidualMax: [0.8, 0.05, 0.05], chordResidualMedian: [0.05, 0.05, 0.05],
-            additivityGapMedian: Self.pairs(0.15))
+        let probe = Self.probe(maxima: [0.8, 0.05, 0.05], medians: [0.05, 0.05, 0.05], pairGap: 0.15)
         let r = Recommendation.make(statistics: Self.stats, probe: probe)
         #expect(r.weightingName == "metagpt")
         #expect(abs(r.linearScale - 3) < 1e-12)
@@ -35,23 +42,17 @@ struct DatafreeRecommendationTests {
         #expect(r.reason.contains { $0.contains("a·b 0.150") && $0.contains("κ = 0.1667") })
         #expect(r.reason.contains { $0.contains("0.140") && $0.contains("abstains above 0.25") })
 
-        let maxima = ProbeCurve(
-            scales: [0.5, 1], medianGap: [0.1, 0.3], lambdas: [1.0 / 3, 1.0 / 3, 1.0 / 3],
-            chordResidualMax: [0.8, 0.05, 0.05])
+        let maxima = Self.probe(maxima: [0.8, 0.05, 0.05])
         #expect(abs(Recommendation.make(statistics: Self.stats, probe: maxima).scale - 0.25) < 1e-12)
-        let noPairs = ProbeCurve(
-            scales: [0.5, 1], medianGap: [0.1, 0.3], lambdas: [1.0 / 3, 1.0 / 3, 1.0 / 3],
-            chordResidualMax: [0.8, 0.05, 0.05], chordResidualMedian: [0.05, 0.05, 0.05])
+        let noPairs = Self.probe(maxima: [0.8, 0.05, 0.05], medians: [0.05, 0.05, 0.05])
         #expect(abs(Recommendation.make(statistics: Self.stats, probe: noPairs).scale - 1.5) < 1e-12)
     }
 
     /// A merged-point gap above 0.25 at the pick (0.3 + 0.2 · 0.2 = 0.34 at s = 0.6) makes the rule abstain, naming
     /// the labelled items `sweep` needs; the point is still computed. Past the curve's ends the gap is held.
     @Test func abstainsWhenTheMergedPointIsFarFromLinear() {
-        let probe = ProbeCurve(
-            scales: [1, 0.5], medianGap: [0.5, 0.3], lambdas: [1.0 / 3, 1.0 / 3, 1.0 / 3],
-            chordResidualMax: [0.05, 0.05, 0.05], chordResidualMedian: [0.05, 0.05, 0.05],
-            additivityGapMedian: Self.pairs(0.15))
+        let probe = Self.probe(
+            scales: [1, 0.5], gap: [0.5, 0.3], maxima: [0.05, 0.05, 0.05], medians: [0.05, 0.05, 0.05], pairGap: 0.15)
         let r = Recommendation.make(statistics: Self.stats, probe: probe)
         #expect(abs((r.expectedShortfall ?? 0) - 0.34) < 1e-12)
         #expect(r.abstains)

@@ -6,18 +6,22 @@ import Testing
 @testable import Evaluation
 @testable import Statistics
 
-private let h5pyPython = ProcessInfo.processInfo.environment["METAMERGE_H5PY_PYTHON"].flatMap { $0.isEmpty ? nil : $0 }
-
 /// `/sweep/item_offsets`, `item_exact`, `item_nll`: each point's per-item results, so that a subsample of the items
 /// can be scored (benchmarks/few_labels.py) without running the sweep again.
 @Suite("Datafree: the sweep's per-item results in /sweep")
 struct DatafreeSweepItemsTests {
+    /// The small sweep of ``SweepReportTests/sweep()`` (2 weightings × 3 scales, 12 items of add and of rev), written.
+    static func written(_ label: String) throws -> (SweepResult, URL) {
+        let result = try SweepReportTests.sweep()
+        let url = try makeTemporaryDirectory(label).appendingPathComponent("s.h5")
+        try EvaluationReport.write(result, provenance: SweepReportTests.provenance, to: url)
+        return (result, url)
+    }
+
     /// The item datasets hold every point's items in task order: read back, they are the run's own per-item results,
     /// and summed over a task's columns they give `exact_match`.
     @Test func itemDatasetsReadBack() throws {
-        let result = try SweepReportTests.sweep()
-        let url = try makeTemporaryDirectory("sweep-items").appendingPathComponent("s.h5")
-        try EvaluationReport.write(result, provenance: SweepReportTests.provenance, to: url)
+        let (result, url) = try Self.written("sweep-items")
         let file = try HDF5File.open(at: url)
         defer { try? file.close() }
         let sweep = try file.root.group("sweep")
@@ -47,12 +51,10 @@ struct DatafreeSweepItemsTests {
     /// `exact_match` and their NLL's mean is `mean_nll` (within 1e-12), at every point.
     @Test(
         .enabled(
-            if: h5pyPython != nil,
+            if: h5pyCheckPython != nil,
             "set METAMERGE_H5PY_PYTHON to a Python with h5py (scripts/requirements-check.txt) to run the h5py check"))
     func h5pyReadsTheItemDatasets() throws {
-        let result = try SweepReportTests.sweep()
-        let url = try makeTemporaryDirectory("sweep-items-h5py").appendingPathComponent("s.h5")
-        try EvaluationReport.write(result, provenance: SweepReportTests.provenance, to: url)
+        let (result, url) = try Self.written("sweep-items-h5py")
         let script = """
             import h5py, json, sys
             import numpy as np
@@ -66,15 +68,8 @@ struct DatafreeSweepItemsTests {
                                   "nll_close": bool(np.allclose(means, s["mean_nll"][()], rtol=1e-12, atol=0)),
                                   "exact_total": int(ex.sum())}))
             """
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try #require(h5pyPython))
-        process.arguments = ["-c", script, url.path]
-        let out = Pipe()
-        process.standardOutput = out
-        try process.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0)
+        let (status, data) = try runPythonScript(try #require(h5pyCheckPython), script, [url.path])
+        #expect(status == 0)
         let object = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
         #expect(object["dtypes"] as? [String] == ["int64", "uint8", "float64"])
         #expect(object["shape"] as? [Int] == [2, 3, 24])

@@ -9,10 +9,10 @@ struct RecommendJSON: Encodable {
     let weighting: String
     let weights: [Double]
     let scale: Double
-    let coefficients: [Double]?
+    let coefficients: OrNull<[Double]>
     let linearScale: Double
     let probeCap: Double?
-    let expectedShortfall: Double?
+    let expectedShortfall: OrNull<Double>
     let labelledItemsNeeded: Int?
     let mode = "data-free"
     let reason: [String]
@@ -23,34 +23,23 @@ struct RecommendJSON: Encodable {
         weighting = r.weightingName
         weights = r.weights
         scale = r.scale
-        coefficients = r.abstains ? nil : r.coefficients
+        coefficients = OrNull(r.abstains ? nil : r.coefficients)
         linearScale = r.linearScale
         probeCap = r.probeCap
-        expectedShortfall = r.expectedShortfall
+        expectedShortfall = OrNull(r.expectedShortfall)
         labelledItemsNeeded = r.abstains ? Recommendation.labelledItemsNeeded : nil
         reason = r.reason
         warnings = r.warnings
     }
 
-    enum CodingKeys: String, CodingKey {
-        case tasks, weighting, weights, scale, coefficients, linearScale, probeCap, expectedShortfall
-        case labelledItemsNeeded, mode, reason, warnings
-    }
+    /// A value written as JSON null when absent (a plain optional's key would be left out).
+    struct OrNull<Value: Encodable>: Encodable {
+        let value: Value?
+        init(_ value: Value?) { self.value = value }
 
-    /// As the synthesized encoding, but `coefficients` and `expectedShortfall` are written as null when absent.
-    func encode(to encoder: Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(tasks, forKey: .tasks)
-        try c.encode(weighting, forKey: .weighting)
-        try c.encode(weights, forKey: .weights)
-        try c.encode(scale, forKey: .scale)
-        try c.encode(coefficients, forKey: .coefficients)
-        try c.encode(linearScale, forKey: .linearScale)
-        try c.encodeIfPresent(probeCap, forKey: .probeCap)
-        try c.encode(expectedShortfall, forKey: .expectedShortfall)
-        try c.encodeIfPresent(labelledItemsNeeded, forKey: .labelledItemsNeeded)
-        try c.encode(mode, forKey: .mode)
-        try c.encode(reason, forKey: .reason)
-        try c.encode(warnings, forKey: .warnings)
+        func encode(to encoder: Encoder) throws {
+            var container = encoder.singleValueContainer()
+            if let value { try container.encode(value) } else { try container.encodeNil() }
+        }
     }
 }
