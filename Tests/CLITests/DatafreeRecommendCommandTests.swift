@@ -10,9 +10,11 @@ struct DatafreeRecommendCommandTests {
     /// `recommend REPORT --json`: the report and the parsed JSON.
     static func recommend(_ family: URL, label: String) throws -> (URL, [String: Any]) {
         let report = try makeTemporaryDirectory(label).appendingPathComponent("report.h5")
-        let models = ["--base", family.appendingPathComponent("base").path] + ["add", "rev", "sort"].flatMap {
-            ["--model", "\($0)=\(family.appendingPathComponent($0).path)"]
-        }
+        let models =
+            ["--base", family.appendingPathComponent("base").path]
+            + ["add", "rev", "sort"].flatMap {
+                ["--model", "\($0)=\(family.appendingPathComponent($0).path)"]
+            }
         let analyze = try MetaMergeProcess.run(["analyze"] + models + ["-o", report.path, "--json"])
         try #require(analyze.status == 0, "\(analyze.stderr)")
         let probe = try MetaMergeProcess.run(

@@ -27,8 +27,10 @@ struct RecommendationText {
                 + "--scales \(String(format: "%.2f", r.scale))",
         ]
         if let shortfall = r.expectedShortfall, !r.abstains {
-            lines.append(String(format: "  expected shortfall %.3f (abstains above %.2f)", shortfall,
-                Recommendation.abstainAbove))
+            lines.append(
+                String(
+                    format: "  expected shortfall %.3f (abstains above %.2f)", shortfall,
+                    Recommendation.abstainAbove))
         }
         lines.append("Why:")
         lines += r.reason.map { "  " + $0 }
