@@ -22,7 +22,9 @@ FAMILY=$(cd "$1" && pwd)
 mkdir -p "$2"
 OUT=$(cd "$2" && pwd)
 BIN=${3:-$here/../.build/release/metamerge}
-if [ -x /work/main/.venv/bin/python ]; then PYTHON=${PYTHON:-/work/main/.venv/bin/python}; else PYTHON=${PYTHON:-python3}; fi
+default_python=python3
+if [ -x /work/main/.venv/bin/python ]; then default_python=/work/main/.venv/bin/python; fi
+PYTHON=${PYTHON:-$default_python}
 [ -x "$BIN" ] || { echo "$0: no metamerge binary at $BIN (swift build -c release --product metamerge)" >&2; exit 2; }
 [ -d "$FAMILY/base" ] && [ -d "$FAMILY/tasks" ] && [ -f "$FAMILY/prompts.txt" ] ||
     { echo "$0: $FAMILY: expected base/, tasks/ and prompts.txt" >&2; exit 2; }
