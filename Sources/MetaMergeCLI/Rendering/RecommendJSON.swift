@@ -1,10 +1,20 @@
 import Evaluation
 import Foundation
 
-/// `recommend --json`. `mode` is `data-free`; `expectedShortfall` is the probe's median merged-point gap at the
-/// point (null without a probe); when the rule abstains, `coefficients` is null and `labelledItemsNeeded` says how
-/// many labelled items per task `sweep` needs (the would-be point stays in `weights` and `scale`).
+/// `recommend --json` (data-free): the point, its reason and warnings, `mode` "data-free", the point again under
+/// `criteria["data-free"]` (as a label-free run lists it beside its criteria; `score` null), `expectedShortfall` (the
+/// probe's median merged-point gap at the point; null without a probe) and, when the rule abstains, `coefficients`
+/// null and `labelledItemsNeeded` (the would-be point stays in `weights`, `scale` and the criterion's pick).
 struct RecommendJSON: Encodable {
+    struct Pick: Encodable {
+        let weighting: String
+        let weights: [Double]
+        let scale: Double
+        let coefficients: [Double]
+        let score = OrNull<Double>(nil)
+    }
+
+    let mode = "data-free"
     let tasks: [String]
     let weighting: String
     let weights: [Double]
@@ -12,11 +22,11 @@ struct RecommendJSON: Encodable {
     let coefficients: OrNull<[Double]>
     let linearScale: Double
     let probeCap: Double?
-    let expectedShortfall: OrNull<Double>
-    let labelledItemsNeeded: Int?
-    let mode = "data-free"
     let reason: [String]
     let warnings: [String]
+    let criteria: [String: Pick]
+    let expectedShortfall: OrNull<Double>
+    let labelledItemsNeeded: Int?
 
     init(_ r: Recommendation) {
         tasks = r.taskNames
@@ -26,20 +36,12 @@ struct RecommendJSON: Encodable {
         coefficients = OrNull(r.abstains ? nil : r.coefficients)
         linearScale = r.linearScale
         probeCap = r.probeCap
-        expectedShortfall = OrNull(r.expectedShortfall)
-        labelledItemsNeeded = r.abstains ? Recommendation.labelledItemsNeeded : nil
         reason = r.reason
         warnings = r.warnings
-    }
-
-    /// A value written as JSON null when absent (a plain optional's key would be left out).
-    struct OrNull<Value: Encodable>: Encodable {
-        let value: Value?
-        init(_ value: Value?) { self.value = value }
-
-        func encode(to encoder: Encoder) throws {
-            var container = encoder.singleValueContainer()
-            if let value { try container.encode(value) } else { try container.encodeNil() }
-        }
+        criteria = [
+            "data-free": Pick(weighting: weighting, weights: weights, scale: scale, coefficients: r.coefficients)
+        ]
+        expectedShortfall = OrNull(r.expectedShortfall)
+        labelledItemsNeeded = r.abstains ? Recommendation.labelledItemsNeeded : nil
     }
 }
