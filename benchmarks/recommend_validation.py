@@ -65,6 +65,8 @@ def picks(out):
         items = criteria.items() if isinstance(criteria, dict) else \
             [(e.get("name", f"criterion{i}"), e) for i, e in enumerate(criteria)]
         for name, entry in items:
+            if name == "data-free":  # the data-free point, already a column
+                continue
             vector = coefficient_vector(entry)
             if vector is not None:
                 found.append((f"labelfree-{name}", vector, describe(entry), False))
