@@ -16,8 +16,8 @@ struct RecommendationTests {
     }
 
     /// Orthogonal τ with ‖τ‖² = 4, 1, 4: c* = (1, 1, 1), s* = 3; λ = (4/9, 1/9, 4/9) gives 'b' 1/9 < 0.6/3, so
-    /// uniform weights and a warning naming 'b' (‖τ‖ 0.50 of the largest); chord residuals 0.1 cap s at
-    /// 0.25 / (4 · 0.1 · 1/3) = 1.875.
+    /// uniform weights and a warning naming 'b' (‖τ‖ 0.50 of the largest); chord residuals 0.1 (no per-prompt
+    /// medians or additivity gaps given) give κ = 4 · 3 · (1/3)² · 0.1 = 0.4/3 and cap s at 0.1 / κ = 0.75.
     @Test func orthogonalWithAShortTaskVector() {
         let stats = Self.statistics([4, 0, 0, 0, 1, 0, 0, 0, 4], tasks: ["a", "b", "c"])
         let free = Recommendation.make(statistics: stats)
@@ -30,8 +30,8 @@ struct RecommendationTests {
             scales: [1, 2], medianGap: [0.1, 0.3], lambdas: [4.0 / 9, 1.0 / 9, 4.0 / 9],
             chordResidualMax: [0.1, 0.1, 0.1])
         let capped = Recommendation.make(statistics: stats, probe: probe)
-        #expect(abs(capped.scale - 1.875) < 1e-12)
-        #expect(capped.coefficients.allSatisfy { abs($0 - 0.625) < 1e-12 })
+        #expect(abs(capped.scale - 0.75) < 1e-12)
+        #expect(capped.coefficients.allSatisfy { abs($0 - 0.25) < 1e-12 })
     }
 
     /// Balanced λ keep MetaGPT's weights; overlapping τ (cosine ½, equal norms) give c* = G⁻¹ diag(G):

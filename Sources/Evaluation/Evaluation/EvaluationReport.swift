@@ -37,6 +37,7 @@ public enum EvaluationReport {
             try putInt("correct_tokens", \.correctTokens)
             try put("token_accuracy", \.tokenAccuracy)
             try put("mean_nll", \.meanNLL)
+            try writeSweepItems(sweep, result)
             try sweep.createDataset(
                 "mean_exact_match_rate", values: (0..<W).flatMap { i in (0..<S).map { result.meanExactMatch(i, $0) } },
                 shape: [W, S])
@@ -48,6 +49,24 @@ public enum EvaluationReport {
             try sweep.setAttribute("best_scale", result.grid.scales[best.scale])
             try writeModels(sweep, provenance.models)
         }
+    }
+
+    /// The per-item results of a sweep: `item_offsets` [E + 1] (task e's items are columns
+    /// `item_offsets[e] ..< item_offsets[e + 1]`), `item_exact` uint8 [W, S, items] and `item_nll` f64 [W, S, items],
+    /// so that a subsample of the items can be scored without running the sweep again.
+    static func writeSweepItems(_ sweep: HDF5Group, _ result: SweepResult) throws {
+        let W = result.grid.weightings.count, S = result.grid.scales.count
+        let first = result.metrics.first?.first ?? []
+        var offsets: [Int64] = [0]
+        for m in first { offsets.append(offsets.last! + Int64(m.items)) }
+        let items = Int(offsets.last!)
+        try sweep.createDataset("item_offsets", values: offsets)
+        try sweep.createDataset(
+            "item_exact",
+            values: result.metrics.flatMap { $0.flatMap { $0.flatMap { $0.itemExact.map { UInt8($0 ? 1 : 0) } } } },
+            shape: [W, S, items])
+        try sweep.createDataset(
+            "item_nll", values: result.metrics.flatMap { $0.flatMap { $0.flatMap(\.itemNLL) } }, shape: [W, S, items])
     }
 
     /// Writes `/eval`: the metrics of one point on every task file (`coefficients` when the point is a merge of a

@@ -2,8 +2,8 @@ import Foundation
 import HDF5
 import Statistics
 
-/// A data-free recommendation of a merge point c = s·w, from the task-vector statistics (and the probe's
-/// merged-point gap curve over s, when a probe report is given) only — no task data.
+/// A data-free recommendation of a merge point c = s·w, from the task-vector statistics (and the probe's per-prompt
+/// measurements, when a probe report is given) only — no task data.
 ///
 /// The rule (`metamerge recommend`, validated against `metamerge sweep` in the README):
 ///
@@ -16,19 +16,34 @@ import Statistics
 ///    uniform share (λ_t < minimumShare / T): MetaGPT weights a task by how far its fine-tuning moved, so a task that
 ///    trained briefly (a short τ) gets little weight although it may matter as much — then uniform w = 1/T, with a
 ///    warning per such task.
-/// 3. **Scale cap from the probe's per-task nonlinearity.** Along τ_t the probe measures the chord residual ρ_t =
-///    max_α ‖f(θ0 + ατ_t) − chord(α)‖ / ‖Δ_t‖ (max over prompts). For outputs quadratic in α, f = f0 + αa + α²b, the
-///    chord deviation peaks at α = ½ with ‖b‖/4, so ρ_t ≈ ‖b‖/(4‖a + b‖) and the second-order part of the change at
-///    coefficient c is ≈ 4ρ_t·c of the first-order part. Trusting c_t only while that stays ≤ ``tolerance`` gives
-///    c_t ≤ tolerance / (4ρ_t), i.e. s ≤ min_t tolerance / (4ρ_t w_t). The recommended scale is s = min(s*, that cap).
-///    The probe's merged-point gap curve (median over prompts) is reported at the recommended s, with a warning when
-///    it exceeds ``tolerance`` at every probed scale (the family is not in a linear regime anywhere). Without a
-///    probe, s = s* with a warning that it assumes linearity.
+/// 3. **Scale cap from the probe's second-order terms, per task and between tasks.** Model the outputs as quadratic
+///    in the coefficients: f(θ0 + Σ c_t τ_t) − f(θ0) = Σ c_t a_t + Σ c_t² b_t + Σ_{i<j} c_i c_j C_ij. The probe's
+///    chord residual along τ_t is ρ_t ≈ ‖b_t‖ / (4‖Δ_t‖) (the chord deviation of α·a + α²·b peaks at α = ½) and its
+///    additivity gap of the pair (i, j) is γ_ij = ‖C_ij‖ / (‖Δ_i‖ + ‖Δ_j‖) exactly (the b terms cancel), with Δ_t =
+///    f(θ0 + τ_t) − f(θ0). Taking the ‖Δ_t‖ equal, the second-order part at c = s·u (u = w / Σw) is s·κ of the
+///    first-order part, κ = 4 Σ_t u_t² ρ_t + 2 Σ_{i<j} u_i u_j γ_ij — the pair term is the interference between
+///    tasks that per-task residuals do not see. ρ_t and γ_ij are **medians over the probe's prompts** (one outlier
+///    prompt does not set the scale). Keeping s·κ ≤ ``tolerance`` caps s at tolerance / κ; the recommended scale is
+///    s = min(s*, that cap).
+/// 4. **Expected shortfall and abstention.** The probe's merged-point gap curve (median over prompts, at the MetaGPT
+///    direction, interpolated linearly in s and held constant past its ends) read at the recommended s is the
+///    relative distance of the merged outputs from the linear prediction the rule relies on — its expected shortfall
+///    (a relative output deviation, not an exact-match rate). Above ``abstainAbove`` the rule abstains: no reliable
+///    data-free point; run `sweep` with ``labelledItemsNeeded`` labelled items per task. Without a probe, s = s*
+///    with a warning that it assumes linearity, and no shortfall is estimated.
 public struct Recommendation: Sendable {
     /// A task whose MetaGPT λ is below this fraction of the uniform share 1/T triggers uniform weights.
     public static let minimumShare = 0.6
-    /// The largest relative second-order part of a coefficient's effect trusted (and the merged-point gap warned of).
-    public static let tolerance = 0.25
+    /// The largest predicted second-order share s·κ trusted at the recommended point (the gate's linearity
+    /// threshold). Fixed on the bundled tiny and gentle families.
+    public static let tolerance = 0.1
+    /// The expected shortfall (median merged-point gap at the pick) above which the rule abstains; the level the
+    /// previous rule warned at. Fixed on the bundled tiny and gentle families.
+    public static let abstainAbove = 0.25
+    /// Labelled items per task that `sweep` needs for its best point to land within 0.02 mean exact match of the
+    /// all-items best in ≥ 90 % of 20 random draws (benchmarks/few_labels.py on the recommend_validation.sh sweeps:
+    /// 50 on the tiny and the gentle family, 5 on breaker; the README's "few labels" table).
+    public static let labelledItemsNeeded = 50
 
     public let taskNames: [String]
     public let weightingName: String
@@ -37,12 +52,20 @@ public struct Recommendation: Sendable {
     /// The linear target scale s* and the probe's cap s_max (nil without a probe).
     public let linearScale: Double
     public let probeCap: Double?
+    /// κ, the second-order share per unit of s (nil without a usable probe).
+    public let secondOrderRate: Double?
+    /// The probe's median merged-point gap at ``scale`` (nil without a probe curve); see the type's rule 4.
+    public let expectedShortfall: Double?
     public let reason: [String]
     public let warnings: [String]
 
+    /// True when the rule does not trust its point: ``expectedShortfall`` exceeds ``abstainAbove``.
+    public var abstains: Bool { (expectedShortfall ?? 0) > Self.abstainAbove }
+
+    /// The point's coefficients c_t = s·w_t (given even when the rule abstains; a command prints null then).
     public var coefficients: [Double] { weights.map { scale * $0 } }
 
-    /// The recommendation for `statistics` (from `metamerge analyze`), with the probe's curve when given.
+    /// The recommendation for `statistics` (from `metamerge analyze`), with the probe's measurements when given.
     public static func make(statistics: TaskVectorStatistics, probe: ProbeCurve? = nil) -> Recommendation {
         let names = statistics.taskNames
         let T = names.count
@@ -103,35 +126,26 @@ public struct Recommendation: Sendable {
             )
         }
 
-        // 3. The probe's cap.
+        // 3. The probe's cap; 4. the expected shortfall.
         var cap: Double? = nil
+        var rate: Double? = nil
+        var shortfall: Double? = nil
         if let probe, probe.chordResidualMax.count == T, !probe.chordResidualMeasured {
             warnings.append(
                 "The probe's α grid has no α besides 0 and 1, so its chord residuals measured nothing: the scale "
                     + "assumes linearity; re-run metamerge probe with e.g. --alphas 0:1:0.25 to cap it.")
         } else if let probe, probe.chordResidualMax.count == T {
-            var limit = Double.infinity
-            var limiting = 0
-            for t in 0..<T where weights[t] > 0 && probe.chordResidualMax[t] > 0 {
-                let s = tolerance / (4 * probe.chordResidualMax[t] * weights[t])
-                if s < limit { limit = s; limiting = t }
-            }
-            if probe.chordResidualMax.contains(where: { $0.isNaN }) {
-                warnings.append(
-                    "The probe's chord residual is undefined for some task (its τ does not change the outputs); that "
-                        + "task does not cap the scale."
-                )
-            }
-            if limit.isFinite {
+            let second = secondOrder(probe: probe, weights: weights, names: names)
+            reason += second.reason
+            warnings += second.warnings
+            rate = second.rate
+            if second.rate > 0 {
+                let limit = tolerance / second.rate
                 cap = limit
                 reason.append(
                     String(
-                        format:
-                            "The probe's chord residuals (%@) put the second-order part of a coefficient c at ≈ 4ρc of "
-                            + "its effect; keeping it ≤ %.2f caps s at %.2f ('%@' binds).",
-                        zip(names, probe.chordResidualMax).map { String(format: "%@ %.3f", $0, $1) }.joined(
-                            separator: ", "),
-                        tolerance, limit, names[limiting]))
+                        format: "Keeping the second-order share s·κ ≤ %.2f caps s at %.2f / %.4f = %.2f.", tolerance,
+                        tolerance, second.rate, limit))
                 if limit < target {
                     warnings.append(
                         String(
@@ -142,10 +156,20 @@ public struct Recommendation: Sendable {
                             target, limit))
                 }
             }
-            let finite = zip(probe.scales, probe.medianGap).filter { $0.1.isFinite }
+            let scale = min(target, cap ?? target)
+            let finite = zip(probe.scales, probe.medianGap).filter { $0.1.isFinite }.sorted { $0.0 < $1.0 }
             if !finite.isEmpty {
+                let gap = interpolate(finite, at: scale)
+                shortfall = gap
+                reason.append(
+                    String(
+                        format:
+                            "Expected shortfall: the probe's merged point (MetaGPT direction) is %.3f away from the "
+                            + "linear prediction at s = %.2f (median over prompts, interpolated on its scales %@); "
+                            + "the rule abstains above %.2f.",
+                        gap, scale, finite.map { String(format: "%g", $0.0) }.joined(separator: ", "), abstainAbove))
                 let smallest = finite.map(\.1).min()!
-                if smallest > tolerance {
+                if smallest > abstainAbove {
                     warnings.append(
                         String(
                             format:
@@ -164,10 +188,82 @@ public struct Recommendation: Sendable {
             )
         }
         let scale = min(target, cap ?? target)
-        reason.append(String(format: "Recommended: %@ weights at total scale s = %.2f.", weightingName, scale))
+        if let shortfall, shortfall > abstainAbove {
+            reason.append(
+                String(
+                    format:
+                        "No reliable data-free point for this family (expected shortfall %.3f > %.2f): run `metamerge "
+                        + "sweep` with %d labelled items per task. The point the rule would give: %@ weights at "
+                        + "s = %.2f.",
+                    shortfall, abstainAbove, labelledItemsNeeded, weightingName, scale))
+        } else {
+            reason.append(String(format: "Recommended: %@ weights at total scale s = %.2f.", weightingName, scale))
+        }
         return Recommendation(
             taskNames: names, weightingName: weightingName, weights: weights, scale: scale, linearScale: target,
-            probeCap: cap, reason: reason, warnings: warnings)
+            probeCap: cap, secondOrderRate: rate, expectedShortfall: shortfall, reason: reason, warnings: warnings)
+    }
+
+    /// κ = 4 Σ_t u_t² ρ_t + 2 Σ_{i<j} u_i u_j γ_ij (u = w / Σw) from the probe's per-prompt medians (rule 3), with
+    /// the reason lines naming every number. A NaN median (a task vector that does not change the outputs) adds
+    /// nothing, with a warning.
+    static func secondOrder(
+        probe: ProbeCurve, weights: [Double], names: [String]
+    ) -> (rate: Double, reason: [String], warnings: [String]) {
+        let T = names.count
+        let total = weights.reduce(0, +)
+        let u = weights.map { total > 0 ? $0 / total : 0 }
+        let medians = probe.chordResidualMedian.flatMap { $0.count == T ? $0 : nil }
+        let rho = medians ?? probe.chordResidualMax
+        let statistic = medians == nil ? "maxima" : "medians"
+        var warnings: [String] = []
+        var own = 0.0
+        for t in 0..<T where rho[t].isFinite { own += 4 * u[t] * u[t] * rho[t] }
+        if rho.contains(where: { $0.isNaN }) {
+            warnings.append(
+                "The probe's chord residual is undefined for some task (its τ does not change the outputs); that "
+                    + "task adds nothing to the scale's cap."
+            )
+        }
+        var reason = [
+            String(
+                format: "The probe's chord residuals (%@ over prompts: %@) give the per-task second-order rate "
+                    + "4Σu²ρ = %.4f.",
+                statistic, zip(names, rho).map { String(format: "%@ %.3f", $0, $1) }.joined(separator: ", "), own)
+        ]
+        var pair = 0.0
+        if let gaps = probe.additivityGapMedian, gaps.count == T * T {
+            var listed: [String] = []
+            for i in 0..<T {
+                for j in (i + 1)..<T {
+                    let g = gaps[i * T + j]
+                    listed.append(String(format: "%@·%@ %.3f", names[i], names[j], g))
+                    if g.isFinite { pair += 2 * u[i] * u[j] * g }
+                }
+            }
+            if gaps.contains(where: { $0.isNaN }) {
+                warnings.append("The probe's additivity gap is undefined for some pair; that pair adds nothing.")
+            }
+            reason.append(
+                String(
+                    format: "Its additivity gaps (medians over prompts: %@) give the interference rate 2Σu_iu_jγ_ij "
+                        + "= %.4f; κ = %.4f.",
+                    listed.joined(separator: ", "), pair, own + pair))
+        } else {
+            warnings.append(
+                "The probe's per-prompt additivity gaps were not given: the cap sees no interference between tasks.")
+        }
+        return (own + pair, reason, warnings)
+    }
+
+    /// The piecewise-linear interpolation of `points` (sorted by x) at `x`, constant past the ends.
+    static func interpolate(_ points: [(Double, Double)], at x: Double) -> Double {
+        guard let first = points.first, let last = points.last else { return .nan }
+        if x <= first.0 { return first.1 }
+        if x >= last.0 { return last.1 }
+        let k = points.firstIndex { $0.0 >= x }!
+        let (x0, y0) = points[k - 1], (x1, y1) = points[k]
+        return x1 == x0 ? y1 : y0 + (y1 - y0) * (x - x0) / (x1 - x0)
     }
 
     /// ``make(statistics:probe:)`` for a command: the probe must be of the statistics' models and tasks (rows are
@@ -222,13 +318,20 @@ public struct Recommendation: Sendable {
 }
 
 /// What the recommendation reads from a probe: the merged-point gap over the total scale s (`/probe/scales`,
-/// `/probe/merged_gap`, median over prompts) and the per-task chord residual maxima.
+/// `/probe/merged_gap`, median over prompts), the per-task chord residuals (maxima, and medians over prompts) and the
+/// pairs' additivity gaps (medians over prompts).
 public struct ProbeCurve: Sendable {
     public let scales: [Double]
     public let medianGap: [Double]
     public let lambdas: [Double]
     /// Per task, the chord residual's maximum over prompts (`/probe/chord_residual_max`).
     public let chordResidualMax: [Double]
+    /// Per task, the median over prompts of `/probe/chord_residual` (NaN prompts left out; NaN when all are); `nil`
+    /// when not known (then the maxima stand in).
+    public let chordResidualMedian: [Double]?
+    /// The median over prompts of `/probe/additivity_gap` per pair, as a symmetric T × T matrix (row-major, zero
+    /// diagonal) in the order of ``taskNames``; `nil` when not known.
+    public let additivityGapMedian: [Double]?
     /// The probe's tasks, in the order of ``lambdas`` and ``chordResidualMax`` (`nil`: the statistics' order).
     public let taskNames: [String]?
     /// The α grid (`/probe/alphas`), `nil` when not known; see ``LinearitySummary/chordResidualMeasured``.
@@ -239,12 +342,15 @@ public struct ProbeCurve: Sendable {
 
     public init(
         scales: [Double], medianGap: [Double], lambdas: [Double], chordResidualMax: [Double],
-        taskNames: [String]? = nil, alphas: [Double]? = nil, models: [Provenance.Model]? = nil
+        taskNames: [String]? = nil, alphas: [Double]? = nil, models: [Provenance.Model]? = nil,
+        chordResidualMedian: [Double]? = nil, additivityGapMedian: [Double]? = nil
     ) {
         self.scales = scales
         self.medianGap = medianGap
         self.lambdas = lambdas
         self.chordResidualMax = chordResidualMax
+        self.chordResidualMedian = chordResidualMedian
+        self.additivityGapMedian = additivityGapMedian
         self.taskNames = taskNames
         self.alphas = alphas
         self.models = models
@@ -284,14 +390,42 @@ public struct ProbeCurve: Sendable {
         }
         let probe = try ProbeReport.read(file, path: url.path)
         let Q = probe.promptCount
-        let medians = (0..<probe.scales.count).map { k -> Double in
-            let row = probe.mergedGap[(k * Q)..<((k + 1) * Q)].filter(\.isFinite).sorted()
-            guard !row.isEmpty else { return .nan }
-            return row.count % 2 == 1 ? row[row.count / 2] : (row[row.count / 2 - 1] + row[row.count / 2]) / 2
+        let T = probe.tasks.count
+        func rowMedians(_ values: [Double], rows: Int) -> [Double] {
+            (0..<rows).map { median(values[($0 * Q)..<(($0 + 1) * Q)]) }
+        }
+        // ProbeReport.read checked both datasets' sizes ([T, Q], [P, Q]) and values.
+        let group: HDF5Group
+        let chord: [Double], additivity: [Double]
+        do {
+            group = try file.root.group("probe")
+            chord = try group.dataset("chord_residual").read(Double.self).values
+            additivity = try group.dataset("additivity_gap").read(Double.self).values
+        } catch {
+            throw AnalysisError.badReport(path: url.path, detail: "cannot read /probe: \(error)", cause: error)
+        }
+        let pairMedians = rowMedians(additivity, rows: T * (T - 1) / 2)
+        var pairs = [Double](repeating: 0, count: T * T)
+        var p = 0
+        for i in 0..<T {
+            for j in (i + 1)..<T {
+                pairs[i * T + j] = pairMedians[p]
+                pairs[j * T + i] = pairMedians[p]
+                p += 1
+            }
         }
         return ProbeCurve(
-            scales: probe.scales, medianGap: medians, lambdas: probe.lambdas, chordResidualMax: probe.chordResidualMax,
-            taskNames: probe.tasks, alphas: probe.alphas, models: probe.models)
+            scales: probe.scales, medianGap: rowMedians(probe.mergedGap, rows: probe.scales.count),
+            lambdas: probe.lambdas, chordResidualMax: probe.chordResidualMax, taskNames: probe.tasks,
+            alphas: probe.alphas, models: probe.models, chordResidualMedian: rowMedians(chord, rows: T),
+            additivityGapMedian: pairs)
+    }
+
+    /// The median of the finite values (the mean of the middle two for an even count); NaN when there are none.
+    static func median(_ values: ArraySlice<Double>) -> Double {
+        let row = values.filter(\.isFinite).sorted()
+        guard !row.isEmpty else { return .nan }
+        return row.count % 2 == 1 ? row[row.count / 2] : (row[row.count / 2 - 1] + row[row.count / 2]) / 2
     }
 
     /// This curve with its per-task rows in the order of `statistics`' tasks, after checking it was measured on the
@@ -312,9 +446,14 @@ public struct ProbeCurve: Sendable {
                     + "of the same models")
         }
         let order = statistics.taskNames.map { names.firstIndex(of: $0)! }
+        let T = order.count
+        let pairs = additivityGapMedian.flatMap { gaps in
+            gaps.count == T * T ? (0..<(T * T)).map { gaps[order[$0 / T] * T + order[$0 % T]] } : nil
+        }
         return ProbeCurve(
             scales: scales, medianGap: medianGap, lambdas: order.map { lambdas[$0] },
             chordResidualMax: order.map { chordResidualMax[$0] }, taskNames: statistics.taskNames, alphas: alphas,
-            models: models)
+            models: models, chordResidualMedian: chordResidualMedian.map { m in order.map { m[$0] } },
+            additivityGapMedian: pairs)
     }
 }

@@ -161,10 +161,18 @@ struct DemoStory {
                     result.grid.weightings[best.0].name, result.grid.scales[best.1],
                     100 * result.meanExactMatch(best.0, best.1),
                     metagpt.flatMap { m in one.map { 100 * result.meanExactMatch(m, $0) } } ?? .nan))
+            let picked = String(format: "%@ s=%.2f", recommendation.weightingName, recommendation.scale)
             Terminal.out(
-                String(
-                    format: "data-free recommendation (metamerge recommend): %@ × s = %.2f",
-                    recommendation.weightingName, recommendation.scale))
+                recommendation.abstains
+                    ? String(
+                        format:
+                            "data-free recommendation (metamerge recommend): none (expected shortfall %.2f > %.2f; "
+                            + "its rule's point %@); sweep with %d labelled items per task",
+                        recommendation.expectedShortfall ?? .nan, Recommendation.abstainAbove, picked,
+                        Recommendation.labelledItemsNeeded)
+                    : String(
+                        format: "data-free recommendation (metamerge recommend): %@ × s = %.2f",
+                        recommendation.weightingName, recommendation.scale))
             for line in recommendation.warnings { Terminal.out("  warning: \(line)") }
             if let line = try Self.labelFreeLine(
                 family: modelFamily, statistics: statistics, dataFree: recommendation, taskFiles: taskFiles)
@@ -176,7 +184,7 @@ struct DemoStory {
                     format: "%@ s=%g %.1f%%", result.grid.weightings[best.0].name, result.grid.scales[best.1],
                     100 * result.meanExactMatch(best.0, best.1)),
                 metagptAtOne: metagpt.flatMap { m in one.map { 100 * result.meanExactMatch(m, $0) } },
-                recommended: String(format: "%@ s=%.2f", recommendation.weightingName, recommendation.scale))
+                recommended: recommendation.abstains ? "abstains (\(picked))" : picked)
         }
 
         if renderFigures {
