@@ -12,15 +12,13 @@ extension MetaMerge {
                 "A merge point (total scale s and weighting): data-free from the statistics and the probe, or "
                 + "label-free from unlabeled prompts (--prompts).",
             discussion: """
-                REPORT is an analysis report (metamerge analyze); the probe's merged-point gap curve is read from \
-                PROBE, \
-                or from REPORT when it holds /probe. The rule (docs in \
-                Sources/Evaluation/Evaluation/Recommendation.swift \
-                and the README): the linear target c* = G⁻¹·diag(G), s* = Σc*; MetaGPT's λ unless a task gets less \
-                than \
-                60 % of the uniform share (then uniform, with a warning); s capped where the second-order part of a \
-                coefficient (from the probe's chord residuals) would exceed 0.25. \
-                Check it with `metamerge sweep`.
+                REPORT is an analysis report (metamerge analyze); the probe is read from PROBE, or from REPORT when \
+                it holds /probe. The data-free rule (Sources/Evaluation/Evaluation/Recommendation.swift and the \
+                README): the linear target c* = G⁻¹·diag(G), s* = Σc*; MetaGPT's λ unless a task gets less than 60 % \
+                of the uniform share (then uniform, with a warning); s ≤ 0.1/κ with κ = 4Σu²ρ + 2Σu_iu_jγ_ij from the \
+                medians over the probe's prompts of the chord residuals ρ and the pairs' additivity gaps γ; the \
+                expected shortfall is the probe's median merged-point gap at s, and above 0.25 recommend abstains \
+                (exit 0) and says how many labelled items `metamerge sweep` needs.
 
                 With --prompts NAME=FILE.jsonl (one per task model; the "prompt" of each line, a task file works as \
                 is) the point is chosen label-free (Sources/Evaluation/LabelFree/): each task model's greedy \
@@ -42,19 +40,27 @@ extension MetaMerge {
             help: "Unlabeled prompts of a task model, NAME=FILE.jsonl (repeat for each task model): label-free mode.")
         var prompts: [String] = []
 
-        @Option(help: "With --prompts: a MergeKit-style YAML config naming the family (default: REPORT's models).")
+        @Option(
+            name: .customLong("config"),
+            help: "With --prompts: a MergeKit-style YAML config naming the family (default: REPORT's models).")
         var config: String?
 
-        @Option(help: "With --prompts: the base model θ0 (a directory or a cached hub id), with --model.")
+        @Option(
+            name: .customLong("base"),
+            help: "With --prompts: the base model θ0 (a directory or a cached hub id), with --model.")
         var base: String?
 
         @Option(name: .customLong("model"), help: "With --prompts: a fine-tuned model, NAME=DIR (repeat for each).")
         var models: [String] = []
 
-        @Option(help: "With --prompts: the coarse grid of total scales s, start:end:step or a comma list.")
+        @Option(
+            name: .customLong("scales"),
+            help: "With --prompts: the coarse grid of total scales s, start:end:step or a comma list.")
         var scales: GridArgument = "0.5:3:0.5"
 
-        @Option(help: "With --prompts: the most tokens of each teacher continuation (it stops earlier at EOS).")
+        @Option(
+            name: .customLong("max-new-tokens"),
+            help: "With --prompts: the most tokens of each teacher continuation (it stops earlier at EOS).")
         var maxNewTokens: Int = 16
 
         @Flag(help: "Print JSON on stdout.")
@@ -101,8 +107,9 @@ extension MetaMerge {
                 if let config {
                     family = try MergeConfiguration.load(contentsOf: URL(fileURLWithPath: config)).familySpec().open()
                 } else if let base {
+                    let baseURL = try ModelReference.resolve(base).url
                     family = try FamilySpec(
-                        base: ModelReference.resolve(base).url, tasks: models.map(FamilyOptions.parseModel)
+                        base: baseURL, tasks: models.map { try FamilyOptions.parseModel($0, base: baseURL) }
                     ).open()
                 } else {
                     family = try LabelFreeRun.recordedFamily(statistics, report: reportURL)
