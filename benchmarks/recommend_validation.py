@@ -137,9 +137,12 @@ def main():
         if r is None:
             return "—"
         if "meanExactMatch" not in r:
+            if key == "labelfree" and os.path.exists(os.path.join(out, "labelfree.json")):
+                return f"abstains (ES {load(os.path.join(out, 'labelfree.json'))['expectedShortfall']:.3f})"
             return "abstains"
         point = f"{r['point']}: " if r.get("point") else ""
-        text = f"{point}{100 * r['meanExactMatch']:.1f} % (−{100 * r['gap']:.1f})"
+        gap = 100 * r['gap']
+        text = f"{point}{100 * r['meanExactMatch']:.1f} % ({'−' if gap > 0 else '+'}{abs(gap):.1f})"
         if r.get("abstains"):
             text = f"abstains (ES {rows['datafree']['expectedShortfall']:.2f}; its point {text})"
         elif key == "datafree" and rows["datafree"].get("expectedShortfall") is not None:

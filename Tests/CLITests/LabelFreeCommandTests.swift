@@ -72,7 +72,7 @@ struct LabelFreeCommandTests {
         #expect(json["coefficients"] is NSNull)
         #expect(json["weighting"] is NSNull)
         #expect(json["scale"] is NSNull)
-        #expect(json["labelledItemsNeeded"] as? Int == 20)
+        #expect(json["labelledItemsNeeded"] as? Int == 50)
         #expect((json["dataFree"] as! [String: Any])["mode"] as? String == "data-free")
         #expect((json["prompts"] as! [String: Int]) == ["add": 4, "rev": 4, "sort": 4])
         let text = try setup.recommend(["--max-new-tokens", "8"])

@@ -97,4 +97,40 @@ struct LabelFreeSelectionTests {
         #expect(joined.candidates[2].stability == 0.75)
         #expect(near([0.52, 0.48]).candidates[2].stability.isNaN)
     }
+    /// One task, per-prompt flags known: the sampling part is the bootstrap's mean agreement loss.
+    static func flagged(_ s: Double, _ agrees: [Bool], kl: Double) -> LabelFreeSelection.Candidate {
+        let a = Double(agrees.filter { $0 }.count) / Double(agrees.count)
+        return LabelFreeSelection.Candidate(
+            weighting: "w", weights: [1], scale: s,
+            scores: [
+                LabelFreeEvaluator.TaskScore(
+                    agreement: a, tokenAgreement: a, meanKL: kl, meanEntropy: 1, argmax: [1], prompts: agrees.count,
+                    agrees: agrees)
+            ])
+    }
+
+    /// A candidate that agrees on every prompt another does, and more, wins every resample: σ = 0, though the
+    /// binomial error √(a(1−a)/n) would be 0.1. Two candidates with the same agreement on different prompts: every
+    /// resample that picks the other one loses nothing in full-sample agreement either — σ = 0 again. A near tie
+    /// (0.6 vs 0.5 on disjoint-ish prompts) loses on the resamples that pick the worse one: 0 < σ < 0.1.
+    @Test func theSamplingPartIsTheBootstrapLossOfThePick() {
+        let many = [true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true,
+            true, true, true, true, true, false, false, false, false]
+        let fewer = many.enumerated().map { $0.offset < 15 ? $0.element : false }
+        let dominant = LabelFreeSelection(candidates: [Self.flagged(1, fewer, kl: 0.2), Self.flagged(2, many, kl: 0.3)])
+        #expect(dominant.picks[.agreement] == 1)
+        #expect(dominant.sampling == 0)
+        let same = LabelFreeSelection(candidates: [
+            Self.flagged(1, many, kl: 0.2), Self.flagged(2, Array(many.reversed()), kl: 0.3),
+        ])
+        #expect(same.sampling == 0)
+        let a = (0..<20).map { $0 % 5 < 3 }  // 0.6
+        let b = (0..<20).map { $0 % 2 == 0 }  // 0.5, on other prompts
+        let near = LabelFreeSelection(candidates: [Self.flagged(1, a, kl: 0.2), Self.flagged(2, b, kl: 0.3)])
+        #expect(near.picks[.agreement] == 0)
+        #expect(near.sampling > 0.005 && near.sampling < 0.1)
+        // Deterministic: the same scores give the same σ.
+        #expect(LabelFreeSelection(candidates: [Self.flagged(1, a, kl: 0.2), Self.flagged(2, b, kl: 0.3)]).sampling
+            == near.sampling)
+    }
 }

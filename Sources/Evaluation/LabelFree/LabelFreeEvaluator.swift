@@ -23,9 +23,13 @@ public enum LabelFreeEvaluator {
         /// The candidate's argmax at every continuation row, prompts in order (for stability across scales).
         public let argmax: [Int]
         public let prompts: Int
+        /// Per prompt, whether the whole teacher continuation is the candidate's argmax (nil when not known: then
+        /// ``LabelFreeSelection`` estimates the sampling error from ``agreement`` alone).
+        public let agrees: [Bool]?
 
         public init(
-            agreement: Double, tokenAgreement: Double, meanKL: Double, meanEntropy: Double, argmax: [Int], prompts: Int
+            agreement: Double, tokenAgreement: Double, meanKL: Double, meanEntropy: Double, argmax: [Int], prompts: Int,
+            agrees: [Bool]? = nil
         ) {
             self.agreement = agreement
             self.tokenAgreement = tokenAgreement
@@ -33,6 +37,7 @@ public enum LabelFreeEvaluator {
             self.meanEntropy = meanEntropy
             self.argmax = argmax
             self.prompts = prompts
+            self.agrees = agrees
         }
     }
 
@@ -108,7 +113,8 @@ public enum LabelFreeEvaluator {
                     tokenAgreement: Double(range.reduce(0) { $0 + agreeing[c][$1] }) / Double(rows),
                     meanKL: range.reduce(0) { $0 + klSums[c][$1] } / Double(rows),
                     meanEntropy: range.reduce(0) { $0 + entropySums[c][$1] } / Double(rows),
-                    argmax: range.flatMap { argmax[c][$0] }, prompts: range.count)
+                    argmax: range.flatMap { argmax[c][$0] }, prompts: range.count,
+                    agrees: range.map { agreeing[c][$0] == items[$0].completion.count })
             }
         }
     }

@@ -14,7 +14,11 @@ import Foundation
 ///
 /// **Expected shortfall** of the recommended point (agreement a, per task a_t on n_t prompts), in agreement units:
 /// √(σ² + d² + f²) with
-/// - σ = √(Σ_t a_t(1 − a_t)/n_t) / T, the sampling error of the mean agreement;
+/// - σ = the agreement the pick loses to the noise of its n_t prompts: over ``bootstrapDraws`` seeded bootstrap
+///   resamples of each task's prompts (with replacement), the mean of a − (full-sample agreement of the candidate
+///   the resample picks). It is 0 when one candidate wins on every resample or the candidates the resamples pick
+///   agree equally well, and grows where near-tied candidates differ. Without per-prompt data (hand-made scores),
+///   σ = √(Σ_t a_t(1 − a_t)/n_t) / T, the binomial error of the mean agreement;
 /// - d = the mean over the `kl` and `stability` picks of max(0, a − agreement at that pick): the agreement lost
 ///   where criteria that measure the same thing disagree (`entropy` is reported but not counted: its minimum
 ///   rewards over-confident points, not agreement);
@@ -75,12 +79,17 @@ public struct LabelFreeSelection: Sendable {
         a.count == b.count && zip(a, b).allSatisfy { abs($0 - $1) <= sameWeightingTolerance }
     }
 
-    /// The criterion whose pick is recommended (to be set from the validation table).
+    /// The criterion whose pick is recommended: agreement, the criterion whose pick came closest to the best sweep
+    /// point on the validated families (README "Validation").
     public static let recommendedCriterion = Criterion.agreement
     /// The largest expected shortfall (mean agreement) at which a point is still recommended.
     public static let abstainAbove = 0.02
-    /// The labelled items per task `sweep` needs, said when abstaining (to be set from the few-labels measurement).
-    public static let labelledItemsNeeded = 20
+    /// The labelled items per task `sweep` needs, said when abstaining: the few-labels measurement's, shared with the
+    /// data-free rule (``Recommendation/labelledItemsNeeded``).
+    public static let labelledItemsNeeded = Recommendation.labelledItemsNeeded
+
+    /// Bootstrap resamples of the prompts behind the sampling part σ of the expected shortfall.
+    public static let bootstrapDraws = 200
 
     public let candidates: [Candidate]
     /// Each criterion's pick: an index into ``candidates``.
@@ -144,11 +153,59 @@ public struct LabelFreeSelection: Sendable {
         let chosen = candidates[picks[Self.recommendedCriterion]!]
         let a = chosen.agreement
         let T = Double(max(chosen.scores.count, 1))
-        sampling = chosen.scores.reduce(0) { $0 + $1.agreement * (1 - $1.agreement) / Double(max($1.prompts, 1)) }
+        sampling =
+            Self.bootstrapLoss(candidates, pick: picks[Self.recommendedCriterion]!)
+            ?? chosen.scores.reduce(0) { $0 + $1.agreement * (1 - $1.agreement) / Double(max($1.prompts, 1)) }
             .squareRoot() / T
         let others = [Criterion.kl, .stability].map { candidates[picks[$0]!] }
         disagreement = others.reduce(0) { $0 + max(0, a - $1.agreement) } / Double(others.count)
         let drops = chosen.neighbours.map { max(0, a - candidates[$0].agreement) / 2 }
         flatness = drops.isEmpty ? 0 : drops.reduce(0, +) / Double(drops.count)
+    }
+    /// The mean agreement lost by picking on bootstrap resamples of the prompts: for each of ``bootstrapDraws``
+    /// resamples (SplitMix64 from a fixed seed: deterministic), every task's n_t prompts are drawn with replacement,
+    /// the candidate with the highest resampled mean agreement is picked (ties: the lower full-sample KL, then the
+    /// first), and its full-sample agreement is subtracted from the full-sample pick's. Nil when any score lacks
+    /// per-prompt flags.
+    static func bootstrapLoss(_ candidates: [Candidate], pick: Int) -> Double? {
+        guard let first = candidates.first, !first.scores.isEmpty else { return nil }
+        let flags = candidates.map { $0.scores.map(\.agrees) }
+        guard flags.allSatisfy({ $0.allSatisfy { $0 != nil } }) else { return nil }
+        let counts = first.scores.map(\.prompts)
+        guard counts.allSatisfy({ $0 > 0 }),
+            candidates.allSatisfy({ candidate in
+                candidate.scores.map(\.prompts) == counts
+                    && candidate.scores.allSatisfy { $0.agrees!.count == $0.prompts }
+            })
+        else { return nil }
+        var state: UInt64 = 0x5EED_1ABE_1F2E_E000
+        func next(_ bound: Int) -> Int {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return Int((z ^ (z >> 31)) % UInt64(bound))
+        }
+        let best = candidates[pick].agreement
+        var loss = 0.0
+        for _ in 0..<bootstrapDraws {
+            let draws = counts.map { n in (0..<n).map { _ in next(n) } }
+            var chosen = 0
+            var chosenScore = -Double.infinity
+            for (c, candidate) in candidates.enumerated() {
+                var total = 0.0
+                for (t, indices) in draws.enumerated() {
+                    let agrees = candidate.scores[t].agrees!
+                    total += Double(indices.reduce(0) { $0 + (agrees[$1] ? 1 : 0) }) / Double(indices.count)
+                }
+                let score = total / Double(draws.count)
+                if score > chosenScore || (score == chosenScore && candidate.meanKL < candidates[chosen].meanKL) {
+                    chosen = c
+                    chosenScore = score
+                }
+            }
+            loss += max(0, best - candidates[chosen].agreement)
+        }
+        return loss / Double(bootstrapDraws)
     }
 }
