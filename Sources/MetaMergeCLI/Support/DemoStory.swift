@@ -175,7 +175,8 @@ struct DemoStory {
                         recommendation.weightingName, recommendation.scale))
             for line in recommendation.warnings { Terminal.out("  warning: \(line)") }
             if let line = try Self.labelFreeLine(
-                family: modelFamily, statistics: statistics, dataFree: recommendation, taskFiles: taskFiles)
+                family: modelFamily, statistics: statistics, dataFree: recommendation,
+                taskFiles: taskFiles.map { Self.unlabeledPrompts(of: $0) })
             {
                 Terminal.out(line)
             }
@@ -215,7 +216,7 @@ struct DemoStory {
             passed: passed, report: reportURL, sweep: sweepSummary)
     }
 
-    /// `recommend --prompts` on the family's task files (their prompts only, continuations of at most 8 tokens), in
+    /// `recommend --prompts` on the family's unlabeled prompts (continuations of at most 8 tokens), in
     /// one line: the recommended point or the abstention, with the expected shortfall; nil without a task file named
     /// after every task model.
     static func labelFreeLine(
@@ -240,6 +241,14 @@ struct DemoStory {
         return String(
             format: "label-free recommendation (metamerge recommend --prompts): %@ × s = %.2f (%@)", c.weighting,
             c.scale, shortfall)
+    }
+
+    /// The family's unlabeled prompts of a task (`unlabeled/NAME.jsonl`, disjoint from the labelled items) when it
+    /// has them, else the task file `tasks/NAME.jsonl` itself (only its prompts are read).
+    static func unlabeledPrompts(of taskFile: URL) -> URL {
+        let unlabeled = taskFile.deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("unlabeled/\(taskFile.lastPathComponent)")
+        return FileManager.default.fileExists(atPath: unlabeled.path) ? unlabeled : taskFile
     }
 
     /// The family's `prompts.txt` (one text prompt per line, encoded with `<bos>` in front), or eight seeded
