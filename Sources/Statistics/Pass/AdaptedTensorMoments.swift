@@ -21,7 +21,8 @@ import SafeTensors
 /// factors: with `materialise`, each row of every τ = s·U·V is formed in Float64 (one row at a time: memory is one
 /// module's factors, a block of the base's rows and one row per task) and they are summed exactly as the pass sums
 /// dense task vectors. Without it only the Gram entries, ‖θ0‖² and the count are computed (what λ needs), and the
-/// other sums are left 0.
+/// other sums are left 0. When every task of the family is an adapter, ``fromFactors(_:_:)`` is used instead: the
+/// Gram block, Σ τ and the count from the factors, the base not read, the per-coordinate statistics "not computed".
 struct AdaptedTensorMoments {
     /// One adapter's update to the tensor: τ = scale·U·V, U [rows, rank] and V [rank, columns] row-major.
     struct LowRank {
@@ -29,6 +30,18 @@ struct AdaptedTensorMoments {
         let v: [Double]
         let rank: Int
         let scale: Double
+
+        /// Σ τ = scale·(1ᵀU)(V1) = scale·Σ_k (Σ_i U[i, k])(Σ_j V[k, j]).
+        func plainSum(rows: Int, columns: Int) -> Double {
+            var total = 0.0
+            for k in 0..<rank {
+                var left = 0.0, right = 0.0
+                for i in 0..<rows { left += u[i * rank + k] }
+                for j in 0..<columns { right += v[k * columns + j] }
+                total += left * right
+            }
+            return scale * total
+        }
 
         /// τ[i, j].
         func value(_ i: Int, _ j: Int, columns: Int) -> Double {
@@ -233,6 +246,48 @@ struct AdaptedTensorMoments {
                 moments.gram[first.task, task] = value
                 moments.gram[task, first.task] = value
             }
+        }
+        return moments
+    }
+
+    /// Whether every task of `family` is a LoRA adapter: then ``StatisticsPass`` computes every tensor with
+    /// ``fromFactors(_:_:)`` and reads no base or task weight.
+    static func isFactorsOnly(_ family: ModelFamily) -> Bool {
+        !family.tasks.isEmpty && family.tasks.allSatisfy { $0.adapter != nil }
+    }
+
+    /// The moments of `tensor` when every task of `family` is a LoRA adapter (``isFactorsOnly(_:)``), from the
+    /// factors alone: the Gram block from ``lowRankInner(_:_:rows:columns:)`` (B·A never formed), Σ τ = s·(1ᵀU)(V1),
+    /// the count = the product of the compared shape, all in Float64; a task whose adapter does not change the tensor
+    /// contributes 0. The base is not read, so ‖θ0‖² and the per-coordinate statistics are "not computed"
+    /// (``TaskVectorMoments/markCoordinateStatisticsNotComputed()``); non-finite base weights are not seen (τ = s·B·A
+    /// does not depend on them). Memory: one module's factors per task, in Float64.
+    ///
+    /// - Throws: ``CheckpointError`` for factors that hold a non-finite value or do not fit the tensor, or an
+    ///   adapted tensor that is not a matrix.
+    static func fromFactors(_ family: ModelFamily, _ tensor: AlignedTensor) throws -> TaskVectorMoments {
+        var moments = TaskVectorMoments(taskCount: family.tasks.count)
+        moments.elements = tensor.shape.reduce(1, *)
+        moments.markCoordinateStatisticsNotComputed()
+        guard isAdapted(tensor, in: family) else { return moments }
+        guard tensor.shape.count == 2 else {
+            throw CheckpointError(
+                .shapeMismatch, url: family.base.directory, tensor: tensor.name,
+                "is changed by a LoRA adapter but has shape \(tensor.shape); expected a matrix")
+        }
+        let rows = tensor.shape[0], columns = tensor.shape[1]
+        let lowRank: [(task: Int, update: LowRank)] = try family.tasks.indices.compactMap {
+            let kind = try taskVector(family.tasks[$0], tensor, rows: rows, columns: columns)
+            if case .lowRank(let update) = kind { return ($0, update) }
+            return nil
+        }
+        for (a, first) in lowRank.enumerated() {
+            for second in lowRank[a...] {
+                let value = lowRankInner(first.update, second.update, rows: rows, columns: columns)
+                moments.gram[first.task, second.task] = value
+                moments.gram[second.task, first.task] = value
+            }
+            moments.sum[first.task] = first.update.plainSum(rows: rows, columns: columns)
         }
         return moments
     }
