@@ -133,8 +133,10 @@ extension StatisticsPass {
         openblas_set_num_threads(1)
         defer { openblas_set_num_threads(blasThreads) }
         let pool = try WorkerPool(threads: min(threads, tensors.count))
-        return try Self.collect(tensors.count, on: pool) { item, _ in
-            let moments = try AdaptedTensorMoments.fromFactors(family, tensors[item])
+        let scratches = FactorScratches((0..<pool.threadCount).map { _ in FactorGram.Scratch() })
+        return try Self.collect(tensors.count, on: pool) { item, worker in
+            let moments = try AdaptedTensorMoments.fromFactors(
+                family, tensors[item], scratch: scratches.scratches[worker])
             progress?(tensors[item].elementCount * tensors[item].dtypes.reduce(0) { $0 + $1.byteSize })
             return moments
         }
@@ -294,5 +296,14 @@ struct ResultSlots<Element>: @unchecked Sendable {
 
     func store(_ value: Element, at index: Int) {
         results[index] = value
+    }
+}
+
+/// Each worker's ``FactorGram/Scratch``, by worker index; a worker uses only its own.
+struct FactorScratches: @unchecked Sendable {
+    let scratches: [FactorGram.Scratch]
+
+    init(_ scratches: [FactorGram.Scratch]) {
+        self.scratches = scratches
     }
 }
