@@ -57,37 +57,73 @@ struct FactorGram {
 
     /// L = Σ_i u_i u_iᵀ over the `length` indices of `sides` stacked (u_i ∈ ℝ^R the i-th index's values of every
     /// side), the upper triangle of a row-major R×R matrix, and the per-rank sums Σ_i u_i.
+    ///
+    /// The block is laid out as the sides are stored, so that converting it reads and writes contiguously: [R, n]
+    /// when every side is rank-major (`dsyrk` of X·Xᵀ), [n, R] otherwise (`dsyrk` of XᵀX, rank-major sides gathered).
     static func accumulate(_ sides: [Side], length: Int, scratch: Scratch) -> (products: [Double], sums: [Double]) {
         let R = sides.reduce(0) { $0 + $1.rank }
         var products = [Double](repeating: 0, count: R * R)
         var sums = [Double](repeating: 0, count: R)
         let block = scratch.block(R * blockLength).baseAddress!
+        let rankMajor = sides.allSatisfy(\.rankMajor)
         var start = 0
         while start < length {
             let n = min(blockLength, length - start)
-            var row = 0
+            var offset = 0
             for side in sides {
                 for k in 0..<side.rank {
-                    let target = block + (row + k) * n
-                    if side.rankMajor {
-                        let source = side.values + k * side.stride + start
+                    if rankMajor {
+                        let target = block + (offset + k) * n, source = side.values + k * side.stride + start
                         for i in 0..<n { target[i] = Double(source[i]) }
-                    } else {
-                        let source = side.values + start * side.stride + k
-                        for i in 0..<n { target[i] = Double(source[i * side.stride]) }
+                        sums[offset + k] += sum(target, n)
+                    } else if side.rankMajor {
+                        let target = block + offset + k, source = side.values + k * side.stride + start
+                        for i in 0..<n { target[i * R] = Double(source[i]) }
                     }
-                    var total = 0.0
-                    for i in 0..<n { total += target[i] }
-                    sums[row + k] += total
                 }
-                row += side.rank
+                if !rankMajor && !side.rankMajor {
+                    for i in 0..<n {
+                        let target = block + i * R + offset, source = side.values + (start + i) * side.stride
+                        for k in 0..<side.rank { target[k] = Double(source[k]) }
+                    }
+                }
+                offset += side.rank
             }
-            cblas_dsyrk(
-                CblasRowMajor, CblasUpper, CblasNoTrans, Int32(R), Int32(n), 1, block, Int32(n), 1, &products,
-                Int32(R))
+            if rankMajor {
+                cblas_dsyrk(
+                    CblasRowMajor, CblasUpper, CblasNoTrans, Int32(R), Int32(n), 1, block, Int32(n), 1, &products,
+                    Int32(R))
+            } else {
+                // Per-rank sums: the block's rows added, R lanes at a time.
+                sums.withUnsafeMutableBufferPointer { sums in
+                    for i in 0..<n {
+                        let row = block + i * R
+                        for k in 0..<R { sums[k] += row[k] }
+                    }
+                }
+                cblas_dsyrk(
+                    CblasRowMajor, CblasUpper, CblasTrans, Int32(R), Int32(n), 1, block, Int32(R), 1, &products,
+                    Int32(R))
+            }
             start += n
         }
         return (products, sums)
+    }
+
+    /// Σ x[i] over `n` values, in eight Float64 lanes (then the lanes added, then the last n mod 8 values).
+    static func sum(_ x: UnsafePointer<Double>, _ n: Int) -> Double {
+        var lanes = SIMD8<Double>()
+        var i = 0
+        while i + 8 <= n {
+            lanes += UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Double>.self)
+            i += 8
+        }
+        var total = lanes.sum()
+        while i < n {
+            total += x[i]
+            i += 1
+        }
+        return total
     }
 
     /// Entry (k, l) of a symmetric matrix stored as its upper triangle (row-major, `size` wide).
@@ -95,10 +131,21 @@ struct FactorGram {
         k <= l ? matrix[k * size + l] : matrix[l * size + k]
     }
 
-    /// Whether every value of `values` is finite (one pass: x·0 is NaN exactly for NaN and ±∞).
+    /// Whether every value of `values` is finite (one pass, sixteen lanes: x·0 is NaN exactly for NaN and ±∞).
     static func allFinite(_ values: UnsafeBufferPointer<Float>) -> Bool {
-        var probe: Float = 0
-        for value in values { probe += value * 0 }
+        guard let base = values.baseAddress else { return true }
+        let n = values.count
+        var lanes = SIMD16<Float>()
+        var i = 0
+        while i + 16 <= n {
+            lanes += UnsafeRawPointer(base + i).loadUnaligned(as: SIMD16<Float>.self) * 0
+            i += 16
+        }
+        var probe = lanes.sum()
+        while i < n {
+            probe += base[i] * 0
+            i += 1
+        }
         return probe == 0
     }
 }
