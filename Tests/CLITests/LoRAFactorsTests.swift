@@ -222,4 +222,30 @@ struct LoRAFactorsTests {
         #expect(current.status == 1 && previous.status == 1, "\(current.stderr)\(previous.stderr)")
         #expect(previous.stdout == current.stdout && !previous.stdout.contains("not counted"), "\(previous.stdout)")
     }
+
+    /// A NaN in an adapter's factor is refused, exit 2, one line naming the adapter file, the tensor and the reason,
+    /// and no report is written (the factors are the whole input here: nothing else would notice it).
+    @Test func aNonFiniteFactorIsRefused() throws {
+        let work = try makeTemporaryDirectory("lora-factors-nan")
+        let adapter = work.appendingPathComponent("r4-attn")
+        try FileManager.default.copyItem(
+            at: LoRAAnalysisTests.lora.appendingPathComponent("adapters/r4-attn"), to: adapter)
+        let weights = adapter.appendingPathComponent("adapter_model.safetensors")
+        let file = try SafeTensorsFile(url: weights)
+        let info = try #require(file.tensors.first { $0.name.contains("lora_B") && $0.dtype == .f32 })
+        var bytes = try Data(contentsOf: weights)
+        let headerLength = bytes.prefix(8).enumerated().reduce(0) { $0 | (Int($1.element) << (8 * $1.offset)) }
+        let offset = 8 + headerLength + info.dataOffsets.lowerBound
+        var nan = Float.nan.bitPattern
+        withUnsafeBytes(of: &nan) { bytes.replaceSubrange(offset..<(offset + 4), with: $0) }
+        try bytes.write(to: weights)
+        let report = work.appendingPathComponent("stats.h5")
+        let result = try MetaMergeProcess.run(
+            ["analyze", "--base", LoRAAnalysisTests.base.path, "--model", "a=\(adapter.path)", "-o", report.path])
+        #expect(result.status == 2, "\(result.stderr)")
+        #expect(result.stderr.split(separator: "\n").count == 1, "\(result.stderr)")
+        #expect(result.stderr.contains(weights.path), "\(result.stderr)")
+        #expect(result.stderr.contains("the LoRA factors of this module hold a non-finite value"), "\(result.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: report.path))
+    }
 }
