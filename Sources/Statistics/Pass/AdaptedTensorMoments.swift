@@ -21,8 +21,9 @@ import SafeTensors
 /// factors: with `materialise`, each row of every τ = s·U·V is formed in Float64 (one row at a time: memory is one
 /// module's factors, a block of the base's rows and one row per task) and they are summed exactly as the pass sums
 /// dense task vectors. Without it only the Gram entries, ‖θ0‖² and the count are computed (what λ needs), and the
-/// other sums are left 0. When every task of the family is an adapter, ``fromFactors(_:_:)`` is used instead: the
-/// Gram block, Σ τ and the count from the factors, the base not read, the per-coordinate statistics "not computed".
+/// other sums are left 0. When every task of the family is an adapter, ``fromFactors(_:_:scratch:)`` is used
+/// instead: the Gram block, Σ τ and the count from the factors, the base not read, the per-coordinate statistics
+/// "not computed".
 struct AdaptedTensorMoments {
     /// One adapter's update to the tensor: τ = scale·U·V, U [rows, rank] and V [rank, columns] row-major.
     struct LowRank {
@@ -239,7 +240,7 @@ struct AdaptedTensorMoments {
     }
 
     /// Whether every task of `family` is a LoRA adapter: then ``StatisticsPass`` computes every tensor with
-    /// ``fromFactors(_:_:)`` and reads no base or task weight.
+    /// ``fromFactors(_:_:scratch:)`` and reads no base or task weight.
     static func isFactorsOnly(_ family: ModelFamily) -> Bool {
         !family.tasks.isEmpty && family.tasks.allSatisfy { $0.adapter != nil }
     }

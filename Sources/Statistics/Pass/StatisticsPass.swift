@@ -121,8 +121,9 @@ extension StatisticsPass {
         return Array(zip(indices, results))
     }
 
-    /// ``AdaptedTensorMoments/fromFactors(_:_:)`` of every tensor of `family` (whose tasks are all LoRA adapters), one
-    /// tensor per item on a ``WorkerPool`` of ``threads`` workers: no base or task weight is read.
+    /// ``AdaptedTensorMoments/fromFactors(_:_:scratch:)`` of every tensor of `family` (whose tasks are all LoRA
+    /// adapters), one tensor per item on a ``WorkerPool`` of ``threads`` workers, each with its own
+    /// ``FactorGram/Scratch``: no base or task weight is read.
     ///
     /// - Parameter progress: called from worker threads with the number of input bytes each tensor stands for.
     func factorMoments(_ family: ModelFamily, progress: (@Sendable (Int) -> Void)?) throws -> [TaskVectorMoments] {

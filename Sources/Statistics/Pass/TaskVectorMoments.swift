@@ -27,9 +27,9 @@ public struct TaskVectorMoments: Sendable, Hashable {
     public var signConflicts: Int = 0
     /// Whether the statistics that need coordinates — ‖θ0‖², Σ |τ|, max |τ|, the zero, non-finite and sign-conflict
     /// counts — were computed. `false` for a tensor whose task vectors are all LoRA adapters, had from the factors
-    /// only (``AdaptedTensorMoments/fromFactors(_:_:)``: the Gram block, Σ τ and the count, exact; the base never
-    /// read): those sums are then NaN (‖θ0‖², Σ |τ|, max |τ|) or 0 (the counts), and every figure derived from them
-    /// is NaN. A sum over parts has them only when every part does.
+    /// only (``AdaptedTensorMoments/fromFactors(_:_:scratch:)``: the Gram block, Σ τ and the count, exact; the base
+    /// never read): those sums are then NaN (‖θ0‖², Σ |τ|, max |τ|) or 0 (the counts), and every figure derived from
+    /// them is NaN. A sum over parts has them only when every part does.
     public var coordinateStatistics = true
 
     public init(taskCount: Int) {
