@@ -35,9 +35,12 @@ def expected_figures(report):
         probe = "probe" in f
         probe_pairs = len(f["probe/pairs"]) if probe else 0
         sweep = "sweep" in f
+        # 0: LoRA adapters analysed from their factors only; sign conflicts not computed (docs/hdf5-schema.md).
+        coordinates = bool(f["global/coordinate_stats"][()]) if analysis and "coordinate_stats" in f["global"] else True
     expected = {
         "orthogonality": ["cosine-heatmap", "layer-cosines", "furthest"] if analysis and tasks >= 2 else [],
-        "norms": (["layer-norms", "metagpt-lambda"] + (["sign-conflicts"] if tasks >= 2 else [])) if analysis else [],
+        "norms": (["layer-norms", "metagpt-lambda"] + (["sign-conflicts"] if tasks >= 2 and coordinates else []))
+        if analysis else [],
         "linearity": (["alpha-curves", "task-metrics"] + (["additivity"] if probe_pairs else []) + ["merged-gap"])
         if probe else [],
         "sweep": ["exact-match", "nll"] if sweep else [],

@@ -151,6 +151,22 @@ public final class LoRAAdapter: Sendable {
         return (a, b, module.rank, Float(module.scale))
     }
 
+    /// The rank r of base tensor `name`'s update, or nil when the adapter does not change it.
+    package func rank(for name: String) -> Int? {
+        modules[name]?.rank
+    }
+
+    /// Reads the factors of base tensor `name` as Float32 into `a` (A, [r, in] row-major) and `b` (B, [out, r]), each
+    /// exactly the factor's element count (``rank(for:)`` times the update's dimensions); reuses the caller's
+    /// buffers where ``factors(for:)`` allocates.
+    package func readFactors(
+        for name: String, a: UnsafeMutableBufferPointer<Float>, b: UnsafeMutableBufferPointer<Float>
+    ) throws {
+        guard let module = modules[name] else { return }
+        try file.readFloat32(module.aName, into: a)
+        try file.readFloat32(module.bName, into: b)
+    }
+
     /// The scale s of base tensor `name`'s update in Float64 (``factors(for:)`` gives it as Float32), or nil when
     /// the adapter does not change it.
     package func exactScale(for name: String) -> Double? {

@@ -24,7 +24,7 @@ struct HDF5ReportSchemaHarness: Harness {
         ("tensors", "trimmed", .uint8), ("tensors", "gram", .float64), ("tensors", "base_sq_norm", .float64),
         ("tensors", "sum", .float64), ("tensors", "abs_sum", .float64), ("tensors", "max_abs", .float64),
         ("tensors", "elements", .int64), ("tensors", "zeros", .int64), ("tensors", "non_finite", .int64),
-        ("tensors", "sign_conflicts", .int64),
+        ("tensors", "sign_conflicts", .int64), ("tensors", "coordinate_stats", .uint8),
         ("problems", "name", .strings), ("problems", "kind", .strings), ("problems", "detail_json", .strings),
         ("probe", "tasks", .strings), ("probe", "pairs", .strings), ("probe", "chord_residual_max", .float64),
         ("probe", "taylor_error_max", .float64), ("probe", "additivity_gap_max", .float64),

@@ -28,9 +28,17 @@ struct StatisticsTable {
             lines.append(
                 pad(task) + "  "
                     + [summary.metagptLambda[t], summary.norm[t], summary.relativeNorm[t]]
-                    .map { String(format: "%-11.5g", $0) }.joined(separator: " "))
+                    .map { $0.isNaN ? "n/c        " : String(format: "%-11.5g", $0) }.joined(separator: " "))
         }
-        lines.append(String(format: "sign conflicts: %.2f%% of coordinates", summary.signConflictRate * 100))
+        if summary.tensorsWithoutCoordinateStatistics > 0 {
+            lines.append(
+                "sign conflicts, ‖θ0‖ and relative norms (n/c): not computed for "
+                    + "\(summary.tensorsWithoutCoordinateStatistics) of \(summary.tensorsCompared) tensors, whose task "
+                    + "vectors are all LoRA adapters (Gram entries, norms and λ from their factors, exact; the base is "
+                    + "not read)")
+        } else {
+            lines.append(String(format: "sign conflicts: %.2f%% of coordinates", summary.signConflictRate * 100))
+        }
         lines.append("")
         lines.append("Least orthogonal groups (max |cos| over task pairs):")
         for layer in summary.leastOrthogonal.prefix(5) {

@@ -119,7 +119,9 @@ public enum Gate {
     /// Evaluates `thresholds` on `statistics` and, for the linearity thresholds, `linearity`.
     ///
     /// A figure the gate reads must be defined, or the gate fails naming it:
-    /// - non-finite weights (counted by the statistics pass and left out of its sums) fail any cosine check;
+    /// - non-finite weights (counted by the statistics pass and left out of its sums) fail any cosine check; tensors
+    ///   whose statistics come from LoRA factors only (``TaskVectorMoments/coordinateStatistics``) have no such
+    ///   count, which the findings say;
     /// - a cosine whose Gram entries are not finite is a violation in every scope;
     /// - a zero task vector (a model identical to the base) is a violation at global scope; at layer or tensor
     ///   scope a cosine undefined because one task left that part unchanged is listed in the findings but is not
@@ -150,6 +152,13 @@ public enum Gate {
                     "\(count) non-finite weight(s) (NaN or ±Inf) in model '\(modelNames[m])': its statistics are "
                         + "undefined"
                 )
+            }
+            let factorsOnly = statistics.tensors.filter { !$0.moments.coordinateStatistics }.count
+            if factorsOnly > 0 {
+                findings.append(
+                    "non-finite weights not counted in \(factorsOnly) tensor(s) whose task vectors are all LoRA "
+                        + "adapters (read from their factors only, the base not read); their Gram entries and "
+                        + "cosines are exact from the factors")
             }
             let parts: [(String, GramMatrix)]
             switch thresholds.scope {

@@ -21,7 +21,9 @@ import SafeTensors
 /// factors: with `materialise`, each row of every τ = s·U·V is formed in Float64 (one row at a time: memory is one
 /// module's factors, a block of the base's rows and one row per task) and they are summed exactly as the pass sums
 /// dense task vectors. Without it only the Gram entries, ‖θ0‖² and the count are computed (what λ needs), and the
-/// other sums are left 0.
+/// other sums are left 0. When every task of the family is an adapter, ``fromFactors(_:_:scratch:)`` is used
+/// instead: the Gram block, Σ τ and the count from the factors, the base not read, the per-coordinate statistics
+/// "not computed".
 struct AdaptedTensorMoments {
     /// One adapter's update to the tensor: τ = scale·U·V, U [rows, rank] and V [rank, columns] row-major.
     struct LowRank {
@@ -233,6 +235,104 @@ struct AdaptedTensorMoments {
                 moments.gram[first.task, task] = value
                 moments.gram[task, first.task] = value
             }
+        }
+        return moments
+    }
+
+    /// Whether every task of `family` is a LoRA adapter: then ``StatisticsPass`` computes every tensor with
+    /// ``fromFactors(_:_:scratch:)`` and reads no base or task weight.
+    static func isFactorsOnly(_ family: ModelFamily) -> Bool {
+        !family.tasks.isEmpty && family.tasks.allSatisfy { $0.adapter != nil }
+    }
+
+    /// The moments of `tensor` when every task of `family` is a LoRA adapter (``isFactorsOnly(_:)``), from the
+    /// factors alone (``FactorGram``: the Gram block from the stacked factors' UᵀU and VVᵀ, B·A never formed;
+    /// Σ τ = s·(1ᵀU)(V1); the count = the product of the compared shape), in Float64; a task whose adapter does not
+    /// change the tensor contributes 0. The base is not read, so ‖θ0‖² and the per-coordinate statistics are "not
+    /// computed" (``TaskVectorMoments/markCoordinateStatisticsNotComputed()``); non-finite base weights are not seen
+    /// (τ = s·B·A does not depend on them). Memory: the tensor's factors (Float32) and one block, in `scratch`.
+    ///
+    /// - Throws: ``CheckpointError`` for factors that hold a non-finite value or do not fit the tensor, or an
+    ///   adapted tensor that is not a matrix; a read error.
+    static func fromFactors(
+        _ family: ModelFamily, _ tensor: AlignedTensor, scratch: FactorGram.Scratch
+    ) throws -> TaskVectorMoments {
+        var moments = TaskVectorMoments(taskCount: family.tasks.count)
+        moments.elements = tensor.shape.reduce(1, *)
+        moments.markCoordinateStatisticsNotComputed()
+        guard isAdapted(tensor, in: family) else { return moments }
+        guard tensor.shape.count == 2 else {
+            throw CheckpointError(
+                .shapeMismatch, url: family.base.directory, tensor: tensor.name,
+                "is changed by a LoRA adapter but has shape \(tensor.shape); expected a matrix")
+        }
+        let rows = tensor.shape[0], columns = tensor.shape[1]
+        // Each changing adapter: its task, rank, scale, update shape and where its A and B go in the scratch.
+        var updates: [(task: Int, adapter: LoRAAdapter, rank: Int, scale: Double, shape: [Int], a: Int, b: Int)] = []
+        var total = 0
+        for (task, member) in family.tasks.enumerated() {
+            guard let adapter = member.adapter, let shape = adapter.updateShape(for: tensor.name),
+                let rank = adapter.rank(for: tensor.name), let scale = adapter.exactScale(for: tensor.name)
+            else { continue }
+            guard shape.count == 2, shape[0] >= rows, shape[1] == columns else {
+                throw CheckpointError(
+                    .shapeMismatch, url: adapter.file.url, tensor: tensor.name,
+                    "the update has shape \(shape); the family compares the tensor as \(tensor.shape)")
+            }
+            // A is [r, in] and B [out, r]: r·(shape[0] + shape[1]) values either way.
+            let aCount = rank * (adapter.fanInFanOut ? shape[0] : shape[1])
+            updates.append((task, adapter, rank, scale, shape, total, total + aCount))
+            total += rank * (shape[0] + shape[1])
+        }
+        let floats = scratch.floats(total)
+        var left: [FactorGram.Side] = [], right: [FactorGram.Side] = []
+        for update in updates {
+            let aCount = update.b - update.a, bCount = update.rank * (update.shape[0] + update.shape[1]) - aCount
+            let a = UnsafeMutableBufferPointer(rebasing: floats[update.a..<update.b])
+            let b = UnsafeMutableBufferPointer(rebasing: floats[update.b..<(update.b + bCount)])
+            try update.adapter.readFactors(for: tensor.name, a: a, b: b)
+            guard FactorGram.allFinite(UnsafeBufferPointer(a)), FactorGram.allFinite(UnsafeBufferPointer(b)) else {
+                throw CheckpointError(
+                    .badConfig, url: update.adapter.file.url, tensor: tensor.name,
+                    "the LoRA factors of this module hold a non-finite value (NaN or ±inf); expected finite weights")
+            }
+            let r = update.rank
+            if update.adapter.fanInFanOut {
+                // τ = s·(B·A)ᵀ: U = Aᵀ (A is [r, shape[0]]), V = Bᵀ (B is [columns, r]).
+                left.append(.init(values: a.baseAddress!, rank: r, rankMajor: true, stride: update.shape[0]))
+                right.append(.init(values: b.baseAddress!, rank: r, rankMajor: false, stride: r))
+            } else {
+                // τ = s·B·A: U = B (the first `rows` rows), V = A.
+                left.append(.init(values: b.baseAddress!, rank: r, rankMajor: false, stride: r))
+                right.append(.init(values: a.baseAddress!, rank: r, rankMajor: true, stride: columns))
+            }
+        }
+        let R = updates.reduce(0) { $0 + $1.rank }
+        let u = FactorGram.accumulate(left, length: rows, scratch: scratch)
+        let v = FactorGram.accumulate(right, length: columns, scratch: scratch)
+        var offsets: [Int] = []
+        var offset = 0
+        for update in updates {
+            offsets.append(offset)
+            offset += update.rank
+        }
+        for (p, first) in updates.enumerated() {
+            for q in p..<updates.count {
+                let second = updates[q]
+                var value = 0.0
+                for k in offsets[p]..<(offsets[p] + first.rank) {
+                    for l in offsets[q]..<(offsets[q] + second.rank) {
+                        value += FactorGram.symmetric(u.products, k, l, size: R)
+                            * FactorGram.symmetric(v.products, k, l, size: R)
+                    }
+                }
+                value *= first.scale * second.scale
+                moments.gram[first.task, second.task] = value
+                moments.gram[second.task, first.task] = value
+            }
+            var sum = 0.0
+            for k in offsets[p]..<(offsets[p] + first.rank) { sum += u.sums[k] * v.sums[k] }
+            moments.sum[first.task] = first.scale * sum
         }
         return moments
     }

@@ -12,7 +12,9 @@ extension StatisticsPass {
     /// ``run(_:commandLine:progress:)``'s Gram diagonal **bit for bit**, so λ from them
     /// (`GramMatrix.metagptLambdas(squaredNorms:)`) is the λ `metamerge analyze` reports. Chunk sums are added per
     /// tensor in chunk order and tensors in the family's order for the total. Each input byte is read once. Tensors a
-    /// LoRA adapter task changes: ``AdaptedTensorMoments`` without materialising, the full pass's Gram diagonal too.
+    /// LoRA adapter task changes: ``AdaptedTensorMoments`` without materialising, the full pass's Gram diagonal too
+    /// — except in a family of adapters only, where the full pass sums the factors' products in another order
+    /// (``FactorGram``): equal within rounding (≈ 1e-15 relative), not bit for bit.
     ///
     /// - Parameter progress: called from worker threads with the number of input bytes just read.
     public func squaredNorms(

@@ -46,17 +46,21 @@ public struct StatisticsPass: Sendable {
     ) throws -> TaskVectorStatistics {
         let taskCount = family.tasks.count
         let tensors = family.tensors
-        let chunks = try mapChunks(family, progress: progress) { stored, dtypes, range, buffers, kernel in
-            var moments = TaskVectorMoments(taskCount: taskCount)
-            try Self.accumulate(stored, dtypes: dtypes, range, buffers: buffers, kernel: kernel, into: &moments)
-            return moments
-        }
         var perTensor = tensors.map { _ in TaskVectorMoments(taskCount: taskCount) }
-        for (tensor, moments) in chunks {
-            perTensor[tensor].add(moments)
-        }
-        for (index, moments) in try adaptedMoments(family, materialise: true, progress: progress) {
-            perTensor[index] = moments
+        if AdaptedTensorMoments.isFactorsOnly(family) {
+            perTensor = try factorMoments(family, progress: progress)
+        } else {
+            let chunks = try mapChunks(family, progress: progress) { stored, dtypes, range, buffers, kernel in
+                var moments = TaskVectorMoments(taskCount: taskCount)
+                try Self.accumulate(stored, dtypes: dtypes, range, buffers: buffers, kernel: kernel, into: &moments)
+                return moments
+            }
+            for (tensor, moments) in chunks {
+                perTensor[tensor].add(moments)
+            }
+            for (index, moments) in try adaptedMoments(family, materialise: true, progress: progress) {
+                perTensor[index] = moments
+            }
         }
         let statistics = zip(tensors, perTensor).map { tensor, moments in
             TensorStatistics(name: tensor.name, shape: tensor.shape, trimmed: tensor.isTrimmed, moments: moments)
@@ -115,6 +119,28 @@ extension StatisticsPass {
             return moments
         }
         return Array(zip(indices, results))
+    }
+
+    /// ``AdaptedTensorMoments/fromFactors(_:_:scratch:)`` of every tensor of `family` (whose tasks are all LoRA
+    /// adapters), one tensor per item on a ``WorkerPool`` of ``threads`` workers, each with its own
+    /// ``FactorGram/Scratch``: no base or task weight is read.
+    ///
+    /// - Parameter progress: called from worker threads with the number of input bytes each tensor stands for.
+    func factorMoments(_ family: ModelFamily, progress: (@Sendable (Int) -> Void)?) throws -> [TaskVectorMoments] {
+        let tensors = family.tensors
+        guard !tensors.isEmpty else { return [] }
+        // As in adaptedMoments: the workers are the parallelism, not BLAS threads inside the r×r products.
+        let blasThreads = openblas_get_num_threads()
+        openblas_set_num_threads(1)
+        defer { openblas_set_num_threads(blasThreads) }
+        let pool = try WorkerPool(threads: min(threads, tensors.count))
+        let scratches = FactorScratches((0..<pool.threadCount).map { _ in FactorGram.Scratch() })
+        return try Self.collect(tensors.count, on: pool) { item, worker in
+            let moments = try AdaptedTensorMoments.fromFactors(
+                family, tensors[item], scratch: scratches.scratches[worker])
+            progress?(tensors[item].elementCount * tensors[item].dtypes.reduce(0) { $0 + $1.byteSize })
+            return moments
+        }
     }
 
     /// Runs `body(item, worker)` for items 0..<count on `pool` and returns the results in item order.
@@ -271,5 +297,14 @@ struct ResultSlots<Element>: @unchecked Sendable {
 
     func store(_ value: Element, at index: Int) {
         results[index] = value
+    }
+}
+
+/// Each worker's ``FactorGram/Scratch``, by worker index; a worker uses only its own.
+struct FactorScratches: @unchecked Sendable {
+    let scratches: [FactorGram.Scratch]
+
+    init(_ scratches: [FactorGram.Scratch]) {
+        self.scratches = scratches
     }
 }

@@ -22,6 +22,10 @@ public struct StatisticsSummary: Sendable, Codable {
     public let parametersCompared: Int
     public let problems: [String]
     public let nonFiniteValues: [Int]
+    /// Tensors whose per-coordinate statistics (‖θ0‖, relative norms, sign conflicts, zeros, non-finite counts) were
+    /// not computed because their task vectors are all LoRA adapters, read from the factors only
+    /// (``TaskVectorMoments/coordinateStatistics``); the global relative norms and sign-conflict rate are then NaN.
+    public let tensorsWithoutCoordinateStatistics: Int
 
     public init(_ statistics: TaskVectorStatistics) {
         let global = statistics.global.moments
@@ -41,6 +45,7 @@ public struct StatisticsSummary: Sendable, Codable {
         parametersCompared = global.elements
         problems = statistics.problems.map(\.description)
         nonFiniteValues = global.nonFinite
+        tensorsWithoutCoordinateStatistics = statistics.tensors.filter { !$0.moments.coordinateStatistics }.count
     }
 
     /// The largest |cos(τi, τj)| over i < j, with the pair's names; `nil` when none is defined.

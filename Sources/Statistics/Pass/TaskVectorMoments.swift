@@ -25,6 +25,12 @@ public struct TaskVectorMoments: Sendable, Hashable {
     public var nonFinite: [Int]
     /// Coordinates where the non-zero entries of the task vectors disagree in sign (what TIES' election resolves).
     public var signConflicts: Int = 0
+    /// Whether the statistics that need coordinates — ‖θ0‖², Σ |τ|, max |τ|, the zero, non-finite and sign-conflict
+    /// counts — were computed. `false` for a tensor whose task vectors are all LoRA adapters, had from the factors
+    /// only (``AdaptedTensorMoments/fromFactors(_:_:scratch:)``: the Gram block, Σ τ and the count, exact; the base
+    /// never read): those sums are then NaN (‖θ0‖², Σ |τ|, max |τ|) or 0 (the counts), and every figure derived from
+    /// them is NaN. A sum over parts has them only when every part does.
+    public var coordinateStatistics = true
 
     public init(taskCount: Int) {
         self.taskCount = taskCount
@@ -39,6 +45,7 @@ public struct TaskVectorMoments: Sendable, Hashable {
     /// Adds another part's sums.
     public mutating func add(_ other: TaskVectorMoments) {
         elements += other.elements
+        coordinateStatistics = coordinateStatistics && other.coordinateStatistics
         gram += other.gram
         baseSquaredNorm += other.baseSquaredNorm
         signConflicts += other.signConflicts
@@ -49,6 +56,19 @@ public struct TaskVectorMoments: Sendable, Hashable {
             zeros[t] += other.zeros[t]
         }
         for m in 0...taskCount { nonFinite[m] += other.nonFinite[m] }
+        if !coordinateStatistics { markCoordinateStatisticsNotComputed() }
+    }
+
+    /// Sets ``coordinateStatistics`` to `false` and its sums to "not computed": ‖θ0‖², Σ |τ| and max |τ| NaN, the
+    /// zero, non-finite and sign-conflict counts 0.
+    public mutating func markCoordinateStatisticsNotComputed() {
+        coordinateStatistics = false
+        baseSquaredNorm = .nan
+        absoluteSum = absoluteSum.map { _ in .nan }
+        maxAbsolute = maxAbsolute.map { _ in .nan }
+        zeros = zeros.map { _ in 0 }
+        nonFinite = nonFinite.map { _ in 0 }
+        signConflicts = 0
     }
 
     /// Adds one finite coordinate's task-vector entries `values` (τt for t = 0..<T) to Σ τ, Σ |τ|, max |τ|, the zero
@@ -71,7 +91,8 @@ public struct TaskVectorMoments: Sendable, Hashable {
     public var norms: [Double] { gram.norms }
     /// ‖θ0‖.
     public var baseNorm: Double { baseSquaredNorm.squareRoot() }
-    /// ‖τt‖ / ‖θ0‖: how far fine-tuning moved the weights, relative to their size; NaN when ‖θ0‖ = 0.
+    /// ‖τt‖ / ‖θ0‖: how far fine-tuning moved the weights, relative to their size; NaN when ‖θ0‖ = 0 or was not
+    /// computed.
     public var relativeNorms: [Double] { norms.map { baseSquaredNorm > 0 ? $0 / baseNorm : .nan } }
     /// mean |τt| = Σ|τt| / n.
     public var meanAbsolute: [Double] { absoluteSum.map { elements > 0 ? $0 / Double(elements) : .nan } }
@@ -84,8 +105,12 @@ public struct TaskVectorMoments: Sendable, Hashable {
             return max(gram[t, t] / n - mean * mean, 0).squareRoot()
         }
     }
-    /// Fraction of coordinates where τt is exactly zero.
-    public var zeroFraction: [Double] { zeros.map { elements > 0 ? Double($0) / Double(elements) : .nan } }
-    /// Fraction of coordinates whose non-zero task-vector entries disagree in sign.
-    public var signConflictRate: Double { elements > 0 ? Double(signConflicts) / Double(elements) : .nan }
+    /// Fraction of coordinates where τt is exactly zero; NaN when not computed.
+    public var zeroFraction: [Double] {
+        zeros.map { elements > 0 && coordinateStatistics ? Double($0) / Double(elements) : .nan }
+    }
+    /// Fraction of coordinates whose non-zero task-vector entries disagree in sign; NaN when not computed.
+    public var signConflictRate: Double {
+        elements > 0 && coordinateStatistics ? Double(signConflicts) / Double(elements) : .nan
+    }
 }

@@ -98,6 +98,9 @@ public enum AnalysisReport {
         try put("sign_conflict_rate", moments.map(\.signConflictRate))
         try putInt("elements", moments.map(\.elements))
         try putInt("non_finite", moments.flatMap(\.nonFinite), T + 1)
+        try group.createDataset(
+            "coordinate_stats", values: moments.map { UInt8($0.coordinateStatistics ? 1 : 0) },
+            shape: scalar ? [] : [rows])
         if raw {
             try put("base_sq_norm", moments.map(\.baseSquaredNorm))
             try put("sum", moments.flatMap(\.sum), T)
@@ -179,10 +182,22 @@ public enum AnalysisReport {
                 throw AnalysisError.badReport(
                     path: url.path, detail: "/tensors datasets disagree on the tensor count \(N)")
             }
+            // Reports written before coordinate_stats existed computed every tensor's statistics.
+            let computed =
+                try tensors.exists("coordinate_stats")
+                ? try values("coordinate_stats", 1, as: UInt8.self) : [UInt8](repeating: 1, count: N)
+            try checkNotComputed(
+                url.path, names: names, computed: computed,
+                doubles: [("base_sq_norm", baseSq, 1), ("abs_sum", absSum, T), ("max_abs", maxAbs, T)],
+                counts: [("zeros", zeros, T), ("non_finite", nonFinite, T + 1), ("sign_conflicts", conflicts, 1)])
+            // Rows without coordinate statistics hold NaN there (checked above); the range checks see 0.
+            func checked(_ values: [Double], _ width: Int) -> [Double] {
+                values.enumerated().map { computed[$0.offset / width] == 1 ? $0.element : 0 }
+            }
             try checkNumbers(
                 url.path, names: names, taskNames: taskNames, shapes: shapes.values, rank: rank,
-                doubles: [("gram", gram), ("base_sq_norm", baseSq), ("sum", sum), ("abs_sum", absSum),
-                    ("max_abs", maxAbs)],
+                doubles: [("gram", gram), ("base_sq_norm", checked(baseSq, 1)), ("sum", sum),
+                    ("abs_sum", checked(absSum, T)), ("max_abs", checked(maxAbs, T))],
                 elements: elements, counts: [("zeros", zeros, T), ("non_finite", nonFinite, T + 1),
                     ("sign_conflicts", conflicts, 1)])
             var list: [TensorStatistics] = []
@@ -197,6 +212,7 @@ public enum AnalysisReport {
                 moments.zeros = Array(zeros[(n * T)..<((n + 1) * T)])
                 moments.nonFinite = Array(nonFinite[(n * (T + 1))..<((n + 1) * (T + 1))])
                 moments.signConflicts = conflicts[n]
+                if computed[n] == 0 { moments.markCoordinateStatisticsNotComputed() }
                 let shape = shapes.values[(n * rank)..<((n + 1) * rank)].filter { $0 >= 0 }.map(Int.init)
                 list.append(TensorStatistics(name: names[n], shape: shape, trimmed: trimmed[n] != 0, moments: moments))
             }
@@ -225,6 +241,35 @@ public enum AnalysisReport {
             throw AnalysisError.badReport(
                 path: url.path, detail: "not a complete MetaMerge analysis report: \(describe(error, url: url))",
                 cause: error)
+        }
+    }
+
+    /// Checks `/tensors/coordinate_stats` (`computed`): each entry 0 or 1, and a row without coordinate statistics
+    /// holds NaN in `doubles` (‖θ0‖², Σ|τ|, max|τ|) and 0 in `counts` (zeros, non-finite, sign conflicts), as
+    /// ``write(_:to:)`` writes it — a "not computed" row is never read as a number.
+    private static func checkNotComputed(
+        _ path: String, names: [String], computed: [UInt8], doubles: [(String, [Double], Int)],
+        counts: [(String, [Int], Int)]
+    ) throws {
+        for (n, flag) in computed.enumerated() {
+            guard flag != 1 else { continue }
+            guard flag == 0 else {
+                throw AnalysisError.badReport(
+                    path: path, detail: "/tensors/coordinate_stats[\(n)] (\(names[n])) = \(flag); expected 0 or 1")
+            }
+            for (name, values, width) in doubles where !values[(n * width)..<((n + 1) * width)].allSatisfy(\.isNaN) {
+                throw AnalysisError.badReport(
+                    path: path,
+                    detail: "/tensors/\(name)[\(n)] (\(names[n])) holds a number but coordinate_stats is 0; "
+                        + "expected NaN (not computed)")
+            }
+            for (name, values, width) in counts
+            where values[(n * width)..<((n + 1) * width)].contains(where: { $0 != 0 }) {
+                throw AnalysisError.badReport(
+                    path: path,
+                    detail: "/tensors/\(name)[\(n)] (\(names[n])) is not 0 but coordinate_stats is 0; "
+                        + "expected 0 (not computed)")
+            }
         }
     }
 
