@@ -1,6 +1,7 @@
 import Checkpoints
 import Foundation
 import Merging
+import SafeTensors
 import Statistics
 import Tokenizers
 import Transformer

@@ -1,3 +1,5 @@
+import Checkpoints
+
 /// The headline figures of a ``TaskVectorStatistics``, for terminals and `--json`.
 public struct StatisticsSummary: Sendable, Codable {
     public struct Layer: Sendable, Codable {
