@@ -162,6 +162,7 @@ public struct LabelFreeSelection: Sendable {
         let drops = chosen.neighbours.map { max(0, a - candidates[$0].agreement) / 2 }
         flatness = drops.isEmpty ? 0 : drops.reduce(0, +) / Double(drops.count)
     }
+
     /// The mean agreement lost by picking on bootstrap resamples of the prompts: for each of ``bootstrapDraws``
     /// resamples (SplitMix64 from a fixed seed: deterministic), every task's n_t prompts are drawn with replacement,
     /// the candidate with the highest resampled mean agreement is picked (ties: the lower full-sample KL, then the
@@ -169,27 +170,18 @@ public struct LabelFreeSelection: Sendable {
     /// per-prompt flags.
     static func bootstrapLoss(_ candidates: [Candidate], pick: Int) -> Double? {
         guard let first = candidates.first, !first.scores.isEmpty else { return nil }
-        let flags = candidates.map { $0.scores.map(\.agrees) }
-        guard flags.allSatisfy({ $0.allSatisfy { $0 != nil } }) else { return nil }
         let counts = first.scores.map(\.prompts)
         guard counts.allSatisfy({ $0 > 0 }),
             candidates.allSatisfy({ candidate in
                 candidate.scores.map(\.prompts) == counts
-                    && candidate.scores.allSatisfy { $0.agrees!.count == $0.prompts }
+                    && candidate.scores.allSatisfy { $0.agrees?.count == $0.prompts }
             })
         else { return nil }
-        var state: UInt64 = 0x5EED_1ABE_1F2E_E000
-        func next(_ bound: Int) -> Int {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return Int((z ^ (z >> 31)) % UInt64(bound))
-        }
+        var random = SplitMix64(seed: 0x5EED_1ABE_1F2E_E000)
         let best = candidates[pick].agreement
         var loss = 0.0
         for _ in 0..<bootstrapDraws {
-            let draws = counts.map { n in (0..<n).map { _ in next(n) } }
+            let draws = counts.map { n in (0..<n).map { _ in random.next(below: n) } }
             var chosen = 0
             var chosenScore = -Double.infinity
             for (c, candidate) in candidates.enumerated() {

@@ -108,17 +108,10 @@ public enum PromptSource: Sendable {
                         + "max_position_embeddings \(maxLength)")
             }
             guard vocabularySize > 0 else { throw AnalysisError.badArgument("the model has an empty vocabulary") }
-            var state = seed
+            var random = SplitMix64(seed: seed)
             prompts = Prompts(
-                ids: (0..<count).map { _ in
-                    (0..<length).map { _ in
-                        state &+= 0x9E37_79B9_7F4A_7C15
-                        var z = state
-                        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-                        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-                        return Int((z ^ (z >> 31)) % UInt64(vocabularySize))
-                    }
-                }, texts: nil)
+                ids: (0..<count).map { _ in (0..<length).map { _ in random.next(below: vocabularySize) } },
+                texts: nil)
             names = (0..<count).map { "random prompt \($0 + 1)" }
         }
         guard !prompts.ids.isEmpty else {

@@ -2,7 +2,6 @@ import ArgumentParser
 import Checkpoints
 import Evaluation
 import Foundation
-import Merging
 import Statistics
 
 extension MetaMerge {
@@ -104,13 +103,8 @@ extension MetaMerge {
                     return
                 }
                 let family: ModelFamily
-                if let config {
-                    family = try MergeConfiguration.load(contentsOf: URL(fileURLWithPath: config)).familySpec().open()
-                } else if let base {
-                    let baseURL = try ModelReference.resolve(base).url
-                    family = try FamilySpec(
-                        base: baseURL, tasks: models.map { try FamilyOptions.parseModel($0, base: baseURL) }
-                    ).open()
+                if config != nil || base != nil {
+                    family = try FamilyOptions.load(config: config, base: base, models: models)
                 } else {
                     family = try LabelFreeRun.recordedFamily(statistics, report: reportURL)
                 }

@@ -29,11 +29,18 @@ struct FamilyOptions: ParsableArguments {
     /// Opens the family: from the configuration as `Merging` reads it (one reader, one rule for relative paths),
     /// or from `--base` and the `NAME=DIR` items.
     func load() throws -> ModelFamily {
+        try Self.load(config: config, base: base, models: models)
+    }
+
+    /// The family of a config file, else of `base` and the `--model` items (commands whose positional arguments
+    /// leave no room for this option group — `recommend` — call it with their own options, validated alike: a config
+    /// or a base).
+    static func load(config: String?, base: String?, models: [String]) throws -> ModelFamily {
         if let config {
             return try MergeConfiguration.load(contentsOf: URL(fileURLWithPath: config)).familySpec().open()
         }
         let baseURL = try ModelReference.resolve(base!).url
-        return try FamilySpec(base: baseURL, tasks: models.map { try Self.parseModel($0, base: baseURL) }).open()
+        return try FamilySpec(base: baseURL, tasks: models.map { try parseModel($0, base: baseURL) }).open()
     }
 
     /// A `--model` item: `NAME=DIR`, or a bare `DIR` named by its last path component (a hub id's repo name, or
